@@ -1,0 +1,640 @@
+//! Claims on work (DESIGN §2.1): who holds which piece of work, handoffs,
+//! leases and expiry. Every operation here is a pure function from the claim
+//! as loaded (and the policy, the actor, the time) to the new claim or a
+//! refusal; the caller loads and stores files.
+//!
+//! `generation` is a fencing token: it goes up exactly when the holder
+//! changes (a claim, a takeover, an accepted handoff), so anything acting on
+//! behalf of a claim can say which holding it belongs to.
+
+pub mod check;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{format_timestamp, Span, Timestamp};
+use crate::config::ClaimsPolicy;
+use crate::error::{Error, Result};
+use crate::ids::{Actor, AgentId, ClaimId, Role};
+use crate::store::codec::SCHEMA;
+
+/// Where claims live in the state tree.
+pub const DIR: &str = "claims";
+
+/// `claims/<xx>/<id>.toml`, xx = the first two hex digits of sha1(id): a
+/// claim operation rewrites a small shard tree, never a flat 10k-entry one.
+pub fn path(id: &ClaimId) -> String {
+    let digest = sha1_smol::Sha1::from(id.as_str()).digest().to_string();
+    format!("{DIR}/{}/{id}.toml", &digest[..2])
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimState {
+    Active,
+    Paused,
+    Blocked,
+    HandoffPending,
+    Completed,
+    Expired,
+}
+
+impl ClaimState {
+    pub const ALL: [ClaimState; 6] = [
+        ClaimState::Active,
+        ClaimState::Paused,
+        ClaimState::Blocked,
+        ClaimState::HandoffPending,
+        ClaimState::Completed,
+        ClaimState::Expired,
+    ];
+
+    /// Held states count against an agent's capacity and keep others out.
+    pub fn is_held(self) -> bool {
+        !matches!(self, ClaimState::Completed | ClaimState::Expired)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimState::Active => "active",
+            ClaimState::Paused => "paused",
+            ClaimState::Blocked => "blocked",
+            ClaimState::HandoffPending => "handoff_pending",
+            ClaimState::Completed => "completed",
+            ClaimState::Expired => "expired",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<ClaimState> {
+        ClaimState::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| {
+                let all: Vec<&str> = ClaimState::ALL.iter().map(|s| s.as_str()).collect();
+                Error::invalid("invalid_state", format!("unknown claim state {raw:?}"))
+                    .with_hint(format!("states are {}", all.join(", ")))
+            })
+    }
+}
+
+impl std::fmt::Display for ClaimState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One claim file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    pub schema: u32,
+    pub id: ClaimId,
+    pub state: ClaimState,
+    pub owner: Actor,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    pub generation: u64,
+    /// When the current holding began (the last claim, takeover or accept).
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff_to: Option<Actor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff_note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Fields a newer baton wrote: kept on rewrite.
+    #[serde(flatten)]
+    pub extra: toml::Table,
+}
+
+/// Who acts, when, under which policy.
+pub struct Ctx<'a> {
+    pub actor: &'a Actor,
+    pub now: Timestamp,
+    pub policy: &'a ClaimsPolicy,
+}
+
+/// The result of an operation on one claim.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub claim: Claim,
+    /// False for an idempotent repeat: nothing to commit.
+    pub changed: bool,
+    /// The commit message's first line.
+    pub summary: String,
+    /// A `--force` override, recorded in the commit.
+    pub forced: Option<String>,
+}
+
+impl Step {
+    fn changed(claim: Claim, summary: String) -> Step {
+        Step {
+            claim,
+            changed: true,
+            summary,
+            forced: None,
+        }
+    }
+
+    fn unchanged(claim: Claim, summary: String) -> Step {
+        Step {
+            claim,
+            changed: false,
+            summary,
+            forced: None,
+        }
+    }
+}
+
+/// `--force --reason T`: act on someone else's claim.
+#[derive(Debug, Clone, Default)]
+pub struct Force(pub Option<String>);
+
+/// What `claims claim` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ClaimRequest {
+    pub lease: Option<Span>,
+    pub note: Option<String>,
+    pub force: Force,
+}
+
+/// A pool agent picked for the claim (by role or by name).
+#[derive(Debug, Clone)]
+pub struct Assignment {
+    pub agent: AgentId,
+    pub role: Role,
+}
+
+fn no_claim(id: &ClaimId) -> Error {
+    Error::refused("no_claim", format!("there is no claim {id}"))
+        .with_hint(format!("claim it first: baton claims claim {id}"))
+}
+
+fn held_by_other(claim: &Claim) -> Error {
+    Error::refused(
+        "claim_held",
+        format!(
+            "{} is held by {} since {} (state {}, generation {})",
+            claim.id,
+            claim.owner,
+            format_timestamp(&claim.created_at),
+            claim.state,
+            claim.generation
+        ),
+    )
+    .with_hint(format!(
+        "ask {} to hand it off or release it, wait for it to expire, or take it over with --force --reason <why>",
+        claim.owner
+    ))
+}
+
+fn not_owner(claim: &Claim, actor: &Actor, what: &str) -> Error {
+    Error::refused(
+        "not_owner",
+        format!(
+            "{} is held by {}, not by {actor}; only the owner can {what} it",
+            claim.id, claim.owner
+        ),
+    )
+    .with_hint(format!(
+        "act as the owner (--actor {}), or override with --force --reason <why> where allowed",
+        claim.owner
+    ))
+}
+
+fn wrong_state(claim: &Claim, what: &str, allowed: &str) -> Error {
+    Error::refused(
+        "wrong_state",
+        format!(
+            "{} is {}; only {allowed} claims can be {what}",
+            claim.id, claim.state
+        ),
+    )
+    .with_hint(format!(
+        "see its state with: baton claims status {}",
+        claim.id
+    ))
+}
+
+fn lease_from(ctx: &Ctx<'_>, lease: Option<Span>) -> Option<Timestamp> {
+    lease
+        .or(ctx.policy.default_lease)
+        .map(|span| span.after(ctx.now))
+}
+
+/// A held claim whose lease ran out no longer keeps others out.
+pub fn lease_lapsed(claim: &Claim, now: Timestamp) -> bool {
+    claim.state.is_held() && claim.lease_until.is_some_and(|until| until <= now)
+}
+
+impl Claim {
+    /// Is this claim held, and by `actor`?
+    pub fn is_held_by(&self, actor: &Actor) -> bool {
+        self.state.is_held() && &self.owner == actor
+    }
+
+    fn clear_handoff(&mut self) {
+        self.handoff_to = None;
+        self.handoff_note = None;
+    }
+}
+
+/// `claims claim`: take a new, completed or expired claim; repeat for free when
+/// already ours; refuse when another holds it (unless its lease lapsed, or forced).
+pub fn claim(
+    existing: Option<Claim>,
+    id: &ClaimId,
+    ctx: &Ctx<'_>,
+    req: &ClaimRequest,
+    assign: impl FnOnce() -> Result<Option<Assignment>>,
+) -> Result<Step> {
+    let mut forced = None;
+    if let Some(current) = &existing {
+        if current.is_held_by(ctx.actor) {
+            return Ok(Step::unchanged(
+                current.clone(),
+                format!("claims: {id} already held by {}", ctx.actor),
+            ));
+        }
+        if current.state.is_held() && !lease_lapsed(current, ctx.now) {
+            match &req.force.0 {
+                Some(reason) => forced = Some(reason.clone()),
+                None => return Err(held_by_other(current)),
+            }
+        }
+    }
+    let assignment = assign()?;
+    let generation = existing.as_ref().map_or(0, |c| c.generation) + 1;
+    let extra = existing
+        .as_ref()
+        .map(|c| c.extra.clone())
+        .unwrap_or_default();
+    let claim = Claim {
+        schema: SCHEMA,
+        id: id.clone(),
+        state: ClaimState::Active,
+        owner: ctx.actor.clone(),
+        agent: assignment.as_ref().map(|a| a.agent.clone()),
+        role: assignment.map(|a| a.role),
+        generation,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+        lease_until: lease_from(ctx, req.lease),
+        handoff_to: None,
+        handoff_note: None,
+        reason: forced.clone(),
+        note: req.note.clone(),
+        extra,
+    };
+    let summary = match (&forced, &existing) {
+        (Some(_), Some(prev)) => format!(
+            "claims: take over {id} from {} by {}",
+            prev.owner, ctx.actor
+        ),
+        _ => format!("claims: claim {id} by {}", ctx.actor),
+    };
+    let mut step = Step::changed(claim, summary);
+    step.forced = forced;
+    Ok(step)
+}
+
+fn require<'c>(existing: Option<&'c Claim>, id: &ClaimId) -> Result<&'c Claim> {
+    existing.ok_or_else(|| no_claim(id))
+}
+
+fn require_owner(claim: &Claim, ctx: &Ctx<'_>, what: &str) -> Result<()> {
+    if !claim.state.is_held() {
+        return Err(wrong_state(
+            claim,
+            what,
+            "held (active, paused, blocked, handoff_pending)",
+        ));
+    }
+    if &claim.owner != ctx.actor {
+        return Err(not_owner(claim, ctx.actor, what));
+    }
+    Ok(())
+}
+
+/// `claims handoff --to`: owner only, from `active`.
+pub fn handoff(
+    existing: Option<&Claim>,
+    id: &ClaimId,
+    ctx: &Ctx<'_>,
+    to: &Actor,
+    note: Option<String>,
+) -> Result<Step> {
+    let current = require(existing, id)?;
+    require_owner(current, ctx, "hand off")?;
+    if current.state != ClaimState::Active {
+        return Err(wrong_state(current, "handed off", "active"));
+    }
+    if to == ctx.actor {
+        return Err(
+            Error::invalid("handoff_to_self", format!("{id} is already held by {to}"))
+                .with_hint("hand it to someone else: --to human:<name> or --to agent:<name>"),
+        );
+    }
+    let mut claim = current.clone();
+    claim.state = ClaimState::HandoffPending;
+    claim.handoff_to = Some(to.clone());
+    claim.handoff_note = note;
+    claim.updated_at = ctx.now;
+    Ok(Step::changed(
+        claim,
+        format!("claims: hand off {id} from {} to {to}", ctx.actor),
+    ))
+}
+
+fn require_handoff_target<'c>(
+    existing: Option<&'c Claim>,
+    id: &ClaimId,
+    ctx: &Ctx<'_>,
+    what: &str,
+) -> Result<&'c Claim> {
+    let current = require(existing, id)?;
+    if current.state != ClaimState::HandoffPending {
+        return Err(wrong_state(current, what, "handoff_pending"));
+    }
+    if current.handoff_to.as_ref() != Some(ctx.actor) {
+        let to = current
+            .handoff_to
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_else(|| "nobody".into());
+        return Err(Error::refused(
+            "not_handoff_target",
+            format!("{id} is being handed to {to}, not to {}", ctx.actor),
+        )
+        .with_hint(format!("only {to} can accept or reject this handoff")));
+    }
+    Ok(current)
+}
+
+/// `claims accept`: the handoff target becomes the owner; a new generation.
+/// `agent` is the pool agent the new owner is (if any): the load moves with it.
+pub fn accept(
+    existing: Option<&Claim>,
+    id: &ClaimId,
+    ctx: &Ctx<'_>,
+    agent: Option<Assignment>,
+) -> Result<Step> {
+    let current = require_handoff_target(existing, id, ctx, "accepted")?;
+    let mut claim = current.clone();
+    let from = claim.owner.clone();
+    claim.state = ClaimState::Active;
+    claim.owner = ctx.actor.clone();
+    claim.generation += 1;
+    claim.created_at = ctx.now;
+    claim.updated_at = ctx.now;
+    match agent {
+        Some(a) => {
+            claim.agent = Some(a.agent);
+            claim.role = Some(a.role);
+        }
+        None => claim.agent = None,
+    }
+    claim.clear_handoff();
+    claim.reason = None;
+    Ok(Step::changed(
+        claim,
+        format!("claims: {} accepts {id} from {from}", ctx.actor),
+    ))
+}
+
+/// `claims reject --reason`: back to the old owner, `active`, reason recorded.
+pub fn reject(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, reason: &str) -> Result<Step> {
+    let current = require_handoff_target(existing, id, ctx, "rejected")?;
+    let mut claim = current.clone();
+    claim.state = ClaimState::Active;
+    claim.clear_handoff();
+    claim.reason = Some(reason.to_owned());
+    claim.updated_at = ctx.now;
+    Ok(Step::changed(
+        claim,
+        format!(
+            "claims: {} rejects {id}, back to {}",
+            ctx.actor, current.owner
+        ),
+    ))
+}
+
+/// The owner parks a claim: `pause` or `block`.
+pub fn park(
+    existing: Option<&Claim>,
+    id: &ClaimId,
+    ctx: &Ctx<'_>,
+    to: ClaimState,
+    reason: Option<String>,
+) -> Result<Step> {
+    debug_assert!(matches!(to, ClaimState::Paused | ClaimState::Blocked));
+    let verb = if to == ClaimState::Paused {
+        "paused"
+    } else {
+        "blocked"
+    };
+    let current = require(existing, id)?;
+    require_owner(
+        current,
+        ctx,
+        if to == ClaimState::Paused {
+            "pause"
+        } else {
+            "block"
+        },
+    )?;
+    if current.state == to && reason.is_none() {
+        return Ok(Step::unchanged(
+            current.clone(),
+            format!("claims: {id} already {verb}"),
+        ));
+    }
+    if current.state == ClaimState::HandoffPending {
+        return Err(wrong_state(current, verb, "active, paused or blocked"));
+    }
+    let mut claim = current.clone();
+    claim.state = to;
+    if reason.is_some() {
+        claim.reason = reason;
+    }
+    claim.updated_at = ctx.now;
+    Ok(Step::changed(
+        claim,
+        format!("claims: {verb} {id} by {}", ctx.actor),
+    ))
+}
+
+/// `claims resume`: back to `active` from paused or blocked.
+pub fn resume(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>) -> Result<Step> {
+    let current = require(existing, id)?;
+    require_owner(current, ctx, "resume")?;
+    match current.state {
+        ClaimState::Active => Ok(Step::unchanged(
+            current.clone(),
+            format!("claims: {id} already active"),
+        )),
+        ClaimState::Paused | ClaimState::Blocked => {
+            let mut claim = current.clone();
+            claim.state = ClaimState::Active;
+            claim.reason = None;
+            claim.updated_at = ctx.now;
+            Ok(Step::changed(
+                claim,
+                format!("claims: resume {id} by {}", ctx.actor),
+            ))
+        }
+        _ => Err(wrong_state(current, "resumed", "paused or blocked")),
+    }
+}
+
+/// `claims renew [--lease]`: extend the lease and touch `updated_at`.
+pub fn renew(
+    existing: Option<&Claim>,
+    id: &ClaimId,
+    ctx: &Ctx<'_>,
+    lease: Option<Span>,
+) -> Result<Step> {
+    let current = require(existing, id)?;
+    require_owner(current, ctx, "renew")?;
+    let mut claim = current.clone();
+    claim.updated_at = ctx.now;
+    if let Some(until) = lease_from(ctx, lease) {
+        claim.lease_until = Some(until);
+    }
+    let summary = match claim.lease_until {
+        Some(until) => format!("claims: renew {id} until {}", format_timestamp(&until)),
+        None => format!("claims: renew {id}"),
+    };
+    Ok(Step::changed(claim, summary))
+}
+
+/// `claims release [--force --reason]`: done, from any held state.
+pub fn release(
+    existing: Option<&Claim>,
+    id: &ClaimId,
+    ctx: &Ctx<'_>,
+    force: &Force,
+) -> Result<Step> {
+    let current = require(existing, id)?;
+    if !current.state.is_held() {
+        return Err(wrong_state(
+            current,
+            "released",
+            "held (active, paused, blocked, handoff_pending)",
+        ));
+    }
+    let forced = if &current.owner == ctx.actor {
+        None
+    } else {
+        match &force.0 {
+            Some(reason) => Some(reason.clone()),
+            None => return Err(not_owner(current, ctx.actor, "release")),
+        }
+    };
+    let mut claim = current.clone();
+    claim.state = ClaimState::Completed;
+    claim.clear_handoff();
+    claim.lease_until = None;
+    claim.updated_at = ctx.now;
+    if forced.is_some() {
+        claim.reason = forced.clone();
+    }
+    let summary = match &forced {
+        Some(_) => format!(
+            "claims: force-release {id} held by {} by {}",
+            current.owner, ctx.actor
+        ),
+        None => format!("claims: release {id} by {}", ctx.actor),
+    };
+    let mut step = Step::changed(claim, summary);
+    step.forced = forced;
+    Ok(step)
+}
+
+/// Why `claims expire` touches a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpiryCause {
+    /// Untouched longer than `stale_after` (or `--older-than`).
+    Stale,
+    /// Its lease ran out without a renew.
+    LeaseLapsed,
+    /// A handoff nobody accepted within `handoff_timeout`: back to the owner.
+    HandoffTimedOut,
+}
+
+#[derive(Debug, Clone)]
+pub struct Expiry {
+    pub cause: ExpiryCause,
+    pub claim: Claim,
+}
+
+/// Stale claims per policy, and timed-out handoffs, with what each becomes.
+pub fn expiries(
+    claims: &[Claim],
+    now: Timestamp,
+    policy: &ClaimsPolicy,
+    older_than: Option<Span>,
+) -> Vec<Expiry> {
+    let stale_before = older_than.unwrap_or(policy.stale_after).before(now);
+    let handoff_before = policy.handoff_timeout.before(now);
+    let mut out = Vec::new();
+    for c in claims {
+        let cause = match c.state {
+            ClaimState::HandoffPending if c.updated_at <= handoff_before => {
+                Some(ExpiryCause::HandoffTimedOut)
+            }
+            ClaimState::HandoffPending => None,
+            s if s.is_held() && lease_lapsed(c, now) => Some(ExpiryCause::LeaseLapsed),
+            s if s.is_held() && c.updated_at <= stale_before => Some(ExpiryCause::Stale),
+            _ => None,
+        };
+        let Some(cause) = cause else { continue };
+        let mut claim = c.clone();
+        claim.updated_at = now;
+        match cause {
+            ExpiryCause::HandoffTimedOut => {
+                claim.state = ClaimState::Active;
+                claim.clear_handoff();
+                claim.reason = Some("handoff timed out".into());
+            }
+            ExpiryCause::Stale | ExpiryCause::LeaseLapsed => {
+                claim.state = ClaimState::Expired;
+                claim.lease_until = None;
+                claim.reason = Some(match cause {
+                    ExpiryCause::Stale => "stale".into(),
+                    _ => "lease lapsed".into(),
+                });
+            }
+        }
+        out.push(Expiry { cause, claim });
+    }
+    out
+}
+
+/// Filters of `claims list`.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub state: Option<ClaimState>,
+    pub owner: Option<Actor>,
+    pub agent: Option<AgentId>,
+}
+
+impl Filter {
+    pub fn matches(&self, c: &Claim) -> bool {
+        self.state.is_none_or(|s| c.state == s)
+            && self.owner.as_ref().is_none_or(|o| &c.owner == o)
+            && self
+                .agent
+                .as_ref()
+                .is_none_or(|a| c.agent.as_ref() == Some(a))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,122 @@
+//! `baton doctor`, `claims doctor`, `pool doctor`: run checks, apply fixes,
+//! print one line per finding.
+
+use serde_json::json;
+
+use super::{Cli, Output, Session};
+use crate::doctor::{self, run::Options, Finding, Severity, SUBSYSTEMS};
+use crate::error::{Error, Result};
+
+#[derive(Debug, clap::Args)]
+pub struct DoctorArgs {
+    /// Only these subsystems (store, claims, pool); default all.
+    pub subsystems: Vec<String>,
+    /// Repair what can be repaired (stale ref lock, `git gc --auto`).
+    #[arg(long)]
+    pub fix: bool,
+    /// Fail on warnings too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Pre-commit mode: only the fast checks, one line on success.
+    #[arg(long, conflicts_with = "fix")]
+    pub hook: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SubsystemDoctorArgs {
+    /// Repair what can be repaired.
+    #[arg(long)]
+    pub fix: bool,
+    /// Fail on warnings too.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+pub fn run(cli: &Cli, args: &DoctorArgs) -> Result<Output> {
+    for s in &args.subsystems {
+        if !SUBSYSTEMS.contains(&s.as_str()) {
+            return Err(Error::invalid(
+                "unknown_subsystem",
+                format!("doctor knows no subsystem {s:?}"),
+            )
+            .with_hint(format!("subsystems: {}", SUBSYSTEMS.join(", "))));
+        }
+    }
+    let session = Session::open(cli)?;
+    if args.hook {
+        let findings = doctor::run::hook(&session.store)?;
+        let failed = doctor::fails(&findings, args.strict);
+        let text = if failed {
+            render(&findings)
+        } else {
+            findings
+                .iter()
+                .map(|f| format!("baton doctor --hook: ok ({})", f.message))
+                .next()
+                .unwrap_or_default()
+        };
+        return Ok(
+            Output::new(json!({"ok": !failed, "findings": findings}), text).exit(if failed {
+                1
+            } else {
+                0
+            }),
+        );
+    }
+    let names: Vec<&str> = args.subsystems.iter().map(String::as_str).collect();
+    run_for(
+        &session,
+        &names,
+        &SubsystemDoctorArgs {
+            fix: args.fix,
+            strict: args.strict,
+        },
+    )
+}
+
+pub fn run_for(s: &Session, subsystems: &[&str], args: &SubsystemDoctorArgs) -> Result<Output> {
+    let opts = Options {
+        subsystems: subsystems.iter().map(|s| s.to_string()).collect(),
+        fix: args.fix,
+        now: s.now,
+    };
+    let findings = doctor::run::full(&s.store, &opts)?;
+    let failed = doctor::fails(&findings, args.strict);
+    let count = |sev| {
+        findings
+            .iter()
+            .filter(|f| f.severity == sev && !f.fixed)
+            .count()
+    };
+    let mut text = render(&findings);
+    text.push_str(&format!(
+        "\n{} error(s), {} warning(s){}",
+        count(Severity::Error),
+        count(Severity::Warn),
+        if failed { "" } else { ": healthy" }
+    ));
+    Ok(
+        Output::new(json!({"ok": !failed, "findings": findings}), text).exit(if failed {
+            1
+        } else {
+            0
+        }),
+    )
+}
+
+fn render(findings: &[Finding]) -> String {
+    let mut out = String::new();
+    for f in findings {
+        let fixed = if f.fixed { " (fixed)" } else { "" };
+        out.push_str(&format!(
+            "{:<5} {}: {}{fixed}\n",
+            f.severity.as_str(),
+            f.check,
+            f.message
+        ));
+        if !f.hint.is_empty() && f.severity != Severity::Ok && !f.fixed {
+            out.push_str(&format!("      hint: {}\n", f.hint));
+        }
+    }
+    out
+}

@@ -1,0 +1,90 @@
+//! What a command prints: the same result as text for people and as one JSON
+//! document for programs (`--json`), plus the exit code.
+
+use serde_json::Value;
+
+pub struct Output {
+    pub json: Value,
+    pub text: String,
+    pub exit_code: i32,
+    /// Printed as-is even with `--json` (completion scripts).
+    raw: bool,
+}
+
+impl Output {
+    pub fn new(json: Value, text: impl Into<String>) -> Output {
+        Output {
+            json,
+            text: text.into(),
+            exit_code: 0,
+            raw: false,
+        }
+    }
+
+    pub fn raw(text: String) -> Output {
+        Output {
+            json: Value::Null,
+            text,
+            exit_code: 0,
+            raw: true,
+        }
+    }
+
+    pub fn exit(mut self, code: i32) -> Output {
+        self.exit_code = code;
+        self
+    }
+
+    pub fn print(&self, json: bool, quiet: bool) {
+        if self.raw {
+            print!("{}", self.text);
+        } else if json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&self.json).unwrap_or_default()
+            );
+        } else if !quiet && !self.text.is_empty() {
+            println!("{}", self.text.trim_end_matches('\n'));
+        }
+    }
+}
+
+/// Left-aligned columns, two spaces apart; the header is the first row.
+pub fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<width$}  ", width = widths[c]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The short form of a commit id people see.
+pub fn short(id: &gix::ObjectId) -> String {
+    id.to_hex_with_len(10).to_string()
+}
+
+pub fn short_opt(id: &Option<gix::ObjectId>) -> Value {
+    match id {
+        Some(id) => Value::String(id.to_string()),
+        None => Value::Null,
+    }
+}

@@ -1,0 +1,278 @@
+//! `config.toml`: the shared policy (DESIGN §1.5), and `config get|set` on
+//! `section.key` names. Setting a key re-validates the whole file, so a bad
+//! duration or an unknown key never reaches the ref.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{optional_span, Span};
+use crate::error::{Error, Result};
+use crate::store::codec::{self, SCHEMA};
+
+pub const PATH: &str = "config.toml";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    pub schema: u32,
+    #[serde(default)]
+    pub claims: ClaimsPolicy,
+    #[serde(default)]
+    pub workflow: WorkflowPolicy,
+    #[serde(default)]
+    pub daemon: DaemonPolicy,
+    #[serde(default)]
+    pub pool: PoolPolicy,
+    #[serde(default)]
+    pub sync: SyncPolicy,
+    #[serde(flatten)]
+    pub extra: toml::Table,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClaimsPolicy {
+    #[serde(default = "default_stale_after")]
+    pub stale_after: Span,
+    #[serde(default = "default_handoff_timeout")]
+    pub handoff_timeout: Span,
+    #[serde(default, with = "optional_span")]
+    pub default_lease: Option<Span>,
+    #[serde(flatten)]
+    pub extra: toml::Table,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkflowPolicy {
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default = "default_step_timeout")]
+    pub default_timeout: Span,
+    #[serde(flatten)]
+    pub extra: toml::Table,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DaemonPolicy {
+    #[serde(default = "default_interval")]
+    pub interval: Span,
+    #[serde(default = "default_snapshot_every")]
+    pub snapshot_every: Span,
+    #[serde(flatten)]
+    pub extra: toml::Table,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PoolPolicy {
+    #[serde(default, with = "optional_span")]
+    pub heartbeat_timeout: Option<Span>,
+    #[serde(flatten)]
+    pub extra: toml::Table,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SyncPolicy {
+    #[serde(default = "default_remote")]
+    pub remote: String,
+    #[serde(default)]
+    pub auto: bool,
+    #[serde(flatten)]
+    pub extra: toml::Table,
+}
+
+fn default_stale_after() -> Span {
+    Span::from_secs(48 * 3600)
+}
+fn default_handoff_timeout() -> Span {
+    Span::from_secs(24 * 3600)
+}
+fn default_step_timeout() -> Span {
+    Span::from_secs(30 * 60)
+}
+fn default_interval() -> Span {
+    Span::from_secs(60)
+}
+fn default_snapshot_every() -> Span {
+    Span::from_secs(3600)
+}
+fn default_remote() -> String {
+    "origin".into()
+}
+
+macro_rules! default_from_serde {
+    ($($t:ty),*) => {$(
+        impl Default for $t {
+            fn default() -> Self {
+                toml::from_str("").expect("every field has a default")
+            }
+        }
+    )*};
+}
+default_from_serde!(ClaimsPolicy, WorkflowPolicy, DaemonPolicy, SyncPolicy);
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            schema: SCHEMA,
+            claims: Default::default(),
+            workflow: Default::default(),
+            daemon: Default::default(),
+            pool: Default::default(),
+            sync: Default::default(),
+            extra: Default::default(),
+        }
+    }
+}
+
+/// Every key `config get|set` knows, with what it holds.
+pub const KEYS: &[(&str, &str)] = &[
+    ("claims.stale_after", "duration"),
+    ("claims.handoff_timeout", "duration"),
+    ("claims.default_lease", "duration or empty"),
+    ("workflow.allow", "list of glob patterns, comma-separated"),
+    ("workflow.default_timeout", "duration"),
+    ("daemon.interval", "duration"),
+    ("daemon.snapshot_every", "duration"),
+    ("pool.heartbeat_timeout", "duration or empty"),
+    ("sync.remote", "remote name"),
+    ("sync.auto", "true or false"),
+];
+
+fn unknown_key(key: &str) -> Error {
+    let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+    Error::invalid("unknown_key", format!("unknown config key {key:?}"))
+        .with_hint(format!("known keys: {}", known.join(", ")))
+}
+
+impl Config {
+    pub fn parse(path: &str, bytes: &[u8]) -> Result<Config> {
+        let config: Config = codec::decode_toml(path, bytes)?;
+        codec::check_schema(path, config.schema)?;
+        Ok(config)
+    }
+
+    fn to_table(&self) -> toml::Table {
+        toml::Table::try_from(self).expect("config serializes to a table")
+    }
+
+    /// The value of `section.key`, as text.
+    pub fn get(&self, key: &str) -> Result<String> {
+        if !KEYS.iter().any(|(k, _)| *k == key) {
+            return Err(unknown_key(key));
+        }
+        let (section, name) = key.split_once('.').expect("known keys have a section");
+        let table = self.to_table();
+        let value = table
+            .get(section)
+            .and_then(|s| s.get(name))
+            .ok_or_else(|| unknown_key(key))?;
+        Ok(match value {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| v.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            other => other.to_string(),
+        })
+    }
+
+    /// A copy with `section.key` set from text, validated as a whole.
+    pub fn with(&self, key: &str, raw: &str) -> Result<Config> {
+        let kind = KEYS
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, kind)| *kind)
+            .ok_or_else(|| unknown_key(key))?;
+        let (section, name) = key.split_once('.').expect("known keys have a section");
+        let value = match kind {
+            "true or false" => match raw {
+                "true" => toml::Value::Boolean(true),
+                "false" => toml::Value::Boolean(false),
+                _ => {
+                    return Err(Error::invalid(
+                        "invalid_value",
+                        format!("{key} must be true or false, not {raw:?}"),
+                    )
+                    .with_hint(format!("baton config set {key} true")))
+                }
+            },
+            "list of glob patterns, comma-separated" => toml::Value::Array(
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| toml::Value::String(s.to_owned()))
+                    .collect(),
+            ),
+            "remote name" => {
+                crate::ids::Role::parse(raw).map_err(|_| {
+                    Error::invalid("invalid_value", format!("{raw:?} is not a remote name"))
+                        .with_hint("use the name of a git remote, such as origin")
+                })?;
+                toml::Value::String(raw.to_owned())
+            }
+            _ => {
+                if kind == "duration" || !raw.trim().is_empty() {
+                    Span::parse(raw).map_err(|e| e.context(key))?;
+                }
+                toml::Value::String(raw.trim().to_owned())
+            }
+        };
+        let mut table = self.to_table();
+        let section_table = table
+            .entry(section)
+            .or_insert_with(|| toml::Value::Table(Default::default()))
+            .as_table_mut()
+            .ok_or_else(|| unknown_key(key))?;
+        section_table.insert(name.to_owned(), value);
+        table.try_into().map_err(|e: toml::de::Error| {
+            Error::invalid("invalid_value", format!("{key}: {}", e.message()))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_round_trips_with_the_documented_values() {
+        let text = toml::to_string(&Config::default()).unwrap();
+        let back = Config::parse(PATH, text.as_bytes()).unwrap();
+        assert_eq!(back.get("claims.stale_after").unwrap(), "2days");
+        assert_eq!(back.get("claims.default_lease").unwrap(), "");
+        assert_eq!(back.get("sync.auto").unwrap(), "false");
+    }
+
+    #[test]
+    fn set_validates() {
+        let c = Config::default();
+        assert_eq!(
+            c.with("claims.stale_after", "12h")
+                .unwrap()
+                .get("claims.stale_after")
+                .unwrap(),
+            "12h"
+        );
+        assert_eq!(
+            c.with("claims.stale_after", "soon")
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+        assert_eq!(c.with("nope.key", "1").unwrap_err().exit_code(), 2);
+        assert_eq!(c.with("sync.auto", "yes").unwrap_err().exit_code(), 2);
+        let allow = c.with("workflow.allow", "cargo *, make *").unwrap();
+        assert_eq!(allow.workflow.allow, vec!["cargo *", "make *"]);
+    }
+
+    #[test]
+    fn unknown_fields_survive() {
+        let text = "schema = 1\nfuture = 3\n[claims]\nstale_after = \"1h\"\nlater = true\n";
+        let c = Config::parse(PATH, text.as_bytes()).unwrap();
+        let out = toml::to_string(&c).unwrap();
+        assert!(out.contains("future = 3"));
+        assert!(out.contains("later = true"));
+    }
+}

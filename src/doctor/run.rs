@@ -1,0 +1,274 @@
+//! Gathering for doctor: load what each subsystem's checks need from the
+//! store, add the store's own checks (ref, lock, reflog, objects, hook), and
+//! apply `--fix` where a fix is safe.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime};
+
+use crate::claims::{self, Claim};
+use crate::clock::Timestamp;
+use crate::config::Config;
+use crate::doctor::Finding;
+use crate::error::Result;
+use crate::pool::{self, Agent};
+use crate::state::{self, Broken};
+use crate::store::{message, Snapshot, Store, STATE_REF};
+
+pub struct Options {
+    /// Subsystems to check; empty = all.
+    pub subsystems: Vec<String>,
+    pub fix: bool,
+    pub now: Timestamp,
+}
+
+impl Options {
+    fn wants(&self, name: &str) -> bool {
+        self.subsystems.is_empty() || self.subsystems.iter().any(|s| s == name)
+    }
+}
+
+/// Top-level entries the state tree may hold (DESIGN §1.1).
+const KNOWN_TOP_LEVEL: &[&str] = &[
+    "config.toml",
+    "claims",
+    "agents",
+    "runs",
+    "metrics",
+    "reconcile",
+    "learn",
+];
+
+/// A lock older than this is left over from a crashed writer.
+const STALE_LOCK: Duration = Duration::from_secs(60);
+
+/// Loose objects past which `git gc --auto` would pack (git's `gc.auto` default).
+const LOOSE_OBJECTS_GC: u64 = 6700;
+
+/// The pre-commit checks: cheap, independent of the number of claims.
+pub fn hook(store: &Store) -> Result<Vec<Finding>> {
+    let Some(tip) = store.tip()? else {
+        return Ok(vec![Finding::ok(
+            "store.ref",
+            "no baton state in this repository; nothing to check",
+        )]);
+    };
+    let mut out = Vec::new();
+    let snap = store.snapshot_at(Some(tip))?;
+    match state::config(&snap) {
+        Ok(_) => out.push(Finding::ok(
+            "store.ref",
+            format!("state {}", tip.to_hex_with_len(10)),
+        )),
+        Err(e) => out.push(
+            Finding::error("store.files", e.message)
+                .hint(e.hint)
+                .at(crate::config::PATH),
+        ),
+    }
+    out.extend(lock_check(store, false));
+    Ok(out)
+}
+
+/// Every check of the chosen subsystems.
+pub fn full(store: &Store, opts: &Options) -> Result<Vec<Finding>> {
+    let snap = store.snapshot()?;
+    let mut out = Vec::new();
+    let config = match state::config(&snap) {
+        Ok(c) => c,
+        Err(e) => {
+            out.push(
+                Finding::error("store.files", e.message)
+                    .hint(e.hint)
+                    .at(crate::config::PATH),
+            );
+            Config::default()
+        }
+    };
+    let (claims, broken_claims) = state::load_all::<Claim>(&snap, claims::DIR, |c| c.schema)?;
+    let (agents, broken_agents) = state::load_all::<Agent>(&snap, pool::DIR, |a| a.schema)?;
+    if opts.wants("store") {
+        out.extend(store_checks(store, &snap, opts)?);
+    }
+    if opts.wants("claims") {
+        out.extend(broken(&broken_claims, "claims.files"));
+        let agent_ids: BTreeSet<_> = agents.iter().map(|(_, a)| a.id.clone()).collect();
+        let mut found = claims::check::check(&claims, &agent_ids, opts.now, &config.claims);
+        found.extend(claims::check::check_generations(&generation_trail(
+            store, &snap,
+        )?));
+        if found.is_empty() && broken_claims.is_empty() {
+            found.push(Finding::ok(
+                "claims.invariants",
+                format!("{} claim(s), invariants hold", claims.len()),
+            ));
+        }
+        out.extend(found);
+    }
+    if opts.wants("pool") {
+        out.extend(broken(&broken_agents, "pool.files"));
+        let loads = pool::loads(claims.iter().map(|(_, c)| c));
+        out.extend(pool::check(
+            &agents,
+            &loads,
+            opts.now,
+            config.pool.heartbeat_timeout,
+        ));
+    }
+    Ok(out)
+}
+
+fn broken(files: &[Broken], check: &str) -> Vec<Finding> {
+    files
+        .iter()
+        .map(|b| {
+            Finding::error(check, b.error.message.clone())
+                .hint(b.error.hint.clone())
+                .at(b.path.clone())
+        })
+        .collect()
+}
+
+/// `(claim id, generation)` of every single-claim commit, newest first.
+fn generation_trail(store: &Store, snap: &Snapshot<'_>) -> Result<Vec<(String, u64)>> {
+    let mut trail = Vec::new();
+    let Some(tip) = snap.commit() else {
+        return Ok(trail);
+    };
+    store.walk_history(tip, |e| {
+        let generation = e
+            .message
+            .get(message::GENERATION)
+            .and_then(|g| g.parse::<u64>().ok());
+        let mut subjects = e.message.all(message::SUBJECT);
+        if let (Some(g), Some(subject), None) = (generation, subjects.next(), subjects.next()) {
+            if let Some(id) = subject.strip_prefix("claim/") {
+                trail.push((id.to_owned(), g));
+            }
+        }
+        true
+    })?;
+    Ok(trail)
+}
+
+fn store_checks(store: &Store, snap: &Snapshot<'_>, opts: &Options) -> Result<Vec<Finding>> {
+    let mut out = Vec::new();
+    let tip = snap.commit().expect("full doctor runs on existing state");
+    out.push(Finding::ok(
+        "store.ref",
+        format!("{STATE_REF} at {}", tip.to_hex_with_len(10)),
+    ));
+
+    let unknown: Vec<String> = snap
+        .files_under("")?
+        .into_iter()
+        .filter_map(|(p, _)| {
+            let top = p.split('/').next().unwrap_or("").to_owned();
+            (!KNOWN_TOP_LEVEL.contains(&top.as_str())).then_some(top)
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for top in unknown {
+        out.push(
+            Finding::warn(
+                "store.files",
+                format!("unexpected entry {top} at the top of the state tree"),
+            )
+            .hint("a newer baton may have written it; otherwise remove it in a state commit")
+            .at(top),
+        );
+    }
+
+    out.extend(lock_check(store, opts.fix));
+
+    let reflog = store.git_dir().join("logs").join(STATE_REF);
+    out.push(if reflog.exists() {
+        Finding::ok("store.reflog", "reflog is kept for the state ref")
+    } else {
+        Finding::warn("store.reflog", format!("no reflog for {STATE_REF}"))
+            .hint("the next baton write creates it")
+    });
+
+    out.push(objects_check(store, opts.fix));
+
+    out.push(if store.hook_installed() {
+        Finding::ok("store.hook", "pre-commit hook runs baton doctor --hook")
+    } else {
+        Finding::warn("store.hook", "no pre-commit hook runs baton doctor --hook")
+            .hint("install it with `baton init --hooks`")
+    });
+    Ok(out)
+}
+
+fn lock_check(store: &Store, fix: bool) -> Vec<Finding> {
+    let lock = store.lock_path();
+    let Ok(meta) = std::fs::metadata(&lock) else {
+        return vec![Finding::ok("store.lock", "no ref lock held")];
+    };
+    let age = meta
+        .modified()
+        .ok()
+        .and_then(|m| SystemTime::now().duration_since(m).ok())
+        .unwrap_or_default();
+    if age < STALE_LOCK {
+        return vec![Finding::warn(
+            "store.lock",
+            format!(
+                "{} exists ({}s old): a write is in progress",
+                lock.display(),
+                age.as_secs()
+            ),
+        )
+        .hint("run doctor again in a minute; a lock older than that is stale")];
+    }
+    let mut f = Finding::error(
+        "store.lock",
+        format!(
+            "stale ref lock {} ({}s old), left by a crashed writer",
+            lock.display(),
+            age.as_secs()
+        ),
+    )
+    .hint("`baton doctor --fix` removes it");
+    if fix && std::fs::remove_file(&lock).is_ok() {
+        f.fixed = true;
+    }
+    vec![f]
+}
+
+fn objects_check(store: &Store, fix: bool) -> Finding {
+    let loose = count_loose_objects(store);
+    let mut f = match loose {
+        Some(n) if n > LOOSE_OBJECTS_GC => {
+            Finding::warn("store.objects", format!("{n} loose objects"))
+                .hint("`baton doctor --fix` runs `git gc --auto`")
+        }
+        Some(n) => Finding::ok("store.objects", format!("{n} loose objects")),
+        None => Finding::warn(
+            "store.objects",
+            "could not count objects (`git count-objects` failed)",
+        ),
+    };
+    if fix {
+        let ran = store
+            .git()
+            .args(["gc", "--auto", "--quiet"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if ran {
+            if f.severity != crate::doctor::Severity::Ok {
+                f.fixed = true;
+            }
+            f.message.push_str("; ran git gc --auto");
+        }
+    }
+    f
+}
+
+fn count_loose_objects(store: &Store) -> Option<u64> {
+    let out = store.git().args(["count-objects", "-v"]).output().ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("count: "))
+        .and_then(|n| n.trim().parse().ok())
+}

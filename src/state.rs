@@ -1,0 +1,125 @@
+//! The typed view of a state snapshot: where each subsystem's files live and
+//! how they load. This is the one place that joins the store (files in
+//! commits) with the subsystems (claims, agents, policy), so neither has to
+//! know about the other.
+
+use crate::claims::{self, Claim};
+use crate::config::{self, Config};
+use crate::error::Result;
+use crate::ids::{AgentId, ClaimId};
+use crate::pool::{self, Agent};
+use crate::store::{codec, Snapshot};
+
+/// A file that is in the tree but does not parse, for doctor to report.
+#[derive(Debug, Clone)]
+pub struct Broken {
+    pub path: String,
+    pub error: crate::error::Error,
+}
+
+pub fn config(snap: &Snapshot<'_>) -> Result<Config> {
+    match snap.read(config::PATH)? {
+        Some(bytes) => Config::parse(config::PATH, &bytes),
+        None => Ok(Config::default()),
+    }
+}
+
+pub fn claim(snap: &Snapshot<'_>, id: &ClaimId) -> Result<Option<Claim>> {
+    let path = claims::path(id);
+    let claim: Option<Claim> = snap.load_toml(&path)?;
+    if let Some(c) = &claim {
+        codec::check_schema(&path, c.schema)?;
+    }
+    Ok(claim)
+}
+
+pub fn agent(snap: &Snapshot<'_>, id: &AgentId) -> Result<Option<Agent>> {
+    let path = pool::path(id);
+    let agent: Option<Agent> = snap.load_toml(&path)?;
+    if let Some(a) = &agent {
+        codec::check_schema(&path, a.schema)?;
+    }
+    Ok(agent)
+}
+
+/// Every file under `dir` parsed as `T`, with the files that did not parse
+/// set aside (doctor reports them; other commands refuse on the first).
+pub fn load_all<T>(
+    snap: &Snapshot<'_>,
+    dir: &str,
+    schema_of: impl Fn(&T) -> u32 + Sync,
+) -> Result<(Vec<(String, T)>, Vec<Broken>)>
+where
+    T: serde::de::DeserializeOwned + Send,
+{
+    let files = snap.files_under(dir)?;
+    let mut blobs = Vec::with_capacity(files.len());
+    for (path, id) in files {
+        if !path.ends_with(".toml") {
+            let error = codec::corrupt(&path, "only .toml files belong here");
+            blobs.push((path, Err(error)));
+            continue;
+        }
+        let bytes = snap.read_blob(id)?;
+        blobs.push((path, Ok(bytes)));
+    }
+    // Parsing dominates at 10k claims; spread it over the cores.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let chunk = blobs.len().div_ceil(threads).max(256);
+    let parsed: Vec<Vec<(String, Result<T>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = blobs
+            .chunks(chunk)
+            .map(|part| {
+                let schema_of = &schema_of;
+                s.spawn(move || {
+                    part.iter()
+                        .map(|(path, bytes)| {
+                            let value =
+                                bytes
+                                    .as_ref()
+                                    .map_err(Clone::clone)
+                                    .and_then(|b: &Vec<u8>| {
+                                        let v: T = codec::decode_toml(path, b)?;
+                                        codec::check_schema(path, schema_of(&v))?;
+                                        Ok(v)
+                                    });
+                            (path.clone(), value)
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("parser thread panicked"))
+            .collect()
+    });
+    let mut ok = Vec::new();
+    let mut broken = Vec::new();
+    for (path, value) in parsed.into_iter().flatten() {
+        match value {
+            Ok(v) => ok.push((path, v)),
+            Err(error) => broken.push(Broken { path, error }),
+        }
+    }
+    Ok((ok, broken))
+}
+
+/// All claims, refusing (exit 3, naming the file) if any does not parse.
+pub fn all_claims(snap: &Snapshot<'_>) -> Result<Vec<Claim>> {
+    strict(load_all::<Claim>(snap, claims::DIR, |c| c.schema)?)
+}
+
+/// All agents, refusing if any does not parse.
+pub fn all_agents(snap: &Snapshot<'_>) -> Result<Vec<Agent>> {
+    strict(load_all::<Agent>(snap, pool::DIR, |a| a.schema)?)
+}
+
+fn strict<T>((ok, broken): (Vec<(String, T)>, Vec<Broken>)) -> Result<Vec<T>> {
+    if let Some(b) = broken.first() {
+        return Err(b.error.clone());
+    }
+    Ok(ok.into_iter().map(|(_, v)| v).collect())
+}

@@ -1,0 +1,662 @@
+//! The git store: one ref, `refs/baton/state`, whose commits hold the whole
+//! shared state as files (DESIGN §1). This module owns reading files out of a
+//! state commit, writing a new commit that changes a few of them, and moving
+//! the ref with compare-and-swap. It knows TOML and JSON, never what a claim is.
+//!
+//! A write is: read the tip, let the caller compute changes from the files it
+//! loads (a pure function), write only the blobs and trees on the changed
+//! paths, then update the ref expecting the tip that was read. When the ref
+//! moved or is locked, the whole thing is re-run, so the caller's
+//! preconditions are checked again against the newer state.
+
+pub mod codec;
+pub mod message;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use gix::bstr::ByteSlice;
+use gix::objs::tree::EntryKind;
+use gix::refs::transaction::{Change as RefChange, LogChange, PreviousValue, RefEdit, RefLog};
+use gix::refs::Target;
+use gix::ObjectId;
+
+use crate::error::{Error, Result, ResultExt};
+pub use message::Message;
+
+/// The one ref that holds all shared state.
+pub const STATE_REF: &str = "refs/baton/state";
+
+/// The line that marks the pre-commit hook `baton init --hooks` writes.
+pub const HOOK_MARKER: &str = "# installed by baton init --hooks";
+
+/// How long a writer keeps retrying a moved or locked ref before giving up.
+const WRITE_BUDGET: Duration = Duration::from_secs(10);
+
+/// An opened repository with the state ref.
+pub struct Store {
+    repo: gix::Repository,
+}
+
+/// A read-only view of one state commit (or of no state at all).
+pub struct Snapshot<'r> {
+    repo: &'r gix::Repository,
+    commit: Option<ObjectId>,
+    tree: ObjectId,
+}
+
+/// Files to write and delete in one operation, and the commit message.
+#[derive(Debug, Default)]
+pub struct Change {
+    writes: Vec<(String, Vec<u8>)>,
+    deletes: Vec<String>,
+    pub message: Message,
+}
+
+/// What an operation decided after looking at the state.
+pub enum Outcome<T> {
+    /// Nothing to write (an idempotent repeat, a read): no commit.
+    Unchanged(T),
+    /// Write this change as one commit.
+    Write(Change, T),
+}
+
+/// The result of a write: the value the operation returned and the new commit, if any.
+#[derive(Debug)]
+pub struct Written<T> {
+    pub value: T,
+    pub commit: Option<ObjectId>,
+    /// How many times the ref had moved under us before this write landed.
+    pub retries: u32,
+}
+
+/// One commit of the state history, as `baton log` shows it.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub id: ObjectId,
+    pub message: Message,
+    pub author: String,
+    /// Commit time, seconds since the epoch.
+    pub time: i64,
+    pub parents: Vec<ObjectId>,
+}
+
+impl Change {
+    pub fn new(message: Message) -> Self {
+        Change {
+            message,
+            ..Default::default()
+        }
+    }
+
+    pub fn put(&mut self, path: String, bytes: Vec<u8>) -> &mut Self {
+        self.writes.push((path, bytes));
+        self
+    }
+
+    pub fn put_toml<T: serde::Serialize>(&mut self, path: String, value: &T) -> Result<&mut Self> {
+        let bytes = codec::encode_toml(&path, value)?;
+        Ok(self.put(path, bytes))
+    }
+
+    pub fn put_json<T: serde::Serialize>(&mut self, path: String, value: &T) -> Result<&mut Self> {
+        let bytes = codec::encode_json(&path, value)?;
+        Ok(self.put(path, bytes))
+    }
+
+    pub fn delete(&mut self, path: String) -> &mut Self {
+        self.deletes.push(path);
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty() && self.deletes.is_empty()
+    }
+
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.writes
+            .iter()
+            .map(|(p, _)| p.as_str())
+            .chain(self.deletes.iter().map(String::as_str))
+    }
+}
+
+impl Store {
+    /// Open the repository containing `dir` (like git, searching upwards).
+    pub fn discover(dir: &Path) -> Result<Store> {
+        let mut repo = gix::discover(dir).map_err(|e| {
+            Error::environment(
+                "not_a_repository",
+                format!("{} is not in a git repository ({e})", dir.display()),
+            )
+            .with_hint(
+                "run baton inside a git repository, or pass -C <path>; `git init` creates one",
+            )
+        })?;
+        // A machine without a git identity must still be able to write state.
+        repo.committer_or_set_fallback("baton", "baton@localhost")
+            .git_context(|| "reading the git identity".into())?;
+        repo.object_cache_size_if_unset(4 * 1024 * 1024);
+        Ok(Store { repo })
+    }
+
+    pub fn repo(&self) -> &gix::Repository {
+        &self.repo
+    }
+
+    /// `.git` (the common one, for worktrees): where refs and machine-local files live.
+    pub fn git_dir(&self) -> &Path {
+        self.repo.common_dir()
+    }
+
+    pub fn work_dir(&self) -> Option<&Path> {
+        self.repo.workdir()
+    }
+
+    /// Machine-local, never shared: `.git/baton/`.
+    pub fn local_dir(&self) -> PathBuf {
+        self.git_dir().join("baton")
+    }
+
+    pub fn lock_path(&self) -> PathBuf {
+        self.git_dir().join(format!("{STATE_REF}.lock"))
+    }
+
+    /// The committer identity of this machine, `Name <email>`.
+    pub fn committer_name(&self) -> String {
+        match self.repo.committer() {
+            Some(Ok(sig)) => format!("{} <{}>", sig.name, sig.email),
+            _ => "baton <baton@localhost>".into(),
+        }
+    }
+
+    /// The tip of the state ref, if there is state.
+    pub fn tip(&self) -> Result<Option<ObjectId>> {
+        self.resolve(STATE_REF)
+    }
+
+    /// Resolve any ref to the commit it points at (for remote-tracking refs too).
+    pub fn resolve(&self, name: &str) -> Result<Option<ObjectId>> {
+        let reference = self
+            .repo
+            .try_find_reference(name)
+            .git_context(|| format!("reading {name}"))?;
+        match reference {
+            None => Ok(None),
+            Some(mut r) => {
+                let id = r.peel_to_id().git_context(|| format!("resolving {name}"))?;
+                Ok(Some(id.detach()))
+            }
+        }
+    }
+
+    /// The state as of the tip; an error saying how to get state when there is none.
+    pub fn snapshot(&self) -> Result<Snapshot<'_>> {
+        let snap = self.snapshot_at(self.tip()?)?;
+        if snap.commit.is_none() {
+            return Err(no_state_error(self));
+        }
+        Ok(snap)
+    }
+
+    /// The state at `commit`, or an empty state for `None`.
+    pub fn snapshot_at(&self, commit: Option<ObjectId>) -> Result<Snapshot<'_>> {
+        let tree = match commit {
+            Some(id) => {
+                let commit = self
+                    .repo
+                    .find_commit(id)
+                    .git_context(|| format!("reading state commit {id}"))?;
+                commit
+                    .tree_id()
+                    .git_context(|| format!("reading the tree of {id}"))?
+                    .detach()
+            }
+            None => ObjectId::empty_tree(self.repo.object_hash()),
+        };
+        Ok(Snapshot {
+            repo: &self.repo,
+            commit,
+            tree,
+        })
+    }
+
+    /// Run `op` against the current state and commit what it returns, with
+    /// compare-and-swap on the ref; re-run it whenever the ref moved meanwhile.
+    /// Fails with "no state" unless the state exists.
+    pub fn update<T>(
+        &self,
+        actor: &str,
+        op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
+    ) -> Result<Written<T>> {
+        self.update_inner(actor, false, op)
+    }
+
+    /// Like [`Store::update`], but also runs on a repository without state (for `init`).
+    pub fn update_or_create<T>(
+        &self,
+        actor: &str,
+        op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
+    ) -> Result<Written<T>> {
+        self.update_inner(actor, true, op)
+    }
+
+    fn update_inner<T>(
+        &self,
+        actor: &str,
+        may_create: bool,
+        mut op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
+    ) -> Result<Written<T>> {
+        let started = Instant::now();
+        let mut retries = 0u32;
+        let mut unexplained_failures = 0;
+        loop {
+            let snap = self.snapshot_at(self.tip()?)?;
+            if snap.commit.is_none() && !may_create {
+                return Err(no_state_error(self));
+            }
+            let (change, value) = match op(&snap)? {
+                Outcome::Unchanged(value) => {
+                    return Ok(Written {
+                        value,
+                        commit: None,
+                        retries,
+                    })
+                }
+                Outcome::Write(change, value) => (change, value),
+            };
+            let new = self.write_commit(&snap, &change, actor)?;
+            match self.compare_and_swap(snap.commit, new, &change.message.summary) {
+                Ok(()) => {
+                    return Ok(Written {
+                        value,
+                        commit: Some(new),
+                        retries,
+                    })
+                }
+                Err(err) => {
+                    let moved = self.tip()? != snap.commit;
+                    let locked = self.lock_path().exists();
+                    if !moved && !locked {
+                        unexplained_failures += 1;
+                        if unexplained_failures >= 3 {
+                            return Err(Error::git(format!("updating {STATE_REF}"), err));
+                        }
+                    }
+                    if started.elapsed() >= WRITE_BUDGET {
+                        return Err(if locked && !moved {
+                            Error::environment(
+                                "lock_held",
+                                format!(
+                                    "{STATE_REF} stayed locked for {}s ({} exists)",
+                                    WRITE_BUDGET.as_secs(),
+                                    self.lock_path().display()
+                                ),
+                            )
+                            .with_hint("if no baton or git process is running, `baton doctor --fix` removes a stale lock")
+                        } else {
+                            Error::failed(
+                                "contention",
+                                format!("{STATE_REF} kept moving; gave up after {retries} retries"),
+                            )
+                            .with_hint("other writers are very busy; retry the command")
+                        });
+                    }
+                    retries += 1;
+                    backoff(retries);
+                }
+            }
+        }
+    }
+
+    /// Write the blobs, the trees on their paths and a commit on top of `snap`.
+    pub fn write_commit(
+        &self,
+        snap: &Snapshot<'_>,
+        change: &Change,
+        actor: &str,
+    ) -> Result<ObjectId> {
+        let tree = self.write_tree(snap.tree, change)?;
+        let parents: Vec<ObjectId> = snap.commit.into_iter().collect();
+        self.write_commit_object(tree, &parents, &change.message, actor)
+    }
+
+    /// Apply `change` to `base` and write the trees on the changed paths only.
+    pub fn write_tree(&self, base: ObjectId, change: &Change) -> Result<ObjectId> {
+        let mut editor = self
+            .repo
+            .edit_tree(base)
+            .git_context(|| "reading the state tree".into())?;
+        for (path, bytes) in &change.writes {
+            let blob = self
+                .repo
+                .write_blob(bytes)
+                .git_context(|| format!("writing {path}"))?;
+            editor
+                .upsert(path.as_str(), EntryKind::Blob, blob.detach())
+                .git_context(|| format!("placing {path} in the state tree"))?;
+        }
+        for path in &change.deletes {
+            editor
+                .remove(path.as_str())
+                .git_context(|| format!("removing {path}"))?;
+        }
+        Ok(editor
+            .write()
+            .git_context(|| "writing the state tree".into())?
+            .detach())
+    }
+
+    /// Write a commit object (author = actor, committer = this machine's git identity).
+    pub fn write_commit_object(
+        &self,
+        tree: ObjectId,
+        parents: &[ObjectId],
+        message: &Message,
+        actor: &str,
+    ) -> Result<ObjectId> {
+        let time = gix::date::Time::now_local_or_utc();
+        let committer = match self.repo.committer() {
+            Some(Ok(sig)) => gix::actor::Signature {
+                name: sig.name.to_owned(),
+                email: sig.email.to_owned(),
+                time,
+            },
+            _ => gix::actor::Signature {
+                name: "baton".into(),
+                email: "baton@localhost".into(),
+                time,
+            },
+        };
+        let author = gix::actor::Signature {
+            name: actor.into(),
+            email: committer.email.clone(),
+            time,
+        };
+        let commit = gix::objs::Commit {
+            tree,
+            parents: parents.iter().copied().collect(),
+            author,
+            committer,
+            encoding: None,
+            message: message.render().into(),
+            extra_headers: Vec::new(),
+        };
+        Ok(self
+            .repo
+            .write_object(&commit)
+            .git_context(|| "writing the state commit".into())?
+            .detach())
+    }
+
+    /// Move the state ref from `old` to `new`, failing if it is no longer at `old`.
+    /// The reflog is always written.
+    pub fn compare_and_swap(
+        &self,
+        old: Option<ObjectId>,
+        new: ObjectId,
+        summary: &str,
+    ) -> std::result::Result<(), String> {
+        self.move_ref(STATE_REF, old, new, &format!("baton: {summary}"))
+    }
+
+    /// Compare-and-swap any ref (remote-tracking updates in sync use it too).
+    pub fn move_ref(
+        &self,
+        name: &str,
+        old: Option<ObjectId>,
+        new: ObjectId,
+        reflog: &str,
+    ) -> std::result::Result<(), String> {
+        let expected = match old {
+            Some(old) => PreviousValue::MustExistAndMatch(Target::Object(old)),
+            None => PreviousValue::MustNotExist,
+        };
+        let edit = RefEdit {
+            change: RefChange::Update {
+                log: LogChange {
+                    mode: RefLog::AndReference,
+                    force_create_reflog: true,
+                    message: reflog.replace('\n', " ").into(),
+                },
+                expected,
+                new: Target::Object(new),
+            },
+            name: name.try_into().map_err(|e| format!("{e}"))?,
+            deref: false,
+        };
+        self.repo
+            .edit_reference(edit)
+            .map(|_| ())
+            .map_err(|e| format!("{e}"))
+    }
+
+    /// Visit the state history from `tip`, newest first, until `visit` returns false.
+    pub fn walk_history(
+        &self,
+        tip: ObjectId,
+        mut visit: impl FnMut(HistoryEntry) -> bool,
+    ) -> Result<()> {
+        let walk = self
+            .repo
+            .rev_walk([tip])
+            .all()
+            .git_context(|| "walking the state history".into())?;
+        for info in walk {
+            let info = info.git_context(|| "walking the state history".into())?;
+            let commit = self
+                .repo
+                .find_commit(info.id)
+                .git_context(|| format!("reading commit {}", info.id))?;
+            let decoded = commit
+                .decode()
+                .git_context(|| format!("decoding commit {}", info.id))?;
+            let author = decoded
+                .author()
+                .map(|a| a.name.to_str_lossy().into_owned())
+                .unwrap_or_default();
+            let time = decoded
+                .committer()
+                .ok()
+                .and_then(|c| c.time().ok())
+                .map(|t| t.seconds)
+                .unwrap_or(0);
+            let entry = HistoryEntry {
+                id: info.id,
+                message: Message::parse(&decoded.message.to_str_lossy()),
+                author,
+                time,
+                parents: decoded.parents().collect(),
+            };
+            if !visit(entry) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Run `git` in this repository (transport, gc, fsck): the one place baton shells out.
+    pub fn git(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new("git");
+        cmd.arg("--git-dir").arg(self.repo.git_dir());
+        if let Some(w) = self.repo.workdir() {
+            cmd.arg("--work-tree").arg(w);
+        }
+        cmd
+    }
+
+    /// Where git looks for the pre-commit hook (honours core.hooksPath).
+    pub fn hook_path(&self) -> PathBuf {
+        let fallback = self.git_dir().join("hooks").join("pre-commit");
+        let Ok(out) = self
+            .git()
+            .args(["rev-parse", "--git-path", "hooks/pre-commit"])
+            .output()
+        else {
+            return fallback;
+        };
+        let rel = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if !out.status.success() || rel.is_empty() {
+            return fallback;
+        }
+        let p = PathBuf::from(rel);
+        if p.is_absolute() {
+            p
+        } else {
+            self.work_dir().unwrap_or(self.git_dir()).join(p)
+        }
+    }
+
+    /// Whether the pre-commit hook runs `baton doctor --hook`.
+    pub fn hook_installed(&self) -> bool {
+        std::fs::read_to_string(self.hook_path()).is_ok_and(|t| t.contains(HOOK_MARKER))
+    }
+
+    /// Whether the given remote is configured.
+    pub fn remote_names(&self) -> Vec<String> {
+        self.repo
+            .remote_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect()
+    }
+}
+
+/// The refusal every command gives on a repository without state.
+fn no_state_error(store: &Store) -> Error {
+    let remotes = store.remote_names();
+    let err = Error::environment(
+        "no_state",
+        format!("this repository has no baton state ({STATE_REF} does not exist)"),
+    );
+    if remotes.is_empty() {
+        err.with_hint("run `baton init` to start tracking state here")
+    } else {
+        err.with_hint(format!(
+            "the state may exist on the remote: run `baton sync` to fetch it (remote {}), or `baton init` to start fresh",
+            remotes.join(", ")
+        ))
+    }
+}
+
+/// Sleep a little, more with each retry, with jitter so racing writers spread out.
+fn backoff(retry: u32) {
+    let ceiling_ms = (1u64 << retry.min(6)).min(50);
+    let ms = fastrand::u64(1..=ceiling_ms.max(1));
+    std::thread::sleep(Duration::from_millis(ms) + Duration::from_micros(fastrand::u64(0..1000)));
+}
+
+impl<'r> Snapshot<'r> {
+    /// The commit this snapshot is of, `None` before the first one.
+    pub fn commit(&self) -> Option<ObjectId> {
+        self.commit
+    }
+
+    pub fn tree(&self) -> ObjectId {
+        self.tree
+    }
+
+    /// The bytes of the file at `path`, if it exists; reads only the trees on its path.
+    pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        let tree = self
+            .repo
+            .find_tree(self.tree)
+            .git_context(|| "reading the state tree".into())?;
+        let entry = tree
+            .lookup_entry_by_path(path)
+            .git_context(|| format!("looking up {path}"))?;
+        match entry {
+            Some(e) if e.mode().is_blob() => {
+                let blob = self
+                    .repo
+                    .find_blob(e.object_id())
+                    .git_context(|| format!("reading {path}"))?;
+                Ok(Some(blob.data.clone()))
+            }
+            Some(_) => Err(Error::environment(
+                "corrupt_state",
+                format!("{path} is not a file in the state tree"),
+            )
+            .with_hint("run `baton doctor` to see what is wrong with the state")),
+            None => Ok(None),
+        }
+    }
+
+    /// Read a blob by id (after [`Snapshot::files_under`]).
+    pub fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>> {
+        let blob = self
+            .repo
+            .find_blob(id)
+            .git_context(|| format!("reading blob {id}"))?;
+        Ok(blob.data.clone())
+    }
+
+    /// Every file below `dir` (recursively), as `(path, blob id)`, in tree order.
+    pub fn files_under(&self, dir: &str) -> Result<Vec<(String, ObjectId)>> {
+        let root = self
+            .repo
+            .find_tree(self.tree)
+            .git_context(|| "reading the state tree".into())?;
+        let start = if dir.is_empty() {
+            Some(self.tree)
+        } else {
+            match root
+                .lookup_entry_by_path(dir)
+                .git_context(|| format!("looking up {dir}"))?
+            {
+                Some(e) if e.mode().is_tree() => Some(e.object_id()),
+                _ => None,
+            }
+        };
+        let mut out = Vec::new();
+        if let Some(start) = start {
+            self.collect_files(start, dir.trim_end_matches('/'), &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn collect_files(
+        &self,
+        tree: ObjectId,
+        prefix: &str,
+        out: &mut Vec<(String, ObjectId)>,
+    ) -> Result<()> {
+        let tree = self
+            .repo
+            .find_tree(tree)
+            .git_context(|| format!("reading tree {prefix}"))?;
+        let decoded = tree
+            .decode()
+            .git_context(|| format!("decoding tree {prefix}"))?;
+        for entry in &decoded.entries {
+            let name = entry.filename.to_str_lossy();
+            let path = if prefix.is_empty() {
+                name.into_owned()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            if entry.mode.is_tree() {
+                self.collect_files(entry.oid.to_owned(), &path, out)?;
+            } else {
+                out.push((path, entry.oid.to_owned()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Load and parse a TOML file; `None` when it does not exist.
+    pub fn load_toml<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
+        match self.read(path)? {
+            Some(bytes) => codec::decode_toml(path, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Load and parse a JSON file; `None` when it does not exist.
+    pub fn load_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
+        match self.read(path)? {
+            Some(bytes) => codec::decode_json(path, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+}
