@@ -18,5 +18,6 @@ pub mod pool;
 pub mod selftest;
 pub mod state;
 pub mod store;
+pub mod sync;
 
 pub use error::{Error, Kind, Result};

@@ -59,12 +59,17 @@ impl Scenario {
 }
 
 fn git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
-    let status = Command::new("git")
+    let out = Command::new("git")
         .current_dir(dir)
         .args(args)
-        .status()
+        .output()
         .with_context(|| format!("running git {}", args.join(" ")))?;
-    ensure!(status.success(), "git {} failed", args.join(" "));
+    ensure!(
+        out.status.success(),
+        "git {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok(())
 }
 
@@ -190,6 +195,77 @@ fn scenario(s: &mut Scenario) -> anyhow::Result<()> {
         bail!("git fsck failed: {}", String::from_utf8_lossy(&fsck.stderr));
     }
     s.steps.push("ok  git fsck".into());
+    sync_scenario(s)
+}
+
+/// Two clones of one bare remote: adoption, a race for one claim, a merge.
+fn sync_scenario(s: &mut Scenario) -> anyhow::Result<()> {
+    let root = s.repo.parent().context("scenario root")?.to_path_buf();
+    let (bare, a, b) = (root.join("remote.git"), root.join("a"), root.join("b"));
+    git(
+        &root,
+        &["init", "-q", "--bare", bare.to_str().context("path")?],
+    )?;
+    for clone in [&a, &b] {
+        git(
+            &root,
+            &[
+                "clone",
+                "-q",
+                bare.to_str().context("path")?,
+                clone.to_str().context("path")?,
+            ],
+        )?;
+    }
+    let (ann, ben) = ("agent:ann", "agent:ben");
+
+    s.repo = a.clone();
+    s.baton(ann, &["init"], 0)?;
+    let published = s.baton(ann, &["sync"], 0)?;
+    ensure!(
+        published["action"] == json!("pushed"),
+        "first sync did not push: {published}"
+    );
+    s.repo = b.clone();
+    let joined = s.baton(ben, &["init"], 0)?;
+    ensure!(
+        joined["adopted"] == json!(true),
+        "init in a clone did not adopt the remote state: {joined}"
+    );
+
+    s.repo = a.clone();
+    s.baton(ann, &["claims", "claim", "S-1", "--sync"], 0)?;
+    s.repo = b.clone();
+    let refused = s.baton(ben, &["claims", "claim", "S-1", "--sync"], 1)?;
+    ensure!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(ann)),
+        "holder not named: {refused}"
+    );
+
+    s.baton(ben, &["claims", "claim", "S-2"], 0)?;
+    s.repo = a.clone();
+    s.baton(ann, &["claims", "claim", "S-2"], 0)?;
+    s.baton(ann, &["sync"], 0)?;
+    s.repo = b.clone();
+    let merged = s.baton(ben, &["sync"], 0)?;
+    ensure!(
+        merged["action"] == json!("merged"),
+        "diverged sync did not merge: {merged}"
+    );
+    ensure!(
+        merged["lost"][0]["id"] == json!("S-2"),
+        "lost claim not reported: {merged}"
+    );
+    s.repo = a.clone();
+    let caught_up = s.baton(ann, &["sync"], 0)?;
+    ensure!(
+        caught_up["tip"] == merged["tip"],
+        "clones did not converge: {caught_up} vs {merged}"
+    );
+    let doctor = s.baton(ann, &["doctor", "sync"], 0)?;
+    ensure!(doctor["ok"] == json!(true), "doctor sync: {doctor}");
     Ok(())
 }
 
@@ -199,9 +275,11 @@ pub fn run(keep: bool) -> Result<Output> {
         .prefix("baton-selftest-")
         .tempdir()
         .map_err(|e| Error::io("creating a temporary directory", e))?;
+    let repo = dir.path().join("local");
+    std::fs::create_dir(&repo).map_err(|e| Error::io("creating the scenario repository", e))?;
     let mut s = Scenario {
         exe,
-        repo: dir.path().to_path_buf(),
+        repo,
         steps: Vec::new(),
     };
     let result = scenario(&mut s);

@@ -42,13 +42,16 @@ pub fn agent(snap: &Snapshot<'_>, id: &AgentId) -> Result<Option<Agent>> {
     Ok(agent)
 }
 
+/// Files that parsed, as `(path, value)`, and those that did not.
+pub type Loaded<T> = (Vec<(String, T)>, Vec<Broken>);
+
 /// Every file under `dir` parsed as `T`, with the files that did not parse
 /// set aside (doctor reports them; other commands refuse on the first).
 pub fn load_all<T>(
     snap: &Snapshot<'_>,
     dir: &str,
     schema_of: impl Fn(&T) -> u32 + Sync,
-) -> Result<(Vec<(String, T)>, Vec<Broken>)>
+) -> Result<Loaded<T>>
 where
     T: serde::de::DeserializeOwned + Send,
 {
@@ -117,7 +120,7 @@ pub fn all_agents(snap: &Snapshot<'_>) -> Result<Vec<Agent>> {
     strict(load_all::<Agent>(snap, pool::DIR, |a| a.schema)?)
 }
 
-fn strict<T>((ok, broken): (Vec<(String, T)>, Vec<Broken>)) -> Result<Vec<T>> {
+fn strict<T>((ok, broken): Loaded<T>) -> Result<Vec<T>> {
     if let Some(b) = broken.first() {
         return Err(b.error.clone());
     }

@@ -8,12 +8,17 @@ const HANDBOOK: &str = include_str!("../docs/command-handbook.md");
 const OPENCODE: &str = include_str!("../opencode.json");
 
 /// Subsystem groups that get an opencode command when the CLI has them (DESIGN §3).
-const OPENCODE_GROUPS: &[&str] = &["claims", "workflow", "pool", "daemon", "delivery", "learn", "doctor", "selftest"];
+const OPENCODE_GROUPS: &[&str] = &[
+    "claims", "workflow", "pool", "daemon", "delivery", "learn", "doctor", "selftest",
+];
 
 /// Every leaf command as its words (`["claims", "claim"]`) with its long flags.
 fn leaves() -> Vec<(Vec<String>, Vec<String>)> {
     fn walk(cmd: &clap::Command, path: Vec<String>, out: &mut Vec<(Vec<String>, Vec<String>)>) {
-        let subs: Vec<_> = cmd.get_subcommands().filter(|s| s.get_name() != "help").collect();
+        let subs: Vec<_> = cmd
+            .get_subcommands()
+            .filter(|s| s.get_name() != "help")
+            .collect();
         if subs.is_empty() {
             let flags = cmd
                 .get_arguments()
@@ -42,7 +47,12 @@ fn section(words: &[String]) -> Option<&'static str> {
     let heading = format!("### `baton {}`", words.join(" "));
     let start = HANDBOOK.find(&format!("{heading}\n"))?;
     let rest = &HANDBOOK[start + heading.len()..];
-    let end = rest.find("\n## ").into_iter().chain(rest.find("\n### ")).min().unwrap_or(rest.len());
+    let end = rest
+        .find("\n## ")
+        .into_iter()
+        .chain(rest.find("\n### "))
+        .min()
+        .unwrap_or(rest.len());
     Some(&rest[..end])
 }
 
@@ -67,31 +77,56 @@ fn every_command_and_flag_is_in_the_handbook() {
             }
         }
     }
-    assert!(missing.is_empty(), "docs/command-handbook.md lacks:\n  {}", missing.join("\n  "));
+    assert!(
+        missing.is_empty(),
+        "docs/command-handbook.md lacks:\n  {}",
+        missing.join("\n  ")
+    );
 }
 
 #[test]
 fn the_handbook_documents_no_command_that_does_not_exist() {
-    let known: BTreeSet<String> = leaves().into_iter().map(|(w, _)| format!("baton {}", w.join(" "))).collect();
+    let known: BTreeSet<String> = leaves()
+        .into_iter()
+        .map(|(w, _)| format!("baton {}", w.join(" ")))
+        .collect();
     let stale: Vec<&str> = HANDBOOK
         .lines()
         .filter_map(|l| l.strip_prefix("### `")?.strip_suffix('`'))
         .filter(|h| !known.contains(*h))
         .collect();
-    assert!(stale.is_empty(), "docs/command-handbook.md documents commands the CLI lacks: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "docs/command-handbook.md documents commands the CLI lacks: {stale:?}"
+    );
 }
 
 #[test]
 fn opencode_has_one_command_per_existing_subsystem() {
     let config: serde_json::Value = serde_json::from_str(OPENCODE).expect("opencode.json is JSON");
-    let commands = config["command"].as_object().expect("opencode.json has a `command` object");
+    let commands = config["command"]
+        .as_object()
+        .expect("opencode.json has a `command` object");
     let cli = baton::cli::command();
-    let groups: BTreeSet<&str> = cli.get_subcommands().map(|s| s.get_name()).filter(|n| OPENCODE_GROUPS.contains(n)).collect();
+    let groups: BTreeSet<&str> = cli
+        .get_subcommands()
+        .map(|s| s.get_name())
+        .filter(|n| OPENCODE_GROUPS.contains(n))
+        .collect();
     let listed: BTreeSet<&str> = commands.keys().map(String::as_str).collect();
-    assert_eq!(listed, groups, "opencode.json commands must be exactly the subsystems the CLI has");
+    assert_eq!(
+        listed, groups,
+        "opencode.json commands must be exactly the subsystems the CLI has"
+    );
     for (name, entry) in commands {
         let template = entry["template"].as_str().unwrap_or_default();
-        assert!(template.contains(&format!("baton {name} $ARGUMENTS")), "opencode command {name} must run `baton {name} $ARGUMENTS`");
-        assert!(entry["description"].as_str().is_some_and(|d| !d.is_empty()), "opencode command {name} needs a description");
+        assert!(
+            template.contains(&format!("baton {name} $ARGUMENTS")),
+            "opencode command {name} must run `baton {name} $ARGUMENTS`"
+        );
+        assert!(
+            entry["description"].as_str().is_some_and(|d| !d.is_empty()),
+            "opencode command {name} needs a description"
+        );
     }
 }

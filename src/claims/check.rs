@@ -46,7 +46,7 @@ pub fn check(
         match (c.state, &c.handoff_to) {
             (ClaimState::HandoffPending, None) => out.push(
                 Finding::error("claims.handoff", format!("claim {} is handoff_pending without handoff_to", c.id))
-                    .hint(format!("the owner can release it, or `baton claims expire --apply` returns it after handoff_timeout"))
+                    .hint("the owner can release it, or `baton claims expire --apply` returns it after handoff_timeout".to_string())
                     .at(found_at),
             ),
             (s, Some(to)) if s != ClaimState::HandoffPending => out.push(
@@ -64,9 +64,7 @@ pub fn check(
                             c.id
                         ),
                     )
-                    .hint(format!(
-                        "release it, or spawn the agent: baton pool spawn --role <role>"
-                    ))
+                    .hint("release it, or spawn the agent: baton pool spawn --role <role>".to_string())
                     .at(found_at),
                 );
             }

@@ -197,8 +197,10 @@ fn owner_only_transitions() {
 
 #[test]
 fn leases_lapse_and_expiry_follows_policy() {
-    let mut policy = ClaimsPolicy::default();
-    policy.default_lease = Some(Span::parse("2h").unwrap());
+    let policy = ClaimsPolicy {
+        default_lease: Some(Span::parse("2h").unwrap()),
+        ..Default::default()
+    };
     let alice = actor("agent:alice");
     let c = claimed(&alice, &policy);
     assert_eq!(c.lease_until, Some(at("2026-01-01T02:00:00Z")));
@@ -220,13 +222,13 @@ fn leases_lapse_and_expiry_follows_policy() {
     .unwrap();
     assert_eq!(taken.claim.owner, bob);
 
-    let e = expiries(&[c.clone()], at("2026-01-01T03:00:00Z"), &policy, None);
+    let e = expiries(std::slice::from_ref(&c), at("2026-01-01T03:00:00Z"), &policy, None);
     assert_eq!(e[0].cause, ExpiryCause::LeaseLapsed);
     assert_eq!(e[0].claim.state, ClaimState::Expired);
 
     let plain = claimed(&alice, &ClaimsPolicy::default());
     assert!(expiries(
-        &[plain.clone()],
+        std::slice::from_ref(&plain),
         at("2026-01-02T23:00:00Z"),
         &ClaimsPolicy::default(),
         None
@@ -234,7 +236,7 @@ fn leases_lapse_and_expiry_follows_policy() {
     .is_empty());
     assert_eq!(
         expiries(
-            &[plain.clone()],
+            std::slice::from_ref(&plain),
             at("2026-01-03T00:00:00Z"),
             &ClaimsPolicy::default(),
             None
@@ -244,7 +246,7 @@ fn leases_lapse_and_expiry_follows_policy() {
     );
     assert_eq!(
         expiries(
-            &[plain.clone()],
+            std::slice::from_ref(&plain),
             at("2026-01-01T01:00:00Z"),
             &ClaimsPolicy::default(),
             Some(Span::parse("1h").unwrap())

@@ -38,6 +38,9 @@ pub enum ClaimsCommand {
         /// Why the claim is taken over (recorded in the commit).
         #[arg(long, requires = "force")]
         reason: Option<String>,
+        /// Publish right away (sync before and after): the claim counts only once the remote has it.
+        #[arg(long)]
+        sync: bool,
     },
     /// Offer your active claim to someone else.
     Handoff {
@@ -143,17 +146,40 @@ pub fn run(s: &Session, cmd: &ClaimsCommand) -> Result<Output> {
             note,
             force,
             reason,
+            sync,
         } => {
             let req = ClaimRequest {
                 lease: *lease,
                 note: note.clone(),
                 force: Force(if *force { reason.clone() } else { None }),
             };
-            write_claim(s, id, "claims.claim", |snap, existing, ctx| {
+            let publish_to = if *sync {
+                Some(super::sync::remote_name(s, None)?)
+            } else {
+                super::sync::auto_remote(s)?
+            };
+            let actor = s.actor()?.to_string();
+            if let Some(remote) = &publish_to {
+                // See the remote's holder before claiming, not only after.
+                crate::sync::sync(&s.store, remote, &actor)?;
+            }
+            let mut out = write_claim(s, id, "claims.claim", |snap, existing, ctx| {
                 claims::claim(existing, id, ctx, &req, || {
                     assign(snap, ctx, role.as_ref(), agent.as_ref())
                 })
-            })
+            })?;
+            if let Some(remote) = &publish_to {
+                let report = crate::sync::sync(&s.store, remote, &actor)?;
+                if let Some(lost) = report.lost.iter().find(|l| l.id == id.as_str()) {
+                    return Err(Error::refused("claim_lost", lost.message())
+                        .with_hint(format!("another machine published a claim on {id} first; see `baton claims status {id}`")));
+                }
+                out.text.push('\n');
+                out.text.push_str(&super::sync::describe(&report));
+                out.json["sync"] = serde_json::json!(report);
+                out.synced = true;
+            }
+            Ok(out)
         }
         C::Handoff { id, to, note } => write_claim(s, id, "claims.handoff", |_, c, ctx| {
             claims::handoff(c.as_ref(), id, ctx, to, note.clone())

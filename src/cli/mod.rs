@@ -8,6 +8,7 @@ mod doctor;
 mod output;
 mod pool;
 mod repo;
+mod sync;
 
 use std::path::PathBuf;
 
@@ -59,6 +60,8 @@ pub enum Command {
     /// The agent pool: spawn agents, heartbeats, drain, retire.
     #[command(subcommand)]
     Pool(pool::PoolCommand),
+    /// Share state with a remote: fetch, then fast-forward, push, or merge and push.
+    Sync(sync::SyncArgs),
     /// Check the state, the store and every subsystem.
     Doctor(doctor::DoctorArgs),
     /// Run an end-to-end scenario in a temporary repository.
@@ -174,11 +177,22 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Selftest(args) => crate::selftest::run(args.keep),
         Command::Init(args) => repo::init(&Session::open(&cli)?, args),
         Command::Log(args) => repo::log(&Session::open(&cli)?, args),
-        Command::Config(cmd) => repo::config(&Session::open(&cli)?, cmd),
-        Command::Claims(cmd) => claims::run(&Session::open(&cli)?, cmd),
-        Command::Pool(cmd) => pool::run(&Session::open(&cli)?, cmd),
+        Command::Sync(args) => sync::run(&Session::open(&cli)?, args),
+        Command::Config(cmd) => with_auto_sync(&cli, |s| repo::config(s, cmd)),
+        Command::Claims(cmd) => with_auto_sync(&cli, |s| claims::run(s, cmd)),
+        Command::Pool(cmd) => with_auto_sync(&cli, |s| pool::run(s, cmd)),
         Command::Doctor(args) => doctor::run(&cli, args),
     }
+}
+
+/// Run a command that may write, then publish under `sync.auto`.
+fn with_auto_sync(cli: &Cli, command: impl FnOnce(&Session) -> Result<Output>) -> Result<Output> {
+    let session = Session::open(cli)?;
+    let mut out = command(&session)?;
+    if !out.synced {
+        sync::after_write(&session, &mut out)?;
+    }
+    Ok(out)
 }
 
 fn report_error(err: &Error, json: bool) {

@@ -7,6 +7,8 @@ pub struct Output {
     pub json: Value,
     pub text: String,
     pub exit_code: i32,
+    /// The command already published its write (`claims claim --sync`).
+    pub synced: bool,
     /// Printed as-is even with `--json` (completion scripts).
     raw: bool,
 }
@@ -17,6 +19,7 @@ impl Output {
             json,
             text: text.into(),
             exit_code: 0,
+            synced: false,
             raw: false,
         }
     }
@@ -26,6 +29,7 @@ impl Output {
             json: Value::Null,
             text,
             exit_code: 0,
+            synced: false,
             raw: true,
         }
     }

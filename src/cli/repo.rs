@@ -10,6 +10,7 @@ use super::{Output, Session};
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
 use crate::state;
+use crate::store::remote::refspec;
 use crate::store::{message, Change, Message, Outcome, HOOK_MARKER, STATE_REF};
 
 #[derive(Debug, clap::Args)]
@@ -42,22 +43,14 @@ pub enum ConfigCommand {
 
 pub fn init(s: &Session, args: &InitArgs) -> Result<Output> {
     let actor = s.actor()?;
-    let written = s.store.update_or_create(&actor.to_string(), |snap| {
-        if snap.commit().is_some() {
-            return Ok(Outcome::Unchanged(false));
-        }
-        let msg = Message::new("init: baton state")
-            .trailer(message::OP, "init")
-            .trailer(message::ACTOR, actor.to_string());
-        let mut change = Change::new(msg);
-        change.put_toml(config::PATH.to_owned(), &Config::default())?;
-        Ok(Outcome::Write(change, true))
-    })?;
-    let config = state::config(&s.store.snapshot()?)?;
-    let remote = args.remote.clone().unwrap_or(config.sync.remote);
+    let remote = match &args.remote {
+        Some(r) => r.clone(),
+        None => super::sync::remote_name(s, None)?,
+    };
+    let has_remote = s.store.remote_names().contains(&remote);
     let mut notes = Vec::new();
-    let refspec_added = if s.store.remote_names().contains(&remote) {
-        let added = ensure_refspec(s, &remote)?;
+    let refspec_added = if has_remote {
+        let added = s.store.ensure_refspec(&remote)?;
         notes.push(if added {
             format!(
                 "added fetch refspec {} to remote {remote}",
@@ -70,6 +63,42 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<Output> {
     } else {
         None
     };
+    // A clone whose remote already has state joins that history instead of starting a second one.
+    let mut adopted = false;
+    if has_remote && s.store.tip()?.is_none() {
+        match s.store.fetch_state(&remote) {
+            Ok(Some(theirs)) => {
+                adopted = s
+                    .store
+                    .move_ref(
+                        STATE_REF,
+                        None,
+                        theirs,
+                        &format!("baton: init adopts {remote}"),
+                    )
+                    .is_ok();
+                if adopted {
+                    notes.push(format!("adopted the existing state of {remote}"));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => notes.push(format!(
+                "could not fetch from {remote} ({}); starting new state, `baton sync` merges later",
+                e.message
+            )),
+        }
+    }
+    let written = s.store.update_or_create(&actor.to_string(), |snap| {
+        if snap.commit().is_some() {
+            return Ok(Outcome::Unchanged(false));
+        }
+        let msg = Message::new("init: baton state")
+            .trailer(message::OP, "init")
+            .trailer(message::ACTOR, actor.to_string());
+        let mut change = Change::new(msg);
+        change.put_toml(config::PATH.to_owned(), &Config::default())?;
+        Ok(Outcome::Write(change, true))
+    })?;
     let hook = if args.hooks {
         let (path, installed) = install_hook(s)?;
         notes.push(if installed {
@@ -87,6 +116,11 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<Output> {
     let tip = s.store.tip()?.expect("state exists after init");
     let mut text = if written.value {
         format!("initialized baton state on {STATE_REF} [{}]", short(&tip))
+    } else if adopted {
+        format!(
+            "joined the baton state of {remote} on {STATE_REF} [{}]",
+            short(&tip)
+        )
     } else {
         format!(
             "baton state already initialized on {STATE_REF} [{}]",
@@ -99,48 +133,14 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<Output> {
     Ok(Output::new(
         json!({
             "created": written.value,
+            "adopted": adopted,
             "commit": tip.to_string(),
-            "remote": if refspec_added.is_some() { Some(remote) } else { None },
+            "remote": if has_remote { Some(remote) } else { None },
             "refspec_added": refspec_added,
             "hook": hook.map(|p| p.display().to_string()),
         }),
         text,
     ))
-}
-
-pub fn refspec(remote: &str) -> String {
-    format!("+refs/baton/*:refs/remotes/{remote}/baton/*")
-}
-
-/// Add the baton fetch refspec to `remote` unless it is there; true when added.
-fn ensure_refspec(s: &Session, remote: &str) -> Result<bool> {
-    let spec = refspec(remote);
-    let key = format!("remote.{remote}.fetch");
-    let existing = s
-        .store
-        .git()
-        .args(["config", "--get-all", &key])
-        .output()
-        .map_err(|e| Error::io("running git config", e))?;
-    if String::from_utf8_lossy(&existing.stdout)
-        .lines()
-        .any(|l| l.trim() == spec)
-    {
-        return Ok(false);
-    }
-    let status = s
-        .store
-        .git()
-        .args(["config", "--add", &key, &spec])
-        .status()
-        .map_err(|e| Error::io("running git config", e))?;
-    if !status.success() {
-        return Err(
-            Error::environment("git_config", format!("git config --add {key} failed"))
-                .with_hint("check that .git/config is writable"),
-        );
-    }
-    Ok(true)
 }
 
 /// Install the pre-commit hook; an existing foreign hook moves to

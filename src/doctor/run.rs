@@ -114,6 +114,88 @@ pub fn full(store: &Store, opts: &Options) -> Result<Vec<Finding>> {
             config.pool.heartbeat_timeout,
         ));
     }
+    if opts.wants("sync") {
+        out.extend(sync_checks(store, &config.sync.remote)?);
+    }
+    Ok(out)
+}
+
+/// Remote checks from what was last fetched (doctor never touches the network).
+fn sync_checks(store: &Store, remote: &str) -> Result<Vec<Finding>> {
+    let remotes = store.remote_names();
+    if !remotes.iter().any(|r| r == remote) {
+        return Ok(vec![if remotes.is_empty() {
+            Finding::ok("sync.remote", "no git remote: state is local only")
+        } else {
+            Finding::warn(
+                "sync.remote",
+                format!("sync.remote is {remote:?}, which is not a git remote"),
+            )
+            .hint(format!("baton config set sync.remote {}", remotes[0]))
+        }]);
+    }
+    let mut out = vec![if store.has_refspec(remote)? {
+        Finding::ok("sync.refspec", format!("{remote} fetches refs/baton/*"))
+    } else {
+        Finding::warn(
+            "sync.refspec",
+            format!("{remote} has no fetch refspec for refs/baton/*"),
+        )
+        .hint("`baton init` adds it; `baton sync` works without it")
+    }];
+    match crate::sync::standing(store, remote)? {
+        None => out.push(
+            Finding::warn(
+                "sync.standing",
+                format!("the state was never exchanged with {remote}"),
+            )
+            .hint("run `baton sync` to publish it"),
+        ),
+        Some(st) => {
+            out.push(
+                match (st.ahead, st.behind) {
+                    (0, 0) => Finding::ok(
+                        "sync.standing",
+                        format!("in step with {remote} as of the last fetch"),
+                    ),
+                    (a, 0) => Finding::warn(
+                        "sync.standing",
+                        format!("{a} operation(s) not yet published to {remote}"),
+                    ),
+                    (0, b) => Finding::warn(
+                        "sync.standing",
+                        format!("{b} operation(s) of {remote} not yet taken in"),
+                    ),
+                    (a, b) => Finding::warn(
+                        "sync.standing",
+                        format!("diverged from {remote}: {a} local, {b} remote operation(s)"),
+                    ),
+                }
+                .hint("run `baton sync`"),
+            );
+            if !st.unpublished_claims.is_empty() {
+                let shown: Vec<&str> = st
+                    .unpublished_claims
+                    .iter()
+                    .take(10)
+                    .map(String::as_str)
+                    .collect();
+                let more = st.unpublished_claims.len().saturating_sub(shown.len());
+                let more = if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                };
+                out.push(
+                    Finding::warn(
+                        "sync.unpublished",
+                        format!("claims not yet published: {}{more}", shown.join(", ")),
+                    )
+                    .hint("they count only once published: run `baton sync`"),
+                );
+            }
+        }
+    }
     Ok(out)
 }
 
@@ -134,7 +216,7 @@ fn generation_trail(store: &Store, snap: &Snapshot<'_>) -> Result<Vec<(String, u
     let Some(tip) = snap.commit() else {
         return Ok(trail);
     };
-    store.walk_history(tip, |e| {
+    store.walk_first_parents(tip, |e| {
         let generation = e
             .message
             .get(message::GENERATION)

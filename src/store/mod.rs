@@ -11,6 +11,7 @@
 
 pub mod codec;
 pub mod message;
+pub mod remote;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -48,9 +49,25 @@ pub struct Snapshot<'r> {
 /// Files to write and delete in one operation, and the commit message.
 #[derive(Debug, Default)]
 pub struct Change {
-    writes: Vec<(String, Vec<u8>)>,
+    writes: Vec<(String, Content)>,
     deletes: Vec<String>,
     pub message: Message,
+}
+
+/// A file's new content: bytes to write, or a blob that already exists (merges).
+#[derive(Debug, Clone)]
+pub enum Content {
+    Bytes(Vec<u8>),
+    Blob(ObjectId),
+}
+
+/// One path whose versions differ between the two sides of a merge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Divergence {
+    pub path: String,
+    pub base: Option<ObjectId>,
+    pub local: Option<ObjectId>,
+    pub remote: Option<ObjectId>,
 }
 
 /// What an operation decided after looking at the state.
@@ -90,7 +107,13 @@ impl Change {
     }
 
     pub fn put(&mut self, path: String, bytes: Vec<u8>) -> &mut Self {
-        self.writes.push((path, bytes));
+        self.writes.push((path, Content::Bytes(bytes)));
+        self
+    }
+
+    /// Place an existing blob at `path` (a merge taking one side's version).
+    pub fn put_blob(&mut self, path: String, blob: ObjectId) -> &mut Self {
+        self.writes.push((path, Content::Blob(blob)));
         self
     }
 
@@ -327,13 +350,17 @@ impl Store {
             .repo
             .edit_tree(base)
             .git_context(|| "reading the state tree".into())?;
-        for (path, bytes) in &change.writes {
-            let blob = self
-                .repo
-                .write_blob(bytes)
-                .git_context(|| format!("writing {path}"))?;
+        for (path, content) in &change.writes {
+            let blob = match content {
+                Content::Bytes(bytes) => self
+                    .repo
+                    .write_blob(bytes)
+                    .git_context(|| format!("writing {path}"))?
+                    .detach(),
+                Content::Blob(id) => *id,
+            };
             editor
-                .upsert(path.as_str(), EntryKind::Blob, blob.detach())
+                .upsert(path.as_str(), EntryKind::Blob, blob)
                 .git_context(|| format!("placing {path} in the state tree"))?;
         }
         for path in &change.deletes {
@@ -435,11 +462,32 @@ impl Store {
     pub fn walk_history(
         &self,
         tip: ObjectId,
+        visit: impl FnMut(HistoryEntry) -> bool,
+    ) -> Result<()> {
+        self.walk(tip, false, visit)
+    }
+
+    /// Like [`Store::walk_history`], following only first parents: the
+    /// published line of history, through merges taken from the remote.
+    pub fn walk_first_parents(
+        &self,
+        tip: ObjectId,
+        visit: impl FnMut(HistoryEntry) -> bool,
+    ) -> Result<()> {
+        self.walk(tip, true, visit)
+    }
+
+    fn walk(
+        &self,
+        tip: ObjectId,
+        first_parent: bool,
         mut visit: impl FnMut(HistoryEntry) -> bool,
     ) -> Result<()> {
-        let walk = self
-            .repo
-            .rev_walk([tip])
+        let mut platform = self.repo.rev_walk([tip]);
+        if first_parent {
+            platform = platform.first_parent_only();
+        }
+        let walk = platform
             .all()
             .git_context(|| "walking the state history".into())?;
         for info in walk {
@@ -473,6 +521,109 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// The paths whose versions differ between `local` and `remote` trees, with
+    /// their version in `base` too. Only subtrees whose ids differ are read, so
+    /// the cost follows the number of changes, not the size of the state.
+    pub fn three_way(
+        &self,
+        base: Option<ObjectId>,
+        local: ObjectId,
+        remote: ObjectId,
+    ) -> Result<Vec<Divergence>> {
+        let mut out = Vec::new();
+        self.three_way_at("", base, Some(local), Some(remote), &mut out)?;
+        Ok(out)
+    }
+
+    fn tree_entries(&self, tree: Option<ObjectId>) -> Result<Vec<(String, bool, ObjectId)>> {
+        let Some(id) = tree else {
+            return Ok(Vec::new());
+        };
+        let tree = self
+            .repo
+            .find_tree(id)
+            .git_context(|| format!("reading tree {id}"))?;
+        let decoded = tree
+            .decode()
+            .git_context(|| format!("decoding tree {id}"))?;
+        Ok(decoded
+            .entries
+            .iter()
+            .map(|e| {
+                (
+                    e.filename.to_str_lossy().into_owned(),
+                    e.mode.is_tree(),
+                    e.oid.to_owned(),
+                )
+            })
+            .collect())
+    }
+
+    fn three_way_at(
+        &self,
+        prefix: &str,
+        base: Option<ObjectId>,
+        local: Option<ObjectId>,
+        remote: Option<ObjectId>,
+        out: &mut Vec<Divergence>,
+    ) -> Result<()> {
+        if local == remote {
+            return Ok(());
+        }
+        let sides = [
+            self.tree_entries(base)?,
+            self.tree_entries(local)?,
+            self.tree_entries(remote)?,
+        ];
+        let names: std::collections::BTreeSet<&str> =
+            sides.iter().flatten().map(|(n, _, _)| n.as_str()).collect();
+        for name in names {
+            let path = if prefix.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            let find = |side: &[(String, bool, ObjectId)], want_tree: bool| {
+                side.iter()
+                    .find(|(n, is_tree, _)| n == name && *is_tree == want_tree)
+                    .map(|(_, _, id)| *id)
+            };
+            let trees = [
+                find(&sides[0], true),
+                find(&sides[1], true),
+                find(&sides[2], true),
+            ];
+            if trees[1] != trees[2] {
+                self.three_way_at(&path, trees[0], trees[1], trees[2], out)?;
+            }
+            let blobs = [
+                find(&sides[0], false),
+                find(&sides[1], false),
+                find(&sides[2], false),
+            ];
+            if blobs[1] != blobs[2] {
+                out.push(Divergence {
+                    path,
+                    base: blobs[0],
+                    local: blobs[1],
+                    remote: blobs[2],
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The tree of a commit.
+    pub fn tree_of(&self, commit: ObjectId) -> Result<ObjectId> {
+        let c = self
+            .repo
+            .find_commit(commit)
+            .git_context(|| format!("reading commit {commit}"))?;
+        Ok(c.tree_id()
+            .git_context(|| format!("reading the tree of {commit}"))?
+            .detach())
     }
 
     /// Run `git` in this repository (transport, gc, fsck): the one place baton shells out.

@@ -1,0 +1,176 @@
+//! Moving state between machines by running the `git` binary, so transport,
+//! ssh and credential helpers are git's own (DESIGN §2.8). Fetch never
+//! force-updates the local state ref: it only writes remote-tracking refs.
+
+use std::process::Output;
+
+use gix::ObjectId;
+
+use super::{Store, STATE_REF};
+use crate::error::{Error, Result};
+
+/// `+refs/baton/*:refs/remotes/<remote>/baton/*`
+pub fn refspec(remote: &str) -> String {
+    format!("+refs/baton/*:refs/remotes/{remote}/baton/*")
+}
+
+/// Where the remote's state lands after a fetch.
+pub fn tracking_ref(remote: &str) -> String {
+    format!("refs/remotes/{remote}/baton/state")
+}
+
+/// Why a push did not land.
+#[derive(Debug)]
+pub enum PushError {
+    /// The remote refused (it moved: not a fast-forward; or a hook said no).
+    Rejected(String),
+    /// The remote could not be reached at all.
+    Unreachable(String),
+}
+
+/// The last meaningful lines of git's stderr, for messages.
+fn stderr_summary(out: &Output) -> String {
+    let text = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("hint:"))
+        .collect();
+    lines[lines.len().saturating_sub(3)..].join(" / ")
+}
+
+impl Store {
+    pub fn require_remote(&self, remote: &str) -> Result<()> {
+        if self.remote_names().iter().any(|r| r == remote) {
+            return Ok(());
+        }
+        Err(Error::environment(
+            "no_remote",
+            format!("there is no git remote named {remote:?}"),
+        )
+        .with_hint(format!(
+            "add it with `git remote add {remote} <url>`, or pass --remote <name>"
+        )))
+    }
+
+    /// Whether `remote` fetches the baton refs.
+    pub fn has_refspec(&self, remote: &str) -> Result<bool> {
+        let out = self
+            .git()
+            .args(["config", "--get-all", &format!("remote.{remote}.fetch")])
+            .output()
+            .map_err(|e| Error::io("running git config", e))?;
+        let spec = refspec(remote);
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l.trim() == spec))
+    }
+
+    /// Add the baton fetch refspec to `remote` unless it is there; true when added.
+    pub fn ensure_refspec(&self, remote: &str) -> Result<bool> {
+        if self.has_refspec(remote)? {
+            return Ok(false);
+        }
+        let key = format!("remote.{remote}.fetch");
+        let status = self
+            .git()
+            .args(["config", "--add", &key, &refspec(remote)])
+            .status()
+            .map_err(|e| Error::io("running git config", e))?;
+        if !status.success() {
+            return Err(
+                Error::environment("git_config", format!("git config --add {key} failed"))
+                    .with_hint("check that .git/config is writable"),
+            );
+        }
+        Ok(true)
+    }
+
+    /// Fetch the remote's baton refs into its remote-tracking refs and return
+    /// the remote's state tip, if it has state. Exit 3 when unreachable.
+    pub fn fetch_state(&self, remote: &str) -> Result<Option<ObjectId>> {
+        let out = self
+            .git()
+            .args([
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--prune",
+                remote,
+                &refspec(remote),
+            ])
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .output()
+            .map_err(|e| Error::io("running git fetch", e))?;
+        if !out.status.success() {
+            return Err(Error::environment("remote_unreachable", format!("cannot fetch from {remote}: {}", stderr_summary(&out)))
+                .with_hint(format!("check the remote's URL and your access (`git fetch {remote}`); local state is unchanged")));
+        }
+        self.resolve(&tracking_ref(remote))
+    }
+
+    /// Push the local state ref to the remote, never forced.
+    pub fn push_state(&self, remote: &str) -> std::result::Result<(), PushError> {
+        let out = self
+            .git()
+            .args([
+                "push",
+                "--quiet",
+                "--porcelain",
+                remote,
+                &format!("{STATE_REF}:{STATE_REF}"),
+            ])
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .output()
+            .map_err(|e| PushError::Unreachable(format!("running git push: {e}")))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        // With --porcelain, a refusal is reported per ref on stdout ("!" flag);
+        // no such line means we never got to talk to the remote.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let refused = stdout.lines().find(|l| l.starts_with('!'));
+        match refused {
+            Some(line) => Err(PushError::Rejected(
+                format!("{} {}", line.trim(), stderr_summary(&out))
+                    .trim()
+                    .to_owned(),
+            )),
+            None => Err(PushError::Unreachable(stderr_summary(&out))),
+        }
+    }
+
+    /// Whether `ancestor` is reachable from `descendant`.
+    pub fn is_ancestor(&self, ancestor: ObjectId, descendant: ObjectId) -> Result<bool> {
+        if ancestor == descendant {
+            return Ok(true);
+        }
+        Ok(self.merge_base(ancestor, descendant)? == Some(ancestor))
+    }
+
+    pub fn merge_base(&self, one: ObjectId, two: ObjectId) -> Result<Option<ObjectId>> {
+        use crate::error::ResultExt;
+        Ok(self
+            .repo
+            .merge_base(one, two)
+            .git_context(|| format!("finding the merge base of {one} and {two}"))?
+            .map(|id| id.detach()))
+    }
+
+    /// Commits reachable from `from` but not from `not`, newest first.
+    pub fn commits_between(&self, from: ObjectId, not: ObjectId) -> Result<Vec<ObjectId>> {
+        let out = self
+            .git()
+            .args(["rev-list", &from.to_string(), &format!("^{not}")])
+            .output()
+            .map_err(|e| Error::io("running git rev-list", e))?;
+        if !out.status.success() {
+            return Err(Error::git("listing commits", stderr_summary(&out)));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| ObjectId::from_hex(l.trim().as_bytes()).ok())
+            .collect())
+    }
+}

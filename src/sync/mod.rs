@@ -1,0 +1,288 @@
+//! Sync between machines (DESIGN §2.8): fetch the remote's state with git,
+//! then fast-forward, push, or merge and push; never force. The merge is
+//! 3-way from the merge base and per path, by the policy table in [`merge`].
+
+pub mod merge;
+
+use gix::ObjectId;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::store::remote::{tracking_ref, PushError};
+use crate::store::{message, Change, Message, Store, STATE_REF};
+use merge::{Decision, LostClaim, Note, Versions};
+
+/// How many times a sync fetches and retries when the remote keeps moving.
+const ATTEMPTS: u32 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Both sides were equal.
+    UpToDate,
+    /// This clone had no state and took the remote's.
+    Adopted,
+    /// Local was behind: moved to the remote's tip.
+    FastForward,
+    /// Local was ahead: pushed.
+    Pushed,
+    /// Both had moved: merged, then pushed.
+    Merged,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub remote: String,
+    pub action: Action,
+    /// Local claim changes the merge did not keep.
+    pub lost: Vec<LostClaim>,
+    /// Other paths where both sides changed and the remote's version was kept.
+    pub remote_won: Vec<String>,
+    pub tip: String,
+    /// Fetch/push rounds needed (more than one when the remote moved meanwhile).
+    pub rounds: u32,
+}
+
+/// Bring local and remote state together and publish the result.
+pub fn sync(store: &Store, remote: &str, actor: &str) -> Result<Report> {
+    store.require_remote(remote)?;
+    let mut lost: Vec<LostClaim> = Vec::new();
+    let mut remote_won: Vec<String> = Vec::new();
+    let mut last_rejection = String::new();
+    let mut merged = false;
+    for round in 1..=ATTEMPTS {
+        let remote_tip = store.fetch_state(remote)?;
+        let local_tip = store.tip()?;
+        let report = |action, tip: ObjectId, lost: &Vec<LostClaim>, won: &Vec<String>| Report {
+            remote: remote.to_owned(),
+            action,
+            lost: lost.clone(),
+            remote_won: won.clone(),
+            tip: tip.to_string(),
+            rounds: round,
+        };
+        let (local, theirs) = match (local_tip, remote_tip) {
+            (None, None) => {
+                return Err(Error::environment(
+                    "no_state",
+                    format!("neither this repository nor {remote} has baton state"),
+                )
+                .with_hint("run `baton init` to start, then `baton sync` to publish"))
+            }
+            (None, Some(r)) => {
+                if store
+                    .move_ref(STATE_REF, None, r, &format!("baton: sync adopt {remote}"))
+                    .is_err()
+                {
+                    continue; // someone wrote locally meanwhile: go round again
+                }
+                return Ok(report(Action::Adopted, r, &lost, &remote_won));
+            }
+            (Some(l), None) => (l, None),
+            (Some(l), Some(r)) => (l, Some(r)),
+        };
+        if let Some(r) = theirs {
+            if r == local {
+                let action = if merged {
+                    Action::Merged
+                } else {
+                    Action::UpToDate
+                };
+                return Ok(report(action, local, &lost, &remote_won));
+            }
+            if store.is_ancestor(local, r)? {
+                if store
+                    .move_ref(
+                        STATE_REF,
+                        Some(local),
+                        r,
+                        &format!("baton: sync fast-forward to {remote}"),
+                    )
+                    .is_err()
+                {
+                    continue;
+                }
+                return Ok(report(
+                    if merged {
+                        Action::Merged
+                    } else {
+                        Action::FastForward
+                    },
+                    r,
+                    &lost,
+                    &remote_won,
+                ));
+            }
+            if !store.is_ancestor(r, local)? {
+                let (commit, notes) = merge_commit(store, local, r, remote, actor)?;
+                if store
+                    .compare_and_swap(Some(local), commit, "sync merge")
+                    .is_err()
+                {
+                    continue;
+                }
+                merged = true;
+                for n in notes {
+                    match n {
+                        Note::Lost(l) if !lost.contains(&l) => lost.push(l),
+                        Note::RemoteWon(p) if !remote_won.contains(&p) => remote_won.push(p),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        match store.push_state(remote) {
+            Ok(()) => {
+                let tip = store.tip()?.expect("state exists after a push");
+                let action = if merged {
+                    Action::Merged
+                } else {
+                    Action::Pushed
+                };
+                return Ok(report(action, tip, &lost, &remote_won));
+            }
+            Err(PushError::Unreachable(why)) => {
+                return Err(Error::environment(
+                    "remote_unreachable",
+                    format!("cannot push to {remote}: {why}"),
+                )
+                .with_hint(format!(
+                    "check access to {remote}; local state is intact, run `baton sync` again later"
+                )))
+            }
+            Err(PushError::Rejected(why)) => last_rejection = why,
+        }
+    }
+    Err(Error::failed("not_published", format!("could not publish to {remote} after {ATTEMPTS} attempts: {last_rejection}"))
+        .with_hint("the remote kept moving or refused the push (a server hook?); local state is intact, retry `baton sync`"))
+}
+
+/// Merge `remote_tip` into `local_tip`: a commit whose first parent is the
+/// remote tip, second the local one, and whose tree applies the policy.
+pub fn merge_commit(
+    store: &Store,
+    local_tip: ObjectId,
+    remote_tip: ObjectId,
+    remote: &str,
+    actor: &str,
+) -> Result<(ObjectId, Vec<Note>)> {
+    let base = store.merge_base(local_tip, remote_tip)?;
+    let base_tree = base.map(|b| store.tree_of(b)).transpose()?;
+    let (local_tree, remote_tree) = (store.tree_of(local_tip)?, store.tree_of(remote_tip)?);
+    let divergences = store.three_way(base_tree, local_tree, remote_tree)?;
+    let snap = store.snapshot_at(Some(remote_tip))?;
+    let read = |id: Option<ObjectId>| id.map(|id| snap.read_blob(id)).transpose();
+
+    let mut change = Change::default();
+    let mut notes = Vec::new();
+    let (mut from_local, mut from_remote) = (0usize, 0usize);
+    for d in &divergences {
+        let both_changed = d.local != d.base && d.remote != d.base;
+        let (decision, note) = if both_changed {
+            let (b, l, r) = (read(d.base)?, read(d.local)?, read(d.remote)?);
+            merge::resolve(
+                &d.path,
+                Versions {
+                    base: b.as_deref(),
+                    local: l.as_deref(),
+                    remote: r.as_deref(),
+                },
+            )
+        } else {
+            // Identity is enough: the side that differs from base changed.
+            let same = |x: Option<ObjectId>| x.map(|id| id.as_bytes().to_vec());
+            let (b, l, r) = (same(d.base), same(d.local), same(d.remote));
+            merge::resolve(
+                &d.path,
+                Versions {
+                    base: b.as_deref(),
+                    local: l.as_deref(),
+                    remote: r.as_deref(),
+                },
+            )
+        };
+        match decision {
+            Decision::Remote => from_remote += 1,
+            Decision::Local => {
+                from_local += 1;
+                match d.local {
+                    Some(id) => change.put_blob(d.path.clone(), id),
+                    None => change.delete(d.path.clone()),
+                };
+            }
+            Decision::Merged(bytes) => {
+                from_local += 1;
+                change.put(d.path.clone(), bytes);
+            }
+        }
+        notes.extend(note);
+    }
+
+    let mut body = Vec::new();
+    let mut msg_subjects = Vec::new();
+    for n in &notes {
+        match n {
+            Note::Lost(l) => {
+                body.push(format!("lost: {}", l.message()));
+                msg_subjects.push(format!("claim/{}", l.id));
+            }
+            Note::RemoteWon(p) => body.push(format!("remote kept: {p}")),
+        }
+    }
+    let mut msg = Message::new(format!(
+        "sync: merge {remote} state ({from_local} local, {from_remote} remote change(s))"
+    ))
+    .body(body.join("\n"))
+    .trailer(message::OP, "sync.merge")
+    .trailer(message::ACTOR, actor);
+    for s in msg_subjects {
+        msg = msg.trailer(message::SUBJECT, s);
+    }
+    change.message = msg;
+    let tree = store.write_tree(remote_tree, &change)?;
+    let commit =
+        store.write_commit_object(tree, &[remote_tip, local_tip], &change.message, actor)?;
+    Ok((commit, notes))
+}
+
+/// Where local stands against the last fetched remote state (no network).
+#[derive(Debug, Clone, Serialize)]
+pub struct Standing {
+    pub ahead: usize,
+    pub behind: usize,
+    /// Claims changed by local operations the remote has not seen.
+    pub unpublished_claims: Vec<String>,
+}
+
+pub fn standing(store: &Store, remote: &str) -> Result<Option<Standing>> {
+    let (Some(local), Some(theirs)) = (store.tip()?, store.resolve(&tracking_ref(remote))?) else {
+        return Ok(None);
+    };
+    let ahead: std::collections::HashSet<ObjectId> =
+        store.commits_between(local, theirs)?.into_iter().collect();
+    let behind = store.commits_between(theirs, local)?.len();
+    let mut unpublished = Vec::new();
+    if !ahead.is_empty() {
+        let mut left = ahead.len();
+        store.walk_history(local, |e| {
+            if ahead.contains(&e.id) {
+                left -= 1;
+                if e.message.get(message::OP) != Some("sync.merge") {
+                    for s in e.message.all(message::SUBJECT) {
+                        if let Some(id) = s.strip_prefix("claim/") {
+                            if !unpublished.iter().any(|u| u == id) {
+                                unpublished.push(id.to_owned());
+                            }
+                        }
+                    }
+                }
+            }
+            left > 0
+        })?;
+    }
+    Ok(Some(Standing {
+        ahead: ahead.len(),
+        behind,
+        unpublished_claims: unpublished,
+    }))
+}
