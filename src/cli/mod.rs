@@ -197,10 +197,10 @@ fn with_auto_sync(cli: &Cli, command: impl FnOnce(&Session) -> Result<Output>) -
 
 fn report_error(err: &Error, json: bool) {
     if json {
-        println!(
-            "{}",
+        output::write_stdout(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&err.to_json()).unwrap_or_default()
-        );
+        ));
     }
     eprintln!("error: {}", err.message);
     if !err.hint.is_empty() {
@@ -229,12 +229,22 @@ fn report_parse_error(e: clap::Error, json: bool) -> i32 {
         .cloned();
     let err = ours.unwrap_or_else(|| {
         let rendered = e.render().to_string();
-        let message = rendered
-            .lines()
+        let mut lines = rendered.lines();
+        let first = lines
             .next()
             .unwrap_or("invalid usage")
-            .trim_start_matches("error: ")
-            .to_owned();
+            .trim_start_matches("error: ");
+        // "the following required arguments were not provided:" lists what is
+        // missing on the indented lines below; keep them, or the message says nothing.
+        let listed: Vec<&str> = lines
+            .take_while(|l| l.starts_with("  "))
+            .map(str::trim)
+            .collect();
+        let message = if first.ends_with(':') && !listed.is_empty() {
+            format!("{first} {}", listed.join(", "))
+        } else {
+            first.to_owned()
+        };
         let usage = rendered
             .lines()
             .find(|l| l.trim_start().starts_with("Usage:"))

@@ -41,16 +41,24 @@ impl Output {
 
     pub fn print(&self, json: bool, quiet: bool) {
         if self.raw {
-            print!("{}", self.text);
+            write_stdout(&self.text);
         } else if json {
-            println!(
-                "{}",
+            write_stdout(&format!(
+                "{}\n",
                 serde_json::to_string_pretty(&self.json).unwrap_or_default()
-            );
+            ));
         } else if !quiet && !self.text.is_empty() {
-            println!("{}", self.text.trim_end_matches('\n'));
+            write_stdout(&format!("{}\n", self.text.trim_end_matches('\n')));
         }
     }
+}
+
+/// Write to stdout, ignoring a closed pipe (`baton log | head`): the reader
+/// has what it wanted, and `print!` would panic instead.
+pub fn write_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// Left-aligned columns, two spaces apart; the header is the first row.

@@ -228,6 +228,9 @@ pub fn log_filtered(
         }
         limit.is_none_or(|l| entries.len() < l)
     })?;
+    // The walk keeps the first match before it can stop, so `--limit 0`
+    // (nothing, like `git log -n 0`) needs the cut here.
+    entries.truncate(limit.unwrap_or(usize::MAX));
     let mut rows = Vec::new();
     let mut items = Vec::new();
     for e in &entries {

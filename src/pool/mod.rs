@@ -76,6 +76,15 @@ fn heartbeat_fresh(agent: &Agent, now: Timestamp, timeout: Option<Span>) -> bool
     }
 }
 
+/// "Lowest id" as people read numbered agents: `rev-2` before `rev-10`
+/// (plain string order would put `rev-10` first once a role has ten agents).
+fn id_order(id: &AgentId) -> (&str, u64, &str) {
+    let s = id.as_str();
+    s.rsplit_once('-')
+        .and_then(|(prefix, n)| Some((prefix, n.parse::<u64>().ok()?, s)))
+        .unwrap_or((s, 0, s))
+}
+
 /// The least-loaded healthy agent of `role` with spare capacity (ties: lowest id).
 pub fn pick(
     agents: &[Agent],
@@ -89,7 +98,7 @@ pub fn pick(
         .filter(|a| &a.role == role && is_healthy(a, now, heartbeat_timeout))
         .map(|a| (loads.get(&a.id).copied().unwrap_or(0), a))
         .filter(|(load, a)| *load < a.capacity)
-        .min_by(|(la, a), (lb, b)| la.cmp(lb).then_with(|| a.id.cmp(&b.id)))
+        .min_by_key(|&(load, a)| (load, id_order(&a.id)))
         .map(|(_, a)| Assignment {
             agent: a.id.clone(),
             role: a.role.clone(),

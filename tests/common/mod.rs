@@ -1,0 +1,441 @@
+//! Helpers shared by the integration tests: a throwaway git repository per
+//! test, running the built `baton` binary in it, and reading the state ref
+//! with plain git, so the tests check what baton wrote, not what it says.
+//!
+//! Every binary that includes this module uses a different subset of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_fs::TempDir;
+use serde_json::Value;
+
+pub const STATE_REF: &str = "refs/baton/state";
+
+/// A fixed clock for tests that depend on time (`BATON_NOW`).
+pub const T0: &str = "2026-01-01T00:00:00Z";
+
+/// `T0` plus `minutes`, as RFC 3339 (for `BATON_NOW`).
+pub fn t0_plus_minutes(minutes: i64) -> String {
+    let t0 = chrono::DateTime::parse_from_rfc3339(T0).expect("T0 parses");
+    (t0 + chrono::Duration::minutes(minutes))
+        .with_timezone(&chrono::Utc)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// `T0` plus `hours`.
+pub fn t0_plus(hours: i64) -> String {
+    t0_plus_minutes(hours * 60)
+}
+
+/// The environment every child process gets: no system or global git config
+/// (so a developer's settings cannot change results), no inherited baton
+/// settings.
+fn hermetic(cmd: &mut std::process::Command) {
+    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Test Author")
+        .env("GIT_AUTHOR_EMAIL", "author@example.com")
+        .env("GIT_COMMITTER_NAME", "Test Committer")
+        .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+        .env_remove("BATON_ACTOR")
+        .env_remove("BATON_NOW")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE");
+}
+
+/// The path of the binary under test.
+pub fn exe() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("baton")
+}
+
+/// `baton` with a hermetic environment and no repository chosen yet.
+pub fn baton_cmd() -> assert_cmd::Command {
+    let mut std_cmd = std::process::Command::new(exe());
+    hermetic(&mut std_cmd);
+    assert_cmd::Command::from_std(std_cmd)
+}
+
+/// The result of one baton run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub args: Vec<String>,
+}
+
+impl Run {
+    fn from_output(args: Vec<String>, out: Output) -> Run {
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            args,
+        };
+        // Whatever a test checks, baton must never panic.
+        assert!(
+            !run.stderr.contains("panicked"),
+            "baton panicked: {}\n{}",
+            run.describe(),
+            run.stderr
+        );
+        run
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "`baton {}` exited {}\nstdout: {}\nstderr: {}",
+            self.args.join(" "),
+            self.code,
+            self.stdout,
+            self.stderr
+        )
+    }
+
+    /// stdout as the one JSON document `--json` promises.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!("stdout is not one JSON document ({e}): {}", self.describe())
+        })
+    }
+
+    /// Assert exit 0 and return the JSON.
+    pub fn ok(&self) -> Value {
+        assert_eq!(self.code, 0, "expected success: {}", self.describe());
+        self.json()
+    }
+
+    /// Assert the error shape of DESIGN §2: the exit code, `error:` and
+    /// `hint:` lines on stderr, and exactly `{"error": {code, message, hint}}`
+    /// on stdout. Returns the error object.
+    pub fn err(&self, exit: i32, code: &str) -> Value {
+        assert_eq!(self.code, exit, "wrong exit code: {}", self.describe());
+        assert!(
+            self.stderr.lines().any(|l| l.starts_with("error: ")),
+            "no `error:` line on stderr: {}",
+            self.describe()
+        );
+        assert!(
+            self.stderr.lines().any(|l| l.starts_with("hint: ")),
+            "no `hint:` line on stderr: {}",
+            self.describe()
+        );
+        let doc = self.json();
+        let obj = doc.as_object().expect("JSON error is an object");
+        assert_eq!(obj.len(), 1, "only `error` at the top: {doc}");
+        let e = &doc["error"];
+        assert_eq!(
+            e.as_object().map(|o| o.len()),
+            Some(3),
+            "error has code, message, hint: {doc}"
+        );
+        assert_eq!(e["code"], code, "wrong error code: {}", self.describe());
+        for field in ["message", "hint"] {
+            let s = e[field].as_str().unwrap_or("");
+            assert!(!s.is_empty(), "empty {field}: {doc}");
+        }
+        e.clone()
+    }
+
+    /// The error's message (after [`Run::err`]).
+    pub fn message(&self) -> String {
+        self.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub fn hint(&self) -> String {
+        self.json()["error"]["hint"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+/// A temporary git repository (removed when dropped).
+pub struct Repo {
+    pub dir: TempDir,
+}
+
+impl Repo {
+    /// `git init` with a local identity and no baton state.
+    pub fn bare_git() -> Repo {
+        let dir = TempDir::new().expect("temp dir");
+        let repo = Repo { dir };
+        repo.git(&["init", "-q"]);
+        repo.git(&["config", "user.name", "Test User"]);
+        repo.git(&["config", "user.email", "test@example.com"]);
+        repo
+    }
+
+    /// A git repository with `baton init` done.
+    pub fn new() -> Repo {
+        let repo = Repo::bare_git();
+        let init = repo.run("human:setup", &["init"]);
+        assert_eq!(init.ok()["created"], true, "{}", init.describe());
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `baton -C <repo> --json <args>` as `actor`, on the real clock.
+    pub fn run(&self, actor: &str, args: &[&str]) -> Run {
+        self.run_env(actor, args, &[])
+    }
+
+    /// Like [`Repo::run`] with `BATON_NOW` set.
+    pub fn run_at(&self, actor: &str, now: &str, args: &[&str]) -> Run {
+        self.run_env(actor, args, &[("BATON_NOW", now)])
+    }
+
+    pub fn run_env(&self, actor: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = baton_cmd();
+        cmd.arg("-C")
+            .arg(self.path())
+            .arg("--json")
+            .args(args)
+            .env("BATON_ACTOR", actor);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("running baton");
+        Run::from_output(args.iter().map(|s| s.to_string()).collect(), out)
+    }
+
+    /// Assert a refusal both ways: with `--json` (the error document, see
+    /// [`Run::err`]) and in text mode (`error:` and `hint:` on stderr, nothing
+    /// on stdout), and that neither run moved the state ref. Returns the
+    /// JSON error run.
+    pub fn refuse(&self, actor: &str, args: &[&str], exit: i32, code: &str) -> Run {
+        self.refuse_env(actor, args, &[], exit, code)
+    }
+
+    pub fn refuse_at(&self, actor: &str, now: &str, args: &[&str], exit: i32, code: &str) -> Run {
+        self.refuse_env(actor, args, &[("BATON_NOW", now)], exit, code)
+    }
+
+    pub fn refuse_env(
+        &self,
+        actor: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        exit: i32,
+        code: &str,
+    ) -> Run {
+        let before = self.tip();
+        let run = self.run_env(actor, args, env);
+        run.err(exit, code);
+        assert_eq!(
+            self.tip(),
+            before,
+            "a refusal moved {STATE_REF}: {}",
+            run.describe()
+        );
+        let mut text = self.cmd(actor);
+        text.args(args);
+        for (k, v) in env {
+            text.env(k, v);
+        }
+        let out = text.output().expect("running baton");
+        let text_run = Run::from_output(args.iter().map(|s| s.to_string()).collect(), out);
+        assert_eq!(text_run.code, exit, "text mode: {}", text_run.describe());
+        assert!(
+            text_run.stdout.is_empty(),
+            "text-mode refusal printed on stdout: {}",
+            text_run.describe()
+        );
+        let lines: Vec<&str> = text_run.stderr.lines().collect();
+        assert!(
+            lines.first().is_some_and(|l| l.starts_with("error: ")),
+            "stderr does not start with `error:`: {}",
+            text_run.describe()
+        );
+        assert!(
+            lines.iter().any(|l| l.starts_with("hint: ")),
+            "no `hint:` on stderr: {}",
+            text_run.describe()
+        );
+        assert_eq!(
+            self.tip(),
+            before,
+            "a refusal moved {STATE_REF}: {}",
+            text_run.describe()
+        );
+        run
+    }
+
+    /// `baton -C <repo>` as `actor`, text mode, for predicate-style assertions.
+    pub fn cmd(&self, actor: &str) -> assert_cmd::Command {
+        let mut cmd = baton_cmd();
+        cmd.arg("-C").arg(self.path()).env("BATON_ACTOR", actor);
+        cmd
+    }
+
+    /// A `git` command in this repository with the hermetic environment.
+    pub fn git_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new("git");
+        hermetic(&mut cmd);
+        cmd.current_dir(self.path());
+        cmd
+    }
+
+    /// Run git, assert success, return trimmed stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = self.git_cmd().args(args).output().expect("running git");
+        assert!(
+            out.status.success(),
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Run git with input on stdin, assert success, return trimmed stdout.
+    pub fn git_stdin(&self, args: &[&str], input: &[u8], env: &[(&str, &Path)]) -> String {
+        use std::io::Write;
+        let mut cmd = self.git_cmd();
+        cmd.args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("running git");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("writing to git");
+        let out = child.wait_with_output().expect("waiting for git");
+        assert!(
+            out.status.success(),
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// `git rev-parse refs/baton/state`, `None` when there is no state.
+    pub fn tip(&self) -> Option<String> {
+        let out = self
+            .git_cmd()
+            .args(["rev-parse", "--verify", "--quiet", STATE_REF])
+            .output()
+            .expect("running git rev-parse");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+
+    /// The tip, which must exist.
+    pub fn state(&self) -> String {
+        self.tip().expect("refs/baton/state exists")
+    }
+
+    /// Number of commits on the state ref.
+    pub fn commit_count(&self) -> usize {
+        self.git(&["rev-list", "--count", STATE_REF])
+            .parse()
+            .expect("a number")
+    }
+
+    /// A file of the current state, read with git.
+    pub fn state_file(&self, path: &str) -> Option<String> {
+        let out = self
+            .git_cmd()
+            .args(["show", &format!("{STATE_REF}:{path}")])
+            .output()
+            .expect("running git show");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The message of the tip commit.
+    pub fn tip_message(&self) -> String {
+        self.git(&["log", "-1", "--format=%B", STATE_REF])
+    }
+
+    /// Write a new state commit by hand with git plumbing (a temporary index):
+    /// the tip's tree with `files` set to the given contents. Returns the commit.
+    pub fn commit_files(&self, files: &[(&str, &[u8])], message: &str) -> String {
+        let edits: Vec<(&str, Option<&[u8]>)> = files.iter().map(|(p, b)| (*p, Some(*b))).collect();
+        self.commit_edits(&edits, message)
+    }
+
+    /// Like [`Repo::commit_files`]; `None` removes the path.
+    pub fn commit_edits(&self, files: &[(&str, Option<&[u8]>)], message: &str) -> String {
+        let tip = self.state();
+        let index = self.path().join(".git").join("test-index");
+        let env: [(&str, &Path); 1] = [("GIT_INDEX_FILE", index.as_path())];
+        let git_env = |args: &[&str]| {
+            let out = self
+                .git_cmd()
+                .args(args)
+                .env("GIT_INDEX_FILE", &index)
+                .output()
+                .expect("running git");
+            assert!(
+                out.status.success(),
+                "git {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        git_env(&["read-tree", &tip]);
+        for (path, bytes) in files {
+            let Some(bytes) = bytes else {
+                git_env(&["update-index", "--force-remove", path]);
+                continue;
+            };
+            let blob = self.git_stdin(&["hash-object", "-w", "--stdin"], bytes, &env);
+            git_env(&[
+                "update-index",
+                "--add",
+                "--cacheinfo",
+                &format!("100644,{blob},{path}"),
+            ]);
+        }
+        let tree = git_env(&["write-tree"]);
+        let commit = self.git_stdin(
+            &["commit-tree", &tree, "-p", &tip],
+            message.as_bytes(),
+            &env,
+        );
+        self.git(&["update-ref", STATE_REF, &commit, &tip]);
+        std::fs::remove_file(&index).ok();
+        commit
+    }
+
+    /// The claims of `claims list --json`, by id.
+    pub fn claims(&self) -> Vec<Value> {
+        let run = self.run("human:reader", &["claims", "list"]);
+        run.ok()["claims"]
+            .as_array()
+            .expect("claims is a list")
+            .clone()
+    }
+
+    /// One claim as `claims status --json` shows it.
+    pub fn claim(&self, id: &str) -> Value {
+        self.run("human:reader", &["claims", "status", id]).ok()["claim"].clone()
+    }
+}
+
+/// The shard path of a claim, computed here independently of baton:
+/// `claims/<first two hex digits of sha1(id)>/<id>.toml` (DESIGN §1.1).
+pub fn claim_path(id: &str) -> String {
+    let digest = sha1_smol::Sha1::from(id).digest().to_string();
+    format!("claims/{}/{id}.toml", &digest[..2])
+}
