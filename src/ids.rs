@@ -105,6 +105,103 @@ id_newtype!(
     "role"
 );
 
+id_newtype!(
+    /// A workflow step id (`test`), unique within its definition.
+    StepId,
+    "step id"
+);
+id_newtype!(
+    /// A workflow name (`ship`): `.baton/workflows/<name>.toml`.
+    WorkflowName,
+    "workflow name"
+);
+
+/// A run id, `wf-<yyyymmddTHHMMSSZ>-<6 hex>` (DESIGN §1.4); it names a ledger
+/// file, so its exact form is checked.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RunId(String);
+
+pub const RUN_ID_FORM: &str =
+    "`<prefix>-<yyyymmdd>T<hhmmss>Z-<6 hex digits>`, e.g. wf-20260131T120000Z-0a1b2c";
+
+impl RunId {
+    pub fn parse(s: &str) -> Result<RunId> {
+        let ok = (|| {
+            let (prefix, rest) = s.split_once('-')?;
+            let (stamp, hex) = rest.rsplit_once('-')?;
+            let b = stamp.as_bytes();
+            let stamp_ok = b.len() == 16
+                && b[8] == b'T'
+                && b[15] == b'Z'
+                && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit);
+            let hex_ok = hex.len() == 6
+                && hex
+                    .bytes()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase());
+            let prefix_ok =
+                (2..=8).contains(&prefix.len()) && prefix.bytes().all(|c| c.is_ascii_lowercase());
+            (stamp_ok && hex_ok && prefix_ok).then_some(())
+        })()
+        .is_some();
+        if ok {
+            Ok(RunId(s.to_owned()))
+        } else {
+            Err(Error::invalid(
+                "invalid_run_id",
+                format!("invalid run id {:?}", truncate_for_display(s)),
+            )
+            .with_hint(format!(
+                "run ids are {RUN_ID_FORM}; `baton workflow list` shows them"
+            )))
+        }
+    }
+
+    /// A fresh id for a run starting at `t`.
+    pub fn generate(prefix: &str, t: &chrono::DateTime<chrono::Utc>) -> RunId {
+        RunId(format!(
+            "{prefix}-{}-{:06x}",
+            t.format("%Y%m%dT%H%M%SZ"),
+            fastrand::u32(..0x0100_0000)
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `yyyy/mm/dd` of the run's start, for the ledger's dated directories.
+    pub fn date_path(&self) -> String {
+        let stamp = &self.0[self.0.find('-').map_or(0, |i| i + 1)..];
+        format!("{}/{}/{}", &stamp[..4], &stamp[4..6], &stamp[6..8])
+    }
+}
+
+impl FromStr for RunId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for RunId {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for RunId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        RunId::parse(&s).map_err(|e| serde::de::Error::custom(e.message))
+    }
+}
+
 /// Who acts: a human or an agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ActorKind {
@@ -263,6 +360,23 @@ mod tests {
             Actor::human_from_local("Jo Doe").to_string(),
             "human:Jo-Doe"
         );
+    }
+
+    #[test]
+    fn run_ids_have_one_form() {
+        let t = crate::clock::parse_timestamp("2026-01-31T12:00:00Z").unwrap();
+        let id = RunId::generate("wf", &t);
+        assert!(id.as_str().starts_with("wf-20260131T120000Z-"));
+        assert_eq!(RunId::parse(id.as_str()).unwrap(), id);
+        assert_eq!(id.date_path(), "2026/01/31");
+        for bad in [
+            "wf-x",
+            "../wf-20260131T120000Z-0a1b2c",
+            "wf-20260131T120000Z-0A1B2C",
+            "wf-20260131T120000Z-0a1b2c/x",
+        ] {
+            assert!(RunId::parse(bad).is_err(), "{bad}");
+        }
     }
 
     proptest::proptest! {

@@ -14,10 +14,12 @@ pub mod config;
 pub mod doctor;
 pub mod error;
 pub mod ids;
+pub mod os;
 pub mod pool;
 pub mod selftest;
 pub mod state;
 pub mod store;
 pub mod sync;
+pub mod workflow;
 
 pub use error::{Error, Kind, Result};

@@ -195,7 +195,45 @@ fn scenario(s: &mut Scenario) -> anyhow::Result<()> {
         bail!("git fsck failed: {}", String::from_utf8_lossy(&fsck.stderr));
     }
     s.steps.push("ok  git fsck".into());
+    workflow_scenario(s)?;
     sync_scenario(s)
+}
+
+/// A definition with a retried failure, an on_failure step and a checkpoint;
+/// dry run, execute, status, resume plan, validation of a broken file.
+fn workflow_scenario(s: &mut Scenario) -> anyhow::Result<()> {
+    let dir = s.repo.join(".baton/workflows");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(
+        dir.join("check.toml"),
+        "name = \"check\"\n\
+         [[steps]]\nid = \"build\"\nrun = [\"sh\", \"-c\", \"echo built; echo token=abc123\"]\n\
+         [[steps]]\nid = \"test\"\nrun = [\"sh\", \"-c\", \"exit 3\"]\nretry = 1\n\
+         [[steps]]\nid = \"report\"\nrun = [\"sh\", \"-c\", \"echo reporting\"]\nwhen = \"on_failure\"\n\
+         [[steps]]\nid = \"done\"\ndepends_on = [\"test\"]\n",
+    )?;
+    let human = "human:dana";
+    let plan = s.baton(human, &["workflow", "run", "check"], 0)?;
+    ensure!(plan["order"] == json!(["build", "test", "report", "done"]), "plan order: {plan}");
+    let ran = s.baton(human, &["workflow", "run", "check", "--execute"], 1)?;
+    let steps = &ran["run"]["steps"];
+    ensure!(ran["run"]["status"] == json!("failed"), "run status: {ran}");
+    ensure!(steps[0]["status"] == json!("succeeded"), "build: {steps}");
+    ensure!(steps[0]["attempts"][0]["output"].as_str().is_some_and(|o| o.contains("token=[REDACTED]")), "not redacted: {steps}");
+    ensure!(steps[1]["attempts"].as_array().map(Vec::len) == Some(2), "test was not retried once: {steps}");
+    ensure!(steps[2]["status"] == json!("succeeded"), "on_failure step did not run: {steps}");
+    ensure!(steps[3]["skip"] == json!("upstream_failed"), "checkpoint after a failure not skipped: {steps}");
+    let run_id = ran["run"]["id"].as_str().context("run id")?.to_owned();
+    let status = s.baton(human, &["workflow", "status", "--run-id", &run_id], 0)?;
+    ensure!(status["run"]["status"] == json!("failed"), "status: {status}");
+    let resume = s.baton(human, &["workflow", "resume", "--run-id", &run_id], 0)?;
+    ensure!(resume["steps"] == json!(["test", "done"]), "resume plan: {resume}");
+    std::fs::write(dir.join("broken.toml"), "name = \"b\"\n[[steps]]\nid = \"a\"\ndepends_on = [\"a2\"]\n")?;
+    s.baton(human, &["workflow", "validate", "broken"], 2)?;
+    std::fs::remove_file(dir.join("broken.toml"))?;
+    s.baton(human, &["workflow", "template", "list"], 0)?;
+    s.baton(human, &["workflow", "doctor"], 0)?;
+    Ok(())
 }
 
 /// Two clones of one bare remote: adoption, a race for one claim, a merge.

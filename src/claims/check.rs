@@ -64,7 +64,10 @@ pub fn check(
                             c.id
                         ),
                     )
-                    .hint("release it, or spawn the agent: baton pool spawn --role <role>".to_string())
+                    .hint(
+                        "release it, or spawn the agent: baton pool spawn --role <role>"
+                            .to_string(),
+                    )
                     .at(found_at),
                 );
             }

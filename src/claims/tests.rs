@@ -222,7 +222,12 @@ fn leases_lapse_and_expiry_follows_policy() {
     .unwrap();
     assert_eq!(taken.claim.owner, bob);
 
-    let e = expiries(std::slice::from_ref(&c), at("2026-01-01T03:00:00Z"), &policy, None);
+    let e = expiries(
+        std::slice::from_ref(&c),
+        at("2026-01-01T03:00:00Z"),
+        &policy,
+        None,
+    );
     assert_eq!(e[0].cause, ExpiryCause::LeaseLapsed);
     assert_eq!(e[0].claim.state, ClaimState::Expired);
 

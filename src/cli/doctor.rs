@@ -49,11 +49,8 @@ pub fn run(cli: &Cli, args: &DoctorArgs) -> Result<Output> {
         let text = if failed {
             render(&findings)
         } else {
-            findings
-                .iter()
-                .map(|f| format!("baton doctor --hook: ok ({})", f.message))
-                .next()
-                .unwrap_or_default()
+            let said: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+            format!("baton doctor --hook: ok ({})", said.join("; "))
         };
         return Ok(
             Output::new(json!({"ok": !failed, "findings": findings}), text).exit(if failed {
@@ -79,6 +76,7 @@ pub fn run_for(s: &Session, subsystems: &[&str], args: &SubsystemDoctorArgs) -> 
         subsystems: subsystems.iter().map(|s| s.to_string()).collect(),
         fix: args.fix,
         now: s.now,
+        actor: s.actor()?.to_string(),
     };
     let findings = doctor::run::full(&s.store, &opts)?;
     let failed = doctor::fails(&findings, args.strict);

@@ -9,6 +9,7 @@ mod output;
 mod pool;
 mod repo;
 mod sync;
+mod workflow;
 
 use std::path::PathBuf;
 
@@ -60,6 +61,9 @@ pub enum Command {
     /// The agent pool: spawn agents, heartbeats, drain, retire.
     #[command(subcommand)]
     Pool(pool::PoolCommand),
+    /// Workflows: dry-run or execute definitions with a run ledger, resume, stop.
+    #[command(subcommand)]
+    Workflow(workflow::WorkflowCommand),
     /// Share state with a remote: fetch, then fast-forward, push, or merge and push.
     Sync(sync::SyncArgs),
     /// Check the state, the store and every subsystem.
@@ -91,6 +95,10 @@ pub fn command() -> clap::Command {
 /// What every command that touches state needs: the store, who acts, and when.
 pub struct Session {
     pub store: Store,
+    /// The directory baton runs in (`-C`), for relative paths.
+    pub dir: PathBuf,
+    /// `--json`: stdout carries one document, so streamed output goes elsewhere.
+    pub json: bool,
     actor_flag: Option<String>,
     pub now: Timestamp,
 }
@@ -116,6 +124,8 @@ impl Session {
         }
         Ok(Session {
             store: Store::discover(&dir)?,
+            dir,
+            json: cli.json,
             actor_flag: cli.actor.clone(),
             now,
         })
@@ -181,6 +191,7 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Config(cmd) => with_auto_sync(&cli, |s| repo::config(s, cmd)),
         Command::Claims(cmd) => with_auto_sync(&cli, |s| claims::run(s, cmd)),
         Command::Pool(cmd) => with_auto_sync(&cli, |s| pool::run(s, cmd)),
+        Command::Workflow(cmd) => workflow::run(&Session::open(&cli)?, cmd),
         Command::Doctor(args) => doctor::run(&cli, args),
     }
 }

@@ -89,4 +89,4 @@ pub fn fails(findings: &[Finding], strict: bool) -> bool {
 }
 
 /// The subsystems doctor knows, in report order.
-pub const SUBSYSTEMS: &[&str] = &["store", "claims", "pool", "sync"];
+pub const SUBSYSTEMS: &[&str] = &["store", "claims", "pool", "workflow", "sync"];

@@ -12,13 +12,15 @@ use crate::doctor::Finding;
 use crate::error::Result;
 use crate::pool::{self, Agent};
 use crate::state::{self, Broken};
-use crate::store::{message, Snapshot, Store, STATE_REF};
+use crate::store::{message, Change, Message, Outcome, Snapshot, Store, STATE_REF};
 
 pub struct Options {
     /// Subsystems to check; empty = all.
     pub subsystems: Vec<String>,
     pub fix: bool,
     pub now: Timestamp,
+    /// Who commits fixes (marking dead runs interrupted).
+    pub actor: String,
 }
 
 impl Options {
@@ -46,13 +48,11 @@ const LOOSE_OBJECTS_GC: u64 = 6700;
 
 /// The pre-commit checks: cheap, independent of the number of claims.
 pub fn hook(store: &Store) -> Result<Vec<Finding>> {
+    let mut out = staged_definitions(store)?;
     let Some(tip) = store.tip()? else {
-        return Ok(vec![Finding::ok(
-            "store.ref",
-            "no baton state in this repository; nothing to check",
-        )]);
+        out.push(Finding::ok("store.ref", "no baton state in this repository; nothing to check"));
+        return Ok(out);
     };
-    let mut out = Vec::new();
     let snap = store.snapshot_at(Some(tip))?;
     match state::config(&snap) {
         Ok(_) => out.push(Finding::ok(
@@ -113,6 +113,9 @@ pub fn full(store: &Store, opts: &Options) -> Result<Vec<Finding>> {
             opts.now,
             config.pool.heartbeat_timeout,
         ));
+    }
+    if opts.wants("workflow") {
+        out.extend(workflow_checks(store, &snap, opts)?);
     }
     if opts.wants("sync") {
         out.extend(sync_checks(store, &config.sync.remote)?);
@@ -353,4 +356,81 @@ fn count_loose_objects(store: &Store) -> Option<u64> {
         .lines()
         .find_map(|l| l.strip_prefix("count: "))
         .and_then(|n| n.trim().parse().ok())
+}
+
+/// Definitions staged for commit under `.baton/workflows/` must validate (pre-commit).
+fn staged_definitions(store: &Store) -> Result<Vec<Finding>> {
+    if store.work_dir().is_none() {
+        return Ok(Vec::new());
+    }
+    let out = store
+        .git()
+        .args(["diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR", "--", crate::workflow::DEFINITIONS_DIR])
+        .output()
+        .map_err(|e| crate::error::Error::io("running git diff --cached", e))?;
+    let mut files = Vec::new();
+    for path in String::from_utf8_lossy(&out.stdout).split('\0').filter(|p| p.ends_with(".toml") || p.ends_with(".json")) {
+        let shown = store
+            .git()
+            .args(["show", &format!(":{path}")])
+            .output()
+            .map_err(|e| crate::error::Error::io("running git show", e))?;
+        files.push((path.to_owned(), String::from_utf8_lossy(&shown.stdout).into_owned()));
+    }
+    Ok(crate::workflow::check::check_definitions(&files))
+}
+
+/// Definitions in the working tree, and runs left `running` by a dead process.
+fn workflow_checks(store: &Store, snap: &Snapshot<'_>, opts: &Options) -> Result<Vec<Finding>> {
+    use crate::workflow::{check, ledger, DEFINITIONS_DIR};
+    let mut out = Vec::new();
+    if let Some(work) = store.work_dir() {
+        let dir = work.join(DEFINITIONS_DIR);
+        let mut files = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".toml") || name.ends_with(".json") {
+                    let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                    files.push((format!("{DEFINITIONS_DIR}/{name}"), text));
+                }
+            }
+        }
+        files.sort();
+        out.extend(check::check_definitions(&files));
+    }
+    let (runs, broken_runs) = state::load_all_json::<ledger::Run>(snap, ledger::DIR, |r| r.schema)?;
+    out.extend(broken(&broken_runs, "workflow.files"));
+    let (findings, dead) = check::check_runs(&runs, &crate::os::hostname(), crate::os::process_alive);
+    let mut findings = findings;
+    if opts.fix && !dead.is_empty() {
+        let now = opts.now;
+        store.update(&opts.actor, |snap| {
+            let mut msg = Message::new(format!("workflow: mark {} run(s) interrupted", dead.len()))
+                .trailer(message::OP, "workflow.interrupt")
+                .trailer(message::ACTOR, &opts.actor);
+            let mut change = Change::default();
+            for id in &dead {
+                let path = ledger::path(id);
+                let Some(mut run) = snap.load_json::<ledger::Run>(&path)? else { continue };
+                if run.status != ledger::RunStatus::Running {
+                    continue;
+                }
+                run.status = ledger::RunStatus::Interrupted;
+                run.finished_at = Some(now);
+                msg = msg.trailer(message::SUBJECT, format!("run/{id}"));
+                change.put_json(path, &run)?;
+            }
+            if change.is_empty() {
+                return Ok(Outcome::Unchanged(()));
+            }
+            change.message = msg;
+            Ok(Outcome::Write(change, ()))
+        })?;
+        for f in findings.iter_mut().filter(|f| f.severity == crate::doctor::Severity::Error) {
+            f.fixed = true;
+        }
+    }
+    out.extend(findings);
+    Ok(out)
 }

@@ -34,6 +34,69 @@ pub const HOOK_MARKER: &str = "# installed by baton init --hooks";
 /// How long a writer keeps retrying a moved or locked ref before giving up.
 const WRITE_BUDGET: Duration = Duration::from_secs(10);
 
+/// Memory for decoded pack entries, see [`DeltaBaseCache`].
+const DELTA_BASE_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
+/// Decoded pack entries by pack offset, so resolving a delta chain can stop
+/// at an object decoded before instead of inflating the whole chain again.
+/// After `git gc` claim files are deltas of one another (chains up to 50
+/// deep); without this, listing 10k claims inflates each chain from scratch.
+/// (gix has LRU caches for this behind its `max-performance` feature, which
+/// baton does not enable.) When full, it starts over.
+struct DeltaBaseCache {
+    entries: std::collections::HashMap<(u32, u64), (gix::objs::Kind, usize, Vec<u8>)>,
+    bytes: usize,
+    cap: usize,
+}
+
+impl DeltaBaseCache {
+    fn new(cap: usize) -> Self {
+        DeltaBaseCache {
+            entries: Default::default(),
+            bytes: 0,
+            cap,
+        }
+    }
+}
+
+impl gix::odb::pack::cache::DecodeEntry for DeltaBaseCache {
+    fn put(
+        &mut self,
+        pack_id: u32,
+        offset: u64,
+        data: &[u8],
+        kind: gix::objs::Kind,
+        compressed_size: usize,
+    ) {
+        if data.len() > self.cap / 4 {
+            return;
+        }
+        if self.bytes + data.len() > self.cap {
+            self.entries.clear();
+            self.bytes = 0;
+        }
+        let old = self
+            .entries
+            .insert((pack_id, offset), (kind, compressed_size, data.to_vec()));
+        self.bytes += data.len();
+        if let Some((_, _, old)) = old {
+            self.bytes -= old.len();
+        }
+    }
+
+    fn get(
+        &mut self,
+        pack_id: u32,
+        offset: u64,
+        out: &mut Vec<u8>,
+    ) -> Option<(gix::objs::Kind, usize)> {
+        let (kind, compressed_size, data) = self.entries.get(&(pack_id, offset))?;
+        out.clear();
+        out.extend_from_slice(data);
+        Some((*kind, *compressed_size))
+    }
+}
+
 /// An opened repository with the state ref.
 pub struct Store {
     repo: gix::Repository,
@@ -160,6 +223,8 @@ impl Store {
         repo.committer_or_set_fallback("baton", "baton@localhost")
             .git_context(|| "reading the git identity".into())?;
         repo.object_cache_size_if_unset(4 * 1024 * 1024);
+        repo.objects
+            .set_pack_cache(|| Box::new(DeltaBaseCache::new(DELTA_BASE_CACHE_BYTES)));
         Ok(Store { repo })
     }
 
@@ -615,6 +680,27 @@ impl Store {
         Ok(())
     }
 
+    /// Store bytes as a blob (a workflow definition the ledger points at).
+    pub fn write_blob(&self, bytes: &[u8]) -> Result<ObjectId> {
+        Ok(self
+            .repo
+            .write_blob(bytes)
+            .git_context(|| "writing a blob".into())?
+            .detach())
+    }
+
+    /// A blob's bytes, if the object database has it.
+    pub fn find_blob(&self, id: ObjectId) -> Result<Option<Vec<u8>>> {
+        match self
+            .repo
+            .try_find_object(id)
+            .git_context(|| format!("reading object {id}"))?
+        {
+            Some(obj) if obj.kind == gix::object::Kind::Blob => Ok(Some(obj.data.clone())),
+            _ => Ok(None),
+        }
+    }
+
     /// The tree of a commit.
     pub fn tree_of(&self, commit: ObjectId) -> Result<ObjectId> {
         let c = self
@@ -718,11 +804,11 @@ impl<'r> Snapshot<'r> {
             .git_context(|| format!("looking up {path}"))?;
         match entry {
             Some(e) if e.mode().is_blob() => {
-                let blob = self
+                let mut blob = self
                     .repo
                     .find_blob(e.object_id())
                     .git_context(|| format!("reading {path}"))?;
-                Ok(Some(blob.data.clone()))
+                Ok(Some(blob.take_data()))
             }
             Some(_) => Err(Error::environment(
                 "corrupt_state",
@@ -735,11 +821,11 @@ impl<'r> Snapshot<'r> {
 
     /// Read a blob by id (after [`Snapshot::files_under`]).
     pub fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>> {
-        let blob = self
+        let mut blob = self
             .repo
             .find_blob(id)
             .git_context(|| format!("reading blob {id}"))?;
-        Ok(blob.data.clone())
+        Ok(blob.take_data())
     }
 
     /// Every file below `dir` (recursively), as `(path, blob id)`, in tree order.

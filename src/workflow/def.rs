@@ -1,0 +1,461 @@
+//! Workflow definitions (DESIGN §2.3): parsing TOML or JSON, validating with
+//! every problem named by its step, the execution order (topological, ties by
+//! file order) and each step's upstream for `when` conditions.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Span;
+use crate::error::{Error, Result};
+use crate::ids::StepId;
+
+/// When a step runs, judged on its upstream steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum When {
+    /// No upstream step failed (the default).
+    OnSuccess,
+    /// At least one upstream step failed.
+    OnFailure,
+    /// Either way.
+    Always,
+}
+
+/// A validated step.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub id: StepId,
+    /// argv, executed directly; `None` for a checkpoint.
+    pub run: Option<Vec<String>>,
+    /// `None` when the file did not say: then every earlier step is upstream.
+    pub depends_on: Option<Vec<StepId>>,
+    pub when: When,
+    pub retry: u32,
+    pub retry_backoff: Span,
+    pub timeout: Option<Span>,
+    pub continue_on_error: bool,
+    pub env: BTreeMap<String, String>,
+}
+
+/// A validated workflow definition.
+#[derive(Debug, Clone, Serialize)]
+pub struct Definition {
+    pub name: String,
+    pub steps: Vec<Step>,
+    /// Step indices in execution order.
+    #[serde(skip)]
+    pub order: Vec<usize>,
+}
+
+/// One problem found by validation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.step {
+            Some(step) => write!(f, "step {step}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefinition {
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    steps: Vec<RawStep>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    id: Option<String>,
+    run: Option<Vec<String>>,
+    depends_on: Option<Vec<String>>,
+    when: Option<String>,
+    retry: Option<i64>,
+    retry_backoff: Option<String>,
+    timeout: Option<String>,
+    continue_on_error: Option<bool>,
+    env: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
+}
+
+/// The format of a definition file, from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Toml,
+    Json,
+}
+
+impl Format {
+    pub fn of(path: &str) -> Format {
+        if path.ends_with(".json") {
+            Format::Json
+        } else {
+            Format::Toml
+        }
+    }
+}
+
+/// Parse and validate; the error (exit 2) lists every problem.
+pub fn parse(source: &str, text: &str, format: Format) -> Result<Definition> {
+    parse_checked(text, format).map_err(|problems| invalid(source, &problems))
+}
+
+pub fn invalid(source: &str, problems: &[Problem]) -> Error {
+    let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    Error::invalid(
+        "invalid_workflow",
+        format!("{source} is not a valid workflow:\n  {}", list.join("\n  ")),
+    )
+    .with_hint("fix the listed problems; `baton workflow validate <file>` checks again")
+}
+
+/// Parse and validate, returning every problem found.
+pub fn parse_checked(text: &str, format: Format) -> std::result::Result<Definition, Vec<Problem>> {
+    let raw: RawDefinition = match format {
+        Format::Toml => toml::from_str(text)
+            .map_err(|e| vec![problem(None, format!("does not parse: {}", e.message()))])?,
+        Format::Json => serde_json::from_str(text)
+            .map_err(|e| vec![problem(None, format!("does not parse: {e}"))])?,
+    };
+    let _ = raw.description;
+    validate(raw)
+}
+
+fn problem(step: Option<&str>, message: impl Into<String>) -> Problem {
+    Problem {
+        step: step.map(str::to_owned),
+        message: message.into(),
+    }
+}
+
+fn validate(raw: RawDefinition) -> std::result::Result<Definition, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let name = raw.name.unwrap_or_default();
+    if name.trim().is_empty() {
+        problems.push(problem(None, "`name` is missing"));
+    }
+    if raw.steps.is_empty() {
+        problems.push(problem(None, "there are no [[steps]]"));
+    }
+    let mut seen = BTreeSet::new();
+    let mut steps = Vec::new();
+    for (index, s) in raw.steps.into_iter().enumerate() {
+        let label = s.id.clone().unwrap_or_else(|| format!("#{}", index + 1));
+        let at = Some(label.as_str());
+        let id = match s.id.as_deref().map(StepId::parse) {
+            None => {
+                problems.push(problem(at, "`id` is missing"));
+                None
+            }
+            Some(Err(e)) => {
+                problems.push(problem(at, format!("{} ({})", e.message, e.hint)));
+                None
+            }
+            Some(Ok(id)) => {
+                if !seen.insert(id.clone()) {
+                    problems.push(problem(at, "duplicate step id"));
+                }
+                Some(id)
+            }
+        };
+        if let Some(run) = &s.run {
+            if run.is_empty() || run[0].trim().is_empty() {
+                problems.push(problem(
+                    at,
+                    "`run` must name a program: run = [\"cargo\", \"test\"]",
+                ));
+            }
+        }
+        let when = match s.when.as_deref() {
+            None | Some("on_success") => When::OnSuccess,
+            Some("on_failure") => When::OnFailure,
+            Some("always") => When::Always,
+            Some(other) => {
+                problems.push(problem(
+                    at,
+                    format!("bad `when` {other:?}: use on_success, on_failure or always"),
+                ));
+                When::OnSuccess
+            }
+        };
+        let retry = match s.retry {
+            None => 0,
+            Some(n) if n < 0 => {
+                problems.push(problem(
+                    at,
+                    format!("`retry` is {n}: it counts extra attempts and cannot be negative"),
+                ));
+                0
+            }
+            Some(n) if n > 100 => {
+                problems.push(problem(at, format!("`retry` is {n}: at most 100")));
+                0
+            }
+            Some(n) => n as u32,
+        };
+        let mut duration = |field: &str, raw: Option<&str>| -> Option<Span> {
+            let raw = raw?;
+            match Span::parse(raw) {
+                Ok(span) => Some(span),
+                Err(_) => {
+                    problems.push(problem(
+                        at,
+                        format!("bad duration in `{field}`: {raw:?} (write 90s, 30m, 2h)"),
+                    ));
+                    None
+                }
+            }
+        };
+        let retry_backoff =
+            duration("retry_backoff", s.retry_backoff.as_deref()).unwrap_or(Span::from_secs(0));
+        let timeout = duration("timeout", s.timeout.as_deref());
+        if timeout.is_some_and(|t| t.as_std().is_zero()) {
+            problems.push(problem(at, "`timeout` must be more than zero"));
+        }
+        let mut depends_on = None;
+        if let Some(deps) = &s.depends_on {
+            let mut parsed = Vec::new();
+            for d in deps {
+                match StepId::parse(d) {
+                    Ok(d) => parsed.push(d),
+                    Err(_) => problems.push(problem(
+                        at,
+                        format!("depends on {d:?}, which is not a step id"),
+                    )),
+                }
+            }
+            depends_on = Some(parsed);
+        }
+        for key in s.env.as_ref().into_iter().flat_map(|e| e.keys()) {
+            if key.is_empty() || key.contains('=') || key.contains('\0') {
+                problems.push(problem(
+                    at,
+                    format!("bad environment variable name {key:?}"),
+                ));
+            }
+        }
+        if let Some(id) = id {
+            steps.push(Step {
+                id,
+                run: s.run,
+                depends_on,
+                when,
+                retry,
+                retry_backoff,
+                timeout,
+                continue_on_error: s.continue_on_error.unwrap_or(false),
+                env: s.env.unwrap_or_default(),
+            });
+        }
+    }
+    let ids: BTreeSet<&StepId> = steps.iter().map(|s| &s.id).collect();
+    for s in &steps {
+        for d in s.depends_on.iter().flatten() {
+            if !ids.contains(d) {
+                problems.push(problem(
+                    Some(s.id.as_str()),
+                    format!("depends on unknown step {d}"),
+                ));
+            } else if d == &s.id {
+                problems.push(problem(Some(s.id.as_str()), "depends on itself"));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let order = match topological_order(&steps) {
+        Ok(order) => order,
+        Err(cycle) => {
+            let names: Vec<&str> = cycle.iter().map(|&i| steps[i].id.as_str()).collect();
+            return Err(vec![problem(
+                Some(names[0]),
+                format!("dependency cycle: {}", names.join(" -> ")),
+            )]);
+        }
+    };
+    Ok(Definition { name, steps, order })
+}
+
+/// Kahn's algorithm, always taking the ready step that comes first in the
+/// file; on a cycle, the cycle's steps (first repeated at the end).
+fn topological_order(steps: &[Step]) -> std::result::Result<Vec<usize>, Vec<usize>> {
+    let index: BTreeMap<&StepId, usize> =
+        steps.iter().enumerate().map(|(i, s)| (&s.id, i)).collect();
+    let deps: Vec<Vec<usize>> = steps
+        .iter()
+        .map(|s| {
+            s.depends_on
+                .iter()
+                .flatten()
+                .filter_map(|d| index.get(d).copied())
+                .collect()
+        })
+        .collect();
+    let mut done = vec![false; steps.len()];
+    let mut order = Vec::with_capacity(steps.len());
+    while order.len() < steps.len() {
+        let next = (0..steps.len()).find(|&i| !done[i] && deps[i].iter().all(|&d| done[d]));
+        match next {
+            Some(i) => {
+                done[i] = true;
+                order.push(i);
+            }
+            None => return Err(find_cycle(&deps, &done)),
+        }
+    }
+    Ok(order)
+}
+
+fn find_cycle(deps: &[Vec<usize>], done: &[bool]) -> Vec<usize> {
+    // Every remaining step waits on another remaining one: walk until a repeat.
+    let start = (0..deps.len()).find(|&i| !done[i]).unwrap_or(0);
+    let mut path = vec![start];
+    let mut current = start;
+    loop {
+        let next = deps[current]
+            .iter()
+            .copied()
+            .find(|&d| !done[d])
+            .unwrap_or(start);
+        if let Some(pos) = path.iter().position(|&p| p == next) {
+            let mut cycle: Vec<usize> = path[pos..].to_vec();
+            cycle.push(next);
+            return cycle;
+        }
+        path.push(next);
+        current = next;
+    }
+}
+
+impl Definition {
+    pub fn index_of(&self, id: &StepId) -> Option<usize> {
+        self.steps.iter().position(|s| &s.id == id)
+    }
+
+    /// Each step's upstream (step indices): its transitive `depends_on`, or,
+    /// without `depends_on`, every step before it in execution order.
+    pub fn upstreams(&self) -> Vec<BTreeSet<usize>> {
+        let mut position = vec![0; self.steps.len()];
+        for (pos, &i) in self.order.iter().enumerate() {
+            position[i] = pos;
+        }
+        let mut up: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); self.steps.len()];
+        for &i in &self.order {
+            let direct: Vec<usize> = match &self.steps[i].depends_on {
+                Some(deps) => deps.iter().filter_map(|d| self.index_of(d)).collect(),
+                None => self.order[..position[i]].to_vec(),
+            };
+            let mut all = BTreeSet::new();
+            for d in direct {
+                all.insert(d);
+                all.extend(up[d].iter().copied());
+            }
+            up[i] = all;
+        }
+        up
+    }
+
+    /// Every argv of the definition, for policy checks.
+    pub fn commands(&self) -> impl Iterator<Item = (&StepId, &Vec<String>)> {
+        self.steps
+            .iter()
+            .filter_map(|s| s.run.as_ref().map(|r| (&s.id, r)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> std::result::Result<Definition, Vec<Problem>> {
+        parse_checked(text, Format::Toml)
+    }
+
+    #[test]
+    fn order_is_topological_with_file_order_ties() {
+        let d = check(
+            "name = \"x\"\n[[steps]]\nid = \"c\"\ndepends_on = [\"b\"]\n[[steps]]\nid = \"a\"\ndepends_on = []\n[[steps]]\nid = \"b\"\ndepends_on = [\"a\"]\n[[steps]]\nid = \"d\"\ndepends_on = []\n",
+        )
+        .unwrap();
+        let ids: Vec<&str> = d.order.iter().map(|&i| d.steps[i].id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn every_problem_is_listed_with_its_step() {
+        let problems = check(
+            "name = \"x\"\n[[steps]]\nid = \"a\"\nwhen = \"sometimes\"\nretry = -1\ntimeout = \"soon\"\n[[steps]]\nid = \"a\"\n[[steps]]\nid = \"b\"\ndepends_on = [\"zzz\"]\n",
+        )
+        .unwrap_err();
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert!(
+            text.iter().any(|p| p.contains("step a: bad `when`")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|p| p.contains("step a: `retry` is -1")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|p| p.contains("step a: bad duration in `timeout`")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|p| p.contains("step a: duplicate step id")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|p| p.contains("step b: depends on unknown step zzz")),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn cycles_are_named() {
+        let problems = check(
+            "name = \"x\"\n[[steps]]\nid = \"a\"\ndepends_on = [\"c\"]\n[[steps]]\nid = \"b\"\ndepends_on = [\"a\"]\n[[steps]]\nid = \"c\"\ndepends_on = [\"b\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].message.contains("a -> c -> b -> a"),
+            "{}",
+            problems[0].message
+        );
+    }
+
+    #[test]
+    fn upstream_is_transitive_or_everything_before() {
+        let d = check(
+            "name = \"x\"\n[[steps]]\nid = \"a\"\n[[steps]]\nid = \"b\"\ndepends_on = [\"a\"]\n[[steps]]\nid = \"c\"\ndepends_on = [\"b\"]\n[[steps]]\nid = \"d\"\ndepends_on = []\n[[steps]]\nid = \"e\"\n",
+        )
+        .unwrap();
+        let up = d.upstreams();
+        assert_eq!(up[2], BTreeSet::from([0, 1]));
+        assert!(up[3].is_empty());
+        assert_eq!(up[4], BTreeSet::from([0, 1, 2, 3]));
+    }
+
+    #[test]
+    fn json_has_the_same_fields() {
+        let d = parse_checked(r#"{"name": "x", "steps": [{"id": "a", "run": ["true"], "retry": 1, "retry_backoff": "1s"}]}"#, Format::Json).unwrap();
+        assert_eq!(d.steps[0].retry, 1);
+    }
+}

@@ -1,0 +1,367 @@
+//! Running steps: argv executed directly (never through a shell), each step
+//! in its own process group so a timeout or a stop ends everything it
+//! started, output streamed live with a `[step]` prefix, retries with a
+//! doubling backoff, up to `jobs` independent steps at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::def::{Definition, Step};
+use super::ledger::{decide, Attempt, Run, StepStatus};
+use super::redact;
+use crate::clock::{self, Span};
+use crate::error::Result;
+use crate::os;
+
+/// How much output an attempt keeps in the ledger.
+pub const OUTPUT_TAIL: usize = 4096;
+
+/// How long stopped steps get between SIGTERM and SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// How long to wait for output pipes after a step's process is gone
+/// (a daemonized grandchild may hold them open forever).
+const PIPE_GRACE: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Copy)]
+pub enum Sink {
+    Stdout,
+    Stderr,
+}
+
+impl Sink {
+    fn write_line(self, prefix: &str, line: &[u8]) {
+        let mut buf = Vec::with_capacity(prefix.len() + line.len() + 1);
+        buf.extend_from_slice(prefix.as_bytes());
+        buf.extend_from_slice(line);
+        if !line.ends_with(b"\n") {
+            buf.push(b'\n');
+        }
+        // One write per line under the stream's lock: parallel steps never interleave mid-line.
+        let _ = match self {
+            Sink::Stdout => std::io::stdout().lock().write_all(&buf),
+            Sink::Stderr => std::io::stderr().lock().write_all(&buf),
+        };
+    }
+}
+
+pub struct Options {
+    pub jobs: usize,
+    pub default_timeout: Span,
+    pub sink: Sink,
+}
+
+/// What a step's attempts came to.
+struct StepOutcome {
+    attempts: Vec<Attempt>,
+    status: StepStatus,
+}
+
+type Pids = Arc<Mutex<BTreeMap<usize, u32>>>;
+
+/// Run the `selected` steps of `def`, recording into `run` and calling
+/// `record` after each step result. Returns whether the run was stopped.
+pub fn execute(
+    def: &Definition,
+    run: &mut Run,
+    selected: &BTreeSet<usize>,
+    opts: &Options,
+    stop: &Arc<AtomicBool>,
+    mut record: impl FnMut(&Run, String) -> Result<()>,
+) -> Result<bool> {
+    let upstream = def.upstreams();
+    let pids: Pids = Arc::default();
+    let (tx, rx) = mpsc::channel::<(usize, StepOutcome)>();
+    let mut running: BTreeMap<usize, std::thread::JoinHandle<()>> = BTreeMap::new();
+    let mut stopping_since: Option<Instant> = None;
+    let mut killed = false;
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            match stopping_since {
+                None => {
+                    stopping_since = Some(Instant::now());
+                    signal_all(&pids, os::SIGTERM);
+                }
+                Some(t) if !killed && t.elapsed() >= STOP_GRACE => {
+                    killed = true;
+                    signal_all(&pids, os::SIGKILL);
+                }
+                _ => {}
+            }
+        } else {
+            // Decide every step whose upstream is settled, in execution order.
+            let mut progressed = true;
+            while progressed {
+                progressed = false;
+                for &i in &def.order {
+                    let ready = selected.contains(&i)
+                        && !running.contains_key(&i)
+                        && run.steps[i].status == StepStatus::Pending
+                        && upstream[i].iter().all(|&u| run.steps[u].status.is_final());
+                    if !ready {
+                        continue;
+                    }
+                    let step = &def.steps[i];
+                    match decide(step.when, &upstream[i], &run.steps) {
+                        Err((cause, reason)) => {
+                            let r = &mut run.steps[i];
+                            r.status = StepStatus::Skipped;
+                            r.skip = Some(cause);
+                            r.reason = Some(reason.clone());
+                            record(run, format!("step {} skipped: {reason}", step.id))?;
+                            progressed = true;
+                        }
+                        Ok(()) if step.run.is_none() => {
+                            let r = &mut run.steps[i];
+                            r.status = StepStatus::Succeeded;
+                            r.skip = None;
+                            r.reason = Some("checkpoint reached".into());
+                            record(run, format!("step {} reached", step.id))?;
+                            progressed = true;
+                        }
+                        Ok(()) if running.len() < opts.jobs.max(1) => {
+                            let worker = Worker {
+                                index: i,
+                                step: step.clone(),
+                                first_attempt: run.steps[i].attempts.len() as u32 + 1,
+                                timeout: step.timeout.unwrap_or(opts.default_timeout),
+                                sink: opts.sink,
+                                pids: pids.clone(),
+                                stop: stop.clone(),
+                            };
+                            let tx = tx.clone();
+                            running.insert(
+                                i,
+                                std::thread::spawn(move || {
+                                    // A bug in a worker must fail the step, not hang the run.
+                                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.run()))
+                                        .unwrap_or(StepOutcome {
+                                            attempts: Vec::new(),
+                                            status: StepStatus::Failed,
+                                        });
+                                    let _ = tx.send((worker.index, outcome));
+                                }),
+                            );
+                        }
+                        Ok(()) => {}
+                    }
+                }
+            }
+        }
+        if running.is_empty() {
+            break;
+        }
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok((i, outcome)) => {
+                if let Some(handle) = running.remove(&i) {
+                    let _ = handle.join();
+                }
+                let r = &mut run.steps[i];
+                let tries = outcome.attempts.len();
+                r.attempts.extend(outcome.attempts);
+                r.status = outcome.status;
+                r.skip = None;
+                r.reason = None;
+                let id = &def.steps[i].id;
+                record(
+                    run,
+                    format!("step {id} {} ({tries} attempt(s))", outcome.status.as_str()),
+                )?;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    Ok(stop.load(Ordering::SeqCst))
+}
+
+fn signal_all(pids: &Pids, signal: i32) {
+    let pids = pids.lock().unwrap_or_else(|e| e.into_inner());
+    for &pid in pids.values() {
+        os::signal_group(pid, signal);
+    }
+}
+
+struct Worker {
+    index: usize,
+    step: Step,
+    first_attempt: u32,
+    timeout: Span,
+    sink: Sink,
+    pids: Pids,
+    stop: Arc<AtomicBool>,
+}
+
+impl Worker {
+    fn run(&self) -> StepOutcome {
+        let mut attempts = Vec::new();
+        for n in 0..=self.step.retry {
+            if n > 0 {
+                // retry_backoff, doubling each attempt; a stop cuts the wait short.
+                let wait = self
+                    .step
+                    .retry_backoff
+                    .as_std()
+                    .saturating_mul(1u32 << (n - 1).min(16));
+                let until = Instant::now() + wait;
+                while Instant::now() < until && !self.stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(
+                        Duration::from_millis(20)
+                            .min(until.saturating_duration_since(Instant::now())),
+                    );
+                }
+            }
+            if self.stop.load(Ordering::SeqCst) {
+                return StepOutcome {
+                    attempts,
+                    status: StepStatus::Stopped,
+                };
+            }
+            let attempt = self.attempt(self.first_attempt + n);
+            let ok = attempt.exit_code == Some(0);
+            attempts.push(attempt);
+            if self.stop.load(Ordering::SeqCst) && !ok {
+                return StepOutcome {
+                    attempts,
+                    status: StepStatus::Stopped,
+                };
+            }
+            if ok {
+                return StepOutcome {
+                    attempts,
+                    status: StepStatus::Succeeded,
+                };
+            }
+        }
+        StepOutcome {
+            attempts,
+            status: StepStatus::Failed,
+        }
+    }
+
+    fn attempt(&self, number: u32) -> Attempt {
+        let argv = self.step.run.as_ref().expect("workers run command steps");
+        let started_at = clock::now().unwrap_or_else(|_| chrono::Utc::now());
+        let t0 = Instant::now();
+        let prefix = format!("[{}] ", self.step.id);
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .envs(&self.step.env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        {
+            use std::os::unix::process::CommandExt;
+            cmd.process_group(0);
+            #[cfg(target_os = "linux")]
+            // SAFETY: prctl is async-signal-safe; it only asks the kernel to
+            // kill the step if this runner dies, so a SIGKILLed runner leaves no orphan.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+        }
+        let mut child = match cmd.spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                let message = format!("cannot run {:?}: {e}", argv[0]);
+                self.sink.write_line(&prefix, message.as_bytes());
+                return Attempt {
+                    number,
+                    started_at,
+                    duration_ms: t0.elapsed().as_millis() as u64,
+                    exit_code: None,
+                    timed_out: false,
+                    output: message,
+                };
+            }
+        };
+        let pid = child.id();
+        self.pids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(self.index, pid);
+
+        let tail = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let (pipe_tx, pipe_rx) = mpsc::channel::<()>();
+        let pipes: Vec<Box<dyn Read + Send>> = vec![
+            Box::new(child.stdout.take().expect("stdout is piped")),
+            Box::new(child.stderr.take().expect("stderr is piped")),
+        ];
+        for pipe in pipes {
+            let (tail, tx, prefix, sink) =
+                (tail.clone(), pipe_tx.clone(), prefix.clone(), self.sink);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(pipe);
+                let mut line = Vec::new();
+                while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                    sink.write_line(&prefix, &line);
+                    let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
+                    t.extend_from_slice(&line);
+                    let excess = t.len().saturating_sub(OUTPUT_TAIL * 2);
+                    t.drain(..excess);
+                    line.clear();
+                }
+                let _ = tx.send(());
+            });
+        }
+        drop(pipe_tx);
+
+        let (wait_tx, wait_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = wait_tx.send(child.wait());
+        });
+        let mut timed_out = false;
+        let status = match wait_rx.recv_timeout(self.timeout.as_std()) {
+            Ok(status) => status.ok(),
+            Err(_) => {
+                timed_out = true;
+                os::signal_group(pid, os::SIGKILL);
+                wait_rx.recv().ok().and_then(|s| s.ok())
+            }
+        };
+        // The group may still hold the pipes (a step that backgrounded work): end it.
+        os::signal_group(pid, os::SIGKILL);
+        let deadline = Instant::now() + PIPE_GRACE;
+        for _ in 0..2 {
+            if pipe_rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .is_err()
+            {
+                break;
+            }
+        }
+        self.pids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.index);
+        let mut output = redact::tail(&tail.lock().unwrap_or_else(|e| e.into_inner()), OUTPUT_TAIL);
+        if timed_out {
+            let note = format!(
+                "[baton] timed out after {}; process group killed",
+                self.timeout
+            );
+            self.sink.write_line(&prefix, note.as_bytes());
+            output.push_str(&note);
+        }
+        Attempt {
+            number,
+            started_at,
+            duration_ms: t0.elapsed().as_millis() as u64,
+            exit_code: if timed_out {
+                None
+            } else {
+                status.and_then(|s| s.code())
+            },
+            timed_out,
+            output,
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! The run ledger: one JSON record per run under
+//! `runs/workflow/<yyyy>/<mm>/<dd>/<run-id>.json`, rewritten (one commit)
+//! when the run starts and after each step result. Also the pure decisions
+//! over it: whether a step runs or is skipped, and what a resume re-runs.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::def::{Definition, When};
+use crate::clock::Timestamp;
+use crate::ids::{RunId, StepId};
+use crate::store::codec::SCHEMA;
+
+pub const DIR: &str = "runs/workflow";
+
+pub fn path(id: &RunId) -> String {
+    format!("{DIR}/{}/{id}.json", id.date_path())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+    Stopped,
+    /// The runner died (found through host + pid by doctor or the daemon).
+    Interrupted,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Stopped => "stopped",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Pending,
+    Succeeded,
+    Failed,
+    Skipped,
+    Stopped,
+}
+
+impl StepStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Pending => "pending",
+            StepStatus::Succeeded => "succeeded",
+            StepStatus::Failed => "failed",
+            StepStatus::Skipped => "skipped",
+            StepStatus::Stopped => "stopped",
+        }
+    }
+
+    /// Decided: downstream steps may be judged on it.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            StepStatus::Succeeded | StepStatus::Failed | StepStatus::Skipped
+        )
+    }
+}
+
+/// Why a step was skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipCause {
+    /// `on_success` and an upstream step failed.
+    UpstreamFailed,
+    /// `on_failure` and no upstream step failed.
+    NothingFailed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub number: u32,
+    pub started_at: Timestamp,
+    pub duration_ms: u64,
+    /// `None` when it was killed (timeout, stop) or could not start.
+    pub exit_code: Option<i32>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timed_out: bool,
+    /// The last 4 KiB of its output, secrets redacted.
+    pub output: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub id: StepId,
+    pub status: StepStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip: Option<SkipCause>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub attempts: Vec<Attempt>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DefinitionRef {
+    /// Where it was read from, relative to the work tree when inside it.
+    pub path: String,
+    /// The git blob id of the definition's bytes: exactly what ran.
+    pub blob: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub schema: u32,
+    pub id: RunId,
+    pub workflow: String,
+    pub definition: DefinitionRef,
+    pub status: RunStatus,
+    pub host: String,
+    pub pid: u32,
+    pub actor: String,
+    pub started_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Timestamp>,
+    /// When it was resumed, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumed_at: Vec<Timestamp>,
+    pub steps: Vec<StepRecord>,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Run {
+    pub fn new(
+        id: RunId,
+        def: &Definition,
+        definition: DefinitionRef,
+        host: String,
+        pid: u32,
+        actor: String,
+        now: Timestamp,
+    ) -> Run {
+        Run {
+            schema: SCHEMA,
+            id,
+            workflow: def.name.clone(),
+            definition,
+            status: RunStatus::Running,
+            host,
+            pid,
+            actor,
+            started_at: now,
+            finished_at: None,
+            resumed_at: Vec::new(),
+            steps: def
+                .steps
+                .iter()
+                .map(|s| StepRecord {
+                    id: s.id.clone(),
+                    status: StepStatus::Pending,
+                    skip: None,
+                    reason: None,
+                    attempts: Vec::new(),
+                })
+                .collect(),
+            extra: Default::default(),
+        }
+    }
+
+    /// The run's outcome once no step is left to run.
+    pub fn conclude(&mut self, def: &Definition, stopped: bool, now: Timestamp) {
+        let failed = def
+            .steps
+            .iter()
+            .zip(&self.steps)
+            .any(|(s, r)| r.status == StepStatus::Failed && !s.continue_on_error);
+        self.status = if stopped || self.steps.iter().any(|s| s.status == StepStatus::Stopped) {
+            RunStatus::Stopped
+        } else if failed {
+            RunStatus::Failed
+        } else {
+            RunStatus::Succeeded
+        };
+        self.finished_at = Some(now);
+    }
+}
+
+/// Whether a step runs, judged on its upstream steps' statuses.
+pub fn decide(
+    when: When,
+    upstream: &BTreeSet<usize>,
+    steps: &[StepRecord],
+) -> Result<(), (SkipCause, String)> {
+    let failed: Vec<&str> = upstream
+        .iter()
+        .filter(|&&u| steps[u].status == StepStatus::Failed)
+        .map(|&u| steps[u].id.as_str())
+        .collect();
+    match when {
+        When::Always => Ok(()),
+        When::OnSuccess if failed.is_empty() => Ok(()),
+        When::OnSuccess => Err((
+            SkipCause::UpstreamFailed,
+            format!("upstream step {} failed", failed.join(", ")),
+        )),
+        When::OnFailure if !failed.is_empty() => Ok(()),
+        When::OnFailure => Err((
+            SkipCause::NothingFailed,
+            "no upstream step failed (when = on_failure)".to_owned(),
+        )),
+    }
+}
+
+/// The steps a resume re-runs: failed, stopped, interrupted (left pending) or
+/// failure-skipped ones and everything downstream of them, but never a
+/// step that succeeded.
+pub fn resume_set(def: &Definition, run: &Run) -> BTreeSet<usize> {
+    let upstream = def.upstreams();
+    let status_of = |i: usize| run.steps.iter().find(|r| r.id == def.steps[i].id);
+    let seeds: BTreeSet<usize> = (0..def.steps.len())
+        .filter(|&i| match status_of(i) {
+            None => true,
+            Some(r) => match r.status {
+                StepStatus::Failed | StepStatus::Stopped | StepStatus::Pending => true,
+                StepStatus::Skipped => r.skip == Some(SkipCause::UpstreamFailed),
+                StepStatus::Succeeded => false,
+            },
+        })
+        .collect();
+    (0..def.steps.len())
+        .filter(|&i| seeds.contains(&i) || upstream[i].iter().any(|u| seeds.contains(u)))
+        .filter(|&i| status_of(i).is_none_or(|r| r.status != StepStatus::Succeeded))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::def::{parse_checked, Format};
+
+    fn def(text: &str) -> Definition {
+        parse_checked(text, Format::Toml).unwrap()
+    }
+
+    fn record(id: &str, status: StepStatus, skip: Option<SkipCause>) -> StepRecord {
+        StepRecord {
+            id: StepId::parse(id).unwrap(),
+            status,
+            skip,
+            reason: None,
+            attempts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn conditions_follow_upstream_failures() {
+        let steps = vec![
+            record("a", StepStatus::Failed, None),
+            record("b", StepStatus::Succeeded, None),
+        ];
+        let up = BTreeSet::from([0, 1]);
+        assert_eq!(
+            decide(When::OnSuccess, &up, &steps).unwrap_err().0,
+            SkipCause::UpstreamFailed
+        );
+        assert!(decide(When::OnFailure, &up, &steps).is_ok());
+        assert!(decide(When::Always, &up, &steps).is_ok());
+        let only_b = BTreeSet::from([1]);
+        assert!(decide(When::OnSuccess, &only_b, &steps).is_ok());
+        assert_eq!(
+            decide(When::OnFailure, &only_b, &steps).unwrap_err().0,
+            SkipCause::NothingFailed
+        );
+    }
+
+    #[test]
+    fn resume_reruns_failures_and_downstream_but_keeps_successes() {
+        let d = def("name = \"x\"\n[[steps]]\nid = \"a\"\n[[steps]]\nid = \"b\"\n[[steps]]\nid = \"c\"\n[[steps]]\nid = \"notify\"\nwhen = \"on_failure\"\n[[steps]]\nid = \"side\"\ndepends_on = []\n");
+        let run = Run {
+            steps: vec![
+                record("a", StepStatus::Succeeded, None),
+                record("b", StepStatus::Failed, None),
+                record("c", StepStatus::Skipped, Some(SkipCause::UpstreamFailed)),
+                record("notify", StepStatus::Succeeded, None),
+                record("side", StepStatus::Succeeded, None),
+            ],
+            ..Run::new(
+                RunId::parse("wf-20260101T000000Z-000000").unwrap(),
+                &d,
+                DefinitionRef {
+                    path: "x".into(),
+                    blob: "0".into(),
+                },
+                "h".into(),
+                1,
+                "human:x".into(),
+                crate::clock::parse_timestamp("2026-01-01T00:00:00Z").unwrap(),
+            )
+        };
+        assert_eq!(resume_set(&d, &run), BTreeSet::from([1, 2]));
+    }
+}
