@@ -5,7 +5,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
 
@@ -15,9 +14,8 @@ pub type Timestamp = DateTime<Utc>;
 pub fn now() -> Result<Timestamp> {
     match std::env::var("BATON_NOW") {
         Ok(raw) if !raw.is_empty() => parse_timestamp(&raw).map_err(|e| {
-            e.context("BATON_NOW").with_hint(
-                "set BATON_NOW to an RFC 3339 time such as 2026-01-31T12:00:00Z, or unset it",
-            )
+            e.context("BATON_NOW")
+                .with_hint("set BATON_NOW to an RFC 3339 time such as 2026-01-31T12:00:00Z, or unset it")
         }),
         _ => Ok(Utc::now().trunc_subsecs(0)),
     }
@@ -27,11 +25,8 @@ pub fn parse_timestamp(raw: &str) -> Result<Timestamp> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc).trunc_subsecs(0))
         .map_err(|e| {
-            Error::invalid(
-                "invalid_time",
-                format!("{raw:?} is not an RFC 3339 time ({e})"),
-            )
-            .with_hint("write times like 2026-01-31T12:00:00Z")
+            Error::invalid("invalid_time", format!("{raw:?} is not an RFC 3339 time ({e})"))
+                .with_hint("write times like 2026-01-31T12:00:00Z")
         })
 }
 
@@ -46,15 +41,10 @@ pub struct Span(std::time::Duration);
 
 impl Span {
     pub fn parse(raw: &str) -> Result<Span> {
-        humantime::parse_duration(raw.trim())
-            .map(Span)
-            .map_err(|e| {
-                Error::invalid(
-                    "invalid_duration",
-                    format!("{raw:?} is not a duration ({e})"),
-                )
+        humantime::parse_duration(raw.trim()).map(Span).map_err(|e| {
+            Error::invalid("invalid_duration", format!("{raw:?} is not a duration ({e})"))
                 .with_hint("write durations like 90s, 30m, 48h or 7d")
-            })
+        })
     }
 
     /// An empty string means "not set" in config (`default_lease = ""`).
@@ -98,22 +88,11 @@ impl FromStr for Span {
     }
 }
 
+serde_via_str!(Span);
+
 impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", humantime::format_duration(self.0))
-    }
-}
-
-impl Serialize for Span {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Span {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Span::parse(&s).map_err(|e| serde::de::Error::custom(e.message))
     }
 }
 

@@ -5,13 +5,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
 
 /// The allowed form, said once so every refusal shows the same thing.
-pub const ID_FORM: &str =
-    "1-128 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit, without `..`";
+pub const ID_FORM: &str = "1-128 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit, without `..`";
 
 const ID_MAX: usize = 128;
 
@@ -27,11 +25,10 @@ fn check_id(what: &str, s: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid(
-            "invalid_id",
-            format!("invalid {what} {:?}", truncate_for_display(s)),
+        Err(
+            Error::invalid("invalid_id", format!("invalid {what} {:?}", truncate_for_display(s)))
+                .with_hint(format!("{what}s are {ID_FORM}")),
         )
-        .with_hint(format!("{what}s are {ID_FORM}")))
     }
 }
 
@@ -74,18 +71,7 @@ macro_rules! id_newtype {
             }
         }
 
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-                s.serialize_str(&self.0)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                Self::parse(&s).map_err(|e| serde::de::Error::custom(e.message))
-            }
-        }
+        serde_via_str!($name);
     };
 }
 
@@ -121,8 +107,7 @@ id_newtype!(
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RunId(String);
 
-pub const RUN_ID_FORM: &str =
-    "`<prefix>-<yyyymmdd>T<hhmmss>Z-<6 hex digits>`, e.g. wf-20260131T120000Z-0a1b2c";
+pub const RUN_ID_FORM: &str = "`<prefix>-<yyyymmdd>T<hhmmss>Z-<6 hex digits>`, e.g. wf-20260131T120000Z-0a1b2c";
 
 impl RunId {
     pub fn parse(s: &str) -> Result<RunId> {
@@ -134,12 +119,8 @@ impl RunId {
                 && b[8] == b'T'
                 && b[15] == b'Z'
                 && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit);
-            let hex_ok = hex.len() == 6
-                && hex
-                    .bytes()
-                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase());
-            let prefix_ok =
-                (2..=8).contains(&prefix.len()) && prefix.bytes().all(|c| c.is_ascii_lowercase());
+            let hex_ok = hex.len() == 6 && hex.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase());
+            let prefix_ok = (2..=8).contains(&prefix.len()) && prefix.bytes().all(|c| c.is_ascii_lowercase());
             (stamp_ok && hex_ok && prefix_ok).then_some(())
         })()
         .is_some();
@@ -150,9 +131,7 @@ impl RunId {
                 "invalid_run_id",
                 format!("invalid run id {:?}", truncate_for_display(s)),
             )
-            .with_hint(format!(
-                "run ids are {RUN_ID_FORM}; `baton workflow list` shows them"
-            )))
+            .with_hint(format!("run ids are {RUN_ID_FORM}; `baton workflow list` shows them")))
         }
     }
 
@@ -183,22 +162,11 @@ impl FromStr for RunId {
     }
 }
 
+serde_via_str!(RunId);
+
 impl fmt::Display for RunId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-impl Serialize for RunId {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for RunId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        RunId::parse(&s).map_err(|e| serde::de::Error::custom(e.message))
     }
 }
 
@@ -216,17 +184,13 @@ pub struct Actor {
     name: String,
 }
 
-pub const ACTOR_FORM: &str =
-    "`human:<name>` or `agent:<name>`, the name 1-128 characters from A-Z a-z 0-9 . _ @ + -";
+pub const ACTOR_FORM: &str = "`human:<name>` or `agent:<name>`, the name 1-128 characters from A-Z a-z 0-9 . _ @ + -";
 
 impl Actor {
     pub fn parse(s: &str) -> Result<Self> {
         let invalid = || {
-            Error::invalid(
-                "invalid_actor",
-                format!("invalid actor {:?}", truncate_for_display(s)),
-            )
-            .with_hint(format!("actors are {ACTOR_FORM}"))
+            Error::invalid("invalid_actor", format!("invalid actor {:?}", truncate_for_display(s)))
+                .with_hint(format!("actors are {ACTOR_FORM}"))
         };
         let (kind, name) = s.split_once(':').ok_or_else(invalid)?;
         let kind = match kind {
@@ -236,9 +200,9 @@ impl Actor {
         };
         let name_ok = !name.is_empty()
             && name.len() <= ID_MAX
-            && name.bytes().all(|b| {
-                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@' | b'+')
-            });
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@' | b'+'));
         if !name_ok {
             return Err(invalid());
         }
@@ -295,6 +259,8 @@ impl FromStr for Actor {
     }
 }
 
+serde_via_str!(Actor);
+
 impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self.kind {
@@ -302,19 +268,6 @@ impl fmt::Display for Actor {
             ActorKind::Agent => "agent",
         };
         write!(f, "{kind}:{}", self.name)
-    }
-}
-
-impl Serialize for Actor {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Actor {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Actor::parse(&s).map_err(|e| serde::de::Error::custom(e.message))
     }
 }
 
@@ -356,10 +309,7 @@ mod tests {
         assert!(Actor::parse("robot:x").is_err());
         assert!(Actor::parse("human:").is_err());
         assert!(Actor::parse("human:a b").is_err());
-        assert_eq!(
-            Actor::human_from_local("Jo Doe").to_string(),
-            "human:Jo-Doe"
-        );
+        assert_eq!(Actor::human_from_local("Jo Doe").to_string(), "human:Jo-Doe");
     }
 
     #[test]

@@ -7,6 +7,25 @@
 //! loaded state; [`state`] joins the two; [`doctor`] checks everything;
 //! [`cli`] parses arguments and renders text or JSON.
 
+/// Serde for types that are written as text: `Display` out, `parse` in, so
+/// a state file can never hold a value the type would refuse.
+macro_rules! serde_via_str {
+    ($t:ty) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                let s = <String as serde::Deserialize>::deserialize(d)?;
+                <$t>::parse(&s).map_err(|e| serde::de::Error::custom(e.message))
+            }
+        }
+    };
+}
+
 pub mod claims;
 pub mod cli;
 pub mod clock;
