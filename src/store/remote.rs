@@ -110,8 +110,11 @@ impl Store {
         self.resolve(&tracking_ref(remote))
     }
 
-    /// Push the local state ref to the remote, never forced.
-    pub fn push_state(&self, remote: &str) -> std::result::Result<(), PushError> {
+    /// Push `commit` (the local state tip sync read or merged) to the
+    /// remote's state ref, never forced. Pushing the commit rather than the
+    /// local ref's name means the caller knows exactly what was published,
+    /// even if a local writer moves the ref meanwhile.
+    pub fn push_state(&self, remote: &str, commit: ObjectId) -> std::result::Result<(), PushError> {
         let out = self
             .git()
             .args([
@@ -119,7 +122,7 @@ impl Store {
                 "--quiet",
                 "--porcelain",
                 remote,
-                &format!("{STATE_REF}:{STATE_REF}"),
+                &format!("{commit}:{STATE_REF}"),
             ])
             .env("GIT_TERMINAL_PROMPT", "0")
             .output()

@@ -81,6 +81,8 @@ pub fn sync(store: &Store, remote: &str, actor: &str) -> Result<Report> {
             (Some(l), None) => (l, None),
             (Some(l), Some(r)) => (l, Some(r)),
         };
+        // What this round publishes: the local tip as read, or the merge below.
+        let mut pushing = local;
         if let Some(r) = theirs {
             if r == local {
                 let action = if merged {
@@ -122,6 +124,7 @@ pub fn sync(store: &Store, remote: &str, actor: &str) -> Result<Report> {
                     continue;
                 }
                 merged = true;
+                pushing = commit;
                 for n in notes {
                     match n {
                         Note::Lost(l) if !lost.contains(&l) => lost.push(l),
@@ -131,15 +134,24 @@ pub fn sync(store: &Store, remote: &str, actor: &str) -> Result<Report> {
                 }
             }
         }
-        match store.push_state(remote) {
+        match store.push_state(remote, pushing) {
             Ok(()) => {
-                let tip = store.tip()?.expect("state exists after a push");
+                // git moves the remote-tracking ref on push only when the
+                // remote's fetch refspec maps refs/baton/* (baton init adds
+                // it; a clone that joined with `baton sync` has none). Without
+                // this, doctor would keep calling published claims
+                // unpublished until the next fetch. A failed move (a
+                // concurrent fetch got there first) is harmless.
+                let tracking = tracking_ref(remote);
+                if store.resolve(&tracking)? != Some(pushing) {
+                    let _ = store.move_ref(&tracking, theirs, pushing, "baton: sync push");
+                }
                 let action = if merged {
                     Action::Merged
                 } else {
                     Action::Pushed
                 };
-                return Ok(report(action, tip, &lost, &remote_won));
+                return Ok(report(action, pushing, &lost, &remote_won));
             }
             Err(PushError::Unreachable(why)) => {
                 return Err(Error::environment(
