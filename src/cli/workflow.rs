@@ -362,6 +362,7 @@ fn execute_run(
     let config = state::config(&s.store.snapshot()?)?;
     let opts = exec::Options {
         jobs,
+        dir: base_dir(s),
         default_timeout: config.workflow.default_timeout,
         sink: sink(s),
     };

@@ -360,11 +360,15 @@ fn count_loose_objects(store: &Store) -> Option<u64> {
 
 /// Definitions staged for commit under `.baton/workflows/` must validate (pre-commit).
 fn staged_definitions(store: &Store) -> Result<Vec<Finding>> {
-    if store.work_dir().is_none() {
+    let Some(work) = store.work_dir() else {
         return Ok(Vec::new());
-    }
+    };
+    // From the work tree's root: the pathspec is relative to the current
+    // directory, so from a subdirectory (or `.git/`) it would match nothing
+    // and staged definitions would pass unchecked.
     let out = store
         .git()
+        .current_dir(work)
         .args(["diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR", "--", crate::workflow::DEFINITIONS_DIR])
         .output()
         .map_err(|e| crate::error::Error::io("running git diff --cached", e))?;

@@ -275,19 +275,23 @@ fn validate(raw: RawDefinition) -> std::result::Result<Definition, Vec<Problem>>
             }
         }
     }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
+    // Cycles are looked for even when other problems were found: validation
+    // promises every problem at once, and a cycle next to (say) a bad `when`
+    // must not be revealed only after that is fixed.
     let order = match topological_order(&steps) {
         Ok(order) => order,
         Err(cycle) => {
             let names: Vec<&str> = cycle.iter().map(|&i| steps[i].id.as_str()).collect();
-            return Err(vec![problem(
+            problems.push(problem(
                 Some(names[0]),
                 format!("dependency cycle: {}", names.join(" -> ")),
-            )]);
+            ));
+            Vec::new()
         }
     };
+    if !problems.is_empty() {
+        return Err(problems);
+    }
     Ok(Definition { name, steps, order })
 }
 
@@ -296,13 +300,17 @@ fn validate(raw: RawDefinition) -> std::result::Result<Definition, Vec<Problem>>
 fn topological_order(steps: &[Step]) -> std::result::Result<Vec<usize>, Vec<usize>> {
     let index: BTreeMap<&StepId, usize> =
         steps.iter().enumerate().map(|(i, s)| (&s.id, i)).collect();
+    // Self-dependencies are reported on their own ("depends on itself"); left
+    // out here so they do not hide a real cycle elsewhere.
     let deps: Vec<Vec<usize>> = steps
         .iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(i, s)| {
             s.depends_on
                 .iter()
                 .flatten()
                 .filter_map(|d| index.get(d).copied())
+                .filter(|&d| d != i)
                 .collect()
         })
         .collect();
@@ -439,6 +447,15 @@ mod tests {
             "{}",
             problems[0].message
         );
+        // Listed together with the other problems, not only once they are fixed.
+        let problems = check(
+            "name = \"x\"\n[[steps]]\nid = \"a\"\ndepends_on = [\"b\"]\nwhen = \"never\"\n[[steps]]\nid = \"b\"\ndepends_on = [\"a\", \"b\"]\n",
+        )
+        .unwrap_err();
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert!(text.iter().any(|p| p.contains("step a: bad `when`")), "{text:?}");
+        assert!(text.iter().any(|p| p.contains("step b: depends on itself")), "{text:?}");
+        assert!(text.iter().any(|p| p.contains("dependency cycle: a -> b -> a")), "{text:?}");
     }
 
     #[test]

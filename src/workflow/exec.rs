@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -52,6 +53,10 @@ impl Sink {
 
 pub struct Options {
     pub jobs: usize,
+    /// Where steps run: the work tree's root, wherever baton was started
+    /// (`-C` included), so relative paths in `run` mean the same for a run
+    /// and its resume.
+    pub dir: PathBuf,
     pub default_timeout: Span,
     pub sink: Sink,
 }
@@ -130,6 +135,7 @@ pub fn execute(
                                 step: step.clone(),
                                 first_attempt: run.steps[i].attempts.len() as u32 + 1,
                                 timeout: step.timeout.unwrap_or(opts.default_timeout),
+                                dir: opts.dir.clone(),
                                 sink: opts.sink,
                                 pids: pids.clone(),
                                 stop: stop.clone(),
@@ -192,6 +198,7 @@ struct Worker {
     step: Step,
     first_attempt: u32,
     timeout: Span,
+    dir: PathBuf,
     sink: Sink,
     pids: Pids,
     stop: Arc<AtomicBool>,
@@ -251,6 +258,7 @@ impl Worker {
         let prefix = format!("[{}] ", self.step.id);
         let mut cmd = Command::new(&argv[0]);
         cmd.args(&argv[1..])
+            .current_dir(&self.dir)
             .envs(&self.step.env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -107,7 +107,18 @@ pub fn high_risk(argv: &[String]) -> Option<String> {
             .map(|t| format!("`rm` recursively removes {t}")),
         "rm" if args.contains(&"--no-preserve-root") => Some("`rm --no-preserve-root`".into()),
         "git" => {
-            let sub = args.iter().find(|a| !a.starts_with('-'))?;
+            // The subcommand follows git's global options, some of which take
+            // their value as the next argument: `git -C repo reset --hard` is
+            // `reset`, not `repo`.
+            let mut words = args.iter();
+            let sub = loop {
+                let a = words.next()?;
+                if matches!(*a, "-C" | "-c" | "--git-dir" | "--work-tree" | "--namespace" | "--config-env") {
+                    words.next();
+                } else if !a.starts_with('-') {
+                    break a;
+                }
+            };
             match *sub {
                 "push"
                     if args.iter().any(|a| {
@@ -178,6 +189,8 @@ mod tests {
             "git push --force origin main",
             "git push origin +main",
             "git reset --hard HEAD~3",
+            "git -C /srv/repo reset --hard",
+            "git -c user.name=x push --force",
             "git clean -fdx",
             "mkfs.ext4 /dev/sda1",
             "dd if=/dev/zero of=/dev/sda",
@@ -201,6 +214,7 @@ mod tests {
             "make -j2",
             "rm file.txt",
             "git clean -n",
+            "git -C /srv/repo status",
         ] {
             assert_eq!(high_risk(&argv(cmd)), None, "{cmd}");
         }

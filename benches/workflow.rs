@@ -1,0 +1,486 @@
+//! `cargo bench --bench workflow` (`make bench`): the workflow engine's own
+//! cost. A definition of 20 `true` steps run with `baton workflow run
+//! --execute` (release binary), side by side in the same loop with `make -s`
+//! running the same 20 `true` commands (20 chained targets, one recipe line
+//! each). Reports median and p95 wall time of each, the ratio (target ≤ 2.5×
+//! make) and the engine overhead per step, `(baton wall − Σ the steps' own
+//! durations from the ledger) / 20` (target ≤ 5 ms at p50). Prints PASS/FAIL;
+//! it is a report, so it exits 0 unless the harness itself fails. See
+//! docs/performance.md, "Workflow engine".
+//!
+//! All runs go to one repository, as in real use, so the state grows by 22
+//! commits (start, one per step result, end) per run; the report prints the
+//! state's commit count before and after, and the medians of the first and
+//! the last quarter of the runs so a trend would show.
+//!
+//! Then, to show where baton's time goes, a breakdown measured separately:
+//! process start + definition + policy (the dry run), one state commit
+//! written in-process through the same library call the runner makes
+//! (`Store::update` putting the run record at its ledger path; a run makes
+//! 22 of them), and 20 spawns of `true` from Rust (the steps' floor).
+//!
+//! Environment: `BATON_BIN` (default: the release binary cargo built for this
+//! bench), `BATON_WF_BENCH_RUNS` (measured runs, default 20, after 2
+//! warmups), `BATON_BENCH_DIR` (where the repositories go, default the system
+//! temp dir; the filesystem matters: on ext4 most of a commit is creating
+//! loose-object files).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use baton::store::{Change, Message, Outcome, Store};
+use serde_json::Value;
+
+type Res<T> = Result<T, String>;
+
+const STEPS: usize = 20;
+const WARMUPS: usize = 2;
+const DEFAULT_RUNS: usize = 20;
+const RATIO_TARGET: f64 = 2.5;
+const OVERHEAD_TARGET_MS: f64 = 5.0;
+/// Commits per run: the start, one per step result, the end.
+const COMMITS_PER_RUN: usize = STEPS + 2;
+const ACTOR: &str = "agent:bench";
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("bench harness failed: {e}");
+        std::process::exit(2);
+    }
+}
+
+/// A command with a hermetic environment: neither the machine's nor the
+/// user's git config may change what is measured.
+fn cmd(program: &Path, dir: &Path) -> Command {
+    let mut c = Command::new(program);
+    c.current_dir(dir)
+        .env("BATON_ACTOR", ACTOR)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "bench")
+        .env("GIT_AUTHOR_EMAIL", "bench@localhost")
+        .env("GIT_COMMITTER_NAME", "bench")
+        .env("GIT_COMMITTER_EMAIL", "bench@localhost")
+        .env("LC_ALL", "C")
+        .env_remove("BATON_NOW")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("MAKELEVEL");
+    c
+}
+
+/// Run to completion, fail on a non-zero exit, return stdout and the wall time.
+fn timed(mut c: Command, what: &str) -> Res<(String, Duration)> {
+    c.stdin(Stdio::null());
+    let t0 = Instant::now();
+    let out = c.output().map_err(|e| format!("{what}: cannot start: {e}"))?;
+    let wall = t0.elapsed();
+    if !out.status.success() {
+        return Err(format!(
+            "{what}: {}\nstdout: {}\nstderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok((String::from_utf8_lossy(&out.stdout).into_owned(), wall))
+}
+
+fn git(dir: &Path, args: &[&str]) -> Res<String> {
+    let mut c = cmd(Path::new("git"), dir);
+    c.args(args);
+    timed(c, &format!("git {}", args.join(" "))).map(|(out, _)| out.trim().to_owned())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The `q` quantile (nearest rank) of `xs`.
+fn quantile(xs: &[f64], q: f64) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    v[rank - 1]
+}
+
+fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn filesystem(dir: &Path) -> String {
+    let out = Command::new("df").arg("-T").arg(dir).output();
+    out.ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .nth(1)
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// 20 `true` steps (`bench`), or 20 checkpoints without `run` (`checkpoints`).
+fn definition(name: &str, run: bool) -> String {
+    let mut text = format!("name = \"{name}\"\n");
+    for i in 1..=STEPS {
+        text.push_str(&format!("[[steps]]\nid = \"s{i}\"\n"));
+        if run {
+            text.push_str("run = [\"true\"]\n");
+        }
+    }
+    text
+}
+
+/// 20 targets, each one recipe line `true`, chained so they run in order.
+fn makefile() -> String {
+    let targets: Vec<String> = (1..=STEPS).map(|i| format!("s{i}")).collect();
+    let mut text = format!(".PHONY: all {}\nall: s{STEPS}\n", targets.join(" "));
+    for i in 1..=STEPS {
+        let dep = if i > 1 { format!(" s{}", i - 1) } else { String::new() };
+        text.push_str(&format!("s{i}:{dep}\n\ttrue\n"));
+    }
+    text
+}
+
+/// A git repository with `baton init`, the definition and the Makefile.
+fn prepare(baton: &Path, dir: &Path) -> Res<()> {
+    std::fs::create_dir_all(dir.join(".baton/workflows")).map_err(|e| e.to_string())?;
+    git(dir, &["init", "-q"])?;
+    let mut c = cmd(baton, dir);
+    c.args(["-q", "init"]);
+    timed(c, "baton init")?;
+    for (name, run) in [("bench", true), ("checkpoints", false)] {
+        std::fs::write(dir.join(format!(".baton/workflows/{name}.toml")), definition(name, run))
+            .map_err(|e| e.to_string())?;
+    }
+    std::fs::write(dir.join("Makefile"), makefile()).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// One measured baton run: wall time and the sum of its steps' own durations.
+struct BatonRun {
+    wall: Duration,
+    steps_ms: f64,
+    record: Value,
+}
+
+fn baton_run(baton: &Path, dir: &Path) -> Res<BatonRun> {
+    let mut c = cmd(baton, dir);
+    c.args(["--json", "workflow", "run", "bench", "--execute"]);
+    let (out, wall) = timed(c, "baton workflow run bench --execute")?;
+    let doc: Value = serde_json::from_str(&out).map_err(|e| format!("baton printed no JSON ({e}): {out}"))?;
+    let record = doc["run"].clone();
+    if record["status"] != "succeeded" {
+        return Err(format!("the run did not succeed: {record}"));
+    }
+    let steps = record["steps"].as_array().ok_or("no steps in the run record")?;
+    if steps.len() != STEPS {
+        return Err(format!("{} steps recorded, expected {STEPS}", steps.len()));
+    }
+    let steps_ms = steps
+        .iter()
+        .flat_map(|s| s["attempts"].as_array().into_iter().flatten())
+        .map(|a| a["duration_ms"].as_f64().unwrap_or(0.0))
+        .sum();
+    Ok(BatonRun { wall, steps_ms, record })
+}
+
+fn make_run(dir: &Path) -> Res<Duration> {
+    let mut c = cmd(Path::new("make"), dir);
+    c.arg("-s");
+    timed(c, "make -s").map(|(_, wall)| wall)
+}
+
+fn run() -> Res<()> {
+    let baton = std::env::var_os("BATON_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_baton")));
+    if !baton.is_file() {
+        return Err(format!("{} does not exist", baton.display()));
+    }
+    let baton = baton.canonicalize().map_err(|e| e.to_string())?;
+    let runs = match std::env::var("BATON_WF_BENCH_RUNS") {
+        Ok(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or("BATON_WF_BENCH_RUNS must be a positive number")?,
+        Err(_) => DEFAULT_RUNS,
+    };
+    let root = std::env::var_os("BATON_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let tmp = tempfile::Builder::new()
+        .prefix("baton-wf-bench-")
+        .tempdir_in(&root)
+        .map_err(|e| format!("temp dir in {}: {e}", root.display()))?;
+    let repo = tmp.path().join("repo");
+    prepare(&baton, &repo)?;
+
+    let (version, _) = timed(
+        {
+            let mut c = cmd(&baton, &repo);
+            c.arg("--version");
+            c
+        },
+        "baton --version",
+    )?;
+    let (make_version, _) = timed(
+        {
+            let mut c = cmd(Path::new("make"), &repo);
+            c.arg("--version");
+            c
+        },
+        "make --version",
+    )?;
+    println!("workflow engine benchmark");
+    println!("  baton: {} ({})", baton.display(), version.trim());
+    println!("  make:  {}", make_version.lines().next().unwrap_or("?"));
+    println!(
+        "  {} cores; {WARMUPS} warmups + {runs} measured runs each, interleaved; wall time per process",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!(
+        "  repository under {} ({}); load average at start: {}",
+        root.display(),
+        filesystem(&root),
+        load_average()
+    );
+    let commits_before: usize = git(&repo, &["rev-list", "--count", "refs/baton/state"])?
+        .parse()
+        .map_err(|e| format!("{e}"))?;
+
+    // The main loop: make and baton alternate which goes first.
+    let mut make_ms = Vec::new();
+    let mut baton_ms = Vec::new();
+    let mut overhead_ms = Vec::new();
+    let mut steps_ms = Vec::new();
+    let mut last_record = Value::Null;
+    for i in 0..WARMUPS + runs {
+        let (m, b) = if i % 2 == 0 {
+            let m = make_run(&repo)?;
+            (m, baton_run(&baton, &repo)?)
+        } else {
+            let b = baton_run(&baton, &repo)?;
+            (make_run(&repo)?, b)
+        };
+        if i >= WARMUPS {
+            make_ms.push(ms(m));
+            baton_ms.push(ms(b.wall));
+            steps_ms.push(b.steps_ms);
+            overhead_ms.push((ms(b.wall) - b.steps_ms) / STEPS as f64);
+        }
+        last_record = b.record;
+    }
+    let commits_after: usize = git(&repo, &["rev-list", "--count", "refs/baton/state"])?
+        .parse()
+        .map_err(|e| format!("{e}"))?;
+
+    // The breakdown.
+    let mut dry_ms = Vec::new();
+    for _ in 0..runs {
+        let mut c = cmd(&baton, &repo);
+        c.args(["-q", "workflow", "run", "bench"]);
+        dry_ms.push(ms(timed(c, "baton workflow run bench (dry run)")?.1));
+    }
+    let mut checkpoints_ms = Vec::new();
+    for _ in 0..runs {
+        let mut c = cmd(&baton, &repo);
+        c.args(["-q", "workflow", "run", "checkpoints", "--execute"]);
+        checkpoints_ms.push(ms(timed(c, "baton workflow run checkpoints --execute")?.1));
+    }
+    let commit_ms = commit_cost(&repo, &last_record, runs * COMMITS_PER_RUN)?;
+    let mut spawn_ms = Vec::new();
+    let mut runner_spawn_ms = Vec::new();
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        for _ in 0..STEPS {
+            spawn_plain()?;
+        }
+        spawn_ms.push(ms(t0.elapsed()));
+        let t0 = Instant::now();
+        for _ in 0..STEPS {
+            std::thread::spawn(spawn_like_the_runner)
+                .join()
+                .map_err(|_| "spawn thread panicked")??;
+        }
+        runner_spawn_ms.push(ms(t0.elapsed()));
+    }
+
+    let (b50, b95) = (median(&baton_ms), quantile(&baton_ms, 0.95));
+    let (m50, m95) = (median(&make_ms), quantile(&make_ms, 0.95));
+    let ratio = b50 / m50;
+    let (o50, o95) = (median(&overhead_ms), quantile(&overhead_ms, 0.95));
+    let quarter = (runs / 4).max(1);
+    println!();
+    println!("{:<52} {:>9} {:>9}", "20 `true` steps, wall time", "median", "p95");
+    println!("{:<52} {:>7.1}ms {:>7.1}ms", "make -s", m50, m95);
+    println!("{:<52} {:>7.1}ms {:>7.1}ms", "baton workflow run --execute", b50, b95);
+    println!(
+        "{:<52} {:>7.1}ms {:>7.1}ms",
+        "  of which the steps' own durations (ledger, Σ)",
+        median(&steps_ms),
+        quantile(&steps_ms, 0.95)
+    );
+    println!(
+        "{:<52} {:>7.2}ms {:>7.2}ms",
+        "engine overhead per step (wall − Σ steps) / 20", o50, o95
+    );
+    println!(
+        "  state: {commits_before} -> {commits_after} commits over the {} runs; baton median of the first {quarter} runs {:.1}ms, of the last {quarter} {:.1}ms",
+        WARMUPS + runs,
+        median(&baton_ms[..quarter]),
+        median(&baton_ms[baton_ms.len() - quarter..])
+    );
+    println!();
+    println!("where baton's time goes (medians, measured separately):");
+    let dry = median(&dry_ms);
+    let checkpoints = median(&checkpoints_ms);
+    let commit = median(&commit_ms);
+    let spawn = median(&spawn_ms);
+    let runner_spawn = median(&runner_spawn_ms);
+    let commits_total = commit * COMMITS_PER_RUN as f64;
+    let row = |label: String, value: f64| println!("  {label:<66} {value:>7.1}ms");
+    row("process start + definition + policy (dry run)".into(), dry);
+    row(
+        format!("run of {STEPS} checkpoint steps (no processes; start + {COMMITS_PER_RUN} commits)"),
+        checkpoints,
+    );
+    println!(
+        "  {:<66} {:>7.1}ms  ({:.2}ms each, p95 {:.2}ms)",
+        format!("  of which {COMMITS_PER_RUN} state commits (in-process Store::update)"),
+        commits_total,
+        commit,
+        quantile(&commit_ms, 0.95)
+    );
+    row(
+        format!("{STEPS} spawns of `true`, plain Command (piped, waited)"),
+        spawn,
+    );
+    row(
+        format!("{STEPS} spawns of `true` the runner's way (pgroup + PDEATHSIG, 4 threads)"),
+        runner_spawn,
+    );
+    row(
+        "rest: baton − checkpoint run − runner-style spawns (noisy)".into(),
+        b50 - checkpoints - runner_spawn,
+    );
+    println!();
+    let ratio_ok = ratio <= RATIO_TARGET;
+    let overhead_ok = o50 <= OVERHEAD_TARGET_MS;
+    println!(
+        "{} ratio baton/make at the median: {ratio:.2}x (target <= {RATIO_TARGET}x)",
+        if ratio_ok { "PASS" } else { "FAIL" }
+    );
+    println!(
+        "{} engine overhead per step at p50: {o50:.2}ms (target <= {OVERHEAD_TARGET_MS}ms)",
+        if overhead_ok { "PASS" } else { "FAIL" }
+    );
+    println!("load average at end: {}", load_average());
+    Ok(())
+}
+
+fn spawn_plain() -> Res<()> {
+    let status = Command::new("true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .status()
+        .map_err(|e| format!("true: {e}"))?;
+    status.success().then_some(()).ok_or_else(|| "true failed".into())
+}
+
+/// One attempt the way `workflow::exec` makes it (called on a worker
+/// thread): its own process group and, on Linux, `PR_SET_PDEATHSIG` through
+/// `pre_exec` (which makes std fork instead of vfork/posix_spawn), stdout and
+/// stderr each read by a thread, a thread waiting for the exit.
+fn spawn_like_the_runner() -> Res<()> {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    let mut c = Command::new("true");
+    c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.process_group(0);
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe; same call as the runner's.
+    unsafe {
+        c.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let mut child = c.spawn().map_err(|e| format!("true: {e}"))?;
+    let readers: Vec<_> = [
+        Box::new(child.stdout.take().ok_or("stdout")?) as Box<dyn Read + Send>,
+        Box::new(child.stderr.take().ok_or("stderr")?),
+    ]
+    .into_iter()
+    .map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut sink = Vec::new();
+            let _ = pipe.read_to_end(&mut sink);
+        })
+    })
+    .collect();
+    let status = std::thread::spawn(move || child.wait())
+        .join()
+        .map_err(|_| "waiter panicked")?
+        .map_err(|e| e.to_string())?;
+    for r in readers {
+        r.join().map_err(|_| "reader panicked")?;
+    }
+    status.success().then_some(()).ok_or_else(|| "true failed".into())
+}
+
+/// Per-commit cost of the runner's ledger writes: `n` commits through
+/// `Store::update`, each putting the run record (as the last measured run
+/// left it, with a changing field so every blob is new) at a ledger path,
+/// on a fresh copy of the benchmark's state so the measured repository is
+/// not disturbed.
+fn commit_cost(repo: &Path, record: &Value, n: usize) -> Res<Vec<f64>> {
+    let copy = repo.parent().ok_or("no parent")?.join("commit-cost");
+    git(
+        repo.parent().ok_or("no parent")?,
+        &[
+            "clone",
+            "-q",
+            "--no-local",
+            repo.to_str().ok_or("path")?,
+            copy.to_str().ok_or("path")?,
+        ],
+    )?;
+    git(&copy, &["fetch", "-q", "origin", "+refs/baton/state:refs/baton/state"])?;
+    let store = Store::discover(&copy).map_err(|e| format!("{e:?}"))?;
+    let path = "runs/workflow/2026/01/01/wf-20260101T000000Z-bench0.json".to_owned();
+    let mut record = record.clone();
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        record["bench_seq"] = Value::from(i);
+        let t0 = Instant::now();
+        store
+            .update(ACTOR, |_| {
+                let mut change = Change::new(Message::new(format!("workflow: bench step {i}")));
+                change.put_json(path.clone(), &record)?;
+                Ok(Outcome::Write(change, ()))
+            })
+            .map_err(|e| format!("commit {i}: {e:?}"))?;
+        out.push(ms(t0.elapsed()));
+    }
+    Ok(out)
+}
