@@ -14,10 +14,13 @@
 //! the last quarter of the runs so a trend would show.
 //!
 //! Then, to show where baton's time goes, a breakdown measured separately:
-//! process start + definition + policy (the dry run), one state commit
-//! written in-process through the same library call the runner makes
-//! (`Store::update` putting the run record at its ledger path; a run makes
-//! 22 of them), and 20 spawns of `true` from Rust (the steps' floor).
+//! process start + definition + policy (the dry run); a run of 20
+//! checkpoint steps (everything but the processes); one state commit written
+//! in-process through the same library call the runner makes (`Store::update`
+//! putting the run record at its ledger path; a run makes 22 of them); 20
+//! spawns of `true` with a plain `Command` (the steps' floor) and 20 the way
+//! the runner spawns (own process group, `PR_SET_PDEATHSIG` via `pre_exec`,
+//! reader and waiter threads).
 //!
 //! Environment: `BATON_BIN` (default: the release binary cargo built for this
 //! bench), `BATON_WF_BENCH_RUNS` (measured runs, default 20, after 2
@@ -68,7 +71,10 @@ fn cmd(program: &Path, dir: &Path) -> Command {
         .env_remove("GIT_WORK_TREE")
         .env_remove("MAKEFLAGS")
         .env_remove("MFLAGS")
-        .env_remove("MAKELEVEL");
+        .env_remove("MAKELEVEL")
+        // cargo runs benches with its LD_LIBRARY_PATH, which every dynamically
+        // linked step (`true`) would search first: not what users have.
+        .env_remove("LD_LIBRARY_PATH");
     c
 }
 
@@ -293,20 +299,9 @@ fn run() -> Res<()> {
         .parse()
         .map_err(|e| format!("{e}"))?;
 
-    // The breakdown.
-    let mut dry_ms = Vec::new();
-    for _ in 0..runs {
-        let mut c = cmd(&baton, &repo);
-        c.args(["-q", "workflow", "run", "bench"]);
-        dry_ms.push(ms(timed(c, "baton workflow run bench (dry run)")?.1));
-    }
-    let mut checkpoints_ms = Vec::new();
-    for _ in 0..runs {
-        let mut c = cmd(&baton, &repo);
-        c.args(["-q", "workflow", "run", "checkpoints", "--execute"]);
-        checkpoints_ms.push(ms(timed(c, "baton workflow run checkpoints --execute")?.1));
-    }
-    let commit_ms = commit_cost(&repo, &last_record, runs * COMMITS_PER_RUN)?;
+    // The breakdown. Spawns first, while this process is small: fork (which
+    // the runner's way of spawning forces) costs more the more memory the
+    // parent maps, and the in-process commits below grow it (gix caches).
     let mut spawn_ms = Vec::new();
     let mut runner_spawn_ms = Vec::new();
     for _ in 0..runs {
@@ -324,6 +319,19 @@ fn run() -> Res<()> {
         runner_spawn_ms.push(ms(t0.elapsed()));
     }
 
+    let mut dry_ms = Vec::new();
+    for _ in 0..runs {
+        let mut c = cmd(&baton, &repo);
+        c.args(["-q", "workflow", "run", "bench"]);
+        dry_ms.push(ms(timed(c, "baton workflow run bench (dry run)")?.1));
+    }
+    let mut checkpoints_ms = Vec::new();
+    for _ in 0..runs {
+        let mut c = cmd(&baton, &repo);
+        c.args(["-q", "workflow", "run", "checkpoints", "--execute"]);
+        checkpoints_ms.push(ms(timed(c, "baton workflow run checkpoints --execute")?.1));
+    }
+    let commit_ms = commit_cost(&repo, &last_record, runs * COMMITS_PER_RUN)?;
     let (b50, b95) = (median(&baton_ms), quantile(&baton_ms, 0.95));
     let (m50, m95) = (median(&make_ms), quantile(&make_ms, 0.95));
     let ratio = b50 / m50;
@@ -399,6 +407,7 @@ fn run() -> Res<()> {
 
 fn spawn_plain() -> Res<()> {
     let status = Command::new("true")
+        .env_remove("LD_LIBRARY_PATH")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -415,7 +424,10 @@ fn spawn_like_the_runner() -> Res<()> {
     use std::io::Read;
     use std::os::unix::process::CommandExt;
     let mut c = Command::new("true");
-    c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.env_remove("LD_LIBRARY_PATH")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     c.process_group(0);
     #[cfg(target_os = "linux")]
     // SAFETY: prctl is async-signal-safe; same call as the runner's.
