@@ -219,9 +219,7 @@ impl Store {
                 "run baton inside a git repository, or pass -C <path>; `git init` creates one",
             )
         })?;
-        // A machine without a git identity must still be able to write state.
-        repo.committer_or_set_fallback("baton", "baton@localhost")
-            .git_context(|| "reading the git identity".into())?;
+        // The git identity is read when writing (`Store::committer`), not here.
         repo.object_cache_size_if_unset(4 * 1024 * 1024);
         repo.objects
             .set_pack_cache(|| Box::new(DeltaBaseCache::new(DELTA_BASE_CACHE_BYTES)));
@@ -252,10 +250,51 @@ impl Store {
 
     /// The committer identity of this machine, `Name <email>`.
     pub fn committer_name(&self) -> String {
-        match self.repo.committer() {
-            Some(Ok(sig)) => format!("{} <{}>", sig.name, sig.email),
-            _ => "baton <baton@localhost>".into(),
-        }
+        let (name, email) = self.committer();
+        format!("{name} <{email}>")
+    }
+
+    /// This machine's git identity, resolved as gix and git do:
+    /// `committer.*` (`GIT_COMMITTER_*`), then `user.*`, then `$EMAIL`; a
+    /// machine without one still writes state, as `baton <baton@localhost>`.
+    ///
+    /// Read from the configuration directly: gix's `Repository::committer()`
+    /// also works out a commit time, which loads the whole time zone database
+    /// (a walk of /usr/share/zoneinfo, 0.5 ms or more per process).
+    fn committer(&self) -> (gix::bstr::BString, gix::bstr::BString) {
+        let config = self.repo.config_snapshot();
+        let first = |keys: &[&str]| {
+            keys.iter().find_map(|k| config.plumbing().string(*k))
+        };
+        let name = first(&[
+            "committer.name",
+            "user.name",
+            "gitoxide.committer.nameFallback",
+        ]);
+        let email = first(&[
+            "committer.email",
+            "user.email",
+            "gitoxide.user.emailFallback",
+            "gitoxide.committer.emailFallback",
+        ]);
+        (
+            name.unwrap_or_else(|| "baton".into()),
+            email.unwrap_or_else(|| "baton@localhost".into()),
+        )
+    }
+
+    /// The time of a reflog entry: `GIT_COMMITTER_DATE` when set, as gix
+    /// would take it, else now.
+    fn reflog_time(&self) -> gix::date::Time {
+        let config = self.repo.config_snapshot();
+        config
+            .plumbing()
+            .string("gitoxide.commit.committerDate")
+            .and_then(|date| {
+                let date = date.to_str().ok()?;
+                gix::date::parse(date, Some(gix::date::Zoned::now())).ok()
+            })
+            .unwrap_or_else(now)
     }
 
     /// The tip of the state ref, if there is state.
@@ -482,19 +521,9 @@ impl Store {
         message: &Message,
         actor: &str,
     ) -> Result<ObjectId> {
-        let time = gix::date::Time::now_local_or_utc();
-        let committer = match self.repo.committer() {
-            Some(Ok(sig)) => gix::actor::Signature {
-                name: sig.name.to_owned(),
-                email: sig.email.to_owned(),
-                time,
-            },
-            _ => gix::actor::Signature {
-                name: "baton".into(),
-                email: "baton@localhost".into(),
-                time,
-            },
-        };
+        let time = now();
+        let (name, email) = self.committer();
+        let committer = gix::actor::Signature { name, email, time };
         let author = gix::actor::Signature {
             name: actor.into(),
             email: committer.email.clone(),
@@ -552,8 +581,15 @@ impl Store {
             name: name.try_into().map_err(|e| format!("{e}"))?,
             deref: false,
         };
+        let (name, email) = self.committer();
+        let committer = gix::actor::Signature {
+            name,
+            email,
+            time: self.reflog_time(),
+        };
+        let mut time = Default::default();
         self.repo
-            .edit_reference(edit)
+            .edit_references_as([edit], Some(committer.to_ref(&mut time)))
             .map(|_| ())
             .map_err(|e| format!("{e}"))
     }
@@ -809,6 +845,14 @@ fn no_state_error(store: &Store) -> Error {
             remotes.join(", ")
         ))
     }
+}
+
+/// Now, in the local time zone, as `gix::date::Time::now_local_or_utc` has
+/// it but without loading the whole time zone database (chrono reads only
+/// `TZ` or `/etc/localtime`).
+fn now() -> gix::date::Time {
+    let now = chrono::Local::now();
+    gix::date::Time::new(now.timestamp(), now.offset().local_minus_utc())
 }
 
 /// Sleep a little, more with each retry, with jitter so racing writers spread out.
