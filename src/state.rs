@@ -45,16 +45,8 @@ pub fn agent(snap: &Snapshot<'_>, id: &AgentId) -> Result<Option<Agent>> {
 /// Files that parsed, as `(path, value)`, and those that did not.
 pub type Loaded<T> = (Vec<(String, T)>, Vec<Broken>);
 
-/// Below this many files, [`load_all`] parses on the calling thread: starting
-/// threads would cost more than it saves.
-const PARALLEL_MIN: usize = 256;
-
-/// Files handed from the reader to a parser thread at a time.
-const BATCH: usize = 64;
-
 /// Every file under `dir` parsed as `T`, with the files that did not parse
 /// set aside (doctor reports them; other commands refuse on the first).
-/// Both lists are in tree order.
 pub fn load_all<T>(
     snap: &Snapshot<'_>,
     dir: &str,
@@ -64,101 +56,58 @@ where
     T: serde::de::DeserializeOwned + Send,
 {
     let files = snap.files_under(dir)?;
-    let read = |path: &str, id| -> Result<Result<Vec<u8>>> {
+    let mut blobs = Vec::with_capacity(files.len());
+    for (path, id) in files {
         if !path.ends_with(".toml") {
-            return Ok(Err(codec::corrupt(path, "only .toml files belong here")));
+            let error = codec::corrupt(&path, "only .toml files belong here");
+            blobs.push((path, Err(error)));
+            continue;
         }
-        // A blob that cannot be read fails the whole load, as before parsing.
-        snap.read_blob(id).map(Ok)
-    };
-    let parse = |path: &str, bytes: Result<Vec<u8>>| -> Result<T> {
-        let v: T = codec::decode_toml(path, &bytes?)?;
-        codec::check_schema(path, schema_of(&v))?;
-        Ok(v)
-    };
+        let bytes = snap.read_blob(id)?;
+        blobs.push((path, Ok(bytes)));
+    }
+    // Parsing dominates at 10k claims; spread it over the cores.
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
-    if files.len() < PARALLEL_MIN || threads == 1 {
-        let mut parsed = Vec::with_capacity(files.len());
-        for (path, id) in files {
-            let bytes = read(&path, id)?;
-            let value = parse(&path, bytes);
-            parsed.push((path, value));
-        }
-        return Ok(split(parsed));
-    }
-
-    // At 10k claims reading the blobs (inflating pack deltas) and parsing
-    // them cost about the same. The object database handle is not `Send`, so
-    // this thread reads, in batches, while the others parse.
-    type Batch = Vec<(usize, String, Result<Vec<u8>>)>;
-    let count = files.len();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(threads * 4);
-    let rx = std::sync::Mutex::new(rx);
-    let (read_result, parsed) = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                let (rx, parse) = (&rx, &parse);
+    let chunk = blobs.len().div_ceil(threads).max(256);
+    let parsed: Vec<Vec<(String, Result<T>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = blobs
+            .chunks(chunk)
+            .map(|part| {
+                let schema_of = &schema_of;
                 s.spawn(move || {
-                    let mut out = Vec::new();
-                    loop {
-                        // The lock is only held while waiting for the next batch.
-                        let next = rx
-                            .lock()
-                            .map_err(|_| ())
-                            .and_then(|r| r.recv().map_err(|_| ()));
-                        let Ok(batch) = next else { break };
-                        for (i, path, bytes) in batch {
-                            let value = parse(&path, bytes);
-                            out.push((i, path, value));
-                        }
-                    }
-                    out
+                    part.iter()
+                        .map(|(path, bytes)| {
+                            let value =
+                                bytes
+                                    .as_ref()
+                                    .map_err(Clone::clone)
+                                    .and_then(|b: &Vec<u8>| {
+                                        let v: T = codec::decode_toml(path, b)?;
+                                        codec::check_schema(path, schema_of(&v))?;
+                                        Ok(v)
+                                    });
+                            (path.clone(), value)
+                        })
+                        .collect()
                 })
             })
             .collect();
-        let read_result = (|| -> Result<()> {
-            let mut batch = Vec::with_capacity(BATCH);
-            for (i, (path, id)) in files.into_iter().enumerate() {
-                let bytes = read(&path, id)?;
-                batch.push((i, path, bytes));
-                if batch.len() == BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                    if tx.send(full).is_err() {
-                        break;
-                    }
-                }
-            }
-            if !batch.is_empty() {
-                let _ = tx.send(batch);
-            }
-            Ok(())
-        })();
-        drop(tx);
-        let mut slots: Vec<Option<(String, Result<T>)>> = (0..count).map(|_| None).collect();
-        for w in workers {
-            for (i, path, value) in w.join().expect("parser thread panicked") {
-                slots[i] = Some((path, value));
-            }
-        }
-        (read_result, slots)
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("parser thread panicked"))
+            .collect()
     });
-    read_result?;
-    Ok(split(parsed.into_iter().flatten().collect()))
-}
-
-/// Parsed files into the good ones and the broken ones, keeping their order.
-fn split<T>(parsed: Vec<(String, Result<T>)>) -> Loaded<T> {
-    let mut ok = Vec::with_capacity(parsed.len());
+    let mut ok = Vec::new();
     let mut broken = Vec::new();
-    for (path, value) in parsed {
+    for (path, value) in parsed.into_iter().flatten() {
         match value {
             Ok(v) => ok.push((path, v)),
             Err(error) => broken.push(Broken { path, error }),
         }
     }
-    (ok, broken)
+    Ok((ok, broken))
 }
 
 /// All claims, refusing (exit 3, naming the file) if any does not parse.
