@@ -311,7 +311,6 @@ fn run_workflow(
     let definition = DefinitionRef {
         path: located.display.clone(),
         blob: blob.to_string(),
-        text: located.text.clone(),
     };
     // A fresh id, created only where no ledger exists yet.
     let run = s
@@ -435,13 +434,11 @@ fn resume(s: &Session, id: &RunId, execute: bool, jobs: usize, allow_risk: bool)
             "wait for it, or stop it: baton workflow stop --run-id {id}"
         )));
     }
-    // The exact definition that ran: its blob, else the ledger's copy, the file only when both are gone.
+    // The exact definition that ran, from its blob; the file only if the blob is gone.
     let blob = gix::ObjectId::from_hex(run.definition.blob.as_bytes()).ok();
-    let recorded = &run.definition;
     let text = match blob.map(|b| s.store.find_blob(b)).transpose()?.flatten() {
         Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        None if DefinitionRef::blob_id_of(&recorded.text) == recorded.blob => recorded.text.clone(),
-        None => locate(s, &recorded.path)?.text,
+        None => locate(s, &run.definition.path)?.text,
     };
     let def = def::parse(
         &run.definition.path,

@@ -112,20 +112,6 @@ pub struct DefinitionRef {
     pub path: String,
     /// The git blob id of the definition's bytes: exactly what ran.
     pub blob: String,
-    /// The definition itself: the blob is not reachable from any ref, so
-    /// `git gc` may prune it; the ledger keeps what ran either way.
-    #[serde(default)]
-    pub text: String,
-}
-
-impl DefinitionRef {
-    /// The git blob id of `text` (`git hash-object`), to check a copy against `blob`.
-    pub fn blob_id_of(text: &str) -> String {
-        let mut h = sha1_smol::Sha1::new();
-        h.update(format!("blob {}\0", text.len()).as_bytes());
-        h.update(text.as_bytes());
-        h.digest().to_string()
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -272,12 +258,6 @@ mod tests {
     }
 
     #[test]
-    fn blob_ids_match_git() {
-        assert_eq!(DefinitionRef::blob_id_of(""), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
-        assert_eq!(DefinitionRef::blob_id_of("hello\n"), "ce013625030ba8dba906f756967f9e9ca394464a");
-    }
-
-    #[test]
     fn conditions_follow_upstream_failures() {
         let steps = vec![
             record("a", StepStatus::Failed, None),
@@ -315,7 +295,6 @@ mod tests {
                 DefinitionRef {
                     path: "x".into(),
                     blob: "0".into(),
-                    text: String::new(),
                 },
                 "h".into(),
                 1,
