@@ -167,11 +167,7 @@ impl Config {
             toml::Value::String(s) => s.clone(),
             toml::Value::Array(items) => items
                 .iter()
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| v.to_string())
-                })
+                .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
                 .collect::<Vec<_>>()
                 .join(","),
             other => other.to_string(),
@@ -191,11 +187,10 @@ impl Config {
                 "true" => toml::Value::Boolean(true),
                 "false" => toml::Value::Boolean(false),
                 _ => {
-                    return Err(Error::invalid(
-                        "invalid_value",
-                        format!("{key} must be true or false, not {raw:?}"),
+                    return Err(
+                        Error::invalid("invalid_value", format!("{key} must be true or false, not {raw:?}"))
+                            .with_hint(format!("baton config set {key} true")),
                     )
-                    .with_hint(format!("baton config set {key} true")))
                 }
             },
             "list of glob patterns, comma-separated" => toml::Value::Array(
@@ -226,9 +221,9 @@ impl Config {
             .as_table_mut()
             .ok_or_else(|| unknown_key(key))?;
         section_table.insert(name.to_owned(), value);
-        table.try_into().map_err(|e: toml::de::Error| {
-            Error::invalid("invalid_value", format!("{key}: {}", e.message()))
-        })
+        table
+            .try_into()
+            .map_err(|e: toml::de::Error| Error::invalid("invalid_value", format!("{key}: {}", e.message())))
     }
 }
 
@@ -255,12 +250,7 @@ mod tests {
                 .unwrap(),
             "12h"
         );
-        assert_eq!(
-            c.with("claims.stale_after", "soon")
-                .unwrap_err()
-                .exit_code(),
-            2
-        );
+        assert_eq!(c.with("claims.stale_after", "soon").unwrap_err().exit_code(), 2);
         assert_eq!(c.with("nope.key", "1").unwrap_err().exit_code(), 2);
         assert_eq!(c.with("sync.auto", "yes").unwrap_err().exit_code(), 2);
         let allow = c.with("workflow.allow", "cargo *, make *").unwrap();

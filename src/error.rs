@@ -88,8 +88,7 @@ impl Error {
     }
 
     pub fn io(what: impl fmt::Display, err: impl fmt::Display) -> Self {
-        Error::environment("io", format!("{what}: {err}"))
-            .with_hint("check permissions and free space, then retry")
+        Error::environment("io", format!("{what}: {err}")).with_hint("check permissions and free space, then retry")
     }
 
     pub fn to_json(&self) -> serde_json::Value {

@@ -5,7 +5,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-
 use crate::error::{Error, Result};
 
 /// The allowed form, said once so every refusal shows the same thing.

@@ -23,13 +23,7 @@ impl Scenario {
         self.baton_env(actor, args, code, &[])
     }
 
-    fn baton_env(
-        &mut self,
-        actor: &str,
-        args: &[&str],
-        code: i32,
-        env: &[(&str, &str)],
-    ) -> anyhow::Result<Value> {
+    fn baton_env(&mut self, actor: &str, args: &[&str], code: i32, env: &[(&str, &str)]) -> anyhow::Result<Value> {
         let out = Command::new(&self.exe)
             .arg("-C")
             .arg(&self.repo)
@@ -50,10 +44,8 @@ impl Scenario {
         );
         let value: Value = serde_json::from_str(&stdout)
             .with_context(|| format!("`baton {}` printed no JSON: {stdout}", args.join(" ")))?;
-        self.steps.push(format!(
-            "ok  baton {}  (as {actor}, exit {code})",
-            args.join(" ")
-        ));
+        self.steps
+            .push(format!("ok  baton {}  (as {actor}, exit {code})", args.join(" ")));
         Ok(value)
     }
 }
@@ -79,21 +71,11 @@ fn scenario(s: &mut Scenario) -> anyhow::Result<()> {
     let human = "human:dana";
 
     let init = s.baton(human, &["init", "--hooks"], 0)?;
-    ensure!(
-        init["created"] == json!(true),
-        "init did not create state: {init}"
-    );
+    ensure!(init["created"] == json!(true), "init did not create state: {init}");
     let again = s.baton(human, &["init"], 0)?;
-    ensure!(
-        again["created"] == json!(false),
-        "second init was not a no-op"
-    );
+    ensure!(again["created"] == json!(false), "second init was not a no-op");
 
-    let spawned = s.baton(
-        human,
-        &["pool", "spawn", "--role", "rev", "--count", "2"],
-        0,
-    )?;
+    let spawned = s.baton(human, &["pool", "spawn", "--role", "rev", "--count", "2"], 0)?;
     ensure!(
         spawned["agents"].as_array().map(Vec::len) == Some(2),
         "spawn made {spawned}"
@@ -104,15 +86,9 @@ fn scenario(s: &mut Scenario) -> anyhow::Result<()> {
         claimed["claim"]["agent"] == json!("rev-1"),
         "least-loaded agent not assigned: {claimed}"
     );
-    ensure!(
-        claimed["claim"]["generation"] == json!(1),
-        "generation: {claimed}"
-    );
+    ensure!(claimed["claim"]["generation"] == json!(1), "generation: {claimed}");
     let repeat = s.baton(alice, &["claims", "claim", "T-1"], 0)?;
-    ensure!(
-        repeat["changed"] == json!(false),
-        "repeat claim made a commit"
-    );
+    ensure!(repeat["changed"] == json!(false), "repeat claim made a commit");
     let held = s.baton(human, &["claims", "claim", "T-1"], 1)?;
     ensure!(
         held["error"]["code"] == json!("claim_held"),
@@ -129,15 +105,7 @@ fn scenario(s: &mut Scenario) -> anyhow::Result<()> {
 
     s.baton(
         alice,
-        &[
-            "claims",
-            "handoff",
-            "T-1",
-            "--to",
-            human,
-            "--note",
-            "please review",
-        ],
+        &["claims", "handoff", "T-1", "--to", human, "--note", "please review"],
         0,
     )?;
     s.baton(alice, &["claims", "accept", "T-1"], 1)?;
@@ -147,10 +115,7 @@ fn scenario(s: &mut Scenario) -> anyhow::Result<()> {
         "accept: {accepted}"
     );
     let released = s.baton(human, &["claims", "release", "T-1"], 0)?;
-    ensure!(
-        released["claim"]["state"] == json!("completed"),
-        "release: {released}"
-    );
+    ensure!(released["claim"]["state"] == json!("completed"), "release: {released}");
 
     let later = [("BATON_NOW", "2999-01-01T00:00:00Z")];
     let dry = s.baton_env(human, &["claims", "expire"], 0, &later)?;
@@ -159,15 +124,9 @@ fn scenario(s: &mut Scenario) -> anyhow::Result<()> {
         "expire dry run: {dry}"
     );
     let applied = s.baton_env(human, &["claims", "expire", "--apply"], 0, &later)?;
-    ensure!(
-        applied["applied"] == json!(true),
-        "expire --apply: {applied}"
-    );
+    ensure!(applied["applied"] == json!(true), "expire --apply: {applied}");
     let t2 = s.baton(human, &["claims", "status", "T-2"], 0)?;
-    ensure!(
-        t2["claim"]["state"] == json!("expired"),
-        "T-2 not expired: {t2}"
-    );
+    ensure!(t2["claim"]["state"] == json!("expired"), "T-2 not expired: {t2}");
 
     s.baton(human, &["pool", "heartbeat", "rev-1"], 0)?;
     s.baton(human, &["pool", "drain", "rev-2"], 0)?;
@@ -178,10 +137,7 @@ fn scenario(s: &mut Scenario) -> anyhow::Result<()> {
 
     let log = s.baton(human, &["log", "--subject", "claim/T-1"], 0)?;
     let n = log["entries"].as_array().map(Vec::len).unwrap_or(0);
-    ensure!(
-        n == 4,
-        "claim/T-1 should have 4 operations in its log, found {n}"
-    );
+    ensure!(n == 4, "claim/T-1 should have 4 operations in its log, found {n}");
 
     let doctor = s.baton(human, &["doctor"], 0)?;
     ensure!(doctor["ok"] == json!(true), "doctor is unhappy: {doctor}");
@@ -214,21 +170,41 @@ fn workflow_scenario(s: &mut Scenario) -> anyhow::Result<()> {
     )?;
     let human = "human:dana";
     let plan = s.baton(human, &["workflow", "run", "check"], 0)?;
-    ensure!(plan["order"] == json!(["build", "test", "report", "done"]), "plan order: {plan}");
+    ensure!(
+        plan["order"] == json!(["build", "test", "report", "done"]),
+        "plan order: {plan}"
+    );
     let ran = s.baton(human, &["workflow", "run", "check", "--execute"], 1)?;
     let steps = &ran["run"]["steps"];
     ensure!(ran["run"]["status"] == json!("failed"), "run status: {ran}");
     ensure!(steps[0]["status"] == json!("succeeded"), "build: {steps}");
-    ensure!(steps[0]["attempts"][0]["output"].as_str().is_some_and(|o| o.contains("token=[REDACTED]")), "not redacted: {steps}");
-    ensure!(steps[1]["attempts"].as_array().map(Vec::len) == Some(2), "test was not retried once: {steps}");
-    ensure!(steps[2]["status"] == json!("succeeded"), "on_failure step did not run: {steps}");
-    ensure!(steps[3]["skip"] == json!("upstream_failed"), "checkpoint after a failure not skipped: {steps}");
+    ensure!(
+        steps[0]["attempts"][0]["output"]
+            .as_str()
+            .is_some_and(|o| o.contains("token=[REDACTED]")),
+        "not redacted: {steps}"
+    );
+    ensure!(
+        steps[1]["attempts"].as_array().map(Vec::len) == Some(2),
+        "test was not retried once: {steps}"
+    );
+    ensure!(
+        steps[2]["status"] == json!("succeeded"),
+        "on_failure step did not run: {steps}"
+    );
+    ensure!(
+        steps[3]["skip"] == json!("upstream_failed"),
+        "checkpoint after a failure not skipped: {steps}"
+    );
     let run_id = ran["run"]["id"].as_str().context("run id")?.to_owned();
     let status = s.baton(human, &["workflow", "status", "--run-id", &run_id], 0)?;
     ensure!(status["run"]["status"] == json!("failed"), "status: {status}");
     let resume = s.baton(human, &["workflow", "resume", "--run-id", &run_id], 0)?;
     ensure!(resume["steps"] == json!(["test", "done"]), "resume plan: {resume}");
-    std::fs::write(dir.join("broken.toml"), "name = \"b\"\n[[steps]]\nid = \"a\"\ndepends_on = [\"a2\"]\n")?;
+    std::fs::write(
+        dir.join("broken.toml"),
+        "name = \"b\"\n[[steps]]\nid = \"a\"\ndepends_on = [\"a2\"]\n",
+    )?;
     s.baton(human, &["workflow", "validate", "broken"], 2)?;
     std::fs::remove_file(dir.join("broken.toml"))?;
     s.baton(human, &["workflow", "template", "list"], 0)?;
@@ -240,10 +216,7 @@ fn workflow_scenario(s: &mut Scenario) -> anyhow::Result<()> {
 fn sync_scenario(s: &mut Scenario) -> anyhow::Result<()> {
     let root = s.repo.parent().context("scenario root")?.to_path_buf();
     let (bare, a, b) = (root.join("remote.git"), root.join("a"), root.join("b"));
-    git(
-        &root,
-        &["init", "-q", "--bare", bare.to_str().context("path")?],
-    )?;
+    git(&root, &["init", "-q", "--bare", bare.to_str().context("path")?])?;
     for clone in [&a, &b] {
         git(
             &root,
@@ -276,9 +249,7 @@ fn sync_scenario(s: &mut Scenario) -> anyhow::Result<()> {
     s.repo = b.clone();
     let refused = s.baton(ben, &["claims", "claim", "S-1", "--sync"], 1)?;
     ensure!(
-        refused["error"]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains(ann)),
+        refused["error"]["message"].as_str().is_some_and(|m| m.contains(ann)),
         "holder not named: {refused}"
     );
 
@@ -329,17 +300,12 @@ pub fn run(keep: bool) -> Result<Output> {
     match result {
         Ok(()) => {
             text.push_str(&format!("\nselftest passed: {} steps", s.steps.len()));
-            Ok(Output::new(
-                json!({"ok": true, "steps": s.steps, "kept": kept}),
-                text,
-            ))
+            Ok(Output::new(json!({"ok": true, "steps": s.steps, "kept": kept}), text))
         }
         Err(e) => Err(Error::failed(
             "selftest_failed",
             format!("selftest failed after {} steps: {e:#}", s.steps.len()),
         )
-        .with_hint(format!(
-            "{text}\nrerun with --keep to inspect the repository"
-        ))),
+        .with_hint(format!("{text}\nrerun with --keep to inspect the repository"))),
     }
 }

@@ -47,11 +47,7 @@ pub type Loaded<T> = (Vec<(String, T)>, Vec<Broken>);
 
 /// Every file under `dir` parsed as `T`, with the files that did not parse
 /// set aside (doctor reports them; other commands refuse on the first).
-pub fn load_all<T>(
-    snap: &Snapshot<'_>,
-    dir: &str,
-    schema_of: impl Fn(&T) -> u32 + Sync,
-) -> Result<Loaded<T>>
+pub fn load_all<T>(snap: &Snapshot<'_>, dir: &str, schema_of: impl Fn(&T) -> u32 + Sync) -> Result<Loaded<T>>
 where
     T: serde::de::DeserializeOwned + Send,
 {
@@ -67,9 +63,7 @@ where
         blobs.push((path, Ok(bytes)));
     }
     // Parsing dominates at 10k claims; spread it over the cores.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let chunk = blobs.len().div_ceil(threads).max(256);
     let parsed: Vec<Vec<(String, Result<T>)>> = std::thread::scope(|s| {
         let handles: Vec<_> = blobs
@@ -79,15 +73,11 @@ where
                 s.spawn(move || {
                     part.iter()
                         .map(|(path, bytes)| {
-                            let value =
-                                bytes
-                                    .as_ref()
-                                    .map_err(Clone::clone)
-                                    .and_then(|b: &Vec<u8>| {
-                                        let v: T = codec::decode_toml(path, b)?;
-                                        codec::check_schema(path, schema_of(&v))?;
-                                        Ok(v)
-                                    });
+                            let value = bytes.as_ref().map_err(Clone::clone).and_then(|b: &Vec<u8>| {
+                                let v: T = codec::decode_toml(path, b)?;
+                                codec::check_schema(path, schema_of(&v))?;
+                                Ok(v)
+                            });
                             (path.clone(), value)
                         })
                         .collect()

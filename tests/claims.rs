@@ -14,16 +14,11 @@ const CAROL: &str = "human:carol";
 
 /// The trailers of the tip commit, as `(key, value)` lines.
 fn tip_trailers(repo: &Repo) -> Vec<(String, String)> {
-    repo.git(&[
-        "log",
-        "-1",
-        "--format=%(trailers:only,unfold)",
-        common::STATE_REF,
-    ])
-    .lines()
-    .filter_map(|l| l.split_once(": "))
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
+    repo.git(&["log", "-1", "--format=%(trailers:only,unfold)", common::STATE_REF])
+        .lines()
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
 }
 
 fn trailer(repo: &Repo, key: &str) -> Vec<String> {
@@ -76,12 +71,7 @@ fn agent_load(repo: &Repo, id: &str) -> u64 {
 #[test]
 fn claim_new_id_creates_an_active_claim_in_one_commit() {
     let repo = Repo::new();
-    let c = step_at(
-        &repo,
-        ALICE,
-        T0,
-        &["claims", "claim", "T-1", "--note", "first try"],
-    );
+    let c = step_at(&repo, ALICE, T0, &["claims", "claim", "T-1", "--note", "first try"]);
     assert_eq!(c["id"], "T-1");
     assert_eq!(c["state"], "active");
     assert_eq!(c["owner"], ALICE);
@@ -103,10 +93,7 @@ fn claim_new_id_creates_an_active_claim_in_one_commit() {
     assert_eq!(trailer(&repo, "Baton-Subject"), ["claim/T-1"]);
     assert_eq!(trailer(&repo, "Baton-Actor"), [ALICE]);
     assert_eq!(trailer(&repo, "Baton-Generation"), ["1"]);
-    assert_eq!(
-        repo.git(&["log", "-1", "--format=%an", common::STATE_REF]),
-        ALICE
-    );
+    assert_eq!(repo.git(&["log", "-1", "--format=%an", common::STATE_REF]), ALICE);
     assert_eq!(
         repo.git(&["log", "-1", "--format=%s", common::STATE_REF]),
         "claims: claim T-1 by agent:alice"
@@ -129,10 +116,7 @@ fn claim_repeat_by_the_same_actor_succeeds_without_a_commit() {
     // Also from paused: still ours, still no commit.
     step(&repo, ALICE, &["claims", "pause", "T-1"]);
     let tip = repo.state();
-    assert_eq!(
-        repo.run(ALICE, &["claims", "claim", "T-1"]).ok()["changed"],
-        false
-    );
+    assert_eq!(repo.run(ALICE, &["claims", "claim", "T-1"]).ok()["changed"], false);
     assert_eq!(repo.state(), tip);
 }
 
@@ -140,13 +124,7 @@ fn claim_repeat_by_the_same_actor_succeeds_without_a_commit() {
 fn claim_held_by_another_is_refused_naming_the_holder_and_since_when() {
     let repo = Repo::new();
     step_at(&repo, ALICE, T0, &["claims", "claim", "T-1"]);
-    let run = repo.refuse_at(
-        BOB,
-        &t0_plus(1),
-        &["claims", "claim", "T-1"],
-        1,
-        "claim_held",
-    );
+    let run = repo.refuse_at(BOB, &t0_plus(1), &["claims", "claim", "T-1"], 1, "claim_held");
     let msg = run.message();
     assert!(msg.contains("agent:alice"), "names the holder: {msg}");
     assert!(msg.contains(T0), "says since when: {msg}");
@@ -178,8 +156,7 @@ fn claim_of_completed_or_expired_starts_a_new_generation() {
 
     // Untouched past claims.stale_after (48h): expire makes it `expired`.
     let now = t0_plus(60);
-    repo.run_at(CAROL, &now, &["claims", "expire", "--apply"])
-        .ok();
+    repo.run_at(CAROL, &now, &["claims", "expire", "--apply"]).ok();
     assert_eq!(repo.claim("T-1")["state"], "expired");
 
     let c = step_at(&repo, CAROL, &t0_plus(61), &["claims", "claim", "T-1"]);
@@ -194,20 +171,9 @@ fn claim_of_completed_or_expired_starts_a_new_generation() {
 #[test]
 fn claim_with_a_lapsed_lease_can_be_taken_by_another() {
     let repo = Repo::new();
-    let c = step_at(
-        &repo,
-        ALICE,
-        T0,
-        &["claims", "claim", "T-1", "--lease", "2h"],
-    );
+    let c = step_at(&repo, ALICE, T0, &["claims", "claim", "T-1", "--lease", "2h"]);
     assert_eq!(c["lease_until"], t0_plus(2));
-    repo.refuse_at(
-        BOB,
-        &t0_plus(1),
-        &["claims", "claim", "T-1"],
-        1,
-        "claim_held",
-    );
+    repo.refuse_at(BOB, &t0_plus(1), &["claims", "claim", "T-1"], 1, "claim_held");
     let c = step_at(&repo, BOB, &t0_plus(3), &["claims", "claim", "T-1"]);
     assert_eq!(c["owner"], BOB);
     assert_eq!(c["generation"], 2);
@@ -221,24 +187,12 @@ fn claim_force_takeover_needs_a_reason_and_is_recorded() {
 
     // --force without --reason, and --reason without --force: invalid usage.
     repo.refuse(BOB, &["claims", "claim", "T-1", "--force"], 2, "usage");
-    repo.refuse(
-        BOB,
-        &["claims", "claim", "T-1", "--reason", "why not"],
-        2,
-        "usage",
-    );
+    repo.refuse(BOB, &["claims", "claim", "T-1", "--reason", "why not"], 2, "usage");
 
     let c = step(
         &repo,
         BOB,
-        &[
-            "claims",
-            "claim",
-            "T-1",
-            "--force",
-            "--reason",
-            "alice is on leave",
-        ],
+        &["claims", "claim", "T-1", "--force", "--reason", "alice is on leave"],
     );
     assert_eq!(c["owner"], BOB);
     assert_eq!(c["state"], "active");
@@ -247,10 +201,7 @@ fn claim_force_takeover_needs_a_reason_and_is_recorded() {
     assert_eq!(trailer(&repo, "Baton-Reason"), ["alice is on leave"]);
     assert_eq!(trailer(&repo, "Baton-Actor"), [BOB]);
     let subject = repo.git(&["log", "-1", "--format=%s", common::STATE_REF]);
-    assert!(
-        subject.contains("take over T-1 from agent:alice"),
-        "{subject}"
-    );
+    assert!(subject.contains("take over T-1 from agent:alice"), "{subject}");
 
     // The old owner is now the outsider.
     repo.refuse(ALICE, &["claims", "pause", "T-1"], 1, "not_owner");
@@ -261,16 +212,7 @@ fn claim_with_role_assigns_least_loaded_healthy_agent_ties_by_lowest_id() {
     let repo = Repo::new();
     repo.run(
         CAROL,
-        &[
-            "pool",
-            "spawn",
-            "--role",
-            "rev",
-            "--count",
-            "3",
-            "--capacity",
-            "2",
-        ],
+        &["pool", "spawn", "--role", "rev", "--count", "3", "--capacity", "2"],
     )
     .ok();
 
@@ -295,12 +237,7 @@ fn claim_with_role_assigns_least_loaded_healthy_agent_ties_by_lowest_id() {
     assert_eq!(agent_load(&repo, "rev-3"), 2);
 
     // Everyone at capacity: refused, exit 1, nothing written.
-    let run = repo.refuse(
-        CAROL,
-        &["claims", "claim", "T-8", "--role", "rev"],
-        1,
-        "no_capacity",
-    );
+    let run = repo.refuse(CAROL, &["claims", "claim", "T-8", "--role", "rev"], 1, "no_capacity");
     assert!(run.hint().contains("pool spawn"), "{}", run.hint());
     assert!(repo.state_file(&claim_path("T-8")).is_none());
 }
@@ -325,28 +262,16 @@ fn claim_with_role_ties_go_to_the_lowest_numbered_agent() {
 fn claim_with_role_and_no_capacity_is_refused() {
     let repo = Repo::new();
     // No agent of the role at all.
-    let run = repo.refuse(
-        ALICE,
-        &["claims", "claim", "T-1", "--role", "ops"],
-        1,
-        "no_capacity",
-    );
+    let run = repo.refuse(ALICE, &["claims", "claim", "T-1", "--role", "ops"], 1, "no_capacity");
     assert!(run.message().contains("ops"), "{}", run.message());
     // One agent, already busy.
     repo.run(CAROL, &["pool", "spawn", "--role", "ops"]).ok();
     step(&repo, ALICE, &["claims", "claim", "T-1", "--role", "ops"]);
-    repo.refuse(
-        BOB,
-        &["claims", "claim", "T-2", "--role", "ops"],
-        1,
-        "no_capacity",
-    );
+    repo.refuse(BOB, &["claims", "claim", "T-2", "--role", "ops"], 1, "no_capacity");
     // --role and --agent together: invalid usage.
     repo.refuse(
         BOB,
-        &[
-            "claims", "claim", "T-2", "--role", "ops", "--agent", "ops-1",
-        ],
+        &["claims", "claim", "T-2", "--role", "ops", "--agent", "ops-1"],
         2,
         "usage",
     );
@@ -357,28 +282,14 @@ fn claim_with_agent_assigns_that_agent_if_it_can_take_work() {
     let repo = Repo::new();
     repo.run(CAROL, &["pool", "spawn", "--role", "rev", "--count", "2"])
         .ok();
-    let c = step(
-        &repo,
-        ALICE,
-        &["claims", "claim", "T-1", "--agent", "rev-2"],
-    );
+    let c = step(&repo, ALICE, &["claims", "claim", "T-1", "--agent", "rev-2"]);
     assert_eq!(c["agent"], "rev-2");
     assert_eq!(c["role"], "rev");
     assert_eq!(agent_load(&repo, "rev-2"), 1);
     assert_eq!(agent_load(&repo, "rev-1"), 0);
 
-    repo.refuse(
-        ALICE,
-        &["claims", "claim", "T-2", "--agent", "rev-2"],
-        1,
-        "no_capacity",
-    );
-    repo.refuse(
-        ALICE,
-        &["claims", "claim", "T-2", "--agent", "rev-9"],
-        1,
-        "no_agent",
-    );
+    repo.refuse(ALICE, &["claims", "claim", "T-2", "--agent", "rev-2"], 1, "no_capacity");
+    repo.refuse(ALICE, &["claims", "claim", "T-2", "--agent", "rev-9"], 1, "no_agent");
     repo.run(CAROL, &["pool", "drain", "rev-1"]).ok();
     repo.refuse(
         ALICE,
@@ -393,37 +304,17 @@ fn claim_with_agent_assigns_that_agent_if_it_can_take_work() {
 #[test]
 fn handoff_only_by_the_owner_only_from_active() {
     let repo = Repo::new();
-    repo.refuse(
-        ALICE,
-        &["claims", "handoff", "T-1", "--to", BOB],
-        1,
-        "no_claim",
-    );
+    repo.refuse(ALICE, &["claims", "handoff", "T-1", "--to", BOB], 1, "no_claim");
     step(&repo, ALICE, &["claims", "claim", "T-1"]);
 
-    let run = repo.refuse(
-        BOB,
-        &["claims", "handoff", "T-1", "--to", CAROL],
-        1,
-        "not_owner",
-    );
+    let run = repo.refuse(BOB, &["claims", "handoff", "T-1", "--to", CAROL], 1, "not_owner");
     assert!(run.message().contains("agent:alice"), "{}", run.message());
 
     step(&repo, ALICE, &["claims", "pause", "T-1"]);
-    repo.refuse(
-        ALICE,
-        &["claims", "handoff", "T-1", "--to", BOB],
-        1,
-        "wrong_state",
-    );
+    repo.refuse(ALICE, &["claims", "handoff", "T-1", "--to", BOB], 1, "wrong_state");
     step(&repo, ALICE, &["claims", "resume", "T-1"]);
     step(&repo, ALICE, &["claims", "block", "T-1"]);
-    repo.refuse(
-        ALICE,
-        &["claims", "handoff", "T-1", "--to", BOB],
-        1,
-        "wrong_state",
-    );
+    repo.refuse(ALICE, &["claims", "handoff", "T-1", "--to", BOB], 1, "wrong_state");
     step(&repo, ALICE, &["claims", "resume", "T-1"]);
 
     // To yourself: invalid input.
@@ -435,25 +326,12 @@ fn handoff_only_by_the_owner_only_from_active() {
     );
     // --to is required and must be an actor.
     repo.refuse(ALICE, &["claims", "handoff", "T-1"], 2, "usage");
-    repo.refuse(
-        ALICE,
-        &["claims", "handoff", "T-1", "--to", "bob"],
-        2,
-        "invalid_actor",
-    );
+    repo.refuse(ALICE, &["claims", "handoff", "T-1", "--to", "bob"], 2, "invalid_actor");
 
     let c = step(
         &repo,
         ALICE,
-        &[
-            "claims",
-            "handoff",
-            "T-1",
-            "--to",
-            BOB,
-            "--note",
-            "tests are green",
-        ],
+        &["claims", "handoff", "T-1", "--to", BOB, "--note", "tests are green"],
     );
     assert_eq!(c["state"], "handoff_pending");
     assert_eq!(c["owner"], ALICE, "the owner keeps it until accepted");
@@ -463,21 +341,11 @@ fn handoff_only_by_the_owner_only_from_active() {
     assert_eq!(trailer(&repo, "Baton-Op"), ["claims.handoff"]);
 
     // Already pending: not again.
-    repo.refuse(
-        ALICE,
-        &["claims", "handoff", "T-1", "--to", CAROL],
-        1,
-        "wrong_state",
-    );
+    repo.refuse(ALICE, &["claims", "handoff", "T-1", "--to", CAROL], 1, "wrong_state");
     // Completed claims cannot be handed off either.
     step(&repo, ALICE, &["claims", "claim", "T-2"]);
     step(&repo, ALICE, &["claims", "release", "T-2"]);
-    repo.refuse(
-        ALICE,
-        &["claims", "handoff", "T-2", "--to", BOB],
-        1,
-        "wrong_state",
-    );
+    repo.refuse(ALICE, &["claims", "handoff", "T-2", "--to", BOB], 1, "wrong_state");
 }
 
 #[test]
@@ -520,11 +388,7 @@ fn accept_by_a_pool_agent_moves_the_load_to_it() {
         .ok();
     let c = step(&repo, CAROL, &["claims", "claim", "T-1", "--role", "rev"]);
     assert_eq!(c["agent"], "rev-1");
-    step(
-        &repo,
-        CAROL,
-        &["claims", "handoff", "T-1", "--to", "agent:rev-2"],
-    );
+    step(&repo, CAROL, &["claims", "handoff", "T-1", "--to", "agent:rev-2"]);
     let c = step(&repo, "agent:rev-2", &["claims", "accept", "T-1"]);
     assert_eq!(c["agent"], "rev-2");
     assert_eq!(agent_load(&repo, "rev-1"), 0);
@@ -535,11 +399,7 @@ fn accept_by_a_pool_agent_moves_the_load_to_it() {
 fn reject_needs_a_reason_and_returns_the_claim_to_its_owner() {
     let repo = Repo::new();
     step(&repo, ALICE, &["claims", "claim", "T-1"]);
-    step(
-        &repo,
-        ALICE,
-        &["claims", "handoff", "T-1", "--to", BOB, "--note", "n"],
-    );
+    step(&repo, ALICE, &["claims", "handoff", "T-1", "--to", BOB, "--note", "n"]);
 
     // --reason is required: exit 2, with or without a value.
     let run = repo.refuse(BOB, &["claims", "reject", "T-1"], 2, "usage");
@@ -548,12 +408,7 @@ fn reject_needs_a_reason_and_returns_the_claim_to_its_owner() {
         "the message names what is missing: {}",
         run.message()
     );
-    repo.refuse(
-        BOB,
-        &["claims", "reject", "T-1", "--reason", " "],
-        2,
-        "reason_required",
-    );
+    repo.refuse(BOB, &["claims", "reject", "T-1", "--reason", " "], 2, "reason_required");
     // Only the target.
     repo.refuse(
         CAROL,
@@ -568,11 +423,7 @@ fn reject_needs_a_reason_and_returns_the_claim_to_its_owner() {
         "not_handoff_target",
     );
 
-    let c = step(
-        &repo,
-        BOB,
-        &["claims", "reject", "T-1", "--reason", "not my area"],
-    );
+    let c = step(&repo, BOB, &["claims", "reject", "T-1", "--reason", "not my area"]);
     assert_eq!(c["state"], "active");
     assert_eq!(c["owner"], ALICE);
     assert_eq!(c["generation"], 1, "the holder did not change");
@@ -582,18 +433,8 @@ fn reject_needs_a_reason_and_returns_the_claim_to_its_owner() {
     assert_eq!(trailer(&repo, "Baton-Op"), ["claims.reject"]);
 
     // No longer pending.
-    repo.refuse(
-        BOB,
-        &["claims", "reject", "T-1", "--reason", "x"],
-        1,
-        "wrong_state",
-    );
-    repo.refuse(
-        BOB,
-        &["claims", "reject", "T-9", "--reason", "x"],
-        1,
-        "no_claim",
-    );
+    repo.refuse(BOB, &["claims", "reject", "T-1", "--reason", "x"], 1, "wrong_state");
+    repo.refuse(BOB, &["claims", "reject", "T-9", "--reason", "x"], 1, "no_claim");
 }
 
 // ------------------------------------------------- pause, block, resume
@@ -607,28 +448,17 @@ fn pause_block_resume_are_for_the_owner_only() {
         repo.refuse(BOB, &["claims", verb, "T-1"], 1, "not_owner");
     }
 
-    let c = step(
-        &repo,
-        ALICE,
-        &["claims", "pause", "T-1", "--reason", "lunch"],
-    );
+    let c = step(&repo, ALICE, &["claims", "pause", "T-1", "--reason", "lunch"]);
     assert_eq!(c["state"], "paused");
     assert_eq!(c["reason"], "lunch");
     repo.refuse(BOB, &["claims", "resume", "T-1"], 1, "not_owner");
 
     // Paused again without a new reason: nothing to do, no commit.
     let tip = repo.state();
-    assert_eq!(
-        repo.run(ALICE, &["claims", "pause", "T-1"]).ok()["changed"],
-        false
-    );
+    assert_eq!(repo.run(ALICE, &["claims", "pause", "T-1"]).ok()["changed"], false);
     assert_eq!(repo.state(), tip);
 
-    let c = step(
-        &repo,
-        ALICE,
-        &["claims", "block", "T-1", "--reason", "waiting on CI"],
-    );
+    let c = step(&repo, ALICE, &["claims", "block", "T-1", "--reason", "waiting on CI"]);
     assert_eq!(c["state"], "blocked");
     assert_eq!(c["reason"], "waiting on CI");
 
@@ -639,10 +469,7 @@ fn pause_block_resume_are_for_the_owner_only() {
 
     // Resuming an active claim changes nothing.
     let tip = repo.state();
-    assert_eq!(
-        repo.run(ALICE, &["claims", "resume", "T-1"]).ok()["changed"],
-        false
-    );
+    assert_eq!(repo.run(ALICE, &["claims", "resume", "T-1"]).ok()["changed"], false);
     assert_eq!(repo.state(), tip);
 
     // Not from handoff_pending, and not on a released claim.
@@ -660,12 +487,7 @@ fn pause_block_resume_are_for_the_owner_only() {
 #[test]
 fn renew_is_owner_only_and_extends_the_lease() {
     let repo = Repo::new();
-    let c = step_at(
-        &repo,
-        ALICE,
-        T0,
-        &["claims", "claim", "T-1", "--lease", "2h"],
-    );
+    let c = step_at(&repo, ALICE, T0, &["claims", "claim", "T-1", "--lease", "2h"]);
     assert_eq!(c["lease_until"], t0_plus(2));
 
     repo.refuse_at(
@@ -676,12 +498,7 @@ fn renew_is_owner_only_and_extends_the_lease() {
         "not_owner",
     );
 
-    let c = step_at(
-        &repo,
-        ALICE,
-        &t0_plus(1),
-        &["claims", "renew", "T-1", "--lease", "3h"],
-    );
+    let c = step_at(&repo, ALICE, &t0_plus(1), &["claims", "renew", "T-1", "--lease", "3h"]);
     assert_eq!(c["lease_until"], t0_plus(4));
     assert_eq!(c["updated_at"], t0_plus(1));
     assert_eq!(c["created_at"], T0, "renew keeps the holding");
@@ -691,8 +508,7 @@ fn renew_is_owner_only_and_extends_the_lease() {
     let c = step_at(&repo, ALICE, &t0_plus(2), &["claims", "renew", "T-1"]);
     assert_eq!(c["updated_at"], t0_plus(2));
     assert_eq!(c["lease_until"], t0_plus(4));
-    repo.run(CAROL, &["config", "set", "claims.default_lease", "30m"])
-        .ok();
+    repo.run(CAROL, &["config", "set", "claims.default_lease", "30m"]).ok();
     let c = step_at(&repo, ALICE, &t0_plus(3), &["claims", "renew", "T-1"]);
     assert_eq!(c["lease_until"], common::t0_plus_minutes(3 * 60 + 30));
 
@@ -738,11 +554,7 @@ fn release_by_the_owner_from_every_held_state() {
 fn release_cancels_a_pending_handoff() {
     let repo = Repo::new();
     step(&repo, ALICE, &["claims", "claim", "T-1"]);
-    step(
-        &repo,
-        ALICE,
-        &["claims", "handoff", "T-1", "--to", BOB, "--note", "n"],
-    );
+    step(&repo, ALICE, &["claims", "handoff", "T-1", "--to", BOB, "--note", "n"]);
     // The handoff target is not the owner.
     repo.refuse(BOB, &["claims", "release", "T-1"], 1, "not_owner");
     let c = step(&repo, ALICE, &["claims", "release", "T-1"]);
@@ -757,23 +569,11 @@ fn release_force_by_another_needs_a_reason_and_is_recorded() {
     let repo = Repo::new();
     step(&repo, ALICE, &["claims", "claim", "T-1"]);
     repo.refuse(BOB, &["claims", "release", "T-1", "--force"], 2, "usage");
-    repo.refuse(
-        BOB,
-        &["claims", "release", "T-1", "--reason", "x"],
-        2,
-        "usage",
-    );
+    repo.refuse(BOB, &["claims", "release", "T-1", "--reason", "x"], 2, "usage");
     let c = step(
         &repo,
         BOB,
-        &[
-            "claims",
-            "release",
-            "T-1",
-            "--force",
-            "--reason",
-            "abandoned",
-        ],
+        &["claims", "release", "T-1", "--force", "--reason", "abandoned"],
     );
     assert_eq!(c["state"], "completed");
     assert_eq!(c["owner"], ALICE, "release does not change the owner");
@@ -790,12 +590,7 @@ fn release_frees_the_agent_load() {
     repo.run(CAROL, &["pool", "spawn", "--role", "rev"]).ok();
     step(&repo, ALICE, &["claims", "claim", "T-1", "--role", "rev"]);
     assert_eq!(agent_load(&repo, "rev-1"), 1);
-    repo.refuse(
-        BOB,
-        &["claims", "claim", "T-2", "--role", "rev"],
-        1,
-        "no_capacity",
-    );
+    repo.refuse(BOB, &["claims", "claim", "T-2", "--role", "rev"], 1, "no_capacity");
     step(&repo, ALICE, &["claims", "release", "T-1"]);
     assert_eq!(agent_load(&repo, "rev-1"), 0);
     let c = step(&repo, BOB, &["claims", "claim", "T-2", "--role", "rev"]);
@@ -840,29 +635,17 @@ fn expire_lists_in_a_dry_run_and_applies_in_one_commit() {
     let tip = repo.state();
     let out = repo.run_at(CAROL, &t0_plus(25), &["claims", "expire"]).ok();
     assert_eq!(out["applied"], false);
-    assert_eq!(
-        expired_ids(&out),
-        [("H".into(), "handoff_timed_out".into())]
-    );
+    assert_eq!(expired_ids(&out), [("H".into(), "handoff_timed_out".into())]);
     assert_eq!(repo.state(), tip, "a dry run writes nothing");
 
-    let out = repo
-        .run_at(CAROL, &t0_plus(25), &["claims", "expire", "--apply"])
-        .ok();
+    let out = repo.run_at(CAROL, &t0_plus(25), &["claims", "expire", "--apply"]).ok();
     assert_eq!(out["applied"], true);
     assert_eq!(
-        repo.git(&[
-            "rev-list",
-            "--count",
-            &format!("{tip}..{}", common::STATE_REF)
-        ]),
+        repo.git(&["rev-list", "--count", &format!("{tip}..{}", common::STATE_REF)]),
         "1"
     );
     let h = repo.claim("H");
-    assert_eq!(
-        h["state"], "active",
-        "a timed-out handoff returns to its owner"
-    );
+    assert_eq!(h["state"], "active", "a timed-out handoff returns to its owner");
     assert_eq!(h["owner"], ALICE);
     assert_eq!(h["generation"], 1);
     assert!(h.get("handoff_to").is_none(), "{h}");
@@ -877,9 +660,7 @@ fn expire_lists_in_a_dry_run_and_applies_in_one_commit() {
         [("A".into(), "stale".into()), ("B".into(), "stale".into())]
     );
     assert_eq!(repo.state(), tip);
-    let out = repo
-        .run_at(CAROL, &t0_plus(49), &["claims", "expire", "--apply"])
-        .ok();
+    let out = repo.run_at(CAROL, &t0_plus(49), &["claims", "expire", "--apply"]).ok();
     assert_eq!(out["applied"], true);
     assert_eq!(repo.commit_count(), before + 1, "one --apply, one commit");
     let subjects = trailer(&repo, "Baton-Subject");
@@ -895,54 +676,34 @@ fn expire_lists_in_a_dry_run_and_applies_in_one_commit() {
 
     // Nothing left: --apply writes nothing.
     let tip = repo.state();
-    let out = repo
-        .run_at(CAROL, &t0_plus(49), &["claims", "expire", "--apply"])
-        .ok();
+    let out = repo.run_at(CAROL, &t0_plus(49), &["claims", "expire", "--apply"]).ok();
     assert_eq!(out["applied"], false);
     assert_eq!(repo.state(), tip);
 
     // --older-than overrides stale_after.
     let out = repo
-        .run_at(
-            CAROL,
-            &t0_plus(49),
-            &["claims", "expire", "--older-than", "10h"],
-        )
+        .run_at(CAROL, &t0_plus(49), &["claims", "expire", "--older-than", "10h"])
         .ok();
     assert_eq!(
         expired_ids(&out),
-        [
-            ("FRESH".into(), "stale".into()),
-            ("H".into(), "stale".into())
-        ]
+        [("FRESH".into(), "stale".into()), ("H".into(), "stale".into())]
     );
 }
 
 #[test]
 fn expire_uses_the_policy_and_lapsed_leases() {
     let repo = Repo::new();
-    repo.run(CAROL, &["config", "set", "claims.stale_after", "2h"])
-        .ok();
+    repo.run(CAROL, &["config", "set", "claims.stale_after", "2h"]).ok();
     step_at(&repo, ALICE, T0, &["claims", "claim", "S"]);
-    step_at(
-        &repo,
-        ALICE,
-        T0,
-        &["claims", "claim", "L", "--lease", "30m"],
-    );
+    step_at(&repo, ALICE, T0, &["claims", "claim", "L", "--lease", "30m"]);
     let out = repo
         .run_at(CAROL, &common::t0_plus_minutes(45), &["claims", "expire"])
         .ok();
     assert_eq!(expired_ids(&out), [("L".into(), "lease_lapsed".into())]);
-    let out = repo
-        .run_at(CAROL, &t0_plus(3), &["claims", "expire", "--apply"])
-        .ok();
+    let out = repo.run_at(CAROL, &t0_plus(3), &["claims", "expire", "--apply"]).ok();
     assert_eq!(
         expired_ids(&out),
-        [
-            ("L".into(), "lease_lapsed".into()),
-            ("S".into(), "stale".into())
-        ]
+        [("L".into(), "lease_lapsed".into()), ("S".into(), "stale".into())]
     );
     assert_eq!(repo.claim("S")["state"], "expired");
     assert_eq!(repo.claim("L")["state"], "expired");
@@ -951,21 +712,10 @@ fn expire_uses_the_policy_and_lapsed_leases() {
 #[test]
 fn baton_now_must_be_rfc3339() {
     let repo = Repo::new();
-    let run = repo.refuse_at(
-        ALICE,
-        "yesterday",
-        &["claims", "claim", "T-1"],
-        2,
-        "invalid_time",
-    );
+    let run = repo.refuse_at(ALICE, "yesterday", &["claims", "claim", "T-1"], 2, "invalid_time");
     assert!(run.message().contains("BATON_NOW"), "{}", run.message());
     // An offset is converted to UTC.
-    let c = step_at(
-        &repo,
-        ALICE,
-        "2026-01-01T02:00:00+02:00",
-        &["claims", "claim", "T-1"],
-    );
+    let c = step_at(&repo, ALICE, "2026-01-01T02:00:00+02:00", &["claims", "claim", "T-1"]);
     assert_eq!(c["created_at"], T0);
 }
 
@@ -974,12 +724,7 @@ fn baton_now_must_be_rfc3339() {
 #[test]
 fn status_shows_one_claim_or_a_summary() {
     let repo = Repo::new();
-    step_at(
-        &repo,
-        ALICE,
-        T0,
-        &["claims", "claim", "T-1", "--note", "hello"],
-    );
+    step_at(&repo, ALICE, T0, &["claims", "claim", "T-1", "--note", "hello"]);
     step_at(&repo, ALICE, T0, &["claims", "claim", "T-2"]);
     step_at(&repo, ALICE, T0, &["claims", "pause", "T-2"]);
     step_at(&repo, BOB, T0, &["claims", "claim", "T-3"]);
@@ -1003,17 +748,10 @@ fn status_shows_one_claim_or_a_summary() {
         .map(|c| c["id"].as_str().unwrap())
         .collect();
     assert_eq!(mine, ["T-1", "T-2"]);
-    assert_eq!(
-        repo.run(BOB, &["claims", "status"]).ok()["mine"],
-        serde_json::json!([])
-    );
+    assert_eq!(repo.run(BOB, &["claims", "status"]).ok()["mine"], serde_json::json!([]));
 
     let run = repo.refuse(ALICE, &["claims", "status", "T-404"], 1, "no_claim");
-    assert!(
-        run.hint().contains("baton claims claim T-404"),
-        "{}",
-        run.hint()
-    );
+    assert!(run.hint().contains("baton claims claim T-404"), "{}", run.hint());
 
     // Text mode names the claim and its holder.
     repo.cmd(BOB)
@@ -1031,11 +769,7 @@ fn list_filters_by_state_owner_and_agent() {
     assert_eq!(repo.claims(), Vec::<Value>::new());
     repo.run(CAROL, &["pool", "spawn", "--role", "rev", "--count", "2"])
         .ok();
-    step(
-        &repo,
-        ALICE,
-        &["claims", "claim", "T-3", "--agent", "rev-1"],
-    );
+    step(&repo, ALICE, &["claims", "claim", "T-3", "--agent", "rev-1"]);
     step(&repo, ALICE, &["claims", "claim", "T-1"]);
     step(&repo, BOB, &["claims", "claim", "T-2", "--agent", "rev-2"]);
     step(&repo, BOB, &["claims", "pause", "T-2"]);
@@ -1061,27 +795,11 @@ fn list_filters_by_state_owner_and_agent() {
     assert_eq!(ids(&["--owner", BOB]), ["T-2", "T-4"]);
     assert_eq!(ids(&["--agent", "rev-1"]), ["T-3"]);
     assert_eq!(ids(&["--agent", "rev-2"]), ["T-2"]);
-    assert_eq!(
-        ids(&["--owner", BOB, "--state", "paused", "--agent", "rev-2"]),
-        ["T-2"]
-    );
-    assert_eq!(
-        ids(&["--owner", ALICE, "--agent", "rev-2"]),
-        Vec::<String>::new()
-    );
+    assert_eq!(ids(&["--owner", BOB, "--state", "paused", "--agent", "rev-2"]), ["T-2"]);
+    assert_eq!(ids(&["--owner", ALICE, "--agent", "rev-2"]), Vec::<String>::new());
 
-    repo.refuse(
-        CAROL,
-        &["claims", "list", "--state", "done"],
-        2,
-        "invalid_state",
-    );
-    repo.refuse(
-        CAROL,
-        &["claims", "list", "--owner", "alice"],
-        2,
-        "invalid_actor",
-    );
+    repo.refuse(CAROL, &["claims", "list", "--state", "done"], 2, "invalid_state");
+    repo.refuse(CAROL, &["claims", "list", "--owner", "alice"], 2, "invalid_actor");
 }
 
 // ------------------------------------------------------------------ log
@@ -1105,12 +823,7 @@ fn claims_log_is_the_claims_history_newest_first() {
         .collect();
     assert_eq!(
         ops,
-        [
-            "claims.release",
-            "claims.accept",
-            "claims.handoff",
-            "claims.claim"
-        ]
+        ["claims.release", "claims.accept", "claims.handoff", "claims.claim"]
     );
     for e in entries {
         assert_eq!(e["trailers"]["Baton-Subject"], "claim/T-1");
@@ -1120,15 +833,11 @@ fn claims_log_is_the_claims_history_newest_first() {
     assert_eq!(entries[3]["author"], ALICE);
     assert_eq!(entries[0]["commit"].as_str(), repo.tip().as_deref());
 
-    let limited = repo
-        .run(CAROL, &["claims", "log", "T-1", "--limit", "2"])
-        .ok();
+    let limited = repo.run(CAROL, &["claims", "log", "T-1", "--limit", "2"]).ok();
     assert_eq!(limited["entries"].as_array().unwrap().len(), 2);
     assert_eq!(limited["entries"][0], entries[0]);
 
-    let zero = repo
-        .run(CAROL, &["claims", "log", "T-1", "--limit", "0"])
-        .ok();
+    let zero = repo.run(CAROL, &["claims", "log", "T-1", "--limit", "0"]).ok();
     assert_eq!(zero["entries"], serde_json::json!([]));
 
     let other = repo.run(CAROL, &["claims", "log", "T-2"]).ok();

@@ -81,10 +81,7 @@ fn racing_claimants_of_one_id_get_exactly_one_winner() {
         assert_eq!(out.status.code(), Some(1), "{actor}: {stderr}");
         assert_eq!(doc["error"]["code"], "claim_held", "{actor}: {doc}");
         assert!(
-            doc["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains(winner.as_str()),
+            doc["error"]["message"].as_str().unwrap().contains(winner.as_str()),
             "the refusal names the winner: {doc}"
         );
         assert!(stderr.starts_with("error: "), "{stderr}");
@@ -115,9 +112,7 @@ fn parallel_writers_of_distinct_ids_all_land_one_commit_each() {
                     // writers run at the same time.
                     for i in 0..PER_WRITER {
                         let id = format!("W{w}-{i}");
-                        let out = spawn_claim(repo, &actor, &id)
-                            .wait_with_output()
-                            .expect("waiting");
+                        let out = spawn_claim(repo, &actor, &id).wait_with_output().expect("waiting");
                         if out.status.code() != Some(0) {
                             failures.push(format!(
                                 "{actor} {id}: exit {:?}: {}",
@@ -155,10 +150,7 @@ fn parallel_writers_of_distinct_ids_all_land_one_commit_each() {
 
     // One commit per claim on top of init, in one straight line.
     assert_eq!(repo.commit_count(), 1 + WRITERS * PER_WRITER);
-    assert_eq!(
-        repo.git(&["rev-list", "--merges", "--count", common::STATE_REF]),
-        "0"
-    );
+    assert_eq!(repo.git(&["rev-list", "--merges", "--count", common::STATE_REF]), "0");
     // The reflog saw every move.
     let reflog = repo.git(&["reflog", "show", "--format=%H", common::STATE_REF]);
     assert_eq!(reflog.lines().count(), 1 + WRITERS * PER_WRITER);
@@ -166,10 +158,7 @@ fn parallel_writers_of_distinct_ids_all_land_one_commit_each() {
     repo.git(&["fsck", "--no-progress"]);
     let doctor = repo.run("human:ops", &["doctor"]);
     doctor.ok();
-    eprintln!(
-        "{} claims by {WRITERS} writers in {elapsed:?}",
-        WRITERS * PER_WRITER
-    );
+    eprintln!("{} claims by {WRITERS} writers in {elapsed:?}", WRITERS * PER_WRITER);
 }
 
 #[test]
@@ -187,9 +176,7 @@ fn racing_claimants_of_many_ids_get_one_winner_per_id() {
                     let mut won = Vec::new();
                     for k in 0..IDS {
                         let id = format!("R-{}", (k + w) % IDS);
-                        let out = spawn_claim(repo, &actor, &id)
-                            .wait_with_output()
-                            .expect("waiting");
+                        let out = spawn_claim(repo, &actor, &id).wait_with_output().expect("waiting");
                         let doc = json_of(&out);
                         match out.status.code() {
                             Some(0) => won.push(id),
@@ -201,10 +188,7 @@ fn racing_claimants_of_many_ids_get_one_winner_per_id() {
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("racer thread"))
-            .collect()
+        handles.into_iter().map(|h| h.join().expect("racer thread")).collect()
     });
     let mut all: Vec<String> = wins.iter().flatten().cloned().collect();
     all.sort();

@@ -53,19 +53,13 @@ fn a_corrupt_claim_file_is_named_by_doctor_and_list_but_other_claims_work() {
     repo.run(ALICE, &["claims", "claim", "T-1"]).ok();
     let bad = claim_path("BAD");
     repo.commit_files(
-        &[(
-            bad.as_str(),
-            b"schema = 1\nid = \"BAD\"\nstate = [unclosed\n",
-        )],
+        &[(bad.as_str(), b"schema = 1\nid = \"BAD\"\nstate = [unclosed\n")],
         "hand edit",
     );
     let tip = repo.state();
 
     let errors = assert_doctor_names(&repo, &bad);
-    assert!(
-        errors.iter().all(|f| f["check"] != "store.ref"),
-        "{errors:?}"
-    );
+    assert!(errors.iter().all(|f| f["check"] != "store.ref"), "{errors:?}");
     // The subsystem doctor sees it too.
     assert_eq!(repo.run(OPS, &["claims", "doctor"]).code, 1);
 
@@ -128,9 +122,7 @@ fn claim_files_with_wrong_contents_are_corrupt_not_crashes() {
         ),
         (
             "bad-owner",
-            valid_claim("bad-owner", "")
-                .replace(ALICE, "alice")
-                .into_bytes(),
+            valid_claim("bad-owner", "").replace(ALICE, "alice").into_bytes(),
         ),
         (
             "bad-time",
@@ -235,10 +227,7 @@ fn a_corrupt_config_is_named_and_blocks_only_what_needs_it() {
 #[test]
 fn configs_with_bad_values_or_a_newer_schema_are_refused() {
     for (name, text) in [
-        (
-            "bad duration",
-            "schema = 1\n[claims]\nstale_after = \"soon\"\n",
-        ),
+        ("bad duration", "schema = 1\n[claims]\nstale_after = \"soon\"\n"),
         ("wrong type", "schema = 1\n[sync]\nauto = \"maybe\"\n"),
         ("newer schema", "schema = 2\n"),
         ("no schema", "[claims]\nstale_after = \"1h\"\n"),
@@ -247,11 +236,7 @@ fn configs_with_bad_values_or_a_newer_schema_are_refused() {
         repo.commit_files(&[("config.toml", text.as_bytes())], name);
         assert_doctor_names(&repo, "config.toml");
         let run = repo.refuse(ALICE, &["claims", "claim", "T-1"], 3, "corrupt_state");
-        assert!(
-            run.message().contains("config.toml"),
-            "{name}: {}",
-            run.describe()
-        );
+        assert!(run.message().contains("config.toml"), "{name}: {}", run.describe());
     }
 }
 
@@ -263,10 +248,7 @@ fn odd_tree_entries_are_reported_not_crashed_on() {
     // claims, and an unknown top-level entry.
     let dir_claim = claim_path("T-2");
     let inner = format!("{dir_claim}/inner");
-    let stray = format!(
-        "{}/notes.txt",
-        claim_path("T-1").rsplit_once('/').unwrap().0
-    );
+    let stray = format!("{}/notes.txt", claim_path("T-1").rsplit_once('/').unwrap().0);
     repo.commit_files(
         &[
             (inner.as_str(), b"x"),
@@ -280,14 +262,8 @@ fn odd_tree_entries_are_reported_not_crashed_on() {
     let doc = run.json();
     let errors = error_findings(&doc);
     let paths: Vec<&str> = errors.iter().filter_map(|f| f["path"].as_str()).collect();
-    assert!(
-        paths.contains(&inner.as_str()),
-        "directory at a claim path: {doc}"
-    );
-    assert!(
-        paths.contains(&stray.as_str()),
-        "non-TOML file among claims: {doc}"
-    );
+    assert!(paths.contains(&inner.as_str()), "directory at a claim path: {doc}");
+    assert!(paths.contains(&stray.as_str()), "non-TOML file among claims: {doc}");
     let surprise = doc["findings"]
         .as_array()
         .unwrap()
@@ -306,11 +282,8 @@ fn odd_tree_entries_are_reported_not_crashed_on() {
 fn a_generation_going_down_in_history_is_a_doctor_error() {
     let repo = Repo::new();
     repo.run(ALICE, &["claims", "claim", "T-1"]).ok();
-    repo.run(
-        "agent:bob",
-        &["claims", "claim", "T-1", "--force", "--reason", "r"],
-    )
-    .ok();
+    repo.run("agent:bob", &["claims", "claim", "T-1", "--force", "--reason", "r"])
+        .ok();
     repo.run(OPS, &["doctor", "claims"]).ok();
     // A hand-written commit that puts generation 1 back.
     let path = claim_path("T-1");
@@ -324,8 +297,7 @@ fn a_generation_going_down_in_history_is_a_doctor_error() {
     assert!(
         errors
             .iter()
-            .any(|f| f["check"] == "claims.generation"
-                && f["message"].as_str().unwrap().contains("T-1")),
+            .any(|f| f["check"] == "claims.generation" && f["message"].as_str().unwrap().contains("T-1")),
         "{errors:#?}"
     );
 }

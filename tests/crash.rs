@@ -24,10 +24,7 @@ fn findings(doc: &Value) -> Vec<Value> {
 }
 
 fn errors(doc: &Value) -> Vec<Value> {
-    findings(doc)
-        .into_iter()
-        .filter(|f| f["severity"] == "error")
-        .collect()
+    findings(doc).into_iter().filter(|f| f["severity"] == "error").collect()
 }
 
 fn finding(doc: &Value, check: &str) -> Value {
@@ -55,18 +52,11 @@ fn check_consistent(repo: &Repo, prefixes: &[String]) {
 
     let doctor = repo.run("human:ops", &["doctor"]);
     let doc = doctor.json();
-    assert!(
-        errors(&doc).is_empty(),
-        "doctor errors: {}",
-        doctor.describe()
-    );
+    assert!(errors(&doc).is_empty(), "doctor errors: {}", doctor.describe());
     assert_eq!(doctor.code, 0, "{}", doctor.describe());
     if lock_path(repo).exists() {
         let lock = finding(&doc, "store.lock");
-        assert_eq!(
-            lock["severity"], "warn",
-            "a young lock is a warning: {lock}"
-        );
+        assert_eq!(lock["severity"], "warn", "a young lock is a warning: {lock}");
         std::fs::remove_file(lock_path(repo)).unwrap();
     } else {
         assert_eq!(finding(&doc, "store.lock")["severity"], "ok");
@@ -75,21 +65,11 @@ fn check_consistent(repo: &Repo, prefixes: &[String]) {
     // No half operation: every claim commit left exactly one claim, and the
     // claims of each writer loop are a gap-free prefix of what it tried.
     let claims = repo.claims();
-    assert_eq!(
-        claims.len() + 1,
-        repo.commit_count(),
-        "one claim per commit after init"
-    );
+    assert_eq!(claims.len() + 1, repo.commit_count(), "one claim per commit after init");
     for prefix in prefixes {
         let mut numbers: Vec<u64> = claims
             .iter()
-            .filter_map(|c| {
-                c["id"]
-                    .as_str()?
-                    .strip_prefix(prefix.as_str())?
-                    .parse()
-                    .ok()
-            })
+            .filter_map(|c| c["id"].as_str()?.strip_prefix(prefix.as_str())?.parse().ok())
             .collect();
         numbers.sort_unstable();
         let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
@@ -146,10 +126,7 @@ fn sigkilled_writer_loops_leave_a_consistent_state() {
         }
         check_consistent(&repo, &prefixes);
         let landed = repo.claims().len();
-        assert!(
-            landed > total_landed,
-            "round {round}: the loops made progress"
-        );
+        assert!(landed > total_landed, "round {round}: the loops made progress");
         total_landed = landed;
     }
 
@@ -225,21 +202,14 @@ fn a_leftover_lock_warns_while_young_and_doctor_fix_removes_a_stale_one() {
     assert_eq!(repo.claim("T-1")["owner"], "agent:a");
 
     // Two minutes old: stale, an error; --fix removes it.
-    let file = std::fs::File::options()
-        .write(true)
-        .open(lock_path(&repo))
-        .unwrap();
-    file.set_modified(SystemTime::now() - Duration::from_secs(120))
-        .unwrap();
+    let file = std::fs::File::options().write(true).open(lock_path(&repo)).unwrap();
+    file.set_modified(SystemTime::now() - Duration::from_secs(120)).unwrap();
     drop(file);
     let stale = repo.run("human:ops", &["doctor"]);
     assert_eq!(stale.code, 1, "{}", stale.describe());
     let lock = finding(&stale.json(), "store.lock");
     assert_eq!(lock["severity"], "error");
-    assert!(
-        lock["message"].as_str().unwrap().contains("stale"),
-        "{lock}"
-    );
+    assert!(lock["message"].as_str().unwrap().contains("stale"), "{lock}");
     assert_eq!(repo.state(), tip, "doctor without --fix changes nothing");
     assert!(lock_path(&repo).exists());
 

@@ -41,11 +41,7 @@ fn bad_claim_ids_are_refused_with_exit_2_by_every_claims_command() {
             vec!["claims", "log", &id],
         ] {
             // `-x-` looks like a flag to the parser: still exit 2, its own code.
-            let code = if id.starts_with('-') {
-                "usage"
-            } else {
-                "invalid_id"
-            };
+            let code = if id.starts_with('-') { "usage" } else { "invalid_id" };
             let run = repo.refuse(ALICE, &args, 2, code);
             if code == "invalid_id" {
                 assert!(
@@ -82,18 +78,14 @@ fn the_longest_allowed_id_and_odd_but_valid_ids_work() {
     for id in [longest.as_str(), "A.b_c-9", "9", "T-42.1"] {
         let run = repo.run(ALICE, &["claims", "claim", id]);
         assert_eq!(run.ok()["claim"]["id"], id);
-        assert!(
-            repo.state_file(&claim_path(id)).is_some(),
-            "{id} is at its shard path"
-        );
+        assert!(repo.state_file(&claim_path(id)).is_some(), "{id} is at its shard path");
     }
 }
 
 #[test]
 fn bad_agent_ids_and_roles_are_refused_with_exit_2() {
     let repo = Repo::new();
-    repo.run("human:ops", &["pool", "spawn", "--role", "rev"])
-        .ok();
+    repo.run("human:ops", &["pool", "spawn", "--role", "rev"]).ok();
     for id in bad_ids() {
         if id.starts_with('-') {
             continue;
@@ -131,19 +123,9 @@ fn bad_actors_are_refused_with_exit_2() {
         // From BATON_ACTOR...
         repo.refuse(actor, &["claims", "claim", "T-2"], 2, "invalid_actor");
         // ...from --actor...
-        repo.refuse(
-            ALICE,
-            &["--actor", actor, "claims", "claim", "T-2"],
-            2,
-            "invalid_actor",
-        );
+        repo.refuse(ALICE, &["--actor", actor, "claims", "claim", "T-2"], 2, "invalid_actor");
         // ...and as a handoff target.
-        repo.refuse(
-            ALICE,
-            &["claims", "handoff", "T-1", "--to", actor],
-            2,
-            "invalid_actor",
-        );
+        repo.refuse(ALICE, &["claims", "handoff", "T-1", "--to", actor], 2, "invalid_actor");
     }
     // --actor wins over BATON_ACTOR.
     let run = repo.run(ALICE, &["--actor", "human:zoe", "claims", "claim", "T-3"]);
@@ -181,11 +163,7 @@ fn commands_without_state_exit_3_and_point_at_baton_init() {
     ] {
         let run = repo.refuse(ALICE, &args, 3, "no_state");
         assert!(run.hint().contains("baton init"), "{}", run.hint());
-        assert!(
-            repo.tip().is_none(),
-            "no state appeared: {}",
-            run.describe()
-        );
+        assert!(repo.tip().is_none(), "no state appeared: {}", run.describe());
     }
     // With a remote, the hint also offers `baton sync`.
     repo.git(&["remote", "add", "origin", "https://example.invalid/x.git"]);
@@ -262,10 +240,5 @@ fn usage_errors_exit_2_in_the_same_shape() {
         2,
         "invalid_duration",
     );
-    repo.refuse(
-        ALICE,
-        &["claims", "expire", "--older-than=-1s"],
-        2,
-        "invalid_duration",
-    );
+    repo.refuse(ALICE, &["claims", "expire", "--older-than=-1s"], 2, "invalid_duration");
 }

@@ -25,10 +25,7 @@ fn spawn(repo: &Repo, args: &[&str]) -> Vec<String> {
 }
 
 fn agents(repo: &Repo, args: &[&str], now: &str) -> Vec<Value> {
-    repo.run_at(OPS, now, args).ok()["agents"]
-        .as_array()
-        .unwrap()
-        .clone()
+    repo.run_at(OPS, now, args).ok()["agents"].as_array().unwrap().clone()
 }
 
 fn agent<'a>(list: &'a [Value], id: &str) -> &'a Value {
@@ -40,10 +37,7 @@ fn agent<'a>(list: &'a [Value], id: &str) -> &'a Value {
 #[test]
 fn spawn_numbers_agents_and_never_reuses_retired_ids() {
     let repo = Repo::new();
-    assert_eq!(
-        spawn(&repo, &["--role", "rev", "--count", "2"]),
-        ["rev-1", "rev-2"]
-    );
+    assert_eq!(spawn(&repo, &["--role", "rev", "--count", "2"]), ["rev-1", "rev-2"]);
     // One commit for both, naming both.
     let subjects = repo.git(&[
         "log",
@@ -51,25 +45,16 @@ fn spawn_numbers_agents_and_never_reuses_retired_ids() {
         "--format=%(trailers:key=Baton-Subject,valueonly)",
         common::STATE_REF,
     ]);
-    assert_eq!(
-        subjects.lines().collect::<Vec<_>>(),
-        ["agent/rev-1", "agent/rev-2"]
-    );
+    assert_eq!(subjects.lines().collect::<Vec<_>>(), ["agent/rev-1", "agent/rev-2"]);
     assert_eq!(spawn(&repo, &["--role", "rev"]), ["rev-3"]);
     // Other roles number on their own.
-    assert_eq!(
-        spawn(&repo, &["--role", "ops", "--capacity", "3"]),
-        ["ops-1"]
-    );
+    assert_eq!(spawn(&repo, &["--role", "ops", "--capacity", "3"]), ["ops-1"]);
 
     // Retire the highest: its number is not given out again.
     repo.run(OPS, &["pool", "retire", "rev-3"]).ok();
     assert_eq!(spawn(&repo, &["--role", "rev"]), ["rev-4"]);
     repo.run(OPS, &["pool", "retire", "rev-1"]).ok();
-    assert_eq!(
-        spawn(&repo, &["--role", "rev", "--count", "2"]),
-        ["rev-5", "rev-6"]
-    );
+    assert_eq!(spawn(&repo, &["--role", "rev", "--count", "2"]), ["rev-5", "rev-6"]);
 
     let file = repo.state_file("agents/rev-1.toml").expect("agent file");
     assert!(file.contains("schema = 1"), "{file}");
@@ -121,11 +106,7 @@ fn list_and_health_show_load_capacity_status_and_heartbeat_age() {
     assert_eq!(agent(&health, "rev-1")["last_heartbeat"], T0);
     assert_eq!(agent(&health, "rev-1")["healthy"], true);
     // --stale-after makes silent agents unhealthy.
-    let health = agents(
-        &repo,
-        &["pool", "health", "--stale-after", "30m"],
-        &t0_plus(1),
-    );
+    let health = agents(&repo, &["pool", "health", "--stale-after", "30m"], &t0_plus(1));
     assert_eq!(agent(&health, "rev-1")["healthy"], false);
 
     // Text mode has a row per agent with load/capacity.
@@ -142,8 +123,7 @@ use predicates::prelude::PredicateBooleanExt;
 fn heartbeat_records_liveness_and_stale_agents_get_no_work() {
     let repo = Repo::new();
     spawn(&repo, &["--role", "rev", "--count", "2"]);
-    repo.run(OPS, &["config", "set", "pool.heartbeat_timeout", "10m"])
-        .ok();
+    repo.run(OPS, &["config", "set", "pool.heartbeat_timeout", "10m"]).ok();
 
     // An hour later nobody has sent a heartbeat: no capacity for --role.
     let later = t0_plus(1);
@@ -188,9 +168,7 @@ fn heartbeat_records_liveness_and_stale_agents_get_no_work() {
 fn draining_agents_get_no_new_assignments() {
     let repo = Repo::new();
     spawn(&repo, &["--role", "rev", "--count", "2"]);
-    let c = repo
-        .run(ALICE, &["claims", "claim", "T-1", "--role", "rev"])
-        .ok();
+    let c = repo.run(ALICE, &["claims", "claim", "T-1", "--role", "rev"]).ok();
     assert_eq!(c["claim"]["agent"], "rev-1");
     repo.run(ALICE, &["claims", "release", "T-1"]).ok();
 
@@ -199,24 +177,14 @@ fn draining_agents_get_no_new_assignments() {
     assert_eq!(out["changed"], true);
     // Draining again: nothing to do, no commit.
     let tip = repo.state();
-    assert_eq!(
-        repo.run(OPS, &["pool", "drain", "rev-1"]).ok()["changed"],
-        false
-    );
+    assert_eq!(repo.run(OPS, &["pool", "drain", "rev-1"]).ok()["changed"], false);
     assert_eq!(repo.state(), tip);
 
     // rev-1 is idle and lowest, but draining: rev-2 gets the work.
-    let c = repo
-        .run(ALICE, &["claims", "claim", "T-2", "--role", "rev"])
-        .ok();
+    let c = repo.run(ALICE, &["claims", "claim", "T-2", "--role", "rev"]).ok();
     assert_eq!(c["claim"]["agent"], "rev-2");
     // rev-2 is full, rev-1 drains: no capacity.
-    let run = repo.refuse(
-        ALICE,
-        &["claims", "claim", "T-3", "--role", "rev"],
-        1,
-        "no_capacity",
-    );
+    let run = repo.refuse(ALICE, &["claims", "claim", "T-3", "--role", "rev"], 1, "no_capacity");
     assert!(run.message().contains("rev"), "{}", run.message());
     let list = agents(&repo, &["pool", "list"], T0);
     assert_eq!(agent(&list, "rev-1")["healthy"], false);
@@ -230,8 +198,7 @@ fn draining_agents_get_no_new_assignments() {
 fn retire_is_refused_while_the_agent_has_load_unless_forced() {
     let repo = Repo::new();
     spawn(&repo, &["--role", "rev", "--count", "2"]);
-    repo.run(ALICE, &["claims", "claim", "T-1", "--agent", "rev-1"])
-        .ok();
+    repo.run(ALICE, &["claims", "claim", "T-1", "--agent", "rev-1"]).ok();
 
     let run = repo.refuse(OPS, &["pool", "retire", "rev-1"], 1, "agent_busy");
     assert!(run.message().contains("1 claim"), "{}", run.message());
@@ -244,10 +211,7 @@ fn retire_is_refused_while_the_agent_has_load_unless_forced() {
     let out = repo.run(OPS, &["pool", "retire", "rev-2"]).ok();
     assert_eq!(out["agent"]["status"], "retired");
     let tip = repo.state();
-    assert_eq!(
-        repo.run(OPS, &["pool", "retire", "rev-2"]).ok()["changed"],
-        false
-    );
+    assert_eq!(repo.run(OPS, &["pool", "retire", "rev-2"]).ok()["changed"], false);
     assert_eq!(repo.state(), tip, "retiring twice writes nothing");
 
     // --force retires it with load; doctor then flags the stranded claim.
@@ -267,12 +231,7 @@ fn retire_is_refused_while_the_agent_has_load_unless_forced() {
     repo.run(OPS, &["doctor", "pool"]).ok();
 
     // Retired agents take no work.
-    repo.refuse(
-        ALICE,
-        &["claims", "claim", "T-2", "--role", "rev"],
-        1,
-        "no_capacity",
-    );
+    repo.refuse(ALICE, &["claims", "claim", "T-2", "--role", "rev"], 1, "no_capacity");
     repo.refuse(OPS, &["pool", "retire", "rev-9"], 1, "no_agent");
 }
 
@@ -281,8 +240,7 @@ fn pool_logs_show_pool_operations_newest_first() {
     let repo = Repo::new();
     spawn(&repo, &["--role", "rev", "--count", "2"]);
     repo.run(ALICE, &["claims", "claim", "T-1"]).ok();
-    repo.run("agent:rev-1", &["pool", "heartbeat", "rev-1"])
-        .ok();
+    repo.run("agent:rev-1", &["pool", "heartbeat", "rev-1"]).ok();
     repo.run(OPS, &["pool", "drain", "rev-2"]).ok();
     repo.run(OPS, &["pool", "retire", "rev-2"]).ok();
     // Refusals leave no trace.

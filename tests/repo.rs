@@ -97,16 +97,8 @@ fn init_hooks_installs_a_pre_commit_hook_that_runs_doctor() {
     // It really runs on `git commit`: passes on healthy state...
     repo.dir.child("a.txt").write_str("a").unwrap();
     repo.git(&["add", "a.txt"]);
-    let commit = repo
-        .git_cmd()
-        .args(["commit", "-q", "-m", "a"])
-        .output()
-        .unwrap();
-    assert!(
-        commit.status.success(),
-        "{}",
-        String::from_utf8_lossy(&commit.stderr)
-    );
+    let commit = repo.git_cmd().args(["commit", "-q", "-m", "a"]).output().unwrap();
+    assert!(commit.status.success(), "{}", String::from_utf8_lossy(&commit.stderr));
     // (git sends a pre-commit hook's stdout to stderr.)
     assert!(
         String::from_utf8_lossy(&commit.stderr).contains("baton doctor --hook: ok"),
@@ -117,11 +109,7 @@ fn init_hooks_installs_a_pre_commit_hook_that_runs_doctor() {
     repo.commit_files(&[("config.toml", b"not = [toml")], "break it");
     repo.dir.child("b.txt").write_str("b").unwrap();
     repo.git(&["add", "b.txt"]);
-    let blocked = repo
-        .git_cmd()
-        .args(["commit", "-q", "-m", "b"])
-        .output()
-        .unwrap();
+    let blocked = repo.git_cmd().args(["commit", "-q", "-m", "b"]).output().unwrap();
     assert!(!blocked.status.success(), "the hook must block the commit");
     assert!(
         String::from_utf8_lossy(&blocked.stderr).contains("config.toml"),
@@ -136,16 +124,13 @@ fn init_hooks_keeps_an_existing_hook_running_first() {
     let repo = Repo::bare_git();
     let hooks = repo.path().join(".git/hooks");
     std::fs::create_dir_all(&hooks).unwrap();
-    let original = "#!/bin/sh\necho ran >> \"$(git rev-parse --git-dir)/local-hook-ran\"\nexit \"${LOCAL_HOOK_EXIT:-0}\"\n";
+    let original =
+        "#!/bin/sh\necho ran >> \"$(git rev-parse --git-dir)/local-hook-ran\"\nexit \"${LOCAL_HOOK_EXIT:-0}\"\n";
     std::fs::write(hooks.join("pre-commit"), original).unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(
-            hooks.join("pre-commit"),
-            std::fs::Permissions::from_mode(0o755),
-        )
-        .unwrap();
+        std::fs::set_permissions(hooks.join("pre-commit"), std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 
     repo.run(OPS, &["init", "--hooks"]).ok();
@@ -166,10 +151,7 @@ fn init_hooks_keeps_an_existing_hook_running_first() {
         std::fs::read_to_string(hooks.join("pre-commit.local")).unwrap(),
         original
     );
-    assert_eq!(
-        std::fs::read_to_string(hooks.join("pre-commit")).unwrap(),
-        script
-    );
+    assert_eq!(std::fs::read_to_string(hooks.join("pre-commit")).unwrap(), script);
 
     // On commit, the old hook still runs...
     repo.dir.child("a.txt").write_str("a").unwrap();
@@ -201,11 +183,7 @@ fn init_adds_the_fetch_refspec_for_origin_once() {
     assert_eq!(out["refspec_added"], true);
     assert_eq!(out["remote"], "origin");
     let specs = fetch_refspecs(&repo);
-    assert_eq!(
-        specs.iter().filter(|s| *s == REFSPEC).count(),
-        1,
-        "{specs:?}"
-    );
+    assert_eq!(specs.iter().filter(|s| *s == REFSPEC).count(), 1, "{specs:?}");
     // The default refspec is kept.
     assert!(specs.iter().any(|s| s.contains("refs/heads/")), "{specs:?}");
 
@@ -214,11 +192,7 @@ fn init_adds_the_fetch_refspec_for_origin_once() {
     assert_eq!(again["refspec_added"], false);
     assert_eq!(repo.state(), tip);
     let specs = fetch_refspecs(&repo);
-    assert_eq!(
-        specs.iter().filter(|s| *s == REFSPEC).count(),
-        1,
-        "{specs:?}"
-    );
+    assert_eq!(specs.iter().filter(|s| *s == REFSPEC).count(), 1, "{specs:?}");
 }
 
 #[test]
@@ -231,13 +205,7 @@ fn init_without_a_remote_adds_no_refspec_and_a_later_init_does() {
     let out = repo.run(OPS, &["init"]).ok();
     assert_eq!(out["created"], false);
     assert_eq!(out["refspec_added"], true);
-    assert_eq!(
-        fetch_refspecs(&repo)
-            .iter()
-            .filter(|s| *s == REFSPEC)
-            .count(),
-        1
-    );
+    assert_eq!(fetch_refspecs(&repo).iter().filter(|s| *s == REFSPEC).count(), 1);
 }
 
 #[test]
@@ -275,10 +243,7 @@ fn log_filters_by_subject_and_limits() {
             "claims: claim T-1 by agent:alice",
         ]
     );
-    assert_eq!(
-        summaries(&["--subject", "claim/T-1", "--limit", "2"]),
-        t1[..2]
-    );
+    assert_eq!(summaries(&["--subject", "claim/T-1", "--limit", "2"]), t1[..2]);
     assert_eq!(summaries(&["--limit", "1"]), all[..1]);
     // Like `git log -n 0`: nothing.
     assert!(summaries(&["--limit", "0"]).is_empty());
@@ -310,9 +275,7 @@ fn config_get_and_set_validate_and_commit() {
     assert_eq!(get("sync.auto"), "false");
 
     let before = repo.commit_count();
-    let out = repo
-        .run(OPS, &["config", "set", "claims.stale_after", "12h"])
-        .ok();
+    let out = repo.run(OPS, &["config", "set", "claims.stale_after", "12h"]).ok();
     assert_eq!(out["changed"], true);
     assert_eq!(out["value"], "12h");
     assert_eq!(repo.commit_count(), before + 1);
@@ -325,9 +288,7 @@ fn config_get_and_set_validate_and_commit() {
 
     // The same value again: nothing to do.
     let tip = repo.state();
-    let out = repo
-        .run(OPS, &["config", "set", "claims.stale_after", "12h"])
-        .ok();
+    let out = repo.run(OPS, &["config", "set", "claims.stale_after", "12h"]).ok();
     assert_eq!(out["changed"], false);
     assert_eq!(repo.state(), tip);
 
@@ -336,10 +297,8 @@ fn config_get_and_set_validate_and_commit() {
     repo.run(OPS, &["config", "set", "workflow.allow", "cargo *, make *"])
         .ok();
     assert_eq!(get("workflow.allow"), "cargo *,make *");
-    repo.run(OPS, &["config", "set", "claims.default_lease", "2h"])
-        .ok();
-    repo.run(OPS, &["config", "set", "claims.default_lease", ""])
-        .ok();
+    repo.run(OPS, &["config", "set", "claims.default_lease", "2h"]).ok();
+    repo.run(OPS, &["config", "set", "claims.default_lease", ""]).ok();
     assert_eq!(get("claims.default_lease"), "");
 
     // Bad keys and values: exit 2, nothing written.
@@ -358,18 +317,8 @@ fn config_get_and_set_validate_and_commit() {
         2,
         "invalid_duration",
     );
-    repo.refuse(
-        OPS,
-        &["config", "set", "sync.auto", "yes"],
-        2,
-        "invalid_value",
-    );
-    repo.refuse(
-        OPS,
-        &["config", "set", "sync.remote", "../evil"],
-        2,
-        "invalid_value",
-    );
+    repo.refuse(OPS, &["config", "set", "sync.auto", "yes"], 2, "invalid_value");
+    repo.refuse(OPS, &["config", "set", "sync.remote", "../evil"], 2, "invalid_value");
     repo.refuse(OPS, &["config", "set", "claims.stale_after"], 2, "usage");
 }
 

@@ -15,10 +15,7 @@ const OPENCODE_GROUPS: &[&str] = &[
 /// Every leaf command as its words (`["claims", "claim"]`) with its long flags.
 fn leaves() -> Vec<(Vec<String>, Vec<String>)> {
     fn walk(cmd: &clap::Command, path: Vec<String>, out: &mut Vec<(Vec<String>, Vec<String>)>) {
-        let subs: Vec<_> = cmd
-            .get_subcommands()
-            .filter(|s| s.get_name() != "help")
-            .collect();
+        let subs: Vec<_> = cmd.get_subcommands().filter(|s| s.get_name() != "help").collect();
         if subs.is_empty() {
             let flags = cmd
                 .get_arguments()

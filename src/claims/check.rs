@@ -24,10 +24,7 @@ pub fn check(
             out.push(
                 Finding::error(
                     "claims.layout",
-                    format!(
-                        "{found_at} holds claim {} which belongs at {expected}",
-                        c.id
-                    ),
+                    format!("{found_at} holds claim {} which belongs at {expected}", c.id),
                 )
                 .hint("move the file to its shard path or delete it in a state commit")
                 .at(found_at),
@@ -35,22 +32,29 @@ pub fn check(
         }
         if c.generation == 0 {
             out.push(
-                Finding::error(
-                    "claims.generation",
-                    format!("claim {} has generation 0", c.id),
-                )
-                .hint("generations start at 1; the file was not written by baton")
-                .at(found_at),
+                Finding::error("claims.generation", format!("claim {} has generation 0", c.id))
+                    .hint("generations start at 1; the file was not written by baton")
+                    .at(found_at),
             );
         }
         match (c.state, &c.handoff_to) {
             (ClaimState::HandoffPending, None) => out.push(
-                Finding::error("claims.handoff", format!("claim {} is handoff_pending without handoff_to", c.id))
-                    .hint("the owner can release it, or `baton claims expire --apply` returns it after handoff_timeout".to_string())
-                    .at(found_at),
+                Finding::error(
+                    "claims.handoff",
+                    format!("claim {} is handoff_pending without handoff_to", c.id),
+                )
+                .hint(
+                    "the owner can release it, or `baton claims expire --apply` returns it after handoff_timeout"
+                        .to_string(),
+                )
+                .at(found_at),
             ),
             (s, Some(to)) if s != ClaimState::HandoffPending => out.push(
-                Finding::warn("claims.handoff", format!("claim {} is {s} but still names handoff_to {to}", c.id)).at(found_at),
+                Finding::warn(
+                    "claims.handoff",
+                    format!("claim {} is {s} but still names handoff_to {to}", c.id),
+                )
+                .at(found_at),
             ),
             _ => {}
         }
@@ -59,46 +63,25 @@ pub fn check(
                 out.push(
                     Finding::error(
                         "claims.agent",
-                        format!(
-                            "claim {} is assigned to agent {agent}, which is not in the pool",
-                            c.id
-                        ),
+                        format!("claim {} is assigned to agent {agent}, which is not in the pool", c.id),
                     )
-                    .hint(
-                        "release it, or spawn the agent: baton pool spawn --role <role>"
-                            .to_string(),
-                    )
+                    .hint("release it, or spawn the agent: baton pool spawn --role <role>".to_string())
                     .at(found_at),
                 );
             }
         }
         if lease_lapsed(c, now) {
-            let until = c
-                .lease_until
-                .map(|t| format_timestamp(&t))
-                .unwrap_or_default();
+            let until = c.lease_until.map(|t| format_timestamp(&t)).unwrap_or_default();
             out.push(
-                Finding::warn(
-                    "claims.lease",
-                    format!("claim {} lease ran out at {until}", c.id),
-                )
-                .hint(
-                    "the owner can `baton claims renew`; `baton claims expire --apply` expires it",
-                )
-                .at(found_at),
+                Finding::warn("claims.lease", format!("claim {} lease ran out at {until}", c.id))
+                    .hint("the owner can `baton claims renew`; `baton claims expire --apply` expires it")
+                    .at(found_at),
             );
-        } else if c.state.is_held()
-            && c.state != ClaimState::HandoffPending
-            && c.updated_at <= stale_before
-        {
+        } else if c.state.is_held() && c.state != ClaimState::HandoffPending && c.updated_at <= stale_before {
             out.push(
                 Finding::warn(
                     "claims.stale",
-                    format!(
-                        "claim {} untouched since {}",
-                        c.id,
-                        format_timestamp(&c.updated_at)
-                    ),
+                    format!("claim {} untouched since {}", c.id, format_timestamp(&c.updated_at)),
                 )
                 .hint("`baton claims expire --apply` expires stale claims")
                 .at(found_at),

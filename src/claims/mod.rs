@@ -65,14 +65,11 @@ impl ClaimState {
     }
 
     pub fn parse(raw: &str) -> Result<ClaimState> {
-        ClaimState::ALL
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-            .ok_or_else(|| {
-                let all: Vec<&str> = ClaimState::ALL.iter().map(|s| s.as_str()).collect();
-                Error::invalid("invalid_state", format!("unknown claim state {raw:?}"))
-                    .with_hint(format!("states are {}", all.join(", ")))
-            })
+        ClaimState::ALL.into_iter().find(|s| s.as_str() == raw).ok_or_else(|| {
+            let all: Vec<&str> = ClaimState::ALL.iter().map(|s| s.as_str()).collect();
+            Error::invalid("invalid_state", format!("unknown claim state {raw:?}"))
+                .with_hint(format!("states are {}", all.join(", ")))
+        })
     }
 }
 
@@ -210,21 +207,13 @@ fn not_owner(claim: &Claim, actor: &Actor, what: &str) -> Error {
 fn wrong_state(claim: &Claim, what: &str, allowed: &str) -> Error {
     Error::refused(
         "wrong_state",
-        format!(
-            "{} is {}; only {allowed} claims can be {what}",
-            claim.id, claim.state
-        ),
+        format!("{} is {}; only {allowed} claims can be {what}", claim.id, claim.state),
     )
-    .with_hint(format!(
-        "see its state with: baton claims status {}",
-        claim.id
-    ))
+    .with_hint(format!("see its state with: baton claims status {}", claim.id))
 }
 
 fn lease_from(ctx: &Ctx<'_>, lease: Option<Span>) -> Option<Timestamp> {
-    lease
-        .or(ctx.policy.default_lease)
-        .map(|span| span.after(ctx.now))
+    lease.or(ctx.policy.default_lease).map(|span| span.after(ctx.now))
 }
 
 /// A held claim whose lease ran out no longer keeps others out.
@@ -270,10 +259,7 @@ pub fn claim(
     }
     let assignment = assign()?;
     let generation = existing.as_ref().map_or(0, |c| c.generation) + 1;
-    let extra = existing
-        .as_ref()
-        .map(|c| c.extra.clone())
-        .unwrap_or_default();
+    let extra = existing.as_ref().map(|c| c.extra.clone()).unwrap_or_default();
     let claim = Claim {
         schema: SCHEMA,
         id: id.clone(),
@@ -292,10 +278,7 @@ pub fn claim(
         extra,
     };
     let summary = match (&forced, &existing) {
-        (Some(_), Some(prev)) => format!(
-            "claims: take over {id} from {} by {}",
-            prev.owner, ctx.actor
-        ),
+        (Some(_), Some(prev)) => format!("claims: take over {id} from {} by {}", prev.owner, ctx.actor),
         _ => format!("claims: claim {id} by {}", ctx.actor),
     };
     let mut step = Step::changed(claim, summary);
@@ -378,12 +361,7 @@ fn require_handoff_target<'c>(
 
 /// `claims accept`: the handoff target becomes the owner; a new generation.
 /// `agent` is the pool agent the new owner is (if any): the load moves with it.
-pub fn accept(
-    existing: Option<&Claim>,
-    id: &ClaimId,
-    ctx: &Ctx<'_>,
-    agent: Option<Assignment>,
-) -> Result<Step> {
+pub fn accept(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, agent: Option<Assignment>) -> Result<Step> {
     let current = require_handoff_target(existing, id, ctx, "accepted")?;
     let mut claim = current.clone();
     let from = claim.owner.clone();
@@ -417,10 +395,7 @@ pub fn reject(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, reason: &st
     claim.updated_at = ctx.now;
     Ok(Step::changed(
         claim,
-        format!(
-            "claims: {} rejects {id}, back to {}",
-            ctx.actor, current.owner
-        ),
+        format!("claims: {} rejects {id}, back to {}", ctx.actor, current.owner),
     ))
 }
 
@@ -433,26 +408,11 @@ pub fn park(
     reason: Option<String>,
 ) -> Result<Step> {
     debug_assert!(matches!(to, ClaimState::Paused | ClaimState::Blocked));
-    let verb = if to == ClaimState::Paused {
-        "paused"
-    } else {
-        "blocked"
-    };
+    let verb = if to == ClaimState::Paused { "paused" } else { "blocked" };
     let current = require(existing, id)?;
-    require_owner(
-        current,
-        ctx,
-        if to == ClaimState::Paused {
-            "pause"
-        } else {
-            "block"
-        },
-    )?;
+    require_owner(current, ctx, if to == ClaimState::Paused { "pause" } else { "block" })?;
     if current.state == to && reason.is_none() {
-        return Ok(Step::unchanged(
-            current.clone(),
-            format!("claims: {id} already {verb}"),
-        ));
+        return Ok(Step::unchanged(current.clone(), format!("claims: {id} already {verb}")));
     }
     if current.state == ClaimState::HandoffPending {
         return Err(wrong_state(current, verb, "active, paused or blocked"));
@@ -463,10 +423,7 @@ pub fn park(
         claim.reason = reason;
     }
     claim.updated_at = ctx.now;
-    Ok(Step::changed(
-        claim,
-        format!("claims: {verb} {id} by {}", ctx.actor),
-    ))
+    Ok(Step::changed(claim, format!("claims: {verb} {id} by {}", ctx.actor)))
 }
 
 /// `claims resume`: back to `active` from paused or blocked.
@@ -474,31 +431,20 @@ pub fn resume(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>) -> Result<S
     let current = require(existing, id)?;
     require_owner(current, ctx, "resume")?;
     match current.state {
-        ClaimState::Active => Ok(Step::unchanged(
-            current.clone(),
-            format!("claims: {id} already active"),
-        )),
+        ClaimState::Active => Ok(Step::unchanged(current.clone(), format!("claims: {id} already active"))),
         ClaimState::Paused | ClaimState::Blocked => {
             let mut claim = current.clone();
             claim.state = ClaimState::Active;
             claim.reason = None;
             claim.updated_at = ctx.now;
-            Ok(Step::changed(
-                claim,
-                format!("claims: resume {id} by {}", ctx.actor),
-            ))
+            Ok(Step::changed(claim, format!("claims: resume {id} by {}", ctx.actor)))
         }
         _ => Err(wrong_state(current, "resumed", "paused or blocked")),
     }
 }
 
 /// `claims renew [--lease]`: extend the lease and touch `updated_at`.
-pub fn renew(
-    existing: Option<&Claim>,
-    id: &ClaimId,
-    ctx: &Ctx<'_>,
-    lease: Option<Span>,
-) -> Result<Step> {
+pub fn renew(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, lease: Option<Span>) -> Result<Step> {
     let current = require(existing, id)?;
     require_owner(current, ctx, "renew")?;
     let mut claim = current.clone();
@@ -514,12 +460,7 @@ pub fn renew(
 }
 
 /// `claims release [--force --reason]`: done, from any held state.
-pub fn release(
-    existing: Option<&Claim>,
-    id: &ClaimId,
-    ctx: &Ctx<'_>,
-    force: &Force,
-) -> Result<Step> {
+pub fn release(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, force: &Force) -> Result<Step> {
     let current = require(existing, id)?;
     if !current.state.is_held() {
         return Err(wrong_state(
@@ -545,10 +486,7 @@ pub fn release(
         claim.reason = forced.clone();
     }
     let summary = match &forced {
-        Some(_) => format!(
-            "claims: force-release {id} held by {} by {}",
-            current.owner, ctx.actor
-        ),
+        Some(_) => format!("claims: force-release {id} held by {} by {}", current.owner, ctx.actor),
         None => format!("claims: release {id} by {}", ctx.actor),
     };
     let mut step = Step::changed(claim, summary);
@@ -575,20 +513,13 @@ pub struct Expiry {
 }
 
 /// Stale claims per policy, and timed-out handoffs, with what each becomes.
-pub fn expiries(
-    claims: &[Claim],
-    now: Timestamp,
-    policy: &ClaimsPolicy,
-    older_than: Option<Span>,
-) -> Vec<Expiry> {
+pub fn expiries(claims: &[Claim], now: Timestamp, policy: &ClaimsPolicy, older_than: Option<Span>) -> Vec<Expiry> {
     let stale_before = older_than.unwrap_or(policy.stale_after).before(now);
     let handoff_before = policy.handoff_timeout.before(now);
     let mut out = Vec::new();
     for c in claims {
         let cause = match c.state {
-            ClaimState::HandoffPending if c.updated_at <= handoff_before => {
-                Some(ExpiryCause::HandoffTimedOut)
-            }
+            ClaimState::HandoffPending if c.updated_at <= handoff_before => Some(ExpiryCause::HandoffTimedOut),
             ClaimState::HandoffPending => None,
             s if s.is_held() && lease_lapsed(c, now) => Some(ExpiryCause::LeaseLapsed),
             s if s.is_held() && c.updated_at <= stale_before => Some(ExpiryCause::Stale),
@@ -629,10 +560,7 @@ impl Filter {
     pub fn matches(&self, c: &Claim) -> bool {
         self.state.is_none_or(|s| c.state == s)
             && self.owner.as_ref().is_none_or(|o| &c.owner == o)
-            && self
-                .agent
-                .as_ref()
-                .is_none_or(|a| c.agent.as_ref() == Some(a))
+            && self.agent.as_ref().is_none_or(|a| c.agent.as_ref() == Some(a))
     }
 }
 

@@ -22,15 +22,9 @@ fn ctx<'a>(a: &'a Actor, policy: &'a ClaimsPolicy) -> Ctx<'a> {
 }
 
 fn claimed(by: &Actor, policy: &ClaimsPolicy) -> Claim {
-    claim(
-        None,
-        &id(),
-        &ctx(by, policy),
-        &ClaimRequest::default(),
-        || Ok(None),
-    )
-    .unwrap()
-    .claim
+    claim(None, &id(), &ctx(by, policy), &ClaimRequest::default(), || Ok(None))
+        .unwrap()
+        .claim
 }
 
 #[test]
@@ -79,21 +73,11 @@ fn claim_repeat_by_owner_is_a_no_op_and_others_are_refused() {
 #[test]
 fn handoff_accept_bumps_generation_and_reject_returns() {
     let policy = ClaimsPolicy::default();
-    let (alice, bob, carol) = (
-        actor("agent:alice"),
-        actor("human:bob"),
-        actor("human:carol"),
-    );
+    let (alice, bob, carol) = (actor("agent:alice"), actor("human:bob"), actor("human:carol"));
     let c = claimed(&alice, &policy);
-    let pending = handoff(
-        Some(&c),
-        &id(),
-        &ctx(&alice, &policy),
-        &bob,
-        Some("over to you".into()),
-    )
-    .unwrap()
-    .claim;
+    let pending = handoff(Some(&c), &id(), &ctx(&alice, &policy), &bob, Some("over to you".into()))
+        .unwrap()
+        .claim;
     assert_eq!(pending.state, ClaimState::HandoffPending);
     assert_eq!(
         accept(Some(&pending), &id(), &ctx(&carol, &policy), None)
@@ -107,15 +91,9 @@ fn handoff_accept_bumps_generation_and_reject_returns() {
             .code,
         "wrong_state"
     );
-    let accepted = accept(Some(&pending), &id(), &ctx(&bob, &policy), None)
-        .unwrap()
-        .claim;
+    let accepted = accept(Some(&pending), &id(), &ctx(&bob, &policy), None).unwrap().claim;
     assert_eq!(
-        (
-            accepted.owner.clone(),
-            accepted.generation,
-            accepted.handoff_to.clone()
-        ),
+        (accepted.owner.clone(), accepted.generation, accepted.handoff_to.clone()),
         (bob.clone(), 2, None)
     );
     let rejected = reject(Some(&pending), &id(), &ctx(&bob, &policy), "not mine")
@@ -134,14 +112,7 @@ fn owner_only_transitions() {
     let (alice, bob) = (actor("agent:alice"), actor("agent:bob"));
     let c = claimed(&alice, &policy);
     for err in [
-        park(
-            Some(&c),
-            &id(),
-            &ctx(&bob, &policy),
-            ClaimState::Paused,
-            None,
-        )
-        .unwrap_err(),
+        park(Some(&c), &id(), &ctx(&bob, &policy), ClaimState::Paused, None).unwrap_err(),
         resume(Some(&c), &id(), &ctx(&bob, &policy)).unwrap_err(),
         renew(Some(&c), &id(), &ctx(&bob, &policy), None).unwrap_err(),
         release(Some(&c), &id(), &ctx(&bob, &policy), &Force(None)).unwrap_err(),
@@ -150,15 +121,9 @@ fn owner_only_transitions() {
         assert_eq!(err.code, "not_owner");
         assert_eq!(err.exit_code(), 1);
     }
-    let paused = park(
-        Some(&c),
-        &id(),
-        &ctx(&alice, &policy),
-        ClaimState::Paused,
-        None,
-    )
-    .unwrap()
-    .claim;
+    let paused = park(Some(&c), &id(), &ctx(&alice, &policy), ClaimState::Paused, None)
+        .unwrap()
+        .claim;
     let blocked = park(
         Some(&paused),
         &id(),
@@ -169,9 +134,7 @@ fn owner_only_transitions() {
     .unwrap()
     .claim;
     assert_eq!(blocked.state, ClaimState::Blocked);
-    let active = resume(Some(&blocked), &id(), &ctx(&alice, &policy))
-        .unwrap()
-        .claim;
+    let active = resume(Some(&blocked), &id(), &ctx(&alice, &policy)).unwrap().claim;
     assert_eq!(active.state, ClaimState::Active);
     let done = release(Some(&active), &id(), &ctx(&alice, &policy), &Force(None))
         .unwrap()
@@ -183,13 +146,9 @@ fn owner_only_transitions() {
             .code,
         "wrong_state"
     );
-    let again = claim(
-        Some(done),
-        &id(),
-        &ctx(&bob, &policy),
-        &ClaimRequest::default(),
-        || Ok(None),
-    )
+    let again = claim(Some(done), &id(), &ctx(&bob, &policy), &ClaimRequest::default(), || {
+        Ok(None)
+    })
     .unwrap()
     .claim;
     assert_eq!((again.owner, again.generation), (bob, 2));
@@ -212,22 +171,10 @@ fn leases_lapse_and_expiry_follows_policy() {
         now: at("2026-01-01T03:00:00Z"),
         policy: &policy,
     };
-    let taken = claim(
-        Some(c.clone()),
-        &id(),
-        &later,
-        &ClaimRequest::default(),
-        || Ok(None),
-    )
-    .unwrap();
+    let taken = claim(Some(c.clone()), &id(), &later, &ClaimRequest::default(), || Ok(None)).unwrap();
     assert_eq!(taken.claim.owner, bob);
 
-    let e = expiries(
-        std::slice::from_ref(&c),
-        at("2026-01-01T03:00:00Z"),
-        &policy,
-        None,
-    );
+    let e = expiries(std::slice::from_ref(&c), at("2026-01-01T03:00:00Z"), &policy, None);
     assert_eq!(e[0].cause, ExpiryCause::LeaseLapsed);
     assert_eq!(e[0].claim.state, ClaimState::Expired);
 
@@ -259,21 +206,10 @@ fn leases_lapse_and_expiry_follows_policy() {
         .len(),
         1
     );
-    let pending = handoff(
-        Some(&plain),
-        &id(),
-        &ctx(&alice, &ClaimsPolicy::default()),
-        &bob,
-        None,
-    )
-    .unwrap()
-    .claim;
-    let back = expiries(
-        &[pending],
-        at("2026-01-02T00:00:00Z"),
-        &ClaimsPolicy::default(),
-        None,
-    );
+    let pending = handoff(Some(&plain), &id(), &ctx(&alice, &ClaimsPolicy::default()), &bob, None)
+        .unwrap()
+        .claim;
+    let back = expiries(&[pending], at("2026-01-02T00:00:00Z"), &ClaimsPolicy::default(), None);
     assert_eq!(back[0].cause, ExpiryCause::HandoffTimedOut);
     assert_eq!(
         (back[0].claim.state, back[0].claim.owner.clone()),
@@ -291,17 +227,9 @@ fn unknown_fields_survive_a_rewrite() {
 
 #[test]
 fn generation_going_down_is_found() {
-    let trail = vec![
-        ("T-1".to_string(), 1),
-        ("T-1".to_string(), 2),
-        ("T-1".to_string(), 1),
-    ];
+    let trail = vec![("T-1".to_string(), 1), ("T-1".to_string(), 2), ("T-1".to_string(), 1)];
     assert_eq!(check::check_generations(&trail).len(), 1);
-    let fine = vec![
-        ("T-1".to_string(), 3),
-        ("T-1".to_string(), 2),
-        ("T-2".to_string(), 9),
-    ];
+    let fine = vec![("T-1".to_string(), 3), ("T-1".to_string(), 2), ("T-2".to_string(), 9)];
     assert!(check::check_generations(&fine).is_empty());
 }
 

@@ -35,11 +35,10 @@ pub struct SubsystemDoctorArgs {
 pub fn run(cli: &Cli, args: &DoctorArgs) -> Result<Output> {
     for s in &args.subsystems {
         if !SUBSYSTEMS.contains(&s.as_str()) {
-            return Err(Error::invalid(
-                "unknown_subsystem",
-                format!("doctor knows no subsystem {s:?}"),
-            )
-            .with_hint(format!("subsystems: {}", SUBSYSTEMS.join(", "))));
+            return Err(
+                Error::invalid("unknown_subsystem", format!("doctor knows no subsystem {s:?}"))
+                    .with_hint(format!("subsystems: {}", SUBSYSTEMS.join(", "))),
+            );
         }
     }
     let session = Session::open(cli)?;
@@ -52,13 +51,7 @@ pub fn run(cli: &Cli, args: &DoctorArgs) -> Result<Output> {
             let said: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
             format!("baton doctor --hook: ok ({})", said.join("; "))
         };
-        return Ok(
-            Output::new(json!({"ok": !failed, "findings": findings}), text).exit(if failed {
-                1
-            } else {
-                0
-            }),
-        );
+        return Ok(Output::new(json!({"ok": !failed, "findings": findings}), text).exit(if failed { 1 } else { 0 }));
     }
     let names: Vec<&str> = args.subsystems.iter().map(String::as_str).collect();
     run_for(
@@ -80,12 +73,7 @@ pub fn run_for(s: &Session, subsystems: &[&str], args: &SubsystemDoctorArgs) -> 
     };
     let findings = doctor::run::full(&s.store, &opts)?;
     let failed = doctor::fails(&findings, args.strict);
-    let count = |sev| {
-        findings
-            .iter()
-            .filter(|f| f.severity == sev && !f.fixed)
-            .count()
-    };
+    let count = |sev| findings.iter().filter(|f| f.severity == sev && !f.fixed).count();
     let mut text = render(&findings);
     text.push_str(&format!(
         "\n{} error(s), {} warning(s){}",
@@ -93,13 +81,7 @@ pub fn run_for(s: &Session, subsystems: &[&str], args: &SubsystemDoctorArgs) -> 
         count(Severity::Warn),
         if failed { "" } else { ": healthy" }
     ));
-    Ok(
-        Output::new(json!({"ok": !failed, "findings": findings}), text).exit(if failed {
-            1
-        } else {
-            0
-        }),
-    )
+    Ok(Output::new(json!({"ok": !failed, "findings": findings}), text).exit(if failed { 1 } else { 0 }))
 }
 
 fn render(findings: &[Finding]) -> String {

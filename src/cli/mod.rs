@@ -23,12 +23,7 @@ pub use output::Output;
 
 /// Git-native coordination for humans and coding agents sharing one repository.
 #[derive(Debug, Parser)]
-#[command(
-    name = "baton",
-    version,
-    propagate_version = true,
-    max_term_width = 100
-)]
+#[command(name = "baton", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     /// Run as if baton was started in <PATH> (like `git -C`).
     #[arg(short = 'C', global = true, value_name = "PATH")]
@@ -107,8 +102,7 @@ impl Session {
     fn open(cli: &Cli) -> Result<Session> {
         let dir = match &cli.dir {
             Some(d) => d.clone(),
-            None => std::env::current_dir()
-                .map_err(|e| Error::io("reading the current directory", e))?,
+            None => std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?,
         };
         if !dir.is_dir() {
             return Err(Error::environment(
@@ -241,16 +235,10 @@ fn report_parse_error(e: clap::Error, json: bool) -> i32 {
     let err = ours.unwrap_or_else(|| {
         let rendered = e.render().to_string();
         let mut lines = rendered.lines();
-        let first = lines
-            .next()
-            .unwrap_or("invalid usage")
-            .trim_start_matches("error: ");
+        let first = lines.next().unwrap_or("invalid usage").trim_start_matches("error: ");
         // "the following required arguments were not provided:" lists what is
         // missing on the indented lines below; keep them, or the message says nothing.
-        let listed: Vec<&str> = lines
-            .take_while(|l| l.starts_with("  "))
-            .map(str::trim)
-            .collect();
+        let listed: Vec<&str> = lines.take_while(|l| l.starts_with("  ")).map(str::trim).collect();
         let message = if first.ends_with(':') && !listed.is_empty() {
             format!("{first} {}", listed.join(", "))
         } else {

@@ -60,25 +60,15 @@ pub enum PoolCommand {
 
 pub fn run(s: &Session, cmd: &PoolCommand) -> Result<Output> {
     match cmd {
-        PoolCommand::Spawn {
-            role,
-            count,
-            capacity,
-        } => spawn(s, role, *count, *capacity),
+        PoolCommand::Spawn { role, count, capacity } => spawn(s, role, *count, *capacity),
         PoolCommand::List => health(s, None, false),
         PoolCommand::Health { stale_after } => health(s, *stale_after, true),
-        PoolCommand::Heartbeat { id } => {
-            write_agent(s, id, "pool.heartbeat", "heartbeat", |a, _| {
-                pool::heartbeat(a, s.now).map(Some)
-            })
-        }
-        PoolCommand::Drain { id } => {
-            write_agent(s, id, "pool.drain", "drain", |a, _| pool::drain(a))
-        }
+        PoolCommand::Heartbeat { id } => write_agent(s, id, "pool.heartbeat", "heartbeat", |a, _| {
+            pool::heartbeat(a, s.now).map(Some)
+        }),
+        PoolCommand::Drain { id } => write_agent(s, id, "pool.drain", "drain", |a, _| pool::drain(a)),
         PoolCommand::Retire { id, force } => {
-            write_agent(s, id, "pool.retire", "retire", |a, load| {
-                pool::retire(a, load, *force)
-            })
+            write_agent(s, id, "pool.retire", "retire", |a, load| pool::retire(a, load, *force))
         }
         PoolCommand::Logs { limit } => super::repo::log_filtered(
             s,
@@ -131,10 +121,7 @@ fn write_agent(
     let written = s.store.update(&actor.to_string(), |snap| {
         let agent = state::agent(snap, id)?.ok_or_else(|| pool::no_agent(id))?;
         let load = if needs_load {
-            pool::loads(&state::all_claims(snap)?)
-                .get(id)
-                .copied()
-                .unwrap_or(0)
+            pool::loads(&state::all_claims(snap)?).get(id).copied().unwrap_or(0)
         } else {
             0
         };
@@ -150,15 +137,8 @@ fn write_agent(
         Ok(Outcome::Write(change, new))
     })?;
     let text = match &written.commit {
-        Some(c) => format!(
-            "{verb} {id}: now {} [{}]",
-            written.value.status.as_str(),
-            short(c)
-        ),
-        None => format!(
-            "{id} is already {} (nothing to do)",
-            written.value.status.as_str()
-        ),
+        Some(c) => format!("{verb} {id}: now {} [{}]", written.value.status.as_str(), short(c)),
+        None => format!("{id} is already {} (nothing to do)", written.value.status.as_str()),
     };
     Ok(Output::new(
         json!({"op": op_name, "changed": written.commit.is_some(), "commit": short_opt(&written.commit), "agent": written.value}),
@@ -171,12 +151,7 @@ fn health(s: &Session, stale_after: Option<Span>, with_heartbeat: bool) -> Resul
     let config = state::config(&snap)?;
     let agents = state::all_agents(&snap)?;
     let loads = pool::loads(&state::all_claims(&snap)?);
-    let rows_data = pool::health(
-        &agents,
-        &loads,
-        s.now,
-        stale_after.or(config.pool.heartbeat_timeout),
-    );
+    let rows_data = pool::health(&agents, &loads, s.now, stale_after.or(config.pool.heartbeat_timeout));
     let mut rows = vec![["ID", "ROLE", "STATUS", "LOAD", "HEALTHY", "HEARTBEAT"]
         .map(String::from)
         .to_vec()];

@@ -52,10 +52,7 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<Output> {
     let refspec_added = if has_remote {
         let added = s.store.ensure_refspec(&remote)?;
         notes.push(if added {
-            format!(
-                "added fetch refspec {} to remote {remote}",
-                refspec(&remote)
-            )
+            format!("added fetch refspec {} to remote {remote}", refspec(&remote))
         } else {
             format!("remote {remote} already fetches baton state")
         });
@@ -70,12 +67,7 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<Output> {
             Ok(Some(theirs)) => {
                 adopted = s
                     .store
-                    .move_ref(
-                        STATE_REF,
-                        None,
-                        theirs,
-                        &format!("baton: init adopts {remote}"),
-                    )
+                    .move_ref(STATE_REF, None, theirs, &format!("baton: init adopts {remote}"))
                     .is_ok();
                 if adopted {
                     notes.push(format!("adopted the existing state of {remote}"));
@@ -104,10 +96,7 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<Output> {
         notes.push(if installed {
             format!("installed pre-commit hook {}", path.display())
         } else {
-            format!(
-                "pre-commit hook {} already runs baton doctor --hook",
-                path.display()
-            )
+            format!("pre-commit hook {} already runs baton doctor --hook", path.display())
         });
         Some(path)
     } else {
@@ -117,15 +106,9 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<Output> {
     let mut text = if written.value {
         format!("initialized baton state on {STATE_REF} [{}]", short(&tip))
     } else if adopted {
-        format!(
-            "joined the baton state of {remote} on {STATE_REF} [{}]",
-            short(&tip)
-        )
+        format!("joined the baton state of {remote} on {STATE_REF} [{}]", short(&tip))
     } else {
-        format!(
-            "baton state already initialized on {STATE_REF} [{}]",
-            short(&tip)
-        )
+        format!("baton state already initialized on {STATE_REF} [{}]", short(&tip))
     };
     for n in &notes {
         text.push_str(&format!("\n{n}"));
@@ -151,8 +134,7 @@ fn install_hook(s: &Session) -> Result<(PathBuf, bool)> {
         return Ok((path, false));
     }
     let dir = path.parent().expect("hook path has a parent").to_path_buf();
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     let local = dir.join("pre-commit.local");
     if path.exists() {
         if local.exists() {
@@ -162,12 +144,8 @@ fn install_hook(s: &Session) -> Result<(PathBuf, bool)> {
             )
             .with_hint("merge them by hand, then rerun `baton init --hooks`"));
         }
-        std::fs::rename(&path, &local).map_err(|e| {
-            Error::io(
-                format!("moving the existing hook to {}", local.display()),
-                e,
-            )
-        })?;
+        std::fs::rename(&path, &local)
+            .map_err(|e| Error::io(format!("moving the existing hook to {}", local.display()), e))?;
     }
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
@@ -181,8 +159,7 @@ fn install_hook(s: &Session) -> Result<(PathBuf, bool)> {
          exec \"$baton_bin\" doctor --hook\n",
         exe.replace('\'', "")
     );
-    std::fs::write(&path, script)
-        .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    std::fs::write(&path, script).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -215,11 +192,7 @@ pub fn log(s: &Session, args: &LogArgs) -> Result<Output> {
 }
 
 /// The state history, newest first, keeping the commits `keep` accepts.
-pub fn log_filtered(
-    s: &Session,
-    keep: impl Fn(&Message) -> bool,
-    limit: Option<usize>,
-) -> Result<Output> {
+pub fn log_filtered(s: &Session, keep: impl Fn(&Message) -> bool, limit: Option<usize>) -> Result<Output> {
     let tip = s.store.snapshot()?.commit().expect("snapshot has a commit");
     let mut entries = Vec::new();
     s.store.walk_history(tip, |e| {
@@ -244,19 +217,16 @@ pub fn log_filtered(
             e.message.summary.clone(),
         ]);
         let trailers: serde_json::Map<String, serde_json::Value> =
-            e.message
-                .trailers
-                .iter()
-                .fold(serde_json::Map::new(), |mut m, (k, v)| {
-                    match m.get_mut(k) {
-                        Some(serde_json::Value::Array(a)) => a.push(v.clone().into()),
-                        Some(prev) => *prev = json!([prev.clone(), v]),
-                        None => {
-                            m.insert(k.clone(), v.clone().into());
-                        }
+            e.message.trailers.iter().fold(serde_json::Map::new(), |mut m, (k, v)| {
+                match m.get_mut(k) {
+                    Some(serde_json::Value::Array(a)) => a.push(v.clone().into()),
+                    Some(prev) => *prev = json!([prev.clone(), v]),
+                    None => {
+                        m.insert(k.clone(), v.clone().into());
                     }
-                    m
-                });
+                }
+                m
+            });
         items.push(json!({
             "commit": e.id.to_string(),
             "time": when,

@@ -108,9 +108,7 @@ pub fn run(s: &Session, cmd: &WorkflowCommand) -> Result<Output> {
         WorkflowCommand::List { limit } => list(s, *limit),
         WorkflowCommand::Validate { workflow } => validate(s, workflow),
         WorkflowCommand::Template(TemplateCommand::List) => template_list(),
-        WorkflowCommand::Template(TemplateCommand::Init { name, force }) => {
-            template_init(s, name, *force)
-        }
+        WorkflowCommand::Template(TemplateCommand::Init { name, force }) => template_init(s, name, *force),
         WorkflowCommand::Doctor(args) => doctor::run_for(s, &["workflow"], args),
     }
 }
@@ -154,11 +152,8 @@ pub fn locate(s: &Session, workflow: &str) -> Result<Located> {
             })?
     };
     let text = std::fs::read_to_string(&path).map_err(|e| {
-        Error::invalid(
-            "unreadable_workflow",
-            format!("cannot read {}: {e}", path.display()),
-        )
-        .with_hint("check the path")
+        Error::invalid("unreadable_workflow", format!("cannot read {}: {e}", path.display()))
+            .with_hint("check the path")
     })?;
     let display = path
         .strip_prefix(base_dir(s))
@@ -168,36 +163,21 @@ pub fn locate(s: &Session, workflow: &str) -> Result<Located> {
 }
 
 fn load_definition(located: &Located) -> Result<Definition> {
-    def::parse(
-        &located.display,
-        &located.text,
-        Format::of(&located.display),
-    )
+    def::parse(&located.display, &located.text, Format::of(&located.display))
 }
 
 fn allow_patterns(s: &Session) -> Result<Vec<String>> {
     Ok(match s.store.tip()? {
-        Some(tip) => {
-            state::config(&s.store.snapshot_at(Some(tip))?)?
-                .workflow
-                .allow
-        }
+        Some(tip) => state::config(&s.store.snapshot_at(Some(tip))?)?.workflow.allow,
         None => Vec::new(),
     })
 }
 
 fn plan_text(def: &Definition, selected: &BTreeSet<usize>, refusals: &[policy::Refusal]) -> String {
-    let mut rows = vec![
-        ["#", "STEP", "WHEN", "DEPENDS ON", "RETRY", "TIMEOUT", "RUN"]
-            .map(String::from)
-            .to_vec(),
-    ];
-    for (n, &i) in def
-        .order
-        .iter()
-        .filter(|i| selected.contains(i))
-        .enumerate()
-    {
+    let mut rows = vec![["#", "STEP", "WHEN", "DEPENDS ON", "RETRY", "TIMEOUT", "RUN"]
+        .map(String::from)
+        .to_vec()];
+    for (n, &i) in def.order.iter().filter(|i| selected.contains(i)).enumerate() {
         let s = &def.steps[i];
         rows.push(vec![
             (n + 1).to_string(),
@@ -209,16 +189,10 @@ fn plan_text(def: &Definition, selected: &BTreeSet<usize>, refusals: &[policy::R
             match &s.depends_on {
                 None => "(all before)".into(),
                 Some(d) if d.is_empty() => "-".into(),
-                Some(d) => d
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(","),
+                Some(d) => d.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
             },
             s.retry.to_string(),
-            s.timeout
-                .map(|t| t.to_string())
-                .unwrap_or_else(|| "default".into()),
+            s.timeout.map(|t| t.to_string()).unwrap_or_else(|| "default".into()),
             s.run
                 .as_ref()
                 .map(|r| r.join(" "))
@@ -227,10 +201,7 @@ fn plan_text(def: &Definition, selected: &BTreeSet<usize>, refusals: &[policy::R
     }
     let mut text = table(&rows);
     for r in refusals {
-        text.push_str(&format!(
-            "refused: step {}: `{}`: {}\n",
-            r.step, r.command, r.reason
-        ));
+        text.push_str(&format!("refused: step {}: `{}`: {}\n", r.step, r.command, r.reason));
     }
     text
 }
@@ -259,8 +230,7 @@ fn sink(s: &Session) -> Sink {
 fn stop_flag() -> Result<Arc<AtomicBool>> {
     let flag = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, flag.clone())
-            .map_err(|e| Error::io("installing signal handlers", e))?;
+        signal_hook::flag::register(signal, flag.clone()).map_err(|e| Error::io("installing signal handlers", e))?;
     }
     Ok(flag)
 }
@@ -280,13 +250,7 @@ fn record(s: &Session, run: &Run, summary: &str) -> Result<()> {
     Ok(())
 }
 
-fn run_workflow(
-    s: &Session,
-    workflow: &str,
-    execute: bool,
-    jobs: usize,
-    allow_risk: bool,
-) -> Result<Output> {
+fn run_workflow(s: &Session, workflow: &str, execute: bool, jobs: usize, allow_risk: bool) -> Result<Output> {
     let located = locate(s, workflow)?;
     let def = load_definition(&located)?;
     let refusals = policy::check(def.commands(), &allow_patterns(s)?);
@@ -339,26 +303,15 @@ fn run_workflow(
             Ok(Outcome::Write(change, Some(run)))
         })?
         .value
-        .ok_or_else(|| {
-            Error::failed("run_id_collision", "could not pick an unused run id").with_hint("retry")
-        })?;
+        .ok_or_else(|| Error::failed("run_id_collision", "could not pick an unused run id").with_hint("retry"))?;
     execute_run(s, &def, run, &all, jobs)
 }
 
 fn order_ids(def: &Definition) -> Vec<String> {
-    def.order
-        .iter()
-        .map(|&i| def.steps[i].id.to_string())
-        .collect()
+    def.order.iter().map(|&i| def.steps[i].id.to_string()).collect()
 }
 
-fn execute_run(
-    s: &Session,
-    def: &Definition,
-    mut run: Run,
-    selected: &BTreeSet<usize>,
-    jobs: usize,
-) -> Result<Output> {
+fn execute_run(s: &Session, def: &Definition, mut run: Run, selected: &BTreeSet<usize>, jobs: usize) -> Result<Output> {
     let config = state::config(&s.store.snapshot()?)?;
     let opts = exec::Options {
         jobs,
@@ -372,11 +325,7 @@ fn execute_run(
     })?;
     run.conclude(def, stopped, crate::clock::now()?);
     record(s, &run, run.status.as_str())?;
-    let code = if run.status == RunStatus::Succeeded {
-        0
-    } else {
-        1
-    };
+    let code = if run.status == RunStatus::Succeeded { 0 } else { 1 };
     Ok(Output::new(json!({ "run": run }), describe_run(&run)).exit(code))
 }
 
@@ -415,8 +364,7 @@ fn load_run(s: &Session, id: &RunId) -> Result<Run> {
     let snap = s.store.snapshot()?;
     let path = ledger::path(id);
     let run: Run = snap.load_json(&path)?.ok_or_else(|| {
-        Error::refused("no_run", format!("there is no run {id}"))
-            .with_hint("`baton workflow list` shows recent runs")
+        Error::refused("no_run", format!("there is no run {id}")).with_hint("`baton workflow list` shows recent runs")
     })?;
     codec::check_schema(&path, run.schema)?;
     Ok(run)
@@ -424,15 +372,11 @@ fn load_run(s: &Session, id: &RunId) -> Result<Run> {
 
 fn resume(s: &Session, id: &RunId, execute: bool, jobs: usize, allow_risk: bool) -> Result<Output> {
     let mut run = load_run(s, id)?;
-    if run.status == RunStatus::Running && run.host == os::hostname() && os::process_alive(run.pid)
-    {
-        return Err(Error::refused(
-            "run_active",
-            format!("run {id} is still running (pid {})", run.pid),
-        )
-        .with_hint(format!(
-            "wait for it, or stop it: baton workflow stop --run-id {id}"
-        )));
+    if run.status == RunStatus::Running && run.host == os::hostname() && os::process_alive(run.pid) {
+        return Err(
+            Error::refused("run_active", format!("run {id} is still running (pid {})", run.pid))
+                .with_hint(format!("wait for it, or stop it: baton workflow stop --run-id {id}")),
+        );
     }
     // The exact definition that ran, from its blob; the file only if the blob is gone.
     let blob = gix::ObjectId::from_hex(run.definition.blob.as_bytes()).ok();
@@ -440,17 +384,8 @@ fn resume(s: &Session, id: &RunId, execute: bool, jobs: usize, allow_risk: bool)
         Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         None => locate(s, &run.definition.path)?.text,
     };
-    let def = def::parse(
-        &run.definition.path,
-        &text,
-        Format::of(&run.definition.path),
-    )?;
-    if def
-        .steps
-        .iter()
-        .map(|s| &s.id)
-        .ne(run.steps.iter().map(|r| &r.id))
-    {
+    let def = def::parse(&run.definition.path, &text, Format::of(&run.definition.path))?;
+    if def.steps.iter().map(|s| &s.id).ne(run.steps.iter().map(|r| &r.id)) {
         return Err(Error::refused(
             "definition_changed",
             format!("the definition of run {id} no longer matches its ledger"),
@@ -471,8 +406,7 @@ fn resume(s: &Session, id: &RunId, execute: bool, jobs: usize, allow_risk: bool)
         &allow_patterns(s)?,
     );
     if !execute {
-        let mut text =
-            format!("resume plan of run {id}, dry run: nothing runs, nothing is recorded\n");
+        let mut text = format!("resume plan of run {id}, dry run: nothing runs, nothing is recorded\n");
         text.push_str(&plan_text(&def, &selected, &refusals));
         text.push_str("add --execute to run it");
         let steps: Vec<String> = def
@@ -515,14 +449,10 @@ fn stop(s: &Session, id: &RunId) -> Result<Output> {
         .with_hint(format!("see it with: baton workflow status --run-id {id}")));
     }
     if run.host != os::hostname() {
-        return Err(Error::refused(
-            "run_elsewhere",
-            format!("run {id} runs on host {}", run.host),
-        )
-        .with_hint(format!(
-            "run `baton workflow stop --run-id {id}` on {}",
-            run.host
-        )));
+        return Err(
+            Error::refused("run_elsewhere", format!("run {id} runs on host {}", run.host))
+                .with_hint(format!("run `baton workflow stop --run-id {id}` on {}", run.host)),
+        );
     }
     if os::process_alive(run.pid) {
         // The runner stops its steps and records `stopped` itself.
@@ -626,14 +556,13 @@ fn validate(s: &Session, workflow: &str) -> Result<Output> {
 }
 
 fn template_list() -> Result<Output> {
-    let rows: Vec<Vec<String>> =
-        std::iter::once(vec!["TEMPLATE".to_owned(), "DESCRIPTION".to_owned()])
-            .chain(
-                TEMPLATES
-                    .iter()
-                    .map(|(name, text)| vec![name.to_string(), template_description(text)]),
-            )
-            .collect();
+    let rows: Vec<Vec<String>> = std::iter::once(vec!["TEMPLATE".to_owned(), "DESCRIPTION".to_owned()])
+        .chain(
+            TEMPLATES
+                .iter()
+                .map(|(name, text)| vec![name.to_string(), template_description(text)]),
+        )
+        .collect();
     let items: Vec<_> = TEMPLATES
         .iter()
         .map(|(name, text)| json!({"name": name, "description": template_description(text)}))
@@ -650,13 +579,10 @@ fn template_init(s: &Session, name: &str, force: bool) -> Result<Output> {
     let dir = base_dir(s).join(DEFINITIONS_DIR);
     let path = dir.join(format!("{name}.toml"));
     if path.exists() && !force {
-        return Err(
-            Error::refused("exists", format!("{} already exists", path.display()))
-                .with_hint("pass --force to overwrite it"),
-        );
+        return Err(Error::refused("exists", format!("{} already exists", path.display()))
+            .with_hint("pass --force to overwrite it"));
     }
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     std::fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
     Ok(Output::new(
         json!({"template": name, "path": path.display().to_string()}),

@@ -83,9 +83,9 @@ impl Finding {
 
 /// Whether a report fails: any error, or with `strict` any warning too.
 pub fn fails(findings: &[Finding], strict: bool) -> bool {
-    findings.iter().any(|f| {
-        !f.fixed && (f.severity == Severity::Error || (strict && f.severity == Severity::Warn))
-    })
+    findings
+        .iter()
+        .any(|f| !f.fixed && (f.severity == Severity::Error || (strict && f.severity == Severity::Warn)))
 }
 
 /// The subsystems doctor knows, in report order.

@@ -50,15 +50,15 @@ const LOOSE_OBJECTS_GC: u64 = 6700;
 pub fn hook(store: &Store) -> Result<Vec<Finding>> {
     let mut out = staged_definitions(store)?;
     let Some(tip) = store.tip()? else {
-        out.push(Finding::ok("store.ref", "no baton state in this repository; nothing to check"));
+        out.push(Finding::ok(
+            "store.ref",
+            "no baton state in this repository; nothing to check",
+        ));
         return Ok(out);
     };
     let snap = store.snapshot_at(Some(tip))?;
     match state::config(&snap) {
-        Ok(_) => out.push(Finding::ok(
-            "store.ref",
-            format!("state {}", tip.to_hex_with_len(10)),
-        )),
+        Ok(_) => out.push(Finding::ok("store.ref", format!("state {}", tip.to_hex_with_len(10)))),
         Err(e) => out.push(
             Finding::error("store.files", e.message)
                 .hint(e.hint)
@@ -93,9 +93,7 @@ pub fn full(store: &Store, opts: &Options) -> Result<Vec<Finding>> {
         out.extend(broken(&broken_claims, "claims.files"));
         let agent_ids: BTreeSet<_> = agents.iter().map(|(_, a)| a.id.clone()).collect();
         let mut found = claims::check::check(&claims, &agent_ids, opts.now, &config.claims);
-        found.extend(claims::check::check_generations(&generation_trail(
-            store, &snap,
-        )?));
+        found.extend(claims::check::check_generations(&generation_trail(store, &snap)?));
         if found.is_empty() && broken_claims.is_empty() {
             found.push(Finding::ok(
                 "claims.invariants",
@@ -107,12 +105,7 @@ pub fn full(store: &Store, opts: &Options) -> Result<Vec<Finding>> {
     if opts.wants("pool") {
         out.extend(broken(&broken_agents, "pool.files"));
         let loads = pool::loads(claims.iter().map(|(_, c)| c));
-        out.extend(pool::check(
-            &agents,
-            &loads,
-            opts.now,
-            config.pool.heartbeat_timeout,
-        ));
+        out.extend(pool::check(&agents, &loads, opts.now, config.pool.heartbeat_timeout));
     }
     if opts.wants("workflow") {
         out.extend(workflow_checks(store, &snap, opts)?);
@@ -148,19 +141,13 @@ fn sync_checks(store: &Store, remote: &str) -> Result<Vec<Finding>> {
     }];
     match crate::sync::standing(store, remote)? {
         None => out.push(
-            Finding::warn(
-                "sync.standing",
-                format!("the state was never exchanged with {remote}"),
-            )
-            .hint("run `baton sync` to publish it"),
+            Finding::warn("sync.standing", format!("the state was never exchanged with {remote}"))
+                .hint("run `baton sync` to publish it"),
         ),
         Some(st) => {
             out.push(
                 match (st.ahead, st.behind) {
-                    (0, 0) => Finding::ok(
-                        "sync.standing",
-                        format!("in step with {remote} as of the last fetch"),
-                    ),
+                    (0, 0) => Finding::ok("sync.standing", format!("in step with {remote} as of the last fetch")),
                     (a, 0) => Finding::warn(
                         "sync.standing",
                         format!("{a} operation(s) not yet published to {remote}"),
@@ -177,12 +164,7 @@ fn sync_checks(store: &Store, remote: &str) -> Result<Vec<Finding>> {
                 .hint("run `baton sync`"),
             );
             if !st.unpublished_claims.is_empty() {
-                let shown: Vec<&str> = st
-                    .unpublished_claims
-                    .iter()
-                    .take(10)
-                    .map(String::as_str)
-                    .collect();
+                let shown: Vec<&str> = st.unpublished_claims.iter().take(10).map(String::as_str).collect();
                 let more = st.unpublished_claims.len().saturating_sub(shown.len());
                 let more = if more > 0 {
                     format!(" and {more} more")
@@ -220,10 +202,7 @@ fn generation_trail(store: &Store, snap: &Snapshot<'_>) -> Result<Vec<(String, u
         return Ok(trail);
     };
     store.walk_first_parents(tip, |e| {
-        let generation = e
-            .message
-            .get(message::GENERATION)
-            .and_then(|g| g.parse::<u64>().ok());
+        let generation = e.message.get(message::GENERATION).and_then(|g| g.parse::<u64>().ok());
         let mut subjects = e.message.all(message::SUBJECT);
         if let (Some(g), Some(subject), None) = (generation, subjects.next(), subjects.next()) {
             if let Some(id) = subject.strip_prefix("claim/") {
@@ -270,8 +249,7 @@ fn store_checks(store: &Store, snap: &Snapshot<'_>, opts: &Options) -> Result<Ve
     out.push(if reflog.exists() {
         Finding::ok("store.reflog", "reflog is kept for the state ref")
     } else {
-        Finding::warn("store.reflog", format!("no reflog for {STATE_REF}"))
-            .hint("the next baton write creates it")
+        Finding::warn("store.reflog", format!("no reflog for {STATE_REF}")).hint("the next baton write creates it")
     });
 
     out.push(objects_check(store, opts.fix));
@@ -324,15 +302,10 @@ fn lock_check(store: &Store, fix: bool) -> Vec<Finding> {
 fn objects_check(store: &Store, fix: bool) -> Finding {
     let loose = count_loose_objects(store);
     let mut f = match loose {
-        Some(n) if n > LOOSE_OBJECTS_GC => {
-            Finding::warn("store.objects", format!("{n} loose objects"))
-                .hint("`baton doctor --fix` runs `git gc --auto`")
-        }
+        Some(n) if n > LOOSE_OBJECTS_GC => Finding::warn("store.objects", format!("{n} loose objects"))
+            .hint("`baton doctor --fix` runs `git gc --auto`"),
         Some(n) => Finding::ok("store.objects", format!("{n} loose objects")),
-        None => Finding::warn(
-            "store.objects",
-            "could not count objects (`git count-objects` failed)",
-        ),
+        None => Finding::warn("store.objects", "could not count objects (`git count-objects` failed)"),
     };
     if fix {
         let ran = store
@@ -369,11 +342,22 @@ fn staged_definitions(store: &Store) -> Result<Vec<Finding>> {
     let out = store
         .git()
         .current_dir(work)
-        .args(["diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR", "--", crate::workflow::DEFINITIONS_DIR])
+        .args([
+            "diff",
+            "--cached",
+            "--name-only",
+            "-z",
+            "--diff-filter=ACMR",
+            "--",
+            crate::workflow::DEFINITIONS_DIR,
+        ])
         .output()
         .map_err(|e| crate::error::Error::io("running git diff --cached", e))?;
     let mut files = Vec::new();
-    for path in String::from_utf8_lossy(&out.stdout).split('\0').filter(|p| p.ends_with(".toml") || p.ends_with(".json")) {
+    for path in String::from_utf8_lossy(&out.stdout)
+        .split('\0')
+        .filter(|p| p.ends_with(".toml") || p.ends_with(".json"))
+    {
         let shown = store
             .git()
             .args(["show", &format!(":{path}")])
@@ -416,7 +400,9 @@ fn workflow_checks(store: &Store, snap: &Snapshot<'_>, opts: &Options) -> Result
             let mut change = Change::default();
             for id in &dead {
                 let path = ledger::path(id);
-                let Some(mut run) = snap.load_json::<ledger::Run>(&path)? else { continue };
+                let Some(mut run) = snap.load_json::<ledger::Run>(&path)? else {
+                    continue;
+                };
                 if run.status != ledger::RunStatus::Running {
                     continue;
                 }
@@ -431,7 +417,10 @@ fn workflow_checks(store: &Store, snap: &Snapshot<'_>, opts: &Options) -> Result
             change.message = msg;
             Ok(Outcome::Write(change, ()))
         })?;
-        for f in findings.iter_mut().filter(|f| f.severity == crate::doctor::Severity::Error) {
+        for f in findings
+            .iter_mut()
+            .filter(|f| f.severity == crate::doctor::Severity::Error)
+        {
             f.fixed = true;
         }
     }

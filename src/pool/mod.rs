@@ -110,8 +110,9 @@ pub fn pick(
             } else {
                 format!("none of the {of_role} agents with role {role} is healthy with spare capacity")
             };
-            Error::refused("no_capacity", why)
-                .with_hint(format!("add capacity with `baton pool spawn --role {role}`, or release claims; `baton pool health` shows load"))
+            Error::refused("no_capacity", why).with_hint(format!(
+                "add capacity with `baton pool spawn --role {role}`, or release claims; `baton pool health` shows load"
+            ))
         })
 }
 
@@ -124,9 +125,8 @@ pub fn check_assignable(
     heartbeat_timeout: Option<Span>,
 ) -> Result<Assignment> {
     let agent = agent.ok_or_else(|| {
-        Error::refused("no_agent", format!("there is no agent {id} in the pool")).with_hint(
-            "see the pool with `baton pool list`, or add one with `baton pool spawn --role <role>`",
-        )
+        Error::refused("no_agent", format!("there is no agent {id} in the pool"))
+            .with_hint("see the pool with `baton pool list`, or add one with `baton pool spawn --role <role>`")
     })?;
     if !is_healthy(agent, now, heartbeat_timeout) {
         return Err(Error::refused(
@@ -158,13 +158,7 @@ pub fn check_assignable(
 }
 
 /// New agents `R-<n>` numbered after every id ever used for the role (retired ones stay).
-pub fn spawn(
-    existing: &[Agent],
-    role: &Role,
-    count: u32,
-    capacity: u32,
-    now: Timestamp,
-) -> Result<Vec<Agent>> {
+pub fn spawn(existing: &[Agent], role: &Role, count: u32, capacity: u32, now: Timestamp) -> Result<Vec<Agent>> {
     if count == 0 || count > 1000 {
         return Err(Error::invalid(
             "invalid_count",
@@ -173,10 +167,8 @@ pub fn spawn(
         .with_hint("baton pool spawn --role R --count 3"));
     }
     if capacity == 0 {
-        return Err(
-            Error::invalid("invalid_capacity", "--capacity must be at least 1")
-                .with_hint("baton pool spawn --role R --capacity 2"),
-        );
+        return Err(Error::invalid("invalid_capacity", "--capacity must be at least 1")
+            .with_hint("baton pool spawn --role R --capacity 2"));
     }
     let prefix = format!("{role}-");
     let highest = existing
@@ -241,8 +233,12 @@ pub fn retire(agent: &Agent, load: u32, force: bool) -> Result<Option<Agent>> {
         return Ok(None);
     }
     if load > 0 && !force {
-        return Err(Error::refused("agent_busy", format!("agent {} still holds {load} claim(s)", agent.id))
-            .with_hint(format!("drain it and wait (`baton pool drain {}`), release its claims, or retire it anyway with --force", agent.id)));
+        return Err(
+            Error::refused("agent_busy", format!("agent {} still holds {load} claim(s)", agent.id)).with_hint(format!(
+                "drain it and wait (`baton pool drain {}`), release its claims, or retire it anyway with --force",
+                agent.id
+            )),
+        );
     }
     let mut a = agent.clone();
     a.status = AgentStatus::Retired;
@@ -262,12 +258,7 @@ pub struct Health {
     pub healthy: bool,
 }
 
-pub fn health(
-    agents: &[Agent],
-    loads: &Loads,
-    now: Timestamp,
-    stale_after: Option<Span>,
-) -> Vec<Health> {
+pub fn health(agents: &[Agent], loads: &Loads, now: Timestamp, stale_after: Option<Span>) -> Vec<Health> {
     agents
         .iter()
         .map(|a| Health {
@@ -298,11 +289,7 @@ pub fn check(
             out.push(
                 Finding::error(
                     "pool.layout",
-                    format!(
-                        "{found_at} holds agent {} which belongs at {}",
-                        a.id,
-                        path(&a.id)
-                    ),
+                    format!("{found_at} holds agent {} which belongs at {}", a.id, path(&a.id)),
                 )
                 .at(found_at),
             );
@@ -325,10 +312,7 @@ pub fn check(
             out.push(
                 Finding::warn(
                     "pool.capacity",
-                    format!(
-                        "agent {} holds {load} claims, over its capacity {}",
-                        a.id, a.capacity
-                    ),
+                    format!("agent {} holds {load} claims, over its capacity {}", a.id, a.capacity),
                 )
                 .hint(format!("release some: baton claims list --agent {}", a.id))
                 .at(found_at),
@@ -338,10 +322,7 @@ pub fn check(
             out.push(
                 Finding::warn(
                     "pool.heartbeat",
-                    format!(
-                        "agent {} has not sent a heartbeat within pool.heartbeat_timeout",
-                        a.id
-                    ),
+                    format!("agent {} has not sent a heartbeat within pool.heartbeat_timeout", a.id),
                 )
                 .hint(format!(
                     "the agent should run `baton pool heartbeat {}`; drain it if it is gone",
@@ -386,12 +367,7 @@ mod tests {
         all[1].status = AgentStatus::Retired;
         let next = spawn(&all, &role("rev"), 1, 1, now()).unwrap();
         assert_eq!(next[0].id.as_str(), "rev-3");
-        assert_eq!(
-            spawn(&all, &role("rev"), 0, 1, now())
-                .unwrap_err()
-                .exit_code(),
-            2
-        );
+        assert_eq!(spawn(&all, &role("rev"), 0, 1, now()).unwrap_err().exit_code(), 2);
     }
 
     #[test]
@@ -399,27 +375,19 @@ mod tests {
         let agents = spawn(&[], &role("rev"), 3, 2, now()).unwrap();
         let mut loads = Loads::new();
         assert_eq!(
-            pick(&agents, &loads, &role("rev"), now(), None)
-                .unwrap()
-                .agent
-                .as_str(),
+            pick(&agents, &loads, &role("rev"), now(), None).unwrap().agent.as_str(),
             "rev-1"
         );
         loads.insert(agents[0].id.clone(), 1);
         assert_eq!(
-            pick(&agents, &loads, &role("rev"), now(), None)
-                .unwrap()
-                .agent
-                .as_str(),
+            pick(&agents, &loads, &role("rev"), now(), None).unwrap().agent.as_str(),
             "rev-2"
         );
         for a in &agents {
             loads.insert(a.id.clone(), 2);
         }
         assert_eq!(
-            pick(&agents, &loads, &role("rev"), now(), None)
-                .unwrap_err()
-                .code,
+            pick(&agents, &loads, &role("rev"), now(), None).unwrap_err().code,
             "no_capacity"
         );
         assert_eq!(
@@ -452,10 +420,7 @@ mod tests {
     fn retire_refuses_loaded_agents_unless_forced() {
         let a = &spawn(&[], &role("rev"), 1, 1, now()).unwrap()[0];
         assert_eq!(retire(a, 1, false).unwrap_err().code, "agent_busy");
-        assert_eq!(
-            retire(a, 1, true).unwrap().unwrap().status,
-            AgentStatus::Retired
-        );
+        assert_eq!(retire(a, 1, true).unwrap().unwrap().status, AgentStatus::Retired);
         assert!(heartbeat(&retire(a, 0, false).unwrap().unwrap(), now()).is_err());
     }
 }

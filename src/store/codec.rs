@@ -11,13 +11,8 @@ use crate::error::{Error, Result};
 pub const SCHEMA: u32 = 1;
 
 pub fn corrupt(path: &str, why: impl std::fmt::Display) -> Error {
-    Error::environment(
-        "corrupt_state",
-        format!("state file {path} does not parse: {why}"),
-    )
-    .with_hint(
-        "run `baton doctor` to list broken files; fix or delete the file with a new state commit",
-    )
+    Error::environment("corrupt_state", format!("state file {path} does not parse: {why}"))
+        .with_hint("run `baton doctor` to list broken files; fix or delete the file with a new state commit")
 }
 
 pub fn decode_toml<T: DeserializeOwned>(path: &str, bytes: &[u8]) -> Result<T> {

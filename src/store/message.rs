@@ -40,8 +40,7 @@ impl Message {
     }
 
     pub fn trailer(mut self, key: &str, value: impl AsRef<str>) -> Self {
-        self.trailers
-            .push((key.to_owned(), one_line(value.as_ref())));
+        self.trailers.push((key.to_owned(), one_line(value.as_ref())));
         self
     }
 

@@ -60,14 +60,7 @@ impl DeltaBaseCache {
 }
 
 impl gix::odb::pack::cache::DecodeEntry for DeltaBaseCache {
-    fn put(
-        &mut self,
-        pack_id: u32,
-        offset: u64,
-        data: &[u8],
-        kind: gix::objs::Kind,
-        compressed_size: usize,
-    ) {
+    fn put(&mut self, pack_id: u32, offset: u64, data: &[u8], kind: gix::objs::Kind, compressed_size: usize) {
         if data.len() > self.cap / 4 {
             return;
         }
@@ -84,12 +77,7 @@ impl gix::odb::pack::cache::DecodeEntry for DeltaBaseCache {
         }
     }
 
-    fn get(
-        &mut self,
-        pack_id: u32,
-        offset: u64,
-        out: &mut Vec<u8>,
-    ) -> Option<(gix::objs::Kind, usize)> {
+    fn get(&mut self, pack_id: u32, offset: u64, out: &mut Vec<u8>) -> Option<(gix::objs::Kind, usize)> {
         let (kind, compressed_size, data) = self.entries.get(&(pack_id, offset))?;
         out.clear();
         out.extend_from_slice(data);
@@ -215,9 +203,7 @@ impl Store {
                 "not_a_repository",
                 format!("{} is not in a git repository ({e})", dir.display()),
             )
-            .with_hint(
-                "run baton inside a git repository, or pass -C <path>; `git init` creates one",
-            )
+            .with_hint("run baton inside a git repository, or pass -C <path>; `git init` creates one")
         })?;
         // The git identity is read when writing (`Store::committer`), not here.
         repo.object_cache_size_if_unset(4 * 1024 * 1024);
@@ -263,14 +249,8 @@ impl Store {
     /// (a walk of /usr/share/zoneinfo, 0.5 ms or more per process).
     fn committer(&self) -> (gix::bstr::BString, gix::bstr::BString) {
         let config = self.repo.config_snapshot();
-        let first = |keys: &[&str]| {
-            keys.iter().find_map(|k| config.plumbing().string(*k))
-        };
-        let name = first(&[
-            "committer.name",
-            "user.name",
-            "gitoxide.committer.nameFallback",
-        ]);
+        let first = |keys: &[&str]| keys.iter().find_map(|k| config.plumbing().string(*k));
+        let name = first(&["committer.name", "user.name", "gitoxide.committer.nameFallback"]);
         let email = first(&[
             "committer.email",
             "user.email",
@@ -351,11 +331,7 @@ impl Store {
     /// Run `op` against the current state and commit what it returns, with
     /// compare-and-swap on the ref; re-run it whenever the ref moved meanwhile.
     /// Fails with "no state" unless the state exists.
-    pub fn update<T>(
-        &self,
-        actor: &str,
-        op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
-    ) -> Result<Written<T>> {
+    pub fn update<T>(&self, actor: &str, op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>) -> Result<Written<T>> {
         self.update_inner(actor, false, op)
     }
 
@@ -420,7 +396,9 @@ impl Store {
                                     self.lock_path().display()
                                 ),
                             )
-                            .with_hint("if no baton or git process is running, `baton doctor --fix` removes a stale lock")
+                            .with_hint(
+                                "if no baton or git process is running, `baton doctor --fix` removes a stale lock",
+                            )
                         } else {
                             Error::failed(
                                 "contention",
@@ -437,12 +415,7 @@ impl Store {
     }
 
     /// Write the blobs, the trees on their paths and a commit on top of `snap`.
-    pub fn write_commit(
-        &self,
-        snap: &Snapshot<'_>,
-        change: &Change,
-        actor: &str,
-    ) -> Result<ObjectId> {
+    pub fn write_commit(&self, snap: &Snapshot<'_>, change: &Change, actor: &str) -> Result<ObjectId> {
         let tree = self.write_tree(snap.tree, change)?;
         let parents: Vec<ObjectId> = snap.commit.into_iter().collect();
         self.write_commit_object(tree, &parents, &change.message, actor)
@@ -503,12 +476,8 @@ impl Store {
     fn protect_options(&self) -> gix::validate::path::component::Options {
         let config = self.repo.config_snapshot();
         gix::validate::path::component::Options {
-            protect_windows: config
-                .boolean("gitoxide.core.protectWindows")
-                .unwrap_or(cfg!(windows)),
-            protect_hfs: config
-                .boolean("core.protectHFS")
-                .unwrap_or(cfg!(target_os = "macos")),
+            protect_windows: config.boolean("gitoxide.core.protectWindows").unwrap_or(cfg!(windows)),
+            protect_hfs: config.boolean("core.protectHFS").unwrap_or(cfg!(target_os = "macos")),
             protect_ntfs: config.boolean("core.protectNTFS").unwrap_or(true),
         }
     }
@@ -595,46 +564,29 @@ impl Store {
     }
 
     /// Visit the state history from `tip`, newest first, until `visit` returns false.
-    pub fn walk_history(
-        &self,
-        tip: ObjectId,
-        visit: impl FnMut(HistoryEntry) -> bool,
-    ) -> Result<()> {
+    pub fn walk_history(&self, tip: ObjectId, visit: impl FnMut(HistoryEntry) -> bool) -> Result<()> {
         self.walk(tip, false, visit)
     }
 
     /// Like [`Store::walk_history`], following only first parents: the
     /// published line of history, through merges taken from the remote.
-    pub fn walk_first_parents(
-        &self,
-        tip: ObjectId,
-        visit: impl FnMut(HistoryEntry) -> bool,
-    ) -> Result<()> {
+    pub fn walk_first_parents(&self, tip: ObjectId, visit: impl FnMut(HistoryEntry) -> bool) -> Result<()> {
         self.walk(tip, true, visit)
     }
 
-    fn walk(
-        &self,
-        tip: ObjectId,
-        first_parent: bool,
-        mut visit: impl FnMut(HistoryEntry) -> bool,
-    ) -> Result<()> {
+    fn walk(&self, tip: ObjectId, first_parent: bool, mut visit: impl FnMut(HistoryEntry) -> bool) -> Result<()> {
         let mut platform = self.repo.rev_walk([tip]);
         if first_parent {
             platform = platform.first_parent_only();
         }
-        let walk = platform
-            .all()
-            .git_context(|| "walking the state history".into())?;
+        let walk = platform.all().git_context(|| "walking the state history".into())?;
         for info in walk {
             let info = info.git_context(|| "walking the state history".into())?;
             let commit = self
                 .repo
                 .find_commit(info.id)
                 .git_context(|| format!("reading commit {}", info.id))?;
-            let decoded = commit
-                .decode()
-                .git_context(|| format!("decoding commit {}", info.id))?;
+            let decoded = commit.decode().git_context(|| format!("decoding commit {}", info.id))?;
             let author = decoded
                 .author()
                 .map(|a| a.name.to_str_lossy().into_owned())
@@ -662,12 +614,7 @@ impl Store {
     /// The paths whose versions differ between `local` and `remote` trees, with
     /// their version in `base` too. Only subtrees whose ids differ are read, so
     /// the cost follows the number of changes, not the size of the state.
-    pub fn three_way(
-        &self,
-        base: Option<ObjectId>,
-        local: ObjectId,
-        remote: ObjectId,
-    ) -> Result<Vec<Divergence>> {
+    pub fn three_way(&self, base: Option<ObjectId>, local: ObjectId, remote: ObjectId) -> Result<Vec<Divergence>> {
         let mut out = Vec::new();
         self.three_way_at("", base, Some(local), Some(remote), &mut out)?;
         Ok(out)
@@ -677,13 +624,8 @@ impl Store {
         let Some(id) = tree else {
             return Ok(Vec::new());
         };
-        let tree = self
-            .repo
-            .find_tree(id)
-            .git_context(|| format!("reading tree {id}"))?;
-        let decoded = tree
-            .decode()
-            .git_context(|| format!("decoding tree {id}"))?;
+        let tree = self.repo.find_tree(id).git_context(|| format!("reading tree {id}"))?;
+        let decoded = tree.decode().git_context(|| format!("decoding tree {id}"))?;
         Ok(decoded
             .entries
             .iter()
@@ -713,8 +655,7 @@ impl Store {
             self.tree_entries(local)?,
             self.tree_entries(remote)?,
         ];
-        let names: std::collections::BTreeSet<&str> =
-            sides.iter().flatten().map(|(n, _, _)| n.as_str()).collect();
+        let names: std::collections::BTreeSet<&str> = sides.iter().flatten().map(|(n, _, _)| n.as_str()).collect();
         for name in names {
             let path = if prefix.is_empty() {
                 name.to_owned()
@@ -726,19 +667,11 @@ impl Store {
                     .find(|(n, is_tree, _)| n == name && *is_tree == want_tree)
                     .map(|(_, _, id)| *id)
             };
-            let trees = [
-                find(&sides[0], true),
-                find(&sides[1], true),
-                find(&sides[2], true),
-            ];
+            let trees = [find(&sides[0], true), find(&sides[1], true), find(&sides[2], true)];
             if trees[1] != trees[2] {
                 self.three_way_at(&path, trees[0], trees[1], trees[2], out)?;
             }
-            let blobs = [
-                find(&sides[0], false),
-                find(&sides[1], false),
-                find(&sides[2], false),
-            ];
+            let blobs = [find(&sides[0], false), find(&sides[1], false), find(&sides[2], false)];
             if blobs[1] != blobs[2] {
                 out.push(Divergence {
                     path,
@@ -822,11 +755,7 @@ impl Store {
 
     /// Whether the given remote is configured.
     pub fn remote_names(&self) -> Vec<String> {
-        self.repo
-            .remote_names()
-            .iter()
-            .map(|n| n.to_string())
-            .collect()
+        self.repo.remote_names().iter().map(|n| n.to_string()).collect()
     }
 }
 
@@ -889,21 +818,17 @@ impl<'r> Snapshot<'r> {
                     .git_context(|| format!("reading {path}"))?;
                 Ok(Some(blob.take_data()))
             }
-            Some(_) => Err(Error::environment(
-                "corrupt_state",
-                format!("{path} is not a file in the state tree"),
-            )
-            .with_hint("run `baton doctor` to see what is wrong with the state")),
+            Some(_) => Err(
+                Error::environment("corrupt_state", format!("{path} is not a file in the state tree"))
+                    .with_hint("run `baton doctor` to see what is wrong with the state"),
+            ),
             None => Ok(None),
         }
     }
 
     /// Read a blob by id (after [`Snapshot::files_under`]).
     pub fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>> {
-        let mut blob = self
-            .repo
-            .find_blob(id)
-            .git_context(|| format!("reading blob {id}"))?;
+        let mut blob = self.repo.find_blob(id).git_context(|| format!("reading blob {id}"))?;
         Ok(blob.take_data())
     }
 
@@ -931,19 +856,12 @@ impl<'r> Snapshot<'r> {
         Ok(out)
     }
 
-    fn collect_files(
-        &self,
-        tree: ObjectId,
-        prefix: &str,
-        out: &mut Vec<(String, ObjectId)>,
-    ) -> Result<()> {
+    fn collect_files(&self, tree: ObjectId, prefix: &str, out: &mut Vec<(String, ObjectId)>) -> Result<()> {
         let tree = self
             .repo
             .find_tree(tree)
             .git_context(|| format!("reading tree {prefix}"))?;
-        let decoded = tree
-            .decode()
-            .git_context(|| format!("decoding tree {prefix}"))?;
+        let decoded = tree.decode().git_context(|| format!("decoding tree {prefix}"))?;
         for entry in &decoded.entries {
             let name = entry.filename.to_str_lossy();
             let path = if prefix.is_empty() {

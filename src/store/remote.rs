@@ -44,13 +44,11 @@ impl Store {
         if self.remote_names().iter().any(|r| r == remote) {
             return Ok(());
         }
-        Err(Error::environment(
-            "no_remote",
-            format!("there is no git remote named {remote:?}"),
+        Err(
+            Error::environment("no_remote", format!("there is no git remote named {remote:?}")).with_hint(format!(
+                "add it with `git remote add {remote} <url>`, or pass --remote <name>"
+            )),
         )
-        .with_hint(format!(
-            "add it with `git remote add {remote} <url>`, or pass --remote <name>"
-        )))
     }
 
     /// Whether `remote` fetches the baton refs.
@@ -61,9 +59,7 @@ impl Store {
             .output()
             .map_err(|e| Error::io("running git config", e))?;
         let spec = refspec(remote);
-        Ok(String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .any(|l| l.trim() == spec))
+        Ok(String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == spec))
     }
 
     /// Add the baton fetch refspec to `remote` unless it is there; true when added.
@@ -104,8 +100,13 @@ impl Store {
             .output()
             .map_err(|e| Error::io("running git fetch", e))?;
         if !out.status.success() {
-            return Err(Error::environment("remote_unreachable", format!("cannot fetch from {remote}: {}", stderr_summary(&out)))
-                .with_hint(format!("check the remote's URL and your access (`git fetch {remote}`); local state is unchanged")));
+            return Err(Error::environment(
+                "remote_unreachable",
+                format!("cannot fetch from {remote}: {}", stderr_summary(&out)),
+            )
+            .with_hint(format!(
+                "check the remote's URL and your access (`git fetch {remote}`); local state is unchanged"
+            )));
         }
         self.resolve(&tracking_ref(remote))
     }
@@ -136,9 +137,7 @@ impl Store {
         let refused = stdout.lines().find(|l| l.starts_with('!'));
         match refused {
             Some(line) => Err(PushError::Rejected(
-                format!("{} {}", line.trim(), stderr_summary(&out))
-                    .trim()
-                    .to_owned(),
+                format!("{} {}", line.trim(), stderr_summary(&out)).trim().to_owned(),
             )),
             None => Err(PushError::Unreachable(stderr_summary(&out))),
         }

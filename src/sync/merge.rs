@@ -75,10 +75,7 @@ pub struct LostClaim {
 impl LostClaim {
     pub fn message(&self) -> String {
         match &self.holder {
-            Some(holder) => format!(
-                "{} is now held by {holder}; your claim was not published",
-                self.id
-            ),
+            Some(holder) => format!("{} is now held by {holder}; your claim was not published", self.id),
             None => format!(
                 "{} is now {}; your change ({}) was not published",
                 self.id, self.now, self.yours
@@ -106,9 +103,7 @@ pub fn resolve(path: &str, v: Versions<'_>) -> (Decision, Option<Note>) {
     }
     match rule_for(path) {
         Rule::Claim => (Decision::Remote, Some(Note::Lost(lost_claim(path, v)))),
-        Rule::Ledger | Rule::RemoteWins => {
-            (Decision::Remote, Some(Note::RemoteWon(path.to_owned())))
-        }
+        Rule::Ledger | Rule::RemoteWins => (Decision::Remote, Some(Note::RemoteWon(path.to_owned()))),
         Rule::NewerSnapshot => (newer_snapshot(v), None),
         Rule::Counters => match merge_counters(v) {
             Some(bytes) => (Decision::Merged(bytes), None),
@@ -144,9 +139,7 @@ fn lost_claim(path: &str, v: Versions<'_>) -> LostClaim {
             .as_ref()
             .filter(|c| c.state.is_held())
             .map(|c| c.owner.to_string()),
-        now: remote
-            .as_ref()
-            .map_or("absent".to_owned(), |c| c.state.to_string()),
+        now: remote.as_ref().map_or("absent".to_owned(), |c| c.state.to_string()),
     }
 }
 
@@ -223,11 +216,7 @@ fn merge_value(
 mod tests {
     use super::*;
 
-    fn v<'a>(
-        base: Option<&'a str>,
-        local: Option<&'a str>,
-        remote: Option<&'a str>,
-    ) -> Versions<'a> {
+    fn v<'a>(base: Option<&'a str>, local: Option<&'a str>, remote: Option<&'a str>) -> Versions<'a> {
         Versions {
             base: base.map(str::as_bytes),
             local: local.map(str::as_bytes),
@@ -245,10 +234,7 @@ mod tests {
             resolve("claims/aa/T.toml", v(Some("a"), Some("b"), Some("a"))).0,
             Decision::Local
         );
-        assert_eq!(
-            resolve("agents/x.toml", v(None, Some("b"), None)).0,
-            Decision::Local
-        );
+        assert_eq!(resolve("agents/x.toml", v(None, Some("b"), None)).0, Decision::Local);
     }
 
     #[test]
@@ -296,19 +282,11 @@ mod tests {
         let older = r#"{"schema":1,"taken_at":"2026-01-01T00:00:00Z"}"#;
         let newer = r#"{"schema":1,"taken_at":"2026-01-02T00:00:00Z"}"#;
         assert_eq!(
-            resolve(
-                "metrics/snapshot.json",
-                v(Some("{}"), Some(newer), Some(older))
-            )
-            .0,
+            resolve("metrics/snapshot.json", v(Some("{}"), Some(newer), Some(older))).0,
             Decision::Local
         );
         assert_eq!(
-            resolve(
-                "metrics/snapshot.json",
-                v(Some("{}"), Some(older), Some(newer))
-            )
-            .0,
+            resolve("metrics/snapshot.json", v(Some("{}"), Some(older), Some(newer))).0,
             Decision::Remote
         );
     }

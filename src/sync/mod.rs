@@ -85,11 +85,7 @@ pub fn sync(store: &Store, remote: &str, actor: &str) -> Result<Report> {
         let mut pushing = local;
         if let Some(r) = theirs {
             if r == local {
-                let action = if merged {
-                    Action::Merged
-                } else {
-                    Action::UpToDate
-                };
+                let action = if merged { Action::Merged } else { Action::UpToDate };
                 return Ok(report(action, local, &lost, &remote_won));
             }
             if store.is_ancestor(local, r)? {
@@ -105,11 +101,7 @@ pub fn sync(store: &Store, remote: &str, actor: &str) -> Result<Report> {
                     continue;
                 }
                 return Ok(report(
-                    if merged {
-                        Action::Merged
-                    } else {
-                        Action::FastForward
-                    },
+                    if merged { Action::Merged } else { Action::FastForward },
                     r,
                     &lost,
                     &remote_won,
@@ -117,10 +109,7 @@ pub fn sync(store: &Store, remote: &str, actor: &str) -> Result<Report> {
             }
             if !store.is_ancestor(r, local)? {
                 let (commit, notes) = merge_commit(store, local, r, remote, actor)?;
-                if store
-                    .compare_and_swap(Some(local), commit, "sync merge")
-                    .is_err()
-                {
+                if store.compare_and_swap(Some(local), commit, "sync merge").is_err() {
                     continue;
                 }
                 merged = true;
@@ -146,27 +135,26 @@ pub fn sync(store: &Store, remote: &str, actor: &str) -> Result<Report> {
                 if store.resolve(&tracking)? != Some(pushing) {
                     let _ = store.move_ref(&tracking, theirs, pushing, "baton: sync push");
                 }
-                let action = if merged {
-                    Action::Merged
-                } else {
-                    Action::Pushed
-                };
+                let action = if merged { Action::Merged } else { Action::Pushed };
                 return Ok(report(action, pushing, &lost, &remote_won));
             }
             Err(PushError::Unreachable(why)) => {
-                return Err(Error::environment(
-                    "remote_unreachable",
-                    format!("cannot push to {remote}: {why}"),
+                return Err(
+                    Error::environment("remote_unreachable", format!("cannot push to {remote}: {why}")).with_hint(
+                        format!("check access to {remote}; local state is intact, run `baton sync` again later"),
+                    ),
                 )
-                .with_hint(format!(
-                    "check access to {remote}; local state is intact, run `baton sync` again later"
-                )))
             }
             Err(PushError::Rejected(why)) => last_rejection = why,
         }
     }
-    Err(Error::failed("not_published", format!("could not publish to {remote} after {ATTEMPTS} attempts: {last_rejection}"))
-        .with_hint("the remote kept moving or refused the push (a server hook?); local state is intact, retry `baton sync`"))
+    Err(Error::failed(
+        "not_published",
+        format!("could not publish to {remote} after {ATTEMPTS} attempts: {last_rejection}"),
+    )
+    .with_hint(
+        "the remote kept moving or refused the push (a server hook?); local state is intact, retry `baton sync`",
+    ))
 }
 
 /// Merge `remote_tip` into `local_tip`: a commit whose first parent is the
@@ -252,8 +240,7 @@ pub fn merge_commit(
     }
     change.message = msg;
     let tree = store.write_tree(remote_tree, &change)?;
-    let commit =
-        store.write_commit_object(tree, &[remote_tip, local_tip], &change.message, actor)?;
+    let commit = store.write_commit_object(tree, &[remote_tip, local_tip], &change.message, actor)?;
     Ok((commit, notes))
 }
 
@@ -270,8 +257,7 @@ pub fn standing(store: &Store, remote: &str) -> Result<Option<Standing>> {
     let (Some(local), Some(theirs)) = (store.tip()?, store.resolve(&tracking_ref(remote))?) else {
         return Ok(None);
     };
-    let ahead: std::collections::HashSet<ObjectId> =
-        store.commits_between(local, theirs)?.into_iter().collect();
+    let ahead: std::collections::HashSet<ObjectId> = store.commits_between(local, theirs)?.into_iter().collect();
     let behind = store.commits_between(theirs, local)?.len();
     let mut unpublished = Vec::new();
     if !ahead.is_empty() {

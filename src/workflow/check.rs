@@ -13,14 +13,20 @@ pub fn check_definitions(files: &[(String, String)]) -> Vec<Finding> {
         if let Err(problems) = def::parse_checked(text, Format::of(path)) {
             let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
             out.push(
-                Finding::error("workflow.definition", format!("{path} is not valid: {}", list.join("; ")))
-                    .hint(format!("fix it; `baton workflow validate {path}` checks again"))
-                    .at(path.clone()),
+                Finding::error(
+                    "workflow.definition",
+                    format!("{path} is not valid: {}", list.join("; ")),
+                )
+                .hint(format!("fix it; `baton workflow validate {path}` checks again"))
+                .at(path.clone()),
             );
         }
     }
     if out.is_empty() && !files.is_empty() {
-        out.push(Finding::ok("workflow.definition", format!("{} definition(s) valid", files.len())));
+        out.push(Finding::ok(
+            "workflow.definition",
+            format!("{} definition(s) valid", files.len()),
+        ));
     }
     out
 }
@@ -33,9 +39,12 @@ pub fn check_runs(runs: &[(String, Run)], host: &str, alive: impl Fn(u32) -> boo
     for (path, run) in runs.iter().filter(|(_, r)| r.status == RunStatus::Running) {
         if run.host != host {
             out.push(
-                Finding::warn("workflow.runs", format!("run {} is marked running on host {}", run.id, run.host))
-                    .hint(format!("run `baton workflow doctor` on {} to check it", run.host))
-                    .at(path.clone()),
+                Finding::warn(
+                    "workflow.runs",
+                    format!("run {} is marked running on host {}", run.id, run.host),
+                )
+                .hint(format!("run `baton workflow doctor` on {} to check it", run.host))
+                .at(path.clone()),
             );
         } else if !alive(run.pid) {
             dead.push(run.id.clone());
@@ -50,7 +59,10 @@ pub fn check_runs(runs: &[(String, Run)], host: &str, alive: impl Fn(u32) -> boo
         }
     }
     if out.is_empty() {
-        out.push(Finding::ok("workflow.runs", format!("{} run(s), none left running by a dead process", runs.len())));
+        out.push(Finding::ok(
+            "workflow.runs",
+            format!("{} run(s), none left running by a dead process", runs.len()),
+        ));
     }
     (out, dead)
 }

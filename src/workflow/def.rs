@@ -126,10 +126,10 @@ pub fn invalid(source: &str, problems: &[Problem]) -> Error {
 /// Parse and validate, returning every problem found.
 pub fn parse_checked(text: &str, format: Format) -> std::result::Result<Definition, Vec<Problem>> {
     let raw: RawDefinition = match format {
-        Format::Toml => toml::from_str(text)
-            .map_err(|e| vec![problem(None, format!("does not parse: {}", e.message()))])?,
-        Format::Json => serde_json::from_str(text)
-            .map_err(|e| vec![problem(None, format!("does not parse: {e}"))])?,
+        Format::Toml => {
+            toml::from_str(text).map_err(|e| vec![problem(None, format!("does not parse: {}", e.message()))])?
+        }
+        Format::Json => serde_json::from_str(text).map_err(|e| vec![problem(None, format!("does not parse: {e}"))])?,
     };
     let _ = raw.description;
     validate(raw)
@@ -174,10 +174,7 @@ fn validate(raw: RawDefinition) -> std::result::Result<Definition, Vec<Problem>>
         };
         if let Some(run) = &s.run {
             if run.is_empty() || run[0].trim().is_empty() {
-                problems.push(problem(
-                    at,
-                    "`run` must name a program: run = [\"cargo\", \"test\"]",
-                ));
+                problems.push(problem(at, "`run` must name a program: run = [\"cargo\", \"test\"]"));
             }
         }
         let when = match s.when.as_deref() {
@@ -220,8 +217,7 @@ fn validate(raw: RawDefinition) -> std::result::Result<Definition, Vec<Problem>>
                 }
             }
         };
-        let retry_backoff =
-            duration("retry_backoff", s.retry_backoff.as_deref()).unwrap_or(Span::from_secs(0));
+        let retry_backoff = duration("retry_backoff", s.retry_backoff.as_deref()).unwrap_or(Span::from_secs(0));
         let timeout = duration("timeout", s.timeout.as_deref());
         if timeout.is_some_and(|t| t.as_std().is_zero()) {
             problems.push(problem(at, "`timeout` must be more than zero"));
@@ -232,20 +228,14 @@ fn validate(raw: RawDefinition) -> std::result::Result<Definition, Vec<Problem>>
             for d in deps {
                 match StepId::parse(d) {
                     Ok(d) => parsed.push(d),
-                    Err(_) => problems.push(problem(
-                        at,
-                        format!("depends on {d:?}, which is not a step id"),
-                    )),
+                    Err(_) => problems.push(problem(at, format!("depends on {d:?}, which is not a step id"))),
                 }
             }
             depends_on = Some(parsed);
         }
         for key in s.env.as_ref().into_iter().flat_map(|e| e.keys()) {
             if key.is_empty() || key.contains('=') || key.contains('\0') {
-                problems.push(problem(
-                    at,
-                    format!("bad environment variable name {key:?}"),
-                ));
+                problems.push(problem(at, format!("bad environment variable name {key:?}")));
             }
         }
         if let Some(id) = id {
@@ -266,10 +256,7 @@ fn validate(raw: RawDefinition) -> std::result::Result<Definition, Vec<Problem>>
     for s in &steps {
         for d in s.depends_on.iter().flatten() {
             if !ids.contains(d) {
-                problems.push(problem(
-                    Some(s.id.as_str()),
-                    format!("depends on unknown step {d}"),
-                ));
+                problems.push(problem(Some(s.id.as_str()), format!("depends on unknown step {d}")));
             } else if d == &s.id {
                 problems.push(problem(Some(s.id.as_str()), "depends on itself"));
             }
@@ -298,8 +285,7 @@ fn validate(raw: RawDefinition) -> std::result::Result<Definition, Vec<Problem>>
 /// Kahn's algorithm, always taking the ready step that comes first in the
 /// file; on a cycle, the cycle's steps (first repeated at the end).
 fn topological_order(steps: &[Step]) -> std::result::Result<Vec<usize>, Vec<usize>> {
-    let index: BTreeMap<&StepId, usize> =
-        steps.iter().enumerate().map(|(i, s)| (&s.id, i)).collect();
+    let index: BTreeMap<&StepId, usize> = steps.iter().enumerate().map(|(i, s)| (&s.id, i)).collect();
     // Self-dependencies are reported on their own ("depends on itself"); left
     // out here so they do not hide a real cycle elsewhere.
     let deps: Vec<Vec<usize>> = steps
@@ -335,11 +321,7 @@ fn find_cycle(deps: &[Vec<usize>], done: &[bool]) -> Vec<usize> {
     let mut path = vec![start];
     let mut current = start;
     loop {
-        let next = deps[current]
-            .iter()
-            .copied()
-            .find(|&d| !done[d])
-            .unwrap_or(start);
+        let next = deps[current].iter().copied().find(|&d| !done[d]).unwrap_or(start);
         if let Some(pos) = path.iter().position(|&p| p == next) {
             let mut cycle: Vec<usize> = path[pos..].to_vec();
             cycle.push(next);
@@ -380,9 +362,7 @@ impl Definition {
 
     /// Every argv of the definition, for policy checks.
     pub fn commands(&self) -> impl Iterator<Item = (&StepId, &Vec<String>)> {
-        self.steps
-            .iter()
-            .filter_map(|s| s.run.as_ref().map(|r| (&s.id, r)))
+        self.steps.iter().filter_map(|s| s.run.as_ref().map(|r| (&s.id, r)))
     }
 }
 
@@ -411,26 +391,15 @@ mod tests {
         )
         .unwrap_err();
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert!(text.iter().any(|p| p.contains("step a: bad `when`")), "{text:?}");
+        assert!(text.iter().any(|p| p.contains("step a: `retry` is -1")), "{text:?}");
         assert!(
-            text.iter().any(|p| p.contains("step a: bad `when`")),
+            text.iter().any(|p| p.contains("step a: bad duration in `timeout`")),
             "{text:?}"
         );
+        assert!(text.iter().any(|p| p.contains("step a: duplicate step id")), "{text:?}");
         assert!(
-            text.iter().any(|p| p.contains("step a: `retry` is -1")),
-            "{text:?}"
-        );
-        assert!(
-            text.iter()
-                .any(|p| p.contains("step a: bad duration in `timeout`")),
-            "{text:?}"
-        );
-        assert!(
-            text.iter().any(|p| p.contains("step a: duplicate step id")),
-            "{text:?}"
-        );
-        assert!(
-            text.iter()
-                .any(|p| p.contains("step b: depends on unknown step zzz")),
+            text.iter().any(|p| p.contains("step b: depends on unknown step zzz")),
             "{text:?}"
         );
     }
@@ -455,7 +424,10 @@ mod tests {
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert!(text.iter().any(|p| p.contains("step a: bad `when`")), "{text:?}");
         assert!(text.iter().any(|p| p.contains("step b: depends on itself")), "{text:?}");
-        assert!(text.iter().any(|p| p.contains("dependency cycle: a -> b -> a")), "{text:?}");
+        assert!(
+            text.iter().any(|p| p.contains("dependency cycle: a -> b -> a")),
+            "{text:?}"
+        );
     }
 
     #[test]
@@ -472,7 +444,11 @@ mod tests {
 
     #[test]
     fn json_has_the_same_fields() {
-        let d = parse_checked(r#"{"name": "x", "steps": [{"id": "a", "run": ["true"], "retry": 1, "retry_backoff": "1s"}]}"#, Format::Json).unwrap();
+        let d = parse_checked(
+            r#"{"name": "x", "steps": [{"id": "a", "run": ["true"], "retry": 1, "retry_backoff": "1s"}]}"#,
+            Format::Json,
+        )
+        .unwrap();
         assert_eq!(d.steps[0].retry, 1);
     }
 }

@@ -145,11 +145,12 @@ pub fn execute(
                                 i,
                                 std::thread::spawn(move || {
                                     // A bug in a worker must fail the step, not hang the run.
-                                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.run()))
-                                        .unwrap_or(StepOutcome {
-                                            attempts: Vec::new(),
-                                            status: StepStatus::Failed,
-                                        });
+                                    let outcome =
+                                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.run()))
+                                            .unwrap_or(StepOutcome {
+                                                attempts: Vec::new(),
+                                                status: StepStatus::Failed,
+                                            });
                                     let _ = tx.send((worker.index, outcome));
                                 }),
                             );
@@ -210,17 +211,10 @@ impl Worker {
         for n in 0..=self.step.retry {
             if n > 0 {
                 // retry_backoff, doubling each attempt; a stop cuts the wait short.
-                let wait = self
-                    .step
-                    .retry_backoff
-                    .as_std()
-                    .saturating_mul(1u32 << (n - 1).min(16));
+                let wait = self.step.retry_backoff.as_std().saturating_mul(1u32 << (n - 1).min(16));
                 let until = Instant::now() + wait;
                 while Instant::now() < until && !self.stop.load(Ordering::SeqCst) {
-                    std::thread::sleep(
-                        Duration::from_millis(20)
-                            .min(until.saturating_duration_since(Instant::now())),
-                    );
+                    std::thread::sleep(Duration::from_millis(20).min(until.saturating_duration_since(Instant::now())));
                 }
             }
             if self.stop.load(Ordering::SeqCst) {
@@ -304,8 +298,7 @@ impl Worker {
             Box::new(child.stderr.take().expect("stderr is piped")),
         ];
         for pipe in pipes {
-            let (tail, tx, prefix, sink) =
-                (tail.clone(), pipe_tx.clone(), prefix.clone(), self.sink);
+            let (tail, tx, prefix, sink) = (tail.clone(), pipe_tx.clone(), prefix.clone(), self.sink);
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(pipe);
                 let mut line = Vec::new();
@@ -346,16 +339,10 @@ impl Worker {
                 break;
             }
         }
-        self.pids
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.index);
+        self.pids.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.index);
         let mut output = redact::tail(&tail.lock().unwrap_or_else(|e| e.into_inner()), OUTPUT_TAIL);
         if timed_out {
-            let note = format!(
-                "[baton] timed out after {}; process group killed",
-                self.timeout
-            );
+            let note = format!("[baton] timed out after {}; process group killed", self.timeout);
             self.sink.write_line(&prefix, note.as_bytes());
             output.push_str(&note);
         }
@@ -363,11 +350,7 @@ impl Worker {
             number,
             started_at,
             duration_ms: t0.elapsed().as_millis() as u64,
-            exit_code: if timed_out {
-                None
-            } else {
-                status.and_then(|s| s.code())
-            },
+            exit_code: if timed_out { None } else { status.and_then(|s| s.code()) },
             timed_out,
             output,
         }

@@ -64,10 +64,7 @@ impl StepStatus {
 
     /// Decided: downstream steps may be judged on it.
     pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            StepStatus::Succeeded | StepStatus::Failed | StepStatus::Skipped
-        )
+        matches!(self, StepStatus::Succeeded | StepStatus::Failed | StepStatus::Skipped)
     }
 }
 
@@ -191,11 +188,7 @@ impl Run {
 }
 
 /// Whether a step runs, judged on its upstream steps' statuses.
-pub fn decide(
-    when: When,
-    upstream: &BTreeSet<usize>,
-    steps: &[StepRecord],
-) -> Result<(), (SkipCause, String)> {
+pub fn decide(when: When, upstream: &BTreeSet<usize>, steps: &[StepRecord]) -> Result<(), (SkipCause, String)> {
     let failed: Vec<&str> = upstream
         .iter()
         .filter(|&&u| steps[u].status == StepStatus::Failed)

@@ -26,10 +26,6 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 pub fn template_description(text: &str) -> String {
     toml::from_str::<toml::Table>(text)
         .ok()
-        .and_then(|t| {
-            t.get("description")
-                .and_then(|d| d.as_str())
-                .map(str::to_owned)
-        })
+        .and_then(|t| t.get("description").and_then(|d| d.as_str()).map(str::to_owned))
         .unwrap_or_default()
 }

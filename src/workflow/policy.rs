@@ -13,14 +13,8 @@ pub struct Refusal {
 }
 
 /// Check every command of a definition; empty when all may run.
-pub fn check<'a>(
-    commands: impl Iterator<Item = (&'a StepId, &'a Vec<String>)>,
-    allow: &[String],
-) -> Vec<Refusal> {
-    let patterns: Vec<glob::Pattern> = allow
-        .iter()
-        .filter_map(|p| glob::Pattern::new(p).ok())
-        .collect();
+pub fn check<'a>(commands: impl Iterator<Item = (&'a StepId, &'a Vec<String>)>, allow: &[String]) -> Vec<Refusal> {
+    let patterns: Vec<glob::Pattern> = allow.iter().filter_map(|p| glob::Pattern::new(p).ok()).collect();
     let mut out = Vec::new();
     for (step, argv) in commands {
         let command = argv.join(" ");
@@ -28,10 +22,7 @@ pub fn check<'a>(
             out.push(Refusal {
                 step: step.to_string(),
                 command: command.clone(),
-                reason: format!(
-                    "matches no pattern of workflow.allow ({})",
-                    allow.join(", ")
-                ),
+                reason: format!("matches no pattern of workflow.allow ({})", allow.join(", ")),
             });
         }
         if let Some(why) = high_risk(argv) {
@@ -53,19 +44,7 @@ fn is_root_like(target: &str) -> bool {
     let t = target.trim_end_matches('/');
     matches!(
         t,
-        "" | "/"
-            | "~"
-            | "$HOME"
-            | "*"
-            | "/*"
-            | "."
-            | ".."
-            | "~/*"
-            | "/home"
-            | "/usr"
-            | "/etc"
-            | "/var"
-            | "/boot"
+        "" | "/" | "~" | "$HOME" | "*" | "/*" | "." | ".." | "~/*" | "/home" | "/usr" | "/etc" | "/var" | "/boot"
     )
 }
 
@@ -75,9 +54,8 @@ pub fn high_risk(argv: &[String]) -> Option<String> {
     let prog = program(first);
     let args: Vec<&str> = rest.iter().map(String::as_str).collect();
     let has_flag = |short: char, long: &str| {
-        args.iter().any(|a| {
-            *a == long || (a.starts_with('-') && !a.starts_with("--") && a.contains(short))
-        })
+        args.iter()
+            .any(|a| *a == long || (a.starts_with('-') && !a.starts_with("--") && a.contains(short)))
     };
     match prog {
         "sudo" | "doas" | "env" | "nohup" | "xargs" | "nice" | "time" | "timeout" => {
@@ -95,10 +73,7 @@ pub fn high_risk(argv: &[String]) -> Option<String> {
             high_risk(&inner)
         }
         "sh" | "bash" | "zsh" | "dash" | "ksh" => {
-            let script = args
-                .iter()
-                .position(|a| *a == "-c")
-                .and_then(|i| args.get(i + 1))?;
+            let script = args.iter().position(|a| *a == "-c").and_then(|i| args.get(i + 1))?;
             shell_line_risk(script)
         }
         "rm" if has_flag('r', "--recursive") || has_flag('R', "--recursive") => args
@@ -113,7 +88,10 @@ pub fn high_risk(argv: &[String]) -> Option<String> {
             let mut words = args.iter();
             let sub = loop {
                 let a = words.next()?;
-                if matches!(*a, "-C" | "-c" | "--git-dir" | "--work-tree" | "--namespace" | "--config-env") {
+                if matches!(
+                    *a,
+                    "-C" | "-c" | "--git-dir" | "--work-tree" | "--namespace" | "--config-env"
+                ) {
                     words.next();
                 } else if !a.starts_with('-') {
                     break a;
@@ -134,9 +112,7 @@ pub fn high_risk(argv: &[String]) -> Option<String> {
                 "push" if args.contains(&"--delete") || args.contains(&"--mirror") => {
                     Some("`git push --delete/--mirror` removes remote refs".into())
                 }
-                "reset" if args.contains(&"--hard") => {
-                    Some("`git reset --hard` discards work".into())
-                }
+                "reset" if args.contains(&"--hard") => Some("`git reset --hard` discards work".into()),
                 "clean" if args.iter().any(|a| a.starts_with('-') && a.contains('f')) => {
                     Some("`git clean -f` deletes untracked files".into())
                 }
@@ -144,13 +120,9 @@ pub fn high_risk(argv: &[String]) -> Option<String> {
             }
         }
         p if p.starts_with("mkfs") => Some(format!("`{p}` formats a file system")),
-        "dd" if args.iter().any(|a| a.starts_with("of=/dev/")) => {
-            Some("`dd` writes to a device".into())
-        }
+        "dd" if args.iter().any(|a| a.starts_with("of=/dev/")) => Some("`dd` writes to a device".into()),
         "shutdown" | "reboot" | "halt" | "poweroff" => Some(format!("`{prog}` stops the machine")),
-        "chmod" | "chown"
-            if has_flag('R', "--recursive") && args.iter().any(|a| is_root_like(a)) =>
-        {
+        "chmod" | "chown" if has_flag('R', "--recursive") && args.iter().any(|a| is_root_like(a)) => {
             Some(format!("`{prog} -R` on a system directory"))
         }
         _ => None,
@@ -163,11 +135,7 @@ fn shell_line_risk(line: &str) -> Option<String> {
         return Some("a fork bomb".into());
     }
     line.split([';', '&', '|', '\n', '(', ')', '`'])
-        .map(|part| {
-            part.split_whitespace()
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
+        .map(|part| part.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
         .filter(|argv| !argv.is_empty())
         .find_map(|argv| high_risk(&argv))
 }

@@ -68,10 +68,7 @@ mod tests {
             ("password=hunter2 ok", "password=[REDACTED] ok"),
             ("DB_PASSWORD: s3cr3t", "DB_PASSWORD: [REDACTED]"),
             ("export API_KEY=\"abc123\"", "export API_KEY=\"[REDACTED]\""),
-            (
-                "token ghp_abcdefghijklmnopqrstuvwxyz0123",
-                "token [REDACTED]",
-            ),
+            ("token ghp_abcdefghijklmnopqrstuvwxyz0123", "token [REDACTED]"),
             (
                 "https://user:pa55@example.com/x",
                 "https://user:[REDACTED]@example.com/x",

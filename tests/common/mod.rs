@@ -97,9 +97,8 @@ impl Run {
 
     /// stdout as the one JSON document `--json` promises.
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!("stdout is not one JSON document ({e}): {}", self.describe())
-        })
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {}", self.describe()))
     }
 
     /// Assert exit 0 and return the JSON.
@@ -142,17 +141,11 @@ impl Run {
 
     /// The error's message (after [`Run::err`]).
     pub fn message(&self) -> String {
-        self.json()["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        self.json()["error"]["message"].as_str().unwrap_or_default().to_owned()
     }
 
     pub fn hint(&self) -> String {
-        self.json()["error"]["hint"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        self.json()["error"]["hint"].as_str().unwrap_or_default().to_owned()
     }
 }
 
@@ -220,23 +213,11 @@ impl Repo {
         self.refuse_env(actor, args, &[("BATON_NOW", now)], exit, code)
     }
 
-    pub fn refuse_env(
-        &self,
-        actor: &str,
-        args: &[&str],
-        env: &[(&str, &str)],
-        exit: i32,
-        code: &str,
-    ) -> Run {
+    pub fn refuse_env(&self, actor: &str, args: &[&str], env: &[(&str, &str)], exit: i32, code: &str) -> Run {
         let before = self.tip();
         let run = self.run_env(actor, args, env);
         run.err(exit, code);
-        assert_eq!(
-            self.tip(),
-            before,
-            "a refusal moved {STATE_REF}: {}",
-            run.describe()
-        );
+        assert_eq!(self.tip(), before, "a refusal moved {STATE_REF}: {}", run.describe());
         let mut text = self.cmd(actor);
         text.args(args);
         for (k, v) in env {
@@ -344,9 +325,7 @@ impl Repo {
 
     /// Number of commits on the state ref.
     pub fn commit_count(&self) -> usize {
-        self.git(&["rev-list", "--count", STATE_REF])
-            .parse()
-            .expect("a number")
+        self.git(&["rev-list", "--count", STATE_REF]).parse().expect("a number")
     }
 
     /// A file of the current state, read with git.
@@ -400,19 +379,10 @@ impl Repo {
                 continue;
             };
             let blob = self.git_stdin(&["hash-object", "-w", "--stdin"], bytes, &env);
-            git_env(&[
-                "update-index",
-                "--add",
-                "--cacheinfo",
-                &format!("100644,{blob},{path}"),
-            ]);
+            git_env(&["update-index", "--add", "--cacheinfo", &format!("100644,{blob},{path}")]);
         }
         let tree = git_env(&["write-tree"]);
-        let commit = self.git_stdin(
-            &["commit-tree", &tree, "-p", &tip],
-            message.as_bytes(),
-            &env,
-        );
+        let commit = self.git_stdin(&["commit-tree", &tree, "-p", &tip], message.as_bytes(), &env);
         self.git(&["update-ref", STATE_REF, &commit, &tip]);
         std::fs::remove_file(&index).ok();
         commit
@@ -421,10 +391,7 @@ impl Repo {
     /// The claims of `claims list --json`, by id.
     pub fn claims(&self) -> Vec<Value> {
         let run = self.run("human:reader", &["claims", "list"]);
-        run.ok()["claims"]
-            .as_array()
-            .expect("claims is a list")
-            .clone()
+        run.ok()["claims"].as_array().expect("claims is a list").clone()
     }
 
     /// One claim as `claims status --json` shows it.
