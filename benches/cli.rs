@@ -21,7 +21,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-type Res<T> = Result<T, String>;
+#[path = "support/mod.rs"]
+mod support;
+use support::{load_average, ms, output, timed, Res};
 
 const WARMUPS: usize = 3;
 const DEFAULT_RUNS: usize = 40;
@@ -66,20 +68,6 @@ impl Env {
         c.args(args);
         output(c, &format!("baton {}", args.join(" ")))
     }
-}
-
-/// Run to completion, fail on a non-zero exit, return stdout.
-fn output(mut c: Command, what: &str) -> Res<String> {
-    let out = c.output().map_err(|e| format!("{what}: cannot start: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{what}: {}\nstdout: {}\nstderr: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn run() -> Res<()> {
@@ -197,13 +185,6 @@ fn run() -> Res<()> {
     println!("load average at end: {}", load_average());
     drop(dirs);
     Ok(())
-}
-
-/// `/proc/loadavg`'s first three fields: a busy machine makes every number slower.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// A repository with `baton init` plus `n` claims in one fast-import commit, packed.
@@ -388,22 +369,6 @@ impl SizeResult {
     }
 }
 
-/// One timed invocation that must succeed.
-fn timed(mut c: Command, what: &str) -> Res<Duration> {
-    c.stdin(Stdio::null());
-    let t = Instant::now();
-    let out = c.output().map_err(|e| format!("{what}: cannot start: {e}"))?;
-    let elapsed = t.elapsed();
-    if !out.status.success() {
-        return Err(format!(
-            "{what}: {}\nstderr: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(elapsed)
-}
-
 fn copy_repo(from: &Path, to: &Path) -> Res<()> {
     let st = Command::new("cp")
         .arg("-r")
@@ -480,7 +445,7 @@ impl Set {
                     c
                 }
             };
-            let t = timed(c, &format!("{} at {n} claims", cell.label()))?;
+            let (_, t) = timed(c, &format!("{} at {n} claims", cell.label()))?;
             if round >= WARMUPS {
                 if let Some((_, s)) = self.samples.iter_mut().find(|(c, _)| *c == cell) {
                     s.push(t);
@@ -521,10 +486,6 @@ impl Set {
             cells: self.samples.iter().map(|(c, s)| (*c, Stats::of(s))).collect(),
         })
     }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 fn report(results: &[SizeResult]) {

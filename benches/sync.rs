@@ -38,7 +38,9 @@ use baton::config::Config;
 use baton::ids::{Actor, ClaimId};
 use baton::store::{message, Change, Message, Outcome, Store};
 
-type Res<T> = Result<T, String>;
+#[path = "support/mod.rs"]
+mod support;
+use support::{ms, output, Res};
 
 const TARGET: Duration = Duration::from_secs(1);
 const WARMUPS: usize = 1;
@@ -77,19 +79,6 @@ fn cmd(program: &Path, dir: &Path) -> Command {
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE");
     c
-}
-
-fn output(mut c: Command, what: &str) -> Res<String> {
-    let out = c.output().map_err(|e| format!("{what}: cannot start: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{what}: {}\nstdout: {}\nstderr: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn git(dir: &Path, args: &[&str]) -> Res<String> {
@@ -297,10 +286,6 @@ impl Stats {
             max: s[n - 1],
         }
     }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 fn run() -> Res<()> {

@@ -35,7 +35,9 @@ use std::time::{Duration, Instant};
 use baton::store::{Change, Message, Outcome, Store};
 use serde_json::Value;
 
-type Res<T> = Result<T, String>;
+#[path = "support/mod.rs"]
+mod support;
+use support::{load_average, ms, timed, Res};
 
 const STEPS: usize = 20;
 const WARMUPS: usize = 2;
@@ -78,31 +80,10 @@ fn cmd(program: &Path, dir: &Path) -> Command {
     c
 }
 
-/// Run to completion, fail on a non-zero exit, return stdout and the wall time.
-fn timed(mut c: Command, what: &str) -> Res<(String, Duration)> {
-    c.stdin(Stdio::null());
-    let t0 = Instant::now();
-    let out = c.output().map_err(|e| format!("{what}: cannot start: {e}"))?;
-    let wall = t0.elapsed();
-    if !out.status.success() {
-        return Err(format!(
-            "{what}: {}\nstdout: {}\nstderr: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok((String::from_utf8_lossy(&out.stdout).into_owned(), wall))
-}
-
 fn git(dir: &Path, args: &[&str]) -> Res<String> {
     let mut c = cmd(Path::new("git"), dir);
     c.args(args);
     timed(c, &format!("git {}", args.join(" "))).map(|(out, _)| out.trim().to_owned())
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 /// The `q` quantile (nearest rank) of `xs`.
@@ -122,12 +103,6 @@ fn median(xs: &[f64]) -> f64 {
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn filesystem(dir: &Path) -> String {

@@ -25,21 +25,24 @@ pub fn config(snap: &Snapshot<'_>) -> Result<Config> {
 }
 
 pub fn claim(snap: &Snapshot<'_>, id: &ClaimId) -> Result<Option<Claim>> {
-    let path = claims::path(id);
-    let claim: Option<Claim> = snap.load_toml(&path)?;
-    if let Some(c) = &claim {
-        codec::check_schema(&path, c.schema)?;
-    }
-    Ok(claim)
+    load_one(snap, &claims::path(id), |c: &Claim| c.schema)
 }
 
 pub fn agent(snap: &Snapshot<'_>, id: &AgentId) -> Result<Option<Agent>> {
-    let path = pool::path(id);
-    let agent: Option<Agent> = snap.load_toml(&path)?;
-    if let Some(a) = &agent {
-        codec::check_schema(&path, a.schema)?;
+    load_one(snap, &pool::path(id), |a: &Agent| a.schema)
+}
+
+/// One TOML file, refused when it is of another schema.
+fn load_one<T: serde::de::DeserializeOwned>(
+    snap: &Snapshot<'_>,
+    path: &str,
+    schema_of: impl Fn(&T) -> u32,
+) -> Result<Option<T>> {
+    let value: Option<T> = snap.load_toml(path)?;
+    if let Some(v) = &value {
+        codec::check_schema(path, schema_of(v))?;
     }
-    Ok(agent)
+    Ok(value)
 }
 
 /// Files that parsed, as `(path, value)`, and those that did not.

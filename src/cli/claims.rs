@@ -178,8 +178,9 @@ pub fn run(s: &Session, cmd: &ClaimsCommand) -> Result<Output> {
                 out.text.push('\n');
                 out.text.push_str(&super::sync::describe(&report));
                 out.json["sync"] = serde_json::json!(report);
-                out.synced = true;
             }
+            // Publishing was decided here (from --sync or sync.auto); no second look after the write.
+            out.synced = true;
             Ok(out)
         }
         C::Handoff { id, to, note } => write_claim(s, id, "claims.handoff", |_, c, ctx| {

@@ -7,7 +7,7 @@ pub struct Output {
     pub json: Value,
     pub text: String,
     pub exit_code: i32,
-    /// The command already published its write (`claims claim --sync`).
+    /// The command already decided about publishing its write (`claims claim`), so `sync.auto` is not consulted again.
     pub synced: bool,
     /// Printed as-is even with `--json` (completion scripts).
     raw: bool,

@@ -178,29 +178,21 @@ pub fn merge_commit(
     let (mut from_local, mut from_remote) = (0usize, 0usize);
     for d in &divergences {
         let both_changed = d.local != d.base && d.remote != d.base;
-        let (decision, note) = if both_changed {
-            let (b, l, r) = (read(d.base)?, read(d.local)?, read(d.remote)?);
-            merge::resolve(
-                &d.path,
-                Versions {
-                    base: b.as_deref(),
-                    local: l.as_deref(),
-                    remote: r.as_deref(),
-                },
-            )
-        } else {
-            // Identity is enough: the side that differs from base changed.
-            let same = |x: Option<ObjectId>| x.map(|id| id.as_bytes().to_vec());
-            let (b, l, r) = (same(d.base), same(d.local), same(d.remote));
-            merge::resolve(
-                &d.path,
-                Versions {
-                    base: b.as_deref(),
-                    local: l.as_deref(),
-                    remote: r.as_deref(),
-                },
-            )
+        // Content matters only where both sides changed; elsewhere identity decides.
+        let version = |x: Option<ObjectId>| -> Result<Option<Vec<u8>>> {
+            if both_changed {
+                read(x)
+            } else {
+                Ok(x.map(|id| id.as_bytes().to_vec()))
+            }
         };
+        let (b, l, r) = (version(d.base)?, version(d.local)?, version(d.remote)?);
+        let versions = Versions {
+            base: b.as_deref(),
+            local: l.as_deref(),
+            remote: r.as_deref(),
+        };
+        let (decision, note) = merge::resolve(&d.path, versions);
         match decision {
             Decision::Remote => from_remote += 1,
             Decision::Local => {

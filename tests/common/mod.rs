@@ -30,20 +30,23 @@ pub fn t0_plus(hours: i64) -> String {
 }
 
 /// The environment every child process gets: no system or global git config
-/// (so a developer's settings cannot change results), no inherited baton
-/// settings.
-fn hermetic(cmd: &mut std::process::Command) {
+/// (so a developer's settings cannot change results), a fixed identity, no
+/// prompts, no inherited baton or git-location settings.
+pub fn hermetic(cmd: &mut std::process::Command) -> &mut std::process::Command {
     cmd.env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_AUTHOR_NAME", "Test Author")
         .env("GIT_AUTHOR_EMAIL", "author@example.com")
         .env("GIT_COMMITTER_NAME", "Test Committer")
         .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+        .env("GIT_TERMINAL_PROMPT", "0")
         .env_remove("BATON_ACTOR")
         .env_remove("BATON_NOW")
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
-        .env_remove("GIT_INDEX_FILE");
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("GIT_OBJECT_DIRECTORY")
+        .env_remove("GIT_ALTERNATE_OBJECT_DIRECTORIES")
 }
 
 /// The path of the binary under test.

@@ -7,6 +7,10 @@
 //! hermetic environment (no global or system git config, a fixed identity).
 #![allow(dead_code)]
 
+#[path = "../common/mod.rs"]
+mod common;
+pub use common::{claim_path, hermetic, STATE_REF};
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,27 +18,6 @@ use std::process::{Command, Output, Stdio};
 
 use assert_fs::TempDir;
 use serde_json::Value;
-
-pub const STATE_REF: &str = "refs/baton/state";
-
-/// No system or global git config, a fixed identity, no inherited baton or
-/// git-location settings.
-pub fn hermetic(cmd: &mut Command) -> &mut Command {
-    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "Sync Test")
-        .env("GIT_AUTHOR_EMAIL", "sync@example.com")
-        .env("GIT_COMMITTER_NAME", "Sync Test")
-        .env("GIT_COMMITTER_EMAIL", "sync@example.com")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env_remove("BATON_ACTOR")
-        .env_remove("BATON_NOW")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .env_remove("GIT_INDEX_FILE")
-        .env_remove("GIT_OBJECT_DIRECTORY")
-        .env_remove("GIT_ALTERNATE_OBJECT_DIRECTORIES")
-}
 
 /// `git <args>` in `dir`; panics with git's output unless it succeeds.
 pub fn git(dir: &Path, args: &[&str]) -> String {
@@ -152,12 +135,6 @@ pub fn claims_at(dir: &Path, rev: &str) -> BTreeMap<String, ClaimFile> {
             (id, claim)
         })
         .collect()
-}
-
-/// `claims/<first 2 hex of sha1(id)>/<id>.toml`, computed independently of baton.
-pub fn claim_path(id: &str) -> String {
-    let digest = sha1_smol::Sha1::from(id).digest().to_string();
-    format!("claims/{}/{id}.toml", &digest[..2])
 }
 
 /// The result of one baton run.
