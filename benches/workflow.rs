@@ -15,12 +15,12 @@
 //!
 //! Then, to show where baton's time goes, a breakdown measured separately:
 //! process start + definition + policy (the dry run); a run of 20
-//! checkpoint steps (everything but the processes); one state commit written
-//! in-process through the same library call the runner makes (`Store::update`
-//! putting the run record at its ledger path; a run makes 22 of them); 20
-//! spawns of `true` with a plain `Command` (the steps' floor) and 20 the way
-//! the runner spawns (own process group, `PR_SET_PDEATHSIG` via `pre_exec`,
-//! reader and waiter threads).
+//! checkpoint steps (everything but the processes); the run's 22 ledger
+//! commits written in-process, one by one as loose objects (`Store::update`)
+//! and queued at once to the write-behind writer the runner uses (packed);
+//! 20 spawns of `true` with a plain `Command` (the steps' floor) and 20 the
+//! way the runner spawns (own process group, `PR_SET_PDEATHSIG` via
+//! `pre_exec`, both pipes read on the spawning thread).
 //!
 //! Environment: `BATON_BIN` (default: the release binary cargo built for this
 //! bench), `BATON_WF_BENCH_RUNS` (measured runs, default 20, after 2
@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use baton::store::behind::WriteBehind;
 use baton::store::{Change, Message, Outcome, Store};
 use serde_json::Value;
 
@@ -306,7 +307,7 @@ fn run() -> Res<()> {
         c.args(["-q", "workflow", "run", "checkpoints", "--execute"]);
         checkpoints_ms.push(ms(timed(c, "baton workflow run checkpoints --execute")?.1));
     }
-    let commit_ms = commit_cost(&repo, &last_record, runs * COMMITS_PER_RUN)?;
+    let (commit_ms, behind_ms) = commit_cost(&repo, &last_record, runs)?;
     let (b50, b95) = (median(&baton_ms), quantile(&baton_ms, 0.95));
     let (m50, m95) = (median(&make_ms), quantile(&make_ms, 0.95));
     let ratio = b50 / m50;
@@ -337,6 +338,7 @@ fn run() -> Res<()> {
     let dry = median(&dry_ms);
     let checkpoints = median(&checkpoints_ms);
     let commit = median(&commit_ms);
+    let behind = median(&behind_ms);
     let spawn = median(&spawn_ms);
     let runner_spawn = median(&runner_spawn_ms);
     let commits_total = commit * COMMITS_PER_RUN as f64;
@@ -348,17 +350,23 @@ fn run() -> Res<()> {
     );
     println!(
         "  {:<66} {:>7.1}ms  ({:.2}ms each, p95 {:.2}ms)",
-        format!("  of which {COMMITS_PER_RUN} state commits (in-process Store::update)"),
+        format!("{COMMITS_PER_RUN} ledger commits one by one, loose (Store::update)"),
         commits_total,
         commit,
         quantile(&commit_ms, 0.95)
+    );
+    println!(
+        "  {:<66} {:>7.1}ms  (p95 {:.1}ms)",
+        format!("{COMMITS_PER_RUN} ledger commits queued at once to the runner's writer"),
+        behind,
+        quantile(&behind_ms, 0.95)
     );
     row(
         format!("{STEPS} spawns of `true`, plain Command (piped, waited)"),
         spawn,
     );
     row(
-        format!("{STEPS} spawns of `true` the runner's way (pgroup + PDEATHSIG, 4 threads)"),
+        format!("{STEPS} spawns of `true` the runner's way (pgroup + PDEATHSIG, polled)"),
         runner_spawn,
     );
     row(
@@ -393,8 +401,8 @@ fn spawn_plain() -> Res<()> {
 
 /// One attempt the way `workflow::exec` makes it (called on a worker
 /// thread): its own process group and, on Linux, `PR_SET_PDEATHSIG` through
-/// `pre_exec` (which makes std fork instead of vfork/posix_spawn), stdout and
-/// stderr each read by a thread, a thread waiting for the exit.
+/// `pre_exec` (which makes std fork instead of vfork/posix_spawn), both
+/// pipes read on the same thread until they close, then the exit reaped.
 fn spawn_like_the_runner() -> Res<()> {
     use std::io::Read;
     use std::os::unix::process::CommandExt;
@@ -413,34 +421,21 @@ fn spawn_like_the_runner() -> Res<()> {
         });
     }
     let mut child = c.spawn().map_err(|e| format!("true: {e}"))?;
-    let readers: Vec<_> = [
-        Box::new(child.stdout.take().ok_or("stdout")?) as Box<dyn Read + Send>,
-        Box::new(child.stderr.take().ok_or("stderr")?),
-    ]
-    .into_iter()
-    .map(|mut pipe| {
-        std::thread::spawn(move || {
-            let mut sink = Vec::new();
-            let _ = pipe.read_to_end(&mut sink);
-        })
-    })
-    .collect();
-    let status = std::thread::spawn(move || child.wait())
-        .join()
-        .map_err(|_| "waiter panicked")?
-        .map_err(|e| e.to_string())?;
-    for r in readers {
-        r.join().map_err(|_| "reader panicked")?;
-    }
+    let mut sink = Vec::new();
+    let _ = child.stdout.take().ok_or("stdout")?.read_to_end(&mut sink);
+    let _ = child.stderr.take().ok_or("stderr")?.read_to_end(&mut sink);
+    let status = child.wait().map_err(|e| e.to_string())?;
     status.success().then_some(()).ok_or_else(|| "true failed".into())
 }
 
-/// Per-commit cost of the runner's ledger writes: `n` commits through
-/// `Store::update`, each putting the run record (as the last measured run
-/// left it, with a changing field so every blob is new) at a ledger path,
-/// on a fresh copy of the benchmark's state so the measured repository is
-/// not disturbed.
-fn commit_cost(repo: &Path, record: &Value, n: usize) -> Res<Vec<f64>> {
+/// The cost of the runner's ledger writes, on a fresh copy of the
+/// benchmark's state so the measured repository is not disturbed: `runs`
+/// rounds of 22 commits one by one through `Store::update` (loose objects;
+/// per commit), and `runs` rounds of 22 commits queued at once to the
+/// write-behind writer the runner uses (packed; per round, until all have
+/// landed). Each commit puts the run record (as the last measured run left
+/// it, with a changing field so every blob is new) at a ledger path.
+fn commit_cost(repo: &Path, record: &Value, runs: usize) -> Res<(Vec<f64>, Vec<f64>)> {
     let copy = repo.parent().ok_or("no parent")?.join("commit-cost");
     git(
         repo.parent().ok_or("no parent")?,
@@ -456,18 +451,38 @@ fn commit_cost(repo: &Path, record: &Value, n: usize) -> Res<Vec<f64>> {
     let store = Store::discover(&copy).map_err(|e| format!("{e:?}"))?;
     let path = "runs/workflow/2026/01/01/wf-20260101T000000Z-bench0.json".to_owned();
     let mut record = record.clone();
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        record["bench_seq"] = Value::from(i);
-        let t0 = Instant::now();
-        store
-            .update(ACTOR, |_| {
-                let mut change = Change::new(Message::new(format!("workflow: bench step {i}")));
-                change.put_json(path.clone(), &record)?;
-                Ok(Outcome::Write(change, ()))
+    let mut seq = 0u64;
+    let mut change = |seq: u64| -> Res<Change> {
+        record["bench_seq"] = Value::from(seq);
+        let mut change = Change::new(Message::new(format!("workflow: bench step {seq}")));
+        change.put_json(path.clone(), &record).map_err(|e| format!("{e:?}"))?;
+        Ok(change)
+    };
+    let mut one_by_one = Vec::with_capacity(runs * COMMITS_PER_RUN);
+    let mut queued = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        for _ in 0..COMMITS_PER_RUN {
+            seq += 1;
+            let c = change(seq)?;
+            let t0 = Instant::now();
+            store
+                .update(ACTOR, |_| Ok(Outcome::Write(c.clone(), ())))
+                .map_err(|e| format!("commit {seq}: {e:?}"))?;
+            one_by_one.push(ms(t0.elapsed()));
+        }
+        let changes = (0..COMMITS_PER_RUN)
+            .map(|_| {
+                seq += 1;
+                change(seq)
             })
-            .map_err(|e| format!("commit {i}: {e:?}"))?;
-        out.push(ms(t0.elapsed()));
+            .collect::<Res<Vec<_>>>()?;
+        let t0 = Instant::now();
+        let mut writer = WriteBehind::start(&store, ACTOR);
+        for c in changes {
+            writer.push(c).map_err(|e| format!("{e:?}"))?;
+        }
+        writer.finish().map_err(|e| format!("{e:?}"))?;
+        queued.push(ms(t0.elapsed()));
     }
-    Ok(out)
+    Ok((one_by_one, queued))
 }

@@ -1,5 +1,6 @@
 //! What baton needs from the operating system beyond std: the host name,
-//! whether a process is alive, and signals to whole process groups.
+//! whether a process is alive, signals to whole process groups, and waiting
+//! on several pipes at once.
 
 /// This machine's host name, as run records store it.
 pub fn hostname() -> String {
@@ -42,6 +43,31 @@ pub fn signal_group(pgid: u32, signal: i32) -> bool {
     };
     // SAFETY: a negative pid addresses the process group; pgid > 0 is checked.
     pgid > 0 && unsafe { libc::kill(-pgid, signal) } == 0
+}
+
+/// Wait up to `timeout` until one of `fds` (`None`: skipped) can be read
+/// without blocking, or has hung up; returns which can.
+pub fn poll_readable(fds: &[Option<std::os::fd::RawFd>], timeout: std::time::Duration) -> std::io::Result<Vec<bool>> {
+    let mut polled: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|fd| libc::pollfd {
+            // poll(2) ignores negative descriptors.
+            fd: fd.unwrap_or(-1),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let millis = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `polled` is a valid array of `polled.len()` pollfd structs for the call's duration.
+    let rc = unsafe { libc::poll(polled.as_mut_ptr(), polled.len() as libc::nfds_t, millis) };
+    if rc < 0 {
+        let err = std::io::Error::last_os_error();
+        if err.kind() == std::io::ErrorKind::Interrupted {
+            return Ok(vec![false; fds.len()]);
+        }
+        return Err(err);
+    }
+    Ok(polled.iter().map(|p| p.revents != 0).collect())
 }
 
 pub use libc::{SIGKILL, SIGTERM};

@@ -336,7 +336,7 @@ fn expire(s: &Session, older_than: Option<Span>, apply: bool) -> Result<Output> 
         (w.value, w.commit)
     } else {
         match op(&s.store.snapshot()?)? {
-            Outcome::Unchanged(v) | Outcome::Write(_, v) => (v, None),
+            Outcome::Unchanged(v) | Outcome::Write(_, v) | Outcome::WriteEach(_, v) => (v, None),
         }
     };
     let mut rows = vec![vec!["ID".into(), "CAUSE".into(), "OWNER".into(), "BECOMES".into()]];

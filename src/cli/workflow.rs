@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::ids::{RunId, WorkflowName};
 use crate::os;
 use crate::state;
+use crate::store::behind::WriteBehind;
 use crate::store::{codec, message, Change, Message, Outcome};
 use crate::workflow::def::{self, Definition, Format};
 use crate::workflow::exec::{self, Sink};
@@ -237,17 +238,20 @@ fn stop_flag() -> Result<Arc<AtomicBool>> {
 
 /// Write the run record as one operation.
 fn record(s: &Session, run: &Run, summary: &str) -> Result<()> {
-    let path = ledger::path(&run.id);
-    s.store.update(&run.actor, |_| {
-        let msg = Message::new(format!("workflow: {} {summary}", run.id))
-            .trailer(message::OP, "workflow.record")
-            .trailer(message::SUBJECT, format!("run/{}", run.id))
-            .trailer(message::ACTOR, &run.actor);
-        let mut change = Change::new(msg);
-        change.put_json(path.clone(), run)?;
-        Ok(Outcome::Write(change, ()))
-    })?;
+    let change = record_change(run, summary)?;
+    s.store.update(&run.actor, |_| Ok(Outcome::Write(change.clone(), ())))?;
     Ok(())
+}
+
+/// The commit that records `run` as it is now.
+fn record_change(run: &Run, summary: &str) -> Result<Change> {
+    let msg = Message::new(format!("workflow: {} {summary}", run.id))
+        .trailer(message::OP, "workflow.record")
+        .trailer(message::SUBJECT, format!("run/{}", run.id))
+        .trailer(message::ACTOR, &run.actor);
+    let mut change = Change::new(msg);
+    change.put_json(ledger::path(&run.id), run)?;
+    Ok(change)
 }
 
 fn run_workflow(s: &Session, workflow: &str, execute: bool, jobs: usize, allow_risk: bool) -> Result<Output> {
@@ -271,47 +275,51 @@ fn run_workflow(s: &Session, workflow: &str, execute: bool, jobs: usize, allow_r
         return Err(policy_error(&refusals));
     }
     let actor = s.actor()?.to_string();
-    let blob = s.store.write_blob(located.text.as_bytes())?;
+    let snap = s.store.snapshot()?;
+    let id = loop {
+        let id = RunId::generate("wf", &s.now);
+        if snap.read(&ledger::path(&id))?.is_none() {
+            break id;
+        }
+    };
+    let msg = Message::new(format!("workflow: {id} started ({})", def.name))
+        .trailer(message::OP, "workflow.start")
+        .trailer(message::SUBJECT, format!("run/{id}"))
+        .trailer(message::ACTOR, &actor);
+    let mut start = Change::new(msg);
+    // The definition as it ran, for resume: a blob kept beside the state, not in it.
+    let blob = start.keep_blob(located.text.clone().into_bytes())?;
     let definition = DefinitionRef {
         path: located.display.clone(),
         blob: blob.to_string(),
     };
-    // A fresh id, created only where no ledger exists yet.
-    let run = s
-        .store
-        .update(&actor, |snap| {
-            let id = RunId::generate("wf", &s.now);
-            let path = ledger::path(&id);
-            if snap.read(&path)?.is_some() {
-                return Ok(Outcome::Unchanged(None));
-            }
-            let run = Run::new(
-                id.clone(),
-                &def,
-                definition.clone(),
-                os::hostname(),
-                std::process::id(),
-                actor.clone(),
-                s.now,
-            );
-            let msg = Message::new(format!("workflow: {id} started ({})", def.name))
-                .trailer(message::OP, "workflow.start")
-                .trailer(message::SUBJECT, format!("run/{id}"))
-                .trailer(message::ACTOR, &actor);
-            let mut change = Change::new(msg);
-            change.put_json(path, &run)?;
-            Ok(Outcome::Write(change, Some(run)))
-        })?
-        .value
-        .ok_or_else(|| Error::failed("run_id_collision", "could not pick an unused run id").with_hint("retry"))?;
-    execute_run(s, &def, run, &all, jobs)
+    let run = Run::new(
+        id.clone(),
+        &def,
+        definition,
+        os::hostname(),
+        std::process::id(),
+        actor,
+        s.now,
+    );
+    let path = ledger::path(&id);
+    start.expect_absent(path.clone()).put_json(path, &run)?;
+    execute_run(s, &def, run, &all, jobs, start)
 }
 
 fn order_ids(def: &Definition) -> Vec<String> {
     def.order.iter().map(|&i| def.steps[i].id.to_string()).collect()
 }
 
-fn execute_run(s: &Session, def: &Definition, mut run: Run, selected: &BTreeSet<usize>, jobs: usize) -> Result<Output> {
+/// Record `start` (the run's start or resumption), then run its `selected` steps.
+fn execute_run(
+    s: &Session,
+    def: &Definition,
+    mut run: Run,
+    selected: &BTreeSet<usize>,
+    jobs: usize,
+    start: Change,
+) -> Result<Output> {
     let config = state::config(&s.store.snapshot()?)?;
     let opts = exec::Options {
         jobs,
@@ -320,11 +328,20 @@ fn execute_run(s: &Session, def: &Definition, mut run: Run, selected: &BTreeSet<
         sink: sink(s),
     };
     let stop = stop_flag()?;
+    // The start and the step results land from a writer thread while the
+    // steps run: a burst of fast steps costs one pack per batch, not a
+    // commit's worth of files per step, and no step waits for the disk. Each
+    // is still its own commit, in order; all have landed before the command
+    // returns. (A runner killed meanwhile loses the results not yet landed:
+    // those steps show as not done, and resume runs them again.)
+    let mut ledger = WriteBehind::start(&s.store, &run.actor);
+    ledger.push(start)?;
     let stopped = exec::execute(def, &mut run, selected, &opts, &stop, |run, summary| {
-        record(s, run, &summary)
+        ledger.push(record_change(run, &summary)?)
     })?;
     run.conclude(def, stopped, crate::clock::now()?);
-    record(s, &run, run.status.as_str())?;
+    ledger.push(record_change(&run, run.status.as_str())?)?;
+    ledger.finish()?;
     let code = if run.status == RunStatus::Succeeded { 0 } else { 1 };
     Ok(Output::new(json!({ "run": run }), describe_run(&run)).exit(code))
 }
@@ -435,8 +452,8 @@ fn resume(s: &Session, id: &RunId, execute: bool, jobs: usize, allow_risk: bool)
     run.finished_at = None;
     run.resumed_at.push(s.now);
     run.actor = s.actor()?.to_string();
-    record(s, &run, &format!("resumed ({} step(s))", selected.len()))?;
-    execute_run(s, &def, run, &selected, jobs)
+    let resumed = record_change(&run, &format!("resumed ({} step(s))", selected.len()))?;
+    execute_run(s, &def, run, &selected, jobs, resumed)
 }
 
 fn stop(s: &Session, id: &RunId) -> Result<Output> {

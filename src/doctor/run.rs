@@ -46,6 +46,10 @@ const STALE_LOCK: Duration = Duration::from_secs(60);
 /// Loose objects past which `git gc --auto` would pack (git's `gc.auto` default).
 const LOOSE_OBJECTS_GC: u64 = 6700;
 
+/// Packs past which `git gc --auto` would repack (git's `gc.autoPackLimit`
+/// default). Workflow runs add one pack each.
+const PACKS_GC: u64 = 50;
+
 /// The pre-commit checks: cheap, independent of the number of claims.
 pub fn hook(store: &Store) -> Result<Vec<Finding>> {
     let mut out = staged_definitions(store)?;
@@ -300,11 +304,12 @@ fn lock_check(store: &Store, fix: bool) -> Vec<Finding> {
 }
 
 fn objects_check(store: &Store, fix: bool) -> Finding {
-    let loose = count_loose_objects(store);
-    let mut f = match loose {
-        Some(n) if n > LOOSE_OBJECTS_GC => Finding::warn("store.objects", format!("{n} loose objects"))
-            .hint("`baton doctor --fix` runs `git gc --auto`"),
-        Some(n) => Finding::ok("store.objects", format!("{n} loose objects")),
+    let mut f = match count_objects(store) {
+        Some((loose, packs)) if loose > LOOSE_OBJECTS_GC || packs > PACKS_GC => {
+            Finding::warn("store.objects", format!("{loose} loose objects, {packs} pack(s)"))
+                .hint("`baton doctor --fix` runs `git gc --auto`")
+        }
+        Some((loose, packs)) => Finding::ok("store.objects", format!("{loose} loose objects, {packs} pack(s)")),
         None => Finding::warn("store.objects", "could not count objects (`git count-objects` failed)"),
     };
     if fix {
@@ -323,12 +328,16 @@ fn objects_check(store: &Store, fix: bool) -> Finding {
     f
 }
 
-fn count_loose_objects(store: &Store) -> Option<u64> {
+/// Loose objects and packs, as `git count-objects` counts them.
+fn count_objects(store: &Store) -> Option<(u64, u64)> {
     let out = store.git().args(["count-objects", "-v"]).output().ok()?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("count: "))
-        .and_then(|n| n.trim().parse().ok())
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |name: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|n| n.trim().parse().ok())
+    };
+    Some((field("count: ")?, field("packs: ")?))
 }
 
 /// Definitions staged for commit under `.baton/workflows/` must validate (pre-commit).

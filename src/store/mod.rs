@@ -9,8 +9,10 @@
 //! moved or is locked, the whole thing is re-run, so the caller's
 //! preconditions are checked again against the newer state.
 
+pub mod behind;
 pub mod codec;
 pub mod message;
+pub mod pack;
 pub mod remote;
 
 use std::path::{Path, PathBuf};
@@ -88,6 +90,12 @@ impl gix::odb::pack::cache::DecodeEntry for DeltaBaseCache {
 /// An opened repository with the state ref.
 pub struct Store {
     repo: gix::Repository,
+    /// Objects are written to memory (for a pack), not to the object database.
+    in_memory: bool,
+    /// The objects of the last chain this handle packed: the next chain
+    /// usually builds on its tip, and finds the trees it edits here instead
+    /// of searching every pack on disk.
+    kept: std::cell::RefCell<gix::odb::memory::Storage>,
 }
 
 /// A read-only view of one state commit (or of no state at all).
@@ -98,10 +106,14 @@ pub struct Snapshot<'r> {
 }
 
 /// Files to write and delete in one operation, and the commit message.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Change {
     writes: Vec<(String, Content)>,
     deletes: Vec<String>,
+    /// Paths that must not exist yet: the write is refused otherwise.
+    creates: Vec<String>,
+    /// Blobs stored with the commit but placed nowhere in its tree.
+    unplaced: Vec<Vec<u8>>,
     pub message: Message,
 }
 
@@ -127,6 +139,19 @@ pub enum Outcome<T> {
     Unchanged(T),
     /// Write this change as one commit.
     Write(Change, T),
+    /// Write these changes as a chain of commits, one each, that lands at
+    /// once: history keeps every change, the ref moves one time.
+    WriteEach(Vec<Change>, T),
+}
+
+/// Where a write puts its new objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Objects {
+    /// A file per object, as git does for single commits.
+    Loose,
+    /// One pack for the whole write (see [`pack`]): two files, however many
+    /// objects; with the objects of these earlier packs, which it replaces.
+    Packed(Vec<PathBuf>),
 }
 
 /// The result of a write: the value the operation returned and the new commit, if any.
@@ -136,6 +161,8 @@ pub struct Written<T> {
     pub commit: Option<ObjectId>,
     /// How many times the ref had moved under us before this write landed.
     pub retries: u32,
+    /// The index of the pack the new objects went into, when packed.
+    pub pack: Option<PathBuf>,
 }
 
 /// One commit of the state history, as `baton log` shows it.
@@ -183,6 +210,21 @@ impl Change {
         self
     }
 
+    /// Refuse the write if `path` exists on the state it would land on.
+    pub fn expect_absent(&mut self, path: String) -> &mut Self {
+        self.creates.push(path);
+        self
+    }
+
+    /// Store `bytes` as a blob with this commit, outside its tree (machine
+    /// -local: it is not pushed); returns the blob's id.
+    pub fn keep_blob(&mut self, bytes: Vec<u8>) -> Result<ObjectId> {
+        let id = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &bytes)
+            .git_context(|| "hashing a blob".into())?;
+        self.unplaced.push(bytes);
+        Ok(id)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.writes.is_empty() && self.deletes.is_empty()
     }
@@ -198,18 +240,42 @@ impl Change {
 impl Store {
     /// Open the repository containing `dir` (like git, searching upwards).
     pub fn discover(dir: &Path) -> Result<Store> {
-        let mut repo = gix::discover(dir).map_err(|e| {
+        let repo = gix::discover(dir).map_err(|e| {
             Error::environment(
                 "not_a_repository",
                 format!("{} is not in a git repository ({e})", dir.display()),
             )
             .with_hint("run baton inside a git repository, or pass -C <path>; `git init` creates one")
         })?;
+        Ok(Store::with_caches(repo))
+    }
+
+    /// Open the repository at `git_dir` again, for another thread: a gix
+    /// repository (built without its `parallel` feature) stays on the
+    /// thread that opened it.
+    pub fn open(git_dir: &Path) -> Result<Store> {
+        let repo = gix::open(git_dir).git_context(|| format!("opening the repository at {}", git_dir.display()))?;
+        Ok(Store::with_caches(repo))
+    }
+
+    fn with_caches(mut repo: gix::Repository) -> Store {
         // The git identity is read when writing (`Store::committer`), not here.
         repo.object_cache_size_if_unset(4 * 1024 * 1024);
         repo.objects
             .set_pack_cache(|| Box::new(DeltaBaseCache::new(DELTA_BASE_CACHE_BYTES)));
-        Ok(Store { repo })
+        Store {
+            repo,
+            in_memory: false,
+            kept: Default::default(),
+        }
+    }
+
+    /// The same repository opened afresh (a handle that never looked at
+    /// packs deleted since), keeping the objects this one kept.
+    pub fn reopen(self) -> Result<Store> {
+        let fresh = Store::open(self.repo.path())?;
+        fresh.kept.replace(self.kept.take());
+        Ok(fresh)
     }
 
     pub fn repo(&self) -> &gix::Repository {
@@ -290,6 +356,8 @@ impl Store {
             .git_context(|| format!("reading {name}"))?;
         match reference {
             None => Ok(None),
+            // baton's refs point at commits: no need to read the object to peel it.
+            Some(r) if r.target().try_id().is_some() => Ok(r.target().try_id().map(ToOwned::to_owned)),
             Some(mut r) => {
                 let id = r.peel_to_id().git_context(|| format!("resolving {name}"))?;
                 Ok(Some(id.detach()))
@@ -308,7 +376,16 @@ impl Store {
 
     /// The state at `commit`, or an empty state for `None`.
     pub fn snapshot_at(&self, commit: Option<ObjectId>) -> Result<Snapshot<'_>> {
+        let kept_tree = commit.and_then(|id| {
+            let kept = self.kept.borrow();
+            let (_, data) = kept.get(&id)?;
+            let tree = gix::objs::CommitRef::from_bytes(data, self.repo.object_hash())
+                .ok()?
+                .tree();
+            Some(tree)
+        });
         let tree = match commit {
+            Some(_) if kept_tree.is_some() => kept_tree.expect("checked"),
             Some(id) => {
                 let commit = self
                     .repo
@@ -332,7 +409,19 @@ impl Store {
     /// compare-and-swap on the ref; re-run it whenever the ref moved meanwhile.
     /// Fails with "no state" unless the state exists.
     pub fn update<T>(&self, actor: &str, op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>) -> Result<Written<T>> {
-        self.update_inner(actor, false, op)
+        self.update_inner(actor, false, Objects::Loose, op)
+    }
+
+    /// Like [`Store::update`], with the new objects written as one pack,
+    /// which also takes in the objects of the packs in `merge` (packs this
+    /// process wrote, see [`pack::merge`]); those are then deleted.
+    pub fn update_packed<T>(
+        &self,
+        actor: &str,
+        merge: &[PathBuf],
+        op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
+    ) -> Result<Written<T>> {
+        self.update_inner(actor, false, Objects::Packed(merge.to_vec()), op)
     }
 
     /// Like [`Store::update`], but also runs on a repository without state (for `init`).
@@ -341,13 +430,14 @@ impl Store {
         actor: &str,
         op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
     ) -> Result<Written<T>> {
-        self.update_inner(actor, true, op)
+        self.update_inner(actor, true, Objects::Loose, op)
     }
 
     fn update_inner<T>(
         &self,
         actor: &str,
         may_create: bool,
+        mut objects: Objects,
         mut op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
     ) -> Result<Written<T>> {
         let started = Instant::now();
@@ -358,23 +448,49 @@ impl Store {
             if snap.commit.is_none() && !may_create {
                 return Err(no_state_error(self));
             }
-            let (change, value) = match op(&snap)? {
+            let (changes, value) = match op(&snap)? {
                 Outcome::Unchanged(value) => {
                     return Ok(Written {
                         value,
                         commit: None,
                         retries,
+                        pack: None,
                     })
                 }
-                Outcome::Write(change, value) => (change, value),
+                Outcome::Write(change, value) => (vec![change], value),
+                Outcome::WriteEach(changes, value) if changes.is_empty() => {
+                    return Ok(Written {
+                        value,
+                        commit: None,
+                        retries,
+                        pack: None,
+                    })
+                }
+                Outcome::WriteEach(changes, value) => (changes, value),
             };
-            let new = self.write_commit(&snap, &change, actor)?;
-            match self.compare_and_swap(snap.commit, new, &change.message.summary) {
+            for path in changes.iter().flat_map(|c| &c.creates) {
+                if snap.read(path)?.is_some() {
+                    return Err(Error::refused("exists", format!("{path} already exists in the state"))
+                        .with_hint("retry: a fresh name is picked each time"));
+                }
+            }
+            let (new, pack) = self.write_chain(&snap, &changes, actor, &objects)?;
+            if let (Objects::Packed(merged), Some(pack)) = (&mut objects, &pack) {
+                // Those packs are gone now, their objects in this one.
+                *merged = vec![pack.clone()];
+            }
+            let summary = match &changes[..] {
+                [one] => one.message.summary.clone(),
+                [.., last] => format!("{} (and {} earlier commit(s))", last.message.summary, changes.len() - 1),
+                [] => unreachable!("empty writes return above"),
+            };
+            match self.compare_and_swap(snap.commit, new, &summary) {
                 Ok(()) => {
                     return Ok(Written {
                         value,
                         commit: Some(new),
                         retries,
+                        pack,
                     })
                 }
                 Err(err) => {
@@ -414,11 +530,67 @@ impl Store {
         }
     }
 
-    /// Write the blobs, the trees on their paths and a commit on top of `snap`.
-    pub fn write_commit(&self, snap: &Snapshot<'_>, change: &Change, actor: &str) -> Result<ObjectId> {
-        let tree = self.write_tree(snap.tree, change)?;
-        let parents: Vec<ObjectId> = snap.commit.into_iter().collect();
-        self.write_commit_object(tree, &parents, &change.message, actor)
+    /// Write `changes` as a chain of commits on top of `snap`, one per change;
+    /// returns the last, and the pack's index when packed. Packed, the chain
+    /// is built in memory (each commit's trees read from the one before) and
+    /// lands as one pack.
+    fn write_chain(
+        &self,
+        snap: &Snapshot<'_>,
+        changes: &[Change],
+        actor: &str,
+        objects: &Objects,
+    ) -> Result<(ObjectId, Option<PathBuf>)> {
+        let mut staged = match objects {
+            Objects::Loose => None,
+            Objects::Packed(_) => {
+                let mut repo = self.repo.clone();
+                repo.objects.set_object_memory(self.kept.borrow().clone());
+                Some(Store {
+                    repo,
+                    in_memory: true,
+                    kept: Default::default(),
+                })
+            }
+        };
+        let writer = staged.as_ref().unwrap_or(self);
+        let mut parent = snap.commit;
+        let mut base_tree = snap.tree;
+        for change in changes {
+            for blob in &change.unplaced {
+                writer.write_blob(blob)?;
+            }
+            let tree = writer.write_tree(base_tree, change)?;
+            let parents: Vec<ObjectId> = parent.into_iter().collect();
+            parent = Some(writer.write_commit_object(tree, &parents, &change.message, actor)?);
+            base_tree = tree;
+        }
+        let tip = parent.expect("a chain has at least one change");
+        let mut pack = None;
+        if let (Some(staged), Objects::Packed(merge)) = (staged.as_mut(), objects) {
+            let mut memory = staged.repo.objects.take_object_memory().unwrap_or_default();
+            memory.retain(|id, _| !self.kept.borrow().contains_key(id));
+            let entries: Vec<pack::Entry<'_>> = memory
+                .iter()
+                .map(|(id, (kind, data))| pack::Entry {
+                    id: *id,
+                    kind: *kind,
+                    data,
+                })
+                .collect();
+            pack = Some(
+                pack::write(&self.pack_dir(), &entries, merge)
+                    .map_err(|e| Error::io("writing the state objects as a pack", e))?,
+            );
+            drop(entries);
+            self.kept.replace(memory);
+        }
+        Ok((tip, pack))
+    }
+
+    /// Where the object database keeps its packs (`.git/objects/pack`).
+    pub fn pack_dir(&self) -> PathBuf {
+        self.repo.objects.store_ref().path().join("pack")
     }
 
     /// Apply `change` to `base` and write the trees on the changed paths only.
@@ -439,10 +611,8 @@ impl Store {
         for (path, content) in &change.writes {
             let blob = match content {
                 Content::Bytes(bytes) => self
-                    .repo
                     .write_blob(bytes)
-                    .git_context(|| format!("writing {path}"))?
-                    .detach(),
+                    .map_err(|e| e.context(format!("writing {path}")))?,
                 Content::Blob(id) => {
                     if !self.repo.has_object(id) {
                         return Err(Error::git(
@@ -466,9 +636,7 @@ impl Store {
                 .remove(path.split('/'))
                 .git_context(|| format!("removing {path}"))?;
         }
-        editor
-            .write(|tree| self.repo.write_object(tree).map(|id| id.detach()))
-            .git_context(|| "writing the state tree".into())
+        editor.write(|tree| self.put_object(tree, "writing the state tree"))
     }
 
     /// The name rules gix applies when it writes a tree: git's defaults
@@ -507,11 +675,17 @@ impl Store {
             message: message.render().into(),
             extra_headers: Vec::new(),
         };
-        Ok(self
-            .repo
-            .write_object(&commit)
-            .git_context(|| "writing the state commit".into())?
-            .detach())
+        self.put_object(&commit, "writing the state commit")
+    }
+
+    /// Write an object: to memory straight away when packing (nothing to
+    /// look up: a duplicate in a pack is harmless), else as a loose file
+    /// unless the database has it.
+    fn put_object<T: gix::objs::WriteTo>(&self, object: &T, what: &str) -> Result<ObjectId> {
+        if self.in_memory {
+            return gix::objs::Write::write(&self.repo.objects, object).git_context(|| what.into());
+        }
+        Ok(self.repo.write_object(object).git_context(|| what.into())?.detach())
     }
 
     /// Move the state ref from `old` to `new`, failing if it is no longer at `old`.
@@ -686,6 +860,10 @@ impl Store {
 
     /// Store bytes as a blob (a workflow definition the ledger points at).
     pub fn write_blob(&self, bytes: &[u8]) -> Result<ObjectId> {
+        if self.in_memory {
+            return gix::objs::Write::write_buf(&self.repo.objects, gix::objs::Kind::Blob, bytes)
+                .git_context(|| "writing a blob".into());
+        }
         Ok(self
             .repo
             .write_blob(bytes)

@@ -4,7 +4,7 @@
 //! doubling backoff, up to `jobs` independent steps at once.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -291,56 +291,84 @@ impl Worker {
             .unwrap_or_else(|e| e.into_inner())
             .insert(self.index, pid);
 
-        let tail = Arc::new(Mutex::new(Vec::<u8>::new()));
-        let (pipe_tx, pipe_rx) = mpsc::channel::<()>();
-        let pipes: Vec<Box<dyn Read + Send>> = vec![
-            Box::new(child.stdout.take().expect("stdout is piped")),
-            Box::new(child.stderr.take().expect("stderr is piped")),
+        // One thread per attempt, this one: it streams both pipes as they
+        // become readable, notices the exit, and enforces the timeout.
+        let mut pipes = [
+            child.stdout.take().map(|p| Box::new(p) as Box<dyn ReadFd>),
+            child.stderr.take().map(|p| Box::new(p) as Box<dyn ReadFd>),
         ];
-        for pipe in pipes {
-            let (tail, tx, prefix, sink) = (tail.clone(), pipe_tx.clone(), prefix.clone(), self.sink);
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(pipe);
-                let mut line = Vec::new();
-                while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
-                    sink.write_line(&prefix, &line);
-                    let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
-                    t.extend_from_slice(&line);
-                    let excess = t.len().saturating_sub(OUTPUT_TAIL * 2);
-                    t.drain(..excess);
-                    line.clear();
-                }
-                let _ = tx.send(());
-            });
-        }
-        drop(pipe_tx);
-
-        let (wait_tx, wait_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = wait_tx.send(child.wait());
-        });
+        let mut partial: [Vec<u8>; 2] = Default::default();
+        let mut tail = Vec::<u8>::new();
+        let deadline = t0 + self.timeout.as_std();
         let mut timed_out = false;
-        let status = match wait_rx.recv_timeout(self.timeout.as_std()) {
-            Ok(status) => status.ok(),
-            Err(_) => {
+        let mut status = None;
+        let mut exited_at: Option<Instant> = None;
+        let mut idle = Duration::ZERO;
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            if status.is_none() {
+                if let Ok(Some(exit)) = child.try_wait() {
+                    status = Some(exit);
+                    // The group may still hold the pipes (a step that backgrounded work): end it.
+                    os::signal_group(pid, os::SIGKILL);
+                    exited_at = Some(Instant::now());
+                }
+            }
+            let open = pipes.iter().any(Option::is_some);
+            match exited_at {
+                Some(_) if !open => break,
+                Some(at) if at.elapsed() >= PIPE_GRACE => break,
+                _ => {}
+            }
+            if status.is_none() && !timed_out && Instant::now() >= deadline {
                 timed_out = true;
                 os::signal_group(pid, os::SIGKILL);
-                wait_rx.recv().ok().and_then(|s| s.ok())
             }
-        };
-        // The group may still hold the pipes (a step that backgrounded work): end it.
-        os::signal_group(pid, os::SIGKILL);
-        let deadline = Instant::now() + PIPE_GRACE;
-        for _ in 0..2 {
-            if pipe_rx
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .is_err()
-            {
-                break;
+            if !open {
+                // The step closed its output but runs on: look again soon,
+                // backing off so a long run costs nothing while a short exit
+                // is seen at once.
+                std::thread::sleep(idle);
+                idle = (idle * 2).clamp(Duration::from_micros(50), Duration::from_millis(20));
+                continue;
+            }
+            let fds: Vec<Option<std::os::fd::RawFd>> = pipes.iter().map(|p| p.as_ref().map(|p| p.raw_fd())).collect();
+            let wait = match exited_at {
+                Some(at) => PIPE_GRACE.saturating_sub(at.elapsed()),
+                None if timed_out => PIPE_GRACE,
+                None => deadline.saturating_duration_since(Instant::now()),
+            };
+            // Capped: a step whose output is held open by something it
+            // started is noticed as exited within this.
+            let ready = os::poll_readable(&fds, wait.min(Duration::from_millis(50))).unwrap_or_else(|_| vec![true; 2]);
+            for (i, ready) in ready.into_iter().enumerate() {
+                let Some(pipe) = pipes[i].as_mut().filter(|_| ready) else {
+                    continue;
+                };
+                match pipe.read(&mut buf) {
+                    Ok(0) | Err(_) => {
+                        pipes[i] = None;
+                        if !partial[i].is_empty() {
+                            self.emit(&prefix, &partial[i], &mut tail);
+                            partial[i].clear();
+                        }
+                    }
+                    Ok(n) => {
+                        partial[i].extend_from_slice(&buf[..n]);
+                        while let Some(end) = partial[i].iter().position(|&b| b == b'\n') {
+                            let line: Vec<u8> = partial[i].drain(..=end).collect();
+                            self.emit(&prefix, &line, &mut tail);
+                        }
+                    }
+                }
             }
         }
+        if status.is_none() {
+            // Pipes gave out before the exit was seen.
+            status = child.wait().ok();
+        }
         self.pids.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.index);
-        let mut output = redact::tail(&tail.lock().unwrap_or_else(|e| e.into_inner()), OUTPUT_TAIL);
+        let mut output = redact::tail(&tail, OUTPUT_TAIL);
         if timed_out {
             let note = format!("[baton] timed out after {}; process group killed", self.timeout);
             self.sink.write_line(&prefix, note.as_bytes());
@@ -354,5 +382,24 @@ impl Worker {
             timed_out,
             output,
         }
+    }
+
+    /// Stream one line of a step's output and keep it for the ledger's tail.
+    fn emit(&self, prefix: &str, line: &[u8], tail: &mut Vec<u8>) {
+        self.sink.write_line(prefix, line);
+        tail.extend_from_slice(line);
+        let excess = tail.len().saturating_sub(OUTPUT_TAIL * 2);
+        tail.drain(..excess);
+    }
+}
+
+/// A pipe from a step: readable, and pollable by its descriptor.
+trait ReadFd: Read {
+    fn raw_fd(&self) -> std::os::fd::RawFd;
+}
+
+impl<T: Read + std::os::fd::AsRawFd> ReadFd for T {
+    fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.as_raw_fd()
     }
 }
