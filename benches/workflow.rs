@@ -19,8 +19,9 @@
 //! commits written in-process, one by one as loose objects (`Store::update`)
 //! and queued at once to the write-behind writer the runner uses (packed);
 //! 20 spawns of `true` with a plain `Command` (the steps' floor) and 20 the
-//! way the runner spawns (own process group, `PR_SET_PDEATHSIG` via
-//! `pre_exec`, both pipes read on the spawning thread).
+//! way the runner spawns (`baton::os::spawn`: own process group,
+//! `PR_SET_PDEATHSIG`, a vfork-style start; both pipes read on the spawning
+//! thread).
 //!
 //! Environment: `BATON_BIN` (default: the release binary cargo built for this
 //! bench), `BATON_WF_BENCH_RUNS` (measured runs, default 20, after 2
@@ -191,6 +192,9 @@ fn make_run(dir: &Path) -> Res<Duration> {
 }
 
 fn run() -> Res<()> {
+    // For the in-process spawns of the breakdown, which inherit this
+    // process's environment (see `cmd`). Single-threaded still.
+    std::env::remove_var("LD_LIBRARY_PATH");
     let baton = std::env::var_os("BATON_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_baton")));
@@ -275,9 +279,8 @@ fn run() -> Res<()> {
         .parse()
         .map_err(|e| format!("{e}"))?;
 
-    // The breakdown. Spawns first, while this process is small: fork (which
-    // the runner's way of spawning forces) costs more the more memory the
-    // parent maps, and the in-process commits below grow it (gix caches).
+    // The breakdown. Spawns first, while this process is small (the
+    // in-process commits below grow it; gix caches).
     let mut spawn_ms = Vec::new();
     let mut runner_spawn_ms = Vec::new();
     for _ in 0..runs {
@@ -400,31 +403,17 @@ fn spawn_plain() -> Res<()> {
 }
 
 /// One attempt the way `workflow::exec` makes it (called on a worker
-/// thread): its own process group and, on Linux, `PR_SET_PDEATHSIG` through
-/// `pre_exec` (which makes std fork instead of vfork/posix_spawn), both
-/// pipes read on the same thread until they close, then the exit reaped.
+/// thread): `baton::os::spawn` (own process group, `PR_SET_PDEATHSIG`,
+/// started with `clone(CLONE_VM | CLONE_VFORK)` on Linux), both pipes read
+/// on the same thread until they close, then the exit reaped.
 fn spawn_like_the_runner() -> Res<()> {
     use std::io::Read;
-    use std::os::unix::process::CommandExt;
-    let mut c = Command::new("true");
-    c.env_remove("LD_LIBRARY_PATH")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    c.process_group(0);
-    #[cfg(target_os = "linux")]
-    // SAFETY: prctl is async-signal-safe; same call as the runner's.
-    unsafe {
-        c.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    let mut child = c.spawn().map_err(|e| format!("true: {e}"))?;
+    let dir = std::env::current_dir().map_err(|e| e.to_string())?;
+    let mut child = baton::os::spawn::spawn(&["true".to_owned()], &[], &dir).map_err(|e| format!("true: {e}"))?;
     let mut sink = Vec::new();
-    let _ = child.stdout.take().ok_or("stdout")?.read_to_end(&mut sink);
-    let _ = child.stderr.take().ok_or("stderr")?.read_to_end(&mut sink);
-    let status = child.wait().map_err(|e| e.to_string())?;
+    let _ = child.stdout.read_to_end(&mut sink);
+    let _ = child.stderr.read_to_end(&mut sink);
+    let status = baton::os::spawn::wait(child.pid).map_err(|e| e.to_string())?;
     status.success().then_some(()).ok_or_else(|| "true failed".into())
 }
 

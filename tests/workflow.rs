@@ -619,6 +619,62 @@ fn a_program_that_cannot_start_fails_its_step() {
     );
 }
 
+/// What a step starts with (baton starts steps itself on Linux, see
+/// src/os/spawn.rs): its own process group, no blocked or ignored signals
+/// (not even SIGPIPE, which the Rust runtime ignores), stdin from
+/// /dev/null, the step's `env` over the runner's, and the program found on
+/// that `PATH`.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_step_starts_in_its_own_group_with_default_signals_and_its_env() {
+    let repo = Repo::new();
+    std::fs::create_dir_all(repo.path().join("bin")).unwrap();
+    let tool = repo.path().join("bin/only-here");
+    std::fs::write(&tool, "#!/bin/sh\necho found >> tool.out\n").unwrap();
+    std::fs::set_permissions(&tool, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        repo.path().join("bin").display(),
+        std::env::var("PATH").unwrap()
+    );
+    define(
+        &repo,
+        "startup",
+        &format!(
+            r#"name = "startup"
+[[steps]]
+id = "look"
+run = ["sh", "-c", "grep -E '^Sig(Blk|Ign)' /proc/$$/status > signals.txt; cut -d' ' -f1,5 /proc/$$/stat > group.txt; readlink /proc/$$/fd/0 > stdin.txt; echo $MARK > env.txt"]
+env = {{ MARK = "from-the-step" }}
+[[steps]]
+id = "tool"
+run = ["only-here"]
+env = {{ PATH = "{path}" }}
+"#
+        ),
+    );
+    execute(&repo, "startup", &[], 0);
+    // Ignored signals stay ignored across exec, as POSIX has it, except
+    // SIGPIPE (bit 13 - 1): whatever the test harness ignores is inherited.
+    let signals = read(&repo, "signals.txt");
+    let mask = |name: &str| -> u64 {
+        let line = signals.lines().find(|l| l.starts_with(name)).unwrap();
+        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    };
+    assert_eq!(mask("SigBlk:"), 0, "{signals}");
+    assert_eq!(
+        mask("SigIgn:") & (1 << (libc::SIGPIPE - 1)),
+        0,
+        "SIGPIPE is not ignored: {signals}"
+    );
+    let group = read(&repo, "group.txt");
+    let (pid, pgrp) = group.trim().split_once(' ').unwrap();
+    assert_eq!(pid, pgrp, "the step leads its own process group");
+    assert_eq!(read(&repo, "stdin.txt").trim(), "/dev/null");
+    assert_eq!(read(&repo, "env.txt").trim(), "from-the-step");
+    assert_eq!(read(&repo, "tool.out"), "found\n");
+}
+
 // ---------------------------------------------------------------------------
 // 3. retries and backoff
 

@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -17,7 +17,7 @@ use super::ledger::{decide, Attempt, Run, StepStatus};
 use super::redact;
 use crate::clock::{self, Span};
 use crate::error::Result;
-use crate::os;
+use crate::os::{self, spawn};
 
 /// How much output an attempt keeps in the ledger.
 pub const OUTPUT_TAIL: usize = 4096;
@@ -250,27 +250,8 @@ impl Worker {
         let started_at = clock::now().unwrap_or_else(|_| chrono::Utc::now());
         let t0 = Instant::now();
         let prefix = format!("[{}] ", self.step.id);
-        let mut cmd = Command::new(&argv[0]);
-        cmd.args(&argv[1..])
-            .current_dir(&self.dir)
-            .envs(&self.step.env)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        {
-            use std::os::unix::process::CommandExt;
-            cmd.process_group(0);
-            #[cfg(target_os = "linux")]
-            // SAFETY: prctl is async-signal-safe; it only asks the kernel to
-            // kill the step if this runner dies, so a SIGKILLed runner leaves no orphan.
-            unsafe {
-                cmd.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                    Ok(())
-                });
-            }
-        }
-        let mut child = match cmd.spawn() {
+        let env: Vec<(String, String)> = self.step.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let child = match spawn::spawn(argv, &env, &self.dir) {
             Ok(child) => child,
             Err(e) => {
                 let message = format!("cannot run {:?}: {e}", argv[0]);
@@ -285,7 +266,7 @@ impl Worker {
                 };
             }
         };
-        let pid = child.id();
+        let pid = child.pid;
         self.pids
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -293,10 +274,7 @@ impl Worker {
 
         // One thread per attempt, this one: it streams both pipes as they
         // become readable, notices the exit, and enforces the timeout.
-        let mut pipes = [
-            child.stdout.take().map(|p| Box::new(p) as Box<dyn ReadFd>),
-            child.stderr.take().map(|p| Box::new(p) as Box<dyn ReadFd>),
-        ];
+        let mut pipes = [Some(child.stdout), Some(child.stderr)];
         let mut partial: [Vec<u8>; 2] = Default::default();
         let mut tail = Vec::<u8>::new();
         let deadline = t0 + self.timeout.as_std();
@@ -307,7 +285,7 @@ impl Worker {
         let mut buf = vec![0u8; 16 * 1024];
         loop {
             if status.is_none() {
-                if let Ok(Some(exit)) = child.try_wait() {
+                if let Ok(Some(exit)) = spawn::try_wait(pid) {
                     status = Some(exit);
                     // The group may still hold the pipes (a step that backgrounded work): end it.
                     os::signal_group(pid, os::SIGKILL);
@@ -332,7 +310,8 @@ impl Worker {
                 idle = (idle * 2).clamp(Duration::from_micros(50), Duration::from_millis(20));
                 continue;
             }
-            let fds: Vec<Option<std::os::fd::RawFd>> = pipes.iter().map(|p| p.as_ref().map(|p| p.raw_fd())).collect();
+            let fds: Vec<Option<std::os::fd::RawFd>> =
+                pipes.iter().map(|p| p.as_ref().map(|p| p.as_raw_fd())).collect();
             let wait = match exited_at {
                 Some(at) => PIPE_GRACE.saturating_sub(at.elapsed()),
                 None if timed_out => PIPE_GRACE,
@@ -365,7 +344,7 @@ impl Worker {
         }
         if status.is_none() {
             // Pipes gave out before the exit was seen.
-            status = child.wait().ok();
+            status = spawn::wait(pid).ok();
         }
         self.pids.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.index);
         let mut output = redact::tail(&tail, OUTPUT_TAIL);
@@ -390,16 +369,5 @@ impl Worker {
         tail.extend_from_slice(line);
         let excess = tail.len().saturating_sub(OUTPUT_TAIL * 2);
         tail.drain(..excess);
-    }
-}
-
-/// A pipe from a step: readable, and pollable by its descriptor.
-trait ReadFd: Read {
-    fn raw_fd(&self) -> std::os::fd::RawFd;
-}
-
-impl<T: Read + std::os::fd::AsRawFd> ReadFd for T {
-    fn raw_fd(&self) -> std::os::fd::RawFd {
-        self.as_raw_fd()
     }
 }

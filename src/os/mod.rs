@@ -1,6 +1,8 @@
 //! What baton needs from the operating system beyond std: the host name,
-//! whether a process is alive, signals to whole process groups, and waiting
-//! on several pipes at once.
+//! whether a process is alive, signals to whole process groups, waiting on
+//! several pipes at once, and starting a workflow step ([`spawn`]).
+
+pub mod spawn;
 
 /// This machine's host name, as run records store it.
 pub fn hostname() -> String {
