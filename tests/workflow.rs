@@ -620,10 +620,11 @@ fn a_program_that_cannot_start_fails_its_step() {
 }
 
 /// What a step starts with (baton starts steps itself on Linux, see
-/// src/os/spawn.rs): its own process group, no blocked or ignored signals
-/// (not even SIGPIPE, which the Rust runtime ignores), stdin from
-/// /dev/null, the step's `env` over the runner's, and the program found on
-/// that `PATH`.
+/// src/os/spawn.rs): its own process group, no blocked signals, SIGPIPE not
+/// ignored (the Rust runtime ignores it), stdin from /dev/null, the step's
+/// `env` over the runner's, and the program found on that `PATH`. The
+/// masks are read by the step's program after `exec`: a shell blocks every
+/// signal while it waits for a child.
 #[cfg(target_os = "linux")]
 #[test]
 fn a_step_starts_in_its_own_group_with_default_signals_and_its_env() {
@@ -644,7 +645,7 @@ fn a_step_starts_in_its_own_group_with_default_signals_and_its_env() {
             r#"name = "startup"
 [[steps]]
 id = "look"
-run = ["sh", "-c", "grep -E '^Sig(Blk|Ign)' /proc/$$/status > signals.txt; cut -d' ' -f1,5 /proc/$$/stat > group.txt; readlink /proc/$$/fd/0 > stdin.txt; echo $MARK > env.txt"]
+run = ["sh", "-c", "cut -d' ' -f1,5 /proc/$$/stat > group.txt; readlink /proc/$$/fd/0 > stdin.txt; echo $MARK > env.txt; exec grep -E '^Sig(Blk|Ign)' /proc/self/status > signals.txt"]
 env = {{ MARK = "from-the-step" }}
 [[steps]]
 id = "tool"

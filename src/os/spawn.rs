@@ -40,7 +40,7 @@ pub fn spawn(argv: &[String], env: &[(String, String)], dir: &Path) -> io::Resul
         .collect();
     vars.extend(env.iter().map(|(k, v)| (k.into(), v.into())));
     let search = vars.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone());
-    let path = resolve(OsStr::new(program), search.as_deref())?;
+    let path = resolve(OsStr::new(program), search.as_deref(), dir)?;
     imp::spawn(&path, program, args, &vars, dir)
 }
 
@@ -74,18 +74,15 @@ fn wait_pid(pid: u32, flags: libc::c_int) -> io::Result<Option<ExitStatus>> {
 
 /// The file `program` names: itself when it has a slash, else the first
 /// executable file of that name on `search` (the step's `PATH`), as
-/// `execvp` would find it.
-fn resolve(program: &OsStr, search: Option<&OsStr>) -> io::Result<PathBuf> {
+/// `execvp` would find it from `dir` (where the step runs: relative
+/// entries, and an empty one meaning "here", are taken from there).
+fn resolve(program: &OsStr, search: Option<&OsStr>, dir: &Path) -> io::Result<PathBuf> {
     if program.as_bytes().contains(&b'/') {
         return Ok(PathBuf::from(program));
     }
     let search = search.unwrap_or(OsStr::new("/usr/local/bin:/usr/bin:/bin"));
-    for dir in std::env::split_paths(search) {
-        let candidate = if dir.as_os_str().is_empty() {
-            PathBuf::from(program)
-        } else {
-            dir.join(program)
-        };
+    for entry in std::env::split_paths(search) {
+        let candidate = dir.join(entry).join(program);
         let Ok(c) = CString::new(candidate.as_os_str().as_bytes()) else {
             continue;
         };
@@ -150,6 +147,8 @@ mod imp {
         dir: *const libc::c_char,
         stdio: [libc::c_int; 3],
         parent: libc::pid_t,
+        /// Signals 1..=this get their handlers reset.
+        last_signal: libc::c_int,
         mask: libc::sigset_t,
         /// errno of the step that failed in the child, 0 if it exec'd.
         error: AtomicI32,
@@ -196,6 +195,7 @@ mod imp {
             stdio: [stdin.as_raw_fd(), stdout_write.as_raw_fd(), stderr_write.as_raw_fd()],
             // SAFETY: getpid has no preconditions.
             parent: unsafe { libc::getpid() },
+            last_signal: libc::SIGRTMAX(),
             // SAFETY: an all-zero sigset_t is a valid value; it is filled below.
             mask: unsafe { std::mem::zeroed() },
             error: AtomicI32::new(0),
@@ -253,7 +253,7 @@ mod imp {
             // Handlers live in the shared memory: back to defaults (ignored
             // signals stay ignored across exec, except SIGPIPE, which the
             // Rust runtime ignores and a step must not inherit, as std does).
-            for signal in 1..=libc::SIGRTMAX() {
+            for signal in 1..=setup.last_signal {
                 if signal == libc::SIGKILL || signal == libc::SIGSTOP {
                     continue;
                 }
