@@ -139,3 +139,39 @@ fn a_claim_landing_during_a_run_is_kept_by_the_runs_writer() {
     assert!(repo.tip_message().contains("succeeded"), "{}", repo.tip_message());
     repo.git(&["fsck", "--strict", "--no-dangling"]);
 }
+
+#[test]
+fn two_runs_and_a_claimant_at_once_lose_nothing() {
+    // Three writers on one ref: two runners' writers (each retrying its
+    // batches on the moved ref and merging its own packs) and a claimant.
+    let repo = Repo::new();
+    define_steps(&repo, 15);
+    let before = repo.commit_count();
+    let runners: Vec<_> = (0..2)
+        .map(|_| {
+            let mut cmd = repo.cmd(ACTOR);
+            std::thread::spawn(move || {
+                cmd.args(["--json", "workflow", "run", "many", "--execute"])
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    for i in 0..10 {
+        repo.run(ACTOR, &["claims", "claim", &format!("during-{i}")]).ok();
+    }
+    for runner in runners {
+        let out = runner.join().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    // 2 × (start + 15 results + end) + 10 claims, nothing lost.
+    assert_eq!(repo.commit_count(), before + 2 * 17 + 10);
+    for i in 0..10 {
+        assert_eq!(repo.claim(&format!("during-{i}"))["state"], "active");
+    }
+    let list = repo.run(ACTOR, &["workflow", "list"]).ok();
+    let runs = list["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{list}");
+    assert!(runs.iter().all(|r| r["status"] == "succeeded"), "{list}");
+    repo.git(&["fsck", "--strict", "--no-dangling"]);
+}
