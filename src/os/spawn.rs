@@ -17,7 +17,6 @@
 use std::ffi::{CString, OsStr, OsString};
 use std::fs::File;
 use std::io;
-use std::os::fd::FromRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -95,44 +94,43 @@ fn resolve(program: &OsStr, search: Option<&OsStr>, dir: &Path) -> io::Result<Pa
     Err(io::Error::new(io::ErrorKind::NotFound, "not found on PATH"))
 }
 
-fn c_string(bytes: &[u8]) -> io::Result<CString> {
-    CString::new(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in the command"))
-}
-
-/// A pipe whose ends close on exec, both above the standard descriptors.
-fn pipe() -> io::Result<(File, File)> {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 fills the two-element array.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both descriptors were just created and are owned by nobody else.
-    let (read, write) = unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
-    Ok((above_stdio(read)?, above_stdio(write)?))
-}
-
-/// `file` moved to a descriptor ≥ 3 (if the runner started with 0–2 closed,
-/// a new pipe could land there, and the child's `dup2` onto itself would
-/// leave it close-on-exec).
-fn above_stdio(file: File) -> io::Result<File> {
-    use std::os::fd::AsRawFd;
-    if file.as_raw_fd() > 2 {
-        return Ok(file);
-    }
-    // SAFETY: F_DUPFD_CLOEXEC duplicates a descriptor we own into a new one we then own.
-    let fd = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` is new and owned by nobody else.
-    Ok(unsafe { File::from_raw_fd(fd) })
-}
-
 #[cfg(target_os = "linux")]
 mod imp {
     use super::*;
-    use std::os::fd::AsRawFd;
+    use std::os::fd::{AsRawFd, FromRawFd};
     use std::sync::atomic::{AtomicI32, Ordering};
+
+    fn c_string(bytes: &[u8]) -> io::Result<CString> {
+        CString::new(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in the command"))
+    }
+
+    /// A pipe whose ends close on exec, both above the standard descriptors.
+    fn pipe() -> io::Result<(File, File)> {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 fills the two-element array.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: both descriptors were just created and are owned by nobody else.
+        let (read, write) = unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
+        Ok((above_stdio(read)?, above_stdio(write)?))
+    }
+
+    /// `file` moved to a descriptor ≥ 3 (if the runner started with 0–2 closed,
+    /// a new pipe could land there, and the child's `dup2` onto itself would
+    /// leave it close-on-exec).
+    fn above_stdio(file: File) -> io::Result<File> {
+        if file.as_raw_fd() > 2 {
+            return Ok(file);
+        }
+        // SAFETY: F_DUPFD_CLOEXEC duplicates a descriptor we own into a new one we then own.
+        let fd = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is new and owned by nobody else.
+        Ok(unsafe { File::from_raw_fd(fd) })
+    }
 
     /// The child's stack: it runs a few system calls, never Rust code that allocates.
     const CHILD_STACK: usize = 64 * 1024;
