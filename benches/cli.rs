@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{load_average, ms, output, timed, Res};
+use support::{command, load_average, ms, output, timed, Res, Stats};
 
 const WARMUPS: usize = 3;
 const DEFAULT_RUNS: usize = 40;
@@ -43,17 +43,12 @@ fn main() {
 struct Env {
     baton: PathBuf,
     baseline: PathBuf,
-    vars: Vec<(&'static str, String)>,
 }
 
 impl Env {
     fn cmd(&self, program: &Path, dir: &Path) -> Command {
-        let mut c = Command::new(program);
-        c.current_dir(dir);
-        c.env_remove("BATON_NOW");
-        for (k, v) in &self.vars {
-            c.env(k, v);
-        }
+        let mut c = command(program, dir);
+        c.env("BATON_ACTOR", ACTOR);
         c
     }
 
@@ -101,21 +96,7 @@ fn run() -> Res<()> {
         Err(_) => DEFAULT_SIZES.to_vec(),
     };
 
-    let env = Env {
-        baton,
-        baseline,
-        vars: vec![
-            ("BATON_ACTOR", ACTOR.into()),
-            ("GIT_AUTHOR_NAME", "bench".into()),
-            ("GIT_AUTHOR_EMAIL", "bench@localhost".into()),
-            ("GIT_COMMITTER_NAME", "bench".into()),
-            ("GIT_COMMITTER_EMAIL", "bench@localhost".into()),
-            // Neither the machine's nor the user's git config may change what is measured.
-            ("GIT_CONFIG_NOSYSTEM", "1".into()),
-            ("GIT_CONFIG_GLOBAL", "/dev/null".into()),
-            ("LC_ALL", "C".into()),
-        ],
-    };
+    let env = Env { baton, baseline };
 
     let version = env.baton(Path::new("."), &["--version"])?;
     let git_version = env.git(Path::new("."), &["--version"])?;
@@ -333,28 +314,6 @@ impl Cell {
             Cell::List => "baton claims list",
             Cell::DoctorHook => "baton doctor --hook",
         }
-    }
-}
-
-struct Stats {
-    p50: Duration,
-    p95: Duration,
-    min: Duration,
-}
-
-impl Stats {
-    fn of(samples: &[Duration]) -> Stats {
-        let mut s = samples.to_vec();
-        s.sort();
-        let n = s.len();
-        let p50 = if n % 2 == 1 {
-            s[n / 2]
-        } else {
-            (s[n / 2 - 1] + s[n / 2]) / 2
-        };
-        // Nearest rank.
-        let p95 = s[(n * 95).div_ceil(100).max(1) - 1];
-        Stats { p50, p95, min: s[0] }
     }
 }
 

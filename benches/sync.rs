@@ -40,7 +40,7 @@ use baton::store::{message, Change, Message, Outcome, Store};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{ms, output, Res};
+use support::{command, ms, output, Res, Stats};
 
 const TARGET: Duration = Duration::from_secs(1);
 const WARMUPS: usize = 1;
@@ -63,32 +63,14 @@ fn env_num(name: &str, default: usize) -> Res<usize> {
     }
 }
 
-/// A command with a hermetic git environment.
-fn cmd(program: &Path, dir: &Path) -> Command {
-    let mut c = Command::new(program);
-    c.current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@localhost")
-        .env("GIT_COMMITTER_NAME", "bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@localhost")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env_remove("BATON_NOW")
-        .env_remove("BATON_ACTOR")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE");
-    c
-}
-
 fn git(dir: &Path, args: &[&str]) -> Res<String> {
-    let mut c = cmd(Path::new("git"), dir);
+    let mut c = command(Path::new("git"), dir);
     c.args(args);
     output(c, &format!("git {}", args.join(" ")))
 }
 
 fn baton(bin: &Path, dir: &Path, actor: &str, args: &[&str]) -> Res<serde_json::Value> {
-    let mut c = cmd(bin, dir);
+    let mut c = command(bin, dir);
     c.arg("--json").arg("--actor").arg(actor).args(args);
     let out = output(c, &format!("baton {}", args.join(" ")))?;
     serde_json::from_str(&out).map_err(|e| format!("baton {}: {e}: {out}", args.join(" ")))
@@ -261,33 +243,6 @@ impl Runner {
     }
 }
 
-struct Stats {
-    p50: Duration,
-    p95: Duration,
-    min: Duration,
-    max: Duration,
-}
-
-impl Stats {
-    fn of(samples: &[Duration]) -> Stats {
-        let mut s = samples.to_vec();
-        s.sort();
-        let n = s.len();
-        let p50 = if n % 2 == 1 {
-            s[n / 2]
-        } else {
-            (s[n / 2 - 1] + s[n / 2]) / 2
-        };
-        let p95 = s[(n * 95).div_ceil(100).max(1) - 1]; // nearest rank
-        Stats {
-            p50,
-            p95,
-            min: s[0],
-            max: s[n - 1],
-        }
-    }
-}
-
 fn run() -> Res<()> {
     let bin = std::env::var_os("BATON_BIN")
         .map(PathBuf::from)
@@ -358,7 +313,7 @@ fn run() -> Res<()> {
         &tmpl_b,
         "baton sync",
         &|rb| {
-            let mut c = cmd(&bin, rb);
+            let mut c = command(&bin, rb);
             c.args(["--json", "--actor", BOB, "sync"]);
             c
         },
@@ -369,7 +324,7 @@ fn run() -> Res<()> {
         &tmpl_b_packed,
         "baton sync (packed)",
         &|rb| {
-            let mut c = cmd(&bin, rb);
+            let mut c = command(&bin, rb);
             c.args(["--json", "--actor", BOB, "sync"]);
             c
         },
@@ -382,7 +337,7 @@ fn run() -> Res<()> {
         &tmpl_b,
         "git fetch",
         &|rb| {
-            let mut c = cmd(Path::new("git"), rb);
+            let mut c = command(Path::new("git"), rb);
             c.args([
                 "fetch",
                 "--quiet",
@@ -408,7 +363,7 @@ fn run() -> Res<()> {
             if let Err(e) = fetched {
                 panic!("{e}");
             }
-            let mut c = cmd(Path::new("git"), rb);
+            let mut c = command(Path::new("git"), rb);
             c.args([
                 "push",
                 "--quiet",

@@ -39,7 +39,7 @@ use serde_json::Value;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{load_average, ms, timed, Res};
+use support::{command, load_average, ms, timed, Res};
 
 const STEPS: usize = 20;
 const WARMUPS: usize = 2;
@@ -57,22 +57,10 @@ fn main() {
     }
 }
 
-/// A command with a hermetic environment: neither the machine's nor the
-/// user's git config may change what is measured.
+/// A hermetic command (see `support::command`) that `make` is not steered by either.
 fn cmd(program: &Path, dir: &Path) -> Command {
-    let mut c = Command::new(program);
-    c.current_dir(dir)
-        .env("BATON_ACTOR", ACTOR)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@localhost")
-        .env("GIT_COMMITTER_NAME", "bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@localhost")
-        .env("LC_ALL", "C")
-        .env_remove("BATON_NOW")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
+    let mut c = command(program, dir);
+    c.env("BATON_ACTOR", ACTOR)
         .env_remove("MAKEFLAGS")
         .env_remove("MFLAGS")
         .env_remove("MAKELEVEL")
@@ -409,7 +397,8 @@ fn spawn_plain() -> Res<()> {
 fn spawn_like_the_runner() -> Res<()> {
     use std::io::Read;
     let dir = std::env::current_dir().map_err(|e| e.to_string())?;
-    let mut child = baton::os::spawn::spawn(&["true".to_owned()], &[], &dir).map_err(|e| format!("true: {e}"))?;
+    let mut child =
+        baton::os::spawn::spawn(&["true".to_owned()], &Default::default(), &dir).map_err(|e| format!("true: {e}"))?;
     let mut sink = Vec::new();
     let _ = child.stdout.read_to_end(&mut sink);
     let _ = child.stderr.read_to_end(&mut sink);

@@ -6,6 +6,7 @@
 mod common;
 
 use common::{claim_path, t0_plus, Repo, T0};
+use predicates::prelude::PredicateBooleanExt;
 use serde_json::Value;
 
 const ALICE: &str = "agent:alice";
@@ -760,8 +761,6 @@ fn status_shows_one_claim_or_a_summary() {
         .success()
         .stdout(predicates::str::contains("T-1").and(predicates::str::contains("agent:alice")));
 }
-
-use predicates::prelude::PredicateBooleanExt;
 
 #[test]
 fn list_filters_by_state_owner_and_agent() {

@@ -7,27 +7,17 @@
 
 mod common;
 
-use common::{claim_path, Repo};
+use common::{claim_path, doctor_errors, Repo};
 use serde_json::Value;
 
 const ALICE: &str = "agent:alice";
 const OPS: &str = "human:ops";
 
-fn error_findings(doc: &Value) -> Vec<Value> {
-    doc["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter(|f| f["severity"] == "error")
-        .cloned()
-        .collect()
-}
-
 /// Doctor fails and names `path` in an error finding, in JSON and in text.
 fn assert_doctor_names(repo: &Repo, path: &str) -> Vec<Value> {
     let run = repo.run(OPS, &["doctor"]);
     assert_eq!(run.code, 1, "doctor must fail: {}", run.describe());
-    let errors = error_findings(&run.json());
+    let errors = doctor_errors(&run.json());
     assert!(
         errors.iter().any(|f| f["path"] == path),
         "no error finding at {path}: {errors:#?}"
@@ -260,7 +250,7 @@ fn odd_tree_entries_are_reported_not_crashed_on() {
     let run = repo.run(OPS, &["doctor"]);
     assert_eq!(run.code, 1, "{}", run.describe());
     let doc = run.json();
-    let errors = error_findings(&doc);
+    let errors = doctor_errors(&doc);
     let paths: Vec<&str> = errors.iter().filter_map(|f| f["path"].as_str()).collect();
     assert!(paths.contains(&inner.as_str()), "directory at a claim path: {doc}");
     assert!(paths.contains(&stray.as_str()), "non-TOML file among claims: {doc}");
@@ -293,7 +283,7 @@ fn a_generation_going_down_in_history_is_a_doctor_error() {
     );
     let run = repo.run(OPS, &["doctor", "claims"]);
     assert_eq!(run.code, 1, "{}", run.describe());
-    let errors = error_findings(&run.json());
+    let errors = doctor_errors(&run.json());
     assert!(
         errors
             .iter()

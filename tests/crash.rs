@@ -12,7 +12,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{exe, Repo};
+use common::{doctor_errors, exe, Repo};
 use serde_json::Value;
 
 fn lock_path(repo: &Repo) -> std::path::PathBuf {
@@ -21,10 +21,6 @@ fn lock_path(repo: &Repo) -> std::path::PathBuf {
 
 fn findings(doc: &Value) -> Vec<Value> {
     doc["findings"].as_array().expect("findings").clone()
-}
-
-fn errors(doc: &Value) -> Vec<Value> {
-    findings(doc).into_iter().filter(|f| f["severity"] == "error").collect()
 }
 
 fn finding(doc: &Value, check: &str) -> Value {
@@ -52,7 +48,7 @@ fn check_consistent(repo: &Repo, prefixes: &[String]) {
 
     let doctor = repo.run("human:ops", &["doctor"]);
     let doc = doctor.json();
-    assert!(errors(&doc).is_empty(), "doctor errors: {}", doctor.describe());
+    assert!(doctor_errors(&doc).is_empty(), "doctor errors: {}", doctor.describe());
     assert_eq!(doctor.code, 0, "{}", doctor.describe());
     if lock_path(repo).exists() {
         let lock = finding(&doc, "store.lock");

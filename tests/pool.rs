@@ -5,6 +5,7 @@
 mod common;
 
 use common::{t0_plus, t0_plus_minutes, Repo, T0};
+use predicates::prelude::PredicateBooleanExt;
 use serde_json::Value;
 
 const OPS: &str = "human:ops";
@@ -116,8 +117,6 @@ fn list_and_health_show_load_capacity_status_and_heartbeat_age() {
         .success()
         .stdout(predicates::str::contains("rev-2").and(predicates::str::contains("2/2")));
 }
-
-use predicates::prelude::PredicateBooleanExt;
 
 #[test]
 fn heartbeat_records_liveness_and_stale_agents_get_no_work() {

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{exe, Repo, STATE_REF};
+use common::{doctor_errors, exe, Repo, STATE_REF};
 use serde_json::Value;
 
 const ACTOR: &str = "human:tester";
@@ -56,14 +56,7 @@ fn baton(repo: &Repo, args: &[&str]) -> common::Run {
         .env("BATON_ACTOR", ACTOR)
         .output()
         .expect("running baton");
-    let run = common::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        args: args.iter().map(|s| s.to_string()).collect(),
-    };
-    assert!(!run.stderr.contains("panicked"), "baton panicked: {}", run.describe());
-    run
+    common::Run::from_output(args.iter().map(|s| s.to_string()).collect(), out)
 }
 
 /// `workflow run <name> --execute [extra]`: asserts the exit code, returns the run record.
@@ -303,16 +296,6 @@ fn running_run(repo: &Repo, limit: Duration) -> String {
         assert!(Instant::now() < deadline, "no running run after {limit:?}");
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-fn doctor_errors(doc: &Value) -> Vec<Value> {
-    doc["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter(|f| f["severity"] == "error")
-        .cloned()
-        .collect()
 }
 
 // ---------------------------------------------------------------------------

@@ -1,11 +1,61 @@
-//! What the three benchmark harnesses share: running a command that must
-//! succeed (with its wall time), milliseconds, and the machine's load.
+//! What the three benchmark harnesses share: a hermetic command, running
+//! one that must succeed (with its wall time), order statistics,
+//! milliseconds, and the machine's load.
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub type Res<T> = Result<T, String>;
+
+/// `program` in `dir` with a hermetic environment: neither the machine's
+/// nor the user's git config, identity or locale may change what is
+/// measured, and no inherited baton or git-location setting applies.
+pub fn command(program: &Path, dir: &Path) -> Command {
+    let mut c = Command::new(program);
+    c.current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "bench")
+        .env("GIT_AUTHOR_EMAIL", "bench@localhost")
+        .env("GIT_COMMITTER_NAME", "bench")
+        .env("GIT_COMMITTER_EMAIL", "bench@localhost")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("LC_ALL", "C")
+        .env_remove("BATON_NOW")
+        .env_remove("BATON_ACTOR")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE");
+    c
+}
+
+/// Median, 95th percentile (nearest rank), minimum and maximum of a sample.
+pub struct Stats {
+    pub p50: Duration,
+    pub p95: Duration,
+    pub min: Duration,
+    pub max: Duration,
+}
+
+impl Stats {
+    pub fn of(samples: &[Duration]) -> Stats {
+        let mut s = samples.to_vec();
+        s.sort();
+        let n = s.len();
+        let p50 = if n % 2 == 1 {
+            s[n / 2]
+        } else {
+            (s[n / 2 - 1] + s[n / 2]) / 2
+        };
+        Stats {
+            p50,
+            p95: s[(n * 95).div_ceil(100).max(1) - 1],
+            min: s[0],
+            max: s[n - 1],
+        }
+    }
+}
 
 /// Run to completion (no stdin), fail on a non-zero exit; stdout and wall time.
 pub fn timed(mut c: Command, what: &str) -> Res<(String, Duration)> {

@@ -12,12 +12,13 @@ use serde_json::json;
 use super::output::table;
 use super::{doctor, Output, Session};
 use crate::clock::format_timestamp;
+use crate::config::WorkflowPolicy;
 use crate::error::{Error, Result};
 use crate::ids::{RunId, WorkflowName};
 use crate::os;
 use crate::state;
 use crate::store::behind::WriteBehind;
-use crate::store::{codec, message, Change, Message, Outcome};
+use crate::store::{codec, message, Change, Message, Outcome, Snapshot};
 use crate::workflow::def::{self, Definition, Format};
 use crate::workflow::exec::{self, Sink};
 use crate::workflow::ledger::{self, DefinitionRef, Run, RunStatus, StepStatus};
@@ -29,26 +30,15 @@ pub enum WorkflowCommand {
     Run {
         /// A definition file, or a name in .baton/workflows/.
         workflow: String,
-        /// Run the steps (default: a dry run that records nothing).
-        #[arg(long)]
-        execute: bool,
-        /// Run up to N independent ready steps at once.
-        #[arg(long, default_value_t = 1)]
-        jobs: usize,
-        /// Run even commands that workflow.allow or the risk guard refuse.
-        #[arg(long)]
-        allow_risk: bool,
+        #[command(flatten)]
+        how: Execution,
     },
     /// Re-run the failed, stopped, interrupted or failure-skipped steps of a run, and everything downstream.
     Resume {
         #[arg(long, value_parser = RunId::parse)]
         run_id: RunId,
-        #[arg(long)]
-        execute: bool,
-        #[arg(long, default_value_t = 1)]
-        jobs: usize,
-        #[arg(long)]
-        allow_risk: bool,
+        #[command(flatten)]
+        how: Execution,
     },
     /// Stop a running run: its steps are killed and it is marked stopped.
     Stop {
@@ -77,6 +67,20 @@ pub enum WorkflowCommand {
     Doctor(doctor::SubsystemDoctorArgs),
 }
 
+/// How `run` and `resume` go about it.
+#[derive(Debug, clap::Args)]
+pub struct Execution {
+    /// Run the steps (default: a dry run that records nothing).
+    #[arg(long)]
+    execute: bool,
+    /// Run up to N independent ready steps at once.
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
+    /// Run even commands that workflow.allow or the risk guard refuse.
+    #[arg(long)]
+    allow_risk: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum TemplateCommand {
     /// List the templates.
@@ -92,18 +96,8 @@ pub enum TemplateCommand {
 
 pub fn run(s: &Session, cmd: &WorkflowCommand) -> Result<Output> {
     match cmd {
-        WorkflowCommand::Run {
-            workflow,
-            execute,
-            jobs,
-            allow_risk,
-        } => run_workflow(s, workflow, *execute, *jobs, *allow_risk),
-        WorkflowCommand::Resume {
-            run_id,
-            execute,
-            jobs,
-            allow_risk,
-        } => resume(s, run_id, *execute, *jobs, *allow_risk),
+        WorkflowCommand::Run { workflow, how } => run_workflow(s, workflow, how),
+        WorkflowCommand::Resume { run_id, how } => resume(s, run_id, how),
         WorkflowCommand::Stop { run_id } => stop(s, run_id),
         WorkflowCommand::Status { run_id } => status(s, run_id.as_ref()),
         WorkflowCommand::List { limit } => list(s, *limit),
@@ -167,10 +161,12 @@ fn load_definition(located: &Located) -> Result<Definition> {
     def::parse(&located.display, &located.text, Format::of(&located.display))
 }
 
-fn allow_patterns(s: &Session) -> Result<Vec<String>> {
-    Ok(match s.store.tip()? {
-        Some(tip) => state::config(&s.store.snapshot_at(Some(tip))?)?.workflow.allow,
-        None => Vec::new(),
+/// The workflow policy (`workflow.allow`, the default timeout); the
+/// defaults in a repository without state, where dry runs still work.
+fn workflow_policy(snap: &Snapshot<'_>) -> Result<WorkflowPolicy> {
+    Ok(match snap.commit() {
+        Some(_) => state::config(snap)?.workflow,
+        None => WorkflowPolicy::default(),
     })
 }
 
@@ -254,12 +250,15 @@ fn record_change(run: &Run, summary: &str) -> Result<Change> {
     Ok(change)
 }
 
-fn run_workflow(s: &Session, workflow: &str, execute: bool, jobs: usize, allow_risk: bool) -> Result<Output> {
+fn run_workflow(s: &Session, workflow: &str, how: &Execution) -> Result<Output> {
     let located = locate(s, workflow)?;
     let def = load_definition(&located)?;
-    let refusals = policy::check(def.commands(), &allow_patterns(s)?);
+    // One read of the state for the policy and the run id.
+    let snap = s.store.snapshot_at(s.store.tip()?)?;
+    let workflow_policy = workflow_policy(&snap)?;
+    let refusals = policy::check(def.commands(), &workflow_policy.allow);
     let all: BTreeSet<usize> = (0..def.steps.len()).collect();
-    if !execute {
+    if !how.execute {
         let mut text = format!(
             "plan of {} ({}), dry run: nothing runs, nothing is recorded\n",
             def.name, located.display
@@ -271,11 +270,13 @@ fn run_workflow(s: &Session, workflow: &str, execute: bool, jobs: usize, allow_r
             text,
         ));
     }
-    if !refusals.is_empty() && !allow_risk {
+    if !refusals.is_empty() && !how.allow_risk {
         return Err(policy_error(&refusals));
     }
     let actor = s.actor()?.to_string();
-    let snap = s.store.snapshot()?;
+    if snap.commit().is_none() {
+        return Err(s.store.no_state());
+    }
     let id = loop {
         let id = RunId::generate("wf", &s.now);
         if snap.read(&ledger::path(&id))?.is_none() {
@@ -304,7 +305,7 @@ fn run_workflow(s: &Session, workflow: &str, execute: bool, jobs: usize, allow_r
     );
     let path = ledger::path(&id);
     start.expect_absent(path.clone()).put_json(path, &run)?;
-    execute_run(s, &def, run, &all, jobs, start)
+    execute_run(s, &def, run, &all, how.jobs, &workflow_policy, start)
 }
 
 fn order_ids(def: &Definition) -> Vec<String> {
@@ -318,13 +319,13 @@ fn execute_run(
     mut run: Run,
     selected: &BTreeSet<usize>,
     jobs: usize,
+    workflow_policy: &WorkflowPolicy,
     start: Change,
 ) -> Result<Output> {
-    let config = state::config(&s.store.snapshot()?)?;
     let opts = exec::Options {
         jobs,
         dir: base_dir(s),
-        default_timeout: config.workflow.default_timeout,
+        default_timeout: workflow_policy.default_timeout,
         sink: sink(s),
     };
     let stop = stop_flag()?;
@@ -378,7 +379,10 @@ fn describe_run(run: &Run) -> String {
 }
 
 fn load_run(s: &Session, id: &RunId) -> Result<Run> {
-    let snap = s.store.snapshot()?;
+    load_run_from(&s.store.snapshot()?, id)
+}
+
+fn load_run_from(snap: &Snapshot<'_>, id: &RunId) -> Result<Run> {
     let path = ledger::path(id);
     let run: Run = snap.load_json(&path)?.ok_or_else(|| {
         Error::refused("no_run", format!("there is no run {id}")).with_hint("`baton workflow list` shows recent runs")
@@ -387,8 +391,9 @@ fn load_run(s: &Session, id: &RunId) -> Result<Run> {
     Ok(run)
 }
 
-fn resume(s: &Session, id: &RunId, execute: bool, jobs: usize, allow_risk: bool) -> Result<Output> {
-    let mut run = load_run(s, id)?;
+fn resume(s: &Session, id: &RunId, how: &Execution) -> Result<Output> {
+    let snap = s.store.snapshot()?;
+    let mut run = load_run_from(&snap, id)?;
     if run.status == RunStatus::Running && run.host == os::hostname() && os::process_alive(run.pid) {
         return Err(
             Error::refused("run_active", format!("run {id} is still running (pid {})", run.pid))
@@ -416,13 +421,14 @@ fn resume(s: &Session, id: &RunId, execute: bool, jobs: usize, allow_risk: bool)
             format!("run {id} has nothing to resume ({})", run.status.as_str()),
         ));
     }
+    let workflow_policy = workflow_policy(&snap)?;
     let refusals = policy::check(
         selected
             .iter()
             .filter_map(|&i| def.steps[i].run.as_ref().map(|r| (&def.steps[i].id, r))),
-        &allow_patterns(s)?,
+        &workflow_policy.allow,
     );
-    if !execute {
+    if !how.execute {
         let mut text = format!("resume plan of run {id}, dry run: nothing runs, nothing is recorded\n");
         text.push_str(&plan_text(&def, &selected, &refusals));
         text.push_str("add --execute to run it");
@@ -437,7 +443,7 @@ fn resume(s: &Session, id: &RunId, execute: bool, jobs: usize, allow_risk: bool)
             text,
         ));
     }
-    if !refusals.is_empty() && !allow_risk {
+    if !refusals.is_empty() && !how.allow_risk {
         return Err(policy_error(&refusals));
     }
     for &i in &selected {
@@ -453,7 +459,7 @@ fn resume(s: &Session, id: &RunId, execute: bool, jobs: usize, allow_risk: bool)
     run.resumed_at.push(s.now);
     run.actor = s.actor()?.to_string();
     let resumed = record_change(&run, &format!("resumed ({} step(s))", selected.len()))?;
-    execute_run(s, &def, run, &selected, jobs, resumed)
+    execute_run(s, &def, run, &selected, how.jobs, &workflow_policy, resumed)
 }
 
 fn stop(s: &Session, id: &RunId) -> Result<Output> {

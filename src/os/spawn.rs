@@ -14,6 +14,7 @@
 //! beforehand (no allocation, no locks, no unwinding). Elsewhere, std
 //! spawns the step (its own process group; no death signal).
 
+use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};
 use std::fs::File;
 use std::io;
@@ -30,12 +31,12 @@ pub struct Spawned {
 }
 
 /// Start `argv` in `dir` with the runner's environment plus `env`.
-pub fn spawn(argv: &[String], env: &[(String, String)], dir: &Path) -> io::Result<Spawned> {
+pub fn spawn(argv: &[String], env: &BTreeMap<String, String>, dir: &Path) -> io::Result<Spawned> {
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
     let mut vars: Vec<(OsString, OsString)> = std::env::vars_os()
-        .filter(|(k, _)| !env.iter().any(|(name, _)| OsStr::new(name) == k))
+        .filter(|(k, _)| k.to_str().is_none_or(|k| !env.contains_key(k)))
         .collect();
     vars.extend(env.iter().map(|(k, v)| (k.into(), v.into())));
     let search = vars.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone());

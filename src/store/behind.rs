@@ -51,7 +51,7 @@ impl WriteBehind {
             packs: Vec::new(),
         };
         let worker = std::thread::spawn(move || {
-            let mut store = Store::open(&git_dir)?;
+            let mut store: Option<Store> = None;
             let mut finished = false;
             while !finished {
                 let Ok(first) = pending.recv() else { break };
@@ -69,13 +69,17 @@ impl WriteBehind {
                 // loaded a pack this writer then merged away must not look
                 // for objects again (gix can panic when it re-reads a pack
                 // directory whose packs were replaced under it).
-                store = store.reopen()?;
+                let fresh = match store.take() {
+                    Some(used) => used.reopen()?,
+                    None => Store::open(&git_dir)?,
+                };
                 // The last batch's pack takes in all the others: one write, one pack.
                 let merge = if finished { packs.take_all() } else { Vec::new() };
-                let written = store.update_packed(&actor, &merge, |_| Ok(Outcome::WriteEach(batch.clone(), ())))?;
+                let written = fresh.update_packed(&actor, &merge, |_| Ok(Outcome::WriteEach(batch.clone(), ())))?;
                 if let Some(index) = written.pack {
                     packs.add(index);
                 }
+                store = Some(fresh);
             }
             packs.merge_all();
             Ok(())

@@ -354,14 +354,32 @@ impl Store {
             .repo
             .try_find_reference(name)
             .git_context(|| format!("reading {name}"))?;
-        match reference {
-            None => Ok(None),
-            // baton's refs point at commits: no need to read the object to peel it.
-            Some(r) if r.target().try_id().is_some() => Ok(r.target().try_id().map(ToOwned::to_owned)),
-            Some(mut r) => {
-                let id = r.peel_to_id().git_context(|| format!("resolving {name}"))?;
-                Ok(Some(id.detach()))
-            }
+        let Some(mut reference) = reference else {
+            return Ok(None);
+        };
+        // baton's refs point at commits: no need to read the object to peel it.
+        if let Some(id) = reference.target().try_id() {
+            return Ok(Some(id.to_owned()));
+        }
+        let id = reference.peel_to_id().git_context(|| format!("resolving {name}"))?;
+        Ok(Some(id.detach()))
+    }
+
+    /// The refusal every command gives on a repository without state,
+    /// with how to get some.
+    pub fn no_state(&self) -> Error {
+        let remotes = self.remote_names();
+        let err = Error::environment(
+            "no_state",
+            format!("this repository has no baton state ({STATE_REF} does not exist)"),
+        );
+        if remotes.is_empty() {
+            err.with_hint("run `baton init` to start tracking state here")
+        } else {
+            err.with_hint(format!(
+                "the state may exist on the remote: run `baton sync` to fetch it (remote {}), or `baton init` to start fresh",
+                remotes.join(", ")
+            ))
         }
     }
 
@@ -369,7 +387,7 @@ impl Store {
     pub fn snapshot(&self) -> Result<Snapshot<'_>> {
         let snap = self.snapshot_at(self.tip()?)?;
         if snap.commit.is_none() {
-            return Err(no_state_error(self));
+            return Err(self.no_state());
         }
         Ok(snap)
     }
@@ -446,7 +464,7 @@ impl Store {
         loop {
             let snap = self.snapshot_at(self.tip()?)?;
             if snap.commit.is_none() && !may_create {
-                return Err(no_state_error(self));
+                return Err(self.no_state());
             }
             let (changes, value) = match op(&snap)? {
                 Outcome::Unchanged(value) => {
@@ -541,51 +559,52 @@ impl Store {
         actor: &str,
         objects: &Objects,
     ) -> Result<(ObjectId, Option<PathBuf>)> {
-        let mut staged = match objects {
-            Objects::Loose => None,
-            Objects::Packed(_) => {
-                let mut repo = self.repo.clone();
-                repo.objects.set_object_memory(self.kept.borrow().clone());
-                Some(Store {
-                    repo,
-                    in_memory: true,
-                    kept: Default::default(),
-                })
-            }
+        let Objects::Packed(merge) = objects else {
+            return Ok((self.write_commits(snap, changes, actor)?, None));
         };
-        let writer = staged.as_ref().unwrap_or(self);
+        // Built in memory, on top of the objects the last packed chain kept
+        // (the next chain usually edits the trees its tip wrote).
+        let carried = self.kept.take();
+        let carried_ids: std::collections::HashSet<ObjectId> = carried.keys().copied().collect();
+        let mut repo = self.repo.clone();
+        repo.objects.set_object_memory(carried);
+        let mut staged = Store {
+            repo,
+            in_memory: true,
+            kept: Default::default(),
+        };
+        let tip = staged.write_commits(snap, changes, actor)?;
+        let mut memory = staged.repo.objects.take_object_memory().unwrap_or_default();
+        memory.retain(|id, _| !carried_ids.contains(id));
+        let entries: Vec<pack::Entry<'_>> = memory
+            .iter()
+            .map(|(id, (kind, data))| pack::Entry {
+                id: *id,
+                kind: *kind,
+                data,
+            })
+            .collect();
+        let pack = pack::write(&self.pack_dir(), &entries, merge)
+            .map_err(|e| Error::io("writing the state objects as a pack", e))?;
+        drop(entries);
+        self.kept.replace(memory);
+        Ok((tip, Some(pack)))
+    }
+
+    /// The commits of a chain, one per change, each on the one before.
+    fn write_commits(&self, snap: &Snapshot<'_>, changes: &[Change], actor: &str) -> Result<ObjectId> {
         let mut parent = snap.commit;
         let mut base_tree = snap.tree;
         for change in changes {
             for blob in &change.unplaced {
-                writer.write_blob(blob)?;
+                self.write_blob(blob)?;
             }
-            let tree = writer.write_tree(base_tree, change)?;
+            let tree = self.write_tree(base_tree, change)?;
             let parents: Vec<ObjectId> = parent.into_iter().collect();
-            parent = Some(writer.write_commit_object(tree, &parents, &change.message, actor)?);
+            parent = Some(self.write_commit_object(tree, &parents, &change.message, actor)?);
             base_tree = tree;
         }
-        let tip = parent.expect("a chain has at least one change");
-        let mut pack = None;
-        if let (Some(staged), Objects::Packed(merge)) = (staged.as_mut(), objects) {
-            let mut memory = staged.repo.objects.take_object_memory().unwrap_or_default();
-            memory.retain(|id, _| !self.kept.borrow().contains_key(id));
-            let entries: Vec<pack::Entry<'_>> = memory
-                .iter()
-                .map(|(id, (kind, data))| pack::Entry {
-                    id: *id,
-                    kind: *kind,
-                    data,
-                })
-                .collect();
-            pack = Some(
-                pack::write(&self.pack_dir(), &entries, merge)
-                    .map_err(|e| Error::io("writing the state objects as a pack", e))?,
-            );
-            drop(entries);
-            self.kept.replace(memory);
-        }
-        Ok((tip, pack))
+        parent.ok_or_else(|| Error::git("writing the state", "no change to write"))
     }
 
     /// Where the object database keeps its packs (`.git/objects/pack`).
@@ -934,23 +953,6 @@ impl Store {
     /// Whether the given remote is configured.
     pub fn remote_names(&self) -> Vec<String> {
         self.repo.remote_names().iter().map(|n| n.to_string()).collect()
-    }
-}
-
-/// The refusal every command gives on a repository without state.
-fn no_state_error(store: &Store) -> Error {
-    let remotes = store.remote_names();
-    let err = Error::environment(
-        "no_state",
-        format!("this repository has no baton state ({STATE_REF} does not exist)"),
-    );
-    if remotes.is_empty() {
-        err.with_hint("run `baton init` to start tracking state here")
-    } else {
-        err.with_hint(format!(
-            "the state may exist on the remote: run `baton sync` to fetch it (remote {}), or `baton init` to start fresh",
-            remotes.join(", ")
-        ))
     }
 }
 

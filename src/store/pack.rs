@@ -51,9 +51,6 @@ pub fn write(pack_dir: &Path, entries: &[Entry<'_>], merge: &[PathBuf]) -> io::R
             raw: raw.into(),
         });
     }
-    if merge.is_empty() {
-        return assemble(pack_dir, packed);
-    }
     let contents = read_packs(merge)?;
     packed.extend(entries_of(&contents)?);
     let written = assemble(pack_dir, packed)?;
@@ -66,10 +63,7 @@ pub fn write(pack_dir: &Path, entries: &[Entry<'_>], merge: &[PathBuf]) -> io::R
 /// hold whole objects, so no entry refers to another by its offset. A pack
 /// with deltas is refused (and left alone).
 pub fn merge(pack_dir: &Path, indices: &[PathBuf]) -> io::Result<PathBuf> {
-    let contents = read_packs(indices)?;
-    let merged = assemble(pack_dir, entries_of(&contents)?)?;
-    remove_packs(indices, &merged)?;
-    Ok(merged)
+    write(pack_dir, &[], indices)
 }
 
 /// Each pack's index and data.

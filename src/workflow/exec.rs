@@ -250,8 +250,7 @@ impl Worker {
         let started_at = clock::now().unwrap_or_else(|_| chrono::Utc::now());
         let t0 = Instant::now();
         let prefix = format!("[{}] ", self.step.id);
-        let env: Vec<(String, String)> = self.step.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        let child = match spawn::spawn(argv, &env, &self.dir) {
+        let child = match spawn::spawn(argv, &self.step.env, &self.dir) {
             Ok(child) => child,
             Err(e) => {
                 let message = format!("cannot run {:?}: {e}", argv[0]);
@@ -279,26 +278,25 @@ impl Worker {
         let mut tail = Vec::<u8>::new();
         let deadline = t0 + self.timeout.as_std();
         let mut timed_out = false;
-        let mut status = None;
-        let mut exited_at: Option<Instant> = None;
+        // The exit status, and when it was seen.
+        let mut exited: Option<(std::process::ExitStatus, Instant)> = None;
         let mut idle = Duration::ZERO;
         let mut buf = vec![0u8; 16 * 1024];
         loop {
-            if status.is_none() {
-                if let Ok(Some(exit)) = spawn::try_wait(pid) {
-                    status = Some(exit);
+            if exited.is_none() {
+                if let Ok(Some(status)) = spawn::try_wait(pid) {
                     // The group may still hold the pipes (a step that backgrounded work): end it.
                     os::signal_group(pid, os::SIGKILL);
-                    exited_at = Some(Instant::now());
+                    exited = Some((status, Instant::now()));
                 }
             }
             let open = pipes.iter().any(Option::is_some);
-            match exited_at {
+            match exited {
                 Some(_) if !open => break,
-                Some(at) if at.elapsed() >= PIPE_GRACE => break,
+                Some((_, at)) if at.elapsed() >= PIPE_GRACE => break,
                 _ => {}
             }
-            if status.is_none() && !timed_out && Instant::now() >= deadline {
+            if exited.is_none() && !timed_out && Instant::now() >= deadline {
                 timed_out = true;
                 os::signal_group(pid, os::SIGKILL);
             }
@@ -312,8 +310,8 @@ impl Worker {
             }
             let fds: Vec<Option<std::os::fd::RawFd>> =
                 pipes.iter().map(|p| p.as_ref().map(|p| p.as_raw_fd())).collect();
-            let wait = match exited_at {
-                Some(at) => PIPE_GRACE.saturating_sub(at.elapsed()),
+            let wait = match exited {
+                Some((_, at)) => PIPE_GRACE.saturating_sub(at.elapsed()),
                 None if timed_out => PIPE_GRACE,
                 None => deadline.saturating_duration_since(Instant::now()),
             };
@@ -342,10 +340,6 @@ impl Worker {
                 }
             }
         }
-        if status.is_none() {
-            // Pipes gave out before the exit was seen.
-            status = spawn::wait(pid).ok();
-        }
         self.pids.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.index);
         let mut output = redact::tail(&tail, OUTPUT_TAIL);
         if timed_out {
@@ -357,7 +351,11 @@ impl Worker {
             number,
             started_at,
             duration_ms: t0.elapsed().as_millis() as u64,
-            exit_code: if timed_out { None } else { status.and_then(|s| s.code()) },
+            exit_code: if timed_out {
+                None
+            } else {
+                exited.and_then(|(status, _)| status.code())
+            },
             timed_out,
             output,
         }

@@ -71,7 +71,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from_output(args: Vec<String>, out: Output) -> Run {
+    pub fn from_output(args: Vec<String>, out: Output) -> Run {
         let run = Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -108,6 +108,12 @@ impl Run {
     pub fn ok(&self) -> Value {
         assert_eq!(self.code, 0, "expected success: {}", self.describe());
         self.json()
+    }
+
+    /// Assert exit 0 (text mode) and return stdout.
+    pub fn ok_text(&self) -> &str {
+        assert_eq!(self.code, 0, "expected success: {}", self.describe());
+        &self.stdout
     }
 
     /// Assert the error shape of DESIGN §2: the exit code, `error:` and
@@ -150,6 +156,28 @@ impl Run {
     pub fn hint(&self) -> String {
         self.json()["error"]["hint"].as_str().unwrap_or_default().to_owned()
     }
+}
+
+/// Assert a git command succeeded; its trimmed stdout.
+fn git_stdout(args: &[&str], out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "git {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The findings of a `baton doctor --json` document with severity `error`.
+pub fn doctor_errors(doc: &Value) -> Vec<Value> {
+    doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .cloned()
+        .collect()
 }
 
 /// A temporary git repository (removed when dropped).
@@ -272,13 +300,7 @@ impl Repo {
     /// Run git, assert success, return trimmed stdout.
     pub fn git(&self, args: &[&str]) -> String {
         let out = self.git_cmd().args(args).output().expect("running git");
-        assert!(
-            out.status.success(),
-            "git {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        git_stdout(args, out)
     }
 
     /// Run git with input on stdin, assert success, return trimmed stdout.
@@ -300,13 +322,7 @@ impl Repo {
             .write_all(input)
             .expect("writing to git");
         let out = child.wait_with_output().expect("waiting for git");
-        assert!(
-            out.status.success(),
-            "git {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        git_stdout(args, out)
     }
 
     /// `git rev-parse refs/baton/state`, `None` when there is no state.

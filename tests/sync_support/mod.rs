@@ -9,7 +9,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
-pub use common::{claim_path, hermetic, STATE_REF};
+pub use common::{claim_path, hermetic, Run, STATE_REF};
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use assert_fs::TempDir;
-use serde_json::Value;
 
 /// `git <args>` in `dir`; panics with git's output unless it succeeds.
 pub fn git(dir: &Path, args: &[&str]) -> String {
@@ -137,63 +136,6 @@ pub fn claims_at(dir: &Path, rev: &str) -> BTreeMap<String, ClaimFile> {
         .collect()
 }
 
-/// The result of one baton run.
-#[derive(Debug)]
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-    pub args: Vec<String>,
-}
-
-impl Run {
-    pub fn describe(&self) -> String {
-        format!(
-            "`baton {}` exited {}\nstdout: {}\nstderr: {}",
-            self.args.join(" "),
-            self.code,
-            self.stdout,
-            self.stderr
-        )
-    }
-
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {}", self.describe()))
-    }
-
-    /// Assert exit 0 and return the JSON.
-    pub fn ok(&self) -> Value {
-        assert_eq!(self.code, 0, "expected success: {}", self.describe());
-        self.json()
-    }
-
-    /// Assert exit 0 (text mode) and return stdout.
-    pub fn ok_text(&self) -> &str {
-        assert_eq!(self.code, 0, "expected success: {}", self.describe());
-        &self.stdout
-    }
-
-    /// Assert an error: this exit code, `error:` and `hint:` on stderr, and
-    /// (with `--json`) `{"error": {"code": code, ...}}` on stdout.
-    pub fn err(&self, exit: i32, code: &str) -> Value {
-        assert_eq!(self.code, exit, "wrong exit code: {}", self.describe());
-        assert!(
-            self.stderr.lines().any(|l| l.starts_with("error: ")),
-            "no `error:` line: {}",
-            self.describe()
-        );
-        assert!(
-            self.stderr.lines().any(|l| l.starts_with("hint: ")),
-            "no `hint:` line: {}",
-            self.describe()
-        );
-        let doc = self.json();
-        assert_eq!(doc["error"]["code"], code, "wrong error code: {}", self.describe());
-        doc["error"].clone()
-    }
-}
-
 /// The shared remote: a bare repository in its own temporary directory.
 pub struct Net {
     pub root: TempDir,
@@ -296,14 +238,7 @@ impl Clone {
         }
         cmd.args(args);
         let out = cmd.output().expect("baton runs");
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            args: args.iter().map(|s| s.to_string()).collect(),
-        };
-        assert!(!run.stderr.contains("panicked"), "baton panicked: {}", run.describe());
-        run
+        Run::from_output(args.iter().map(|s| s.to_string()).collect(), out)
     }
 
     pub fn git(&self, args: &[&str]) -> String {
