@@ -35,6 +35,7 @@ pub enum WorkflowCommand {
     },
     /// Re-run the failed, stopped, interrupted or failure-skipped steps of a run, and everything downstream.
     Resume {
+        /// The run, as `workflow list` shows it (wf-YYYYMMDDTHHMMSSZ-xxxxxx).
         #[arg(long, value_parser = RunId::parse)]
         run_id: RunId,
         #[command(flatten)]
@@ -42,11 +43,13 @@ pub enum WorkflowCommand {
     },
     /// Stop a running run: its steps are killed and it is marked stopped.
     Stop {
+        /// The run, as `workflow list` shows it (wf-YYYYMMDDTHHMMSSZ-xxxxxx).
         #[arg(long, value_parser = RunId::parse)]
         run_id: RunId,
     },
     /// A run's steps and attempts (default: the latest run).
     Status {
+        /// The run to show (default: the latest).
         #[arg(long, value_parser = RunId::parse)]
         run_id: Option<RunId>,
     },
