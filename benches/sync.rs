@@ -20,7 +20,7 @@
 //! - `baton sync` in B, end to end (the number the target applies to);
 //! - `git fetch` of the baton refs and `git push` of B's operations alone,
 //!   in the same situation (the share of git's transport);
-//! - `baton::sync::merge_commit` in-process on an already-fetched B (merge
+//! - `baton::ops::sync::merge_commit` in-process on an already-fetched B (merge
 //!   share), and the two ancestry checks sync makes before it.
 //!
 //! Environment: `BATON_BIN` (default: the release binary cargo built),
@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use baton::claims::{self, ClaimRequest, Ctx, Force, Step};
+use baton::claims::{self, ClaimRequest, Ctx, Force, Transition};
 use baton::config::Config;
 use baton::ids::{Actor, ClaimId};
 use baton::store::{message, Change, Message, Outcome, Store};
@@ -104,7 +104,7 @@ fn write_op(store: &Store, actor: &Actor, id: &ClaimId, release: bool, now_secs:
                 policy: &policy,
             };
             let existing = baton::state::claim(snap, id)?;
-            let step: Step = if release {
+            let step: Transition = if release {
                 claims::release(existing.as_ref(), id, &ctx, &Force::default())?
             } else {
                 claims::claim(existing, id, &ctx, &ClaimRequest::default(), || Ok(None))?
@@ -386,12 +386,9 @@ fn run() -> Res<()> {
     let mut merge_samples = Vec::new();
     for n in 0..WARMUPS + runs {
         let started = Instant::now();
-        let (_, notes) = baton::sync::merge_commit(&store, local, theirs, "origin", BOB).map_err(|e| e.message)?;
+        let (_, notes) = baton::ops::sync::merge_commit(&store, local, theirs, "origin", BOB).map_err(|e| e.message)?;
         let took = started.elapsed();
-        let lost = notes
-            .iter()
-            .filter(|n| matches!(n, baton::sync::merge::Note::Lost(_)))
-            .count();
+        let lost = notes.iter().filter(|n| matches!(n, baton::sync::Note::Lost(_))).count();
         if lost != contested {
             return Err(format!("merge_commit lost {lost}, expected {contested}"));
         }
@@ -436,7 +433,7 @@ fn run() -> Res<()> {
         ("`baton sync`, B's objects packed (after `git gc`)", &packed),
         ("`git fetch` of refs/baton/* alone (A's operations)", &fetch),
         ("`git push` of B's operations alone (after the fetch)", &push),
-        ("`baton::sync::merge_commit` in-process", &merge),
+        ("`baton::ops::sync::merge_commit` in-process", &merge),
         ("ancestry checks in-process (`Store::is_ancestor` both ways)", &ancestry),
     ] {
         println!(

@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use baton::store::behind::WriteBehind;
+use baton::store::write_behind::WriteBehind;
 use baton::store::{Change, Message, Outcome, Store};
 use serde_json::Value;
 

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{optional_span, Span};
+use crate::codec::{self, SCHEMA};
 use crate::error::{Error, Result};
-use crate::store::codec::{self, SCHEMA};
 
 pub const PATH: &str = "config.toml";
 

@@ -2,10 +2,17 @@
 //! repository. All shared state lives as files in commits on one ref,
 //! `refs/baton/state`; see `DESIGN.md` for the contract.
 //!
-//! Layout: [`store`] owns git (the ref, compare-and-swap, trees, trailers);
-//! [`claims`], [`pool`] and [`config`] are subsystems of pure functions over
-//! loaded state; [`state`] joins the two; [`doctor`] checks everything;
-//! [`cli`] parses arguments and renders text or JSON.
+//! Layers, each using only the ones below it (see `docs/architecture.md`):
+//! - [`cli`] parses arguments and renders text or JSON;
+//! - [`ops`] runs every operation as a transaction (read, decide, commit,
+//!   publish) and returns typed results;
+//! - the subsystems — [`claims`], [`pool`], [`workflow`], [`sync`] (the
+//!   merge policy), [`doctor`], [`config`] — are pure functions over loaded
+//!   state; [`state`] says where their files live and loads them;
+//! - [`store`] owns git (the ref, compare-and-swap, trees, trailers);
+//!   [`os`] the few system calls;
+//! - leaves every layer may use: [`error`], [`ids`], [`clock`], [`codec`],
+//!   [`finding`].
 
 /// Serde for types that are written as text: `Display` out, `parse` in, so
 /// a state file can never hold a value the type would refuse.
@@ -29,13 +36,15 @@ macro_rules! serde_via_str {
 pub mod claims;
 pub mod cli;
 pub mod clock;
+pub mod codec;
 pub mod config;
 pub mod doctor;
 pub mod error;
+pub mod finding;
 pub mod ids;
+pub mod ops;
 pub mod os;
 pub mod pool;
-pub mod selftest;
 pub mod state;
 pub mod store;
 pub mod sync;

@@ -1,14 +1,16 @@
 //! The typed view of a state snapshot: where each subsystem's files live and
-//! how they load. This is the one place that joins the store (files in
-//! commits) with the subsystems (claims, agents, policy), so neither has to
-//! know about the other.
+//! how they load, schema-checked. The operations layer reads state through
+//! here, so the store (files in commits) and the subsystems (claims, agents,
+//! runs, policy) never have to know about each other.
 
 use crate::claims::{self, Claim};
+use crate::codec;
 use crate::config::{self, Config};
 use crate::error::Result;
-use crate::ids::{AgentId, ClaimId};
+use crate::ids::{AgentId, ClaimId, RunId};
 use crate::pool::{self, Agent};
-use crate::store::{codec, Snapshot};
+use crate::store::Snapshot;
+use crate::workflow::ledger::{self, Run};
 
 /// A file that is in the tree but does not parse, for doctor to report.
 #[derive(Debug, Clone)]
@@ -30,6 +32,24 @@ pub fn claim(snap: &Snapshot<'_>, id: &ClaimId) -> Result<Option<Claim>> {
 
 pub fn agent(snap: &Snapshot<'_>, id: &AgentId) -> Result<Option<Agent>> {
     load_one(snap, &pool::path(id), |a: &Agent| a.schema)
+}
+
+/// One workflow run's ledger.
+pub fn run(snap: &Snapshot<'_>, id: &RunId) -> Result<Option<Run>> {
+    let path = ledger::path(id);
+    let run: Option<Run> = snap.load_json(&path)?;
+    if let Some(r) = &run {
+        codec::check_schema(&path, r.schema)?;
+    }
+    Ok(run)
+}
+
+/// Every workflow run, newest first (run ids sort by start time), refusing
+/// if any ledger does not parse.
+pub fn all_runs(snap: &Snapshot<'_>) -> Result<Vec<Run>> {
+    let (mut runs, broken) = load_all_json::<Run>(snap, ledger::DIR, |r| r.schema)?;
+    runs.sort_by(|a, b| b.0.cmp(&a.0));
+    strict((runs, broken))
 }
 
 /// One TOML file, refused when it is of another schema.

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{lease_lapsed, path, Claim, ClaimState};
 use crate::clock::{format_timestamp, Timestamp};
 use crate::config::ClaimsPolicy;
-use crate::doctor::Finding;
+use crate::finding::Finding;
 use crate::ids::AgentId;
 
 /// Check every loaded claim (`(path it was found at, claim)`).

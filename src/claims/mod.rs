@@ -12,10 +12,10 @@ pub mod check;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{format_timestamp, Span, Timestamp};
+use crate::codec::SCHEMA;
 use crate::config::ClaimsPolicy;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, AgentId, ClaimId, Role};
-use crate::store::codec::SCHEMA;
 
 /// Where claims live in the state tree.
 pub const DIR: &str = "claims";
@@ -118,7 +118,7 @@ pub struct Ctx<'a> {
 
 /// The result of an operation on one claim.
 #[derive(Debug, Clone)]
-pub struct Step {
+pub struct Transition {
     pub claim: Claim,
     /// False for an idempotent repeat: nothing to commit.
     pub changed: bool,
@@ -128,9 +128,9 @@ pub struct Step {
     pub forced: Option<String>,
 }
 
-impl Step {
-    fn changed(claim: Claim, summary: String) -> Step {
-        Step {
+impl Transition {
+    fn changed(claim: Claim, summary: String) -> Transition {
+        Transition {
             claim,
             changed: true,
             summary,
@@ -138,8 +138,8 @@ impl Step {
         }
     }
 
-    fn unchanged(claim: Claim, summary: String) -> Step {
-        Step {
+    fn unchanged(claim: Claim, summary: String) -> Transition {
+        Transition {
             claim,
             changed: false,
             summary,
@@ -241,11 +241,11 @@ pub fn claim(
     ctx: &Ctx<'_>,
     req: &ClaimRequest,
     assign: impl FnOnce() -> Result<Option<Assignment>>,
-) -> Result<Step> {
+) -> Result<Transition> {
     let mut forced = None;
     if let Some(current) = &existing {
         if current.is_held_by(ctx.actor) {
-            return Ok(Step::unchanged(
+            return Ok(Transition::unchanged(
                 current.clone(),
                 format!("claims: {id} already held by {}", ctx.actor),
             ));
@@ -281,9 +281,9 @@ pub fn claim(
         (Some(_), Some(prev)) => format!("claims: take over {id} from {} by {}", prev.owner, ctx.actor),
         _ => format!("claims: claim {id} by {}", ctx.actor),
     };
-    let mut step = Step::changed(claim, summary);
-    step.forced = forced;
-    Ok(step)
+    let mut transition = Transition::changed(claim, summary);
+    transition.forced = forced;
+    Ok(transition)
 }
 
 fn require<'c>(existing: Option<&'c Claim>, id: &ClaimId) -> Result<&'c Claim> {
@@ -311,7 +311,7 @@ pub fn handoff(
     ctx: &Ctx<'_>,
     to: &Actor,
     note: Option<String>,
-) -> Result<Step> {
+) -> Result<Transition> {
     let current = require(existing, id)?;
     require_owner(current, ctx, "hand off")?;
     if current.state != ClaimState::Active {
@@ -328,7 +328,7 @@ pub fn handoff(
     claim.handoff_to = Some(to.clone());
     claim.handoff_note = note;
     claim.updated_at = ctx.now;
-    Ok(Step::changed(
+    Ok(Transition::changed(
         claim,
         format!("claims: hand off {id} from {} to {to}", ctx.actor),
     ))
@@ -361,7 +361,7 @@ fn require_handoff_target<'c>(
 
 /// `claims accept`: the handoff target becomes the owner; a new generation.
 /// `agent` is the pool agent the new owner is (if any): the load moves with it.
-pub fn accept(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, agent: Option<Assignment>) -> Result<Step> {
+pub fn accept(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, agent: Option<Assignment>) -> Result<Transition> {
     let current = require_handoff_target(existing, id, ctx, "accepted")?;
     let mut claim = current.clone();
     let from = claim.owner.clone();
@@ -379,21 +379,21 @@ pub fn accept(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, agent: Opti
     }
     claim.clear_handoff();
     claim.reason = None;
-    Ok(Step::changed(
+    Ok(Transition::changed(
         claim,
         format!("claims: {} accepts {id} from {from}", ctx.actor),
     ))
 }
 
 /// `claims reject --reason`: back to the old owner, `active`, reason recorded.
-pub fn reject(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, reason: &str) -> Result<Step> {
+pub fn reject(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, reason: &str) -> Result<Transition> {
     let current = require_handoff_target(existing, id, ctx, "rejected")?;
     let mut claim = current.clone();
     claim.state = ClaimState::Active;
     claim.clear_handoff();
     claim.reason = Some(reason.to_owned());
     claim.updated_at = ctx.now;
-    Ok(Step::changed(
+    Ok(Transition::changed(
         claim,
         format!("claims: {} rejects {id}, back to {}", ctx.actor, current.owner),
     ))
@@ -406,13 +406,16 @@ pub fn park(
     ctx: &Ctx<'_>,
     to: ClaimState,
     reason: Option<String>,
-) -> Result<Step> {
+) -> Result<Transition> {
     debug_assert!(matches!(to, ClaimState::Paused | ClaimState::Blocked));
     let verb = if to == ClaimState::Paused { "paused" } else { "blocked" };
     let current = require(existing, id)?;
     require_owner(current, ctx, if to == ClaimState::Paused { "pause" } else { "block" })?;
     if current.state == to && reason.is_none() {
-        return Ok(Step::unchanged(current.clone(), format!("claims: {id} already {verb}")));
+        return Ok(Transition::unchanged(
+            current.clone(),
+            format!("claims: {id} already {verb}"),
+        ));
     }
     if current.state == ClaimState::HandoffPending {
         return Err(wrong_state(current, verb, "active, paused or blocked"));
@@ -423,28 +426,37 @@ pub fn park(
         claim.reason = reason;
     }
     claim.updated_at = ctx.now;
-    Ok(Step::changed(claim, format!("claims: {verb} {id} by {}", ctx.actor)))
+    Ok(Transition::changed(
+        claim,
+        format!("claims: {verb} {id} by {}", ctx.actor),
+    ))
 }
 
 /// `claims resume`: back to `active` from paused or blocked.
-pub fn resume(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>) -> Result<Step> {
+pub fn resume(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>) -> Result<Transition> {
     let current = require(existing, id)?;
     require_owner(current, ctx, "resume")?;
     match current.state {
-        ClaimState::Active => Ok(Step::unchanged(current.clone(), format!("claims: {id} already active"))),
+        ClaimState::Active => Ok(Transition::unchanged(
+            current.clone(),
+            format!("claims: {id} already active"),
+        )),
         ClaimState::Paused | ClaimState::Blocked => {
             let mut claim = current.clone();
             claim.state = ClaimState::Active;
             claim.reason = None;
             claim.updated_at = ctx.now;
-            Ok(Step::changed(claim, format!("claims: resume {id} by {}", ctx.actor)))
+            Ok(Transition::changed(
+                claim,
+                format!("claims: resume {id} by {}", ctx.actor),
+            ))
         }
         _ => Err(wrong_state(current, "resumed", "paused or blocked")),
     }
 }
 
 /// `claims renew [--lease]`: extend the lease and touch `updated_at`.
-pub fn renew(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, lease: Option<Span>) -> Result<Step> {
+pub fn renew(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, lease: Option<Span>) -> Result<Transition> {
     let current = require(existing, id)?;
     require_owner(current, ctx, "renew")?;
     let mut claim = current.clone();
@@ -456,11 +468,11 @@ pub fn renew(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, lease: Optio
         Some(until) => format!("claims: renew {id} until {}", format_timestamp(&until)),
         None => format!("claims: renew {id}"),
     };
-    Ok(Step::changed(claim, summary))
+    Ok(Transition::changed(claim, summary))
 }
 
 /// `claims release [--force --reason]`: done, from any held state.
-pub fn release(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, force: &Force) -> Result<Step> {
+pub fn release(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, force: &Force) -> Result<Transition> {
     let current = require(existing, id)?;
     if !current.state.is_held() {
         return Err(wrong_state(
@@ -489,9 +501,9 @@ pub fn release(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, force: &Fo
         Some(_) => format!("claims: force-release {id} held by {} by {}", current.owner, ctx.actor),
         None => format!("claims: release {id} by {}", ctx.actor),
     };
-    let mut step = Step::changed(claim, summary);
-    step.forced = forced;
-    Ok(step)
+    let mut transition = Transition::changed(claim, summary);
+    transition.forced = forced;
+    Ok(transition)
 }
 
 /// Why `claims expire` touches a claim.
@@ -504,6 +516,16 @@ pub enum ExpiryCause {
     LeaseLapsed,
     /// A handoff nobody accepted within `handoff_timeout`: back to the owner.
     HandoffTimedOut,
+}
+
+impl ExpiryCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpiryCause::Stale => "stale",
+            ExpiryCause::LeaseLapsed => "lease_lapsed",
+            ExpiryCause::HandoffTimedOut => "handoff_timed_out",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -1,15 +1,17 @@
-//! `baton doctor`, `claims doctor`, `pool doctor`: run checks, apply fixes,
-//! print one line per finding.
+//! `baton doctor`, `claims doctor`, `pool doctor`, `workflow doctor`: run
+//! the checks of [`crate::ops::doctor`] and print one line per finding.
 
 use serde_json::json;
 
-use super::{Cli, Output, Session};
-use crate::doctor::{self, run::Options, Finding, Severity, SUBSYSTEMS};
-use crate::error::{Error, Result};
+use super::output::Output;
+use crate::error::Result;
+use crate::finding::{self, Finding, Severity};
+use crate::ops::doctor::{self as op, Options};
+use crate::ops::Session;
 
 #[derive(Debug, clap::Args)]
 pub struct DoctorArgs {
-    /// Only these subsystems (store, claims, pool); default all.
+    /// Only these subsystems (store, claims, pool, workflow, sync); default all.
     pub subsystems: Vec<String>,
     /// Repair what can be repaired (stale ref lock, `git gc --auto`).
     #[arg(long)]
@@ -32,19 +34,13 @@ pub struct SubsystemDoctorArgs {
     pub strict: bool,
 }
 
-pub fn run(cli: &Cli, args: &DoctorArgs) -> Result<Output> {
-    for s in &args.subsystems {
-        if !SUBSYSTEMS.contains(&s.as_str()) {
-            return Err(
-                Error::invalid("unknown_subsystem", format!("doctor knows no subsystem {s:?}"))
-                    .with_hint(format!("subsystems: {}", SUBSYSTEMS.join(", "))),
-            );
-        }
-    }
-    let session = Session::open(cli)?;
+/// `baton doctor`: the subsystems are checked before the repository is opened.
+pub fn run(open: impl FnOnce() -> Result<Session>, args: &DoctorArgs) -> Result<Output> {
+    op::check_subsystems(&args.subsystems)?;
+    let session = open()?;
     if args.hook {
-        let findings = doctor::run::hook(&session.store)?;
-        let failed = doctor::fails(&findings, args.strict);
+        let findings = op::hook(&session.store)?;
+        let failed = finding::fails(&findings, args.strict);
         let text = if failed {
             render(&findings)
         } else {
@@ -68,11 +64,9 @@ pub fn run_for(s: &Session, subsystems: &[&str], args: &SubsystemDoctorArgs) -> 
     let opts = Options {
         subsystems: subsystems.iter().map(|s| s.to_string()).collect(),
         fix: args.fix,
-        now: s.now,
-        actor: s.actor()?.to_string(),
     };
-    let findings = doctor::run::full(&s.store, &opts)?;
-    let failed = doctor::fails(&findings, args.strict);
+    let findings = op::full(s, &opts)?;
+    let failed = finding::fails(&findings, args.strict);
     let count = |sev| findings.iter().filter(|f| f.severity == sev && !f.fixed).count();
     let mut text = render(&findings);
     text.push_str(&format!(

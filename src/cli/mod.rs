@@ -1,13 +1,15 @@
-//! The command line: argument parsing (clap), the per-invocation context
-//! (repository, actor, clock), and rendering results as text or one JSON
-//! document. Each command group has its own module; none of them touches git
-//! except through [`crate::store`].
+//! The command line: argument parsing (clap), and rendering what the
+//! operations of [`crate::ops`] did as text or one JSON document. Each
+//! command group has its own module; none of them writes state, touches git
+//! or knows a file of the state tree: they call one operation and render
+//! its typed result.
 
 mod claims;
 mod doctor;
 mod output;
 mod pool;
 mod repo;
+mod selftest;
 mod sync;
 mod workflow;
 
@@ -15,10 +17,8 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::clock::{self, Timestamp};
-use crate::error::{Error, Result};
-use crate::ids::Actor;
-use crate::store::Store;
+use crate::error::{Error, Kind, Result};
+use crate::ops::Session;
 pub use output::Output;
 
 /// Git-native coordination for humans and coding agents sharing one repository.
@@ -87,69 +87,6 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
-/// What every command that touches state needs: the store, who acts, and when.
-pub struct Session {
-    pub store: Store,
-    /// The directory baton runs in (`-C`), for relative paths.
-    pub dir: PathBuf,
-    /// `--json`: stdout carries one document, so streamed output goes elsewhere.
-    pub json: bool,
-    actor_flag: Option<String>,
-    pub now: Timestamp,
-}
-
-impl Session {
-    fn open(cli: &Cli) -> Result<Session> {
-        let dir = match &cli.dir {
-            Some(d) => d.clone(),
-            None => std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?,
-        };
-        if !dir.is_dir() {
-            return Err(Error::environment(
-                "no_such_directory",
-                format!("cannot change to {}: no such directory", dir.display()),
-            )
-            .with_hint("pass an existing directory to -C"));
-        }
-        let now = clock::now()?;
-        // Validate --actor up front, so a bad one fails before anything else.
-        if let Some(a) = &cli.actor {
-            Actor::parse(a)?;
-        }
-        Ok(Session {
-            store: Store::discover(&dir)?,
-            dir,
-            json: cli.json,
-            actor_flag: cli.actor.clone(),
-            now,
-        })
-    }
-
-    /// `--actor`, else `BATON_ACTOR`, else `human:<git email or name>`, else `human:$USER`.
-    pub fn actor(&self) -> Result<Actor> {
-        if let Some(a) = &self.actor_flag {
-            return Actor::parse(a);
-        }
-        if let Ok(a) = std::env::var("BATON_ACTOR") {
-            if !a.is_empty() {
-                return Actor::parse(&a).map_err(|e| e.context("BATON_ACTOR"));
-            }
-        }
-        let config = self.store.repo().config_snapshot();
-        for key in ["user.email", "user.name"] {
-            if let Some(v) = config.string(key) {
-                if !v.is_empty() {
-                    return Ok(Actor::human_from_local(&v.to_string()));
-                }
-            }
-        }
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .unwrap_or_default();
-        Ok(Actor::human_from_local(&user))
-    }
-}
-
 /// Parse, run, print; returns the process exit code.
 pub fn main() -> i32 {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -172,32 +109,23 @@ pub fn main() -> i32 {
 }
 
 pub fn run(cli: Cli) -> Result<Output> {
+    let open = || Session::open(cli.dir.as_deref(), cli.actor.as_deref());
     match &cli.command {
         Command::Completions(args) => {
             let mut buf = Vec::new();
             clap_complete::generate(args.shell, &mut command(), "baton", &mut buf);
             Ok(Output::raw(String::from_utf8_lossy(&buf).into_owned()))
         }
-        Command::Selftest(args) => crate::selftest::run(args.keep),
-        Command::Init(args) => repo::init(&Session::open(&cli)?, args),
-        Command::Log(args) => repo::log(&Session::open(&cli)?, args),
-        Command::Sync(args) => sync::run(&Session::open(&cli)?, args),
-        Command::Config(cmd) => with_auto_sync(&cli, |s| repo::config(s, cmd)),
-        Command::Claims(cmd) => with_auto_sync(&cli, |s| claims::run(s, cmd)),
-        Command::Pool(cmd) => with_auto_sync(&cli, |s| pool::run(s, cmd)),
-        Command::Workflow(cmd) => workflow::run(&Session::open(&cli)?, cmd),
-        Command::Doctor(args) => doctor::run(&cli, args),
+        Command::Selftest(args) => selftest::run(args.keep),
+        Command::Init(args) => repo::init(&open()?, args),
+        Command::Log(args) => repo::log_command(&open()?, args),
+        Command::Sync(args) => sync::run(&open()?, args),
+        Command::Config(cmd) => repo::config(&open()?, cmd),
+        Command::Claims(cmd) => claims::run(&open()?, cmd, cli.json),
+        Command::Pool(cmd) => pool::run(&open()?, cmd),
+        Command::Workflow(cmd) => workflow::run(&open()?, cmd, cli.json),
+        Command::Doctor(args) => doctor::run(open, args),
     }
-}
-
-/// Run a command that may write, then publish under `sync.auto`.
-fn with_auto_sync(cli: &Cli, command: impl FnOnce(&Session) -> Result<Output>) -> Result<Output> {
-    let session = Session::open(cli)?;
-    let mut out = command(&session)?;
-    if !out.synced {
-        sync::after_write(&session, &mut out)?;
-    }
-    Ok(out)
 }
 
 fn report_error(err: &Error, json: bool) {
@@ -257,5 +185,3 @@ fn report_parse_error(e: clap::Error, json: bool) -> i32 {
     report_error(&err, json);
     Kind::Invalid.exit_code()
 }
-
-use crate::error::Kind;

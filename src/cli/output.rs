@@ -3,12 +3,12 @@
 
 use serde_json::Value;
 
+use crate::ops::sync::Report;
+
 pub struct Output {
     pub json: Value,
     pub text: String,
     pub exit_code: i32,
-    /// The command already decided about publishing its write (`claims claim`), so `sync.auto` is not consulted again.
-    pub synced: bool,
     /// Printed as-is even with `--json` (completion scripts).
     raw: bool,
 }
@@ -19,7 +19,6 @@ impl Output {
             json,
             text: text.into(),
             exit_code: 0,
-            synced: false,
             raw: false,
         }
     }
@@ -29,7 +28,6 @@ impl Output {
             json: Value::Null,
             text,
             exit_code: 0,
-            synced: false,
             raw: true,
         }
     }
@@ -51,6 +49,16 @@ impl Output {
             write_stdout(&format!("{}\n", self.text.trim_end_matches('\n')));
         }
     }
+}
+
+/// A write's output, with what publishing it did (`--sync`, `sync.auto`).
+pub fn published(mut out: Output, report: &Option<Report>) -> Output {
+    if let Some(report) = report {
+        out.text.push('\n');
+        out.text.push_str(&super::sync::describe(report));
+        out.json["sync"] = serde_json::json!(report);
+    }
+    out
 }
 
 /// Write to stdout, ignoring a closed pipe (`baton log | head`): the reader

@@ -1,16 +1,18 @@
-//! `baton pool ...`: agents as files under `agents/`, load derived from claims.
+//! `baton pool ...`: arguments, and the rendering of what
+//! [`crate::ops::pool`] did.
 
 use clap::Subcommand;
 use serde_json::json;
 
-use super::output::{short, short_opt, table};
-use super::{doctor, Output, Session};
+use super::doctor;
+use super::output::{published, short, short_opt, table, Output};
 use crate::clock::{age, format_timestamp, Span};
 use crate::error::Result;
 use crate::ids::{AgentId, Role};
-use crate::pool::{self, Agent};
-use crate::state;
-use crate::store::{message, Change, Message, Outcome};
+use crate::ops::pool::{self as op, AgentOp};
+use crate::ops::repo::LogFilter;
+use crate::ops::Session;
+use crate::pool::Health;
 
 #[derive(Debug, Subcommand)]
 pub enum PoolCommand {
@@ -60,102 +62,45 @@ pub enum PoolCommand {
 
 pub fn run(s: &Session, cmd: &PoolCommand) -> Result<Output> {
     match cmd {
-        PoolCommand::Spawn { role, count, capacity } => spawn(s, role, *count, *capacity),
-        PoolCommand::List => health(s, None, false),
-        PoolCommand::Health { stale_after } => health(s, *stale_after, true),
-        PoolCommand::Heartbeat { id } => write_agent(s, id, "pool.heartbeat", "heartbeat", |a, _| {
-            pool::heartbeat(a, s.now).map(Some)
-        }),
-        PoolCommand::Drain { id } => write_agent(s, id, "pool.drain", "drain", |a, _| pool::drain(a)),
-        PoolCommand::Retire { id, force } => {
-            write_agent(s, id, "pool.retire", "retire", |a, load| pool::retire(a, load, *force))
+        PoolCommand::Spawn { role, count, capacity } => {
+            let applied = op::spawn(s, role, *count, *capacity)?;
+            let ids: Vec<String> = applied.value.iter().map(|a| a.id.to_string()).collect();
+            let commit = applied.commit.as_ref().map(short).unwrap_or_default();
+            let out = Output::new(
+                json!({"agents": applied.value, "commit": short_opt(&applied.commit)}),
+                format!("spawned {} [{commit}]", ids.join(", ")),
+            );
+            Ok(published(out, &applied.published))
         }
-        PoolCommand::Logs { limit } => super::repo::log_filtered(
-            s,
-            |m| m.get(message::OP).is_some_and(|op| op.starts_with("pool.")),
-            *limit,
-        ),
+        PoolCommand::List => Ok(health(s, &op::health(s, None)?, false)),
+        PoolCommand::Health { stale_after } => Ok(health(s, &op::health(s, *stale_after)?, true)),
+        PoolCommand::Heartbeat { id } => change_agent(s, id, AgentOp::Heartbeat),
+        PoolCommand::Drain { id } => change_agent(s, id, AgentOp::Drain),
+        PoolCommand::Retire { id, force } => change_agent(s, id, AgentOp::Retire(*force)),
+        PoolCommand::Logs { limit } => super::repo::log(s, &LogFilter::OpPrefix("pool.".into()), *limit),
         PoolCommand::Doctor(args) => doctor::run_for(s, &["pool"], args),
     }
 }
 
-fn subject(id: &AgentId) -> String {
-    format!("agent/{id}")
-}
-
-fn spawn(s: &Session, role: &Role, count: u32, capacity: u32) -> Result<Output> {
-    let actor = s.actor()?;
-    let written = s.store.update(&actor.to_string(), |snap| {
-        let new = pool::spawn(&state::all_agents(snap)?, role, count, capacity, s.now)?;
-        let ids: Vec<String> = new.iter().map(|a| a.id.to_string()).collect();
-        let mut msg = Message::new(format!("pool: spawn {} ({role})", ids.join(", ")))
-            .trailer(message::OP, "pool.spawn")
-            .trailer(message::ACTOR, actor.to_string());
-        for a in &new {
-            msg = msg.trailer(message::SUBJECT, subject(&a.id));
-        }
-        let mut change = Change::new(msg);
-        for a in &new {
-            change.put_toml(pool::path(&a.id), a)?;
-        }
-        Ok(Outcome::Write(change, new))
-    })?;
-    let ids: Vec<String> = written.value.iter().map(|a| a.id.to_string()).collect();
-    let commit = written.commit.as_ref().map(short).unwrap_or_default();
-    Ok(Output::new(
-        json!({"agents": written.value, "commit": short_opt(&written.commit)}),
-        format!("spawned {} [{commit}]", ids.join(", ")),
-    ))
-}
-
-/// Load one agent (and its load), apply `op`; `None` from `op` means no change.
-fn write_agent(
-    s: &Session,
-    id: &AgentId,
-    op_name: &str,
-    verb: &str,
-    op: impl Fn(&Agent, u32) -> Result<Option<Agent>>,
-) -> Result<Output> {
-    let actor = s.actor()?;
-    let needs_load = op_name == "pool.retire";
-    let written = s.store.update(&actor.to_string(), |snap| {
-        let agent = state::agent(snap, id)?.ok_or_else(|| pool::no_agent(id))?;
-        let load = if needs_load {
-            pool::loads(&state::all_claims(snap)?).get(id).copied().unwrap_or(0)
-        } else {
-            0
-        };
-        let Some(new) = op(&agent, load)? else {
-            return Ok(Outcome::Unchanged(agent));
-        };
-        let msg = Message::new(format!("pool: {verb} {id}"))
-            .trailer(message::OP, op_name)
-            .trailer(message::SUBJECT, subject(id))
-            .trailer(message::ACTOR, actor.to_string());
-        let mut change = Change::new(msg);
-        change.put_toml(pool::path(id), &new)?;
-        Ok(Outcome::Write(change, new))
-    })?;
-    let text = match &written.commit {
-        Some(c) => format!("{verb} {id}: now {} [{}]", written.value.status.as_str(), short(c)),
-        None => format!("{id} is already {} (nothing to do)", written.value.status.as_str()),
+fn change_agent(s: &Session, id: &AgentId, op: AgentOp) -> Result<Output> {
+    let applied = op::change_agent(s, id, op)?;
+    let status = applied.value.status.as_str();
+    let text = match &applied.commit {
+        Some(c) => format!("{} {id}: now {status} [{}]", op.verb(), short(c)),
+        None => format!("{id} is already {status} (nothing to do)"),
     };
-    Ok(Output::new(
-        json!({"op": op_name, "changed": written.commit.is_some(), "commit": short_opt(&written.commit), "agent": written.value}),
+    let out = Output::new(
+        json!({"op": op.name(), "changed": applied.commit.is_some(), "commit": short_opt(&applied.commit), "agent": applied.value}),
         text,
-    ))
+    );
+    Ok(published(out, &applied.published))
 }
 
-fn health(s: &Session, stale_after: Option<Span>, with_heartbeat: bool) -> Result<Output> {
-    let snap = s.store.snapshot()?;
-    let config = state::config(&snap)?;
-    let agents = state::all_agents(&snap)?;
-    let loads = pool::loads(&state::all_claims(&snap)?);
-    let rows_data = pool::health(&agents, &loads, s.now, stale_after.or(config.pool.heartbeat_timeout));
+fn health(s: &Session, agents: &[Health], with_heartbeat: bool) -> Output {
     let mut rows = vec![["ID", "ROLE", "STATUS", "LOAD", "HEALTHY", "HEARTBEAT"]
         .map(String::from)
         .to_vec()];
-    for h in &rows_data {
+    for h in agents {
         rows.push(vec![
             h.id.to_string(),
             h.role.to_string(),
@@ -169,10 +114,10 @@ fn health(s: &Session, stale_after: Option<Span>, with_heartbeat: bool) -> Resul
             },
         ]);
     }
-    let text = if rows_data.is_empty() {
+    let text = if agents.is_empty() {
         "no agents; add some with `baton pool spawn --role <role>`\n".to_owned()
     } else {
         table(&rows)
     };
-    Ok(Output::new(json!({ "agents": rows_data }), text))
+    Output::new(json!({ "agents": agents }), text)
 }

@@ -1,17 +1,14 @@
 //! Repository-level commands: `init`, `log`, `config get|set`.
 
-use std::path::PathBuf;
-
 use clap::Subcommand;
 use serde_json::json;
 
-use super::output::{short, short_opt, table};
-use super::{Output, Session};
-use crate::config::{self, Config};
-use crate::error::{Error, Result};
-use crate::state;
+use super::output::{published, short, short_opt, table, Output};
+use crate::error::Result;
+use crate::ops::repo::{self as op, LogFilter};
+use crate::ops::Session;
 use crate::store::remote::refspec;
-use crate::store::{message, Change, Message, Outcome, HOOK_MARKER, STATE_REF};
+use crate::store::STATE_REF;
 
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
@@ -42,168 +39,70 @@ pub enum ConfigCommand {
 }
 
 pub fn init(s: &Session, args: &InitArgs) -> Result<Output> {
-    let actor = s.actor()?;
-    let remote = match &args.remote {
-        Some(r) => r.clone(),
-        None => super::sync::remote_name(s, None)?,
-    };
-    let has_remote = s.store.remote_names().contains(&remote);
-    let mut notes = Vec::new();
-    let refspec_added = if has_remote {
-        let added = s.store.ensure_refspec(&remote)?;
-        notes.push(if added {
-            format!("added fetch refspec {} to remote {remote}", refspec(&remote))
-        } else {
-            format!("remote {remote} already fetches baton state")
-        });
-        Some(added)
+    let done = op::init(
+        s,
+        &op::InitArgs {
+            hooks: args.hooks,
+            remote: args.remote.clone(),
+        },
+    )?;
+    let tip = short(&done.tip);
+    let mut text = if done.created {
+        format!("initialized baton state on {STATE_REF} [{tip}]")
+    } else if done.adopted {
+        format!(
+            "joined the baton state of {} on {STATE_REF} [{tip}]",
+            done.remote.as_deref().unwrap_or("")
+        )
     } else {
-        None
+        format!("baton state already initialized on {STATE_REF} [{tip}]")
     };
-    // A clone whose remote already has state joins that history instead of starting a second one.
-    let mut adopted = false;
-    if has_remote && s.store.tip()?.is_none() {
-        match s.store.fetch_state(&remote) {
-            Ok(Some(theirs)) => {
-                adopted = s
-                    .store
-                    .move_ref(STATE_REF, None, theirs, &format!("baton: init adopts {remote}"))
-                    .is_ok();
-                if adopted {
-                    notes.push(format!("adopted the existing state of {remote}"));
-                }
-            }
-            Ok(None) => {}
-            Err(e) => notes.push(format!(
-                "could not fetch from {remote} ({}); starting new state, `baton sync` merges later",
-                e.message
-            )),
-        }
+    if let (Some(remote), Some(added)) = (&done.remote, done.refspec_added) {
+        text.push_str(&if added {
+            format!("\nadded fetch refspec {} to remote {remote}", refspec(remote))
+        } else {
+            format!("\nremote {remote} already fetches baton state")
+        });
     }
-    let written = s.store.update_or_create(&actor.to_string(), |snap| {
-        if snap.commit().is_some() {
-            return Ok(Outcome::Unchanged(false));
-        }
-        let msg = Message::new("init: baton state")
-            .trailer(message::OP, "init")
-            .trailer(message::ACTOR, actor.to_string());
-        let mut change = Change::new(msg);
-        change.put_toml(config::PATH.to_owned(), &Config::default())?;
-        Ok(Outcome::Write(change, true))
-    })?;
-    let hook = if args.hooks {
-        let (path, installed) = install_hook(s)?;
-        notes.push(if installed {
-            format!("installed pre-commit hook {}", path.display())
-        } else {
-            format!("pre-commit hook {} already runs baton doctor --hook", path.display())
-        });
-        Some(path)
-    } else {
-        None
-    };
-    let tip = s.store.tip()?.expect("state exists after init");
-    let mut text = if written.value {
-        format!("initialized baton state on {STATE_REF} [{}]", short(&tip))
-    } else if adopted {
-        format!("joined the baton state of {remote} on {STATE_REF} [{}]", short(&tip))
-    } else {
-        format!("baton state already initialized on {STATE_REF} [{}]", short(&tip))
-    };
-    for n in &notes {
+    if done.adopted {
+        let remote = done.remote.as_deref().unwrap_or("");
+        text.push_str(&format!("\nadopted the existing state of {remote}"));
+    }
+    for n in &done.notes {
         text.push_str(&format!("\n{n}"));
+    }
+    if let Some((path, installed)) = &done.hook {
+        text.push_str(&if *installed {
+            format!("\ninstalled pre-commit hook {}", path.display())
+        } else {
+            format!("\npre-commit hook {} already runs baton doctor --hook", path.display())
+        });
     }
     Ok(Output::new(
         json!({
-            "created": written.value,
-            "adopted": adopted,
-            "commit": tip.to_string(),
-            "remote": if has_remote { Some(remote) } else { None },
-            "refspec_added": refspec_added,
-            "hook": hook.map(|p| p.display().to_string()),
+            "created": done.created,
+            "adopted": done.adopted,
+            "commit": done.tip.to_string(),
+            "remote": done.remote,
+            "refspec_added": done.refspec_added,
+            "hook": done.hook.as_ref().map(|(p, _)| p.display().to_string()),
         }),
         text,
     ))
 }
 
-/// Install the pre-commit hook; an existing foreign hook moves to
-/// `pre-commit.local` and keeps running first. Returns (path, newly installed).
-fn install_hook(s: &Session) -> Result<(PathBuf, bool)> {
-    let path = s.store.hook_path();
-    if s.store.hook_installed() {
-        return Ok((path, false));
-    }
-    let dir = path.parent().expect("hook path has a parent").to_path_buf();
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-    let local = dir.join("pre-commit.local");
-    if path.exists() {
-        if local.exists() {
-            return Err(Error::refused(
-                "hook_exists",
-                format!("{} and {} both exist", path.display(), local.display()),
-            )
-            .with_hint("merge them by hand, then rerun `baton init --hooks`"));
-        }
-        std::fs::rename(&path, &local)
-            .map_err(|e| Error::io(format!("moving the existing hook to {}", local.display()), e))?;
-    }
-    let exe = std::env::current_exe()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| "baton".into());
-    let script = format!(
-        "#!/bin/sh\n{HOOK_MARKER}\n# An existing hook, if any, was moved to pre-commit.local and runs first.\n\
-         hook_dir=$(dirname \"$0\")\n\
-         if [ -x \"$hook_dir/pre-commit.local\" ]; then \"$hook_dir/pre-commit.local\" \"$@\" || exit $?; fi\n\
-         baton_bin='{}'\n\
-         [ -x \"$baton_bin\" ] || baton_bin=baton\n\
-         exec \"$baton_bin\" doctor --hook\n",
-        exe.replace('\'', "")
-    );
-    std::fs::write(&path, script).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| Error::io(format!("making {} executable", path.display()), e))?;
-    }
-    Ok((path, true))
+/// `baton log [--subject S]`.
+pub fn log_command(s: &Session, args: &LogArgs) -> Result<Output> {
+    let filter = match &args.subject {
+        None => LogFilter::All,
+        Some(subject) => LogFilter::Subject(subject.clone()),
+    };
+    log(s, &filter, args.limit)
 }
 
-pub fn log(s: &Session, args: &LogArgs) -> Result<Output> {
-    match &args.subject {
-        None => log_filtered(s, |_| true, args.limit),
-        Some(subject) => {
-            let subject = subject.as_str();
-            log_filtered(
-                s,
-                |m| {
-                    m.all(message::SUBJECT).any(|x| {
-                        if subject.ends_with('/') {
-                            x.starts_with(subject)
-                        } else {
-                            x == subject
-                        }
-                    })
-                },
-                args.limit,
-            )
-        }
-    }
-}
-
-/// The state history, newest first, keeping the commits `keep` accepts.
-pub fn log_filtered(s: &Session, keep: impl Fn(&Message) -> bool, limit: Option<usize>) -> Result<Output> {
-    let tip = s.store.snapshot()?.commit().expect("snapshot has a commit");
-    let mut entries = Vec::new();
-    s.store.walk_history(tip, |e| {
-        if keep(&e.message) {
-            entries.push(e);
-        }
-        limit.is_none_or(|l| entries.len() < l)
-    })?;
-    // The walk keeps the first match before it can stop, so `--limit 0`
-    // (nothing, like `git log -n 0`) needs the cut here.
-    entries.truncate(limit.unwrap_or(usize::MAX));
+/// The state history, newest first, as a table (and one JSON entry per commit).
+pub fn log(s: &Session, filter: &LogFilter, limit: Option<usize>) -> Result<Output> {
+    let entries = op::log(s, filter, limit)?;
     let mut rows = Vec::new();
     let mut items = Vec::new();
     for e in &entries {
@@ -246,33 +145,20 @@ pub fn log_filtered(s: &Session, keep: impl Fn(&Message) -> bool, limit: Option<
 pub fn config(s: &Session, cmd: &ConfigCommand) -> Result<Output> {
     match cmd {
         ConfigCommand::Get { key } => {
-            let value = state::config(&s.store.snapshot()?)?.get(key)?;
+            let value = op::config_get(s, key)?;
             Ok(Output::new(json!({"key": key, "value": value}), value))
         }
         ConfigCommand::Set { key, value } => {
-            let actor = s.actor()?;
-            let written = s.store.update(&actor.to_string(), |snap| {
-                let current = state::config(snap)?;
-                let next = current.with(key, value)?;
-                if next.get(key)? == current.get(key)? {
-                    return Ok(Outcome::Unchanged(next.get(key)?));
-                }
-                let msg = Message::new(format!("config: set {key} = {value}"))
-                    .trailer(message::OP, "config.set")
-                    .trailer(message::SUBJECT, format!("config/{key}"))
-                    .trailer(message::ACTOR, actor.to_string());
-                let mut change = Change::new(msg);
-                change.put_toml(config::PATH.to_owned(), &next)?;
-                Ok(Outcome::Write(change, next.get(key)?))
-            })?;
-            let text = match &written.commit {
-                Some(c) => format!("{key} = {} [{}]", written.value, short(c)),
-                None => format!("{key} is already {} (nothing to do)", written.value),
+            let applied = op::config_set(s, key, value)?;
+            let text = match &applied.commit {
+                Some(c) => format!("{key} = {} [{}]", applied.value, short(c)),
+                None => format!("{key} is already {} (nothing to do)", applied.value),
             };
-            Ok(Output::new(
-                json!({"key": key, "value": written.value, "changed": written.commit.is_some(), "commit": short_opt(&written.commit)}),
+            let out = Output::new(
+                json!({"key": key, "value": applied.value, "changed": applied.commit.is_some(), "commit": short_opt(&applied.commit)}),
                 text,
-            ))
+            );
+            Ok(published(out, &applied.published))
         }
     }
 }

@@ -1,12 +1,12 @@
-//! `baton sync`, and the publishing step of `claims claim --sync` and of
-//! every write when `sync.auto = true`.
+//! `baton sync`, and how a sync report reads (also after `--sync` and
+//! `sync.auto` writes).
 
 use serde_json::json;
 
-use super::{Output, Session};
+use super::output::Output;
 use crate::error::Result;
-use crate::state;
-use crate::sync::{self, Action, Report};
+use crate::ops::sync::{self as op, Action, Report};
+use crate::ops::Session;
 
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
@@ -15,20 +15,8 @@ pub struct SyncArgs {
     pub remote: Option<String>,
 }
 
-/// `--remote`, else `sync.remote` from the state, else `origin`.
-pub fn remote_name(s: &Session, explicit: Option<&str>) -> Result<String> {
-    if let Some(r) = explicit {
-        return Ok(r.to_owned());
-    }
-    Ok(match s.store.tip()? {
-        Some(tip) => state::config(&s.store.snapshot_at(Some(tip))?)?.sync.remote,
-        None => "origin".to_owned(),
-    })
-}
-
 pub fn run(s: &Session, args: &SyncArgs) -> Result<Output> {
-    let remote = remote_name(s, args.remote.as_deref())?;
-    let report = sync::sync(&s.store, &remote, &s.actor()?.to_string())?;
+    let report = op::run(s, args.remote.as_deref())?;
     Ok(Output::new(json!(report), describe(&report)))
 }
 
@@ -48,29 +36,4 @@ pub fn describe(r: &Report) -> String {
         text.push_str(&format!("\nremote kept: {p} (changed on both sides)"));
     }
     text
-}
-
-/// Whether writes publish right away: `sync.auto` with its remote configured.
-pub fn auto_remote(s: &Session) -> Result<Option<String>> {
-    let Some(tip) = s.store.tip()? else {
-        return Ok(None);
-    };
-    let config = state::config(&s.store.snapshot_at(Some(tip))?)?;
-    let present = s.store.remote_names().contains(&config.sync.remote);
-    Ok((config.sync.auto && present).then_some(config.sync.remote))
-}
-
-/// After a write under `sync.auto`: publish, and add what happened to the output.
-pub fn after_write(s: &Session, out: &mut Output) -> Result<()> {
-    if out.json.get("commit").is_none_or(|c| c.is_null()) {
-        return Ok(());
-    }
-    let Some(remote) = auto_remote(s)? else {
-        return Ok(());
-    };
-    let report = sync::sync(&s.store, &remote, &s.actor()?.to_string())?;
-    out.text.push('\n');
-    out.text.push_str(&describe(&report));
-    out.json["sync"] = json!(report);
-    Ok(())
 }

@@ -1,92 +1,251 @@
-//! Doctor (DESIGN §2.7): findings with a severity and a hint, gathered from
-//! every subsystem's checks, plus the store's own (ref, lock, objects, hook).
-//! Subsystems own their checks as pure functions over loaded state; this
-//! module only defines what a finding is and how a report is judged.
+//! Doctor (DESIGN §2.7): the judgement of what the store looks like — a
+//! lock left behind, objects piling up, no reflog, no hook, foreign entries
+//! in the state tree, files that do not parse, where local state stands
+//! against the remote. Pure functions from facts to [`Finding`]s; the
+//! operations layer (`ops::doctor`) gathers the facts, runs every
+//! subsystem's own checks and applies fixes.
 
-pub mod run;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
 
-use serde::Serialize;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Ok,
-    Warn,
-    Error,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Ok => "ok",
-            Severity::Warn => "warn",
-            Severity::Error => "error",
-        }
-    }
-}
-
-/// One line of a doctor report.
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    pub severity: Severity,
-    /// `subsystem.check`, e.g. `claims.handoff`.
-    pub check: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub hint: String,
-    /// The state file concerned, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// Set when `--fix` repaired it.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub fixed: bool,
-}
-
-impl Finding {
-    pub fn new(severity: Severity, check: &str, message: impl Into<String>) -> Finding {
-        Finding {
-            severity,
-            check: check.to_owned(),
-            message: message.into(),
-            hint: String::new(),
-            path: None,
-            fixed: false,
-        }
-    }
-
-    pub fn ok(check: &str, message: impl Into<String>) -> Finding {
-        Finding::new(Severity::Ok, check, message)
-    }
-
-    pub fn warn(check: &str, message: impl Into<String>) -> Finding {
-        Finding::new(Severity::Warn, check, message)
-    }
-
-    pub fn error(check: &str, message: impl Into<String>) -> Finding {
-        Finding::new(Severity::Error, check, message)
-    }
-
-    pub fn hint(mut self, hint: impl Into<String>) -> Finding {
-        self.hint = hint.into();
-        self
-    }
-
-    pub fn at(mut self, path: impl Into<String>) -> Finding {
-        self.path = Some(path.into());
-        self
-    }
-
-    pub fn subsystem(&self) -> &str {
-        self.check.split('.').next().unwrap_or(&self.check)
-    }
-}
-
-/// Whether a report fails: any error, or with `strict` any warning too.
-pub fn fails(findings: &[Finding], strict: bool) -> bool {
-    findings
-        .iter()
-        .any(|f| !f.fixed && (f.severity == Severity::Error || (strict && f.severity == Severity::Warn)))
-}
+use crate::finding::Finding;
+use crate::state::Broken;
 
 /// The subsystems doctor knows, in report order.
 pub const SUBSYSTEMS: &[&str] = &["store", "claims", "pool", "workflow", "sync"];
+
+/// Top-level entries the state tree may hold (DESIGN §1.1).
+const KNOWN_TOP_LEVEL: &[&str] = &[
+    "config.toml",
+    "claims",
+    "agents",
+    "runs",
+    "metrics",
+    "reconcile",
+    "learn",
+];
+
+/// A lock older than this is left over from a crashed writer.
+pub const STALE_LOCK: Duration = Duration::from_secs(60);
+
+/// Loose objects past which `git gc --auto` would pack (git's `gc.auto` default).
+const LOOSE_OBJECTS_GC: u64 = 6700;
+
+/// Packs past which `git gc --auto` would repack (git's `gc.autoPackLimit`
+/// default). Workflow runs add one pack each.
+const PACKS_GC: u64 = 50;
+
+/// A ref lock that exists, `age` old: young, a write in progress; old, stale.
+pub fn lock(path: &Path, age: Duration) -> Finding {
+    if age < STALE_LOCK {
+        return Finding::warn(
+            "store.lock",
+            format!(
+                "{} exists ({}s old): a write is in progress",
+                path.display(),
+                age.as_secs()
+            ),
+        )
+        .hint("run doctor again in a minute; a lock older than that is stale");
+    }
+    Finding::error(
+        "store.lock",
+        format!(
+            "stale ref lock {} ({}s old), left by a crashed writer",
+            path.display(),
+            age.as_secs()
+        ),
+    )
+    .hint("`baton doctor --fix` removes it")
+}
+
+pub fn no_lock() -> Finding {
+    Finding::ok("store.lock", "no ref lock held")
+}
+
+/// Top-level entries of the state tree that DESIGN §1.1 does not name.
+pub fn unknown_entries<'a>(paths: impl IntoIterator<Item = &'a str>) -> Vec<Finding> {
+    let unknown: BTreeSet<&str> = paths
+        .into_iter()
+        .map(|p| p.split('/').next().unwrap_or(""))
+        .filter(|top| !KNOWN_TOP_LEVEL.contains(top))
+        .collect();
+    unknown
+        .into_iter()
+        .map(|top| {
+            Finding::warn(
+                "store.files",
+                format!("unexpected entry {top} at the top of the state tree"),
+            )
+            .hint("a newer baton may have written it; otherwise remove it in a state commit")
+            .at(top)
+        })
+        .collect()
+}
+
+pub fn reflog(exists: bool, state_ref: &str) -> Finding {
+    if exists {
+        Finding::ok("store.reflog", "reflog is kept for the state ref")
+    } else {
+        Finding::warn("store.reflog", format!("no reflog for {state_ref}")).hint("the next baton write creates it")
+    }
+}
+
+/// Loose objects and packs as `git count-objects` counted them (`None`: it failed).
+pub fn objects(counted: Option<(u64, u64)>) -> Finding {
+    match counted {
+        Some((loose, packs)) if loose > LOOSE_OBJECTS_GC || packs > PACKS_GC => {
+            Finding::warn("store.objects", format!("{loose} loose objects, {packs} pack(s)"))
+                .hint("`baton doctor --fix` runs `git gc --auto`")
+        }
+        Some((loose, packs)) => Finding::ok("store.objects", format!("{loose} loose objects, {packs} pack(s)")),
+        None => Finding::warn("store.objects", "could not count objects (`git count-objects` failed)"),
+    }
+}
+
+pub fn hook(installed: bool) -> Finding {
+    if installed {
+        Finding::ok("store.hook", "pre-commit hook runs baton doctor --hook")
+    } else {
+        Finding::warn("store.hook", "no pre-commit hook runs baton doctor --hook")
+            .hint("install it with `baton init --hooks`")
+    }
+}
+
+/// State files that did not parse, as findings of `check`.
+pub fn broken(files: &[Broken], check: &str) -> Vec<Finding> {
+    files
+        .iter()
+        .map(|b| {
+            Finding::error(check, b.error.message.clone())
+                .hint(b.error.hint.clone())
+                .at(b.path.clone())
+        })
+        .collect()
+}
+
+/// What doctor knows of the remote without touching the network.
+pub struct Remote<'a> {
+    pub name: &'a str,
+    /// Every configured git remote.
+    pub remotes: &'a [String],
+    pub has_refspec: bool,
+    /// Operations local has that the last fetched remote state has not, and
+    /// the reverse; `None` when the state was never exchanged.
+    pub standing: Option<Standing<'a>>,
+}
+
+pub struct Standing<'a> {
+    pub ahead: usize,
+    pub behind: usize,
+    pub unpublished_claims: &'a [String],
+}
+
+/// Remote checks from what was last fetched.
+pub fn sync(remote: &Remote<'_>) -> Vec<Finding> {
+    let name = remote.name;
+    if !remote.remotes.iter().any(|r| r == name) {
+        return vec![match remote.remotes.first() {
+            None => Finding::ok("sync.remote", "no git remote: state is local only"),
+            Some(first) => Finding::warn(
+                "sync.remote",
+                format!("sync.remote is {name:?}, which is not a git remote"),
+            )
+            .hint(format!("baton config set sync.remote {first}")),
+        }];
+    }
+    let mut out = vec![if remote.has_refspec {
+        Finding::ok("sync.refspec", format!("{name} fetches refs/baton/*"))
+    } else {
+        Finding::warn("sync.refspec", format!("{name} has no fetch refspec for refs/baton/*"))
+            .hint("`baton init` adds it; `baton sync` works without it")
+    }];
+    let Some(st) = &remote.standing else {
+        out.push(
+            Finding::warn("sync.standing", format!("the state was never exchanged with {name}"))
+                .hint("run `baton sync` to publish it"),
+        );
+        return out;
+    };
+    out.push(
+        match (st.ahead, st.behind) {
+            (0, 0) => Finding::ok("sync.standing", format!("in step with {name} as of the last fetch")),
+            (a, 0) => Finding::warn("sync.standing", format!("{a} operation(s) not yet published to {name}")),
+            (0, b) => Finding::warn("sync.standing", format!("{b} operation(s) of {name} not yet taken in")),
+            (a, b) => Finding::warn(
+                "sync.standing",
+                format!("diverged from {name}: {a} local, {b} remote operation(s)"),
+            ),
+        }
+        .hint("run `baton sync`"),
+    );
+    if !st.unpublished_claims.is_empty() {
+        let shown: Vec<&str> = st.unpublished_claims.iter().take(10).map(String::as_str).collect();
+        let more = match st.unpublished_claims.len() - shown.len() {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        out.push(
+            Finding::warn(
+                "sync.unpublished",
+                format!("claims not yet published: {}{more}", shown.join(", ")),
+            )
+            .hint("they count only once published: run `baton sync`"),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Severity;
+
+    #[test]
+    fn a_lock_is_stale_after_a_minute() {
+        let p = Path::new(".git/refs/baton/state.lock");
+        assert_eq!(lock(p, Duration::from_secs(5)).severity, Severity::Warn);
+        assert_eq!(lock(p, Duration::from_secs(61)).severity, Severity::Error);
+    }
+
+    #[test]
+    fn only_foreign_top_level_entries_are_reported() {
+        let found = unknown_entries(["claims/ab/T-1.toml", "config.toml", "junk/x", "junk/y", "zz"]);
+        let tops: Vec<_> = found.iter().filter_map(|f| f.path.as_deref()).collect();
+        assert_eq!(tops, ["junk", "zz"]);
+    }
+
+    #[test]
+    fn objects_warn_where_git_gc_auto_would_act() {
+        assert_eq!(objects(Some((10, 1))).severity, Severity::Ok);
+        assert_eq!(objects(Some((7000, 1))).severity, Severity::Warn);
+        assert_eq!(objects(Some((1, 51))).severity, Severity::Warn);
+        assert_eq!(objects(None).severity, Severity::Warn);
+    }
+
+    #[test]
+    fn sync_findings_follow_the_standing() {
+        let remotes = ["origin".to_owned()];
+        let unpublished = ["T-1".to_owned()];
+        let remote = Remote {
+            name: "origin",
+            remotes: &remotes,
+            has_refspec: true,
+            standing: Some(Standing {
+                ahead: 2,
+                behind: 0,
+                unpublished_claims: &unpublished,
+            }),
+        };
+        let found = sync(&remote);
+        assert!(found
+            .iter()
+            .any(|f| f.check == "sync.unpublished" && f.message.contains("T-1")));
+        let elsewhere = Remote {
+            name: "upstream",
+            ..remote
+        };
+        assert_eq!(sync(&elsewhere)[0].check, "sync.remote");
+    }
+}

@@ -1,6 +1,7 @@
 //! What baton needs from the operating system beyond std: the host name,
 //! whether a process is alive, signals to whole process groups, waiting on
-//! several pipes at once, and starting a workflow step ([`spawn`]).
+//! several pipes at once, stop flags from signals, and starting a workflow
+//! step ([`spawn`]).
 
 pub mod spawn;
 
@@ -72,4 +73,14 @@ pub fn poll_readable(fds: &[Option<std::os::fd::RawFd>], timeout: std::time::Dur
     Ok(polled.iter().map(|p| p.revents != 0).collect())
 }
 
-pub use libc::{SIGKILL, SIGTERM};
+/// A flag that SIGINT and SIGTERM set, so a runner can stop its steps
+/// and record the stop instead of dying mid-write.
+pub fn stop_on_signals() -> std::io::Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        signal_hook::flag::register(signal, flag.clone())?;
+    }
+    Ok(flag)
+}
+
+pub use libc::{SIGINT, SIGKILL, SIGTERM};

@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::claims::{Assignment, Claim};
 use crate::clock::{Span, Timestamp};
-use crate::doctor::Finding;
+use crate::codec::SCHEMA;
 use crate::error::{Error, Result};
+use crate::finding::Finding;
 use crate::ids::{AgentId, Role};
-use crate::store::codec::SCHEMA;
 
 pub const DIR: &str = "agents";
 

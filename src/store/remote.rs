@@ -29,7 +29,7 @@ pub enum PushError {
 }
 
 /// The last meaningful lines of git's stderr, for messages.
-fn stderr_summary(out: &Output) -> String {
+pub(super) fn stderr_summary(out: &Output) -> String {
     let text = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = text
         .lines()
@@ -141,38 +141,5 @@ impl Store {
             )),
             None => Err(PushError::Unreachable(stderr_summary(&out))),
         }
-    }
-
-    /// Whether `ancestor` is reachable from `descendant`.
-    pub fn is_ancestor(&self, ancestor: ObjectId, descendant: ObjectId) -> Result<bool> {
-        if ancestor == descendant {
-            return Ok(true);
-        }
-        Ok(self.merge_base(ancestor, descendant)? == Some(ancestor))
-    }
-
-    pub fn merge_base(&self, one: ObjectId, two: ObjectId) -> Result<Option<ObjectId>> {
-        use crate::error::ResultExt;
-        Ok(self
-            .repo
-            .merge_base(one, two)
-            .git_context(|| format!("finding the merge base of {one} and {two}"))?
-            .map(|id| id.detach()))
-    }
-
-    /// Commits reachable from `from` but not from `not`, newest first.
-    pub fn commits_between(&self, from: ObjectId, not: ObjectId) -> Result<Vec<ObjectId>> {
-        let out = self
-            .git()
-            .args(["rev-list", &from.to_string(), &format!("^{not}")])
-            .output()
-            .map_err(|e| Error::io("running git rev-list", e))?;
-        if !out.status.success() {
-            return Err(Error::git("listing commits", stderr_summary(&out)));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| ObjectId::from_hex(l.trim().as_bytes()).ok())
-            .collect())
     }
 }

@@ -1,278 +1,301 @@
-//! Sync between machines (DESIGN §2.8): fetch the remote's state with git,
-//! then fast-forward, push, or merge and push; never force. The merge is
-//! 3-way from the merge base and per path, by the policy table in [`merge`].
+//! The per-path merge policy of sync (DESIGN §2.8), as one table that later
+//! subsystems extend, and the pure resolution of one diverged path from its
+//! base, local and remote versions.
 
-pub mod merge;
+use serde_json::Value as Json;
 
-use gix::ObjectId;
-use serde::Serialize;
+use crate::claims::Claim;
+use crate::clock::parse_timestamp;
+use crate::ids::ClaimId;
 
-use crate::error::{Error, Result};
-use crate::store::remote::{tracking_ref, PushError};
-use crate::store::{message, Change, Message, Store, STATE_REF};
-use merge::{Decision, LostClaim, Note, Versions};
-
-/// How many times a sync fetches and retries when the remote keeps moving.
-const ATTEMPTS: u32 = 5;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Both sides were equal.
-    UpToDate,
-    /// This clone had no state and took the remote's.
-    Adopted,
-    /// Local was behind: moved to the remote's tip.
-    FastForward,
-    /// Local was ahead: pushed.
-    Pushed,
-    /// Both had moved: merged, then pushed.
-    Merged,
+/// How a path changed on both sides is resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Claims: the remote version wins (it was published first); the local
+    /// loser is reported by name.
+    Claim,
+    /// Run and delivery ledgers: ids are unique, so both sides' files are
+    /// kept; the same ledger changed on both sides keeps the remote's.
+    Ledger,
+    /// Agents, config, reconcile report: the remote wins, reported.
+    RemoteWins,
+    /// Metrics snapshot: the one with the newer `taken_at`.
+    NewerSnapshot,
+    /// Learn statistics: numeric counters merged as base + both deltas.
+    Counters,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub remote: String,
-    pub action: Action,
-    /// Local claim changes the merge did not keep.
-    pub lost: Vec<LostClaim>,
-    /// Other paths where both sides changed and the remote's version was kept.
-    pub remote_won: Vec<String>,
-    pub tip: String,
-    /// Fetch/push rounds needed (more than one when the remote moved meanwhile).
-    pub rounds: u32,
+/// Path prefix -> rule; the first match wins, anything else is `RemoteWins`.
+pub const RULES: &[(&str, Rule)] = &[
+    ("claims/", Rule::Claim),
+    ("runs/workflow/", Rule::Ledger),
+    ("runs/delivery/", Rule::Ledger),
+    ("agents/", Rule::RemoteWins),
+    ("config.toml", Rule::RemoteWins),
+    ("metrics/snapshot.json", Rule::NewerSnapshot),
+    ("reconcile/", Rule::RemoteWins),
+    ("learn/", Rule::Counters),
+];
+
+pub fn rule_for(path: &str) -> Rule {
+    RULES
+        .iter()
+        .find(|(prefix, _)| path.starts_with(prefix))
+        .map_or(Rule::RemoteWins, |(_, rule)| *rule)
 }
 
-/// Bring local and remote state together and publish the result.
-pub fn sync(store: &Store, remote: &str, actor: &str) -> Result<Report> {
-    store.require_remote(remote)?;
-    let mut lost: Vec<LostClaim> = Vec::new();
-    let mut remote_won: Vec<String> = Vec::new();
-    let mut last_rejection = String::new();
-    let mut merged = false;
-    for round in 1..=ATTEMPTS {
-        let remote_tip = store.fetch_state(remote)?;
-        let local_tip = store.tip()?;
-        let report = |action, tip: ObjectId, lost: &Vec<LostClaim>, won: &Vec<String>| Report {
-            remote: remote.to_owned(),
-            action,
-            lost: lost.clone(),
-            remote_won: won.clone(),
-            tip: tip.to_string(),
-            rounds: round,
-        };
-        let (local, theirs) = match (local_tip, remote_tip) {
-            (None, None) => {
-                return Err(Error::environment(
-                    "no_state",
-                    format!("neither this repository nor {remote} has baton state"),
-                )
-                .with_hint("run `baton init` to start, then `baton sync` to publish"))
-            }
-            (None, Some(r)) => {
-                if store
-                    .move_ref(STATE_REF, None, r, &format!("baton: sync adopt {remote}"))
-                    .is_err()
-                {
-                    continue; // someone wrote locally meanwhile: go round again
-                }
-                return Ok(report(Action::Adopted, r, &lost, &remote_won));
-            }
-            (Some(l), None) => (l, None),
-            (Some(l), Some(r)) => (l, Some(r)),
-        };
-        // What this round publishes: the local tip as read, or the merge below.
-        let mut pushing = local;
-        if let Some(r) = theirs {
-            if r == local {
-                let action = if merged { Action::Merged } else { Action::UpToDate };
-                return Ok(report(action, local, &lost, &remote_won));
-            }
-            if store.is_ancestor(local, r)? {
-                if store
-                    .move_ref(
-                        STATE_REF,
-                        Some(local),
-                        r,
-                        &format!("baton: sync fast-forward to {remote}"),
-                    )
-                    .is_err()
-                {
-                    continue;
-                }
-                return Ok(report(
-                    if merged { Action::Merged } else { Action::FastForward },
-                    r,
-                    &lost,
-                    &remote_won,
-                ));
-            }
-            if !store.is_ancestor(r, local)? {
-                let (commit, notes) = merge_commit(store, local, r, remote, actor)?;
-                if store.compare_and_swap(Some(local), commit, "sync merge").is_err() {
-                    continue;
-                }
-                merged = true;
-                pushing = commit;
-                for n in notes {
-                    match n {
-                        Note::Lost(l) if !lost.contains(&l) => lost.push(l),
-                        Note::RemoteWon(p) if !remote_won.contains(&p) => remote_won.push(p),
-                        _ => {}
-                    }
-                }
-            }
-        }
-        match store.push_state(remote, pushing) {
-            Ok(()) => {
-                // git moves the remote-tracking ref on push only when the
-                // remote's fetch refspec maps refs/baton/* (baton init adds
-                // it; a clone that joined with `baton sync` has none). Without
-                // this, doctor would keep calling published claims
-                // unpublished until the next fetch. A failed move (a
-                // concurrent fetch got there first) is harmless.
-                let tracking = tracking_ref(remote);
-                if store.resolve(&tracking)? != Some(pushing) {
-                    let _ = store.move_ref(&tracking, theirs, pushing, "baton: sync push");
-                }
-                let action = if merged { Action::Merged } else { Action::Pushed };
-                return Ok(report(action, pushing, &lost, &remote_won));
-            }
-            Err(PushError::Unreachable(why)) => {
-                return Err(
-                    Error::environment("remote_unreachable", format!("cannot push to {remote}: {why}")).with_hint(
-                        format!("check access to {remote}; local state is intact, run `baton sync` again later"),
-                    ),
-                )
-            }
-            Err(PushError::Rejected(why)) => last_rejection = why,
+/// The versions of one file (absent = does not exist on that side).
+#[derive(Debug, Clone, Copy)]
+pub struct Versions<'a> {
+    pub base: Option<&'a [u8]>,
+    pub local: Option<&'a [u8]>,
+    pub remote: Option<&'a [u8]>,
+}
+
+/// Which version the merge keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Local,
+    Remote,
+    Merged(Vec<u8>),
+}
+
+/// A local claim change that did not survive the merge.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LostClaim {
+    pub id: String,
+    /// What this side had: `active by agent:alice`.
+    pub yours: String,
+    /// The remote's holder, when the remote claim is held.
+    pub holder: Option<String>,
+    /// The remote claim's state (`absent` when the remote has none).
+    pub now: String,
+}
+
+impl LostClaim {
+    pub fn message(&self) -> String {
+        match &self.holder {
+            Some(holder) => format!("{} is now held by {holder}; your claim was not published", self.id),
+            None => format!(
+                "{} is now {}; your change ({}) was not published",
+                self.id, self.now, self.yours
+            ),
         }
     }
-    Err(Error::failed(
-        "not_published",
-        format!("could not publish to {remote} after {ATTEMPTS} attempts: {last_rejection}"),
-    )
-    .with_hint(
-        "the remote kept moving or refused the push (a server hook?); local state is intact, retry `baton sync`",
-    ))
 }
 
-/// Merge `remote_tip` into `local_tip`: a commit whose first parent is the
-/// remote tip, second the local one, and whose tree applies the policy.
-pub fn merge_commit(
-    store: &Store,
-    local_tip: ObjectId,
-    remote_tip: ObjectId,
-    remote: &str,
-    actor: &str,
-) -> Result<(ObjectId, Vec<Note>)> {
-    let base = store.merge_base(local_tip, remote_tip)?;
-    let base_tree = base.map(|b| store.tree_of(b)).transpose()?;
-    let (local_tree, remote_tree) = (store.tree_of(local_tip)?, store.tree_of(remote_tip)?);
-    let divergences = store.three_way(base_tree, local_tree, remote_tree)?;
-    let snap = store.snapshot_at(Some(remote_tip))?;
-    let read = |id: Option<ObjectId>| id.map(|id| snap.read_blob(id)).transpose();
-
-    let mut change = Change::default();
-    let mut notes = Vec::new();
-    let (mut from_local, mut from_remote) = (0usize, 0usize);
-    for d in &divergences {
-        let both_changed = d.local != d.base && d.remote != d.base;
-        // Content matters only where both sides changed; elsewhere identity decides.
-        let version = |x: Option<ObjectId>| -> Result<Option<Vec<u8>>> {
-            if both_changed {
-                read(x)
-            } else {
-                Ok(x.map(|id| id.as_bytes().to_vec()))
-            }
-        };
-        let (b, l, r) = (version(d.base)?, version(d.local)?, version(d.remote)?);
-        let versions = Versions {
-            base: b.as_deref(),
-            local: l.as_deref(),
-            remote: r.as_deref(),
-        };
-        let (decision, note) = merge::resolve(&d.path, versions);
-        match decision {
-            Decision::Remote => from_remote += 1,
-            Decision::Local => {
-                from_local += 1;
-                match d.local {
-                    Some(id) => change.put_blob(d.path.clone(), id),
-                    None => change.delete(d.path.clone()),
-                };
-            }
-            Decision::Merged(bytes) => {
-                from_local += 1;
-                change.put(d.path.clone(), bytes);
-            }
-        }
-        notes.extend(note);
-    }
-
-    let mut body = Vec::new();
-    let mut msg_subjects = Vec::new();
-    for n in &notes {
-        match n {
-            Note::Lost(l) => {
-                body.push(format!("lost: {}", l.message()));
-                msg_subjects.push(format!("claim/{}", l.id));
-            }
-            Note::RemoteWon(p) => body.push(format!("remote kept: {p}")),
-        }
-    }
-    let mut msg = Message::new(format!(
-        "sync: merge {remote} state ({from_local} local, {from_remote} remote change(s))"
-    ))
-    .body(body.join("\n"))
-    .trailer(message::OP, "sync.merge")
-    .trailer(message::ACTOR, actor);
-    for s in msg_subjects {
-        msg = msg.trailer(message::SUBJECT, s);
-    }
-    change.message = msg;
-    let tree = store.write_tree(remote_tree, &change)?;
-    let commit = store.write_commit_object(tree, &[remote_tip, local_tip], &change.message, actor)?;
-    Ok((commit, notes))
+/// What resolving one path produced besides the decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    Lost(LostClaim),
+    /// Both sides changed this path; the remote's version was kept.
+    RemoteWon(String),
 }
 
-/// Where local stands against the last fetched remote state (no network).
-#[derive(Debug, Clone, Serialize)]
-pub struct Standing {
-    pub ahead: usize,
-    pub behind: usize,
-    /// Claims changed by local operations the remote has not seen.
-    pub unpublished_claims: Vec<String>,
+/// Resolve a path whose local and remote versions differ. Content is needed
+/// only when both sides changed it.
+pub fn resolve(path: &str, v: Versions<'_>) -> (Decision, Option<Note>) {
+    if v.local == v.base {
+        return (Decision::Remote, None);
+    }
+    if v.remote == v.base {
+        return (Decision::Local, None);
+    }
+    match rule_for(path) {
+        Rule::Claim => (Decision::Remote, Some(Note::Lost(lost_claim(path, v)))),
+        Rule::Ledger | Rule::RemoteWins => (Decision::Remote, Some(Note::RemoteWon(path.to_owned()))),
+        Rule::NewerSnapshot => (newer_snapshot(v), None),
+        Rule::Counters => match merge_counters(v) {
+            Some(bytes) => (Decision::Merged(bytes), None),
+            None => (Decision::Remote, Some(Note::RemoteWon(path.to_owned()))),
+        },
+    }
 }
 
-pub fn standing(store: &Store, remote: &str) -> Result<Option<Standing>> {
-    let (Some(local), Some(theirs)) = (store.tip()?, store.resolve(&tracking_ref(remote))?) else {
-        return Ok(None);
+fn parse_claim(bytes: Option<&[u8]>) -> Option<Claim> {
+    toml::from_str(std::str::from_utf8(bytes?).ok()?).ok()
+}
+
+fn lost_claim(path: &str, v: Versions<'_>) -> LostClaim {
+    let id_from_path = path
+        .rsplit('/')
+        .next()
+        .unwrap_or(path)
+        .trim_end_matches(".toml")
+        .to_owned();
+    let local = parse_claim(v.local);
+    let remote = parse_claim(v.remote);
+    let describe = |c: &Option<Claim>| match c {
+        Some(c) => format!("{} by {}", c.state, c.owner),
+        None => "absent".to_owned(),
     };
-    let ahead: std::collections::HashSet<ObjectId> = store.commits_between(local, theirs)?.into_iter().collect();
-    let behind = store.commits_between(theirs, local)?.len();
-    let mut unpublished = Vec::new();
-    if !ahead.is_empty() {
-        let mut left = ahead.len();
-        store.walk_history(local, |e| {
-            if ahead.contains(&e.id) {
-                left -= 1;
-                if e.message.get(message::OP) != Some("sync.merge") {
-                    for s in e.message.all(message::SUBJECT) {
-                        if let Some(id) = s.strip_prefix("claim/") {
-                            if !unpublished.iter().any(|u| u == id) {
-                                unpublished.push(id.to_owned());
-                            }
-                        }
-                    }
+    LostClaim {
+        id: local
+            .as_ref()
+            .or(remote.as_ref())
+            .map_or(id_from_path, |c| c.id.to_string()),
+        yours: describe(&local),
+        holder: remote
+            .as_ref()
+            .filter(|c| c.state.is_held())
+            .map(|c| c.owner.to_string()),
+        now: remote.as_ref().map_or("absent".to_owned(), |c| c.state.to_string()),
+    }
+}
+
+/// The id of a lost claim, typed, for callers that match it against a request.
+pub fn lost_id(l: &LostClaim) -> Option<ClaimId> {
+    ClaimId::parse(&l.id).ok()
+}
+
+fn taken_at(bytes: Option<&[u8]>) -> Option<chrono::DateTime<chrono::Utc>> {
+    let doc: Json = serde_json::from_slice(bytes?).ok()?;
+    parse_timestamp(doc.get("taken_at")?.as_str()?).ok()
+}
+
+fn newer_snapshot(v: Versions<'_>) -> Decision {
+    match (taken_at(v.local), taken_at(v.remote)) {
+        (Some(l), Some(r)) if l > r => Decision::Local,
+        (Some(_), None) => Decision::Local,
+        _ => Decision::Remote,
+    }
+}
+
+/// base + (local - base) + (remote - base) for every integer; other values
+/// from the remote. `None` when a side does not parse as TOML.
+fn merge_counters(v: Versions<'_>) -> Option<Vec<u8>> {
+    let parse = |b: Option<&[u8]>| -> Option<toml::Value> {
+        match b {
+            None => Some(toml::Value::Table(Default::default())),
+            Some(b) => toml::from_str::<toml::Table>(std::str::from_utf8(b).ok()?)
+                .ok()
+                .map(toml::Value::Table),
+        }
+    };
+    let (base, local, remote) = (parse(v.base)?, parse(v.local)?, parse(v.remote)?);
+    let merged = merge_value(Some(&base), Some(&local), Some(&remote))?;
+    toml::to_string(&merged).ok().map(String::into_bytes)
+}
+
+fn merge_value(
+    base: Option<&toml::Value>,
+    local: Option<&toml::Value>,
+    remote: Option<&toml::Value>,
+) -> Option<toml::Value> {
+    use toml::Value as V;
+    match (base, local, remote) {
+        (_, Some(V::Table(l)), Some(V::Table(r))) => {
+            let empty = toml::Table::new();
+            let b = match base {
+                Some(V::Table(b)) => b,
+                _ => &empty,
+            };
+            let mut out = toml::Table::new();
+            let keys: std::collections::BTreeSet<&String> = l.keys().chain(r.keys()).collect();
+            for k in keys {
+                if let Some(v) = merge_value(b.get(k), l.get(k), r.get(k)) {
+                    out.insert(k.clone(), v);
                 }
             }
-            left > 0
-        })?;
+            Some(V::Table(out))
+        }
+        (b, Some(V::Integer(l)), Some(V::Integer(r))) => {
+            let b = b.and_then(V::as_integer).unwrap_or(0);
+            Some(V::Integer(
+                b.saturating_add(l.saturating_sub(b))
+                    .saturating_add(r.saturating_sub(b)),
+            ))
+        }
+        (_, l, None) => l.cloned(),
+        (_, None, r) => r.cloned(),
+        (_, Some(_), Some(r)) => Some(r.clone()),
     }
-    Ok(Some(Standing {
-        ahead: ahead.len(),
-        behind,
-        unpublished_claims: unpublished,
-    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v<'a>(base: Option<&'a str>, local: Option<&'a str>, remote: Option<&'a str>) -> Versions<'a> {
+        Versions {
+            base: base.map(str::as_bytes),
+            local: local.map(str::as_bytes),
+            remote: remote.map(str::as_bytes),
+        }
+    }
+
+    #[test]
+    fn one_sided_changes_take_that_side() {
+        assert_eq!(
+            resolve("claims/aa/T.toml", v(Some("a"), Some("a"), Some("b"))).0,
+            Decision::Remote
+        );
+        assert_eq!(
+            resolve("claims/aa/T.toml", v(Some("a"), Some("b"), Some("a"))).0,
+            Decision::Local
+        );
+        assert_eq!(resolve("agents/x.toml", v(None, Some("b"), None)).0, Decision::Local);
+    }
+
+    #[test]
+    fn contested_claims_go_to_the_remote_and_name_the_loser() {
+        let claim = |owner: &str| {
+            format!(
+                "schema = 1\nid = \"T-42\"\nstate = \"active\"\nowner = \"{owner}\"\ngeneration = 1\n\
+                 created_at = \"2026-01-01T00:00:00Z\"\nupdated_at = \"2026-01-01T00:00:00Z\"\n"
+            )
+        };
+        let (mine, theirs) = (claim("agent:alice"), claim("agent:bob"));
+        let (decision, note) = resolve("claims/3b/T-42.toml", v(None, Some(&mine), Some(&theirs)));
+        assert_eq!(decision, Decision::Remote);
+        let Some(Note::Lost(lost)) = note else {
+            panic!("no lost claim")
+        };
+        assert_eq!(
+            lost.message(),
+            "T-42 is now held by agent:bob; your claim was not published"
+        );
+    }
+
+    #[test]
+    fn counters_add_both_deltas() {
+        let merged = resolve(
+            "learn/commands.toml",
+            v(
+                Some("schema = 1\n[cargo]\nok = 10\nfail = 1\n"),
+                Some("schema = 1\n[cargo]\nok = 12\nfail = 1\n"),
+                Some("schema = 1\n[cargo]\nok = 13\nfail = 2\n[make]\nok = 1\n"),
+            ),
+        );
+        let Decision::Merged(bytes) = merged.0 else {
+            panic!("not merged")
+        };
+        let t: toml::Table = toml::from_str(std::str::from_utf8(&bytes).unwrap()).unwrap();
+        assert_eq!(t["cargo"]["ok"].as_integer(), Some(15));
+        assert_eq!(t["cargo"]["fail"].as_integer(), Some(2));
+        assert_eq!(t["make"]["ok"].as_integer(), Some(1));
+        assert_eq!(t["schema"].as_integer(), Some(1));
+    }
+
+    #[test]
+    fn snapshots_keep_the_newer() {
+        let older = r#"{"schema":1,"taken_at":"2026-01-01T00:00:00Z"}"#;
+        let newer = r#"{"schema":1,"taken_at":"2026-01-02T00:00:00Z"}"#;
+        assert_eq!(
+            resolve("metrics/snapshot.json", v(Some("{}"), Some(newer), Some(older))).0,
+            Decision::Local
+        );
+        assert_eq!(
+            resolve("metrics/snapshot.json", v(Some("{}"), Some(older), Some(newer))).0,
+            Decision::Remote
+        );
+    }
+
+    #[test]
+    fn the_table_routes_paths() {
+        assert_eq!(rule_for("claims/ab/T-1.toml"), Rule::Claim);
+        assert_eq!(rule_for("runs/workflow/2026/01/01/wf-x.json"), Rule::Ledger);
+        assert_eq!(rule_for("config.toml"), Rule::RemoteWins);
+        assert_eq!(rule_for("something/else"), Rule::RemoteWins);
+    }
 }

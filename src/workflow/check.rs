@@ -3,7 +3,7 @@
 
 use super::def::{self, Format};
 use super::ledger::{Run, RunStatus};
-use crate::doctor::Finding;
+use crate::finding::Finding;
 use crate::ids::RunId;
 
 /// Check definition files `(path, text)`.

@@ -22,6 +22,16 @@ pub enum When {
     Always,
 }
 
+impl When {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            When::OnSuccess => "on_success",
+            When::OnFailure => "on_failure",
+            When::Always => "always",
+        }
+    }
+}
+
 /// A validated step.
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::def::{Definition, When};
 use crate::clock::Timestamp;
+use crate::codec::SCHEMA;
 use crate::ids::{RunId, StepId};
-use crate::store::codec::SCHEMA;
 
 pub const DIR: &str = "runs/workflow";
 

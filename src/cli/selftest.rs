@@ -8,7 +8,7 @@ use std::process::Command;
 use anyhow::{bail, ensure, Context};
 use serde_json::{json, Value};
 
-use crate::cli::Output;
+use super::output::Output;
 use crate::error::{Error, Result};
 
 struct Scenario {

@@ -1,0 +1,238 @@
+//! Claims operations (DESIGN §2.1): each loads the one claim it needs,
+//! applies the pure transition of [`crate::claims`] inside the
+//! compare-and-swap, and commits it with its trailers; `claim` also assigns
+//! pool capacity and publishes with `--sync` or `sync.auto`.
+
+use super::pool::{self, Wanted};
+use super::{sync, Applied, Session};
+use crate::claims::{self, Claim, ClaimRequest, ClaimState, Ctx, Expiry, Filter, Force, Transition};
+use crate::clock::Span;
+use crate::error::{Error, Result};
+use crate::ids::{Actor, ClaimId};
+use crate::state;
+use crate::store::{message, Change, Message, Outcome, Snapshot};
+
+/// The subject trailer of a claim's commits (`claim/T-42`).
+pub fn subject(id: &ClaimId) -> String {
+    format!("claim/{id}")
+}
+
+/// What `claims claim` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ClaimArgs {
+    pub request: ClaimRequest,
+    pub wanted: Wanted,
+    /// Publish right away (`--sync`): sync before, to see the remote's
+    /// holder, and after, so the claim counts only once the remote has it.
+    pub sync: bool,
+}
+
+/// `claims claim`: new, completed or expired -> active, owned by the actor.
+/// Under `--sync` or `sync.auto` the claim is published, and a claim lost to
+/// another machine is refused (`claim_lost`): across machines one claimant wins.
+pub fn claim(s: &Session, id: &ClaimId, args: &ClaimArgs) -> Result<Applied<Transition>> {
+    let publish_to = sync::publish_target(s, args.sync)?;
+    let actor = s.actor()?.to_string();
+    if let Some(remote) = &publish_to {
+        // See the remote's holder before claiming, not only after.
+        sync::sync(&s.store, remote, &actor)?;
+    }
+    let config = s.config()?;
+    let mut applied = transition(s, id, "claims.claim", false, |snap, existing, ctx| {
+        claims::claim(existing, id, ctx, &args.request, || {
+            pool::assignment(snap, config, s.now, &args.wanted)
+        })
+    })?;
+    if let Some(remote) = &publish_to {
+        let report = sync::sync(&s.store, remote, &actor)?;
+        if let Some(lost) = report.lost.iter().find(|l| l.id == id.as_str()) {
+            return Err(Error::refused("claim_lost", lost.message()).with_hint(format!(
+                "another machine published a claim on {id} first; see `baton claims status {id}`"
+            )));
+        }
+        applied.published = Some(report);
+    }
+    Ok(applied)
+}
+
+/// `claims handoff --to`: offer the actor's active claim to someone else.
+pub fn handoff(s: &Session, id: &ClaimId, to: &Actor, note: Option<String>) -> Result<Applied<Transition>> {
+    transition(s, id, "claims.handoff", true, |_, c, ctx| {
+        claims::handoff(c.as_ref(), id, ctx, to, note.clone())
+    })
+}
+
+/// `claims accept`: the handoff's target takes the claim; when it is a
+/// pool agent, the load moves to it.
+pub fn accept(s: &Session, id: &ClaimId) -> Result<Applied<Transition>> {
+    transition(s, id, "claims.accept", true, |snap, c, ctx| {
+        let agent = pool::actor_agent(snap, ctx.actor)?;
+        claims::accept(c.as_ref(), id, ctx, agent)
+    })
+}
+
+/// `claims reject --reason`: the handoff returns to its owner.
+pub fn reject(s: &Session, id: &ClaimId, reason: &str) -> Result<Applied<Transition>> {
+    if reason.trim().is_empty() {
+        return Err(Error::invalid("reason_required", "--reason must say why")
+            .with_hint("baton claims reject ID --reason \"not my area\""));
+    }
+    transition(s, id, "claims.reject", true, |_, c, ctx| {
+        claims::reject(c.as_ref(), id, ctx, reason)
+    })
+}
+
+/// `claims pause` / `claims block`: the owner parks a claim.
+pub fn park(s: &Session, id: &ClaimId, to: ClaimState, reason: Option<String>) -> Result<Applied<Transition>> {
+    let op = if to == ClaimState::Paused {
+        "claims.pause"
+    } else {
+        "claims.block"
+    };
+    transition(s, id, op, true, |_, c, ctx| {
+        claims::park(c.as_ref(), id, ctx, to, reason.clone())
+    })
+}
+
+/// `claims resume`: back to active from paused or blocked.
+pub fn resume(s: &Session, id: &ClaimId) -> Result<Applied<Transition>> {
+    transition(s, id, "claims.resume", true, |_, c, ctx| {
+        claims::resume(c.as_ref(), id, ctx)
+    })
+}
+
+/// `claims renew [--lease]`: extend the lease, touch the claim.
+pub fn renew(s: &Session, id: &ClaimId, lease: Option<Span>) -> Result<Applied<Transition>> {
+    transition(s, id, "claims.renew", true, |_, c, ctx| {
+        claims::renew(c.as_ref(), id, ctx, lease)
+    })
+}
+
+/// `claims release [--force --reason]`: completed; the agent's capacity is freed.
+pub fn release(s: &Session, id: &ClaimId, force: &Force) -> Result<Applied<Transition>> {
+    transition(s, id, "claims.release", true, |_, c, ctx| {
+        claims::release(c.as_ref(), id, ctx, force)
+    })
+}
+
+/// Load one claim, apply `op`, and commit the result as one operation
+/// (`publish`: with `sync.auto`, publish it afterwards).
+fn transition(
+    s: &Session,
+    id: &ClaimId,
+    op_name: &str,
+    publish: bool,
+    op: impl Fn(&Snapshot<'_>, Option<Claim>, &Ctx<'_>) -> Result<Transition>,
+) -> Result<Applied<Transition>> {
+    let actor = s.actor()?;
+    let policy = &s.config()?.claims;
+    let decide = |snap: &Snapshot<'_>| {
+        let ctx = Ctx {
+            actor: &actor,
+            now: s.now,
+            policy,
+        };
+        let transition = op(snap, state::claim(snap, id)?, &ctx)?;
+        if !transition.changed {
+            return Ok(Outcome::Unchanged(transition));
+        }
+        let change = transition_change(&transition, id, op_name, &actor)?;
+        Ok(Outcome::Write(change, transition))
+    };
+    if publish {
+        return s.apply(decide);
+    }
+    let written = s.store.update(&actor.to_string(), decide)?;
+    Ok(Applied {
+        value: written.value,
+        commit: written.commit,
+        published: None,
+    })
+}
+
+/// The commit of one claim transition: the claim file and its trailers.
+fn transition_change(transition: &Transition, id: &ClaimId, op_name: &str, actor: &Actor) -> Result<Change> {
+    let mut msg = Message::new(&transition.summary)
+        .trailer(message::OP, op_name)
+        .trailer(message::SUBJECT, subject(id))
+        .trailer(message::ACTOR, actor.to_string())
+        .trailer(message::GENERATION, transition.claim.generation.to_string());
+    if let Some(reason) = &transition.forced {
+        msg = msg.trailer(message::REASON, reason);
+    }
+    let mut change = Change::new(msg);
+    change.put_toml(claims::path(id), &transition.claim)?;
+    Ok(change)
+}
+
+/// `claims expire [--older-than] [--apply]`: stale claims and timed-out
+/// handoffs; with `apply`, all of them in one commit.
+pub fn expire(s: &Session, older_than: Option<Span>, apply: bool) -> Result<Applied<Vec<Expiry>>> {
+    let actor = s.actor()?;
+    let policy = &s.config()?.claims;
+    let decide = |snap: &Snapshot<'_>| -> Result<Outcome<Vec<Expiry>>> {
+        let found = claims::expiries(&state::all_claims(snap)?, s.now, policy, older_than);
+        if !apply || found.is_empty() {
+            return Ok(Outcome::Unchanged(found));
+        }
+        let mut msg = Message::new(format!("claims: expire {} claim(s)", found.len()))
+            .trailer(message::OP, "claims.expire")
+            .trailer(message::ACTOR, actor.to_string());
+        for e in &found {
+            msg = msg.trailer(message::SUBJECT, subject(&e.claim.id));
+        }
+        let mut change = Change::new(msg);
+        for e in &found {
+            change.put_toml(claims::path(&e.claim.id), &e.claim)?;
+        }
+        Ok(Outcome::Write(change, found))
+    };
+    if apply {
+        return s.apply(decide);
+    }
+    let value = match decide(&s.snapshot()?)? {
+        Outcome::Unchanged(v) | Outcome::Write(_, v) | Outcome::WriteEach(_, v) => v,
+    };
+    Ok(Applied {
+        value,
+        commit: None,
+        published: None,
+    })
+}
+
+/// One claim; refused when there is none.
+pub fn get(s: &Session, id: &ClaimId) -> Result<Claim> {
+    state::claim(&s.snapshot()?, id)?.ok_or_else(|| {
+        Error::refused("no_claim", format!("there is no claim {id}"))
+            .with_hint(format!("claim it with: baton claims claim {id}"))
+    })
+}
+
+/// Counts by state, and the claims the actor holds.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub counts: Vec<(ClaimState, usize)>,
+    pub actor: Actor,
+    pub mine: Vec<Claim>,
+}
+
+pub fn summary(s: &Session) -> Result<Summary> {
+    let all = state::all_claims(&s.snapshot()?)?;
+    let actor = s.actor()?;
+    let counts = ClaimState::ALL
+        .iter()
+        .map(|st| (*st, all.iter().filter(|c| c.state == *st).count()))
+        .collect();
+    let mine = all.into_iter().filter(|c| c.is_held_by(&actor)).collect();
+    Ok(Summary { counts, actor, mine })
+}
+
+/// The claims `filter` keeps, by id.
+pub fn list(s: &Session, filter: &Filter) -> Result<Vec<Claim>> {
+    let mut all: Vec<Claim> = state::all_claims(&s.snapshot()?)?
+        .into_iter()
+        .filter(|c| filter.matches(c))
+        .collect();
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(all)
+}

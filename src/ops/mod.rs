@@ -1,0 +1,152 @@
+//! The operations layer: every user-visible operation as one function that
+//! runs a transaction — read the state, decide with a subsystem's pure
+//! functions, commit with compare-and-swap, publish — and returns a typed
+//! result (what changed, the commit, what was published or lost).
+//!
+//! The CLI parses arguments and renders these results; delivery, the daemon
+//! and learn compose the same functions. Subsystem modules stay pure, and the
+//! store never learns what a claim is: this layer is where they meet.
+//!
+//! One file per subsystem, like cargo's `ops/`: [`claims`], [`pool`],
+//! [`workflow`], [`repo`] (init, log, config), [`sync`] and [`doctor`].
+
+pub mod claims;
+pub mod doctor;
+pub mod pool;
+pub mod repo;
+pub mod sync;
+pub mod workflow;
+
+#[cfg(test)]
+mod tests;
+
+use std::cell::OnceCell;
+use std::path::{Path, PathBuf};
+
+use gix::ObjectId;
+
+use crate::clock::{self, Timestamp};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::ids::Actor;
+use crate::state;
+use crate::store::{Outcome, Snapshot, Store};
+
+/// What every operation needs: the store, who acts, and when; the shared
+/// policy, read once per command.
+pub struct Session {
+    pub store: Store,
+    /// The directory baton runs in (`-C`), for relative paths.
+    pub dir: PathBuf,
+    pub now: Timestamp,
+    actor_flag: Option<String>,
+    config: OnceCell<Config>,
+}
+
+/// What a write operation did.
+#[derive(Debug)]
+pub struct Applied<T> {
+    /// The operation's own result (the claim as it is now, the agents spawned, ...).
+    pub value: T,
+    /// The state commit it made; `None` when there was nothing to change.
+    pub commit: Option<ObjectId>,
+    /// What publishing did, when the operation published (`--sync`, `sync.auto`).
+    pub published: Option<sync::Report>,
+}
+
+impl Session {
+    /// Open the repository around `dir` (default: the current directory) for
+    /// `actor` (default: `BATON_ACTOR`, then the git identity).
+    pub fn open(dir: Option<&Path>, actor: Option<&str>) -> Result<Session> {
+        let dir = match dir {
+            Some(d) => d.to_path_buf(),
+            None => std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?,
+        };
+        if !dir.is_dir() {
+            return Err(Error::environment(
+                "no_such_directory",
+                format!("cannot change to {}: no such directory", dir.display()),
+            )
+            .with_hint("pass an existing directory to -C"));
+        }
+        let now = clock::now()?;
+        // Validate --actor up front, so a bad one fails before anything else.
+        if let Some(a) = actor {
+            Actor::parse(a)?;
+        }
+        Ok(Session {
+            store: Store::discover(&dir)?,
+            dir,
+            now,
+            actor_flag: actor.map(str::to_owned),
+            config: OnceCell::new(),
+        })
+    }
+
+    /// `--actor`, else `BATON_ACTOR`, else `human:<git email or name>`, else `human:$USER`.
+    pub fn actor(&self) -> Result<Actor> {
+        if let Some(a) = &self.actor_flag {
+            return Actor::parse(a);
+        }
+        if let Ok(a) = std::env::var("BATON_ACTOR") {
+            if !a.is_empty() {
+                return Actor::parse(&a).map_err(|e| e.context("BATON_ACTOR"));
+            }
+        }
+        for key in ["user.email", "user.name"] {
+            if let Some(v) = self.store.config_string(key).filter(|v| !v.is_empty()) {
+                return Ok(Actor::human_from_local(&v));
+            }
+        }
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .unwrap_or_default();
+        Ok(Actor::human_from_local(&user))
+    }
+
+    /// The shared policy (`config.toml`) as of the tip, read once; the
+    /// defaults in a repository without state.
+    pub fn config(&self) -> Result<&Config> {
+        if let Some(config) = self.config.get() {
+            return Ok(config);
+        }
+        let config = match self.store.tip()? {
+            Some(tip) => state::config(&self.store.snapshot_at(Some(tip))?)?,
+            None => Config::default(),
+        };
+        Ok(self.config.get_or_init(|| config))
+    }
+
+    /// The state as of the tip; refused (exit 3, with what to do) without state.
+    pub fn snapshot(&self) -> Result<Snapshot<'_>> {
+        self.store.snapshot()
+    }
+
+    /// Where workflow steps run and definitions live: the work tree's root,
+    /// or the directory baton runs in for a bare repository.
+    pub fn base_dir(&self) -> PathBuf {
+        self.store
+            .work_dir()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.dir.clone())
+    }
+
+    /// Commit what `op` decides as one operation, then publish it when
+    /// `sync.auto` says so.
+    pub fn apply<T>(&self, op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>) -> Result<Applied<T>> {
+        let actor = self.actor()?.to_string();
+        let written = self.store.update(&actor, op)?;
+        let published = match written.commit {
+            Some(_) => match sync::auto_remote(self)? {
+                Some(remote) => Some(sync::sync(&self.store, &remote, &actor)?),
+                None => None,
+            },
+            None => None,
+        };
+        Ok(Applied {
+            value: written.value,
+            commit: written.commit,
+            published,
+        })
+    }
+}

@@ -1,0 +1,135 @@
+//! Pool operations (DESIGN §2.2): spawn, heartbeat, drain, retire, health,
+//! and the assignment of pool capacity to a claim (`--role`, `--agent`).
+
+use super::{Applied, Session};
+use crate::claims::Assignment;
+use crate::clock::{Span, Timestamp};
+use crate::config::Config;
+use crate::error::Result;
+use crate::ids::{AgentId, Role};
+use crate::pool::{self, Agent, Health};
+use crate::state;
+use crate::store::{message, Change, Message, Outcome, Snapshot};
+
+/// What a claim asks of the pool: the least-loaded healthy agent of a
+/// role, or one named agent.
+#[derive(Debug, Clone, Default)]
+pub struct Wanted {
+    pub role: Option<Role>,
+    pub agent: Option<AgentId>,
+}
+
+/// Pick the pool agent for `--role` or check the one named by `--agent`,
+/// against the loads of `snap` (inside the claim's own transaction, so two
+/// claimants racing for the last capacity cannot both get it).
+pub fn assignment(snap: &Snapshot<'_>, config: &Config, now: Timestamp, wanted: &Wanted) -> Result<Option<Assignment>> {
+    if wanted.role.is_none() && wanted.agent.is_none() {
+        return Ok(None);
+    }
+    let timeout = config.pool.heartbeat_timeout;
+    let loads = pool::loads(&state::all_claims(snap)?);
+    match (&wanted.role, &wanted.agent) {
+        (Some(role), _) => pool::pick(&state::all_agents(snap)?, &loads, role, now, timeout).map(Some),
+        (None, Some(id)) => {
+            pool::check_assignable(state::agent(snap, id)?.as_ref(), id, &loads, now, timeout).map(Some)
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// The agent an actor is, when it is a pool agent: its claims count against it.
+pub fn actor_agent(snap: &Snapshot<'_>, actor: &crate::ids::Actor) -> Result<Option<Assignment>> {
+    let Some(id) = actor.as_agent_id() else {
+        return Ok(None);
+    };
+    Ok(state::agent(snap, &id)?.map(|a| Assignment {
+        agent: a.id,
+        role: a.role,
+    }))
+}
+
+fn subject(id: &AgentId) -> String {
+    format!("agent/{id}")
+}
+
+/// `pool spawn`: new agents `ROLE-<n>`, one commit for all of them.
+pub fn spawn(s: &Session, role: &Role, count: u32, capacity: u32) -> Result<Applied<Vec<Agent>>> {
+    let actor = s.actor()?;
+    s.apply(|snap| {
+        let new = pool::spawn(&state::all_agents(snap)?, role, count, capacity, s.now)?;
+        let ids: Vec<String> = new.iter().map(|a| a.id.to_string()).collect();
+        let mut msg = Message::new(format!("pool: spawn {} ({role})", ids.join(", ")))
+            .trailer(message::OP, "pool.spawn")
+            .trailer(message::ACTOR, actor.to_string());
+        for a in &new {
+            msg = msg.trailer(message::SUBJECT, subject(&a.id));
+        }
+        let mut change = Change::new(msg);
+        for a in &new {
+            change.put_toml(pool::path(&a.id), a)?;
+        }
+        Ok(Outcome::Write(change, new))
+    })
+}
+
+/// The pool operations on one agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentOp {
+    Heartbeat,
+    Drain,
+    /// Retire; `true`: even while it holds claims.
+    Retire(bool),
+}
+
+impl AgentOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            AgentOp::Heartbeat => "pool.heartbeat",
+            AgentOp::Drain => "pool.drain",
+            AgentOp::Retire(_) => "pool.retire",
+        }
+    }
+
+    pub fn verb(self) -> &'static str {
+        match self {
+            AgentOp::Heartbeat => "heartbeat",
+            AgentOp::Drain => "drain",
+            AgentOp::Retire(_) => "retire",
+        }
+    }
+}
+
+/// Apply `op` to one agent as one operation; no commit when nothing changes.
+pub fn change_agent(s: &Session, id: &AgentId, op: AgentOp) -> Result<Applied<Agent>> {
+    let actor = s.actor()?;
+    s.apply(|snap| {
+        let agent = state::agent(snap, id)?.ok_or_else(|| pool::no_agent(id))?;
+        let next = match op {
+            AgentOp::Heartbeat => Some(pool::heartbeat(&agent, s.now)?),
+            AgentOp::Drain => pool::drain(&agent)?,
+            AgentOp::Retire(force) => {
+                let load = pool::loads(&state::all_claims(snap)?).get(id).copied().unwrap_or(0);
+                pool::retire(&agent, load, force)?
+            }
+        };
+        let Some(next) = next else {
+            return Ok(Outcome::Unchanged(agent));
+        };
+        let msg = Message::new(format!("pool: {} {id}", op.verb()))
+            .trailer(message::OP, op.name())
+            .trailer(message::SUBJECT, subject(id))
+            .trailer(message::ACTOR, actor.to_string());
+        let mut change = Change::new(msg);
+        change.put_toml(pool::path(id), &next)?;
+        Ok(Outcome::Write(change, next))
+    })
+}
+
+/// Every agent with its load, capacity and heartbeat age.
+pub fn health(s: &Session, stale_after: Option<Span>) -> Result<Vec<Health>> {
+    let snap = s.snapshot()?;
+    let agents = state::all_agents(&snap)?;
+    let loads = pool::loads(&state::all_claims(&snap)?);
+    let timeout = stale_after.or(s.config()?.pool.heartbeat_timeout);
+    Ok(pool::health(&agents, &loads, s.now, timeout))
+}

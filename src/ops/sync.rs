@@ -1,0 +1,349 @@
+//! Sync between machines (DESIGN §2.8): fetch the remote's state with git,
+//! then fast-forward, push, or merge and push; never force. The merge is
+//! 3-way from the merge base and per path, by the policy table of
+//! [`crate::sync`]. Also the publishing decision of every write: `--sync`
+//! and `sync.auto`.
+
+use gix::ObjectId;
+use serde::Serialize;
+
+use super::Session;
+use crate::error::{Error, Result};
+use crate::store::remote::{tracking_ref, PushError};
+use crate::store::{message, Change, Message, Store, STATE_REF};
+use crate::sync::{self as policy, Decision, LostClaim, Note, Versions};
+
+/// How many times a sync fetches and retries when the remote keeps moving.
+const ATTEMPTS: u32 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Both sides were equal.
+    UpToDate,
+    /// This clone had no state and took the remote's.
+    Adopted,
+    /// Local was behind: moved to the remote's tip.
+    FastForward,
+    /// Local was ahead: pushed.
+    Pushed,
+    /// Both had moved: merged, then pushed.
+    Merged,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub remote: String,
+    pub action: Action,
+    /// Local claim changes the merge did not keep.
+    pub lost: Vec<LostClaim>,
+    /// Other paths where both sides changed and the remote's version was kept.
+    pub remote_won: Vec<String>,
+    pub tip: String,
+    /// Fetch/push rounds needed (more than one when the remote moved meanwhile).
+    pub rounds: u32,
+}
+
+/// `--remote`, else `sync.remote` from the state, else `origin`.
+pub fn remote_name(s: &Session, explicit: Option<&str>) -> Result<String> {
+    match explicit {
+        Some(r) => Ok(r.to_owned()),
+        None => Ok(s.config()?.sync.remote.clone()),
+    }
+}
+
+/// Whether writes publish right away: `sync.auto` with its remote configured.
+pub fn auto_remote(s: &Session) -> Result<Option<String>> {
+    let config = s.config()?;
+    let present = s.store.remote_names().contains(&config.sync.remote);
+    Ok((config.sync.auto && present).then(|| config.sync.remote.clone()))
+}
+
+/// Where a write that may publish goes: `--sync` names the configured
+/// remote (which must exist), else `sync.auto` decides.
+pub fn publish_target(s: &Session, explicit: bool) -> Result<Option<String>> {
+    if explicit {
+        return remote_name(s, None).map(Some);
+    }
+    auto_remote(s)
+}
+
+/// `baton sync`: bring local and remote state together and publish the result.
+pub fn run(s: &Session, remote: Option<&str>) -> Result<Report> {
+    let remote = remote_name(s, remote)?;
+    sync(&s.store, &remote, &s.actor()?.to_string())
+}
+
+/// What earlier rounds of one sync did, carried into the report.
+#[derive(Default)]
+struct Progress {
+    merged: bool,
+    lost: Vec<LostClaim>,
+    remote_won: Vec<String>,
+}
+
+impl Progress {
+    /// The action to report: a merge in an earlier round is what happened.
+    fn action(&self, this_round: Action) -> Action {
+        if self.merged {
+            Action::Merged
+        } else {
+            this_round
+        }
+    }
+
+    fn note(&mut self, notes: Vec<Note>) {
+        for n in notes {
+            match n {
+                Note::Lost(l) if !self.lost.contains(&l) => self.lost.push(l),
+                Note::RemoteWon(p) if !self.remote_won.contains(&p) => self.remote_won.push(p),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// How one fetch-decide-publish round ended.
+enum Round {
+    Done(Action, ObjectId),
+    /// A local writer moved the ref meanwhile: fetch and decide again.
+    Again,
+    /// The remote refused the push (it moved): fetch and decide again.
+    Rejected(String),
+}
+
+/// Bring local and remote state together and publish the result.
+pub fn sync(store: &Store, remote: &str, actor: &str) -> Result<Report> {
+    store.require_remote(remote)?;
+    let mut progress = Progress::default();
+    let mut last_rejection = String::new();
+    for round in 1..=ATTEMPTS {
+        match one_round(store, remote, actor, &mut progress)? {
+            Round::Done(action, tip) => {
+                return Ok(Report {
+                    remote: remote.to_owned(),
+                    action,
+                    lost: progress.lost,
+                    remote_won: progress.remote_won,
+                    tip: tip.to_string(),
+                    rounds: round,
+                })
+            }
+            Round::Again => {}
+            Round::Rejected(why) => last_rejection = why,
+        }
+    }
+    Err(Error::failed(
+        "not_published",
+        format!("could not publish to {remote} after {ATTEMPTS} attempts: {last_rejection}"),
+    )
+    .with_hint(
+        "the remote kept moving or refused the push (a server hook?); local state is intact, retry `baton sync`",
+    ))
+}
+
+fn one_round(store: &Store, remote: &str, actor: &str, progress: &mut Progress) -> Result<Round> {
+    let theirs = store.fetch_state(remote)?;
+    let local = match (store.tip()?, theirs) {
+        (None, None) => {
+            return Err(Error::environment(
+                "no_state",
+                format!("neither this repository nor {remote} has baton state"),
+            )
+            .with_hint("run `baton init` to start, then `baton sync` to publish"))
+        }
+        (None, Some(r)) => {
+            let adopted = store.move_ref(STATE_REF, None, r, &format!("baton: sync adopt {remote}"));
+            return Ok(match adopted {
+                Ok(()) => Round::Done(Action::Adopted, r),
+                Err(_) => Round::Again,
+            });
+        }
+        (Some(l), _) => l,
+    };
+    // What this round publishes: the local tip as read, or a merge.
+    let pushing = match theirs {
+        None => local,
+        Some(r) if r == local => return Ok(Round::Done(progress.action(Action::UpToDate), local)),
+        Some(r) if store.is_ancestor(local, r)? => {
+            let moved = store.move_ref(
+                STATE_REF,
+                Some(local),
+                r,
+                &format!("baton: sync fast-forward to {remote}"),
+            );
+            return Ok(match moved {
+                Ok(()) => Round::Done(progress.action(Action::FastForward), r),
+                Err(_) => Round::Again,
+            });
+        }
+        Some(r) if store.is_ancestor(r, local)? => local,
+        Some(r) => {
+            let (commit, notes) = merge_commit(store, local, r, remote, actor)?;
+            if store.compare_and_swap(Some(local), commit, "sync merge").is_err() {
+                return Ok(Round::Again);
+            }
+            progress.merged = true;
+            progress.note(notes);
+            commit
+        }
+    };
+    publish(store, remote, pushing, theirs, progress)
+}
+
+/// Push `pushing` to the remote, never forced.
+fn publish(
+    store: &Store,
+    remote: &str,
+    pushing: ObjectId,
+    theirs: Option<ObjectId>,
+    progress: &Progress,
+) -> Result<Round> {
+    match store.push_state(remote, pushing) {
+        Ok(()) => {
+            // git moves the remote-tracking ref on push only when the
+            // remote's fetch refspec maps refs/baton/* (baton init adds
+            // it; a clone that joined with `baton sync` has none). Without
+            // this, doctor would keep calling published claims
+            // unpublished until the next fetch. A failed move (a
+            // concurrent fetch got there first) is harmless.
+            let tracking = tracking_ref(remote);
+            if store.resolve(&tracking)? != Some(pushing) {
+                let _ = store.move_ref(&tracking, theirs, pushing, "baton: sync push");
+            }
+            Ok(Round::Done(progress.action(Action::Pushed), pushing))
+        }
+        Err(PushError::Unreachable(why)) => {
+            Err(
+                Error::environment("remote_unreachable", format!("cannot push to {remote}: {why}")).with_hint(format!(
+                    "check access to {remote}; local state is intact, run `baton sync` again later"
+                )),
+            )
+        }
+        Err(PushError::Rejected(why)) => Ok(Round::Rejected(why)),
+    }
+}
+
+/// Merge `remote_tip` into `local_tip`: a commit whose first parent is the
+/// remote tip, second the local one, and whose tree applies the policy.
+pub fn merge_commit(
+    store: &Store,
+    local_tip: ObjectId,
+    remote_tip: ObjectId,
+    remote: &str,
+    actor: &str,
+) -> Result<(ObjectId, Vec<Note>)> {
+    let base = store.merge_base(local_tip, remote_tip)?;
+    let base_tree = base.map(|b| store.tree_of(b)).transpose()?;
+    let (local_tree, remote_tree) = (store.tree_of(local_tip)?, store.tree_of(remote_tip)?);
+    let divergences = store.three_way(base_tree, local_tree, remote_tree)?;
+    let snap = store.snapshot_at(Some(remote_tip))?;
+    let read = |id: Option<ObjectId>| id.map(|id| snap.read_blob(id)).transpose();
+
+    let mut change = Change::default();
+    let mut notes = Vec::new();
+    let (mut from_local, mut from_remote) = (0usize, 0usize);
+    for d in &divergences {
+        let both_changed = d.local != d.base && d.remote != d.base;
+        // Content matters only where both sides changed; elsewhere identity decides.
+        let version = |x: Option<ObjectId>| -> Result<Option<Vec<u8>>> {
+            if both_changed {
+                read(x)
+            } else {
+                Ok(x.map(|id| id.as_bytes().to_vec()))
+            }
+        };
+        let (b, l, r) = (version(d.base)?, version(d.local)?, version(d.remote)?);
+        let versions = Versions {
+            base: b.as_deref(),
+            local: l.as_deref(),
+            remote: r.as_deref(),
+        };
+        let (decision, note) = policy::resolve(&d.path, versions);
+        match decision {
+            Decision::Remote => from_remote += 1,
+            Decision::Local => {
+                from_local += 1;
+                match d.local {
+                    Some(id) => change.put_blob(d.path.clone(), id),
+                    None => change.delete(d.path.clone()),
+                };
+            }
+            Decision::Merged(bytes) => {
+                from_local += 1;
+                change.put(d.path.clone(), bytes);
+            }
+        }
+        notes.extend(note);
+    }
+    change.message = merge_message(remote, actor, &notes, from_local, from_remote);
+    let tree = store.write_tree(remote_tree, &change)?;
+    let commit = store.write_commit_object(tree, &[remote_tip, local_tip], &change.message, actor)?;
+    Ok((commit, notes))
+}
+
+/// The merge commit's message: what was kept from where, and every loser by name.
+fn merge_message(remote: &str, actor: &str, notes: &[Note], from_local: usize, from_remote: usize) -> Message {
+    let mut body = Vec::new();
+    let mut subjects = Vec::new();
+    for n in notes {
+        match n {
+            Note::Lost(l) => {
+                body.push(format!("lost: {}", l.message()));
+                subjects.push(format!("claim/{}", l.id));
+            }
+            Note::RemoteWon(p) => body.push(format!("remote kept: {p}")),
+        }
+    }
+    let mut msg = Message::new(format!(
+        "sync: merge {remote} state ({from_local} local, {from_remote} remote change(s))"
+    ))
+    .body(body.join("\n"))
+    .trailer(message::OP, "sync.merge")
+    .trailer(message::ACTOR, actor);
+    for s in subjects {
+        msg = msg.trailer(message::SUBJECT, s);
+    }
+    msg
+}
+
+/// Where local stands against the last fetched remote state (no network).
+#[derive(Debug, Clone, Serialize)]
+pub struct Standing {
+    pub ahead: usize,
+    pub behind: usize,
+    /// Claims changed by local operations the remote has not seen.
+    pub unpublished_claims: Vec<String>,
+}
+
+pub fn standing(store: &Store, remote: &str) -> Result<Option<Standing>> {
+    let (Some(local), Some(theirs)) = (store.tip()?, store.resolve(&tracking_ref(remote))?) else {
+        return Ok(None);
+    };
+    let ahead: std::collections::HashSet<ObjectId> = store.commits_between(local, theirs)?.into_iter().collect();
+    let behind = store.commits_between(theirs, local)?.len();
+    let mut unpublished = Vec::new();
+    if !ahead.is_empty() {
+        let mut left = ahead.len();
+        store.walk_history(local, |e| {
+            if ahead.contains(&e.id) {
+                left -= 1;
+                if e.message.get(message::OP) != Some("sync.merge") {
+                    for s in e.message.all(message::SUBJECT) {
+                        if let Some(id) = s.strip_prefix("claim/") {
+                            if !unpublished.iter().any(|u| u == id) {
+                                unpublished.push(id.to_owned());
+                            }
+                        }
+                    }
+                }
+            }
+            left > 0
+        })?;
+    }
+    Ok(Some(Standing {
+        ahead: ahead.len(),
+        behind,
+        unpublished_claims: unpublished,
+    }))
+}

@@ -1,0 +1,391 @@
+//! Workflow operations (DESIGN §2.3): locate and validate definitions in
+//! the work tree, plan (dry run), execute with a run ledger, resume, stop,
+//! and read runs back.
+//!
+//! An executed run records its start, then one commit per step result,
+//! from a write-behind writer (see [`crate::store::write_behind`]) so no
+//! step waits for the disk; everything has landed before the run returns.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::Session;
+use crate::config::WorkflowPolicy;
+use crate::error::{Error, Result};
+use crate::ids::{RunId, WorkflowName};
+use crate::os;
+use crate::state;
+use crate::store::write_behind::WriteBehind;
+use crate::store::{message, Change, Message, Outcome};
+use crate::workflow::def::{self, Definition, Format};
+use crate::workflow::exec::{self, Sink};
+use crate::workflow::ledger::{self, DefinitionRef, Run, RunStatus, StepStatus};
+use crate::workflow::policy::{self, Refusal};
+use crate::workflow::{DEFINITIONS_DIR, TEMPLATES};
+
+/// How long `workflow stop` waits for the runner to record the stop.
+const STOP_WAIT: Duration = Duration::from_secs(15);
+
+/// A definition as read: where from (for people and the ledger) and its text.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub display: String,
+    pub text: String,
+}
+
+/// How `run` and `resume` go about executing.
+#[derive(Debug, Clone, Copy)]
+pub struct Execution {
+    /// Up to this many independent ready steps at once.
+    pub jobs: usize,
+    /// Run even commands that `workflow.allow` or the risk guard refuse.
+    pub allow_risk: bool,
+    /// Where step output streams.
+    pub sink: Sink,
+}
+
+/// What a dry run shows: the definition, and what policy would refuse.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub located: Located,
+    pub def: Definition,
+    pub refusals: Vec<Refusal>,
+}
+
+/// What resuming a run would do.
+#[derive(Debug, Clone)]
+pub struct ResumePlan {
+    pub run: Run,
+    pub def: Definition,
+    /// The steps it re-runs (indices into the definition); empty: nothing to resume.
+    pub selected: BTreeSet<usize>,
+    pub refusals: Vec<Refusal>,
+}
+
+/// How a stop came about.
+#[derive(Debug, Clone)]
+pub enum Stopped {
+    /// The runner stopped its steps and recorded the stop.
+    ByRunner(Run),
+    /// The runner was gone: the stop was recorded here.
+    RunnerGone(Run),
+}
+
+/// `<file|name>`: an existing file path, else `.baton/workflows/<name>.toml|.json`.
+pub fn locate(s: &Session, workflow: &str) -> Result<Located> {
+    let as_path = s.dir.join(workflow);
+    let path = if as_path.is_file() {
+        as_path
+    } else {
+        named_definition(s, workflow)?
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Error::invalid("unreadable_workflow", format!("cannot read {}: {e}", path.display()))
+            .with_hint("check the path")
+    })?;
+    let display = path
+        .strip_prefix(s.base_dir())
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| path.display().to_string());
+    Ok(Located { display, text })
+}
+
+fn named_definition(s: &Session, workflow: &str) -> Result<PathBuf> {
+    let name = WorkflowName::parse(workflow).map_err(|_| {
+        Error::invalid(
+            "no_workflow",
+            format!("{workflow:?} is neither a file nor a workflow name"),
+        )
+        .with_hint(format!(
+            "pass a definition file, or a name of {DEFINITIONS_DIR}/<name>.toml"
+        ))
+    })?;
+    let dir = s.base_dir().join(DEFINITIONS_DIR);
+    ["toml", "json"]
+        .iter()
+        .map(|ext| dir.join(format!("{name}.{ext}")))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            Error::invalid("no_workflow", format!("no workflow named {name} in {DEFINITIONS_DIR}/")).with_hint(
+                "`baton workflow template init <template>` creates one; `baton workflow template list` shows templates",
+            )
+        })
+}
+
+/// Locate and validate a definition (exit 2 with every problem listed).
+pub fn validate(s: &Session, workflow: &str) -> Result<(Located, Definition)> {
+    let located = locate(s, workflow)?;
+    let def = def::parse(&located.display, &located.text, Format::of(&located.display))?;
+    Ok((located, def))
+}
+
+/// The plan of a run: nothing runs, nothing is recorded.
+pub fn plan(s: &Session, workflow: &str) -> Result<Plan> {
+    let (located, def) = validate(s, workflow)?;
+    let refusals = policy::check(def.commands(), &s.config()?.workflow.allow);
+    Ok(Plan { located, def, refusals })
+}
+
+/// `workflow run --execute`: record the run, run every step, return the
+/// run as it ended (`succeeded`, `failed` or `stopped`).
+pub fn run(s: &Session, workflow: &str, how: &Execution) -> Result<Run> {
+    let plan = plan(s, workflow)?;
+    refuse_unless_allowed(&plan.refusals, how)?;
+    let actor = s.actor()?.to_string();
+    let snap = s.snapshot()?;
+    let id = loop {
+        let id = RunId::generate("wf", &s.now);
+        if snap.read(&ledger::path(&id))?.is_none() {
+            break id;
+        }
+    };
+    let mut start = Change::new(
+        Message::new(format!("workflow: {id} started ({})", plan.def.name))
+            .trailer(message::OP, "workflow.start")
+            .trailer(message::SUBJECT, format!("run/{id}"))
+            .trailer(message::ACTOR, &actor),
+    );
+    // The definition as it ran, for resume: a blob kept beside the state, not in it.
+    let blob = start.keep_blob(plan.located.text.clone().into_bytes())?;
+    let definition = DefinitionRef {
+        path: plan.located.display.clone(),
+        blob: blob.to_string(),
+    };
+    let run = Run::new(
+        id.clone(),
+        &plan.def,
+        definition,
+        os::hostname(),
+        std::process::id(),
+        actor,
+        s.now,
+    );
+    let path = ledger::path(&id);
+    start.expect_absent(path.clone()).put_json(path, &run)?;
+    let all: BTreeSet<usize> = (0..plan.def.steps.len()).collect();
+    execute(s, &plan.def, run, &all, how, start)
+}
+
+fn refuse_unless_allowed(refusals: &[Refusal], how: &Execution) -> Result<()> {
+    if refusals.is_empty() || how.allow_risk {
+        return Ok(());
+    }
+    let list: Vec<String> = refusals
+        .iter()
+        .map(|r| format!("step {}: `{}`: {}", r.step, r.command, r.reason))
+        .collect();
+    Err(Error::refused(
+        "policy",
+        format!("refused before anything ran:\n  {}", list.join("\n  ")),
+    )
+    .with_hint("change the command or workflow.allow, or run anyway with --allow-risk"))
+}
+
+/// Record `start` (the run's start or resumption), then run its `selected` steps.
+fn execute(
+    s: &Session,
+    def: &Definition,
+    mut run: Run,
+    selected: &BTreeSet<usize>,
+    how: &Execution,
+    start: Change,
+) -> Result<Run> {
+    let policy: &WorkflowPolicy = &s.config()?.workflow;
+    let opts = exec::Options {
+        jobs: how.jobs,
+        dir: s.base_dir(),
+        default_timeout: policy.default_timeout,
+        sink: how.sink,
+    };
+    let stop = os::stop_on_signals().map_err(|e| Error::io("installing signal handlers", e))?;
+    // The start and the step results land from a writer thread while the
+    // steps run: a burst of fast steps costs one pack per batch, not a
+    // commit's worth of files per step, and no step waits for the disk. Each
+    // is still its own commit, in order; all have landed before the command
+    // returns. (A runner killed meanwhile loses the results not yet landed:
+    // those steps show as not done, and resume runs them again.)
+    let mut writer = WriteBehind::start(&s.store, &run.actor);
+    writer.push(start)?;
+    let stopped = exec::execute(def, &mut run, selected, &opts, &stop, |run, summary| {
+        writer.push(record_change(run, &summary)?)
+    })?;
+    run.conclude(def, stopped, crate::clock::now()?);
+    writer.push(record_change(&run, run.status.as_str())?)?;
+    writer.finish()?;
+    Ok(run)
+}
+
+/// The commit that records `run` as it is now.
+fn record_change(run: &Run, summary: &str) -> Result<Change> {
+    let msg = Message::new(format!("workflow: {} {summary}", run.id))
+        .trailer(message::OP, "workflow.record")
+        .trailer(message::SUBJECT, format!("run/{}", run.id))
+        .trailer(message::ACTOR, &run.actor);
+    let mut change = Change::new(msg);
+    change.put_json(ledger::path(&run.id), run)?;
+    Ok(change)
+}
+
+/// One run; refused when there is none.
+pub fn get(s: &Session, id: &RunId) -> Result<Run> {
+    state::run(&s.snapshot()?, id)?.ok_or_else(|| no_run(id))
+}
+
+fn no_run(id: &RunId) -> Error {
+    Error::refused("no_run", format!("there is no run {id}")).with_hint("`baton workflow list` shows recent runs")
+}
+
+/// The run `id`, or the latest when `None`.
+pub fn status(s: &Session, id: Option<&RunId>) -> Result<Run> {
+    match id {
+        Some(id) => get(s, id),
+        None => state::all_runs(&s.snapshot()?)?.into_iter().next().ok_or_else(|| {
+            Error::refused("no_run", "no workflow has run yet")
+                .with_hint("start one: baton workflow run <name> --execute")
+        }),
+    }
+}
+
+/// Recent runs, newest first.
+pub fn list(s: &Session, limit: usize) -> Result<Vec<Run>> {
+    Ok(state::all_runs(&s.snapshot()?)?.into_iter().take(limit).collect())
+}
+
+/// What resuming `id` would re-run, and what policy says of it.
+pub fn resume_plan(s: &Session, id: &RunId) -> Result<ResumePlan> {
+    let run = get(s, id)?;
+    if run.status == RunStatus::Running && run.host == os::hostname() && os::process_alive(run.pid) {
+        return Err(
+            Error::refused("run_active", format!("run {id} is still running (pid {})", run.pid))
+                .with_hint(format!("wait for it, or stop it: baton workflow stop --run-id {id}")),
+        );
+    }
+    let def = recorded_definition(s, &run)?;
+    let selected = ledger::resume_set(&def, &run);
+    let refusals = policy::check(
+        selected
+            .iter()
+            .filter_map(|&i| def.steps[i].run.as_ref().map(|r| (&def.steps[i].id, r))),
+        &s.config()?.workflow.allow,
+    );
+    Ok(ResumePlan {
+        run,
+        def,
+        selected,
+        refusals,
+    })
+}
+
+/// The exact definition that ran, from its blob; the file only if the blob is gone.
+fn recorded_definition(s: &Session, run: &Run) -> Result<Definition> {
+    let blob = gix::ObjectId::from_hex(run.definition.blob.as_bytes()).ok();
+    let text = match blob.map(|b| s.store.find_blob(b)).transpose()?.flatten() {
+        Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        None => locate(s, &run.definition.path)?.text,
+    };
+    let def = def::parse(&run.definition.path, &text, Format::of(&run.definition.path))?;
+    if def.steps.iter().map(|s| &s.id).ne(run.steps.iter().map(|r| &r.id)) {
+        return Err(Error::refused(
+            "definition_changed",
+            format!("the definition of run {} no longer matches its ledger", run.id),
+        )
+        .with_hint("start a new run with `baton workflow run`"));
+    }
+    Ok(def)
+}
+
+/// `workflow resume --execute`: re-run the plan's steps in the same run.
+pub fn resume(s: &Session, plan: ResumePlan, how: &Execution) -> Result<Run> {
+    refuse_unless_allowed(&plan.refusals, how)?;
+    let ResumePlan {
+        mut run, def, selected, ..
+    } = plan;
+    for &i in &selected {
+        let r = &mut run.steps[i];
+        r.status = StepStatus::Pending;
+        r.skip = None;
+        r.reason = None;
+    }
+    run.status = RunStatus::Running;
+    run.host = os::hostname();
+    run.pid = std::process::id();
+    run.finished_at = None;
+    run.resumed_at.push(s.now);
+    run.actor = s.actor()?.to_string();
+    let resumed = record_change(&run, &format!("resumed ({} step(s))", selected.len()))?;
+    execute(s, &def, run, &selected, how, resumed)
+}
+
+/// `workflow stop`: ask the runner to stop (it records `stopped` itself),
+/// or record the stop here when the runner is gone.
+pub fn stop(s: &Session, id: &RunId) -> Result<Stopped> {
+    let run = get(s, id)?;
+    if run.status != RunStatus::Running {
+        return Err(Error::refused(
+            "run_not_running",
+            format!("run {id} is {}, not running", run.status.as_str()),
+        )
+        .with_hint(format!("see it with: baton workflow status --run-id {id}")));
+    }
+    if run.host != os::hostname() {
+        return Err(
+            Error::refused("run_elsewhere", format!("run {id} runs on host {}", run.host))
+                .with_hint(format!("run `baton workflow stop --run-id {id}` on {}", run.host)),
+        );
+    }
+    if os::process_alive(run.pid) {
+        return wait_for_runner(s, run);
+    }
+    let mut run = run;
+    run.status = RunStatus::Stopped;
+    run.finished_at = Some(s.now);
+    let change = record_change(&run, "stopped (runner was gone)")?;
+    s.store.update(&run.actor, |_| Ok(Outcome::Write(change.clone(), ())))?;
+    Ok(Stopped::RunnerGone(run))
+}
+
+/// Signal the runner and wait until the ledger says it stopped.
+fn wait_for_runner(s: &Session, run: Run) -> Result<Stopped> {
+    os::signal_process(run.pid, os::SIGTERM);
+    let deadline = Instant::now() + STOP_WAIT;
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = get(s, &run.id)?;
+        if now.status != RunStatus::Running {
+            return Ok(Stopped::ByRunner(now));
+        }
+    }
+    Err(Error::failed(
+        "stop_timeout",
+        format!(
+            "run {} (pid {}) did not stop within {}s",
+            run.id,
+            run.pid,
+            STOP_WAIT.as_secs()
+        ),
+    )
+    .with_hint(format!(
+        "kill it (`kill -9 {}`), then `baton workflow doctor --fix`",
+        run.pid
+    )))
+}
+
+/// `workflow template init`: write a shipped template to
+/// `.baton/workflows/<name>.toml`; returns the template's name and the path.
+pub fn template_init(s: &Session, name: &str, force: bool) -> Result<(&'static str, PathBuf)> {
+    let (name, text) = TEMPLATES.iter().find(|(n, _)| *n == name).ok_or_else(|| {
+        let names: Vec<&str> = TEMPLATES.iter().map(|(n, _)| *n).collect();
+        Error::invalid("no_template", format!("there is no template {name:?}"))
+            .with_hint(format!("templates: {}", names.join(", ")))
+    })?;
+    let dir = s.base_dir().join(DEFINITIONS_DIR);
+    let path = dir.join(format!("{name}.toml"));
+    if path.exists() && !force {
+        return Err(Error::refused("exists", format!("{} already exists", path.display()))
+            .with_hint("pass --force to overwrite it"));
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    std::fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    Ok((name, path))
+}

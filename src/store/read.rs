@@ -1,0 +1,210 @@
+//! Reading state: the tip of the state ref, a [`Snapshot`] of one state
+//! commit, and the files in it. Reads touch only the trees on the path to
+//! what they load, so their cost does not grow with the size of the state.
+
+use gix::bstr::ByteSlice;
+use gix::ObjectId;
+
+use super::{Store, STATE_REF};
+use crate::codec;
+use crate::error::{Error, Result, ResultExt};
+
+/// A read-only view of one state commit (or of no state at all).
+pub struct Snapshot<'r> {
+    pub(super) repo: &'r gix::Repository,
+    pub(super) commit: Option<ObjectId>,
+    pub(super) tree: ObjectId,
+}
+
+impl Store {
+    /// The tip of the state ref, if there is state.
+    pub fn tip(&self) -> Result<Option<ObjectId>> {
+        self.resolve(STATE_REF)
+    }
+
+    /// Resolve any ref to the commit it points at (for remote-tracking refs too).
+    pub fn resolve(&self, name: &str) -> Result<Option<ObjectId>> {
+        let reference = self
+            .repo
+            .try_find_reference(name)
+            .git_context(|| format!("reading {name}"))?;
+        let Some(mut reference) = reference else {
+            return Ok(None);
+        };
+        // baton's refs point at commits: no need to read the object to peel it.
+        if let Some(id) = reference.target().try_id() {
+            return Ok(Some(id.to_owned()));
+        }
+        let id = reference.peel_to_id().git_context(|| format!("resolving {name}"))?;
+        Ok(Some(id.detach()))
+    }
+
+    /// The refusal every command gives on a repository without state,
+    /// with how to get some.
+    pub fn no_state(&self) -> Error {
+        let remotes = self.remote_names();
+        let err = Error::environment(
+            "no_state",
+            format!("this repository has no baton state ({STATE_REF} does not exist)"),
+        );
+        if remotes.is_empty() {
+            err.with_hint("run `baton init` to start tracking state here")
+        } else {
+            err.with_hint(format!(
+                "the state may exist on the remote: run `baton sync` to fetch it (remote {}), or `baton init` to start fresh",
+                remotes.join(", ")
+            ))
+        }
+    }
+
+    /// The state as of the tip; an error saying how to get state when there is none.
+    pub fn snapshot(&self) -> Result<Snapshot<'_>> {
+        let snap = self.snapshot_at(self.tip()?)?;
+        if snap.commit.is_none() {
+            return Err(self.no_state());
+        }
+        Ok(snap)
+    }
+
+    /// The state at `commit`, or an empty state for `None`.
+    pub fn snapshot_at(&self, commit: Option<ObjectId>) -> Result<Snapshot<'_>> {
+        let kept_tree = commit.and_then(|id| {
+            let kept = self.kept.borrow();
+            let (_, data) = kept.get(&id)?;
+            let tree = gix::objs::CommitRef::from_bytes(data, self.repo.object_hash())
+                .ok()?
+                .tree();
+            Some(tree)
+        });
+        let tree = match commit {
+            Some(_) if kept_tree.is_some() => kept_tree.expect("checked"),
+            Some(id) => {
+                let commit = self
+                    .repo
+                    .find_commit(id)
+                    .git_context(|| format!("reading state commit {id}"))?;
+                commit
+                    .tree_id()
+                    .git_context(|| format!("reading the tree of {id}"))?
+                    .detach()
+            }
+            None => ObjectId::empty_tree(self.repo.object_hash()),
+        };
+        Ok(Snapshot {
+            repo: &self.repo,
+            commit,
+            tree,
+        })
+    }
+    /// A blob's bytes, if the object database has it.
+    pub fn find_blob(&self, id: ObjectId) -> Result<Option<Vec<u8>>> {
+        match self
+            .repo
+            .try_find_object(id)
+            .git_context(|| format!("reading object {id}"))?
+        {
+            Some(obj) if obj.kind == gix::object::Kind::Blob => Ok(Some(obj.data.clone())),
+            _ => Ok(None),
+        }
+    }
+}
+
+impl<'r> Snapshot<'r> {
+    /// The commit this snapshot is of, `None` before the first one.
+    pub fn commit(&self) -> Option<ObjectId> {
+        self.commit
+    }
+
+    /// The bytes of the file at `path`, if it exists; reads only the trees on its path.
+    pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        let tree = self
+            .repo
+            .find_tree(self.tree)
+            .git_context(|| "reading the state tree".into())?;
+        let entry = tree
+            .lookup_entry_by_path(path)
+            .git_context(|| format!("looking up {path}"))?;
+        match entry {
+            Some(e) if e.mode().is_blob() => {
+                let mut blob = self
+                    .repo
+                    .find_blob(e.object_id())
+                    .git_context(|| format!("reading {path}"))?;
+                Ok(Some(blob.take_data()))
+            }
+            Some(_) => Err(
+                Error::environment("corrupt_state", format!("{path} is not a file in the state tree"))
+                    .with_hint("run `baton doctor` to see what is wrong with the state"),
+            ),
+            None => Ok(None),
+        }
+    }
+
+    /// Read a blob by id (after [`Snapshot::files_under`]).
+    pub fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>> {
+        let mut blob = self.repo.find_blob(id).git_context(|| format!("reading blob {id}"))?;
+        Ok(blob.take_data())
+    }
+
+    /// Every file below `dir` (recursively), as `(path, blob id)`, in tree order.
+    pub fn files_under(&self, dir: &str) -> Result<Vec<(String, ObjectId)>> {
+        let root = self
+            .repo
+            .find_tree(self.tree)
+            .git_context(|| "reading the state tree".into())?;
+        let start = if dir.is_empty() {
+            Some(self.tree)
+        } else {
+            match root
+                .lookup_entry_by_path(dir)
+                .git_context(|| format!("looking up {dir}"))?
+            {
+                Some(e) if e.mode().is_tree() => Some(e.object_id()),
+                _ => None,
+            }
+        };
+        let mut out = Vec::new();
+        if let Some(start) = start {
+            self.collect_files(start, dir.trim_end_matches('/'), &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn collect_files(&self, tree: ObjectId, prefix: &str, out: &mut Vec<(String, ObjectId)>) -> Result<()> {
+        let tree = self
+            .repo
+            .find_tree(tree)
+            .git_context(|| format!("reading tree {prefix}"))?;
+        let decoded = tree.decode().git_context(|| format!("decoding tree {prefix}"))?;
+        for entry in &decoded.entries {
+            let name = entry.filename.to_str_lossy();
+            let path = if prefix.is_empty() {
+                name.into_owned()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            if entry.mode.is_tree() {
+                self.collect_files(entry.oid.to_owned(), &path, out)?;
+            } else {
+                out.push((path, entry.oid.to_owned()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Load and parse a TOML file; `None` when it does not exist.
+    pub fn load_toml<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
+        match self.read(path)? {
+            Some(bytes) => codec::decode_toml(path, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Load and parse a JSON file; `None` when it does not exist.
+    pub fn load_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
+        match self.read(path)? {
+            Some(bytes) => codec::decode_json(path, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+}

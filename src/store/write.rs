@@ -1,0 +1,492 @@
+//! Writing state: a [`Change`] (files to write and delete, and the commit
+//! message) becomes a commit on top of the state that was read, and the ref
+//! moves to it with compare-and-swap (DESIGN §1.3).
+//!
+//! A write is: read the tip, let the caller compute changes from the files it
+//! loads (a pure function), write only the blobs and trees on the changed
+//! paths, then update the ref expecting the tip that was read. When the ref
+//! moved or is locked, the whole thing is re-run, so the caller's
+//! preconditions are checked again against the newer state.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use gix::objs::tree::EntryKind;
+use gix::refs::transaction::{Change as RefChange, LogChange, PreviousValue, RefEdit, RefLog};
+use gix::refs::Target;
+use gix::ObjectId;
+
+use super::{pack, Message, Snapshot, Store, STATE_REF};
+use crate::codec;
+use crate::error::{Error, Result, ResultExt};
+
+/// How long a writer keeps retrying a moved or locked ref before giving up.
+const WRITE_BUDGET: Duration = Duration::from_secs(10);
+
+/// Files to write and delete in one operation, and the commit message.
+#[derive(Debug, Default, Clone)]
+pub struct Change {
+    writes: Vec<(String, Content)>,
+    deletes: Vec<String>,
+    /// Paths that must not exist yet: the write is refused otherwise.
+    creates: Vec<String>,
+    /// Blobs stored with the commit but placed nowhere in its tree.
+    unplaced: Vec<Vec<u8>>,
+    pub message: Message,
+}
+
+/// A file's new content: bytes to write, or a blob that already exists (merges).
+#[derive(Debug, Clone)]
+enum Content {
+    Bytes(Vec<u8>),
+    Blob(ObjectId),
+}
+
+/// What an operation decided after looking at the state.
+pub enum Outcome<T> {
+    /// Nothing to write (an idempotent repeat, a read): no commit.
+    Unchanged(T),
+    /// Write this change as one commit.
+    Write(Change, T),
+    /// Write these changes as a chain of commits, one each, that lands at
+    /// once: history keeps every change, the ref moves one time.
+    WriteEach(Vec<Change>, T),
+}
+
+/// Where a write puts its new objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Objects {
+    /// A file per object, as git does for single commits.
+    Loose,
+    /// One pack for the whole write (see [`pack`]): two files, however many
+    /// objects; with the objects of these earlier packs, which it replaces.
+    Packed(Vec<PathBuf>),
+}
+
+/// The result of a write: the value the operation returned and the new commit, if any.
+#[derive(Debug)]
+pub struct Written<T> {
+    pub value: T,
+    pub commit: Option<ObjectId>,
+    /// How many times the ref had moved under us before this write landed.
+    pub retries: u32,
+    /// The index of the pack the new objects went into, when packed.
+    pub pack: Option<PathBuf>,
+}
+
+/// Why a ref did not move.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefError {
+    /// Another writer holds the ref's lock (or `packed-refs.lock`).
+    Locked(String),
+    /// The ref is no longer at the value the caller read.
+    Moved,
+    /// Anything else: I/O, permissions, an invalid name.
+    Io(String),
+}
+
+impl std::fmt::Display for RefError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RefError::Locked(why) | RefError::Io(why) => f.write_str(why),
+            RefError::Moved => f.write_str("the ref moved meanwhile"),
+        }
+    }
+}
+
+impl Change {
+    pub fn new(message: Message) -> Self {
+        Change {
+            message,
+            ..Default::default()
+        }
+    }
+
+    pub fn put(&mut self, path: String, bytes: Vec<u8>) -> &mut Self {
+        self.writes.push((path, Content::Bytes(bytes)));
+        self
+    }
+
+    /// Place an existing blob at `path` (a merge taking one side's version).
+    pub fn put_blob(&mut self, path: String, blob: ObjectId) -> &mut Self {
+        self.writes.push((path, Content::Blob(blob)));
+        self
+    }
+
+    pub fn put_toml<T: serde::Serialize>(&mut self, path: String, value: &T) -> Result<&mut Self> {
+        let bytes = codec::encode_toml(&path, value)?;
+        Ok(self.put(path, bytes))
+    }
+
+    pub fn put_json<T: serde::Serialize>(&mut self, path: String, value: &T) -> Result<&mut Self> {
+        let bytes = codec::encode_json(&path, value)?;
+        Ok(self.put(path, bytes))
+    }
+
+    pub fn delete(&mut self, path: String) -> &mut Self {
+        self.deletes.push(path);
+        self
+    }
+
+    /// Refuse the write if `path` exists on the state it would land on.
+    pub fn expect_absent(&mut self, path: String) -> &mut Self {
+        self.creates.push(path);
+        self
+    }
+
+    /// Store `bytes` as a blob with this commit, outside its tree (machine
+    /// -local: it is not pushed); returns the blob's id.
+    pub fn keep_blob(&mut self, bytes: Vec<u8>) -> Result<ObjectId> {
+        let id = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &bytes)
+            .git_context(|| "hashing a blob".into())?;
+        self.unplaced.push(bytes);
+        Ok(id)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty() && self.deletes.is_empty()
+    }
+}
+
+impl Store {
+    /// Run `op` against the current state and commit what it returns, with
+    /// compare-and-swap on the ref; re-run it whenever the ref moved meanwhile.
+    /// Fails with "no state" unless the state exists.
+    pub fn update<T>(&self, actor: &str, op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>) -> Result<Written<T>> {
+        self.update_with(actor, false, Objects::Loose, op)
+    }
+
+    /// Like [`Store::update`], with the new objects written as one pack,
+    /// which also takes in the objects of the packs in `merge` (packs this
+    /// process wrote, see [`pack::merge`]); those are then deleted.
+    pub fn update_packed<T>(
+        &self,
+        actor: &str,
+        merge: &[PathBuf],
+        op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
+    ) -> Result<Written<T>> {
+        self.update_with(actor, false, Objects::Packed(merge.to_vec()), op)
+    }
+
+    /// Like [`Store::update`], but also runs on a repository without state (for `init`).
+    pub fn update_or_create<T>(
+        &self,
+        actor: &str,
+        op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
+    ) -> Result<Written<T>> {
+        self.update_with(actor, true, Objects::Loose, op)
+    }
+
+    /// The retry loop: read, decide, write, compare-and-swap; again while
+    /// the ref moved or is locked, within [`WRITE_BUDGET`].
+    fn update_with<T>(
+        &self,
+        actor: &str,
+        may_create: bool,
+        mut objects: Objects,
+        mut op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
+    ) -> Result<Written<T>> {
+        let started = Instant::now();
+        let mut retries = 0u32;
+        loop {
+            let snap = self.snapshot_at(self.tip()?)?;
+            if snap.commit.is_none() && !may_create {
+                return Err(self.no_state());
+            }
+            let (changes, value) = match op(&snap)? {
+                Outcome::Write(change, value) => (vec![change], value),
+                Outcome::WriteEach(changes, value) if !changes.is_empty() => (changes, value),
+                Outcome::Unchanged(value) | Outcome::WriteEach(_, value) => {
+                    return Ok(Written {
+                        value,
+                        commit: None,
+                        retries,
+                        pack: None,
+                    })
+                }
+            };
+            refuse_existing(&snap, &changes)?;
+            let (new, pack) = self.write_chain(&snap, &changes, actor, &objects)?;
+            if let (Objects::Packed(merged), Some(pack)) = (&mut objects, &pack) {
+                // Those packs are gone now, their objects in this one.
+                *merged = vec![pack.clone()];
+            }
+            match self.compare_and_swap(snap.commit, new, &chain_summary(&changes)) {
+                Ok(()) => {
+                    return Ok(Written {
+                        value,
+                        commit: Some(new),
+                        retries,
+                        pack,
+                    })
+                }
+                Err(RefError::Io(why)) => return Err(Error::git(format!("updating {STATE_REF}"), why)),
+                Err(err) if started.elapsed() >= WRITE_BUDGET => return Err(self.gave_up(&err, retries)),
+                Err(_) => {
+                    retries += 1;
+                    backoff(retries);
+                }
+            }
+        }
+    }
+
+    /// Why a write stopped retrying.
+    fn gave_up(&self, last: &RefError, retries: u32) -> Error {
+        match last {
+            RefError::Locked(why) => Error::environment(
+                "lock_held",
+                format!("{STATE_REF} stayed locked for {}s ({why})", WRITE_BUDGET.as_secs()),
+            )
+            .with_hint("if no baton or git process is running, `baton doctor --fix` removes a stale lock"),
+            _ => Error::failed(
+                "contention",
+                format!("{STATE_REF} kept moving; gave up after {retries} retries"),
+            )
+            .with_hint("other writers are very busy; retry the command"),
+        }
+    }
+
+    /// Write `changes` as a chain of commits on top of `snap`, one per change;
+    /// returns the last, and the pack's index when packed. Packed, the chain
+    /// is built in memory (each commit's trees read from the one before) and
+    /// lands as one pack.
+    fn write_chain(
+        &self,
+        snap: &Snapshot<'_>,
+        changes: &[Change],
+        actor: &str,
+        objects: &Objects,
+    ) -> Result<(ObjectId, Option<PathBuf>)> {
+        let Objects::Packed(merge) = objects else {
+            return Ok((self.write_commits(snap, changes, actor)?, None));
+        };
+        // Built in memory, on top of the objects the last packed chain kept
+        // (the next chain usually edits the trees its tip wrote).
+        let carried = self.kept.take();
+        let carried_ids: std::collections::HashSet<ObjectId> = carried.keys().copied().collect();
+        let mut repo = self.repo.clone();
+        repo.objects.set_object_memory(carried);
+        let mut staged = Store {
+            repo,
+            in_memory: true,
+            kept: Default::default(),
+        };
+        let tip = staged.write_commits(snap, changes, actor)?;
+        let mut memory = staged.repo.objects.take_object_memory().unwrap_or_default();
+        memory.retain(|id, _| !carried_ids.contains(id));
+        let entries: Vec<pack::Entry<'_>> = memory
+            .iter()
+            .map(|(id, (kind, data))| pack::Entry {
+                id: *id,
+                kind: *kind,
+                data,
+            })
+            .collect();
+        let pack = pack::write(&self.pack_dir(), &entries, merge)
+            .map_err(|e| Error::io("writing the state objects as a pack", e))?;
+        drop(entries);
+        self.kept.replace(memory);
+        Ok((tip, Some(pack)))
+    }
+
+    /// The commits of a chain, one per change, each on the one before.
+    fn write_commits(&self, snap: &Snapshot<'_>, changes: &[Change], actor: &str) -> Result<ObjectId> {
+        let mut parent = snap.commit;
+        let mut base_tree = snap.tree;
+        for change in changes {
+            for blob in &change.unplaced {
+                self.write_blob(blob)?;
+            }
+            let tree = self.write_tree(base_tree, change)?;
+            let parents: Vec<ObjectId> = parent.into_iter().collect();
+            parent = Some(self.write_commit_object(tree, &parents, &change.message, actor)?);
+            base_tree = tree;
+        }
+        parent.ok_or_else(|| Error::git("writing the state", "no change to write"))
+    }
+
+    /// Where the object database keeps its packs (`.git/objects/pack`).
+    pub fn pack_dir(&self) -> PathBuf {
+        self.repo.objects.store_ref().path().join("pack")
+    }
+
+    /// Apply `change` to `base` and write the trees on the changed paths only.
+    ///
+    /// Only what the change adds is checked: each name component of its paths
+    /// (git's rules) and, for a blob written by id, that the object exists.
+    /// gix's validating editor would instead look up every entry of every tree
+    /// it writes, about 300 lookups for one claim at any size (the `claims`
+    /// tree has up to 256 shards), each a `stat` when the object is loose;
+    /// the entries a change does not touch come from the existing state tree.
+    pub fn write_tree(&self, base: ObjectId, change: &Change) -> Result<ObjectId> {
+        let mut editor = self
+            .repo
+            .edit_tree(base)
+            .git_context(|| "reading the state tree".into())?
+            .detach();
+        let protect = self.protect_options();
+        for (path, content) in &change.writes {
+            let blob = self.content_blob(path, content)?;
+            for component in path.split('/') {
+                gix::validate::path::component(component.into(), None, protect)
+                    .git_context(|| format!("placing {path} in the state tree"))?;
+            }
+            editor
+                .upsert(path.split('/'), EntryKind::Blob, blob)
+                .git_context(|| format!("placing {path} in the state tree"))?;
+        }
+        for path in &change.deletes {
+            editor
+                .remove(path.split('/'))
+                .git_context(|| format!("removing {path}"))?;
+        }
+        editor.write(|tree| self.put_object(tree, "writing the state tree"))
+    }
+
+    /// The blob a change puts at `path`: written now, or checked to exist.
+    fn content_blob(&self, path: &str, content: &Content) -> Result<ObjectId> {
+        match content {
+            Content::Bytes(bytes) => self.write_blob(bytes).map_err(|e| e.context(format!("writing {path}"))),
+            Content::Blob(id) if self.repo.has_object(id) => Ok(*id),
+            Content::Blob(id) => Err(Error::git(
+                "writing the state tree",
+                format!("the object {id} at \"{path}\" could not be found"),
+            )),
+        }
+    }
+
+    /// The name rules gix applies when it writes a tree: git's defaults
+    /// (NTFS always, Windows and HFS on those systems) unless configured.
+    fn protect_options(&self) -> gix::validate::path::component::Options {
+        let config = self.repo.config_snapshot();
+        gix::validate::path::component::Options {
+            protect_windows: config.boolean("gitoxide.core.protectWindows").unwrap_or(cfg!(windows)),
+            protect_hfs: config.boolean("core.protectHFS").unwrap_or(cfg!(target_os = "macos")),
+            protect_ntfs: config.boolean("core.protectNTFS").unwrap_or(true),
+        }
+    }
+
+    /// Write a commit object (author = actor, committer = this machine's git identity).
+    pub fn write_commit_object(
+        &self,
+        tree: ObjectId,
+        parents: &[ObjectId],
+        message: &Message,
+        actor: &str,
+    ) -> Result<ObjectId> {
+        let time = super::now();
+        let (name, email) = self.committer();
+        let committer = gix::actor::Signature { name, email, time };
+        let author = gix::actor::Signature {
+            name: actor.into(),
+            email: committer.email.clone(),
+            time,
+        };
+        let commit = gix::objs::Commit {
+            tree,
+            parents: parents.iter().copied().collect(),
+            author,
+            committer,
+            encoding: None,
+            message: message.render().into(),
+            extra_headers: Vec::new(),
+        };
+        self.put_object(&commit, "writing the state commit")
+    }
+
+    /// Write an object: to memory straight away when packing (nothing to
+    /// look up: a duplicate in a pack is harmless), else as a loose file
+    /// unless the database has it.
+    fn put_object<T: gix::objs::WriteTo>(&self, object: &T, what: &str) -> Result<ObjectId> {
+        if self.in_memory {
+            return gix::objs::Write::write(&self.repo.objects, object).git_context(|| what.into());
+        }
+        Ok(self.repo.write_object(object).git_context(|| what.into())?.detach())
+    }
+
+    /// Store bytes as a blob.
+    pub fn write_blob(&self, bytes: &[u8]) -> Result<ObjectId> {
+        if self.in_memory {
+            return gix::objs::Write::write_buf(&self.repo.objects, gix::objs::Kind::Blob, bytes)
+                .git_context(|| "writing a blob".into());
+        }
+        Ok(self
+            .repo
+            .write_blob(bytes)
+            .git_context(|| "writing a blob".into())?
+            .detach())
+    }
+
+    /// Move the state ref from `old` to `new`, failing if it is no longer at `old`.
+    /// The reflog is always written.
+    pub fn compare_and_swap(&self, old: Option<ObjectId>, new: ObjectId, summary: &str) -> Result<(), RefError> {
+        self.move_ref(STATE_REF, old, new, &format!("baton: {summary}"))
+    }
+
+    /// Compare-and-swap any ref (remote-tracking updates in sync use it too).
+    pub fn move_ref(&self, name: &str, old: Option<ObjectId>, new: ObjectId, reflog: &str) -> Result<(), RefError> {
+        let expected = match old {
+            Some(old) => PreviousValue::MustExistAndMatch(Target::Object(old)),
+            None => PreviousValue::MustNotExist,
+        };
+        let edit = RefEdit {
+            change: RefChange::Update {
+                log: LogChange {
+                    mode: RefLog::AndReference,
+                    force_create_reflog: true,
+                    message: reflog.replace('\n', " ").into(),
+                },
+                expected,
+                new: Target::Object(new),
+            },
+            name: name.try_into().map_err(|e| RefError::Io(format!("{e}")))?,
+            deref: false,
+        };
+        let (name, email) = self.committer();
+        let committer = gix::actor::Signature {
+            name,
+            email,
+            time: self.reflog_time(),
+        };
+        let mut time = Default::default();
+        self.repo
+            .edit_references_as([edit], Some(committer.to_ref(&mut time)))
+            .map(|_| ())
+            .map_err(|e| {
+                if e.is_conflict() {
+                    RefError::Moved
+                } else if e.is_retryable() {
+                    RefError::Locked(e.to_string())
+                } else {
+                    RefError::Io(e.to_string())
+                }
+            })
+    }
+}
+
+/// Refuse a write whose new files already exist on the state it would land on.
+fn refuse_existing(snap: &Snapshot<'_>, changes: &[Change]) -> Result<()> {
+    for path in changes.iter().flat_map(|c| &c.creates) {
+        if snap.read(path)?.is_some() {
+            return Err(Error::refused("exists", format!("{path} already exists in the state"))
+                .with_hint("retry: a fresh name is picked each time"));
+        }
+    }
+    Ok(())
+}
+
+/// The reflog line of a chain: its last commit's summary, and how many came before.
+fn chain_summary(changes: &[Change]) -> String {
+    match changes {
+        [one] => one.message.summary.clone(),
+        [.., last] => format!("{} (and {} earlier commit(s))", last.message.summary, changes.len() - 1),
+        [] => String::new(),
+    }
+}
+
+/// Sleep a little, more with each retry, with jitter so racing writers spread out.
+fn backoff(retry: u32) {
+    let ceiling_ms = (1u64 << retry.min(6)).min(50);
+    let ms = fastrand::u64(1..=ceiling_ms.max(1));
+    std::thread::sleep(Duration::from_millis(ms) + Duration::from_micros(fastrand::u64(0..1000)));
+}
