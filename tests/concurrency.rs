@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::Instant;
 
-use common::{exe, Repo};
+use common::{exe, hermetic, Repo};
 use serde_json::Value;
 
 const WRITERS: usize = 8;
@@ -16,9 +16,7 @@ const WRITERS: usize = 8;
 /// `baton -C <repo> --json claims claim <id>` as `actor`, not yet waited for.
 fn spawn_claim(repo: &Repo, actor: &str, id: &str) -> Child {
     let mut cmd = Command::new(exe());
-    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env_remove("BATON_NOW")
+    hermetic(&mut cmd)
         .env("BATON_ACTOR", actor)
         .arg("-C")
         .arg(repo.path())

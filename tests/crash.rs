@@ -12,7 +12,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{doctor_errors, exe, Repo};
+use common::{doctor_errors, exe, hermetic, Repo};
 use serde_json::Value;
 
 fn lock_path(repo: &Repo) -> std::path::PathBuf {
@@ -89,16 +89,13 @@ fn sigkilled_writer_loops_leave_a_consistent_state() {
             .map(|l| {
                 let prefix = format!("K{round}{l}-");
                 prefixes.push(prefix.clone());
-                Command::new("sh")
+                hermetic(&mut Command::new("sh"))
                     .arg("-c")
                     .arg(r#"i=0; while :; do i=$((i+1)); "$BATON" -C "$REPO" -q claims claim "$PREFIX$i" || exit 1; done"#)
                     .env("BATON", exe())
                     .env("REPO", repo.path())
                     .env("PREFIX", &prefix)
                     .env("BATON_ACTOR", format!("agent:loop-{l}"))
-                    .env("GIT_CONFIG_NOSYSTEM", "1")
-                    .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                    .env_remove("BATON_NOW")
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
                     .process_group(0)
@@ -139,14 +136,11 @@ fn writers_killed_at_many_points_never_corrupt_the_state() {
     let repo = Repo::new();
     let mut locks_left = 0;
     for i in 0..40u64 {
-        let mut child = Command::new(exe())
+        let mut child = hermetic(&mut Command::new(exe()))
             .arg("-C")
             .arg(repo.path())
             .args(["-q", "claims", "claim", &format!("X-{i}")])
             .env("BATON_ACTOR", "agent:victim")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env_remove("BATON_NOW")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -399,11 +399,9 @@ fn help_and_version_exit_0() {
 fn a_machine_without_any_git_identity_can_still_write_state() {
     let dir = assert_fs::TempDir::new().unwrap();
     let git = |args: &[&str]| {
-        let ok = std::process::Command::new("git")
+        let ok = common::hermetic(&mut std::process::Command::new("git"))
             .args(args)
             .current_dir(dir.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .status()
             .unwrap()
             .success();

@@ -39,7 +39,7 @@ pub fn run(open: impl FnOnce() -> Result<Session>, args: &DoctorArgs) -> Result<
     op::check_subsystems(&args.subsystems)?;
     let session = open()?;
     if args.hook {
-        let findings = op::hook(&session.store)?;
+        let findings = op::hook(&session)?;
         let failed = finding::fails(&findings, args.strict);
         let text = if failed {
             render(&findings)

@@ -7,7 +7,6 @@ use super::output::{published, short, short_opt, table, Output};
 use crate::error::Result;
 use crate::ops::repo::{self as op, LogFilter};
 use crate::ops::Session;
-use crate::store::remote::refspec;
 use crate::store::STATE_REF;
 
 #[derive(Debug, clap::Args)]
@@ -57,9 +56,9 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<Output> {
     } else {
         format!("baton state already initialized on {STATE_REF} [{tip}]")
     };
-    if let (Some(remote), Some(added)) = (&done.remote, done.refspec_added) {
-        text.push_str(&if added {
-            format!("\nadded fetch refspec {} to remote {remote}", refspec(remote))
+    if let (Some(remote), Some((refspec, added))) = (&done.remote, &done.refspec) {
+        text.push_str(&if *added {
+            format!("\nadded fetch refspec {refspec} to remote {remote}")
         } else {
             format!("\nremote {remote} already fetches baton state")
         });
@@ -84,7 +83,7 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<Output> {
             "adopted": done.adopted,
             "commit": done.tip.to_string(),
             "remote": done.remote,
-            "refspec_added": done.refspec_added,
+            "refspec_added": done.refspec.as_ref().map(|(_, added)| added),
             "hook": done.hook.as_ref().map(|(p, _)| p.display().to_string()),
         }),
         text,

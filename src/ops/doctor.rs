@@ -42,7 +42,8 @@ pub fn check_subsystems(names: &[String]) -> Result<()> {
 }
 
 /// The pre-commit checks: cheap, independent of the number of claims.
-pub fn hook(store: &Store) -> Result<Vec<Finding>> {
+pub fn hook(s: &Session) -> Result<Vec<Finding>> {
+    let store = &s.store;
     let mut out = staged_definitions(store)?;
     let Some(tip) = store.tip()? else {
         out.push(Finding::ok(

@@ -10,6 +10,7 @@ use super::{sync, Applied, Session};
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
 use crate::state;
+use crate::store::remote::refspec;
 use crate::store::{message, Change, HistoryEntry, Message, Outcome, Store, STATE_REF};
 
 /// The line that marks the pre-commit hook `baton init --hooks` writes.
@@ -34,8 +35,9 @@ pub struct Initialized {
     pub tip: ObjectId,
     /// The remote, when it is configured.
     pub remote: Option<String>,
-    /// Whether the refspec was added (`None`: no such remote).
-    pub refspec_added: Option<bool>,
+    /// The baton fetch refspec of the remote, and whether it was added now
+    /// (`None`: no such remote).
+    pub refspec: Option<(String, bool)>,
     /// The hook's path, and whether it was installed now (`false`: it already was).
     pub hook: Option<(PathBuf, bool)>,
     /// Things worth saying that are not failures (a remote that could not be reached).
@@ -52,8 +54,8 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<Initialized> {
     };
     let has_remote = s.store.remote_names().contains(&remote);
     let mut notes = Vec::new();
-    let refspec_added = if has_remote {
-        Some(s.store.ensure_refspec(&remote)?)
+    let refspec = if has_remote {
+        Some((refspec(&remote), s.store.ensure_refspec(&remote)?))
     } else {
         None
     };
@@ -80,7 +82,7 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<Initialized> {
         adopted,
         tip,
         remote: has_remote.then_some(remote),
-        refspec_added,
+        refspec,
         hook,
         notes,
     })
