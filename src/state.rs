@@ -6,6 +6,7 @@
 use crate::claims::{self, Claim};
 use crate::codec;
 use crate::config::{self, Config};
+use crate::delivery::{self, Delivery};
 use crate::error::Result;
 use crate::ids::{AgentId, ClaimId, RunId};
 use crate::pool::{self, Agent};
@@ -50,6 +51,23 @@ pub fn all_runs(snap: &Snapshot<'_>) -> Result<Vec<Run>> {
     let (mut runs, broken) = load_all_json::<Run>(snap, ledger::DIR, |r| r.schema)?;
     runs.sort_by(|a, b| b.0.cmp(&a.0));
     strict((runs, broken))
+}
+
+/// One delivery ledger.
+pub fn delivery(snap: &Snapshot<'_>, id: &RunId) -> Result<Option<Delivery>> {
+    let path = delivery::path(id);
+    let ledger: Option<Delivery> = snap.load_json(&path)?;
+    if let Some(d) = &ledger {
+        codec::check_schema(&path, d.schema)?;
+    }
+    Ok(ledger)
+}
+
+/// Every delivery, newest first, refusing if any ledger does not parse.
+pub fn all_deliveries(snap: &Snapshot<'_>) -> Result<Vec<Delivery>> {
+    let (mut ledgers, broken) = load_all_json::<Delivery>(snap, delivery::DIR, |d| d.schema)?;
+    ledgers.sort_by(|a, b| b.0.cmp(&a.0));
+    strict((ledgers, broken))
 }
 
 /// One TOML file, refused when it is of another schema.

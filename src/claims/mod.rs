@@ -15,7 +15,7 @@ use crate::clock::{format_timestamp, Span, Timestamp};
 use crate::codec::SCHEMA;
 use crate::config::ClaimsPolicy;
 use crate::error::{Error, Result};
-use crate::ids::{Actor, AgentId, ClaimId, Role};
+use crate::ids::{Actor, AgentId, ClaimId, Role, RunId};
 
 /// Where claims live in the state tree.
 pub const DIR: &str = "claims";
@@ -104,6 +104,9 @@ pub struct Claim {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The delivery acting on this holding (`delivery start`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<RunId>,
     /// Fields a newer baton wrote: kept on rewrite.
     #[serde(flatten)]
     pub extra: toml::Table,
@@ -275,6 +278,7 @@ pub fn claim(
         handoff_note: None,
         reason: forced.clone(),
         note: req.note.clone(),
+        delivery: None,
         extra,
     };
     let summary = match (&forced, &existing) {
@@ -379,6 +383,8 @@ pub fn accept(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, agent: Opti
     }
     claim.clear_handoff();
     claim.reason = None;
+    // A new holding: the delivery that handed it off is done with it.
+    claim.delivery = None;
     Ok(Transition::changed(
         claim,
         format!("claims: {} accepts {id} from {from}", ctx.actor),
@@ -504,6 +510,61 @@ pub fn release(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, force: &Fo
     let mut transition = Transition::changed(claim, summary);
     transition.forced = forced;
     Ok(transition)
+}
+
+/// A holding: who holds a claim, at which generation. Anything acting on
+/// behalf of a claim carries one and checks it is still current (DESIGN §2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holding {
+    pub owner: Actor,
+    pub generation: u64,
+}
+
+impl Claim {
+    /// The holding this claim is now, if it is held.
+    pub fn holding(&self) -> Option<Holding> {
+        self.state.is_held().then(|| Holding {
+            owner: self.owner.clone(),
+            generation: self.generation,
+        })
+    }
+}
+
+/// `claims verify`: `Ok` while `holding` is the claim's current holding;
+/// refused (`claim_moved`) naming the current holder otherwise. A holding
+/// is owner and generation together, so a claim lost in a sync merge (same
+/// generation, another owner) fails too.
+pub fn verify<'c>(claim: Option<&'c Claim>, id: &ClaimId, holding: &Holding) -> Result<&'c Claim> {
+    let current = claim.ok_or_else(|| {
+        Error::refused(
+            "claim_moved",
+            format!(
+                "there is no claim {id}; generation {} of {} is not current",
+                holding.generation, holding.owner
+            ),
+        )
+        .with_hint(format!("claim it first: baton claims claim {id}"))
+    })?;
+    if current.holding().as_ref() == Some(holding) {
+        return Ok(current);
+    }
+    let now = match current.holding() {
+        Some(h) => format!(
+            "held by {} at generation {} (state {})",
+            h.owner, h.generation, current.state
+        ),
+        None => format!("{} at generation {}, held by nobody", current.state, current.generation),
+    };
+    Err(Error::refused(
+        "claim_moved",
+        format!(
+            "{id} moved on: it is {now}, not held by {} at generation {}",
+            holding.owner, holding.generation
+        ),
+    )
+    .with_hint(format!(
+        "stop acting on {id}; `baton claims log {id}` shows what happened"
+    )))
 }
 
 /// Why `claims expire` touches a claim.

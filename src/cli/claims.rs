@@ -125,6 +125,17 @@ pub enum ClaimsCommand {
         #[arg(long, value_parser = AgentId::parse)]
         agent: Option<AgentId>,
     },
+    /// Exit 0 while a holding (owner and generation) is current, 1 naming the holder otherwise: a fencing check for scripts.
+    Verify {
+        #[arg(value_parser = ClaimId::parse)]
+        id: ClaimId,
+        /// The generation the caller acts for.
+        #[arg(long)]
+        generation: u64,
+        /// The owner the caller acts for (default: the acting actor).
+        #[arg(long, value_parser = Actor::parse)]
+        owner: Option<Actor>,
+    },
     /// A claim's history, from the state commits.
     Log {
         #[arg(value_parser = ClaimId::parse)]
@@ -193,6 +204,13 @@ pub fn run(s: &Session, cmd: &ClaimsCommand, json: bool) -> Result<Output> {
                 agent: agent.clone(),
             };
             Ok(list(&op::list(s, &filter)?, json))
+        }
+        C::Verify { id, generation, owner } => {
+            let claim = op::verify(s, id, *generation, owner.clone())?;
+            Ok(Output::new(
+                json!({"current": true, "claim": claim}),
+                format!("{id} is held by {} at generation {}", claim.owner, claim.generation),
+            ))
         }
         C::Log { id, limit } => super::repo::log(s, &LogFilter::Subject(op::subject(id)), *limit),
         C::Doctor(args) => doctor::run_for(s, &["claims"], args),

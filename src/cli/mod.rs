@@ -5,6 +5,7 @@
 //! its typed result.
 
 mod claims;
+mod delivery;
 mod doctor;
 mod output;
 mod pool;
@@ -59,6 +60,9 @@ pub enum Command {
     /// Workflows: dry-run or execute definitions with a run ledger, resume, stop.
     #[command(subcommand)]
     Workflow(workflow::WorkflowCommand),
+    /// Delivery: claim an issue, run its workflow, release or hand off the claim — one fenced flow.
+    #[command(subcommand)]
+    Delivery(delivery::DeliveryCommand),
     /// Share state with a remote: fetch, then fast-forward, push, or merge and push.
     Sync(sync::SyncArgs),
     /// Check the state, the store and every subsystem.
@@ -124,6 +128,7 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Claims(cmd) => claims::run(&open()?, cmd, cli.json),
         Command::Pool(cmd) => pool::run(&open()?, cmd),
         Command::Workflow(cmd) => workflow::run(&open()?, cmd, cli.json),
+        Command::Delivery(cmd) => delivery::run(&open()?, cmd, cli.json),
         Command::Doctor(args) => doctor::run(open, args),
     }
 }

@@ -70,13 +70,13 @@ pub enum WorkflowCommand {
 pub struct Execution {
     /// Run the steps (default: a dry run that records nothing).
     #[arg(long)]
-    execute: bool,
+    pub(super) execute: bool,
     /// Run up to N independent ready steps at once.
     #[arg(long, default_value_t = 1)]
-    jobs: usize,
+    pub(super) jobs: usize,
     /// Run even commands that workflow.allow or the risk guard refuse.
     #[arg(long)]
-    allow_risk: bool,
+    pub(super) allow_risk: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,7 +138,7 @@ pub fn run(s: &Session, cmd: &WorkflowCommand, json: bool) -> Result<Output> {
 }
 
 impl Execution {
-    fn ops(&self, json: bool) -> op::Execution {
+    pub(super) fn ops(&self, json: bool) -> op::Execution {
         op::Execution {
             jobs: self.jobs,
             allow_risk: self.allow_risk,

@@ -5,7 +5,7 @@
 
 use super::pool::{self, Wanted};
 use super::{sync, Applied, Session};
-use crate::claims::{self, Claim, ClaimRequest, ClaimState, Ctx, Expiry, Filter, Force, Transition};
+use crate::claims::{self, Claim, ClaimRequest, ClaimState, Ctx, Expiry, Filter, Force, Holding, Transition};
 use crate::clock::Span;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, ClaimId};
@@ -206,6 +206,17 @@ pub fn get(s: &Session, id: &ClaimId) -> Result<Claim> {
         Error::refused("no_claim", format!("there is no claim {id}"))
             .with_hint(format!("claim it with: baton claims claim {id}"))
     })
+}
+
+/// `claims verify`: the claim, while `(owner, generation)` is its current
+/// holding (owner: default the actor); refused naming the holder otherwise.
+pub fn verify(s: &Session, id: &ClaimId, generation: u64, owner: Option<Actor>) -> Result<Claim> {
+    let owner = match owner {
+        Some(o) => o,
+        None => s.actor()?,
+    };
+    let claim = state::claim(&s.snapshot()?, id)?;
+    claims::verify(claim.as_ref(), id, &Holding { owner, generation }).cloned()
 }
 
 /// Counts by state, and the claims the actor holds.

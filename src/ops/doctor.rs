@@ -109,6 +109,9 @@ pub fn full(s: &Session, opts: &Options) -> Result<Vec<Finding>> {
     if opts.wants("workflow") {
         out.extend(workflow_checks(s, &snap, opts.fix.then_some(actor.as_str()))?);
     }
+    if opts.wants("delivery") {
+        out.extend(super::delivery::check(s, &snap, opts.fix.then_some(actor.as_str()))?);
+    }
     if opts.wants("sync") {
         out.extend(sync_checks(store, &config.sync.remote)?);
     }
@@ -139,7 +142,7 @@ fn sync_checks(store: &Store, remote: &str) -> Result<Vec<Finding>> {
     }))
 }
 
-/// `(claim id, generation)` of every single-claim commit, newest first.
+/// `(claim id, generation)` of every commit that changed one claim, newest first.
 fn generation_trail(store: &Store, snap: &Snapshot<'_>) -> Result<Vec<(String, u64)>> {
     let mut trail = Vec::new();
     let Some(tip) = snap.commit() else {
@@ -147,11 +150,10 @@ fn generation_trail(store: &Store, snap: &Snapshot<'_>) -> Result<Vec<(String, u
     };
     store.walk_first_parents(tip, |e| {
         let generation = e.message.get(message::GENERATION).and_then(|g| g.parse::<u64>().ok());
-        let mut subjects = e.message.all(message::SUBJECT);
-        if let (Some(g), Some(subject), None) = (generation, subjects.next(), subjects.next()) {
-            if let Some(id) = subject.strip_prefix("claim/") {
-                trail.push((id.to_owned(), g));
-            }
+        // A delivery phase names its ledger too; one claim per commit is what counts.
+        let mut claims = e.message.all(message::SUBJECT).filter_map(|s| s.strip_prefix("claim/"));
+        if let (Some(g), Some(id), None) = (generation, claims.next(), claims.next()) {
+            trail.push((id.to_owned(), g));
         }
         true
     })?;

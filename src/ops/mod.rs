@@ -8,9 +8,11 @@
 //! store never learns what a claim is: this layer is where they meet.
 //!
 //! One file per subsystem, like cargo's `ops/`: [`claims`], [`pool`],
-//! [`workflow`], [`repo`] (init, log, config), [`sync`] and [`doctor`].
+//! [`workflow`], [`delivery`], [`repo`] (init, log, config), [`sync`] and
+//! [`doctor`].
 
 pub mod claims;
+pub mod delivery;
 pub mod doctor;
 pub mod pool;
 pub mod repo;

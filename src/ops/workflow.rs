@@ -132,14 +132,25 @@ pub fn plan(s: &Session, workflow: &str) -> Result<Plan> {
 pub fn run(s: &Session, workflow: &str, how: &Execution) -> Result<Run> {
     let plan = plan(s, workflow)?;
     refuse_unless_allowed(&plan.refusals, how)?;
-    let actor = s.actor()?.to_string();
+    let id = fresh_id(s, "wf", ledger::path)?;
+    run_as(s, &plan, id, how)
+}
+
+/// A run id (`<prefix>-<time>-<hex>`) whose ledger, at `path_of(id)`, is not in the state yet.
+pub fn fresh_id(s: &Session, prefix: &str, path_of: impl Fn(&RunId) -> String) -> Result<RunId> {
     let snap = s.snapshot()?;
-    let id = loop {
-        let id = RunId::generate("wf", &s.now);
-        if snap.read(&ledger::path(&id))?.is_none() {
-            break id;
+    loop {
+        let id = RunId::generate(prefix, &s.now);
+        if snap.read(&path_of(&id))?.is_none() {
+            return Ok(id);
         }
-    };
+    }
+}
+
+/// Run `plan` as the run `id` (a delivery names its run before it starts).
+pub fn run_as(s: &Session, plan: &Plan, id: RunId, how: &Execution) -> Result<Run> {
+    refuse_unless_allowed(&plan.refusals, how)?;
+    let actor = s.actor()?.to_string();
     let mut start = Change::new(
         Message::new(format!("workflow: {id} started ({})", plan.def.name))
             .trailer(message::OP, "workflow.start")
@@ -167,7 +178,8 @@ pub fn run(s: &Session, workflow: &str, how: &Execution) -> Result<Run> {
     execute(s, &plan.def, run, &all, how, start)
 }
 
-fn refuse_unless_allowed(refusals: &[Refusal], how: &Execution) -> Result<()> {
+/// Refused before anything runs, unless `--allow-risk`.
+pub fn refuse_unless_allowed(refusals: &[Refusal], how: &Execution) -> Result<()> {
     if refusals.is_empty() || how.allow_risk {
         return Ok(());
     }

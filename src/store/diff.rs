@@ -17,6 +17,7 @@ pub struct Divergence {
 }
 
 impl Store {
+    /// The paths whose versions differ between `local` and `remote` trees, with
     /// their version in `base` too. Only subtrees whose ids differ are read, so
     /// the cost follows the number of changes, not the size of the state.
     pub fn three_way(&self, base: Option<ObjectId>, local: ObjectId, remote: ObjectId) -> Result<Vec<Divergence>> {

@@ -1,0 +1,315 @@
+//! `baton delivery ...`: arguments, and the rendering of plans and
+//! deliveries; [`crate::ops::delivery`] does the work.
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::doctor;
+use super::output::{table, Output};
+use super::workflow::Execution;
+use crate::clock::{format_timestamp, Span};
+use crate::delivery::{Delivery, Phase};
+use crate::error::Result;
+use crate::ids::{Actor, AgentId, ClaimId, Role, RunId};
+use crate::ops::delivery::{self as op, Claiming, Delivered, Resume, StartArgs};
+use crate::ops::pool::Wanted;
+use crate::ops::Session;
+
+#[derive(Debug, Subcommand)]
+pub enum DeliveryCommand {
+    /// Claim an issue, run its workflow, then release the claim (or hand it off); dry run without --execute.
+    Start {
+        /// The issue to claim (a claim id).
+        #[arg(long, value_parser = ClaimId::parse)]
+        issue: ClaimId,
+        /// A definition file, or a name in .baton/workflows/.
+        #[arg(long)]
+        workflow: String,
+        /// Assign the least-loaded healthy pool agent of this role.
+        #[arg(long, value_parser = Role::parse, conflicts_with = "agent")]
+        role: Option<Role>,
+        /// Assign this pool agent.
+        #[arg(long, value_parser = AgentId::parse)]
+        agent: Option<AgentId>,
+        /// On success, hand the claim off to this actor instead of releasing it.
+        #[arg(long, value_parser = Actor::parse)]
+        handoff_to: Option<Actor>,
+        /// Lease of the claim (e.g. 2h).
+        #[arg(long, value_parser = Span::parse)]
+        lease: Option<Span>,
+        /// A note kept on the claim and the delivery.
+        #[arg(long)]
+        note: Option<String>,
+        /// Act for a holding you already have, at this generation (refused if it moved on).
+        #[arg(long, conflicts_with_all = ["role", "agent", "lease"])]
+        generation: Option<u64>,
+        /// Publish the claim before any step runs (sync before and after).
+        #[arg(long)]
+        sync: bool,
+        #[command(flatten)]
+        how: Execution,
+    },
+    /// One delivery with its phases, claim and workflow run; without --run-id, recent deliveries.
+    Status {
+        /// The delivery (dl-YYYYMMDDTHHMMSSZ-xxxxxx).
+        #[arg(long, value_parser = RunId::parse)]
+        run_id: Option<RunId>,
+        /// How many recent deliveries to list.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Hand the claim of an unfinished delivery to someone else.
+    Handoff {
+        #[arg(long, value_parser = RunId::parse)]
+        run_id: RunId,
+        /// Who should take it over.
+        #[arg(long, value_parser = Actor::parse)]
+        to: Actor,
+    },
+    /// Close a failed delivery (release its claim), or give one up with --abandon.
+    Close {
+        #[arg(long, value_parser = RunId::parse)]
+        run_id: RunId,
+        /// Give the delivery up: release the claim and record why.
+        #[arg(long)]
+        abandon: bool,
+        /// Why it is abandoned (recorded).
+        #[arg(long, requires = "abandon")]
+        reason: Option<String>,
+    },
+    /// Continue a delivery from its recorded phase: resume its workflow run, then finish.
+    Resume {
+        #[arg(long, value_parser = RunId::parse)]
+        run_id: RunId,
+        #[command(flatten)]
+        how: Execution,
+    },
+    /// Delivery checks (same as `baton doctor delivery`): ledger vs claim vs workflow run.
+    Doctor(doctor::SubsystemDoctorArgs),
+}
+
+pub fn run(s: &Session, cmd: &DeliveryCommand, json: bool) -> Result<Output> {
+    match cmd {
+        DeliveryCommand::Start {
+            issue,
+            workflow,
+            role,
+            agent,
+            handoff_to,
+            lease,
+            note,
+            generation,
+            sync,
+            how,
+        } => {
+            let args = StartArgs {
+                issue: issue.clone(),
+                workflow: workflow.clone(),
+                wanted: Wanted {
+                    role: role.clone(),
+                    agent: agent.clone(),
+                },
+                handoff_to: handoff_to.clone(),
+                lease: *lease,
+                note: note.clone(),
+                generation: *generation,
+                sync: *sync,
+            };
+            if how.execute {
+                return Ok(delivered(&op::start(s, &args, &how.ops(json))?));
+            }
+            Ok(plan(&op::plan(s, &args)?))
+        }
+        DeliveryCommand::Status { run_id: Some(id), .. } => Ok(delivered(&op::status(s, id)?).exit(0)),
+        DeliveryCommand::Status { run_id: None, limit } => Ok(list(&op::list(s, *limit)?)),
+        DeliveryCommand::Handoff { run_id, to } => Ok(delivered(&op::handoff(s, run_id, to)?)),
+        DeliveryCommand::Close {
+            run_id,
+            abandon,
+            reason,
+        } => {
+            let why = abandon.then(|| reason.clone().unwrap_or_else(|| "abandoned".to_owned()));
+            Ok(delivered(&op::close(s, run_id, why.as_deref())?))
+        }
+        DeliveryCommand::Resume { run_id, how } => {
+            let (d, action) = op::resume_plan(s, run_id)?;
+            if how.execute {
+                return Ok(delivered(&op::resume(s, &d, action, &how.ops(json))?));
+            }
+            Ok(resume_plan(&d, &action))
+        }
+        DeliveryCommand::Doctor(args) => doctor::run_for(s, &["delivery"], args),
+    }
+}
+
+fn plan(p: &op::Plan) -> Output {
+    let claim = match &p.claiming {
+        Claiming::New { generation, agent } => {
+            let agent = agent
+                .as_ref()
+                .map(|a| format!(", agent {} ({})", a.agent, a.role))
+                .unwrap_or_default();
+            format!("claim {} (generation {generation}{agent})", p.issue)
+        }
+        Claiming::Held { generation } => format!("act for your holding of {} (generation {generation})", p.issue),
+        Claiming::Refused(e) => format!("refused: {}", e.message),
+    };
+    let finally = match &p.handoff_to {
+        Some(to) => format!("on success hand {} off to {to}; on failure keep it", p.issue),
+        None => format!("on success release {}; on failure keep it", p.issue),
+    };
+    let steps: Vec<String> = p
+        .workflow
+        .def
+        .order
+        .iter()
+        .map(|&i| p.workflow.def.steps[i].id.to_string())
+        .collect();
+    let mut text = format!(
+        "plan of a delivery of {} with {} ({}), dry run: nothing is claimed, nothing runs\n",
+        p.issue, p.workflow.def.name, p.workflow.located.display
+    );
+    text.push_str(&format!("1. {claim}\n2. run {}\n3. {finally}\n", steps.join(" -> ")));
+    for r in &p.workflow.refusals {
+        text.push_str(&format!("refused: step {}: `{}`: {}\n", r.step, r.command, r.reason));
+    }
+    text.push_str("add --execute to run it");
+    let (claim_json, code) = match &p.claiming {
+        Claiming::New { generation, agent } => (
+            json!({"action": "claim", "generation": generation, "agent": agent.as_ref().map(|a| a.agent.to_string())}),
+            0,
+        ),
+        Claiming::Held { generation } => (json!({"action": "held", "generation": generation}), 0),
+        Claiming::Refused(e) => (json!({"action": "refused", "code": e.code, "message": e.message}), 0),
+    };
+    Output::new(
+        json!({
+            "dry_run": true,
+            "issue": p.issue,
+            "claim": claim_json,
+            "workflow": p.workflow.def.name,
+            "steps": steps,
+            "final": match &p.handoff_to { Some(to) => json!({"action": "handoff", "to": to}), None => json!({"action": "release"}) },
+            "refused": p.workflow.refusals,
+        }),
+        text,
+    )
+    .exit(code)
+}
+
+/// A delivery after an operation: exit 1 unless it is on its way or done well.
+fn delivered(d: &Delivered) -> Output {
+    let code = match d.delivery.phase {
+        Phase::Failed | Phase::Stopped => 1,
+        _ => 0,
+    };
+    Output::new(
+        json!({"delivery": d.delivery, "claim": d.claim, "run": d.run}),
+        describe(d),
+    )
+    .exit(code)
+}
+
+fn describe(d: &Delivered) -> String {
+    let l = &d.delivery;
+    let mut text = format!(
+        "delivery {} of {}: {} (owner {}, generation {}, workflow {})\n",
+        l.id, l.issue, l.phase, l.owner, l.generation, l.workflow
+    );
+    if let Some(reason) = &l.reason {
+        text.push_str(&format!("  reason    {reason}\n"));
+    }
+    if let Some(to) = &l.handoff_to {
+        text.push_str(&format!("  handoff   to {to}\n"));
+    }
+    if let Some(agent) = &l.agent {
+        text.push_str(&format!("  agent     {agent}\n"));
+    }
+    if let Some(c) = &d.claim {
+        text.push_str(&format!(
+            "  claim     {} {} by {} (generation {})\n",
+            c.id, c.state, c.owner, c.generation
+        ));
+    }
+    match (&l.workflow_run, &d.run) {
+        (Some(_), Some(run)) => text.push_str(&format!("  run       {} {}\n", run.id, run.status.as_str())),
+        (Some(id), None) => text.push_str(&format!("  run       {id} (not started)\n")),
+        _ => {}
+    }
+    let mut rows = vec![vec!["PHASE".to_owned(), "AT".to_owned(), "REASON".to_owned()]];
+    for p in &l.phases {
+        rows.push(vec![
+            p.phase.to_string(),
+            format_timestamp(&p.at),
+            p.reason.clone().unwrap_or_default(),
+        ]);
+    }
+    text.push_str(&table(&rows));
+    text
+}
+
+fn list(deliveries: &[Delivery]) -> Output {
+    let mut rows = vec![["DELIVERY", "ISSUE", "PHASE", "OWNER", "RUN", "UPDATED"]
+        .map(String::from)
+        .to_vec()];
+    for d in deliveries {
+        rows.push(vec![
+            d.id.to_string(),
+            d.issue.to_string(),
+            d.phase.to_string(),
+            d.owner.to_string(),
+            d.workflow_run
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "-".into()),
+            format_timestamp(&d.updated_at),
+        ]);
+    }
+    let text = if deliveries.is_empty() {
+        "no deliveries yet; start one: baton delivery start --issue <id> --workflow <name> --execute\n".to_owned()
+    } else {
+        table(&rows)
+    };
+    Output::new(json!({ "deliveries": deliveries }), text)
+}
+
+fn resume_plan(d: &Delivery, action: &Resume) -> Output {
+    let (what, steps): (String, Vec<String>) = match action {
+        Resume::Nothing => (format!("delivery {} is {}: nothing to resume", d.id, d.phase), vec![]),
+        Resume::Start(plan) => (
+            format!("start workflow {}, then finish", plan.def.name),
+            plan.def
+                .order
+                .iter()
+                .map(|&i| plan.def.steps[i].id.to_string())
+                .collect(),
+        ),
+        Resume::Continue(_, r) => (
+            format!("resume workflow run {}, then finish", r.run.id),
+            r.def
+                .order
+                .iter()
+                .filter(|i| r.selected.contains(i))
+                .map(|&i| r.def.steps[i].id.to_string())
+                .collect(),
+        ),
+        Resume::Finish(run) => (
+            format!("workflow run {} {}: finish only", run.id, run.status.as_str()),
+            vec![],
+        ),
+    };
+    let mut text = format!(
+        "resume plan of delivery {} ({}), dry run: nothing changes\n{what}\n",
+        d.id, d.phase
+    );
+    if !steps.is_empty() {
+        text.push_str(&format!("steps: {}\n", steps.join(" -> ")));
+    }
+    if !matches!(action, Resume::Nothing) {
+        text.push_str("add --execute to run it");
+    }
+    Output::new(
+        json!({"dry_run": true, "delivery": d, "action": what, "steps": steps}),
+        text,
+    )
+}

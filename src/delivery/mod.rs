@@ -1,0 +1,382 @@
+//! Delivery (DESIGN §2.4): one flow that claims an issue, runs a workflow
+//! and finishes the claim — released on success (or handed off), kept with
+//! its owner on failure. The ledger (`runs/delivery/yyyy/mm/dd/<id>.json`)
+//! records each phase; every phase is one commit that changes the claim and
+//! the ledger together, so after any crash they agree.
+//!
+//! Pure: the transitions take the delivery and the claim as loaded and
+//! return both as they become (or a refusal); `ops::delivery` commits them.
+//! Every phase after the first checks the delivery's holding (owner and
+//! generation) against the claim first: a claim that moved on stops the
+//! delivery instead of being acted on.
+
+pub mod check;
+
+use serde::{Deserialize, Serialize};
+
+use crate::claims::{self, Claim, Ctx, Force, Holding};
+use crate::clock::Timestamp;
+use crate::codec::SCHEMA;
+use crate::error::{Error, Result};
+use crate::ids::{Actor, AgentId, ClaimId, Role, RunId};
+
+pub const DIR: &str = "runs/delivery";
+
+/// The prefix of delivery run ids (`dl-<yyyymmddTHHMMSSZ>-<6 hex>`).
+pub const ID_PREFIX: &str = "dl";
+
+pub fn path(id: &RunId) -> String {
+    format!("{DIR}/{}/{id}.json", id.date_path())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// The issue is claimed for this delivery.
+    Claimed,
+    /// Its workflow run is under way (`workflow_run` names it).
+    Running,
+    /// The workflow failed; the claim stays with its owner.
+    Failed,
+    /// Done: the claim was released.
+    Closed,
+    /// Done: the claim was offered to `handoff_to`.
+    HandedOff,
+    /// Given up: the claim was released, `reason` says why.
+    Abandoned,
+    /// The claim moved on (taken over, expired, lost in a sync): the
+    /// delivery stopped without touching it.
+    Stopped,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 7] = [
+        Phase::Claimed,
+        Phase::Running,
+        Phase::Failed,
+        Phase::Closed,
+        Phase::HandedOff,
+        Phase::Abandoned,
+        Phase::Stopped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Claimed => "claimed",
+            Phase::Running => "running",
+            Phase::Failed => "failed",
+            Phase::Closed => "closed",
+            Phase::HandedOff => "handed_off",
+            Phase::Abandoned => "abandoned",
+            Phase::Stopped => "stopped",
+        }
+    }
+
+    /// Nothing follows a final phase.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Phase::Closed | Phase::HandedOff | Phase::Abandoned | Phase::Stopped
+        )
+    }
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One entry of the ledger's phase history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseRecord {
+    pub phase: Phase,
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One delivery ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub schema: u32,
+    pub id: RunId,
+    /// The claim this delivery acts on.
+    pub issue: ClaimId,
+    /// The workflow definition, as located (repository-relative when inside the work tree).
+    pub workflow: String,
+    pub phase: Phase,
+    /// The holding the delivery acts for.
+    pub owner: Actor,
+    pub generation: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// On success, offer the claim to this actor instead of releasing it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff_to: Option<Actor>,
+    /// The workflow run of the `running` phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_run: Option<RunId>,
+    /// Why it failed, stopped or was abandoned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub started_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub phases: Vec<PhaseRecord>,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What a new delivery is for.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub id: RunId,
+    pub issue: ClaimId,
+    pub workflow: String,
+    pub handoff_to: Option<Actor>,
+    pub note: Option<String>,
+}
+
+/// A phase's commit: the claim as it becomes (`None`: untouched, the claim
+/// is not the delivery's any more) and the ledger.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub claim: Option<Claim>,
+    pub delivery: Delivery,
+    /// The commit message's first line.
+    pub summary: String,
+}
+
+impl Delivery {
+    pub fn holding(&self) -> Holding {
+        Holding {
+            owner: self.owner.clone(),
+            generation: self.generation,
+        }
+    }
+
+    fn enter(&mut self, phase: Phase, now: Timestamp, reason: Option<String>) {
+        self.phase = phase;
+        self.updated_at = now;
+        self.reason.clone_from(&reason);
+        self.phases.push(PhaseRecord { phase, at: now, reason });
+    }
+
+    /// The next phase may follow only from an unfinished delivery.
+    fn require_open(&self, what: &str) -> Result<()> {
+        if self.phase.is_final() {
+            return Err(Error::refused(
+                "delivery_finished",
+                format!("delivery {} is {}; it cannot be {what}", self.id, self.phase),
+            )
+            .with_hint(format!("see it with: baton delivery status --run-id {}", self.id)));
+        }
+        Ok(())
+    }
+
+    fn step(self, claim: Option<Claim>, verb: &str) -> Step {
+        let summary = format!("delivery: {} {verb} ({})", self.id, self.issue);
+        Step {
+            claim,
+            delivery: self,
+            summary,
+        }
+    }
+}
+
+/// Phase `claimed`: the ledger of a new delivery acting on `claim` (just
+/// claimed, or a holding the caller already had), and the claim marked with it.
+pub fn open(req: Request, claim: &Claim, now: Timestamp) -> Step {
+    let mut claim = claim.clone();
+    claim.delivery = Some(req.id.clone());
+    claim.updated_at = now;
+    let delivery = Delivery {
+        schema: SCHEMA,
+        id: req.id,
+        issue: req.issue,
+        workflow: req.workflow,
+        phase: Phase::Claimed,
+        owner: claim.owner.clone(),
+        generation: claim.generation,
+        agent: claim.agent.clone(),
+        role: claim.role.clone(),
+        handoff_to: req.handoff_to,
+        workflow_run: None,
+        reason: None,
+        note: req.note,
+        started_at: now,
+        updated_at: now,
+        phases: vec![PhaseRecord {
+            phase: Phase::Claimed,
+            at: now,
+            reason: None,
+        }],
+        extra: Default::default(),
+    };
+    delivery.step(Some(claim), "claimed")
+}
+
+/// The claim, if it is still this delivery's holding; the refusal says who
+/// holds it now.
+pub fn fence<'c>(delivery: &Delivery, claim: Option<&'c Claim>) -> Result<&'c Claim> {
+    claims::verify(claim, &delivery.issue, &delivery.holding())
+}
+
+/// Phase `running`: the workflow run `run` is (about to be) under way.
+pub fn running(delivery: &Delivery, claim: Option<&Claim>, run: &RunId, now: Timestamp) -> Result<Step> {
+    delivery.require_open("run")?;
+    if delivery.phase == Phase::Running && delivery.workflow_run.as_ref() == Some(run) {
+        return Err(Error::refused(
+            "delivery_running",
+            format!("delivery {} is already running {run}", delivery.id),
+        )
+        .with_hint(format!("see it with: baton delivery status --run-id {}", delivery.id)));
+    }
+    let mut claim = fence(delivery, claim)?.clone();
+    claim.updated_at = now;
+    let mut next = delivery.clone();
+    next.workflow_run = Some(run.clone());
+    next.enter(Phase::Running, now, None);
+    Ok(next.step(Some(claim), &format!("running {run}")))
+}
+
+/// The workflow run ended well: release the claim (`closed`), or offer it
+/// to `handoff_to` (`handed_off`).
+pub fn succeeded(delivery: &Delivery, claim: Option<&Claim>, now: Timestamp) -> Result<Step> {
+    delivery.require_open("finished")?;
+    let current = fence(delivery, claim)?;
+    let policy = crate::config::ClaimsPolicy::default();
+    let ctx = Ctx {
+        actor: &delivery.owner,
+        now,
+        policy: &policy,
+    };
+    let mut next = delivery.clone();
+    match &delivery.handoff_to {
+        Some(to) => {
+            let note = Some(format!("delivery {} succeeded", delivery.id));
+            let t = claims::handoff(Some(current), &delivery.issue, &ctx, to, note)?;
+            next.enter(Phase::HandedOff, now, None);
+            Ok(next.step(Some(t.claim), &format!("handed off to {to}")))
+        }
+        None => {
+            let t = claims::release(Some(current), &delivery.issue, &ctx, &Force::default())?;
+            next.enter(Phase::Closed, now, None);
+            Ok(next.step(Some(t.claim), "closed"))
+        }
+    }
+}
+
+/// The workflow run failed (or was stopped): the claim stays with its
+/// owner, touched, with the reason.
+pub fn failed(delivery: &Delivery, claim: Option<&Claim>, why: &str, now: Timestamp) -> Result<Step> {
+    delivery.require_open("marked failed")?;
+    let mut claim = fence(delivery, claim)?.clone();
+    claim.updated_at = now;
+    claim.reason = Some(format!("delivery {} failed: {why}", delivery.id));
+    let mut next = delivery.clone();
+    next.enter(Phase::Failed, now, Some(why.to_owned()));
+    Ok(next.step(Some(claim), "failed"))
+}
+
+/// The claim moved on: the delivery stops, the claim is left alone.
+pub fn stopped(delivery: &Delivery, why: &str, now: Timestamp) -> Step {
+    let mut next = delivery.clone();
+    next.enter(Phase::Stopped, now, Some(why.to_owned()));
+    next.step(None, "stopped")
+}
+
+/// `delivery close`: after a failure fixed by other means, release the claim.
+pub fn close(delivery: &Delivery, claim: Option<&Claim>, now: Timestamp) -> Result<Step> {
+    if delivery.phase != Phase::Failed {
+        return Err(Error::refused(
+            "wrong_phase",
+            format!(
+                "delivery {} is {}; only a failed delivery can be closed",
+                delivery.id, delivery.phase
+            ),
+        )
+        .with_hint(format!(
+            "resume it (`baton delivery resume --run-id {0}`) or give it up (`baton delivery close --run-id {0} --abandon`)",
+            delivery.id
+        )));
+    }
+    finish_released(
+        delivery,
+        claim,
+        now,
+        Phase::Closed,
+        Some("closed after a fixed failure".into()),
+    )
+}
+
+/// `delivery close --abandon`: release the claim and record why.
+pub fn abandon(delivery: &Delivery, claim: Option<&Claim>, why: &str, now: Timestamp) -> Result<Step> {
+    delivery.require_open("abandoned")?;
+    finish_released(delivery, claim, now, Phase::Abandoned, Some(why.to_owned()))
+}
+
+fn finish_released(
+    delivery: &Delivery,
+    claim: Option<&Claim>,
+    now: Timestamp,
+    phase: Phase,
+    reason: Option<String>,
+) -> Result<Step> {
+    let current = fence(delivery, claim)?;
+    let policy = crate::config::ClaimsPolicy::default();
+    let ctx = Ctx {
+        actor: &delivery.owner,
+        now,
+        policy: &policy,
+    };
+    let t = claims::release(Some(current), &delivery.issue, &ctx, &Force::default())?;
+    let mut next = delivery.clone();
+    next.enter(phase, now, reason);
+    Ok(next.step(Some(t.claim), phase.as_str()))
+}
+
+/// `delivery handoff --to`: offer the claim of an unfinished delivery
+/// (not while its workflow runs) to someone else.
+pub fn handoff(delivery: &Delivery, claim: Option<&Claim>, to: &Actor, now: Timestamp) -> Result<Step> {
+    delivery.require_open("handed off")?;
+    if delivery.phase == Phase::Running {
+        return Err(Error::refused(
+            "delivery_running",
+            format!("delivery {} is running its workflow", delivery.id),
+        )
+        .with_hint("wait for it to end, or stop it: baton workflow stop --run-id <its run>"));
+    }
+    let current = fence(delivery, claim)?;
+    let policy = crate::config::ClaimsPolicy::default();
+    let ctx = Ctx {
+        actor: &delivery.owner,
+        now,
+        policy: &policy,
+    };
+    let note = Some(format!("delivery {} handed off", delivery.id));
+    let t = claims::handoff(Some(current), &delivery.issue, &ctx, to, note)?;
+    let mut next = delivery.clone();
+    next.handoff_to = Some(to.clone());
+    next.enter(Phase::HandedOff, now, None);
+    Ok(next.step(Some(t.claim), &format!("handed off to {to}")))
+}
+
+/// Only the delivery's owner acts on it.
+pub fn require_owner(delivery: &Delivery, actor: &Actor) -> Result<()> {
+    if &delivery.owner == actor {
+        return Ok(());
+    }
+    Err(Error::refused(
+        "not_owner",
+        format!("delivery {} acts for {}, not for {actor}", delivery.id, delivery.owner),
+    )
+    .with_hint(format!("act as its owner: --actor {}", delivery.owner)))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,501 @@
+//! Delivery operations (DESIGN §2.4): claim an issue, run its workflow,
+//! release or hand off the claim — each phase one commit that changes the
+//! claim and the delivery ledger together, fenced by the delivery's holding.
+//! Composes [`super::claims`]-style transitions, [`super::pool`] assignment
+//! and [`super::workflow`] runs; the rules are in [`crate::delivery`].
+
+use std::collections::BTreeMap;
+
+use super::pool::{self, Wanted};
+use super::workflow::{self, Execution};
+use super::{sync, Applied, Session};
+use crate::claims::{self, Claim, ClaimRequest, Ctx, Holding};
+use crate::clock::Span;
+use crate::delivery::{self, check, Delivery, Phase, Request, Step};
+use crate::error::{Error, Result};
+use crate::finding::Finding;
+use crate::ids::{Actor, ClaimId, RunId};
+use crate::state;
+use crate::store::{message, Change, Message, Outcome, Snapshot};
+use crate::workflow::ledger::{Run, RunStatus};
+
+/// What `delivery start` asks for.
+#[derive(Debug, Clone)]
+pub struct StartArgs {
+    pub issue: ClaimId,
+    /// A definition file, or a name in `.baton/workflows/`.
+    pub workflow: String,
+    pub wanted: Wanted,
+    pub handoff_to: Option<Actor>,
+    pub lease: Option<Span>,
+    pub note: Option<String>,
+    /// Act for a holding the caller already has, at this generation.
+    pub generation: Option<u64>,
+    /// Publish the claim before any step runs (`--sync`; `sync.auto` too).
+    pub sync: bool,
+}
+
+/// How the claim would be taken.
+#[derive(Debug, Clone)]
+pub enum Claiming {
+    /// A new holding (generation `generation`), with this agent if any.
+    New {
+        generation: u64,
+        agent: Option<claims::Assignment>,
+    },
+    /// The actor already holds it at `generation`.
+    Held { generation: u64 },
+    /// It would be refused: why.
+    Refused(Error),
+}
+
+/// What `delivery start` without `--execute` shows; nothing changes.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub issue: ClaimId,
+    pub claiming: Claiming,
+    pub workflow: workflow::Plan,
+    /// `None`: release on success; else offer to this actor.
+    pub handoff_to: Option<Actor>,
+}
+
+/// A delivery as it stands after an operation, with what it acted on.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub delivery: Delivery,
+    pub claim: Option<Claim>,
+    pub run: Option<Run>,
+}
+
+/// The plan of a delivery: the claim it would take, the steps, the end.
+pub fn plan(s: &Session, args: &StartArgs) -> Result<Plan> {
+    let workflow = workflow::plan(s, &args.workflow)?;
+    let snap = s.snapshot()?;
+    let actor = s.actor()?;
+    let existing = state::claim(&snap, &args.issue)?;
+    let already = existing.as_ref().is_some_and(|c| c.is_held_by(&actor));
+    let claiming = match take_claim(s, &snap, &actor, existing, args) {
+        Err(e) => Claiming::Refused(e),
+        Ok(claim) if already || args.generation.is_some() => Claiming::Held {
+            generation: claim.generation,
+        },
+        Ok(claim) => Claiming::New {
+            generation: claim.generation,
+            agent: claim
+                .agent
+                .clone()
+                .zip(claim.role.clone())
+                .map(|(agent, role)| claims::Assignment { agent, role }),
+        },
+    };
+    Ok(Plan {
+        issue: args.issue.clone(),
+        claiming,
+        workflow,
+        handoff_to: args.handoff_to.clone(),
+    })
+}
+
+/// The claim as the `claimed` phase leaves it: claimed now (with pool
+/// capacity), or the holding `--generation` names, checked.
+fn take_claim(
+    s: &Session,
+    snap: &Snapshot<'_>,
+    actor: &Actor,
+    existing: Option<Claim>,
+    args: &StartArgs,
+) -> Result<Claim> {
+    if let Some(generation) = args.generation {
+        let holding = Holding {
+            owner: actor.clone(),
+            generation,
+        };
+        return claims::verify(existing.as_ref(), &args.issue, &holding).cloned();
+    }
+    let config = s.config()?;
+    let ctx = Ctx {
+        actor,
+        now: s.now,
+        policy: &config.claims,
+    };
+    let req = ClaimRequest {
+        lease: args.lease,
+        note: args.note.clone(),
+        force: Default::default(),
+    };
+    let t = claims::claim(existing, &args.issue, &ctx, &req, || {
+        pool::assignment(snap, config, s.now, &args.wanted)
+    })?;
+    Ok(t.claim)
+}
+
+/// `delivery start --execute`: claimed, running, then closed / handed off
+/// (success) or failed (the claim stays). Refusals come before any step runs.
+pub fn start(s: &Session, args: &StartArgs, how: &Execution) -> Result<Delivered> {
+    // An invalid workflow is exit 2 and a refused command exit 1, before anything is claimed.
+    let plan = workflow::plan(s, &args.workflow)?;
+    workflow::refuse_unless_allowed(&plan.refusals, how)?;
+    let publish_to = sync::publish_target(s, args.sync)?;
+    let actor = s.actor()?;
+    if let Some(remote) = &publish_to {
+        sync::sync(&s.store, remote, &actor.to_string())?;
+    }
+    let id = workflow::fresh_id(s, delivery::ID_PREFIX, delivery::path)?;
+    let request = Request {
+        id: id.clone(),
+        issue: args.issue.clone(),
+        workflow: plan.located.display.clone(),
+        handoff_to: args.handoff_to.clone(),
+        note: args.note.clone(),
+    };
+    let opened = commit(s, "delivery.claimed", true, |snap| {
+        let existing = state::claim(snap, &args.issue)?;
+        let claim = take_claim(s, snap, &actor, existing, args)?;
+        Ok(delivery::open(request.clone(), &claim, s.now))
+    })?;
+    if let Some(remote) = &publish_to {
+        let report = sync::sync(&s.store, remote, &actor.to_string())?;
+        if let Some(lost) = report.lost.iter().find(|l| l.id == args.issue.as_str()) {
+            let why = format!("claim lost on sync: {}", lost.message());
+            commit(s, "delivery.stopped", false, |_| {
+                Ok(delivery::stopped(&opened.value.delivery, &why, s.now))
+            })?;
+            return Err(Error::refused("claim_lost", lost.message()).with_hint(format!(
+                "another machine published a claim on {} first; nothing ran",
+                args.issue
+            )));
+        }
+    }
+    let finished = run_and_finish(s, &opened.value.delivery, &plan, None, how)?;
+    if let Some(remote) = &publish_to {
+        sync::sync(&s.store, remote, &actor.to_string())?;
+    }
+    Ok(finished)
+}
+
+/// Phase `running` (fenced), the workflow run, then the final phase.
+/// `resume`: continue this workflow run instead of starting one.
+fn run_and_finish(
+    s: &Session,
+    d: &Delivery,
+    plan: &workflow::Plan,
+    resume: Option<workflow::ResumePlan>,
+    how: &Execution,
+) -> Result<Delivered> {
+    let run_id = match (&resume, &d.workflow_run) {
+        (Some(r), _) => r.run.id.clone(),
+        (None, Some(id)) if d.phase == Phase::Running => id.clone(),
+        (None, _) => workflow::fresh_id(s, "wf", crate::workflow::ledger::path)?,
+    };
+    let d = match d.phase {
+        Phase::Running if d.workflow_run.as_ref() == Some(&run_id) => d.clone(),
+        _ => {
+            let running = commit(s, "delivery.running", true, |snap| {
+                let claim = state::claim(snap, &d.issue)?;
+                delivery::running(d, claim.as_ref(), &run_id, s.now)
+            });
+            match running {
+                Ok(r) => r.value.delivery,
+                Err(e) if e.code == "claim_moved" => return stop(s, d, e),
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    let ran = match resume {
+        Some(r) => workflow::resume(s, r, how),
+        None => workflow::run_as(s, plan, run_id, how),
+    };
+    let run = match ran {
+        Ok(run) => run,
+        Err(e) => {
+            // The run could not go on: the claim stays, the ledger says why.
+            let why = format!("the workflow run could not complete: {}", e.message);
+            let _ = finish(s, &d, Err(why));
+            return Err(e);
+        }
+    };
+    let outcome = match run.status {
+        RunStatus::Succeeded => Ok(()),
+        status => Err(format!("workflow run {} {}", run.id, status.as_str())),
+    };
+    let mut delivered = finish(s, &d, outcome)?;
+    delivered.run = Some(run);
+    Ok(delivered)
+}
+
+/// The final phase after the workflow: succeeded → closed / handed off,
+/// failed → failed; a claim that moved on → stopped.
+fn finish(s: &Session, d: &Delivery, outcome: std::result::Result<(), String>) -> Result<Delivered> {
+    let (op, result) = match &outcome {
+        Ok(()) => ("delivery.finished", None),
+        Err(why) => ("delivery.failed", Some(why.clone())),
+    };
+    let done = commit(s, op, true, |snap| {
+        let claim = state::claim(snap, &d.issue)?;
+        match &result {
+            None => delivery::succeeded(d, claim.as_ref(), s.now),
+            Some(why) => delivery::failed(d, claim.as_ref(), why, s.now),
+        }
+    });
+    match done {
+        Ok(applied) => Ok(Delivered {
+            delivery: applied.value.delivery,
+            claim: applied.value.claim,
+            run: None,
+        }),
+        Err(e) if e.code == "claim_moved" => stop(s, d, e),
+        Err(e) => Err(e),
+    }
+}
+
+/// The claim moved on: record `stopped` (the claim untouched) and say so.
+fn stop(s: &Session, d: &Delivery, moved: Error) -> Result<Delivered> {
+    let why = moved.message.clone();
+    commit(s, "delivery.stopped", true, |_| Ok(delivery::stopped(d, &why, s.now)))?;
+    Err(moved.with_hint(format!(
+        "delivery {} stopped; `baton delivery status --run-id {}` shows it",
+        d.id, d.id
+    )))
+}
+
+/// Commit one phase: `decide` sees the state (the claim, for the fence)
+/// inside the compare-and-swap; the claim and the ledger land together.
+/// `publish`: with `sync.auto`, publish it afterwards.
+fn commit(
+    s: &Session,
+    op: &str,
+    publish: bool,
+    decide: impl Fn(&Snapshot<'_>) -> Result<Step>,
+) -> Result<Applied<Step>> {
+    let actor = s.actor()?;
+    let write = |snap: &Snapshot<'_>| {
+        let step = decide(snap)?;
+        let change = phase_change(&step, op, &actor)?;
+        Ok(Outcome::Write(change, step))
+    };
+    if publish {
+        return s.apply(write);
+    }
+    let written = s.store.update(&actor.to_string(), write)?;
+    Ok(Applied {
+        value: written.value,
+        commit: written.commit,
+        published: None,
+    })
+}
+
+/// One phase's commit: the ledger, the claim when the phase changes it,
+/// and trailers naming both subjects.
+fn phase_change(step: &Step, op: &str, actor: &Actor) -> Result<Change> {
+    let d = &step.delivery;
+    let mut msg = Message::new(&step.summary)
+        .trailer(message::OP, op)
+        .trailer(message::SUBJECT, format!("delivery/{}", d.id));
+    if step.claim.is_some() {
+        msg = msg.trailer(message::SUBJECT, format!("claim/{}", d.issue));
+    }
+    msg = msg
+        .trailer(message::ACTOR, actor.to_string())
+        .trailer(message::GENERATION, d.generation.to_string());
+    let mut change = Change::new(msg);
+    if d.phase == Phase::Claimed {
+        change.expect_absent(delivery::path(&d.id));
+    }
+    change.put_json(delivery::path(&d.id), d)?;
+    if let Some(claim) = &step.claim {
+        change.put_toml(claims::path(&d.issue), claim)?;
+    }
+    Ok(change)
+}
+
+/// One delivery; refused when there is none.
+pub fn get(s: &Session, id: &RunId) -> Result<Delivery> {
+    state::delivery(&s.snapshot()?, id)?.ok_or_else(|| {
+        Error::refused("no_delivery", format!("there is no delivery {id}"))
+            .with_hint("`baton delivery status` lists recent deliveries")
+    })
+}
+
+/// A delivery with its claim and workflow run, as they are now.
+pub fn status(s: &Session, id: &RunId) -> Result<Delivered> {
+    let snap = s.snapshot()?;
+    let delivery = state::delivery(&snap, id)?.ok_or_else(|| {
+        Error::refused("no_delivery", format!("there is no delivery {id}"))
+            .with_hint("`baton delivery status` lists recent deliveries")
+    })?;
+    let claim = state::claim(&snap, &delivery.issue)?;
+    let run = match &delivery.workflow_run {
+        Some(r) => state::run(&snap, r)?,
+        None => None,
+    };
+    Ok(Delivered { delivery, claim, run })
+}
+
+/// Recent deliveries, newest first.
+pub fn list(s: &Session, limit: usize) -> Result<Vec<Delivery>> {
+    Ok(state::all_deliveries(&s.snapshot()?)?.into_iter().take(limit).collect())
+}
+
+/// Load a delivery its owner acts on.
+fn owned(s: &Session, id: &RunId) -> Result<Delivery> {
+    let d = get(s, id)?;
+    delivery::require_owner(&d, &s.actor()?)?;
+    Ok(d)
+}
+
+/// `delivery handoff --to`: offer the claim of an unfinished delivery.
+pub fn handoff(s: &Session, id: &RunId, to: &Actor) -> Result<Delivered> {
+    let d = owned(s, id)?;
+    let applied = commit(s, "delivery.handoff", true, |snap| {
+        let current = state::delivery(snap, id)?.unwrap_or_else(|| d.clone());
+        delivery::handoff(&current, state::claim(snap, &d.issue)?.as_ref(), to, s.now)
+    })?;
+    Ok(Delivered {
+        delivery: applied.value.delivery,
+        claim: applied.value.claim,
+        run: None,
+    })
+}
+
+/// `delivery close [--abandon]`: release the claim of a failed delivery,
+/// or give an unfinished one up (with `abandon`, the reason).
+pub fn close(s: &Session, id: &RunId, abandon: Option<&str>) -> Result<Delivered> {
+    let d = owned(s, id)?;
+    let op = if abandon.is_some() {
+        "delivery.abandoned"
+    } else {
+        "delivery.closed"
+    };
+    let applied = commit(s, op, true, |snap| {
+        let current = state::delivery(snap, id)?.unwrap_or_else(|| d.clone());
+        let claim = state::claim(snap, &d.issue)?;
+        match abandon {
+            Some(why) => delivery::abandon(&current, claim.as_ref(), why, s.now),
+            None => delivery::close(&current, claim.as_ref(), s.now),
+        }
+    })?;
+    Ok(Delivered {
+        delivery: applied.value.delivery,
+        claim: applied.value.claim,
+        run: None,
+    })
+}
+
+/// What `delivery resume` would do from the recorded phase.
+#[derive(Debug, Clone)]
+pub enum Resume {
+    /// A final phase: nothing to do.
+    Nothing,
+    /// Start the workflow (the crash came before it started).
+    Start(workflow::Plan),
+    /// Continue the workflow run from its failed or interrupted steps.
+    Continue(workflow::Plan, Box<workflow::ResumePlan>),
+    /// The workflow run ended well; only the final phase is missing.
+    Finish(Run),
+}
+
+/// The delivery and what resuming it does.
+pub fn resume_plan(s: &Session, id: &RunId) -> Result<(Delivery, Resume)> {
+    let d = owned(s, id)?;
+    if d.phase.is_final() {
+        return Ok((d, Resume::Nothing));
+    }
+    let snap = s.snapshot()?;
+    delivery::fence(&d, state::claim(&snap, &d.issue)?.as_ref())?;
+    let definition = s.base_dir().join(&d.workflow);
+    let plan = workflow::plan(s, &definition.display().to_string())?;
+    let run = match &d.workflow_run {
+        Some(r) => state::run(&snap, r)?,
+        None => None,
+    };
+    let action = match run {
+        None => Resume::Start(plan),
+        Some(run) if run.status == RunStatus::Succeeded => Resume::Finish(run),
+        Some(run) => {
+            let resume = workflow::resume_plan(s, &run.id)?;
+            if resume.selected.is_empty() {
+                Resume::Finish(run)
+            } else {
+                Resume::Continue(plan, Box::new(resume))
+            }
+        }
+    };
+    Ok((d, action))
+}
+
+/// `delivery resume --execute`: continue from the recorded phase.
+pub fn resume(s: &Session, d: &Delivery, action: Resume, how: &Execution) -> Result<Delivered> {
+    match action {
+        Resume::Nothing => Ok(Delivered {
+            delivery: d.clone(),
+            claim: None,
+            run: None,
+        }),
+        Resume::Start(plan) => {
+            workflow::refuse_unless_allowed(&plan.refusals, how)?;
+            run_and_finish(s, d, &plan, None, how)
+        }
+        Resume::Continue(plan, resume) => {
+            workflow::refuse_unless_allowed(&resume.refusals, how)?;
+            run_and_finish(s, d, &plan, Some(*resume), how)
+        }
+        Resume::Finish(run) => {
+            let outcome = match run.status {
+                RunStatus::Succeeded => Ok(()),
+                status => Err(format!("workflow run {} {}", run.id, status.as_str())),
+            };
+            let mut done = finish(s, d, outcome)?;
+            done.run = Some(run);
+            Ok(done)
+        }
+    }
+}
+
+/// Delivery checks for doctor: ledger vs claim vs workflow run; `fix`
+/// (the actor committing) records deliveries whose claim moved on as stopped.
+pub fn check(s: &Session, snap: &Snapshot<'_>, fix: Option<&str>) -> Result<Vec<Finding>> {
+    let (ledgers, broken) = state::load_all_json::<Delivery>(snap, delivery::DIR, |d| d.schema)?;
+    let mut out = crate::doctor::broken(&broken, "delivery.files");
+    let claims: BTreeMap<ClaimId, Claim> = state::all_claims(snap)?
+        .into_iter()
+        .map(|c| (c.id.clone(), c))
+        .collect();
+    let runs: BTreeMap<RunId, Run> = state::all_runs(snap)?.into_iter().map(|r| (r.id.clone(), r)).collect();
+    let (mut findings, fixes) = check::check(&ledgers, &claims, &runs);
+    if let (Some(actor), false) = (fix, fixes.is_empty()) {
+        apply_fixes(s, actor, &fixes)?;
+        for f in findings.iter_mut().filter(|f| f.check == "delivery.claim") {
+            f.fixed = true;
+        }
+    }
+    out.extend(findings);
+    Ok(out)
+}
+
+/// Record every delivery whose claim moved on as stopped, in one commit.
+fn apply_fixes(s: &Session, actor: &str, fixes: &[check::Fix]) -> Result<()> {
+    s.store.update(actor, |snap| {
+        let mut msg = Message::new(format!(
+            "delivery: stop {} delivery(ies) whose claim moved on",
+            fixes.len()
+        ))
+        .trailer(message::OP, "delivery.stopped")
+        .trailer(message::ACTOR, actor);
+        let mut change = Change::default();
+        for check::Fix::Stop { delivery: id, why } in fixes {
+            let Some(d) = state::delivery(snap, id)? else { continue };
+            if d.phase.is_final() {
+                continue;
+            }
+            let step = delivery::stopped(&d, why, s.now);
+            msg = msg.trailer(message::SUBJECT, format!("delivery/{id}"));
+            change.put_json(delivery::path(id), &step.delivery)?;
+        }
+        if change.is_empty() {
+            return Ok(Outcome::Unchanged(()));
+        }
+        change.message = msg;
+        Ok(Outcome::Write(change, ()))
+    })?;
+    Ok(())
+}
