@@ -456,11 +456,11 @@ pub fn resume(s: &Session, d: &Delivery, action: Resume, how: &Execution) -> Res
 pub fn check(s: &Session, snap: &Snapshot<'_>, fix: Option<&str>) -> Result<Vec<Finding>> {
     let (ledgers, broken) = state::load_all_json::<Delivery>(snap, delivery::DIR, |d| d.schema)?;
     let mut out = crate::doctor::broken(&broken, "delivery.files");
-    let claims: BTreeMap<ClaimId, Claim> = state::all_claims(snap)?
-        .into_iter()
-        .map(|c| (c.id.clone(), c))
-        .collect();
-    let runs: BTreeMap<RunId, Run> = state::all_runs(snap)?.into_iter().map(|r| (r.id.clone(), r)).collect();
+    // Broken claim and run files are reported by their own checks; here they are just absent.
+    let (claims, _) = state::load_all::<Claim>(snap, claims::DIR, |c| c.schema)?;
+    let claims: BTreeMap<ClaimId, Claim> = claims.into_iter().map(|(_, c)| (c.id.clone(), c)).collect();
+    let (runs, _) = state::load_all_json::<Run>(snap, crate::workflow::ledger::DIR, |r| r.schema)?;
+    let runs: BTreeMap<RunId, Run> = runs.into_iter().map(|(_, r)| (r.id.clone(), r)).collect();
     let (mut findings, fixes) = check::check(&ledgers, &claims, &runs);
     if let (Some(actor), false) = (fix, fixes.is_empty()) {
         apply_fixes(s, actor, &fixes)?;
