@@ -33,6 +33,7 @@ pub mod config;
 pub mod doctor;
 pub mod error;
 pub mod ids;
+pub mod metrics;
 pub mod os;
 pub mod pool;
 pub mod selftest;
