@@ -43,6 +43,7 @@ pub mod doctor;
 pub mod error;
 pub mod finding;
 pub mod ids;
+pub mod metrics;
 pub mod ops;
 pub mod os;
 pub mod pool;
