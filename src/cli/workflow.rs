@@ -22,6 +22,7 @@ use crate::store::{codec, message, Change, Message, Outcome, Snapshot};
 use crate::workflow::def::{self, Definition, Format};
 use crate::workflow::exec::{self, Sink};
 use crate::workflow::ledger::{self, DefinitionRef, Run, RunStatus, StepStatus};
+use crate::workflow::redact::SecretNames;
 use crate::workflow::{policy, template_description, DEFINITIONS_DIR, TEMPLATES};
 
 #[derive(Debug, Subcommand)]
@@ -259,7 +260,7 @@ fn run_workflow(s: &Session, workflow: &str, how: &Execution) -> Result<Output> 
     // One read of the state for the policy and the run id.
     let snap = s.store.snapshot_at(s.store.tip()?)?;
     let workflow_policy = workflow_policy(&snap)?;
-    let refusals = policy::check(def.commands(), &workflow_policy.allow);
+    let refusals = policy::check(def.steps.iter(), &policy::Allow::new(&workflow_policy.allow)?);
     let all: BTreeSet<usize> = (0..def.steps.len()).collect();
     if !how.execute {
         let mut text = format!(
@@ -330,6 +331,7 @@ fn execute_run(
         dir: base_dir(s),
         default_timeout: workflow_policy.default_timeout,
         sink: sink(s),
+        secret_names: SecretNames::new(&workflow_policy.secret_env)?,
     };
     let stop = stop_flag()?;
     // The start and the step results land from a writer thread while the
@@ -426,10 +428,8 @@ fn resume(s: &Session, id: &RunId, how: &Execution) -> Result<Output> {
     }
     let workflow_policy = workflow_policy(&snap)?;
     let refusals = policy::check(
-        selected
-            .iter()
-            .filter_map(|&i| def.steps[i].run.as_ref().map(|r| (&def.steps[i].id, r))),
-        &workflow_policy.allow,
+        selected.iter().map(|&i| &def.steps[i]),
+        &policy::Allow::new(&workflow_policy.allow)?,
     );
     if !how.execute {
         let mut text = format!("resume plan of run {id}, dry run: nothing runs, nothing is recorded\n");
