@@ -35,37 +35,114 @@ pub fn format_timestamp(t: &Timestamp) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// The longest duration baton accepts anywhere: ten years, as `10y` is
+/// counted (365.25 days a year). Long enough for any lease or threshold,
+/// short enough that adding it to any clock reading cannot overflow.
+pub const MAX_SPAN: std::time::Duration = std::time::Duration::from_secs(315_576_000);
+
+/// The range a duration must lie in where it is given (DESIGN §1.5, §2.3;
+/// docs/command-handbook.md lists which use has which).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    pub min: std::time::Duration,
+    pub max: std::time::Duration,
+}
+
+impl Bounds {
+    /// Timeouts, leases, thresholds, intervals: zero would make no sense.
+    pub const POSITIVE: Bounds = Bounds {
+        min: std::time::Duration::from_secs(1),
+        max: MAX_SPAN,
+    };
+    /// Waits (`retry_backoff`): zero means "at once".
+    pub const WAIT: Bounds = Bounds {
+        min: std::time::Duration::ZERO,
+        max: MAX_SPAN,
+    };
+
+    fn describe(self) -> String {
+        format!("from {} to {}", humantime::format_duration(self.min), Span::MAX_TEXT)
+    }
+}
+
+/// How many bytes of the text a duration was written with are kept (inline,
+/// so a [`Span`] stays `Copy`); longer texts display in humantime's form.
+const WRITTEN_MAX: usize = 30;
+
 /// A duration as people write it (`90s`, `30m`, `48h`, `7d`), parsed once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Span(std::time::Duration);
+/// It keeps the text it was written with, which is how it displays and is
+/// stored again (`24h` stays `24h`); it compares by the duration.
+#[derive(Clone, Copy)]
+pub struct Span {
+    duration: std::time::Duration,
+    /// The first `len` bytes of `text` as written; `len == 0`: not kept.
+    len: u8,
+    text: [u8; WRITTEN_MAX],
+}
 
 impl Span {
+    const MAX_TEXT: &'static str = "10y";
+
+    /// A duration given by a person (a flag, `config set`): at least 1s, at most 10y.
     pub fn parse(raw: &str) -> Result<Span> {
-        humantime::parse_duration(raw.trim()).map(Span).map_err(|e| {
+        Span::parse_within(raw, Bounds::POSITIVE)
+    }
+
+    /// A duration given by a person, within `bounds`.
+    pub fn parse_within(raw: &str, bounds: Bounds) -> Result<Span> {
+        let hint = || format!("write a duration {}, such as 90s, 30m, 48h or 7d", bounds.describe());
+        let span = Span::parse_stored(raw).map_err(|e| e.with_hint(hint()))?;
+        if span.duration < bounds.min || span.duration > bounds.max {
+            return Err(Error::invalid(
+                "invalid_duration",
+                format!(
+                    "{:?} is out of range: durations here are {}",
+                    raw.trim(),
+                    bounds.describe()
+                ),
+            )
+            .with_hint(hint()));
+        }
+        Ok(span)
+    }
+
+    /// A duration read back from the state, where a value out of today's
+    /// bounds may have been written by hand or by an older baton: it loads
+    /// (arithmetic on it saturates), so one odd value cannot make every
+    /// command that reads the config fail.
+    pub fn parse_stored(raw: &str) -> Result<Span> {
+        let text = raw.trim();
+        let duration = humantime::parse_duration(text).map_err(|e| {
             Error::invalid("invalid_duration", format!("{raw:?} is not a duration ({e})"))
                 .with_hint("write durations like 90s, 30m, 48h or 7d")
-        })
+        })?;
+        Ok(Span::written(duration, text))
     }
 
-    /// An empty string means "not set" in config (`default_lease = ""`).
-    pub fn parse_optional(raw: &str) -> Result<Option<Span>> {
-        if raw.trim().is_empty() {
-            Ok(None)
-        } else {
-            Span::parse(raw).map(Some)
+    fn written(duration: std::time::Duration, text: &str) -> Span {
+        let mut span = Span {
+            duration,
+            len: 0,
+            text: [0; WRITTEN_MAX],
+        };
+        if text.len() <= WRITTEN_MAX {
+            span.text[..text.len()].copy_from_slice(text.as_bytes());
+            span.len = text.len() as u8;
         }
+        span
     }
 
+    /// Whole seconds, written `<n>s`.
     pub fn from_secs(secs: u64) -> Span {
-        Span(std::time::Duration::from_secs(secs))
+        Span::written(std::time::Duration::from_secs(secs), &format!("{secs}s"))
     }
 
     pub fn as_std(self) -> std::time::Duration {
-        self.0
+        self.duration
     }
 
     pub fn as_chrono(self) -> chrono::Duration {
-        chrono::Duration::from_std(self.0).unwrap_or(chrono::Duration::MAX)
+        chrono::Duration::from_std(self.duration).unwrap_or(chrono::Duration::MAX)
     }
 
     /// `t + self`, saturating instead of overflowing on absurd durations.
@@ -81,6 +158,26 @@ impl Span {
     }
 }
 
+impl PartialEq for Span {
+    fn eq(&self, other: &Span) -> bool {
+        self.duration == other.duration
+    }
+}
+
+impl Eq for Span {}
+
+impl PartialOrd for Span {
+    fn partial_cmp(&self, other: &Span) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Span {
+    fn cmp(&self, other: &Span) -> std::cmp::Ordering {
+        self.duration.cmp(&other.duration)
+    }
+}
+
 impl FromStr for Span {
     type Err = Error;
     fn from_str(s: &str) -> Result<Span> {
@@ -88,11 +185,31 @@ impl FromStr for Span {
     }
 }
 
-serde_via_str!(Span);
+impl serde::Serialize for Span {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Span {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Span, D::Error> {
+        let raw = <String as serde::Deserialize>::deserialize(d)?;
+        Span::parse_stored(&raw).map_err(|e| serde::de::Error::custom(e.message))
+    }
+}
 
 impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", humantime::format_duration(self.0))
+        match std::str::from_utf8(&self.text[..usize::from(self.len)]) {
+            Ok(text) if !text.is_empty() => f.write_str(text),
+            _ => write!(f, "{}", humantime::format_duration(self.duration)),
+        }
+    }
+}
+
+impl fmt::Debug for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Span({:?}, {:?})", self.to_string(), self.duration)
     }
 }
 
@@ -102,7 +219,8 @@ pub fn age(now: Timestamp, then: Timestamp) -> String {
     humantime::format_duration(std::time::Duration::from_secs(secs)).to_string()
 }
 
-/// Serde for optional spans stored as strings where "" means unset.
+/// Serde for optional spans stored as strings where "" means unset
+/// (`default_lease = ""`).
 pub mod optional_span {
     use super::Span;
     use serde::{Deserialize, Deserializer, Serializer};
@@ -116,7 +234,12 @@ pub mod optional_span {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Span>, D::Error> {
         let raw = String::deserialize(d)?;
-        Span::parse_optional(&raw).map_err(|e| serde::de::Error::custom(e.message))
+        if raw.trim().is_empty() {
+            return Ok(None);
+        }
+        Span::parse_stored(&raw)
+            .map(Some)
+            .map_err(|e| serde::de::Error::custom(e.message))
     }
 }
 
@@ -128,9 +251,64 @@ mod tests {
     fn spans_parse_people_durations() {
         assert_eq!(Span::parse("48h").unwrap().as_std().as_secs(), 48 * 3600);
         assert_eq!(Span::parse("7d").unwrap().as_std().as_secs(), 7 * 86400);
-        assert_eq!(Span::parse_optional("").unwrap(), None);
+        assert_eq!(Span::parse("").unwrap_err().exit_code(), 2);
         assert_eq!(Span::parse("-1s").unwrap_err().exit_code(), 2);
         assert_eq!(Span::parse("soon").unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn spans_have_bounds_that_errors_state() {
+        for raw in ["0s", "999ms", "500000000000y", "10y 1s"] {
+            let e = Span::parse(raw).unwrap_err();
+            assert_eq!(e.code, "invalid_duration", "{raw}");
+            assert!(e.message.contains("from 1s to 10y"), "{raw}: {}", e.message);
+            assert!(e.hint.contains("from 1s to 10y"), "{raw}: {}", e.hint);
+        }
+        assert!(Span::parse("1s").is_ok());
+        assert!(Span::parse("10y").is_ok());
+        assert!(Span::parse("3650d").is_ok());
+        assert!(Span::parse_within("0s", Bounds::WAIT).is_ok());
+        assert!(Span::parse_within("11y", Bounds::WAIT).is_err());
+        assert!(Span::parse("soon").unwrap_err().hint.contains("from 1s to 10y"));
+        // Read back from the state, out-of-bounds values load; arithmetic saturates.
+        let huge = Span::parse_stored("500000000000y").unwrap();
+        let t = parse_timestamp("2026-01-31T12:00:00Z").unwrap();
+        assert_eq!(huge.after(t), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(huge.before(t), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(Span::parse_stored("0s").unwrap().as_std(), std::time::Duration::ZERO);
+    }
+
+    #[test]
+    fn spans_keep_their_text_and_compare_by_duration() {
+        let day = Span::parse("24h").unwrap();
+        assert_eq!(day.to_string(), "24h");
+        assert_eq!(Span::parse(" 1h 30m ").unwrap().to_string(), "1h 30m");
+        assert_eq!(day, Span::parse("1d").unwrap());
+        assert!(Span::parse("90m").unwrap() < Span::parse("2h").unwrap());
+        assert_eq!(Span::from_secs(0).to_string(), "0s");
+        let json = serde_json::to_string(&day).unwrap();
+        assert_eq!(json, "\"24h\"");
+        let back: Span = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.to_string(), "24h");
+        // Too long to keep inline: shown in humantime's own form, same duration.
+        let long = "1 hour 2 minutes 3 seconds 4 msec 5 usec";
+        let span = Span::parse(long).unwrap();
+        assert_eq!(Span::parse(&span.to_string()).unwrap(), span);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_accepted_span_keeps_its_text_and_adds_without_overflow(secs in 0u64..400_000_000, unit in 0usize..4) {
+            let (div, suffix) = [(1, "s"), (60, "m"), (3600, "h"), (86400, "d")][unit];
+            let text = format!("{}{suffix}", secs / div);
+            if let Ok(span) = Span::parse(&text) {
+                proptest::prop_assert_eq!(span.to_string(), text);
+                proptest::prop_assert!(span.as_std() >= Bounds::POSITIVE.min && span.as_std() <= MAX_SPAN);
+                proptest::prop_assert!(std::time::Instant::now().checked_add(span.as_std()).is_some());
+                let t = parse_timestamp("2026-01-31T12:00:00Z").unwrap();
+                proptest::prop_assert!(span.after(t) >= t);
+            }
+        }
     }
 
     #[test]

@@ -45,6 +45,11 @@ pub struct WorkflowPolicy {
     pub allow: Vec<String>,
     #[serde(default = "default_step_timeout")]
     pub default_timeout: Span,
+    /// Globs over environment variable names (any case): the values of a
+    /// step's own `env` entries whose names match are redacted from its
+    /// recorded output.
+    #[serde(default = "default_secret_env")]
+    pub secret_env: Vec<String>,
     #[serde(flatten)]
     pub extra: toml::Table,
 }
@@ -77,20 +82,42 @@ pub struct SyncPolicy {
     pub extra: toml::Table,
 }
 
+/// A default, written as DESIGN §1.5 writes it.
+fn written(text: &str) -> Span {
+    Span::parse(text).expect("defaults are valid durations")
+}
+
 fn default_stale_after() -> Span {
-    Span::from_secs(48 * 3600)
+    written("48h")
 }
 fn default_handoff_timeout() -> Span {
-    Span::from_secs(24 * 3600)
+    written("24h")
 }
 fn default_step_timeout() -> Span {
-    Span::from_secs(30 * 60)
+    written("30m")
 }
 fn default_interval() -> Span {
-    Span::from_secs(60)
+    written("60s")
 }
 fn default_snapshot_every() -> Span {
-    Span::from_secs(3600)
+    written("1h")
+}
+/// Names CI systems treat as secret; `*PAT` and not `*PAT*`, which would
+/// take `PATH` for a secret.
+pub const DEFAULT_SECRET_ENV: &[&str] = &[
+    "*TOKEN*",
+    "*SECRET*",
+    "*PASSWORD*",
+    "*PASSWD*",
+    "*PASSPHRASE*",
+    "*KEY*",
+    "*CREDENTIAL*",
+    "*PAT",
+    "*_PAT_*",
+    "PAT_*",
+];
+fn default_secret_env() -> Vec<String> {
+    DEFAULT_SECRET_ENV.iter().map(|s| s.to_string()).collect()
 }
 fn default_remote() -> String {
     "origin".into()
@@ -121,13 +148,16 @@ impl Default for Config {
     }
 }
 
+const GLOBS: &str = "list of glob patterns, comma-separated";
+
 /// Every key `config get|set` knows, with what it holds.
 pub const KEYS: &[(&str, &str)] = &[
     ("claims.stale_after", "duration"),
     ("claims.handoff_timeout", "duration"),
     ("claims.default_lease", "duration or empty"),
-    ("workflow.allow", "list of glob patterns, comma-separated"),
+    ("workflow.allow", GLOBS),
     ("workflow.default_timeout", "duration"),
+    ("workflow.secret_env", GLOBS),
     ("daemon.interval", "duration"),
     ("daemon.snapshot_every", "duration"),
     ("pool.heartbeat_timeout", "duration or empty"),
@@ -193,13 +223,7 @@ impl Config {
                     )
                 }
             },
-            "list of glob patterns, comma-separated" => toml::Value::Array(
-                raw.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(|s| toml::Value::String(s.to_owned()))
-                    .collect(),
-            ),
+            GLOBS => glob_list(key, raw)?,
             "remote name" => {
                 crate::ids::Role::parse(raw).map_err(|_| {
                     Error::invalid("invalid_value", format!("{raw:?} is not a remote name"))
@@ -208,6 +232,7 @@ impl Config {
                 toml::Value::String(raw.to_owned())
             }
             _ => {
+                // Bounded here, where a person gives them; see Span::parse_stored.
                 if kind == "duration" || !raw.trim().is_empty() {
                     Span::parse(raw).map_err(|e| e.context(key))?;
                 }
@@ -227,6 +252,55 @@ impl Config {
     }
 }
 
+/// A pattern list from text, every pattern checked: one that is not a glob
+/// is refused, never dropped (an emptied `workflow.allow` would allow anything).
+fn glob_list(key: &str, raw: &str) -> Result<toml::Value> {
+    let patterns = split_patterns(raw);
+    for p in &patterns {
+        crate::workflow::policy::glob(p, false).map_err(|e| {
+            let example = if key == "workflow.secret_env" {
+                "*TOKEN*,*SECRET*,*KEY*"
+            } else {
+                "cargo *,{make,just} *"
+            };
+            Error::invalid("invalid_value", format!("{key}: {p:?} is not a glob pattern ({e})")).with_hint(format!(
+                "write globs, comma-separated: baton config set {key} \"{example}\""
+            ))
+        })?;
+    }
+    Ok(toml::Value::Array(
+        patterns.into_iter().map(toml::Value::String).collect(),
+    ))
+}
+
+/// Comma-separated patterns, where a comma inside `{...}` (a glob's
+/// alternatives) or after a backslash does not separate.
+fn split_patterns(raw: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut depth = 0usize;
+    let mut escaped = false;
+    for c in raw.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                out.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    out.push(current);
+    out.into_iter()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,8 +309,14 @@ mod tests {
     fn default_config_round_trips_with_the_documented_values() {
         let text = toml::to_string(&Config::default()).unwrap();
         let back = Config::parse(PATH, text.as_bytes()).unwrap();
-        assert_eq!(back.get("claims.stale_after").unwrap(), "2days");
+        assert_eq!(back.get("claims.stale_after").unwrap(), "48h");
+        assert_eq!(back.get("claims.handoff_timeout").unwrap(), "24h");
+        assert_eq!(back.get("workflow.default_timeout").unwrap(), "30m");
+        assert_eq!(back.get("daemon.interval").unwrap(), "60s");
+        assert_eq!(back.get("daemon.snapshot_every").unwrap(), "1h");
         assert_eq!(back.get("claims.default_lease").unwrap(), "");
+        assert!(text.contains("stale_after = \"48h\""), "{text}");
+        assert_eq!(back.workflow.secret_env, DEFAULT_SECRET_ENV);
         assert_eq!(back.get("sync.auto").unwrap(), "false");
     }
 
@@ -255,6 +335,36 @@ mod tests {
         assert_eq!(c.with("sync.auto", "yes").unwrap_err().exit_code(), 2);
         let allow = c.with("workflow.allow", "cargo *, make *").unwrap();
         assert_eq!(allow.workflow.allow, vec!["cargo *", "make *"]);
+        // Out-of-bounds durations and patterns that do not compile are refused.
+        assert_eq!(c.with("claims.stale_after", "0s").unwrap_err().code, "invalid_duration");
+        assert_eq!(
+            c.with("claims.default_lease", "11y").unwrap_err().code,
+            "invalid_duration"
+        );
+        assert_eq!(c.with("workflow.allow", "cargo [").unwrap_err().code, "invalid_value");
+        assert_eq!(
+            c.with("workflow.secret_env", "*KEY*,[").unwrap_err().code,
+            "invalid_value"
+        );
+    }
+
+    #[test]
+    fn pattern_lists_split_on_commas_outside_alternatives() {
+        assert_eq!(split_patterns("{echo,printf} *, true,,"), ["{echo,printf} *", "true"]);
+        assert_eq!(split_patterns(r"a\,b,c"), [r"a\,b", "c"]);
+        assert_eq!(split_patterns(" "), Vec::<String>::new());
+        let c = Config::default()
+            .with("workflow.allow", "{echo,printf} *,true")
+            .unwrap();
+        assert_eq!(c.get("workflow.allow").unwrap(), "{echo,printf} *,true");
+    }
+
+    #[test]
+    fn out_of_bounds_durations_in_a_stored_file_still_load() {
+        let text = "schema = 1\n[claims]\nstale_after = \"0s\"\n[workflow]\ndefault_timeout = \"500000000000y\"\n";
+        let c = Config::parse(PATH, text.as_bytes()).unwrap();
+        assert_eq!(c.get("claims.stale_after").unwrap(), "0s");
+        assert_eq!(c.get("workflow.default_timeout").unwrap(), "500000000000y");
     }
 
     #[test]

@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::claims::{Claim, ClaimState};
 use crate::clock::{Span, Timestamp};
+use crate::codec::{self, SCHEMA};
 use crate::error::{Error, Result};
 use crate::pool::{self, Agent};
-use crate::codec::{self, SCHEMA};
 use crate::workflow::ledger::{Run, RunStatus, StepStatus};
 
 /// Where the snapshot lives in the state tree.
@@ -319,6 +319,7 @@ mod tests {
             handoff_note: None,
             reason: None,
             note: None,
+            delivery: None,
             extra: Default::default(),
         }
     }

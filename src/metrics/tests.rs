@@ -33,7 +33,7 @@ fn short_spans_read_like_the_flag() {
     assert_eq!(short_span(Span::parse("36h").unwrap()), "36h");
     assert_eq!(short_span(Span::parse("90m").unwrap()), "90m");
     assert_eq!(short_span(Span::parse("61s").unwrap()), "61s");
-    assert_eq!(short_span(Span::parse("0s").unwrap()), "0s");
+    assert_eq!(short_span(Span::from_secs(0)), "0s");
 }
 
 #[test]
@@ -46,9 +46,9 @@ mod summaries {
     use std::collections::BTreeMap;
 
     use crate::clock::{parse_timestamp, Span, Timestamp};
+    use crate::codec::SCHEMA;
     use crate::metrics::snapshot::{Counters, Snapshot};
     use crate::metrics::summary::{buckets, render_text, sparkline, summarize, Counter, Summary, SPARK_WIDTH};
-    use crate::codec::SCHEMA;
 
     pub fn t0() -> Timestamp {
         parse_timestamp("2026-01-01T00:00:00Z").unwrap()
@@ -413,7 +413,7 @@ mod charts {
         let flat = summarize(
             &[snap(t0(), &[("runs.failed", 2)]), snap(hours(5), &[("runs.failed", 2)])],
             hours(6),
-            Span::parse("0s").unwrap(),
+            Span::from_secs(0),
         );
         self_contained(&render(&flat));
         let empty = summarize(&[], t0(), Span::parse("7d").unwrap());

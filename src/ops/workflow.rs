@@ -22,6 +22,7 @@ use crate::workflow::def::{self, Definition, Format};
 use crate::workflow::exec::{self, Sink};
 use crate::workflow::ledger::{self, DefinitionRef, Run, RunStatus, StepStatus};
 use crate::workflow::policy::{self, Refusal};
+use crate::workflow::redact::SecretNames;
 use crate::workflow::{DEFINITIONS_DIR, TEMPLATES};
 
 /// How long `workflow stop` waits for the runner to record the stop.
@@ -123,7 +124,7 @@ pub fn validate(s: &Session, workflow: &str) -> Result<(Located, Definition)> {
 /// The plan of a run: nothing runs, nothing is recorded.
 pub fn plan(s: &Session, workflow: &str) -> Result<Plan> {
     let (located, def) = validate(s, workflow)?;
-    let refusals = policy::check(def.commands(), &s.config()?.workflow.allow);
+    let refusals = policy::check(def.steps.iter(), &policy::Allow::new(&s.config()?.workflow.allow)?);
     Ok(Plan { located, def, refusals })
 }
 
@@ -208,6 +209,7 @@ fn execute(
         jobs: how.jobs,
         dir: s.base_dir(),
         default_timeout: policy.default_timeout,
+        secret_names: SecretNames::new(&policy.secret_env)?,
         sink: how.sink,
     };
     let stop = os::stop_on_signals().map_err(|e| Error::io("installing signal handlers", e))?;
@@ -276,10 +278,8 @@ pub fn resume_plan(s: &Session, id: &RunId) -> Result<ResumePlan> {
     let def = recorded_definition(s, &run)?;
     let selected = ledger::resume_set(&def, &run);
     let refusals = policy::check(
-        selected
-            .iter()
-            .filter_map(|&i| def.steps[i].run.as_ref().map(|r| (&def.steps[i].id, r))),
-        &s.config()?.workflow.allow,
+        selected.iter().map(|&i| &def.steps[i]),
+        &policy::Allow::new(&s.config()?.workflow.allow)?,
     );
     Ok(ResumePlan {
         run,

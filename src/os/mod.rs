@@ -1,7 +1,7 @@
 //! What baton needs from the operating system beyond std: the host name,
 //! whether a process is alive, signals to whole process groups, waiting on
-//! several pipes at once, stop flags from signals, and starting a workflow
-//! step ([`spawn`]).
+//! several pipes at once, stop flags from signals, the SIGCHLD disposition
+//! it needs, and starting a workflow step ([`spawn`]).
 
 pub mod spawn;
 
@@ -81,6 +81,29 @@ pub fn stop_on_signals() -> std::io::Result<std::sync::Arc<std::sync::atomic::At
         signal_hook::flag::register(signal, flag.clone())?;
     }
     Ok(flag)
+}
+
+/// Put SIGCHLD back to its default action, as the first thing a process does.
+///
+/// A parent may have started baton with SIGCHLD ignored (that survives
+/// `exec`); then the kernel reaps children itself and `waitpid` can only
+/// say ECHILD, so no step's exit status (nor git's, for `Command::output`)
+/// could be read. Returns whether it was ignored.
+pub fn reset_sigchld() -> bool {
+    // SAFETY: sigaction(2) on SIGCHLD with a zeroed (valid) struct: reading
+    // the current action, then installing SIG_DFL; no handler is involved.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut current) != 0 {
+            return false;
+        }
+        if current.sa_sigaction != libc::SIG_IGN {
+            return false;
+        }
+        let mut default: libc::sigaction = std::mem::zeroed();
+        default.sa_sigaction = libc::SIG_DFL;
+        libc::sigaction(libc::SIGCHLD, &default, std::ptr::null_mut()) == 0
+    }
 }
 
 pub use libc::{SIGINT, SIGKILL, SIGTERM};

@@ -251,7 +251,8 @@ mod imp {
             let setup = &*(arg as *const Setup);
             // Handlers live in the shared memory: back to defaults (ignored
             // signals stay ignored across exec, except SIGPIPE, which the
-            // Rust runtime ignores and a step must not inherit, as std does).
+            // Rust runtime ignores and a step must not inherit, as std does,
+            // and SIGCHLD, with which a step's own waits would all fail).
             for signal in 1..=setup.last_signal {
                 if signal == libc::SIGKILL || signal == libc::SIGSTOP {
                     continue;
@@ -261,7 +262,8 @@ mod imp {
                     continue;
                 }
                 let ignored = current.sa_sigaction == libc::SIG_IGN;
-                if current.sa_sigaction != libc::SIG_DFL && (!ignored || signal == libc::SIGPIPE) {
+                let reset_ignored = signal == libc::SIGPIPE || signal == libc::SIGCHLD;
+                if current.sa_sigaction != libc::SIG_DFL && (!ignored || reset_ignored) {
                     let mut default: libc::sigaction = std::mem::zeroed();
                     default.sa_sigaction = libc::SIG_DFL;
                     libc::sigaction(signal, &default, std::ptr::null_mut());

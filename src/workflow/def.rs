@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Span;
+use crate::clock::{Bounds, Span};
 use crate::error::{Error, Result};
 use crate::ids::StepId;
 
@@ -214,24 +214,22 @@ fn validate(raw: RawDefinition) -> std::result::Result<Definition, Vec<Problem>>
             }
             Some(n) => n as u32,
         };
-        let mut duration = |field: &str, raw: Option<&str>| -> Option<Span> {
-            let raw = raw?;
-            match Span::parse(raw) {
+        let mut duration = |field: &str, raw: Option<&str>, bounds: Bounds| -> Option<Span> {
+            match Span::parse_within(raw?, bounds) {
                 Ok(span) => Some(span),
-                Err(_) => {
+                Err(e) => {
                     problems.push(problem(
                         at,
-                        format!("bad duration in `{field}`: {raw:?} (write 90s, 30m, 2h)"),
+                        format!("bad duration in `{field}`: {} ({})", e.message, e.hint),
                     ));
                     None
                 }
             }
         };
-        let retry_backoff = duration("retry_backoff", s.retry_backoff.as_deref()).unwrap_or(Span::from_secs(0));
-        let timeout = duration("timeout", s.timeout.as_deref());
-        if timeout.is_some_and(|t| t.as_std().is_zero()) {
-            problems.push(problem(at, "`timeout` must be more than zero"));
-        }
+        // A timeout of zero would kill every attempt at once; a backoff of zero retries at once.
+        let retry_backoff =
+            duration("retry_backoff", s.retry_backoff.as_deref(), Bounds::WAIT).unwrap_or(Span::from_secs(0));
+        let timeout = duration("timeout", s.timeout.as_deref(), Bounds::POSITIVE);
         let mut depends_on = None;
         if let Some(deps) = &s.depends_on {
             let mut parsed = Vec::new();
@@ -369,11 +367,6 @@ impl Definition {
         }
         up
     }
-
-    /// Every argv of the definition, for policy checks.
-    pub fn commands(&self) -> impl Iterator<Item = (&StepId, &Vec<String>)> {
-        self.steps.iter().filter_map(|s| s.run.as_ref().map(|r| (&s.id, r)))
-    }
 }
 
 #[cfg(test)]
@@ -412,6 +405,25 @@ mod tests {
             text.iter().any(|p| p.contains("step b: depends on unknown step zzz")),
             "{text:?}"
         );
+    }
+
+    #[test]
+    fn durations_have_bounds_per_field() {
+        let problems = check(
+            "name = \"x\"\n[[steps]]\nid = \"a\"\ntimeout = \"0s\"\nretry_backoff = \"11y\"\n[[steps]]\nid = \"b\"\ntimeout = \"500000000000y\"\n",
+        )
+        .unwrap_err();
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 3, "{text:?}");
+        let has = |start: &str, range: &str| text.iter().any(|p| p.starts_with(start) && p.contains(range));
+        assert!(has("step a: bad duration in `timeout`", "from 1s to 10y"), "{text:?}");
+        assert!(
+            has("step a: bad duration in `retry_backoff`", "from 0s to 10y"),
+            "{text:?}"
+        );
+        assert!(has("step b: bad duration in `timeout`", "from 1s to 10y"), "{text:?}");
+        let d = check("name = \"x\"\n[[steps]]\nid = \"a\"\ntimeout = \"10y\"\nretry_backoff = \"0s\"\n").unwrap();
+        assert_eq!(d.steps[0].timeout.map(|t| t.to_string()).as_deref(), Some("10y"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! doubling backoff, up to `jobs` independent steps at once.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
@@ -14,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use super::def::{Definition, Step};
 use super::ledger::{decide, Attempt, Run, StepStatus};
-use super::redact;
-use crate::clock::{self, Span};
+use super::redact::{self, SecretNames};
+use crate::clock::{self, Span, MAX_SPAN};
 use crate::error::Result;
 use crate::os::{self, spawn};
 
@@ -28,6 +29,15 @@ const STOP_GRACE: Duration = Duration::from_secs(3);
 /// How long to wait for output pipes after a step's process is gone
 /// (a daemonized grandchild may hold them open forever).
 const PIPE_GRACE: Duration = Duration::from_secs(2);
+
+/// How long a killed step (timed out, or stopped and past `STOP_GRACE`) may
+/// take to be seen gone before its attempt is given up on: a process stuck
+/// in the kernel, or one whose end cannot be observed, must not hold the run.
+const KILL_GRACE: Duration = Duration::from_secs(5);
+
+/// The longest an attempt's loop waits on its pipes before it looks at the
+/// process, the clock and the stop flag again.
+const POLL_CAP: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Clone, Copy)]
 pub enum Sink {
@@ -59,6 +69,20 @@ pub struct Options {
     pub dir: PathBuf,
     pub default_timeout: Span,
     pub sink: Sink,
+    /// `workflow.secret_env`: a step's env values under these names are redacted.
+    pub secret_names: SecretNames,
+}
+
+/// How an attempt's process ended, as far as the runner could tell.
+#[derive(Default)]
+struct End {
+    /// Its exit status, when `waitpid` reported one.
+    status: Option<std::process::ExitStatus>,
+    timed_out: bool,
+    /// Why its end was seen without a status (`waitpid` failed: ECHILD when SIGCHLD is ignored).
+    lost: Option<std::io::Error>,
+    /// Killed, but never seen to end within the grace: the attempt stopped waiting.
+    abandoned: bool,
 }
 
 /// What a step's attempts came to.
@@ -135,6 +159,7 @@ pub fn execute(
                                 step: step.clone(),
                                 first_attempt: run.steps[i].attempts.len() as u32 + 1,
                                 timeout: step.timeout.unwrap_or(opts.default_timeout),
+                                secrets: opts.secret_names.values(&step.env),
                                 dir: opts.dir.clone(),
                                 sink: opts.sink,
                                 pids: pids.clone(),
@@ -199,6 +224,8 @@ struct Worker {
     step: Step,
     first_attempt: u32,
     timeout: Span,
+    /// Values of the step's own secret-looking env entries, redacted from its record.
+    secrets: Vec<String>,
     dir: PathBuf,
     sink: Sink,
     pids: Pids,
@@ -211,10 +238,13 @@ impl Worker {
         for n in 0..=self.step.retry {
             if n > 0 {
                 // retry_backoff, doubling each attempt; a stop cuts the wait short.
-                let wait = self.step.retry_backoff.as_std().saturating_mul(1u32 << (n - 1).min(16));
-                let until = Instant::now() + wait;
-                while Instant::now() < until && !self.stop.load(Ordering::SeqCst) {
-                    std::thread::sleep(Duration::from_millis(20).min(until.saturating_duration_since(Instant::now())));
+                let wait = (self.step.retry_backoff.as_std())
+                    .saturating_mul(1u32 << (n - 1).min(16))
+                    .min(MAX_SPAN);
+                let until = Instant::now().checked_add(wait);
+                let tick = Duration::from_millis(20);
+                while until.is_none_or(|u| Instant::now() < u) && !self.stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(until.map_or(tick, |u| tick.min(u.saturating_duration_since(Instant::now()))));
                 }
             }
             if self.stop.load(Ordering::SeqCst) {
@@ -270,35 +300,97 @@ impl Worker {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(self.index, pid);
-
-        // One thread per attempt, this one: it streams both pipes as they
-        // become readable, notices the exit, and enforces the timeout.
-        let mut pipes = [Some(child.stdout), Some(child.stderr)];
-        let mut partial: [Vec<u8>; 2] = Default::default();
         let mut tail = Vec::<u8>::new();
-        let deadline = t0 + self.timeout.as_std();
-        let mut timed_out = false;
-        // The exit status, and when it was seen.
-        let mut exited: Option<(std::process::ExitStatus, Instant)> = None;
+        let end = self.watch(pid, [child.stdout, child.stderr], t0, &prefix, &mut tail);
+        self.pids.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.index);
+        let mut output = redact::tail(&tail, OUTPUT_TAIL, &self.secrets);
+        let note = match &end {
+            End { timed_out: true, .. } => Some(format!(
+                "[baton] timed out after {}; process group killed",
+                self.timeout
+            )),
+            End { abandoned: true, .. } => {
+                Some("[baton] the step's process was killed but never seen to end; given up on".to_owned())
+            }
+            End { lost: Some(e), .. } => Some(format!(
+                "[baton] the step ended but its exit status was lost (waitpid: {e}); counted as failed"
+            )),
+            _ => None,
+        };
+        if let Some(note) = note {
+            self.sink.write_line(&prefix, note.as_bytes());
+            output.push_str(&note);
+        }
+        Attempt {
+            number,
+            started_at,
+            duration_ms: t0.elapsed().as_millis() as u64,
+            exit_code: if end.timed_out || end.abandoned {
+                None
+            } else {
+                end.status.and_then(|status| status.code())
+            },
+            timed_out: end.timed_out,
+            output,
+        }
+    }
+
+    /// Stream both pipes as they become readable, notice the exit, enforce
+    /// the timeout, and give up on a killed process that is never seen to
+    /// end (after a timeout or a stop): one thread per attempt, this one.
+    fn watch(&self, pid: u32, pipes: [File; 2], t0: Instant, prefix: &str, tail: &mut Vec<u8>) -> End {
+        let mut pipes = pipes.map(Some);
+        let mut partial: [Vec<u8>; 2] = Default::default();
+        // No deadline when the timeout does not fit the clock (one stored before bounds existed).
+        let deadline = t0.checked_add(self.timeout.as_std());
+        let mut end = End::default();
+        // When the exit was seen, and when killing began (the timeout's SIGKILL, or a stop).
+        let mut exited_at: Option<Instant> = None;
+        let mut killing_since: Option<(Instant, Duration)> = None;
         let mut idle = Duration::ZERO;
         let mut buf = vec![0u8; 16 * 1024];
         loop {
-            if exited.is_none() {
-                if let Ok(Some(status)) = spawn::try_wait(pid) {
+            if exited_at.is_none() {
+                let seen = match spawn::try_wait(pid) {
+                    Ok(Some(status)) => {
+                        end.status = Some(status);
+                        true
+                    }
+                    Ok(None) => false,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => false,
+                    // ECHILD: reaped by someone else (SIGCHLD ignored), so it has
+                    // ended; any other error cannot get better by asking again.
+                    Err(e) => {
+                        end.lost = Some(e);
+                        true
+                    }
+                };
+                if seen {
                     // The group may still hold the pipes (a step that backgrounded work): end it.
                     os::signal_group(pid, os::SIGKILL);
-                    exited = Some((status, Instant::now()));
+                    exited_at = Some(Instant::now());
                 }
             }
             let open = pipes.iter().any(Option::is_some);
-            match exited {
+            match exited_at {
                 Some(_) if !open => break,
-                Some((_, at)) if at.elapsed() >= PIPE_GRACE => break,
-                _ => {}
-            }
-            if exited.is_none() && !timed_out && Instant::now() >= deadline {
-                timed_out = true;
-                os::signal_group(pid, os::SIGKILL);
+                Some(at) if at.elapsed() >= PIPE_GRACE => break,
+                Some(_) => {}
+                None => {
+                    if !end.timed_out && deadline.is_some_and(|d| Instant::now() >= d) {
+                        end.timed_out = true;
+                        os::signal_group(pid, os::SIGKILL);
+                        killing_since = Some((Instant::now(), KILL_GRACE));
+                    }
+                    if killing_since.is_none() && self.stop.load(Ordering::SeqCst) {
+                        // The runner signals the group (SIGTERM, SIGKILL after STOP_GRACE).
+                        killing_since = Some((Instant::now(), STOP_GRACE + KILL_GRACE));
+                    }
+                    if killing_since.is_some_and(|(since, grace)| since.elapsed() >= grace) {
+                        end.abandoned = true;
+                        break;
+                    }
+                }
             }
             if !open {
                 // The step closed its output but runs on: look again soon,
@@ -310,14 +402,14 @@ impl Worker {
             }
             let fds: Vec<Option<std::os::fd::RawFd>> =
                 pipes.iter().map(|p| p.as_ref().map(|p| p.as_raw_fd())).collect();
-            let wait = match exited {
-                Some((_, at)) => PIPE_GRACE.saturating_sub(at.elapsed()),
-                None if timed_out => PIPE_GRACE,
-                None => deadline.saturating_duration_since(Instant::now()),
+            let wait = match (exited_at, deadline) {
+                (Some(at), _) => PIPE_GRACE.saturating_sub(at.elapsed()),
+                (None, Some(d)) if !end.timed_out => d.saturating_duration_since(Instant::now()),
+                _ => POLL_CAP,
             };
             // Capped: a step whose output is held open by something it
             // started is noticed as exited within this.
-            let ready = os::poll_readable(&fds, wait.min(Duration::from_millis(50))).unwrap_or_else(|_| vec![true; 2]);
+            let ready = os::poll_readable(&fds, wait.min(POLL_CAP)).unwrap_or_else(|_| vec![true; 2]);
             for (i, ready) in ready.into_iter().enumerate() {
                 let Some(pipe) = pipes[i].as_mut().filter(|_| ready) else {
                     continue;
@@ -326,39 +418,21 @@ impl Worker {
                     Ok(0) | Err(_) => {
                         pipes[i] = None;
                         if !partial[i].is_empty() {
-                            self.emit(&prefix, &partial[i], &mut tail);
+                            self.emit(prefix, &partial[i], tail);
                             partial[i].clear();
                         }
                     }
                     Ok(n) => {
                         partial[i].extend_from_slice(&buf[..n]);
-                        while let Some(end) = partial[i].iter().position(|&b| b == b'\n') {
-                            let line: Vec<u8> = partial[i].drain(..=end).collect();
-                            self.emit(&prefix, &line, &mut tail);
+                        while let Some(newline) = partial[i].iter().position(|&b| b == b'\n') {
+                            let line: Vec<u8> = partial[i].drain(..=newline).collect();
+                            self.emit(prefix, &line, tail);
                         }
                     }
                 }
             }
         }
-        self.pids.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.index);
-        let mut output = redact::tail(&tail, OUTPUT_TAIL);
-        if timed_out {
-            let note = format!("[baton] timed out after {}; process group killed", self.timeout);
-            self.sink.write_line(&prefix, note.as_bytes());
-            output.push_str(&note);
-        }
-        Attempt {
-            number,
-            started_at,
-            duration_ms: t0.elapsed().as_millis() as u64,
-            exit_code: if timed_out {
-                None
-            } else {
-                exited.and_then(|(status, _)| status.code())
-            },
-            timed_out,
-            output,
-        }
+        end
     }
 
     /// Stream one line of a step's output and keep it for the ledger's tail.

@@ -1,8 +1,16 @@
 //! What may run: the `workflow.allow` globs and a minimal built-in guard
 //! against obviously destructive commands (until the learn subsystem's risk
 //! guard replaces it). Both refuse before anything runs, unless `--allow-risk`.
+//!
+//! The allow list fails closed: a pattern that does not compile refuses the
+//! run (it is never dropped, which could leave an empty list that allows
+//! everything), and a step may not change which program its argv starts,
+//! or load code into it, through its `env` (docs/workflows.md, "Policy").
 
-use crate::ids::StepId;
+use globset::{Candidate, Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+
+use super::def::Step;
+use crate::error::{Error, Result};
 
 /// One reason a step may not run.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -12,25 +20,118 @@ pub struct Refusal {
     pub reason: String,
 }
 
-/// Check every command of a definition; empty when all may run.
-pub fn check<'a>(commands: impl Iterator<Item = (&'a StepId, &'a Vec<String>)>, allow: &[String]) -> Vec<Refusal> {
-    let patterns: Vec<glob::Pattern> = allow.iter().filter_map(|p| glob::Pattern::new(p).ok()).collect();
+/// One pattern of `workflow.allow` or `workflow.secret_env`, compiled the
+/// one way both are: `*` also matches `/` and spaces, `{a,b}` alternatives.
+pub fn glob(pattern: &str, any_case: bool) -> std::result::Result<Glob, globset::Error> {
+    GlobBuilder::new(pattern)
+        .literal_separator(false)
+        .case_insensitive(any_case)
+        .build()
+}
+
+/// [`glob`] for config key `key`: a pattern that is not a glob is an error
+/// naming the key and the pattern.
+pub fn glob_for(key: &str, pattern: &str, any_case: bool) -> Result<Glob> {
+    glob(pattern, any_case).map_err(|e| {
+        Error::invalid(
+            "invalid_config",
+            format!("{key} in the shared config has a pattern that is not a glob: {pattern:?} ({e})"),
+        )
+        .with_hint(format!(
+            "nothing ran; fix the list: baton config set {key} \"{}\"",
+            example(key)
+        ))
+    })
+}
+
+fn example(key: &str) -> &'static str {
+    if key == "workflow.secret_env" {
+        "*TOKEN*,*SECRET*,*KEY*"
+    } else {
+        "cargo *,make *"
+    }
+}
+
+/// Patterns compiled into one set.
+fn glob_set(key: &str, patterns: &[String]) -> Result<GlobSet> {
+    let mut set = GlobSetBuilder::new();
+    for p in patterns {
+        set.add(glob_for(key, p, false)?);
+    }
+    set.build().map_err(|e| {
+        Error::invalid("invalid_config", format!("{key} does not compile: {e}"))
+            .with_hint(format!("fix the list: baton config set {key} \"{}\"", example(key)))
+    })
+}
+
+/// `workflow.allow`, compiled once per run; an empty list allows any command.
+pub struct Allow {
+    patterns: Vec<String>,
+    set: GlobSet,
+}
+
+impl Allow {
+    /// Refuses (exit 2) when a pattern does not compile: nothing may run on a
+    /// list that cannot be judged.
+    pub fn new(patterns: &[String]) -> Result<Allow> {
+        Ok(Allow {
+            patterns: patterns.to_vec(),
+            set: glob_set("workflow.allow", patterns)?,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// Whether the command line (argv joined by spaces) matches a pattern.
+    pub fn allows(&self, command: &str) -> bool {
+        self.is_empty() || self.set.is_match_candidate(&Candidate::from_bytes(command.as_bytes()))
+    }
+}
+
+/// Why a step's `env` makes the allow list's judgement of `argv` void, if
+/// it does: `PATH` decides which file a bare program name starts, and the
+/// dynamic loader's variables load other code into whatever starts.
+fn env_changes_program(argv: &[String], step: &Step) -> Option<String> {
+    let program = argv.first()?;
+    let loader = step.env.keys().find(|k| k.starts_with("LD_") || k.starts_with("DYLD_"));
+    if let Some(name) = loader {
+        return Some(format!(
+            "its env sets {name}, which loads other code into `{program}`; with workflow.allow set, drop it from env"
+        ));
+    }
+    if step.env.contains_key("PATH") && !program.contains('/') {
+        return Some(format!(
+            "its env sets PATH, which decides which `{program}` runs; with workflow.allow set, name the program by its path in `run` and in workflow.allow, or drop PATH from env"
+        ));
+    }
+    None
+}
+
+/// Check every command step; empty when all may run.
+pub fn check<'a>(steps: impl Iterator<Item = &'a Step>, allow: &Allow) -> Vec<Refusal> {
     let mut out = Vec::new();
-    for (step, argv) in commands {
+    for step in steps {
+        let Some(argv) = &step.run else { continue };
         let command = argv.join(" ");
-        if !patterns.is_empty() && !patterns.iter().any(|p| p.matches(&command)) {
-            out.push(Refusal {
-                step: step.to_string(),
-                command: command.clone(),
-                reason: format!("matches no pattern of workflow.allow ({})", allow.join(", ")),
-            });
+        let refuse = |reason: String| Refusal {
+            step: step.id.to_string(),
+            command: command.clone(),
+            reason,
+        };
+        if !allow.allows(&command) {
+            out.push(refuse(format!(
+                "matches no pattern of workflow.allow ({})",
+                allow.patterns.join(", ")
+            )));
+        } else if !allow.is_empty() {
+            if let Some(why) = env_changes_program(argv, step) {
+                out.push(refuse(why));
+            }
         }
         if let Some(why) = high_risk(argv) {
-            out.push(Refusal {
-                step: step.to_string(),
-                command,
-                reason: format!("high risk: {why}"),
-            });
+            out.push(refuse(format!("high risk: {why}")));
         }
     }
     out
@@ -188,13 +289,54 @@ mod tests {
         }
     }
 
+    fn steps(text: &str) -> Vec<Step> {
+        crate::workflow::def::parse("t.toml", text, crate::workflow::def::Format::Toml)
+            .unwrap()
+            .steps
+    }
+
+    fn allow(patterns: &[&str]) -> Allow {
+        Allow::new(&patterns.iter().map(|p| p.to_string()).collect::<Vec<_>>()).unwrap()
+    }
+
     #[test]
     fn allow_globs_restrict_commands() {
-        let id = StepId::parse("a").unwrap();
-        let cmd = argv("cargo test --all");
-        let allowed = check([(&id, &cmd)].into_iter(), &["cargo *".into()]);
-        assert!(allowed.is_empty());
-        let refused = check([(&id, &cmd)].into_iter(), &["make *".into()]);
-        assert_eq!(refused.len(), 1);
+        let s = steps("name = \"x\"\n[[steps]]\nid = \"a\"\nrun = [\"cargo\", \"test\", \"--all\"]\n");
+        assert!(check(s.iter(), &allow(&["cargo *"])).is_empty());
+        assert!(check(s.iter(), &allow(&[])).is_empty());
+        assert_eq!(check(s.iter(), &allow(&["make *"])).len(), 1);
+        assert!(check(s.iter(), &allow(&["{make,cargo} *"])).is_empty());
+        // `*` spans paths and spaces; the whole line must match.
+        assert!(allow(&["cargo *"]).allows("cargo test --manifest-path a/b/Cargo.toml"));
+        assert!(!allow(&["cargo"]).allows("cargo test"));
+        assert!(!allow(&["Cargo *"]).allows("cargo test"));
+    }
+
+    #[test]
+    fn a_pattern_that_does_not_compile_refuses_everything() {
+        let e = Allow::new(&["make *".into(), "cargo [".into()]).err().unwrap();
+        assert_eq!(e.code, "invalid_config");
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.message.contains("\"cargo [\""), "{}", e.message);
+        assert!(e.hint.contains("baton config set workflow.allow"), "{}", e.hint);
+    }
+
+    #[test]
+    fn env_that_changes_the_program_is_refused_under_an_allow_list() {
+        let s = steps(
+            "name = \"x\"\n[[steps]]\nid = \"path\"\nrun = [\"cargo\", \"b\"]\nenv = { PATH = \"tools\" }\n[[steps]]\nid = \"named\"\nrun = [\"tools/cargo\", \"b\"]\nenv = { PATH = \"tools\" }\n[[steps]]\nid = \"preload\"\nrun = [\"tools/cargo\", \"b\"]\nenv = { LD_PRELOAD = \"x.so\" }\n[[steps]]\nid = \"plain\"\nrun = [\"cargo\", \"b\"]\nenv = { RUST_LOG = \"info\" }\n",
+        );
+        let refused: Vec<String> = check(s.iter(), &allow(&["cargo *", "tools/cargo *"]))
+            .into_iter()
+            .map(|r| format!("{}: {}", r.step, r.reason))
+            .collect();
+        assert_eq!(refused.len(), 2, "{refused:?}");
+        assert!(refused[0].starts_with("path: its env sets PATH"), "{refused:?}");
+        assert!(
+            refused[1].starts_with("preload: its env sets LD_PRELOAD"),
+            "{refused:?}"
+        );
+        // Without a list, env is the step's business.
+        assert!(check(s.iter(), &allow(&[])).is_empty());
     }
 }

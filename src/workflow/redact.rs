@@ -1,32 +1,70 @@
 //! Secret redaction for recorded step output: the ledger is shared through
-//! git, so tokens, keys, private keys and `password=`-style pairs never reach it.
+//! git, so tokens, keys, private keys, credentials in URLs and DSNs,
+//! `Authorization:` headers, password flags and `password=`-style pairs never
+//! reach it, nor the values of a step's own secret-looking `env` entries.
+//!
+//! The patterns are compiled once per process; the names that look secret
+//! (`workflow.secret_env`) once per run ([`SecretNames`]); a step's secret
+//! values are picked once per step and replaced as exact strings.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+use globset::{Candidate, Glob, GlobSet, GlobSetBuilder};
 use regex::Regex;
 
+use crate::error::Result;
+
 const REDACTED: &str = "[REDACTED]";
+
+/// Env values shorter than this are not replaced: `1`, `true` or `dev`
+/// would blank out ordinary output everywhere, and are no secret anyway.
+pub const MIN_SECRET_LEN: usize = 6;
 
 fn patterns() -> &'static [(Regex, &'static str)] {
     static PATTERNS: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
     PATTERNS.get_or_init(|| {
+        // ASCII word boundaries `(?-u:\b)` and case-insensitivity scoped to
+        // the words that need it: every secret shape here is ASCII, and the
+        // Unicode-aware forms cost several times more to compile, which
+        // every run with output pays once.
         let rules: &[(&str, &str)] = &[
             // PEM private keys, whole blocks (also a block cut off by the 4 KiB tail).
             (r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)", "[REDACTED PRIVATE KEY]"),
-            (r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}", "${1} [REDACTED]"),
+            // Authorization headers, whatever the scheme: the whole value, up to a quote or the line's end.
+            (r#"(?-u:\b)((?i-u:(?:proxy-)?authorization)["']?[ \t]*[:=][ \t]*)[^\r\n"']+"#, "${1}[REDACTED]"),
+            (r"(?-u:\b)((?i-u:bearer|basic))[ \t]+[A-Za-z0-9._~+/=-]{8,}", "${1} [REDACTED]"),
+            // Password flags with their value as the next word: `--password X`, `--db-token "a b"`.
+            (
+                r#"(?m)((?:^|[ \t"'])--?[A-Za-z0-9_-]*(?i-u:password|passwd|passphrase|token|secret|api-?key)[A-Za-z0-9_-]*[ \t]+)("[^"\r\n]*"|'[^'\r\n]*'|[^\s"']+)"#,
+                "${1}[REDACTED]",
+            ),
+            // MySQL-family clients take the password glued to -p: `mysql -uroot -psecret`.
+            // (`-P` is the port.)
+            (r"((?-u:\b)(?i-u:mysql|mysqldump|mysqladmin|mysqlimport|mysqlsh|mariadb|mariadb-dump)(?-u:\b)[^\r\n]*?[ \t]-p)[^\s]+", "${1}[REDACTED]"),
             // key=value and key: value pairs whose key says secret.
             (
-                r#"(?i)\b([A-Za-z0-9_.-]*(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth)[A-Za-z0-9_.-]*)(["']?\s*[=:]\s*["']?)[^\s"',;]+"#,
+                r#"(?-u:\b)([A-Za-z0-9_.-]*(?i-u:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth)[A-Za-z0-9_.-]*)(["']?[ \t]*[=:][ \t]*["']?)[^\s"',;]+"#,
                 "${1}${2}[REDACTED]",
             ),
-            // Credentials in URLs: scheme://user:secret@host
-            (r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+):[^/\s@]+@", "${1}:[REDACTED]@"),
+            // Slack incoming webhooks: the URL is the credential.
+            (r"(?-u:\b)https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+", REDACTED),
+            // Credentials in URLs and DSNs: scheme://user:secret@host, also
+            // an empty user and a secret with `@` in it (up to the last `@`
+            // before the path).
+            (r"(?-u:\b)([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*):[^\s/]*@", "${1}:[REDACTED]@"),
+            // Go-style DSNs without a scheme: user:secret@tcp(host:port)/db
+            (r"(?-u:\b)([A-Za-z0-9_.-]+):[^\s@/]+@(tcp|udp|unix)\(", "${1}:[REDACTED]@${2}("),
             // Well-known token shapes.
-            (r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,})", REDACTED),
-            (r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", REDACTED),
-            (r"\bxox[abprs]-[A-Za-z0-9-]{10,}", REDACTED),
-            (r"\bsk-[A-Za-z0-9_-]{20,}", REDACTED),
-            (r"\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", REDACTED),
+            (r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,})", REDACTED),
+            (r"(?-u:\b)(?:AKIA|ASIA)[0-9A-Z]{16}(?-u:\b)", REDACTED),
+            (r"(?-u:\b)xox[abeprs]-[A-Za-z0-9-]{10,}", REDACTED),
+            (r"(?-u:\b)xapp-[A-Za-z0-9-]{10,}", REDACTED),
+            // Stripe secret and restricted keys, and webhook signing secrets.
+            (r"(?-u:\b)(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}", REDACTED),
+            (r"(?-u:\b)whsec_[A-Za-z0-9+/=]{10,}", REDACTED),
+            (r"(?-u:\b)sk-[A-Za-z0-9_-]{20,}", REDACTED),
+            (r"(?-u:\b)eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", REDACTED),
         ];
         rules
             .iter()
@@ -35,8 +73,70 @@ fn patterns() -> &'static [(Regex, &'static str)] {
     })
 }
 
-pub fn redact(text: &str) -> String {
+/// `workflow.secret_env`: which env names (any case) hold secrets. Checked
+/// when a run starts; compiled into one set the first time a step has an
+/// `env` at all (most runs never need it).
+pub struct SecretNames {
+    globs: Vec<Glob>,
+    /// `None` if the set could not be built (a regex size limit): then every
+    /// name counts as secret, failing closed.
+    set: OnceLock<Option<GlobSet>>,
+}
+
+impl SecretNames {
+    /// Refuses (exit 2) a pattern that does not compile, as `workflow.allow` does.
+    pub fn new(patterns: &[String]) -> Result<SecretNames> {
+        let globs = patterns
+            .iter()
+            .map(|p| super::policy::glob_for("workflow.secret_env", p, true))
+            .collect::<Result<_>>()?;
+        Ok(SecretNames {
+            globs,
+            set: OnceLock::new(),
+        })
+    }
+
+    /// The values of `env` whose names look secret, long enough to replace
+    /// safely, longest first (so a value containing another is replaced whole).
+    pub fn values(&self, env: &BTreeMap<String, String>) -> Vec<String> {
+        if env.is_empty() {
+            return Vec::new();
+        }
+        let set = self.set.get_or_init(|| {
+            let mut builder = GlobSetBuilder::new();
+            for glob in &self.globs {
+                builder.add(glob.clone());
+            }
+            builder.build().ok()
+        });
+        let secret = |name: &str| {
+            set.as_ref()
+                .is_none_or(|set| set.is_match_candidate(&Candidate::from_bytes(name.as_bytes())))
+        };
+        let mut values: Vec<String> = env
+            .iter()
+            .filter(|(name, value)| value.len() >= MIN_SECRET_LEN && secret(name))
+            .map(|(_, value)| value.clone())
+            .collect();
+        values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        values.dedup();
+        values
+    }
+}
+
+/// `text` with every `secrets` value and every known secret shape replaced.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    if text.is_empty() {
+        // A quiet step: nothing to look at, and no patterns to compile for it.
+        return String::new();
+    }
     let mut out = text.to_owned();
+    // Exact values first: a pattern could rewrite part of one and leave the rest.
+    for secret in secrets {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), REDACTED);
+        }
+    }
     for (re, with) in patterns() {
         out = re.replace_all(&out, *with).into_owned();
     }
@@ -45,9 +145,9 @@ pub fn redact(text: &str) -> String {
 
 /// The last `limit` bytes of `bytes`, redacted. Redaction runs on a larger
 /// window first, so a secret is not half-kept by the cut.
-pub fn tail(bytes: &[u8], limit: usize) -> String {
+pub fn tail(bytes: &[u8], limit: usize, secrets: &[String]) -> String {
     let window = &bytes[bytes.len().saturating_sub(limit * 2)..];
-    let text = redact(&String::from_utf8_lossy(window));
+    let text = redact(&String::from_utf8_lossy(window), secrets);
     if text.len() <= limit {
         return text;
     }
@@ -76,20 +176,91 @@ mod tests {
             ("key AKIAIOSFODNN7EXAMPLE here", "key [REDACTED] here"),
         ];
         for (input, want) in cases {
-            assert_eq!(redact(input), want, "{input}");
+            assert_eq!(redact(input, &[]), want, "{input}");
         }
         let pem = "a\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n-----END OPENSSH PRIVATE KEY-----\nz";
-        assert_eq!(redact(pem), "a\n[REDACTED PRIVATE KEY]\nz");
-        assert_eq!(redact("all tests passed"), "all tests passed");
-        let bearer = redact("Authorization: Bearer abcdefghijklmnop");
+        assert_eq!(redact(pem, &[]), "a\n[REDACTED PRIVATE KEY]\nz");
+        assert_eq!(redact("all tests passed", &[]), "all tests passed");
+        let bearer = redact("Authorization: Bearer abcdefghijklmnop", &[]);
         assert!(!bearer.contains("abcdefghijklmnop"), "{bearer}");
+    }
+
+    #[test]
+    fn what_ci_systems_redact_is_redacted() {
+        let cases = [
+            ("Authorization: token abc123def456", "Authorization: [REDACTED]"),
+            (
+                "curl -H 'Authorization: Bearer abc.def' x",
+                "curl -H 'Authorization: [REDACTED]' x",
+            ),
+            ("Proxy-Authorization: Basic dXNlcjpw", "Proxy-Authorization: [REDACTED]"),
+            ("https://hooks.slack.com/services/T0/B0/abcDEF123 ok", "[REDACTED] ok"),
+            (concat!("sk_", "live_abcdefghij0123456789"), "[REDACTED]"),
+            (concat!("rk_", "test_abcdefghij0123456789"), "[REDACTED]"),
+            ("redis://:pw-secret@cache:6379", "redis://:[REDACTED]@cache:6379"),
+            ("postgres://u:p@ss@db/x", "postgres://u:[REDACTED]@db/x"),
+            (
+                "root:pw@tcp(localhost:3306)/db",
+                "root:[REDACTED]@tcp(localhost:3306)/db",
+            ),
+            ("mysql -uroot -ps3cret db", "mysql -uroot -p[REDACTED] db"),
+            (
+                "login --password hunter2 --user me",
+                "login --password [REDACTED] --user me",
+            ),
+            ("login --db-token 'a b c'", "login --db-token [REDACTED]"),
+            ("gho_abcdefghijklmnopqrstuvwxyz012345", "[REDACTED]"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(redact(input, &[]), want, "{input}");
+        }
+        // Near misses stay readable.
+        for plain in [
+            "http://localhost:8080/health",
+            "mysql -P3306 -h db",
+            "cargo test -p baton",
+            "find . -print",
+            "mail me@example.com:",
+            "an access-token cache",
+        ] {
+            assert_eq!(redact(plain, &[]), plain);
+        }
+    }
+
+    #[test]
+    fn secret_env_values_are_replaced_exactly() {
+        let names = SecretNames::new(&["*TOKEN*".into(), "*pat".into()]).unwrap();
+        let env: BTreeMap<String, String> = [
+            ("API_TOKEN", "tok-123456"),
+            ("GH_PAT", "pat-1234567"),
+            ("PATH", "/usr/bin:/bin"),
+            ("SHORT_TOKEN", "12345"),
+            ("OTHER_TOKEN", "tok-123456-longer"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let secrets = names.values(&env);
+        // Longest first, so one value inside another goes whole.
+        assert_eq!(secrets, ["tok-123456-longer", "pat-1234567", "tok-123456"]);
+        assert_eq!(
+            redact(
+                "a tok-123456-longer b pat-1234567 c tok-123456 /usr/bin 12345",
+                &secrets
+            ),
+            "a [REDACTED] b [REDACTED] c [REDACTED] /usr/bin 12345"
+        );
+        assert_eq!(
+            SecretNames::new(&["[".into()]).err().map(|e| e.code),
+            Some("invalid_config")
+        );
     }
 
     #[test]
     fn the_tail_is_bounded_and_redacted() {
         let mut out = "x".repeat(10_000).into_bytes();
         out.extend_from_slice(b"\npassword=hunter2\n");
-        let t = tail(&out, 4096);
+        let t = tail(&out, 4096, &[]);
         assert!(t.len() <= 4096);
         assert!(t.ends_with("password=[REDACTED]\n"));
     }
