@@ -68,8 +68,8 @@ export const BatonGuard = async ({ $, client, directory }) => {
       if (!run) return
       const exit = output?.metadata?.exit
       if (typeof exit !== "number") return
-      const ms = Math.max(0, Date.now() - run.at)
-      await $`${baton} learn post-command --command ${run.command} --exit-code ${exit} --duration ${ms}ms`
+      const duration = `${Math.max(0, Date.now() - run.at)}ms`
+      await $`${baton} learn post-command --command ${run.command} --exit-code ${exit} --duration ${duration}`
         .cwd(directory)
         .quiet()
         .nothrow()

@@ -251,7 +251,7 @@ fn executes_input(command: &Command) -> bool {
     let p = program(command);
     let args = command.args();
     if SHELLS.contains(&p) {
-        return wrappers::reads_code_from_stdin(p, args) || command.dynamic_code;
+        return wrappers::reads_code_from_stdin(p, args) || command.dynamic_code || command.substituted_code;
     }
     if matches!(p, "eval" | "source" | ".") {
         return true;

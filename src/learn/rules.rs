@@ -52,7 +52,7 @@ pub const BUILTIN: &[Builtin] = &[
     rule(
         "rm.recursive-broad",
         High,
-        "recursively deletes the root, a home or system directory, or the whole working directory",
+        "recursively deletes the root, a home or system directory, the whole working directory or the git repository",
         m::rm_recursive_broad,
     ),
     rule(
@@ -208,7 +208,7 @@ pub const BUILTIN: &[Builtin] = &[
     rule(
         "shell.dynamic-code",
         Medium,
-        "runs code decided at run time, which cannot be judged in advance",
+        "runs code held in a variable, which cannot be judged in advance",
         m::dynamic_code,
     ),
     context(
@@ -501,6 +501,20 @@ mod tests {
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), BUILTIN.len());
+    }
+
+    #[test]
+    fn the_docs_list_every_builtin_rule_with_its_level() {
+        let docs = include_str!("../../docs/learn.md");
+        for b in BUILTIN {
+            let level = if b.id == LEARNED_FAILURES {
+                "+1 level".to_owned()
+            } else {
+                b.level.to_string()
+            };
+            let row = format!("| `{}` | {level} | {} |", b.id, b.why);
+            assert!(docs.contains(&row), "docs/learn.md lacks the row {row}");
+        }
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct Word {
     pub dynamic: bool,
     /// Nothing but expansions: the whole value is decided at run time.
     pub only_expansion: bool,
+    /// A parameter expansion (`$X`, `${X}`) is part of it (not only `$(...)`).
+    pub parameter: bool,
     /// An unquoted glob character (`*`, `?`, `[`) is present.
     pub glob: bool,
     /// Starts with an unquoted `~` that expands to a home directory.
@@ -107,8 +109,11 @@ pub struct Command {
     /// It runs code given as text (`sh -c`, `eval`, a shell reading a here-doc);
     /// that code's commands are listed separately.
     pub runs_code: bool,
-    /// It runs code that is decided at run time (`eval "$X"`, `bash -c "$(...)"`).
+    /// It runs code held in a variable (`eval "$X"`, `bash -c "$CMD"`).
     pub dynamic_code: bool,
+    /// It runs code printed by another command (`bash -c "$(curl ...)"`,
+    /// `eval "$(direnv hook bash)"`); that command is judged on its own.
+    pub substituted_code: bool,
     /// A function calling itself in a pipeline or in the background: a fork bomb.
     pub fork_bomb: bool,
     /// How deeply nested (`0` = the line itself).
@@ -692,8 +697,8 @@ impl Walker {
     }
 
     /// Code a command runs: parsed and walked when it is fixed text; when it
-    /// is decided at run time the command is marked (its substitutions were
-    /// already walked as part of its words).
+    /// is decided at run time the command is marked (the substitutions that
+    /// print it were already walked as part of its words).
     fn run_code(&mut self, command: &mut Command, code: wrappers::Code, ctx: &Ctx) {
         command.runs_code = true;
         match code {
@@ -703,7 +708,8 @@ impl Walker {
                 inner.wrappers = command.wrappers.clone();
                 self.nested_code(&text, &label, &inner);
             }
-            wrappers::Code::Dynamic => command.dynamic_code = true,
+            wrappers::Code::Variable => command.dynamic_code = true,
+            wrappers::Code::Substituted => command.substituted_code = true,
         }
     }
 
@@ -797,8 +803,12 @@ fn append_pieces(word: &mut Word, raw: &str, pieces: &[WordPieceWithSource], quo
                 word.only_expansion = false;
                 word.text.push_str(s.strip_prefix('\\').unwrap_or(s));
             }
-            WordPiece::ParameterExpansion(_)
-            | WordPiece::CommandSubstitution(_)
+            WordPiece::ParameterExpansion(_) => {
+                word.dynamic = true;
+                word.parameter = true;
+                word.text.push_str(source);
+            }
+            WordPiece::CommandSubstitution(_)
             | WordPiece::BackquotedCommandSubstitution(_)
             | WordPiece::ArithmeticExpression(_) => {
                 word.dynamic = true;
@@ -904,6 +914,9 @@ mod tests {
         assert_eq!(programs("eval 'ls; rm x'"), ["ls", "rm x", "eval ls; rm x"]);
         let script = parse_line("eval \"$CMD\"").unwrap();
         assert!(script.commands.iter().any(|c| c.dynamic_code));
+        let script = parse_line("eval \"$(direnv hook bash)\"").unwrap();
+        let eval = script.commands.iter().find(|c| c.program() == Some("eval")).unwrap();
+        assert!(eval.substituted_code && !eval.dynamic_code);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use super::judge::Level;
 use super::policy::Escalation;
 use crate::clock::Timestamp;
 use crate::error::Result;
-use crate::ids::Role;
+use crate::ids::{Actor, Role};
 use crate::store::codec::{self, SCHEMA};
 
 pub const COMMANDS_PATH: &str = "learn/commands.toml";
@@ -242,6 +242,30 @@ pub enum JournalEntry {
 }
 
 impl JournalEntry {
+    /// The outcome of a shell line, counted for its primary family
+    /// ([`super::family::primary`]), its text redacted.
+    pub fn for_line(
+        at: Timestamp,
+        line: &str,
+        outcome: Outcome,
+        exit_code: Option<i32>,
+        duration_ms: Option<u64>,
+        actor: Option<&Actor>,
+    ) -> JournalEntry {
+        let family = super::shell::parse_line(line)
+            .ok()
+            .and_then(|s| super::family::primary(&s));
+        JournalEntry::Outcome {
+            at,
+            family,
+            command: super::family::record_text(line),
+            outcome,
+            exit_code,
+            duration_ms,
+            actor: actor.map(ToString::to_string),
+        }
+    }
+
     /// The entry as one journal line, newline included.
     pub fn to_line(&self) -> String {
         let mut line = serde_json::to_string(self).expect("journal entries always serialize");
@@ -284,6 +308,30 @@ impl CommandStats {
         self.families.get(name)
     }
 
+    /// Only the named families, read without parsing the whole file when it
+    /// is in the form baton writes (`schema = 1` first, one
+    /// `[families.<name>]` table each): what `pre-command` needs, in
+    /// microseconds instead of a full parse. Any other form is parsed whole.
+    pub fn partial(bytes: &[u8], families: &[String]) -> Result<CommandStats> {
+        let text = std::str::from_utf8(bytes).map_err(|e| codec::corrupt(COMMANDS_PATH, e))?;
+        let standard = text.lines().find(|l| !l.trim().is_empty()) == Some("schema = 1")
+            && (text.starts_with("[families.") || text.contains("\n[families."));
+        if !standard {
+            let mut full = CommandStats::parse(bytes)?;
+            full.families.retain(|name, _| families.contains(name));
+            return Ok(full);
+        }
+        let mut out = CommandStats::default();
+        for name in families {
+            if let Some(section) = family_section(text, name) {
+                let stats: FamilyStats =
+                    toml::from_str(section).map_err(|e| codec::corrupt(COMMANDS_PATH, e.message()))?;
+                out.families.insert(name.clone(), stats);
+            }
+        }
+        Ok(out)
+    }
+
     /// Keep at most `max` families: the most run, and every one on a failure
     /// streak (those drive escalation). For the daemon's compaction.
     pub fn compact(&mut self, max: usize) {
@@ -300,6 +348,34 @@ impl CommandStats {
             .collect();
         self.families.retain(|name, _| keep.contains(name));
     }
+}
+
+/// The body of `[families.<name>]` in baton's own layout, if it is there.
+fn family_section<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let bare = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+    let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
+    let keys = [
+        bare.then(|| name.to_owned()),
+        Some(format!("\"{escaped}\"")),
+        (!name.contains('\'')).then(|| format!("'{name}'")),
+    ];
+    keys.into_iter().flatten().find_map(|key| {
+        let header = format!("[families.{key}]");
+        let at = if text.starts_with(&header) {
+            0
+        } else {
+            text.find(&format!("\n{header}"))? + 1
+        };
+        let body = &text[at + header.len()..];
+        if !(body.is_empty() || body.starts_with('\n') || body.starts_with("\r\n")) {
+            return None;
+        }
+        let end = body.find("\n[").map_or(body.len(), |i| i + 1);
+        Some(&body[..end])
+    })
 }
 
 /// Fold journal entries into the statistics.
@@ -469,6 +545,31 @@ mod tests {
     }
 
     #[test]
+    fn a_line_is_recorded_for_its_primary_family_redacted() {
+        let at = parse_timestamp("2026-01-01T00:00:00Z").unwrap();
+        let actor = Actor::parse("agent:alice").unwrap();
+        let entry = JournalEntry::for_line(
+            at,
+            "cd repo && GITHUB_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123 git push  origin main",
+            Outcome::from_exit_code(1),
+            Some(1),
+            Some(2500),
+            Some(&actor),
+        );
+        let JournalEntry::Outcome {
+            family, command, actor, ..
+        } = &entry
+        else {
+            panic!("{entry:?}")
+        };
+        assert_eq!(family.as_deref(), Some("git push"));
+        assert_eq!(command, "cd repo && GITHUB_TOKEN=[REDACTED] git push origin main");
+        assert_eq!(actor.as_deref(), Some("agent:alice"));
+        let unreadable = JournalEntry::for_line(at, "echo \"x", Outcome::Success, Some(0), None, None);
+        assert!(matches!(unreadable, JournalEntry::Outcome { family: None, .. }));
+    }
+
+    #[test]
     fn journal_lines_round_trip_and_torn_lines_are_skipped() {
         let a = outcome("git push", Outcome::Failure);
         let b = JournalEntry::Decision {
@@ -501,6 +602,40 @@ mod tests {
         let mut compacted = stats.clone();
         compacted.compact(10);
         assert!(compacted.families.len() < 50);
+    }
+
+    #[test]
+    fn partial_reads_match_the_full_parse() {
+        use Outcome::*;
+        let names = ["git push", "rm", "npm run build", "python3 -m pytest", "a.b", "x/y:z@1"];
+        let entries: Vec<JournalEntry> = (0..60)
+            .map(|i| outcome(names[i % names.len()], if i % 3 == 0 { Failure } else { Success }))
+            .collect();
+        let stats = fold(CommandStats::default(), &entries);
+        let bytes = stats.encode().unwrap();
+        let wanted: Vec<String> = ["git push", "rm", "x/y:z@1", "absent", "git"]
+            .map(String::from)
+            .to_vec();
+        let partial = CommandStats::partial(&bytes, &wanted).unwrap();
+        assert_eq!(partial.families.len(), 3);
+        for name in &wanted {
+            assert_eq!(partial.family(name), stats.family(name), "{name}");
+        }
+        // Another layout (inline tables) is parsed whole, with the same answer.
+        let inline = "schema = 1\nfamilies = { \"git push\" = { runs = 4, failures = 3, failure_streak = 3 } }\n";
+        let p = CommandStats::partial(inline.as_bytes(), &wanted).unwrap();
+        assert_eq!(p.family("git push").unwrap().streak(), 3);
+        assert_eq!(
+            CommandStats::partial(b"schema = 2\n", &wanted).unwrap_err().exit_code(),
+            3
+        );
+        let broken = "schema = 1\n[families.rm]\nruns = \"x\"\n";
+        assert_eq!(
+            CommandStats::partial(broken.as_bytes(), &wanted)
+                .unwrap_err()
+                .exit_code(),
+            3
+        );
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub enum Broad {
     System,
     /// `.`, `*`, `..`: everything in (or above) the working directory.
     WorkingTree,
+    /// `.git`: the repository's history, and baton's state with it.
+    Repository,
 }
 
 impl Broad {
@@ -21,6 +23,7 @@ impl Broad {
             Broad::Home => "a home directory",
             Broad::System => "a system directory",
             Broad::WorkingTree => "the whole working directory",
+            Broad::Repository => "the git repository itself",
         }
     }
 
@@ -109,7 +112,10 @@ pub fn broad(word: &Word) -> Option<Broad> {
     }
     let working = matches!(t.as_str(), "." | ".." | "./.." | "../..")
         || (word.glob && matches!(t.as_str(), "*" | ".*" | "./*" | "../*" | "*/" | ".[!.]*"));
-    working.then_some(Broad::WorkingTree)
+    if working {
+        return Some(Broad::WorkingTree);
+    }
+    matches!(t.as_str(), ".git" | "./.git").then_some(Broad::Repository)
 }
 
 /// `/home/alice`, `/Users/bob`: one user's whole home.
@@ -176,6 +182,9 @@ mod tests {
             ("*", Some(Broad::WorkingTree)),
             ("./*", Some(Broad::WorkingTree)),
             ("..", Some(Broad::WorkingTree)),
+            (".git", Some(Broad::Repository)),
+            ("./.git/", Some(Broad::Repository)),
+            (".github", None),
             ("\"*\"", None),
             ("'~'", None),
             ("'$HOME'", None),

@@ -18,7 +18,19 @@ pub const SHELLS: &[&str] = &["sh", "bash", "zsh", "dash", "ksh", "mksh", "ash",
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Code {
     Static(String),
-    Dynamic,
+    /// Held in a variable (`eval "$CMD"`): cannot be judged.
+    Variable,
+    /// Printed by command substitutions (`eval "$(tool init)"`), which are
+    /// judged themselves.
+    Substituted,
+}
+
+fn run_time_code(words: &[Word]) -> Code {
+    if words.iter().any(|w| w.parameter) {
+        Code::Variable
+    } else {
+        Code::Substituted
+    }
 }
 
 /// A command with its wrappers peeled off.
@@ -302,7 +314,7 @@ fn is_assignment(word: &Word) -> bool {
 /// Words joined into code, the way `eval` and `ssh` join them.
 fn joined_code(words: &[Word]) -> Code {
     if words.iter().all(|w| w.only_expansion) {
-        return Code::Dynamic;
+        return run_time_code(words);
     }
     let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
     Code::Static(texts.join(" "))
@@ -310,7 +322,7 @@ fn joined_code(words: &[Word]) -> Code {
 
 fn single_code(word: &Word) -> Code {
     if word.only_expansion {
-        Code::Dynamic
+        run_time_code(std::slice::from_ref(word))
     } else {
         Code::Static(word.text.clone())
     }
@@ -507,14 +519,22 @@ mod tests {
         for (line, got) in cases {
             assert_eq!(got, Some(Code::Static("rm -rf /".into())), "{line}");
         }
-        let dynamic = Word {
+        let variable = Word {
             text: "$CMD".into(),
+            dynamic: true,
+            only_expansion: true,
+            parameter: true,
+            ..Word::default()
+        };
+        let printed = Word {
+            text: "$(tool init)".into(),
             dynamic: true,
             only_expansion: true,
             ..Word::default()
         };
-        assert_eq!(unwrap(vec![w("eval"), dynamic.clone()]).code, Some(Code::Dynamic));
-        assert_eq!(unwrap(vec![w("sh"), w("-c"), dynamic]).code, Some(Code::Dynamic));
+        assert_eq!(unwrap(vec![w("eval"), variable.clone()]).code, Some(Code::Variable));
+        assert_eq!(unwrap(vec![w("sh"), w("-c"), variable]).code, Some(Code::Variable));
+        assert_eq!(unwrap(vec![w("eval"), printed]).code, Some(Code::Substituted));
         assert_eq!(unwrap(words("bash script.sh")).code, None);
         assert_eq!(unwrap(words("ssh host")).code, None);
     }
