@@ -295,6 +295,8 @@ struct Ctx {
     wrappers: Vec<String>,
     functions: Vec<String>,
     concurrent: bool,
+    /// Run by `xargs` (or nested in code it runs): operands come from input.
+    appended: bool,
 }
 
 impl Ctx {
@@ -305,6 +307,7 @@ impl Ctx {
             depth: self.depth + 1,
             wrappers,
             functions: self.functions.clone(),
+            appended: self.appended,
             ..Ctx::default()
         }
     }
@@ -681,7 +684,7 @@ impl Walker {
             wrappers: wrappers_all,
             upstream: ctx.upstream.clone(),
             substituted: pending.substituted,
-            appended_args: appended_args || pending.appended,
+            appended_args: appended_args || pending.appended || ctx.appended,
             depth: ctx.depth,
             ..Command::default()
         };
@@ -706,6 +709,7 @@ impl Walker {
                 let label = command.program().unwrap_or("sh").to_owned();
                 let mut inner = ctx.clone();
                 inner.wrappers = command.wrappers.clone();
+                inner.appended = command.appended_args;
                 self.nested_code(&text, &label, &inner);
             }
             wrappers::Code::Variable => command.dynamic_code = true,

@@ -104,8 +104,7 @@ pub fn broad(word: &Word) -> Option<Broad> {
         return Some(Broad::Home);
     }
     if word.dynamic {
-        let home = matches!(t.as_str(), "$HOME" | "${HOME}" | "$USERPROFILE");
-        return home.then_some(Broad::Home);
+        return is_home_variable(&t).then_some(Broad::Home);
     }
     if SYSTEM_DIRS.contains(&t.as_str()) || is_user_home(&t) {
         return Some(Broad::System);
@@ -116,6 +115,22 @@ pub fn broad(word: &Word) -> Option<Broad> {
         return Some(Broad::WorkingTree);
     }
     matches!(t.as_str(), ".git" | "./.git").then_some(Broad::Repository)
+}
+
+/// `$HOME`, `${HOME}`, `${HOME:?}`, `${HOME:-/root}`: the home directory itself.
+fn is_home_variable(t: &str) -> bool {
+    for name in ["HOME", "USERPROFILE"] {
+        if t.strip_prefix('$') == Some(name) {
+            return true;
+        }
+        let braced = t.strip_prefix("${").and_then(|r| r.strip_suffix('}'));
+        if let Some(rest) = braced.and_then(|b| b.strip_prefix(name)) {
+            if rest.is_empty() || rest.starts_with([':', '-', '?', '=', '+']) {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// `/home/alice`, `/Users/bob`: one user's whole home.
@@ -175,6 +190,8 @@ mod tests {
             ("$HOME", Some(Broad::Home)),
             ("\"$HOME\"", Some(Broad::Home)),
             ("${HOME}/", Some(Broad::Home)),
+            ("\"${HOME:?}/\"", Some(Broad::Home)),
+            ("${HOME_DIR}", None),
             ("/etc", Some(Broad::System)),
             ("/usr/", Some(Broad::System)),
             ("/home/alice", Some(Broad::System)),

@@ -86,6 +86,13 @@ const TABLE: &[(&str, Level, Option<&str>)] = &[
     ),
     ("echo / | xargs rm -rf", Medium, Some("rm.recursive-dynamic")),
     ("xargs -n1 echo < list.txt", Low, None),
+    (
+        "ls | xargs -I{} sh -c 'rm -rf {}'",
+        Medium,
+        Some("rm.recursive-dynamic"),
+    ),
+    ("trap 'rm -rf /' EXIT", High, Some("rm.recursive-broad")),
+    ("rm -rf \"${HOME:?}/\"", High, Some("rm.recursive-broad")),
     ("command rm -rf /", High, Some("rm.recursive-broad")),
     ("command -v rm", Low, None),
     ("watch -n 5 'git push --force'", High, Some("git.force-push")),

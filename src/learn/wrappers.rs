@@ -340,6 +340,11 @@ fn code_of(argv: &[Word]) -> Option<Code> {
             None
         }
         "eval" => (argv.len() > 1).then(|| joined_code(&argv[1..])),
+        // `trap CODE SIGNAL...` runs CODE later, when the signal comes.
+        "trap" => argv
+            .get(1)
+            .filter(|w| argv.len() > 2 && !w.text.starts_with('-'))
+            .map(single_code),
         "su" => su_code(argv),
         "ssh" => {
             let o = read_options(argv, &spec("BbcDEeFIiJLlmOopQRSWw", "", &[]));
@@ -514,6 +519,7 @@ mod tests {
             ),
             code("watch", vec![w("watch"), w("-n"), w("1"), w("rm -rf /")]),
             code("env -S", vec![w("env"), w("-S"), w("rm -rf"), w("/")]),
+            code("trap", vec![w("trap"), w("rm -rf /"), w("EXIT")]),
             code("sudo bash -c", vec![w("sudo"), w("bash"), w("-c"), w("rm -rf /")]),
         ];
         for (line, got) in cases {
@@ -537,6 +543,8 @@ mod tests {
         assert_eq!(unwrap(vec![w("eval"), printed]).code, Some(Code::Substituted));
         assert_eq!(unwrap(words("bash script.sh")).code, None);
         assert_eq!(unwrap(words("ssh host")).code, None);
+        assert_eq!(unwrap(words("trap -p")).code, None);
+        assert_eq!(unwrap(words("trap - EXIT")).code, None);
     }
 
     #[test]
