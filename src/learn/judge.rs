@@ -166,9 +166,15 @@ pub struct Context<'a> {
 
 /// Judge a shell line.
 pub fn judge_line(line: &str, rules: &RuleSet, ctx: &Context<'_>) -> Verdict {
-    match shell::parse_line(line) {
-        Ok(script) => judge_script(&script, rules, ctx),
-        Err(e) => judge_unreadable(line, &e, rules, ctx),
+    judge_parsed(line, &shell::parse_line(line), rules, ctx)
+}
+
+/// Judge a line already parsed (the caller parsed it to find its families
+/// and read only their statistics): the same as [`judge_line`].
+pub fn judge_parsed(line: &str, parsed: &Result<Script, ShellError>, rules: &RuleSet, ctx: &Context<'_>) -> Verdict {
+    match parsed {
+        Ok(script) => judge_script(script, rules, ctx),
+        Err(e) => judge_unreadable(line, e, rules, ctx),
     }
 }
 
@@ -433,6 +439,19 @@ mod tests {
         assert_eq!(ctx.lapsed, [ClaimId::parse("T-1").unwrap()]);
         let human = Actor::parse("human:bob").unwrap();
         assert!(ClaimContext::from_claims(&human, &claims, now).is_none());
+    }
+
+    #[test]
+    fn a_parsed_line_is_judged_like_the_line() {
+        let rules = RuleSet::builtin();
+        let ctx = Context::default();
+        for line in ["git push -f", "echo \"broken", "ls"] {
+            let parsed = shell::parse_line(line);
+            assert_eq!(
+                judge_parsed(line, &parsed, &rules, &ctx),
+                judge_line(line, &rules, &ctx)
+            );
+        }
     }
 
     #[test]
