@@ -53,3 +53,4 @@ pub mod sync;
 pub mod workflow;
 
 pub use error::{Error, Kind, Result};
+pub mod learn;

@@ -1,0 +1,471 @@
+//! The judge: every simple command a line would run is checked against the
+//! rules; a command's level is its worst reason, raised one level when its
+//! family failed repeatedly before (`learned.failures`); an agent pushing or
+//! committing without a live claim gets `claims.none`. The line's level is
+//! its worst command's, and every reason is listed.
+//!
+//! Levels map to decisions: `low` -> `allow` (exit 0; hooks give no decision
+//! so the agent's own permission rules apply), `medium` -> `ask` (exit 0;
+//! hooks ask the user), `high` -> `deny` (exit 1; hooks block the call).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::family;
+use super::policy::Escalation;
+use super::rules::{RuleSet, CLAIMS_NONE, LEARNED_FAILURES, PARSE_UNREADABLE};
+use super::shell::{self, Command, Script, ShellError};
+use super::stats::CommandStats;
+use crate::claims::{lease_lapsed, Claim};
+use crate::clock::Timestamp;
+use crate::ids::{Actor, ActorKind, ClaimId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Low,
+    Medium,
+    High,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Low => "low",
+            Level::Medium => "medium",
+            Level::High => "high",
+        }
+    }
+
+    /// One level up; high stays high.
+    pub fn raised(self) -> Level {
+        match self {
+            Level::Low => Level::Medium,
+            Level::Medium | Level::High => Level::High,
+        }
+    }
+
+    pub fn decision(self) -> Decision {
+        match self {
+            Level::Low => Decision::Allow,
+            Level::Medium => Decision::Ask,
+            Level::High => Decision::Deny,
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the caller should do: run it, ask a human first, or refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Allow,
+    Ask,
+    Deny,
+}
+
+/// One reason: which rule, on which command, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    pub rule: String,
+    pub level: Level,
+    pub command: String,
+    pub why: String,
+}
+
+/// The judgement of a whole line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub level: Level,
+    pub decision: Decision,
+    pub reasons: Vec<Reason>,
+    /// The command families on the line (what outcomes are counted by).
+    pub families: Vec<String>,
+}
+
+impl Verdict {
+    /// 1 for high (the command should not run), 0 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        i32::from(self.level == Level::High)
+    }
+
+    /// One line per reason, for humans and hook messages.
+    pub fn explain(&self) -> String {
+        if self.reasons.is_empty() {
+            return format!("{} risk: no rule matched", self.level);
+        }
+        let lines: Vec<String> = self
+            .reasons
+            .iter()
+            .map(|r| format!("{} [{}] {}: {}", r.level, r.rule, r.command, r.why))
+            .collect();
+        format!("{} risk\n{}", self.level, lines.join("\n"))
+    }
+}
+
+/// An agent's claims, as far as `claims.none` cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimContext {
+    pub actor: Actor,
+    /// Held claims with a live (or no) lease.
+    pub live: Vec<ClaimId>,
+    /// Held claims whose lease ran out.
+    pub lapsed: Vec<ClaimId>,
+}
+
+impl ClaimContext {
+    /// The claims `actor` holds at `now`; `None` for humans (the rule is about agents).
+    pub fn from_claims<'a>(actor: &Actor, claims: impl IntoIterator<Item = &'a Claim>, now: Timestamp) -> Option<Self> {
+        if actor.kind() != ActorKind::Agent {
+            return None;
+        }
+        let mut ctx = ClaimContext {
+            actor: actor.clone(),
+            live: Vec::new(),
+            lapsed: Vec::new(),
+        };
+        for claim in claims.into_iter().filter(|c| c.is_held_by(actor)) {
+            if lease_lapsed(claim, now) {
+                ctx.lapsed.push(claim.id.clone());
+            } else {
+                ctx.live.push(claim.id.clone());
+            }
+        }
+        Some(ctx)
+    }
+
+    fn missing(&self) -> Option<String> {
+        if !self.live.is_empty() {
+            return None;
+        }
+        if self.lapsed.is_empty() {
+            return Some(format!("{} holds no active claim", self.actor));
+        }
+        let ids: Vec<&str> = self.lapsed.iter().map(ClaimId::as_str).collect();
+        Some(format!(
+            "{} holds only claims whose lease has lapsed ({}); renew one or claim the work first",
+            self.actor,
+            ids.join(", ")
+        ))
+    }
+}
+
+/// What the judge knows besides the line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    pub stats: Option<&'a CommandStats>,
+    pub escalation: Escalation,
+    pub claims: Option<&'a ClaimContext>,
+}
+
+/// Judge a shell line.
+pub fn judge_line(line: &str, rules: &RuleSet, ctx: &Context<'_>) -> Verdict {
+    judge_parsed(line, &shell::parse_line(line), rules, ctx)
+}
+
+/// Judge a line already parsed (the caller parsed it to find its families
+/// and read only their statistics): the same as [`judge_line`].
+pub fn judge_parsed(line: &str, parsed: &Result<Script, ShellError>, rules: &RuleSet, ctx: &Context<'_>) -> Verdict {
+    match parsed {
+        Ok(script) => judge_script(script, rules, ctx),
+        Err(e) => judge_unreadable(line, e, rules, ctx),
+    }
+}
+
+/// Judge an argv given directly (one simple command).
+pub fn judge_argv(argv: &[String], rules: &RuleSet, ctx: &Context<'_>) -> Verdict {
+    judge_script(&shell::from_argv(argv), rules, ctx)
+}
+
+/// Judge parsed commands.
+pub fn judge_script(script: &Script, rules: &RuleSet, ctx: &Context<'_>) -> Verdict {
+    let mut reasons = Vec::new();
+    let mut level = Level::Low;
+    for command in &script.commands {
+        level = level.max(judge_command(command, rules, ctx, &mut reasons));
+    }
+    if let (Some(problem), Some(rule)) = (script.problems.first(), rules.get(PARSE_UNREADABLE)) {
+        level = level.max(rule.level);
+        push(
+            &mut reasons,
+            rule.id.clone(),
+            rule.level,
+            "(nested code)".into(),
+            format!("{}: {problem}", rule.why),
+        );
+    }
+    finish(level, reasons, family::families(script))
+}
+
+/// A line the parser cannot read: at least `parse.unreadable`, and whatever
+/// a plain word split of it still shows (`rm -rf / "` is high).
+fn judge_unreadable(line: &str, error: &ShellError, rules: &RuleSet, ctx: &Context<'_>) -> Verdict {
+    let mut reasons = Vec::new();
+    let mut level = Level::Low;
+    if let Some(rule) = rules.get(PARSE_UNREADABLE) {
+        level = rule.level;
+        let shown: String = line.chars().take(120).collect();
+        push(
+            &mut reasons,
+            rule.id.clone(),
+            rule.level,
+            shown,
+            format!("{}: {error}", rule.why),
+        );
+    }
+    let mut families = Vec::new();
+    for segment in line.split([';', '&', '|', '\n']) {
+        let argv: Vec<String> = segment
+            .split_whitespace()
+            .map(|w| w.trim_matches(['"', '\'', '`', '(', ')', '{', '}']).to_owned())
+            .filter(|w| !w.is_empty())
+            .collect();
+        if argv.is_empty() || line.len() > shell::MAX_INPUT {
+            continue;
+        }
+        let script = shell::from_argv(&argv);
+        for command in &script.commands {
+            level = level.max(judge_command(command, rules, ctx, &mut reasons));
+        }
+        families.extend(family::families(&script));
+    }
+    families.dedup();
+    finish(level, reasons, families)
+}
+
+fn finish(level: Level, reasons: Vec<Reason>, families: Vec<String>) -> Verdict {
+    Verdict {
+        level,
+        decision: level.decision(),
+        reasons,
+        families,
+    }
+}
+
+fn push(reasons: &mut Vec<Reason>, rule: String, level: Level, command: String, why: String) {
+    if !reasons.iter().any(|r| r.rule == rule && r.command == command) {
+        reasons.push(Reason {
+            rule,
+            level,
+            command,
+            why,
+        });
+    }
+}
+
+/// Judge one command: its rules, the claim check, then learned escalation.
+fn judge_command(command: &Command, rules: &RuleSet, ctx: &Context<'_>, reasons: &mut Vec<Reason>) -> Level {
+    let shown = command.display();
+    let mut level = Level::Low;
+    for rule in rules.matching(command) {
+        level = level.max(rule.level);
+        push(reasons, rule.id.clone(), rule.level, shown.clone(), rule.why.clone());
+    }
+    let Some(family) = family::family(command) else {
+        return level;
+    };
+    if let (Some(claims), Some(rule)) = (ctx.claims, rules.get(CLAIMS_NONE)) {
+        if matches!(family.as_str(), "git push" | "git commit") {
+            if let Some(why) = claims.missing() {
+                level = level.max(rule.level);
+                push(reasons, rule.id.clone(), rule.level, shown.clone(), why);
+            }
+        }
+    }
+    let learned = ctx
+        .stats
+        .and_then(|s| s.family(&family))
+        .and_then(|f| f.escalation(&ctx.escalation));
+    if let (Some(why), Some(rule)) = (learned, rules.get(LEARNED_FAILURES)) {
+        level = level.raised();
+        push(reasons, rule.id.clone(), level, shown, format!("`{family}` {why}"));
+    }
+    level
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::learn::stats::FamilyStats;
+
+    fn judge(line: &str) -> Verdict {
+        judge_line(line, &RuleSet::builtin(), &Context::default())
+    }
+
+    #[test]
+    fn the_worst_command_wins_and_every_reason_is_listed() {
+        let v = judge("git push --force && rm -rf / ; git clean -f");
+        assert_eq!(v.level, Level::High);
+        assert_eq!(v.decision, Decision::Deny);
+        assert_eq!(v.exit_code(), 1);
+        let rules: Vec<&str> = v.reasons.iter().map(|r| r.rule.as_str()).collect();
+        assert_eq!(rules, ["git.force-push", "rm.recursive-broad", "git.clean-force"]);
+        assert_eq!(v.reasons[1].command, "rm -rf /");
+        assert_eq!(v.families, ["git push", "rm", "git clean"]);
+        assert!(v
+            .explain()
+            .starts_with("high risk\nhigh [git.force-push] git push --force:"));
+    }
+
+    #[test]
+    fn low_is_allow_and_medium_is_ask() {
+        let low = judge("ls -la");
+        assert_eq!(
+            (low.level, low.decision, low.exit_code()),
+            (Level::Low, Decision::Allow, 0)
+        );
+        assert!(low.reasons.is_empty());
+        let medium = judge("git branch -D old");
+        assert_eq!(
+            (medium.level, medium.decision, medium.exit_code()),
+            (Level::Medium, Decision::Ask, 0)
+        );
+    }
+
+    #[test]
+    fn unreadable_lines_are_at_least_medium_and_still_split() {
+        let v = judge("echo \"unterminated");
+        assert_eq!(v.level, Level::Medium);
+        assert_eq!(v.reasons[0].rule, "parse.unreadable");
+        assert!(v.reasons[0].why.contains("cannot read"));
+        let v = judge("rm -rf / \"");
+        assert_eq!(v.level, Level::High);
+        assert!(v.reasons.iter().any(|r| r.rule == "rm.recursive-broad"));
+        let nested = judge("bash -c 'echo \"oops'");
+        assert_eq!(nested.level, Level::Medium);
+    }
+
+    #[test]
+    fn learned_escalation_raises_one_level_with_its_reason() {
+        let mut stats = CommandStats::default();
+        stats.families.insert(
+            "git push".into(),
+            FamilyStats {
+                runs: 4,
+                successes: 1,
+                failures: 3,
+                failure_streak: 3,
+                ..FamilyStats::default()
+            },
+        );
+        let ctx = Context {
+            stats: Some(&stats),
+            ..Context::default()
+        };
+        let v = judge_line("git push origin main", &RuleSet::builtin(), &ctx);
+        assert_eq!(v.level, Level::Medium);
+        let r = &v.reasons[0];
+        assert_eq!(r.rule, "learned.failures");
+        assert_eq!(r.why, "`git push` failed the last 3 times it ran (of 4 runs, 3 failed)");
+        let forced = judge_line("git push -f", &RuleSet::builtin(), &ctx);
+        assert_eq!(forced.level, Level::High, "high stays high");
+        let other = judge_line("git status", &RuleSet::builtin(), &ctx);
+        assert_eq!(other.level, Level::Low);
+        let policy: crate::learn::policy::LearnPolicy =
+            toml::from_str("[[rules]]\nid = \"learned.failures\"\ndisabled = true").unwrap();
+        let off = RuleSet::from_policy(&policy).unwrap();
+        assert_eq!(judge_line("git push", &off, &ctx).level, Level::Low);
+    }
+
+    #[test]
+    fn agents_without_live_claims_get_claims_none() {
+        let agent = Actor::parse("agent:alice").unwrap();
+        let none = ClaimContext {
+            actor: agent.clone(),
+            live: vec![],
+            lapsed: vec![],
+        };
+        let ctx = Context {
+            claims: Some(&none),
+            ..Context::default()
+        };
+        let v = judge_line("git commit -m wip && git push", &RuleSet::builtin(), &ctx);
+        assert_eq!(v.level, Level::Medium);
+        assert_eq!(v.reasons.len(), 2);
+        assert_eq!(v.reasons[0].why, "agent:alice holds no active claim");
+        assert_eq!(judge_line("git status", &RuleSet::builtin(), &ctx).level, Level::Low);
+        let lapsed = ClaimContext {
+            lapsed: vec![ClaimId::parse("T-1").unwrap()],
+            ..none.clone()
+        };
+        let ctx = Context {
+            claims: Some(&lapsed),
+            ..Context::default()
+        };
+        let v = judge_line("git push", &RuleSet::builtin(), &ctx);
+        assert!(v.reasons[0].why.contains("lease has lapsed (T-1)"), "{:?}", v.reasons);
+        let live = ClaimContext {
+            live: vec![ClaimId::parse("T-2").unwrap()],
+            ..none
+        };
+        let ctx = Context {
+            claims: Some(&live),
+            ..Context::default()
+        };
+        assert_eq!(judge_line("git push", &RuleSet::builtin(), &ctx).level, Level::Low);
+    }
+
+    #[test]
+    fn claim_context_comes_from_claims() {
+        use crate::claims::ClaimState;
+        let alice = Actor::parse("agent:alice").unwrap();
+        let now = crate::clock::parse_timestamp("2026-01-02T00:00:00Z").unwrap();
+        let claim = |id: &str, lease: Option<&str>| Claim {
+            schema: 1,
+            id: ClaimId::parse(id).unwrap(),
+            state: ClaimState::Active,
+            owner: alice.clone(),
+            agent: None,
+            role: None,
+            generation: 1,
+            created_at: now,
+            updated_at: now,
+            lease_until: lease.map(|t| crate::clock::parse_timestamp(t).unwrap()),
+            handoff_to: None,
+            handoff_note: None,
+            reason: None,
+            note: None,
+            delivery: None,
+            extra: Default::default(),
+        };
+        let claims = [claim("T-1", Some("2026-01-01T00:00:00Z")), claim("T-2", None)];
+        let ctx = ClaimContext::from_claims(&alice, &claims, now).unwrap();
+        assert_eq!(ctx.live, [ClaimId::parse("T-2").unwrap()]);
+        assert_eq!(ctx.lapsed, [ClaimId::parse("T-1").unwrap()]);
+        let human = Actor::parse("human:bob").unwrap();
+        assert!(ClaimContext::from_claims(&human, &claims, now).is_none());
+    }
+
+    #[test]
+    fn a_parsed_line_is_judged_like_the_line() {
+        let rules = RuleSet::builtin();
+        let ctx = Context::default();
+        for line in ["git push -f", "echo \"broken", "ls"] {
+            let parsed = shell::parse_line(line);
+            assert_eq!(
+                judge_parsed(line, &parsed, &rules, &ctx),
+                judge_line(line, &rules, &ctx)
+            );
+        }
+    }
+
+    #[test]
+    fn argv_is_judged_without_shell_parsing() {
+        let argv: Vec<String> = ["echo", "rm -rf /"].map(String::from).to_vec();
+        assert_eq!(
+            judge_argv(&argv, &RuleSet::builtin(), &Context::default()).level,
+            Level::Low
+        );
+        let argv: Vec<String> = ["sudo", "rm", "-rf", "/"].map(String::from).to_vec();
+        assert_eq!(
+            judge_argv(&argv, &RuleSet::builtin(), &Context::default()).level,
+            Level::High
+        );
+    }
+}

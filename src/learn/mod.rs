@@ -1,0 +1,24 @@
+//! learn: the command risk guard and task routing (DESIGN §2.6).
+//!
+//! Pure core, no git and no files: [`shell`] turns a line into the simple
+//! commands that would run (with [`wrappers`] peeled off), [`rules`] holds
+//! the rule table (matchers in [`matchers`], path reach in [`targets`]),
+//! [`judge`] gives a [`judge::Verdict`], [`family`] names command families,
+//! [`stats`] holds the shared statistics and the local journal, [`route`]
+//! suggests a pool role, [`hooks`] speaks the agents' hook protocols and
+//! [`policy`] is the `[learn]` section of `config.toml`.
+
+pub mod family;
+pub mod hooks;
+pub mod judge;
+pub mod matchers;
+pub mod policy;
+pub mod route;
+pub mod rules;
+pub mod shell;
+pub mod stats;
+pub mod targets;
+pub mod wrappers;
+
+#[cfg(test)]
+mod tests;

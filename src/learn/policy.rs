@@ -1,0 +1,215 @@
+//! The `[learn]` section of `config.toml`: rules added, re-levelled or
+//! disabled by id, routing keywords per role, and the thresholds of learned
+//! escalation. `src/config.rs` embeds it as `Config.learn`; validation
+//! compiles it, so a bad rule never reaches the ref.
+//!
+//! ```toml
+//! [learn]
+//! escalate_after = 3             # failures in a row (since the last success)
+//! escalate_min_runs = 10         # or: at least this many runs ...
+//! escalate_failure_percent = 50  # ... of which at least this share failed
+//!
+//! [[learn.rules]]                # a new rule
+//! id = "deploy.prod"
+//! program = "kubectl"
+//! subcommand = "delete"
+//! flags = ["--all"]              # every flag must be present
+//! args = ["ns/prod*"]            # every glob must match some operand
+//! level = "high"
+//! why = "deletes production resources"
+//!
+//! [[learn.rules]]                # a built-in rule, re-levelled
+//! id = "git.reset-hard"
+//! level = "medium"
+//!
+//! [[learn.rules]]                # a built-in rule, off
+//! id = "pkg.publish"
+//! disabled = true
+//!
+//! [learn.keywords]               # routing keywords, replacing the built-in list of a role
+//! reviewer = ["review", "audit", "pr"]
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::judge::Level;
+use crate::error::{Error, Result};
+use crate::ids::Role;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LearnPolicy {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleEntry>,
+    /// Role -> keywords; replaces the built-in keywords of that role.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub keywords: BTreeMap<String, Vec<String>>,
+    #[serde(default = "default_escalate_after")]
+    pub escalate_after: u32,
+    #[serde(default = "default_escalate_min_runs")]
+    pub escalate_min_runs: u32,
+    #[serde(default = "default_escalate_failure_percent")]
+    pub escalate_failure_percent: u32,
+    #[serde(flatten)]
+    pub extra: toml::Table,
+}
+
+fn default_escalate_after() -> u32 {
+    3
+}
+fn default_escalate_min_runs() -> u32 {
+    10
+}
+fn default_escalate_failure_percent() -> u32 {
+    50
+}
+
+impl Default for LearnPolicy {
+    fn default() -> Self {
+        toml::from_str("").expect("every field has a default")
+    }
+}
+
+/// One `[[learn.rules]]` entry: a new rule (with `program`), or a change to
+/// a built-in rule (its `id` with `level` or `disabled`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RuleEntry {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Level>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subcommand: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// Unknown keys are kept here so validation can name them.
+    #[serde(flatten)]
+    pub extra: toml::Table,
+}
+
+/// Escalation thresholds, checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Escalation {
+    pub after_failures: u32,
+    pub min_runs: u32,
+    pub failure_percent: u32,
+}
+
+impl Default for Escalation {
+    fn default() -> Self {
+        LearnPolicy::default().escalation().expect("defaults are valid")
+    }
+}
+
+fn invalid(what: impl Into<String>, hint: impl Into<String>) -> Error {
+    Error::invalid("invalid_learn_policy", what).with_hint(hint)
+}
+
+impl LearnPolicy {
+    /// Check everything that `RuleSet::from_policy` does not: thresholds
+    /// and keywords. (Rules are checked by compiling them.)
+    pub fn escalation(&self) -> Result<Escalation> {
+        if self.escalate_after == 0 {
+            return Err(invalid(
+                "learn.escalate_after is 0",
+                "set learn.escalate_after to the number of failures in a row that raise a command's risk, e.g. 3",
+            ));
+        }
+        if !(1..=100).contains(&self.escalate_failure_percent) {
+            return Err(invalid(
+                format!(
+                    "learn.escalate_failure_percent is {}, not a percentage",
+                    self.escalate_failure_percent
+                ),
+                "set it between 1 and 100, e.g. 50",
+            ));
+        }
+        Ok(Escalation {
+            after_failures: self.escalate_after,
+            min_runs: self.escalate_min_runs,
+            failure_percent: self.escalate_failure_percent,
+        })
+    }
+
+    /// The routing keywords, checked: role names have the role id form and
+    /// keywords are not empty.
+    pub fn keyword_overrides(&self) -> Result<BTreeMap<Role, Vec<String>>> {
+        let mut out = BTreeMap::new();
+        for (role, words) in &self.keywords {
+            let role = Role::parse(role).map_err(|e| e.context("learn.keywords"))?;
+            if let Some(bad) = words.iter().find(|w| w.trim().is_empty()) {
+                return Err(invalid(
+                    format!("learn.keywords.{role} has an empty keyword {bad:?}"),
+                    "remove the empty string from the list",
+                ));
+            }
+            out.insert(role, words.iter().map(|w| w.trim().to_lowercase()).collect());
+        }
+        Ok(out)
+    }
+
+    /// Everything in the section, checked (the rules by compiling them).
+    pub fn validate(&self) -> Result<()> {
+        self.escalation()?;
+        self.keyword_overrides()?;
+        super::rules::RuleSet::from_policy(self).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_round_trip() {
+        let p = LearnPolicy::default();
+        assert_eq!(p.escalate_after, 3);
+        assert!(p.validate().is_ok());
+        let text = r#"
+escalate_after = 2
+future = "kept"
+
+[[rules]]
+id = "deploy.prod"
+program = "kubectl"
+subcommand = "delete"
+level = "high"
+why = "deletes production resources"
+
+[[rules]]
+id = "git.reset-hard"
+level = "medium"
+
+[keywords]
+reviewer = ["Review", "audit"]
+"#;
+        let p: LearnPolicy = toml::from_str(text).unwrap();
+        assert!(p.validate().is_ok());
+        assert_eq!(p.extra["future"].as_str(), Some("kept"));
+        let again: LearnPolicy = toml::from_str(&toml::to_string(&p).unwrap()).unwrap();
+        assert_eq!(again, p);
+        let kw = p.keyword_overrides().unwrap();
+        assert_eq!(kw[&Role::parse("reviewer").unwrap()], ["review", "audit"]);
+    }
+
+    #[test]
+    fn bad_thresholds_and_keywords_are_invalid() {
+        let p: LearnPolicy = toml::from_str("escalate_after = 0").unwrap();
+        assert_eq!(p.validate().unwrap_err().exit_code(), 2);
+        let p: LearnPolicy = toml::from_str("escalate_failure_percent = 150").unwrap();
+        assert_eq!(p.validate().unwrap_err().exit_code(), 2);
+        let p: LearnPolicy = toml::from_str("[keywords]\n\"bad role\" = [\"x\"]").unwrap();
+        assert_eq!(p.validate().unwrap_err().exit_code(), 2);
+        let p: LearnPolicy = toml::from_str("[keywords]\nreviewer = [\" \"]").unwrap();
+        let err = p.validate().unwrap_err();
+        assert!(!err.hint.is_empty());
+    }
+}
