@@ -227,15 +227,14 @@ fn count_objects(store: &Store) -> Option<(u64, u64)> {
 
 /// Definitions staged for commit under `.baton/workflows/` must validate (pre-commit).
 fn staged_definitions(store: &Store) -> Result<Vec<Finding>> {
-    let Some(work) = store.work_dir() else {
+    if store.work_dir().is_none() {
         return Ok(Vec::new());
-    };
-    // From the work tree's root: the pathspec is relative to the current
-    // directory, so from a subdirectory (or `.git/`) it would match nothing
-    // and staged definitions would pass unchecked.
+    }
+    // `Store::git` runs in the work tree's root: the pathspec is relative to
+    // the current directory, so from a subdirectory (or `.git/`) it would
+    // match nothing and staged definitions would pass unchecked.
     let out = store
         .git()
-        .current_dir(work)
         .args([
             "diff",
             "--cached",
