@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::output::Output;
+use super::output::{safe, Output};
 use crate::error::Result;
 use crate::finding::{self, Finding, Severity};
 use crate::ops::doctor::{self as op, Options};
@@ -86,10 +86,10 @@ fn render(findings: &[Finding]) -> String {
             "{:<5} {}: {}{fixed}\n",
             f.severity.as_str(),
             f.check,
-            f.message
+            safe(&f.message)
         ));
         if !f.hint.is_empty() && f.severity != Severity::Ok && !f.fixed {
-            out.push_str(&format!("      hint: {}\n", f.hint));
+            out.push_str(&format!("      hint: {}\n", safe(&f.hint)));
         }
     }
     out
