@@ -8,13 +8,16 @@
 //! store never learns what a claim is: this layer is where they meet.
 //!
 //! One file per subsystem, like cargo's `ops/`: [`claims`], [`pool`],
-//! [`workflow`], [`repo`] (init, log, config), [`sync`] and [`doctor`].
+//! [`workflow`], [`repo`] (init, log, config), [`sync`] and [`doctor`];
+//! [`verify`] finds state files this baton cannot parse for the hook, sync
+//! and doctor's quarantine.
 
 pub mod claims;
 pub mod doctor;
 pub mod pool;
 pub mod repo;
 pub mod sync;
+pub mod verify;
 pub mod workflow;
 
 #[cfg(test)]

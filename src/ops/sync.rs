@@ -188,6 +188,9 @@ fn one_round(store: &Store, remote: &str, actor: &str, progress: &mut Progress) 
             commit
         }
     };
+    // What another machine cannot parse must not reach it; what a newer
+    // baton wrote may (it is not corrupt).
+    super::verify::refuse_unparsable(store, remote, theirs, pushing)?;
     publish(store, remote, pushing, theirs, progress)
 }
 

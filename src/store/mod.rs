@@ -27,7 +27,7 @@ use crate::error::{Error, Result, ResultExt};
 pub use diff::Divergence;
 pub use history::HistoryEntry;
 pub use message::Message;
-pub use read::Snapshot;
+pub use read::{Entry, EntryKind, Snapshot};
 pub use write::{Change, Outcome, RefError, Written};
 
 /// The one ref that holds all shared state.
