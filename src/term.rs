@@ -82,7 +82,10 @@ mod tests {
 
     #[test]
     fn escape_sequences_are_shown_not_sent() {
-        assert_eq!(field("a\x1b[2Jb\x07c\rd\ne\x7f\u{9b}f\tg"), "a\\x1b[2Jb\\x07c\\rd\\ne\\x7f\\u{9b}f\tg");
+        assert_eq!(
+            field("a\x1b[2Jb\x07c\rd\ne\x7f\u{9b}f\tg"),
+            "a\\x1b[2Jb\\x07c\\rd\\ne\\x7f\\u{9b}f\tg"
+        );
         assert_eq!(lines("one\ntwo\x1b]0;t\x07"), "one\ntwo\\x1b]0;t\\x07");
         assert!(matches!(field("plain text, ünïcode"), Cow::Borrowed(_)));
     }

@@ -39,7 +39,11 @@ fn commit_raw_entries(repo: &Repo, entries: &[(&str, &str, &str)]) -> String {
             .env("GIT_INDEX_FILE", &index)
             .output()
             .expect("running git");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     };
     git(&["read-tree", &repo.state()]);
@@ -70,11 +74,17 @@ fn finding_at<'a>(doc: &'a Value, path: &str) -> &'a Value {
 #[test]
 fn a_lapsed_lease_claimed_again_by_its_holder_is_renewed() {
     let repo = Repo::new();
-    repo.run_at(ALICE, T0, &["claims", "claim", "T-1", "--lease", "1h"]).ok();
+    repo.run_at(ALICE, T0, &["claims", "claim", "T-1", "--lease", "1h"])
+        .ok();
     let before = repo.commit_count();
     let run = repo.run_at(ALICE, &t0_plus(2), &["claims", "claim", "T-1", "--lease", "1h"]);
     let out = run.ok();
-    assert_eq!(out["changed"], true, "the lapsed holding must be renewed: {}", run.describe());
+    assert_eq!(
+        out["changed"],
+        true,
+        "the lapsed holding must be renewed: {}",
+        run.describe()
+    );
     assert_eq!(repo.commit_count(), before + 1);
     let claim = &out["claim"];
     assert_eq!(claim["owner"], ALICE);
@@ -82,7 +92,13 @@ fn a_lapsed_lease_claimed_again_by_its_holder_is_renewed() {
     assert_eq!(claim["lease_until"], t0_plus(3));
     assert!(repo.tip_message().contains("lapsed"), "{}", repo.tip_message());
     // Held again: another actor a moment later is refused.
-    repo.refuse_at(BOB, &common::t0_plus_minutes(121), &["claims", "claim", "T-1"], 1, "claim_held");
+    repo.refuse_at(
+        BOB,
+        &common::t0_plus_minutes(121),
+        &["claims", "claim", "T-1"],
+        1,
+        "claim_held",
+    );
     // Without --lease and without claims.default_lease the renewed holding has no lease.
     let out = repo.run_at(ALICE, &t0_plus(5), &["claims", "claim", "T-1"]).ok();
     assert_eq!(out["changed"], true);
@@ -114,7 +130,10 @@ fn control_characters_in_notes_reasons_and_step_output_are_escaped() {
     let text = String::from_utf8_lossy(&status.stdout);
     assert_inert(&text, "claims status");
     assert!(text.contains("\\x1b]0;owned"), "the note is shown, escaped: {text}");
-    assert!(!text.lines().any(|l| l.starts_with("hint: forged")), "a note forged a line: {text}");
+    assert!(
+        !text.lines().any(|l| l.starts_with("hint: forged")),
+        "a note forged a line: {text}"
+    );
     let reject = repo
         .cmd(BOB)
         .args(["claims", "reject", "T-1", "--reason", HOSTILE])
@@ -134,7 +153,11 @@ fn control_characters_in_notes_reasons_and_step_output_are_escaped() {
         "name = \"loud\"\n[[steps]]\nid = \"shout\"\nrun = [\"printf\", 'a\\033]0;owned\\007\\033[2Jb\\rc\\n']\n",
     )
     .unwrap();
-    let run = repo.cmd(OPS).args(["workflow", "run", "loud", "--execute"]).output().unwrap();
+    let run = repo
+        .cmd(OPS)
+        .args(["workflow", "run", "loud", "--execute"])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&run.stdout);
     assert_eq!(run.status.code(), Some(0), "{text}");
     assert_inert(&text, "workflow run");
@@ -248,7 +271,10 @@ fn state_from_a_newer_baton_says_upgrade_and_never_blocks_a_commit() {
 
 fn hook(repo: &Repo) -> (i32, String) {
     let out = repo.cmd(OPS).args(["doctor", "--hook"]).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[test]
@@ -332,7 +358,10 @@ fn two_resumes_of_one_run_at_once_execute_it_once() {
     let outs = [first.wait_with_output().unwrap(), second.wait_with_output().unwrap()];
     let codes: Vec<i32> = outs.iter().map(|o| o.status.code().unwrap()).collect();
     let count = std::fs::read_to_string(repo.path().join("deploy.count")).unwrap();
-    assert_eq!(count, "ran\nran\n", "the deploy step ran once more, not twice (exit codes {codes:?})");
+    assert_eq!(
+        count, "ran\nran\n",
+        "the deploy step ran once more, not twice (exit codes {codes:?})"
+    );
     assert!(codes.contains(&0) && codes.contains(&1), "{codes:?}");
     let loser = outs.iter().find(|o| o.status.code() == Some(1)).unwrap();
     let doc: Value = serde_json::from_slice(&loser.stdout).unwrap();
@@ -348,7 +377,12 @@ fn two_resumes_of_one_run_at_once_execute_it_once() {
 /// synced from elsewhere could have it.
 fn point_definition(repo: &Repo, id: &str, path: &str) {
     let stamp = &id["wf-".len()..];
-    let ledger = format!("runs/workflow/{}/{}/{}/{id}.json", &stamp[..4], &stamp[4..6], &stamp[6..8]);
+    let ledger = format!(
+        "runs/workflow/{}/{}/{}/{id}.json",
+        &stamp[..4],
+        &stamp[4..6],
+        &stamp[6..8]
+    );
     let mut run: Value = serde_json::from_str(&repo.state_file(&ledger).unwrap()).unwrap();
     run["definition"]["path"] = Value::from(path);
     let text = serde_json::to_string_pretty(&run).unwrap();
@@ -368,17 +402,32 @@ fn resume_runs_only_the_recorded_definition_from_this_work_tree() {
     // Changed since: refused, naming both blob ids and the path.
     std::fs::write(&file, text.replace("go.count", "other.count")).unwrap();
     let changed = repo.git(&["hash-object", file.to_str().unwrap()]);
-    let run = repo.refuse(OPS, &["workflow", "resume", "--run-id", &id, "--execute"], 1, "definition_changed");
+    let run = repo.refuse(
+        OPS,
+        &["workflow", "resume", "--run-id", &id, "--execute"],
+        1,
+        "definition_changed",
+    );
     for needle in [blob.as_str(), changed.as_str(), ".baton/workflows/fix.toml"] {
         assert!(run.message().contains(needle), "{needle} not named: {}", run.describe());
     }
     // Gone: refused.
     std::fs::remove_file(&file).unwrap();
-    repo.refuse(OPS, &["workflow", "resume", "--run-id", &id, "--execute"], 1, "definition_missing");
+    repo.refuse(
+        OPS,
+        &["workflow", "resume", "--run-id", &id, "--execute"],
+        1,
+        "definition_missing",
+    );
     // A recorded path outside the work tree is never read.
     for bad in ["../outside.toml", "/etc/passwd", ".baton/../../outside.toml"] {
         point_definition(&repo, &id, bad);
-        let run = repo.refuse(OPS, &["workflow", "resume", "--run-id", &id, "--execute"], 1, "definition_path");
+        let run = repo.refuse(
+            OPS,
+            &["workflow", "resume", "--run-id", &id, "--execute"],
+            1,
+            "definition_path",
+        );
         assert!(run.message().contains(bad), "{}", run.describe());
     }
     assert_eq!(std::fs::read_to_string(repo.path().join("go.count")).unwrap(), "ran\n");
@@ -391,6 +440,9 @@ fn resume_runs_only_the_recorded_definition_from_this_work_tree() {
     repo.run(OPS, &["config", "set", "workflow.allow", "sh *"]).ok();
     let resumed = repo.run(OPS, &["workflow", "resume", "--run-id", &id, "--execute"]);
     assert_eq!(resumed.ok()["run"]["status"], "succeeded");
-    assert_eq!(std::fs::read_to_string(repo.path().join("go.count")).unwrap(), "ran\nran\n");
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("go.count")).unwrap(),
+        "ran\nran\n"
+    );
     assert!(!Path::new(&repo.path().join("other.count")).exists());
 }

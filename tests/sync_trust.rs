@@ -34,8 +34,11 @@ fn baton_in(cwd: &Path, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Run 
     Run::from_output(args.iter().map(|s| s.to_string()).collect(), out)
 }
 
+/// `baton` in clone `c` at a fixed time, as the clone's own operator (two
+/// machines have two: identical commits would be one operation to git).
 fn at(c: &Clone, now: &str, args: &[&str]) -> Run {
-    baton_in(&c.dir, &c.dir, &[("BATON_NOW", now)], args)
+    let actor = format!("human:ops-{}", c.dir.file_name().unwrap().to_string_lossy());
+    baton_in(&c.dir, &c.dir, &[("BATON_NOW", now), ("BATON_ACTOR", &actor)], args)
 }
 
 // ------------------------------------------------------------------ item 16
@@ -94,7 +97,10 @@ fn agents_spawned_with_one_id_on_two_clones_are_reported_on_sync() {
     assert_eq!(lost_agents(&report), ["builder-1", "tester-1"], "{report:#}");
     // The merge commit names them.
     let message = b.git(&["log", "-1", "--format=%B", "refs/baton/state"]);
-    assert!(message.contains("agent/builder-1") && message.contains("agent/tester-1"), "{message}");
+    assert!(
+        message.contains("agent/builder-1") && message.contains("agent/tester-1"),
+        "{message}"
+    );
     assert!(message.contains("lost: agent builder-1"), "{message}");
 }
 
@@ -108,7 +114,8 @@ fn the_text_of_a_sync_names_a_lost_agent() {
     let text = b.run_text(BOB, &["sync"]);
     let out = text.ok_text();
     assert!(
-        out.lines().any(|l| l.starts_with("lost: agent builder-1") && l.contains("not published")),
+        out.lines()
+            .any(|l| l.starts_with("lost: agent builder-1") && l.contains("not published")),
         "{}",
         text.describe()
     );
@@ -123,7 +130,10 @@ fn pool_spawn_sync_numbers_after_the_remote_and_publishes() {
     assert_eq!(spawned["sync"]["action"], "pushed", "{spawned:#}");
     assert_eq!(net.tip(), a.tip(), "the spawn was published");
     let spawned = b.run(OPS, &["pool", "spawn", "--role", "builder", "--sync"]).ok();
-    assert_eq!(spawned["agents"][0]["id"], "builder-2", "numbered after the remote's: {spawned:#}");
+    assert_eq!(
+        spawned["agents"][0]["id"], "builder-2",
+        "numbered after the remote's: {spawned:#}"
+    );
     assert_eq!(net.tip(), b.tip());
 
     // sync.auto does the same: B's spawn is published, A's sees it first.
@@ -137,6 +147,34 @@ fn pool_spawn_sync_numbers_after_the_remote_and_publishes() {
     let spawned = a.run(OPS, &["pool", "spawn", "--role", "builder"]).ok();
     assert_eq!(spawned["agents"][0]["id"], "builder-4", "{spawned:#}");
     assert_eq!(net.tip(), a.tip());
+}
+
+#[test]
+fn a_spawn_that_loses_its_id_to_another_machine_is_refused() {
+    let net = Net::new();
+    let (a, b) = (net.joined("a"), net.joined("b"));
+    // B's publishing push first lets A spawn and publish the same id: A
+    // publishes first, B's push is rejected, and B's next round merges.
+    let guard = net.root.path().join("raced");
+    let exe = assert_cmd::cargo::cargo_bin("baton");
+    b.hook(
+        "pre-push",
+        &format!(
+            "#!/bin/sh\nunset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE\n[ -e {guard} ] && exit 0\ntouch {guard}\n\
+             BATON_ACTOR=human:ann {exe} -C {a} pool spawn --role builder --sync >/dev/null 2>&1\nexit 0\n",
+            guard = sync_support::sh_quote(&guard),
+            exe = sync_support::sh_quote(&exe),
+            a = sync_support::sh_quote(&a.dir),
+        ),
+    );
+    let run = b.run(BOB, &["pool", "spawn", "--role", "builder", "--sync"]);
+    run.err(1, "agent_lost");
+    assert!(guard.exists(), "the race did not happen");
+    assert!(run.message().contains("builder-1"), "{}", run.describe());
+    assert!(run.hint().contains("--sync"), "{}", run.describe());
+    // Both sides now see one builder-1, A's; B's next spawn takes builder-2.
+    let spawned = b.run(BOB, &["pool", "spawn", "--role", "builder", "--sync"]).ok();
+    assert_eq!(spawned["agents"][0]["id"], "builder-2", "{spawned:#}");
 }
 
 // ------------------------------------------------------------------ item 12
@@ -159,7 +197,12 @@ fn sync_refuses_to_publish_files_that_do_not_parse() {
             .stdout(std::process::Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(input.unwrap_or("").as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.unwrap_or("").as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "git {args:?}");
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
@@ -167,7 +210,10 @@ fn sync_refuses_to_publish_files_that_do_not_parse() {
     let tip = a.tip().unwrap();
     env_git(&["read-tree", &tip], None);
     let blob = env_git(&["hash-object", "-w", "--stdin"], Some("schema = 1\nid = [\n"));
-    env_git(&["update-index", "--add", "--cacheinfo", &format!("100644,{blob},{bad}")], None);
+    env_git(
+        &["update-index", "--add", "--cacheinfo", &format!("100644,{blob},{bad}")],
+        None,
+    );
     let tree = env_git(&["write-tree"], None);
     let commit = env_git(&["commit-tree", &tree, "-p", &tip], Some("hand edit"));
     a.git(&["update-ref", "refs/baton/state", &commit]);
@@ -190,7 +236,8 @@ fn a_synced_ledger_never_runs_a_definition_missing_from_this_work_tree() {
     let net = Net::new();
     let (a, b) = (net.joined("a"), net.joined("b"));
     // The definition is committed on a branch that B fetches but does not check out.
-    let text = "name = \"remote\"\n[[steps]]\nid = \"go\"\nrun = [\"sh\", \"-c\", \"echo ran >> evidence.txt; test -f ok\"]\n";
+    let text =
+        "name = \"remote\"\n[[steps]]\nid = \"go\"\nrun = [\"sh\", \"-c\", \"echo ran >> evidence.txt; test -f ok\"]\n";
     std::fs::create_dir_all(a.dir.join(".baton/workflows")).unwrap();
     std::fs::write(a.dir.join(".baton/workflows/remote.toml"), text).unwrap();
     a.git(&["checkout", "-q", "-b", "wf"]);
@@ -208,7 +255,11 @@ fn a_synced_ledger_never_runs_a_definition_missing_from_this_work_tree() {
     let resume = ["workflow", "resume", "--run-id", id.as_str(), "--execute"];
     let refused = b.run(OPS, &resume);
     refused.err(1, "definition_missing");
-    assert!(refused.message().contains(".baton/workflows/remote.toml"), "{}", refused.describe());
+    assert!(
+        refused.message().contains(".baton/workflows/remote.toml"),
+        "{}",
+        refused.describe()
+    );
     assert!(!b.dir.join("evidence.txt").exists(), "the command ran on B");
 
     // Checked out in B's work tree, the same definition resumes there.

@@ -261,7 +261,10 @@ fn describe(c: &Claim) -> String {
     if let Some(to) = &c.handoff_to {
         lines.push(format!(
             "  handoff   to {to}{}",
-            c.handoff_note.as_ref().map(|n| format!(": {}", safe(n))).unwrap_or_default()
+            c.handoff_note
+                .as_ref()
+                .map(|n| format!(": {}", safe(n)))
+                .unwrap_or_default()
         ));
     }
     if let Some(r) = &c.reason {

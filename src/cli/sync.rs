@@ -32,6 +32,9 @@ pub fn describe(r: &Report) -> String {
     for l in &r.lost {
         text.push_str(&format!("\nlost: {}", safe(&l.message())));
     }
+    for a in &r.lost_agents {
+        text.push_str(&format!("\nlost: {}", safe(&a.message())));
+    }
     for p in &r.remote_won {
         text.push_str(&format!("\nremote kept: {} (changed on both sides)", safe(p)));
     }

@@ -96,9 +96,21 @@ pub fn full(s: &Session, opts: &Options) -> Result<Vec<Finding>> {
         Config::default()
     });
     let loaded = Loaded {
-        claims: gathered(&mut out, "claims.files", state::load_all(&snap, claims::DIR, |c: &Claim| c.schema)),
-        agents: gathered(&mut out, "pool.files", state::load_all(&snap, pool::DIR, |a: &Agent| a.schema)),
-        runs: gathered(&mut out, "workflow.files", state::load_all_json(&snap, ledger::DIR, |r: &Run| r.schema)),
+        claims: gathered(
+            &mut out,
+            "claims.files",
+            state::load_all(&snap, claims::DIR, |c: &Claim| c.schema),
+        ),
+        agents: gathered(
+            &mut out,
+            "pool.files",
+            state::load_all(&snap, pool::DIR, |a: &Agent| a.schema),
+        ),
+        runs: gathered(
+            &mut out,
+            "workflow.files",
+            state::load_all_json(&snap, ledger::DIR, |r: &Run| r.schema),
+        ),
     };
     let (claims, broken_claims) = &loaded.claims;
     let (agents, broken_agents) = &loaded.agents;
@@ -175,7 +187,10 @@ fn quarantine_broken(s: &Session, actor: &str, opts: &Options, loaded: &Loaded, 
     };
     for done in &set_aside {
         let path = done.path();
-        for f in out.iter_mut().filter(|f| f.path.as_deref() == Some(path) && f.severity == Severity::Error) {
+        for f in out
+            .iter_mut()
+            .filter(|f| f.path.as_deref() == Some(path) && f.severity == Severity::Error)
+        {
             f.fixed = true;
             f.message.push_str(&match done {
                 verify::SetAside::Moved(_) => format!("; moved to {}/{path}", verify::QUARANTINE),

@@ -181,7 +181,11 @@ fn changed_files_and_their_verdicts_follow_only_what_changed() {
     let mut sorted = changed.clone();
     sorted.sort();
     assert_eq!(sorted, expected, "only the two claims changed");
-    assert!(s.store.changed_files(Some(snap.tree()), snap.tree()).unwrap().is_empty());
+    assert!(s
+        .store
+        .changed_files(Some(snap.tree()), snap.tree())
+        .unwrap()
+        .is_empty());
     // Everything, without a base: the config and both claims, all parsing.
     let all = s.store.changed_files(None, snap.tree()).unwrap();
     assert_eq!(all.len(), 3, "{all:?}");
