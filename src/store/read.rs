@@ -136,6 +136,13 @@ impl Store {
             tree,
         })
     }
+    /// The git blob id of `bytes`, as `git hash-object` computes it, without
+    /// writing anything.
+    pub fn blob_id(&self, bytes: &[u8]) -> Result<ObjectId> {
+        gix::objs::compute_hash(self.repo.object_hash(), gix::objs::Kind::Blob, bytes)
+            .git_context(|| "hashing a blob".into())
+    }
+
     /// A blob's bytes, if the object database has it.
     pub fn find_blob(&self, id: ObjectId) -> Result<Option<Vec<u8>>> {
         match self
