@@ -319,7 +319,8 @@ fn refuse_if_active(run: &Run) -> Result<()> {
 fn recorded_definition(s: &Session, run: &Run) -> Result<Definition> {
     let recorded = &run.definition;
     let base = s.base_dir();
-    let relative = inside_work_tree(&recorded.path).ok_or_else(|| outside(run, "is not a path inside the work tree"))?;
+    let relative =
+        inside_work_tree(&recorded.path).ok_or_else(|| outside(run, "is not a path inside the work tree"))?;
     let file = base.join(relative);
     let bytes = match std::fs::read(&file) {
         Ok(bytes) => bytes,
@@ -431,7 +432,10 @@ pub fn resume(s: &Session, plan: ResumePlan, how: &Execution) -> Result<Run> {
                 "run_changed",
                 format!("run {} changed while this resume was being planned", run.id),
             )
-            .with_hint(format!("see it with `baton workflow status --run-id {}`, then resume again", run.id)));
+            .with_hint(format!(
+                "see it with `baton workflow status --run-id {}`, then resume again",
+                run.id
+            )));
         }
         Ok(Outcome::Write(resumed.clone(), ()))
     })?;
