@@ -141,13 +141,10 @@ pub fn file_problem(check: &str, path: &str, error: &Error) -> Finding {
     Finding::error(check, error.message.clone()).hint(hint).at(path)
 }
 
-/// The state ref points at a commit that cannot be read (a dangling ref).
-pub fn unreadable_ref(state_ref: &str, tip: &str, why: &str) -> Finding {
-    Finding::error(
-        "store.ref",
-        format!("{state_ref} points at {tip}, which cannot be read: {why}"),
-    )
-    .hint(format!(
+/// The state ref cannot be read, or points at a commit that cannot be (a
+/// dangling ref).
+pub fn unreadable_ref(state_ref: &str, why: &str) -> Finding {
+    Finding::error("store.ref", format!("{state_ref} cannot be read: {why}")).hint(format!(
         "point it at the last good commit of `git reflog {state_ref}` (`git update-ref {state_ref} <commit>`), \
          or delete it (`git update-ref -d {state_ref}`) and `baton sync` to take the remote's state"
     ))

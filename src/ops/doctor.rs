@@ -47,7 +47,14 @@ pub fn check_subsystems(names: &[String]) -> Result<()> {
 pub fn hook(s: &Session) -> Result<Vec<Finding>> {
     let store = &s.store;
     let mut out = staged_definitions(store)?;
-    let Some(tip) = store.tip()? else {
+    let tip = match store.tip() {
+        Ok(tip) => tip,
+        Err(e) => {
+            out.push(doctor::unreadable_ref(STATE_REF, &e.message));
+            return Ok(out);
+        }
+    };
+    let Some(tip) = tip else {
         out.push(Finding::ok(
             "store.ref",
             "no baton state in this repository; nothing to check",
@@ -57,7 +64,7 @@ pub fn hook(s: &Session) -> Result<Vec<Finding>> {
     let snap = match store.snapshot_at(Some(tip)) {
         Ok(snap) => snap,
         Err(e) => {
-            out.push(doctor::unreadable_ref(STATE_REF, &tip.to_string(), &e.message));
+            out.push(doctor::unreadable_ref(STATE_REF, &dangling(tip, &e)));
             return Ok(out);
         }
     };
@@ -68,6 +75,11 @@ pub fn hook(s: &Session) -> Result<Vec<Finding>> {
     out.extend(verify::hook_findings(store, &snap));
     out.push(lock_check(store, false));
     Ok(out)
+}
+
+/// Why a state ref that resolves cannot be read.
+fn dangling(tip: gix::ObjectId, e: &Error) -> String {
+    format!("it points at {tip}, which cannot be read ({})", e.message)
 }
 
 /// A gathering step that failed on what is in the store (a missing object,
@@ -85,10 +97,13 @@ pub fn full(s: &Session, opts: &Options) -> Result<Vec<Finding>> {
     // Who commits fixes, resolved first: a bad actor fails before any check.
     let actor = s.actor()?.to_string();
     let store = &s.store;
-    let tip = store.tip()?.ok_or_else(|| store.no_state())?;
+    let tip = match store.tip() {
+        Ok(tip) => tip.ok_or_else(|| store.no_state())?,
+        Err(e) => return Ok(vec![doctor::unreadable_ref(STATE_REF, &e.message)]),
+    };
     let snap = match store.snapshot_at(Some(tip)) {
         Ok(snap) => snap,
-        Err(e) => return Ok(vec![doctor::unreadable_ref(STATE_REF, &tip.to_string(), &e.message)]),
+        Err(e) => return Ok(vec![doctor::unreadable_ref(STATE_REF, &dangling(tip, &e))]),
     };
     let mut out = Vec::new();
     let config = state::config(&snap).unwrap_or_else(|e| {
