@@ -240,9 +240,12 @@ pub fn verify_all(snap: &Snapshot<'_>, entries: &[Entry]) -> Vec<Verdict> {
     })
 }
 
+/// Parses one file's bytes against its schema.
+type Check = fn(&str, &[u8]) -> Result<()>;
+
 /// How the files of each place baton reads are checked; `None`: not this
 /// baton's to judge.
-fn checker(path: &str) -> Option<fn(&str, &[u8]) -> Result<()>> {
+fn checker(path: &str) -> Option<Check> {
     let under = |dir: &str| path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'));
     if path == config::PATH {
         Some(|p, b| Config::parse(p, b).map(drop))
