@@ -1,7 +1,9 @@
 //! The typed view of a state snapshot: where each subsystem's files live and
-//! how they load, schema-checked. The operations layer reads state through
-//! here, so the store (files in commits) and the subsystems (claims, agents,
-//! runs, policy) never have to know about each other.
+//! how they load, schema-checked, and what this baton makes of any one file
+//! ([`verify`]: parses, written by a newer baton, broken, or not its to
+//! judge). The operations layer reads state through here, so the store
+//! (files in commits) and the subsystems (claims, agents, runs, policy)
+//! never have to know about each other.
 
 use crate::claims::{self, Claim};
 use crate::codec;
