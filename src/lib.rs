@@ -12,7 +12,7 @@
 //! - [`store`] owns git (the ref, compare-and-swap, trees, trailers);
 //!   [`os`] the few system calls;
 //! - leaves every layer may use: [`error`], [`ids`], [`clock`], [`codec`],
-//!   [`finding`].
+//!   [`finding`], [`term`].
 
 /// Serde for types that are written as text: `Display` out, `parse` in, so
 /// a state file can never hold a value the type would refuse.
@@ -50,6 +50,7 @@ pub mod pool;
 pub mod state;
 pub mod store;
 pub mod sync;
+pub mod term;
 pub mod workflow;
 
 pub use error::{Error, Kind, Result};

@@ -1,23 +1,25 @@
 //! The typed view of a state snapshot: where each subsystem's files live and
-//! how they load, schema-checked. The operations layer reads state through
-//! here, so the store (files in commits) and the subsystems (claims, agents,
-//! runs, policy) never have to know about each other.
+//! how they load, schema-checked, and what this baton makes of any one file
+//! ([`verify`]: parses, written by a newer baton, broken, or not its to
+//! judge). The operations layer reads state through here, so the store
+//! (files in commits) and the subsystems (claims, agents, runs, policy)
+//! never have to know about each other.
 
 use crate::claims::{self, Claim};
 use crate::codec;
 use crate::config::{self, Config};
 use crate::delivery::{self, Delivery};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ids::{AgentId, ClaimId, RunId};
 use crate::pool::{self, Agent};
-use crate::store::Snapshot;
+use crate::store::{Entry, EntryKind, Snapshot};
 use crate::workflow::ledger::{self, Run};
 
 /// A file that is in the tree but does not parse, for doctor to report.
 #[derive(Debug, Clone)]
 pub struct Broken {
     pub path: String,
-    pub error: crate::error::Error,
+    pub error: Error,
 }
 
 pub fn config(snap: &Snapshot<'_>) -> Result<Config> {
@@ -87,58 +89,93 @@ fn load_one<T: serde::de::DeserializeOwned>(
 pub type Loaded<T> = (Vec<(String, T)>, Vec<Broken>);
 
 /// Every file under `dir` parsed as `T`, with the files that did not parse
-/// set aside (doctor reports them; other commands refuse on the first).
+/// set aside (doctor reports them; other commands refuse on the first). A
+/// file that cannot even be read — a gitlink, a symlink, an object missing
+/// from the object database — is set aside too, never an error of its own.
 pub fn load_all<T>(snap: &Snapshot<'_>, dir: &str, schema_of: impl Fn(&T) -> u32 + Sync) -> Result<Loaded<T>>
 where
     T: serde::de::DeserializeOwned + Send,
 {
-    let files = snap.files_under(dir)?;
-    let mut blobs = Vec::with_capacity(files.len());
-    for (path, id) in files {
-        if !path.ends_with(".toml") {
-            let error = codec::corrupt(&path, "only .toml files belong here");
-            blobs.push((path, Err(error)));
-            continue;
-        }
-        let bytes = snap.read_blob(id)?;
-        blobs.push((path, Ok(bytes)));
-    }
-    // Parsing dominates at 10k claims; spread it over the cores.
+    let blobs: Vec<(String, Result<Vec<u8>>)> = snap
+        .files_under(dir)?
+        .into_iter()
+        .map(|entry| {
+            let bytes = if entry.path.ends_with(".toml") {
+                read_entry(snap, &entry)
+            } else {
+                Err(codec::corrupt(&entry.path, "only .toml files belong here"))
+            };
+            (entry.path, bytes)
+        })
+        .collect();
+    let parsed = parallel(&blobs, |(path, bytes)| {
+        let value = bytes
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|b| decode_checked(path, b, codec::decode_toml::<T>, &schema_of));
+        (path.clone(), value)
+    });
+    Ok(split(parsed))
+}
+
+/// `f` over `items`, on up to 8 threads when there are many: parsing
+/// dominates at 10k claims.
+fn parallel<I: Sync, O: Send>(items: &[I], f: impl Fn(&I) -> O + Sync) -> Vec<O> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
-    let chunk = blobs.len().div_ceil(threads).max(256);
-    let parsed: Vec<Vec<(String, Result<T>)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = blobs
+    let chunk = items.len().div_ceil(threads).max(256);
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|part| {
-                let schema_of = &schema_of;
-                s.spawn(move || {
-                    part.iter()
-                        .map(|(path, bytes)| {
-                            let value = bytes.as_ref().map_err(Clone::clone).and_then(|b: &Vec<u8>| {
-                                let v: T = codec::decode_toml(path, b)?;
-                                codec::check_schema(path, schema_of(&v))?;
-                                Ok(v)
-                            });
-                            (path.clone(), value)
-                        })
-                        .collect()
-                })
-            })
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<O>>()))
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().expect("parser thread panicked"))
+            .flat_map(|h| h.join().expect("parser thread panicked"))
             .collect()
-    });
+    })
+}
+
+fn split<T>(parsed: Vec<(String, Result<T>)>) -> Loaded<T> {
     let mut ok = Vec::new();
     let mut broken = Vec::new();
-    for (path, value) in parsed.into_iter().flatten() {
+    for (path, value) in parsed {
         match value {
             Ok(v) => ok.push((path, v)),
             Err(error) => broken.push(Broken { path, error }),
         }
     }
-    Ok((ok, broken))
+    (ok, broken)
+}
+
+/// Decode one file and check its schema.
+fn decode_checked<T>(
+    path: &str,
+    bytes: &[u8],
+    decode: impl Fn(&str, &[u8]) -> Result<T>,
+    schema_of: impl Fn(&T) -> u32,
+) -> Result<T> {
+    let value = decode(path, bytes)?;
+    codec::check_schema(path, schema_of(&value))?;
+    Ok(value)
+}
+
+/// The bytes of a file entry; a gitlink, a symlink or a missing object is
+/// a file that does not parse.
+fn read_entry(snap: &Snapshot<'_>, entry: &Entry) -> Result<Vec<u8>> {
+    match entry.kind {
+        EntryKind::File => snap.read_blob(entry.id).map_err(|e| {
+            codec::corrupt(
+                &entry.path,
+                format!("its object {} cannot be read ({})", entry.id, e.message),
+            )
+        }),
+        EntryKind::Symlink => Err(codec::corrupt(&entry.path, "it is a symbolic link, not a file")),
+        EntryKind::Gitlink => Err(codec::corrupt(
+            &entry.path,
+            format!("it is a gitlink (a submodule entry) to {}, not a file", entry.id),
+        )),
+    }
 }
 
 /// All claims, refusing (exit 3, naming the file) if any does not parse.
@@ -165,15 +202,87 @@ pub fn load_all_json<T: serde::de::DeserializeOwned>(
     dir: &str,
     schema_of: impl Fn(&T) -> u32,
 ) -> Result<Loaded<T>> {
-    let mut ok = Vec::new();
-    let mut broken = Vec::new();
-    for (path, id) in snap.files_under(dir)? {
-        let parsed = codec::decode_json::<T>(&path, &snap.read_blob(id)?)
-            .and_then(|v| codec::check_schema(&path, schema_of(&v)).map(|()| v));
-        match parsed {
-            Ok(v) => ok.push((path, v)),
-            Err(error) => broken.push(Broken { path, error }),
+    let parsed = snap
+        .files_under(dir)?
+        .into_iter()
+        .map(|entry| {
+            let value = read_entry(snap, &entry)
+                .and_then(|b| decode_checked(&entry.path, &b, codec::decode_json::<T>, &schema_of));
+            (entry.path, value)
+        })
+        .collect();
+    Ok(split(parsed))
+}
+
+/// What this baton makes of one file of the state tree.
+#[derive(Debug, Clone)]
+pub enum Verdict {
+    /// It parses against the schema of where it lives.
+    Parses,
+    /// A newer baton wrote it (a higher `schema`): left as it is, not corrupt.
+    Newer(Error),
+    /// It does not parse, or cannot be read as a file.
+    Broken(Error),
+    /// No schema is known for where it lives (a top-level entry of a later
+    /// subsystem, `quarantine/`): not this baton's to judge.
+    Unknown,
+}
+
+impl Verdict {
+    fn of(result: Result<()>) -> Verdict {
+        match result {
+            Ok(()) => Verdict::Parses,
+            Err(e) if e.code == codec::NEWER_SCHEMA => Verdict::Newer(e),
+            Err(e) => Verdict::Broken(e),
         }
     }
-    Ok((ok, broken))
+}
+
+/// What the file `entry` of `snap` is to this baton: parsed with the schema
+/// of its directory, exactly as the commands that read it would.
+pub fn verify(snap: &Snapshot<'_>, entry: &Entry) -> Verdict {
+    match checker(&entry.path) {
+        None => Verdict::Unknown,
+        Some(check) => Verdict::of(read_entry(snap, entry).and_then(|bytes| check(&entry.path, &bytes))),
+    }
+}
+
+/// The verdicts of many files (in order), parsed in parallel.
+pub fn verify_all(snap: &Snapshot<'_>, entries: &[Entry]) -> Vec<Verdict> {
+    // A snapshot stays on its thread: read here, parse there.
+    let read: Vec<(&str, Option<Result<Vec<u8>>>)> = entries
+        .iter()
+        .map(|e| (e.path.as_str(), checker(&e.path).map(|_| read_entry(snap, e))))
+        .collect();
+    parallel(&read, |(path, bytes)| match (checker(path), bytes) {
+        (Some(check), Some(bytes)) => Verdict::of(bytes.clone().and_then(|b| check(path, &b))),
+        _ => Verdict::Unknown,
+    })
+}
+
+/// Parses one file's bytes against its schema.
+type Check = fn(&str, &[u8]) -> Result<()>;
+
+/// How the files of each place baton reads are checked; `None`: not this
+/// baton's to judge.
+fn checker(path: &str) -> Option<Check> {
+    let under = |dir: &str| path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'));
+    if path == config::PATH {
+        Some(|p, b| Config::parse(p, b).map(drop))
+    } else if under(claims::DIR) {
+        Some(|p, b| toml_file::<Claim>(p, b, |c| c.schema))
+    } else if under(pool::DIR) {
+        Some(|p, b| toml_file::<Agent>(p, b, |a| a.schema))
+    } else if under(ledger::DIR) {
+        Some(|p, b| decode_checked(p, b, codec::decode_json::<Run>, |r| r.schema).map(drop))
+    } else {
+        None
+    }
+}
+
+fn toml_file<T: serde::de::DeserializeOwned>(path: &str, bytes: &[u8], schema_of: fn(&T) -> u32) -> Result<()> {
+    if !path.ends_with(".toml") {
+        return Err(codec::corrupt(path, "only .toml files belong here"));
+    }
+    decode_checked(path, bytes, codec::decode_toml::<T>, schema_of).map(drop)
 }

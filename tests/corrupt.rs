@@ -1,9 +1,10 @@
 //! State files that baton did not write: broken TOML, wrong types, a newer
 //! schema, a broken config, odd tree entries. Written with git plumbing, as a
 //! bad merge or a hand edit would. Doctor must name the file and fail (exit
-//! 1); commands that need the file refuse with exit 3 naming it; commands
-//! that do not need it keep working; nothing panics (checked on every run by
-//! the common helpers) and nothing is overwritten.
+//! 1; a newer schema only warns); commands that need the file refuse with
+//! exit 3 naming it; commands that do not need it keep working; nothing
+//! panics (checked on every run by the common helpers) and nothing is
+//! overwritten.
 
 mod common;
 
@@ -146,20 +147,23 @@ fn a_claim_file_with_a_newer_schema_is_refused_not_overwritten() {
     let newer = valid_claim("T-1", "shiny = true\n").replace("schema = 1", "schema = 2");
     repo.commit_files(&[(path.as_str(), newer.as_bytes())], "from the future");
 
-    let errors = assert_doctor_names(&repo, &path);
-    assert!(
-        errors
-            .iter()
-            .any(|f| f["message"].as_str().unwrap().contains("schema = 2")),
-        "{errors:?}"
-    );
+    // Not corruption: doctor warns ("upgrade baton") and passes.
+    let doc = repo.run(OPS, &["doctor"]).ok();
+    let warned = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == path.as_str())
+        .unwrap_or_else(|| panic!("no finding at {path}: {doc}"));
+    assert_eq!(warned["severity"], "warn", "{warned}");
+    assert!(warned["message"].as_str().unwrap().contains("schema = 2"), "{warned}");
     for args in [
         vec!["claims", "status", "T-1"],
         vec!["claims", "claim", "T-1"],
         vec!["claims", "pause", "T-1"],
         vec!["claims", "list"],
     ] {
-        let run = repo.refuse(ALICE, &args, 3, "corrupt_state");
+        let run = repo.refuse(ALICE, &args, 3, "newer_schema");
         assert!(run.message().contains("schema = 2"), "{}", run.describe());
         assert!(run.message().contains(&path), "{}", run.describe());
     }
@@ -219,7 +223,6 @@ fn configs_with_bad_values_or_a_newer_schema_are_refused() {
     for (name, text) in [
         ("bad duration", "schema = 1\n[claims]\nstale_after = \"soon\"\n"),
         ("wrong type", "schema = 1\n[sync]\nauto = \"maybe\"\n"),
-        ("newer schema", "schema = 2\n"),
         ("no schema", "[claims]\nstale_after = \"1h\"\n"),
     ] {
         let repo = Repo::new();
@@ -228,6 +231,11 @@ fn configs_with_bad_values_or_a_newer_schema_are_refused() {
         let run = repo.refuse(ALICE, &["claims", "claim", "T-1"], 3, "corrupt_state");
         assert!(run.message().contains("config.toml"), "{name}: {}", run.describe());
     }
+    // A newer baton's config is refused as such: upgrade, not repair.
+    let repo = Repo::new();
+    repo.commit_files(&[("config.toml", b"schema = 2\n")], "newer schema");
+    let run = repo.refuse(ALICE, &["claims", "claim", "T-1"], 3, "newer_schema");
+    assert!(run.message().contains("config.toml"), "{}", run.describe());
 }
 
 #[test]

@@ -68,7 +68,19 @@ fn baton(dir: &Path, actor: &str, args: &[&str]) -> Option<Value> {
 /// operation through the store.
 fn write_ledger(dir: &Path, run_id: &str) -> (String, String) {
     let path = format!("runs/workflow/2026/01/01/{run_id}.json");
-    let body = json!({"schema": 1, "id": run_id, "status": "succeeded"});
+    // A ledger this baton parses: sync refuses to publish one it cannot.
+    let body = json!({
+        "schema": 1,
+        "id": run_id,
+        "workflow": "model",
+        "definition": {"path": ".baton/workflows/model.toml", "blob": "0000000000000000000000000000000000000000"},
+        "status": "succeeded",
+        "host": "model",
+        "pid": 1,
+        "actor": "agent:runner",
+        "started_at": "2026-01-01T00:00:00Z",
+        "steps": [],
+    });
     let store = Store::discover(dir).expect("store");
     store
         .update("agent:runner", |_| {
@@ -116,7 +128,13 @@ fn apply(dir: &Path, side: &str, ops: &[Op]) -> BTreeMap<String, String> {
                 baton(dir, "human:ops", &["pool", "spawn", "--role", ROLES[*role]]);
             }
             Op::Ledger => {
-                let run_id = format!("wf-20260101T000000Z-{side}{n:05x}");
+                // A valid run id (6 hex digits), unique per side and op.
+                let side_digit = match side {
+                    "a" => 'a',
+                    "b" => 'b',
+                    _ => 'c',
+                };
+                let run_id = format!("wf-20260101T000000Z-{side_digit}{n:05x}");
                 let (path, content) = write_ledger(dir, &run_id);
                 ledgers.insert(path, content);
             }

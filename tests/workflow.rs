@@ -878,13 +878,15 @@ depends_on = []
     assert_eq!(plan["steps"], serde_json::json!(["two", "three"]));
     assert_eq!(repo.state(), tip);
 
-    // Resume runs the recorded definition, not the file as it is now.
-    define(
-        &repo,
-        "fixme",
-        &read(&repo, ".baton/workflows/fixme.toml").replace("three.count", "changed.count"),
-    );
+    // Resume runs the recorded definition only: a changed file is refused
+    // (the work tree's file is what runs, and only with the recorded blob id).
+    let original = read(&repo, ".baton/workflows/fixme.toml");
+    define(&repo, "fixme", &original.replace("three.count", "changed.count"));
     std::fs::write(repo.path().join("fixed"), "").unwrap();
+    let refused = baton(&repo, &["workflow", "resume", "--run-id", &id, "--execute"]);
+    refused.err(1, "definition_changed");
+    assert_eq!(repo.state(), tip);
+    define(&repo, "fixme", &original);
     let resumed = baton(&repo, &["workflow", "resume", "--run-id", &id, "--execute"]);
     assert_eq!(resumed.code, 0, "{}", resumed.describe());
     let run = resumed.json()["run"].clone();

@@ -237,7 +237,8 @@ impl Claim {
 }
 
 /// `claims claim`: take a new, completed or expired claim; repeat for free when
-/// already ours; refuse when another holds it (unless its lease lapsed, or forced).
+/// already ours (renewing a lapsed lease); refuse when another holds it
+/// (unless its lease lapsed, or forced).
 pub fn claim(
     existing: Option<Claim>,
     id: &ClaimId,
@@ -247,6 +248,9 @@ pub fn claim(
 ) -> Result<Transition> {
     let mut forced = None;
     if let Some(current) = &existing {
+        if current.is_held_by(ctx.actor) && lease_lapsed(current, ctx.now) {
+            return Ok(renew_lapsed(current, ctx, req));
+        }
         if current.is_held_by(ctx.actor) {
             return Ok(Transition::unchanged(
                 current.clone(),
@@ -288,6 +292,25 @@ pub fn claim(
     let mut transition = Transition::changed(claim, summary);
     transition.forced = forced;
     Ok(transition)
+}
+
+/// The holder claims again after its lease lapsed, before anyone else took
+/// it: the holding goes on (same generation, state and agent) with the lease
+/// this claim asks for, so it is not left free for the next claimant to take
+/// a moment later.
+fn renew_lapsed(current: &Claim, ctx: &Ctx<'_>, req: &ClaimRequest) -> Transition {
+    let mut claim = current.clone();
+    claim.lease_until = lease_from(ctx, req.lease);
+    claim.updated_at = ctx.now;
+    if req.note.is_some() {
+        claim.note = req.note.clone();
+    }
+    let until = match &claim.lease_until {
+        Some(t) => format!("until {}", format_timestamp(t)),
+        None => "without a lease".to_owned(),
+    };
+    let summary = format!("claims: renew lapsed {} by {} {until}", claim.id, ctx.actor);
+    Transition::changed(claim, summary)
 }
 
 fn require<'c>(existing: Option<&'c Claim>, id: &ClaimId) -> Result<&'c Claim> {

@@ -155,6 +155,38 @@ fn owner_only_transitions() {
 }
 
 #[test]
+fn the_holder_claiming_a_lapsed_lease_renews_the_holding() {
+    let policy = ClaimsPolicy {
+        default_lease: Some(Span::parse("2h").unwrap()),
+        ..Default::default()
+    };
+    let alice = actor("agent:alice");
+    let mut c = claimed(&alice, &policy);
+    c.state = ClaimState::Paused;
+    let later = Ctx {
+        actor: &alice,
+        now: at("2026-01-01T03:00:00Z"),
+        policy: &policy,
+    };
+    let req = ClaimRequest {
+        lease: Some(Span::parse("1h").unwrap()),
+        ..Default::default()
+    };
+    let renewed = claim(Some(c.clone()), &id(), &later, &req, || panic!("no new assignment")).unwrap();
+    assert!(renewed.changed);
+    assert_eq!(renewed.claim.lease_until, Some(at("2026-01-01T04:00:00Z")));
+    assert_eq!(renewed.claim.updated_at, later.now);
+    // The holding goes on: same generation, state and start.
+    assert_eq!(renewed.claim.generation, c.generation);
+    assert_eq!(renewed.claim.state, ClaimState::Paused);
+    assert_eq!(renewed.claim.created_at, c.created_at);
+    assert!(renewed.summary.contains("renew lapsed T-1"), "{}", renewed.summary);
+    // Without a lease asked for, the policy's default applies.
+    let again = claim(Some(c), &id(), &later, &ClaimRequest::default(), || Ok(None)).unwrap();
+    assert_eq!(again.claim.lease_until, Some(at("2026-01-01T05:00:00Z")));
+}
+
+#[test]
 fn leases_lapse_and_expiry_follows_policy() {
     let policy = ClaimsPolicy {
         default_lease: Some(Span::parse("2h").unwrap()),

@@ -5,7 +5,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::doctor;
-use super::output::{published, short, short_opt, table, Output};
+use super::output::{published, safe, short, short_opt, table, Output};
 use crate::claims::{Claim, ClaimRequest, ClaimState, Expiry, Filter, Force, Transition};
 use crate::clock::{format_timestamp, Span};
 use crate::error::Result;
@@ -279,14 +279,17 @@ fn describe(c: &Claim) -> String {
     if let Some(to) = &c.handoff_to {
         lines.push(format!(
             "  handoff   to {to}{}",
-            c.handoff_note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+            c.handoff_note
+                .as_ref()
+                .map(|n| format!(": {}", safe(n)))
+                .unwrap_or_default()
         ));
     }
     if let Some(r) = &c.reason {
-        lines.push(format!("  reason    {r}"));
+        lines.push(format!("  reason    {}", safe(r)));
     }
     if let Some(n) = &c.note {
-        lines.push(format!("  note      {n}"));
+        lines.push(format!("  note      {}", safe(n)));
     }
     lines.join("\n")
 }

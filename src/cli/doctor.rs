@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::output::Output;
+use super::output::{safe, Output};
 use crate::error::Result;
 use crate::finding::{self, Finding, Severity};
 use crate::ops::doctor::{self as op, Options};
@@ -42,7 +42,7 @@ pub fn run(open: impl FnOnce() -> Result<Session>, args: &DoctorArgs) -> Result<
         let findings = op::hook(&session)?;
         let failed = finding::fails(&findings, args.strict);
         let text = if failed {
-            render(&findings)
+            render_hook_failure(&findings)
         } else {
             let said: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
             format!("baton doctor --hook: ok ({})", said.join("; "))
@@ -78,6 +78,20 @@ pub fn run_for(s: &Session, subsystems: &[&str], args: &SubsystemDoctorArgs) -> 
     Ok(Output::new(json!({"ok": !failed, "findings": findings}), text).exit(if failed { 1 } else { 0 }))
 }
 
+/// A failed pre-commit check, as git shows it above its refusal: one line per
+/// problem, saying what to do on the same line.
+fn render_hook_failure(findings: &[Finding]) -> String {
+    let mut out = String::from("baton doctor --hook: the commit is refused\n");
+    for f in findings.iter().filter(|f| f.severity != Severity::Ok) {
+        out.push_str(&format!("{} {}: {}", f.severity.as_str(), f.check, safe(&f.message)));
+        if !f.hint.is_empty() {
+            out.push_str(&format!(" ({})", safe(&f.hint)));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 fn render(findings: &[Finding]) -> String {
     let mut out = String::new();
     for f in findings {
@@ -86,10 +100,10 @@ fn render(findings: &[Finding]) -> String {
             "{:<5} {}: {}{fixed}\n",
             f.severity.as_str(),
             f.check,
-            f.message
+            safe(&f.message)
         ));
         if !f.hint.is_empty() && f.severity != Severity::Ok && !f.fixed {
-            out.push_str(&format!("      hint: {}\n", f.hint));
+            out.push_str(&format!("      hint: {}\n", safe(&f.hint)));
         }
     }
     out

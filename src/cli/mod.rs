@@ -140,9 +140,10 @@ fn report_error(err: &Error, json: bool) {
             serde_json::to_string_pretty(&err.to_json()).unwrap_or_default()
         ));
     }
-    eprintln!("error: {}", err.message);
+    // Messages quote state files and arguments: never a control character raw.
+    eprintln!("error: {}", crate::term::lines(&err.message));
     if !err.hint.is_empty() {
-        eprintln!("hint: {}", err.hint);
+        eprintln!("hint: {}", crate::term::lines(&err.hint));
     }
 }
 

@@ -1,5 +1,10 @@
 //! What a command prints: the same result as text for people and as one JSON
-//! document for programs (`--json`), plus the exit code.
+//! document for programs (`--json`), plus the exit code. Text never carries
+//! a terminal control character (see [`crate::term`]): renderers pass
+//! user-provided values through [`safe`], and whatever is printed is
+//! escaped once more as a whole.
+
+use std::borrow::Cow;
 
 use serde_json::Value;
 
@@ -46,9 +51,17 @@ impl Output {
                 serde_json::to_string_pretty(&self.json).unwrap_or_default()
             ));
         } else if !quiet && !self.text.is_empty() {
-            write_stdout(&format!("{}\n", self.text.trim_end_matches('\n')));
+            let text = crate::term::lines(&self.text);
+            write_stdout(&format!("{}\n", text.trim_end_matches('\n')));
         }
     }
+}
+
+/// A user-provided value (a note, a reason, a path from the state) as it may
+/// appear in text output: control characters escaped, line feeds included,
+/// so it can neither drive the terminal nor forge a line.
+pub fn safe(s: &str) -> Cow<'_, str> {
+    crate::term::field(s)
 }
 
 /// A write's output, with what publishing it did (`--sync`, `sync.auto`).

@@ -25,6 +25,9 @@ pub enum PoolCommand {
         /// Claims each agent may hold at once.
         #[arg(long, default_value_t = 1)]
         capacity: u32,
+        /// Publish right away (sync before and after): ids are numbered after the remote's agents.
+        #[arg(long)]
+        sync: bool,
     },
     /// List agents with their load.
     List,
@@ -62,8 +65,13 @@ pub enum PoolCommand {
 
 pub fn run(s: &Session, cmd: &PoolCommand) -> Result<Output> {
     match cmd {
-        PoolCommand::Spawn { role, count, capacity } => {
-            let applied = op::spawn(s, role, *count, *capacity)?;
+        PoolCommand::Spawn {
+            role,
+            count,
+            capacity,
+            sync,
+        } => {
+            let applied = op::spawn_published(s, role, *count, *capacity, *sync)?;
             let ids: Vec<String> = applied.value.iter().map(|a| a.id.to_string()).collect();
             let commit = applied.commit.as_ref().map(short).unwrap_or_default();
             let out = Output::new(

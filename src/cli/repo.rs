@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::output::{published, short, short_opt, table, Output};
+use super::output::{published, safe, short, short_opt, table, Output};
 use crate::error::Result;
 use crate::ops::repo::{self as op, LogFilter};
 use crate::ops::Session;
@@ -111,8 +111,8 @@ pub fn log(s: &Session, filter: &LogFilter, limit: Option<usize>) -> Result<Outp
         rows.push(vec![
             short(&e.id),
             when.clone(),
-            e.author.clone(),
-            e.message.summary.clone(),
+            safe(&e.author).into_owned(),
+            safe(&e.message.summary).into_owned(),
         ]);
         let trailers: serde_json::Map<String, serde_json::Value> =
             e.message.trailers.iter().fold(serde_json::Map::new(), |mut m, (k, v)| {

@@ -209,6 +209,15 @@ fn workflow_scenario(s: &mut Scenario) -> anyhow::Result<()> {
     std::fs::remove_file(dir.join("broken.toml"))?;
     s.baton(human, &["workflow", "template", "list"], 0)?;
     s.baton(human, &["workflow", "doctor"], 0)?;
+    // Resume runs only the definition that ran: a changed file is refused.
+    let text = std::fs::read_to_string(dir.join("check.toml"))?;
+    std::fs::write(dir.join("check.toml"), text.replace("exit 3", "exit 0"))?;
+    let refused = s.baton(human, &["workflow", "resume", "--run-id", &run_id, "--execute"], 1)?;
+    ensure!(
+        refused["error"]["code"] == json!("definition_changed"),
+        "a changed definition was resumed: {refused}"
+    );
+    std::fs::write(dir.join("check.toml"), text)?;
     Ok(())
 }
 
@@ -275,6 +284,28 @@ fn sync_scenario(s: &mut Scenario) -> anyhow::Result<()> {
     );
     let doctor = s.baton(ann, &["doctor", "sync"], 0)?;
     ensure!(doctor["ok"] == json!(true), "doctor sync: {doctor}");
+    agents_across_clones(s, &a, &b)
+}
+
+/// One id spawned on both clones is reported; `pool spawn --sync` numbers
+/// after the remote's agents.
+fn agents_across_clones(s: &mut Scenario, a: &Path, b: &Path) -> anyhow::Result<()> {
+    let (ann, ben) = ("agent:ann", "agent:ben");
+    s.repo = a.to_path_buf();
+    s.baton(ann, &["pool", "spawn", "--role", "rev", "--capacity", "2"], 0)?;
+    s.baton(ann, &["sync"], 0)?;
+    s.repo = b.to_path_buf();
+    s.baton(ben, &["pool", "spawn", "--role", "rev"], 0)?;
+    let merged = s.baton(ben, &["sync"], 0)?;
+    ensure!(
+        merged["lost_agents"][0]["id"] == json!("rev-1"),
+        "an agent spawned on both clones was not reported: {merged}"
+    );
+    let spawned = s.baton(ben, &["pool", "spawn", "--role", "rev", "--sync"], 0)?;
+    ensure!(
+        spawned["agents"][0]["id"] == json!("rev-2"),
+        "pool spawn --sync did not number after the remote: {spawned}"
+    );
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::output::Output;
+use super::output::{safe, Output};
 use crate::error::Result;
 use crate::ops::sync::{self as op, Action, Report};
 use crate::ops::Session;
@@ -30,10 +30,13 @@ pub fn describe(r: &Report) -> String {
         Action::Merged => format!("merged with {} and published [{tip}]", r.remote),
     };
     for l in &r.lost {
-        text.push_str(&format!("\nlost: {}", l.message()));
+        text.push_str(&format!("\nlost: {}", safe(&l.message())));
+    }
+    for a in &r.lost_agents {
+        text.push_str(&format!("\nlost: {}", safe(&a.message())));
     }
     for p in &r.remote_won {
-        text.push_str(&format!("\nremote kept: {p} (changed on both sides)"));
+        text.push_str(&format!("\nremote kept: {} (changed on both sides)", safe(p)));
     }
     text
 }

@@ -7,7 +7,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::doctor;
-use super::output::{table, Output};
+use super::output::{safe, table, Output};
 use crate::clock::format_timestamp;
 use crate::error::Result;
 use crate::ids::RunId;
@@ -220,13 +220,18 @@ fn plan_text(def: &Definition, selected: &BTreeSet<usize>, refusals: &[Refusal])
             s.timeout.map(|t| t.to_string()).unwrap_or_else(|| "default".into()),
             s.run
                 .as_ref()
-                .map(|r| r.join(" "))
+                .map(|r| safe(&r.join(" ")).into_owned())
                 .unwrap_or_else(|| "(checkpoint)".into()),
         ]);
     }
     let mut text = table(&rows);
     for r in refusals {
-        text.push_str(&format!("refused: step {}: `{}`: {}\n", r.step, r.command, r.reason));
+        text.push_str(&format!(
+            "refused: step {}: `{}`: {}\n",
+            r.step,
+            safe(&r.command),
+            safe(&r.reason)
+        ));
     }
     text
 }
@@ -247,16 +252,16 @@ fn describe_run(run: &Run) -> String {
                 (None, _) => "-".into(),
             })
             .unwrap_or_else(|| "-".into()),
-            r.reason.clone().unwrap_or_default(),
+            safe(r.reason.as_deref().unwrap_or_default()).into_owned(),
         ]);
     }
     format!(
         "run {} of {}: {} (started {} on {} pid {})\n{}",
         run.id,
-        run.workflow,
+        safe(&run.workflow),
         run.status.as_str(),
         format_timestamp(&run.started_at),
-        run.host,
+        safe(&run.host),
         run.pid,
         table(&rows)
     )
@@ -269,10 +274,10 @@ fn list(runs: &[Run]) -> Output {
     for r in runs {
         rows.push(vec![
             r.id.to_string(),
-            r.workflow.clone(),
+            safe(&r.workflow).into_owned(),
             r.status.as_str().into(),
             format_timestamp(&r.started_at),
-            r.host.clone(),
+            safe(&r.host).into_owned(),
         ]);
     }
     let text = if runs.is_empty() {

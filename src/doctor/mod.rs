@@ -1,7 +1,8 @@
 //! Doctor (DESIGN §2.7): the judgement of what the store looks like — a
 //! lock left behind, objects piling up, no reflog, no hook, foreign entries
-//! in the state tree, files that do not parse, where local state stands
-//! against the remote. Pure functions from facts to [`Finding`]s; the
+//! in the state tree, files that do not parse (or that a newer baton wrote),
+//! a state ref that points at nothing, files set aside in quarantine, where
+//! local state stands against the remote. Pure functions from facts to [`Finding`]s; the
 //! operations layer (`ops::doctor`) gathers the facts, runs every
 //! subsystem's own checks and applies fixes.
 
@@ -9,6 +10,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::codec;
+use crate::error::Error;
 use crate::finding::Finding;
 use crate::state::Broken;
 
@@ -24,6 +27,8 @@ const KNOWN_TOP_LEVEL: &[&str] = &[
     "metrics",
     "reconcile",
     "learn",
+    // Files `doctor --fix` set aside because they do not parse.
+    "quarantine",
 ];
 
 /// A lock older than this is left over from a crashed writer.
@@ -115,14 +120,46 @@ pub fn hook(installed: bool) -> Finding {
 
 /// State files that did not parse, as findings of `check`.
 pub fn broken(files: &[Broken], check: &str) -> Vec<Finding> {
-    files
-        .iter()
-        .map(|b| {
-            Finding::error(check, b.error.message.clone())
-                .hint(b.error.hint.clone())
-                .at(b.path.clone())
-        })
-        .collect()
+    files.iter().map(|b| file_problem(check, &b.path, &b.error)).collect()
+}
+
+/// A state file this baton cannot use: an error naming the file, or only a
+/// warning when a newer baton wrote it (nothing is wrong with it, and it
+/// must never block a commit).
+pub fn file_problem(check: &str, path: &str, error: &Error) -> Finding {
+    if error.code == codec::NEWER_SCHEMA {
+        return Finding::warn(check, error.message.clone())
+            .hint("upgrade baton to read it; baton leaves it as it is")
+            .at(path);
+    }
+    let hint = if path == crate::config::PATH {
+        // Set aside, the defaults would apply: a looser policy nobody chose.
+        "fix config.toml with a state commit (the previous version: `git show refs/baton/state~1:config.toml`)"
+    } else {
+        "`baton doctor --fix` moves it to quarantine/ in the state, in one commit"
+    };
+    Finding::error(check, error.message.clone()).hint(hint).at(path)
+}
+
+/// The state ref cannot be read, or points at a commit that cannot be (a
+/// dangling ref).
+pub fn unreadable_ref(state_ref: &str, why: &str) -> Finding {
+    Finding::error("store.ref", format!("{state_ref} cannot be read: {why}")).hint(format!(
+        "point it at the last good commit of `git reflog {state_ref}` (`git update-ref {state_ref} <commit>`), \
+         or delete it (`git update-ref -d {state_ref}`) and `baton sync` to take the remote's state"
+    ))
+}
+
+/// Files `doctor --fix` set aside under `quarantine/`: someone should look.
+pub fn quarantined(count: usize) -> Option<Finding> {
+    (count > 0).then(|| {
+        Finding::warn(
+            "store.quarantine",
+            format!("{count} state file(s) set aside in quarantine/ because they did not parse"),
+        )
+        .hint("see them with `git log --stat refs/baton/state -- quarantine`; restore a fixed version with a state commit, or delete them")
+        .at("quarantine")
+    })
 }
 
 /// What doctor knows of the remote without touching the network.
@@ -214,6 +251,26 @@ mod tests {
         let found = unknown_entries(["claims/ab/T-1.toml", "config.toml", "junk/x", "junk/y", "zz"]);
         let tops: Vec<_> = found.iter().filter_map(|f| f.path.as_deref()).collect();
         assert_eq!(tops, ["junk", "zz"]);
+    }
+
+    #[test]
+    fn a_newer_schema_warns_and_only_broken_files_are_errors() {
+        let newer = codec::check_schema("claims/ab/T.toml", codec::SCHEMA + 1).unwrap_err();
+        let f = file_problem("claims.files", "claims/ab/T.toml", &newer);
+        assert_eq!(
+            (f.severity, f.path.as_deref()),
+            (Severity::Warn, Some("claims/ab/T.toml"))
+        );
+        assert!(f.hint.contains("upgrade baton"));
+        let broken = codec::corrupt("claims/ab/T.toml", "unclosed array");
+        let f = file_problem("claims.files", "claims/ab/T.toml", &broken);
+        assert_eq!(f.severity, Severity::Error);
+        assert!(f.hint.contains("doctor --fix"), "{}", f.hint);
+        // The policy is never set aside: the hint says so.
+        let f = file_problem("store.files", crate::config::PATH, &broken);
+        assert!(!f.hint.contains("quarantine"), "{}", f.hint);
+        assert!(quarantined(0).is_none());
+        assert_eq!(quarantined(2).map(|f| f.severity), Some(Severity::Warn));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::SystemTime;
 
-use super::{repo, sync, Session};
+use super::{repo, sync, verify, Session};
 use crate::claims::{self, Claim};
 use crate::config::Config;
 use crate::doctor;
@@ -14,7 +14,8 @@ use crate::finding::{Finding, Severity};
 use crate::pool::{self, Agent};
 use crate::state;
 use crate::store::{message, Change, Message, Outcome, Snapshot, Store, STATE_REF};
-use crate::workflow::{check, ledger, DEFINITIONS_DIR};
+use crate::workflow::ledger::{self, Run};
+use crate::workflow::{check, DEFINITIONS_DIR};
 
 /// What to check, and whether to repair.
 #[derive(Debug, Clone, Default)]
@@ -41,28 +42,54 @@ pub fn check_subsystems(names: &[String]) -> Result<()> {
     }
 }
 
-/// The pre-commit checks: cheap, independent of the number of claims.
+/// The pre-commit checks: cheap, independent of the number of claims (the
+/// state files are parsed only where they changed since the last run).
 pub fn hook(s: &Session) -> Result<Vec<Finding>> {
     let store = &s.store;
     let mut out = staged_definitions(store)?;
-    let Some(tip) = store.tip()? else {
+    let tip = match store.tip() {
+        Ok(tip) => tip,
+        Err(e) => {
+            out.push(doctor::unreadable_ref(STATE_REF, &e.message));
+            return Ok(out);
+        }
+    };
+    let Some(tip) = tip else {
         out.push(Finding::ok(
             "store.ref",
             "no baton state in this repository; nothing to check",
         ));
         return Ok(out);
     };
-    let snap = store.snapshot_at(Some(tip))?;
+    let snap = match store.snapshot_at(Some(tip)) {
+        Ok(snap) => snap,
+        Err(e) => {
+            out.push(doctor::unreadable_ref(STATE_REF, &dangling(tip, &e)));
+            return Ok(out);
+        }
+    };
     match state::config(&snap) {
         Ok(_) => out.push(Finding::ok("store.ref", format!("state {}", tip.to_hex_with_len(10)))),
-        Err(e) => out.push(
-            Finding::error("store.files", e.message)
-                .hint(e.hint)
-                .at(crate::config::PATH),
-        ),
+        Err(e) => out.push(doctor::file_problem("store.files", crate::config::PATH, &e)),
     }
+    out.extend(verify::hook_findings(store, &snap));
     out.push(lock_check(store, false));
     Ok(out)
+}
+
+/// Why a state ref that resolves cannot be read.
+fn dangling(tip: gix::ObjectId, e: &Error) -> String {
+    format!("it points at {tip}, which cannot be read ({})", e.message)
+}
+
+/// A gathering step that failed on what is in the store (a missing object,
+/// a tree that cannot be read) becomes a finding of `check`, and doctor goes
+/// on with what it has: doctor is the tool that must work on broken state.
+fn gathered<T: Default>(out: &mut Vec<Finding>, check: &str, result: Result<T>) -> T {
+    result.unwrap_or_else(|e| {
+        out.push(Finding::error(check, e.message).hint(e.hint));
+        T::default()
+    })
 }
 
 /// Every check of the chosen subsystems.
@@ -70,29 +97,49 @@ pub fn full(s: &Session, opts: &Options) -> Result<Vec<Finding>> {
     // Who commits fixes, resolved first: a bad actor fails before any check.
     let actor = s.actor()?.to_string();
     let store = &s.store;
-    let snap = s.snapshot()?;
-    let mut out = Vec::new();
-    let config = match state::config(&snap) {
-        Ok(c) => c,
-        Err(e) => {
-            out.push(
-                Finding::error("store.files", e.message)
-                    .hint(e.hint)
-                    .at(crate::config::PATH),
-            );
-            Config::default()
-        }
+    let tip = match store.tip() {
+        Ok(tip) => tip.ok_or_else(|| store.no_state())?,
+        Err(e) => return Ok(vec![doctor::unreadable_ref(STATE_REF, &e.message)]),
     };
-    let (claims, broken_claims) = state::load_all::<Claim>(&snap, claims::DIR, |c| c.schema)?;
-    let (agents, broken_agents) = state::load_all::<Agent>(&snap, pool::DIR, |a| a.schema)?;
+    let snap = match store.snapshot_at(Some(tip)) {
+        Ok(snap) => snap,
+        Err(e) => return Ok(vec![doctor::unreadable_ref(STATE_REF, &dangling(tip, &e))]),
+    };
+    let mut out = Vec::new();
+    let config = state::config(&snap).unwrap_or_else(|e| {
+        out.push(doctor::file_problem("store.files", crate::config::PATH, &e));
+        Config::default()
+    });
+    let loaded = Loaded {
+        claims: gathered(
+            &mut out,
+            "claims.files",
+            state::load_all(&snap, claims::DIR, |c: &Claim| c.schema),
+        ),
+        agents: gathered(
+            &mut out,
+            "pool.files",
+            state::load_all(&snap, pool::DIR, |a: &Agent| a.schema),
+        ),
+        runs: gathered(
+            &mut out,
+            "workflow.files",
+            state::load_all_json(&snap, ledger::DIR, |r: &Run| r.schema),
+        ),
+    };
+    let (claims, broken_claims) = &loaded.claims;
+    let (agents, broken_agents) = &loaded.agents;
     if opts.wants("store") {
-        out.extend(store_checks(store, &snap, opts.fix)?);
+        let found = store_checks(store, &snap, opts.fix);
+        let found = gathered(&mut out, "store.files", found);
+        out.extend(found);
     }
     if opts.wants("claims") {
-        out.extend(doctor::broken(&broken_claims, "claims.files"));
+        out.extend(doctor::broken(broken_claims, "claims.files"));
         let agent_ids: BTreeSet<_> = agents.iter().map(|(_, a)| a.id.clone()).collect();
-        let mut found = claims::check::check(&claims, &agent_ids, s.now, &config.claims);
-        found.extend(claims::check::check_generations(&generation_trail(store, &snap)?));
+        let mut found = claims::check::check(claims, &agent_ids, s.now, &config.claims);
+        let trail = gathered(&mut out, "claims.generation", generation_trail(store, &snap));
+        found.extend(claims::check::check_generations(&trail));
         if found.is_empty() && broken_claims.is_empty() {
             found.push(Finding::ok(
                 "claims.invariants",
@@ -102,20 +149,73 @@ pub fn full(s: &Session, opts: &Options) -> Result<Vec<Finding>> {
         out.extend(found);
     }
     if opts.wants("pool") {
-        out.extend(doctor::broken(&broken_agents, "pool.files"));
+        out.extend(doctor::broken(broken_agents, "pool.files"));
         let loads = pool::loads(claims.iter().map(|(_, c)| c));
-        out.extend(pool::check(&agents, &loads, s.now, config.pool.heartbeat_timeout));
+        out.extend(pool::check(agents, &loads, s.now, config.pool.heartbeat_timeout));
     }
     if opts.wants("workflow") {
-        out.extend(workflow_checks(s, &snap, opts.fix.then_some(actor.as_str()))?);
+        let found = workflow_checks(s, &loaded.runs, opts.fix.then_some(actor.as_str()));
+        let found = gathered(&mut out, "workflow.runs", found);
+        out.extend(found);
     }
     if opts.wants("delivery") {
         out.extend(super::delivery::check(s, &snap, opts.fix.then_some(actor.as_str()))?);
     }
     if opts.wants("sync") {
-        out.extend(sync_checks(store, &config.sync.remote)?);
+        let found = sync_checks(store, &config.sync.remote);
+        let found = gathered(&mut out, "sync.standing", found);
+        out.extend(found);
+    }
+    if opts.fix {
+        quarantine_broken(s, &actor, opts, &loaded, &mut out);
     }
     Ok(out)
+}
+
+/// What doctor loaded of the state: every file that parsed, and those that did not.
+struct Loaded {
+    claims: state::Loaded<Claim>,
+    agents: state::Loaded<Agent>,
+    runs: state::Loaded<Run>,
+}
+
+/// `--fix`: move the files of the checked subsystems that do not parse to
+/// `quarantine/` in one commit, and mark their findings fixed.
+fn quarantine_broken(s: &Session, actor: &str, opts: &Options, loaded: &Loaded, out: &mut Vec<Finding>) {
+    let mut paths = Vec::new();
+    for (subsystem, broken) in [
+        ("claims", &loaded.claims.1),
+        ("pool", &loaded.agents.1),
+        ("workflow", &loaded.runs.1),
+    ] {
+        if opts.wants(subsystem) {
+            let unparsable = broken.iter().filter(|b| b.error.code != crate::codec::NEWER_SCHEMA);
+            paths.extend(unparsable.map(|b| b.path.clone()));
+        }
+    }
+    if paths.is_empty() {
+        return;
+    }
+    let set_aside = match verify::quarantine(&s.store, actor, &paths) {
+        Ok(done) => done,
+        Err(e) => {
+            out.push(Finding::error("store.quarantine", format!("could not quarantine: {}", e.message)).hint(e.hint));
+            return;
+        }
+    };
+    for done in &set_aside {
+        let path = done.path();
+        for f in out
+            .iter_mut()
+            .filter(|f| f.path.as_deref() == Some(path) && f.severity == Severity::Error)
+        {
+            f.fixed = true;
+            f.message.push_str(&match done {
+                verify::SetAside::Moved(_) => format!("; moved to {}/{path}", verify::QUARANTINE),
+                verify::SetAside::Removed(_) => "; removed".to_owned(),
+            });
+        }
+    }
 }
 
 /// Remote checks from what was last fetched (doctor never touches the network).
@@ -167,7 +267,12 @@ fn store_checks(store: &Store, snap: &Snapshot<'_>, fix: bool) -> Result<Vec<Fin
         format!("{STATE_REF} at {}", tip.to_hex_with_len(10)),
     )];
     let files = snap.files_under("")?;
-    out.extend(doctor::unknown_entries(files.iter().map(|(p, _)| p.as_str())));
+    out.extend(doctor::unknown_entries(files.iter().map(|e| e.path.as_str())));
+    let quarantined = files
+        .iter()
+        .filter(|e| e.path.starts_with(&format!("{}/", verify::QUARANTINE)))
+        .count();
+    out.extend(doctor::quarantined(quarantined));
     out.push(lock_check(store, fix));
     out.push(doctor::reflog(
         store.git_dir().join("logs").join(STATE_REF).exists(),
@@ -229,15 +334,14 @@ fn count_objects(store: &Store) -> Option<(u64, u64)> {
 
 /// Definitions staged for commit under `.baton/workflows/` must validate (pre-commit).
 fn staged_definitions(store: &Store) -> Result<Vec<Finding>> {
-    let Some(work) = store.work_dir() else {
+    if store.work_dir().is_none() {
         return Ok(Vec::new());
-    };
-    // From the work tree's root: the pathspec is relative to the current
-    // directory, so from a subdirectory (or `.git/`) it would match nothing
-    // and staged definitions would pass unchecked.
+    }
+    // `Store::git` runs in the work tree's root: the pathspec is relative to
+    // the current directory, so from a subdirectory (or `.git/`) it would
+    // match nothing and staged definitions would pass unchecked.
     let out = store
         .git()
-        .current_dir(work)
         .args([
             "diff",
             "--cached",
@@ -266,14 +370,14 @@ fn staged_definitions(store: &Store) -> Result<Vec<Finding>> {
 
 /// Definitions in the working tree, and runs left `running` by a dead process.
 /// `fix`: the actor who commits the repairs.
-fn workflow_checks(s: &Session, snap: &Snapshot<'_>, fix: Option<&str>) -> Result<Vec<Finding>> {
+fn workflow_checks(s: &Session, runs: &state::Loaded<Run>, fix: Option<&str>) -> Result<Vec<Finding>> {
     let mut out = Vec::new();
     if let Some(work) = s.store.work_dir() {
         out.extend(check::check_definitions(&definitions_in(&work.join(DEFINITIONS_DIR))));
     }
-    let (runs, broken_runs) = state::load_all_json::<ledger::Run>(snap, ledger::DIR, |r| r.schema)?;
-    out.extend(doctor::broken(&broken_runs, "workflow.files"));
-    let (mut findings, dead) = check::check_runs(&runs, &crate::os::hostname(), crate::os::process_alive);
+    let (runs, broken_runs) = runs;
+    out.extend(doctor::broken(broken_runs, "workflow.files"));
+    let (mut findings, dead) = check::check_runs(runs, &crate::os::hostname(), crate::os::process_alive);
     if let (Some(actor), false) = (fix, dead.is_empty()) {
         mark_interrupted(s, actor, &dead)?;
         for f in findings.iter_mut().filter(|f| f.severity == Severity::Error) {

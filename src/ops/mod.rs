@@ -9,7 +9,8 @@
 //!
 //! One file per subsystem, like cargo's `ops/`: [`claims`], [`pool`],
 //! [`workflow`], [`delivery`], [`repo`] (init, log, config), [`sync`] and
-//! [`doctor`].
+//! [`doctor`]; [`verify`] finds state files this baton cannot parse for the
+//! hook, sync and doctor's quarantine.
 
 pub mod claims;
 pub mod delivery;
@@ -17,6 +18,7 @@ pub mod doctor;
 pub mod pool;
 pub mod repo;
 pub mod sync;
+pub mod verify;
 pub mod workflow;
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
 //! Pool operations (DESIGN §2.2): spawn, heartbeat, drain, retire, health,
 //! and the assignment of pool capacity to a claim (`--role`, `--agent`).
+//! A spawn publishes like a claim (`--sync`, `sync.auto`): synced first, so
+//! new ids are numbered after the remote's agents.
 
-use super::{Applied, Session};
+use super::{sync, Applied, Session};
 use crate::claims::Assignment;
 use crate::clock::{Span, Timestamp};
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ids::{AgentId, Role};
 use crate::pool::{self, Agent, Health};
 use crate::state;
@@ -52,10 +54,24 @@ fn subject(id: &AgentId) -> String {
     format!("agent/{id}")
 }
 
-/// `pool spawn`: new agents `ROLE-<n>`, one commit for all of them.
+/// `pool spawn`: new agents `ROLE-<n>`, one commit for all of them,
+/// published when `sync.auto` says so.
 pub fn spawn(s: &Session, role: &Role, count: u32, capacity: u32) -> Result<Applied<Vec<Agent>>> {
+    spawn_published(s, role, count, capacity, false)
+}
+
+/// `pool spawn [--sync]`: like [`spawn`]; with `sync` (or `sync.auto`) it
+/// syncs first, so the new ids come after every agent the remote has, and
+/// after, publishing them. A spawn that lost its id to another machine
+/// publishing the same one first is refused (`agent_lost`): two machines
+/// never silently share one agent.
+pub fn spawn_published(s: &Session, role: &Role, count: u32, capacity: u32, sync: bool) -> Result<Applied<Vec<Agent>>> {
+    let publish_to = sync::publish_target(s, sync)?;
     let actor = s.actor()?;
-    s.apply(|snap| {
+    if let Some(remote) = &publish_to {
+        sync::sync(&s.store, remote, &actor.to_string())?;
+    }
+    let written = s.store.update(&actor.to_string(), |snap| {
         let new = pool::spawn(&state::all_agents(snap)?, role, count, capacity, s.now)?;
         let ids: Vec<String> = new.iter().map(|a| a.id.to_string()).collect();
         let mut msg = Message::new(format!("pool: spawn {} ({role})", ids.join(", ")))
@@ -69,7 +85,25 @@ pub fn spawn(s: &Session, role: &Role, count: u32, capacity: u32) -> Result<Appl
             change.put_toml(pool::path(&a.id), a)?;
         }
         Ok(Outcome::Write(change, new))
-    })
+    })?;
+    let mut applied = Applied {
+        value: written.value,
+        commit: written.commit,
+        published: None,
+    };
+    if let Some(remote) = &publish_to {
+        let report = sync::sync(&s.store, remote, &actor.to_string())?;
+        let spawned = |id: &str| applied.value.iter().any(|a| a.id.as_str() == id);
+        if let Some(lost) = report.lost_agents.iter().find(|l| spawned(&l.id)) {
+            return Err(Error::refused("agent_lost", lost.message()).with_hint(format!(
+                "another machine published {} first; spawn again with `baton pool spawn --role {role} --sync`, \
+                 which numbers after the remote's agents",
+                lost.id
+            )));
+        }
+        applied.published = Some(report);
+    }
+    Ok(applied)
 }
 
 /// The pool operations on one agent.

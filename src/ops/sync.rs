@@ -11,7 +11,7 @@ use super::Session;
 use crate::error::{Error, Result};
 use crate::store::remote::{tracking_ref, PushError};
 use crate::store::{message, Change, Message, Store, STATE_REF};
-use crate::sync::{self as policy, Decision, LostClaim, Note, Versions};
+use crate::sync::{self as policy, Decision, LostAgent, LostClaim, Note, Versions};
 
 /// How many times a sync fetches and retries when the remote keeps moving.
 const ATTEMPTS: u32 = 5;
@@ -37,6 +37,8 @@ pub struct Report {
     pub action: Action,
     /// Local claim changes the merge did not keep.
     pub lost: Vec<LostClaim>,
+    /// Local agent records the merge did not keep (an id spawned on both sides).
+    pub lost_agents: Vec<LostAgent>,
     /// Other paths where both sides changed and the remote's version was kept.
     pub remote_won: Vec<String>,
     pub tip: String,
@@ -79,6 +81,7 @@ pub fn run(s: &Session, remote: Option<&str>) -> Result<Report> {
 struct Progress {
     merged: bool,
     lost: Vec<LostClaim>,
+    lost_agents: Vec<LostAgent>,
     remote_won: Vec<String>,
 }
 
@@ -96,6 +99,7 @@ impl Progress {
         for n in notes {
             match n {
                 Note::Lost(l) if !self.lost.contains(&l) => self.lost.push(l),
+                Note::LostAgent(a) if !self.lost_agents.iter().any(|k| k.id == a.id) => self.lost_agents.push(a),
                 Note::RemoteWon(p) if !self.remote_won.contains(&p) => self.remote_won.push(p),
                 _ => {}
             }
@@ -120,14 +124,16 @@ pub fn sync(store: &Store, remote: &str, actor: &str) -> Result<Report> {
     for round in 1..=ATTEMPTS {
         match one_round(store, remote, actor, &mut progress)? {
             Round::Done(action, tip) => {
+                progress.lost_agents.sort_by(|a, b| a.id.cmp(&b.id));
                 return Ok(Report {
                     remote: remote.to_owned(),
                     action,
                     lost: progress.lost,
+                    lost_agents: progress.lost_agents,
                     remote_won: progress.remote_won,
                     tip: tip.to_string(),
                     rounds: round,
-                })
+                });
             }
             Round::Again => {}
             Round::Rejected(why) => last_rejection = why,
@@ -188,6 +194,9 @@ fn one_round(store: &Store, remote: &str, actor: &str, progress: &mut Progress) 
             commit
         }
     };
+    // What another machine cannot parse must not reach it; what a newer
+    // baton wrote may (it is not corrupt).
+    super::verify::refuse_unparsable(store, remote, theirs, pushing)?;
     publish(store, remote, pushing, theirs, progress)
 }
 
@@ -276,10 +285,34 @@ pub fn merge_commit(
         }
         notes.extend(note);
     }
+    notes.extend(agents_spawned_alike(store, base, local_tip, remote_tip)?);
     change.message = merge_message(remote, actor, &notes, from_local, from_remote);
     let tree = store.write_tree(remote_tree, &change)?;
     let commit = store.write_commit_object(tree, &[remote_tip, local_tip], &change.message, actor)?;
     Ok((commit, notes))
+}
+
+/// Agents both sides added with byte-identical records: no path diverges,
+/// so only comparing what each side added since the base finds them. The
+/// pool is small: its tree is read whole on each side.
+fn agents_spawned_alike(store: &Store, base: Option<ObjectId>, local: ObjectId, remote: ObjectId) -> Result<Vec<Note>> {
+    let agents = |commit: Option<ObjectId>| -> Result<std::collections::BTreeMap<String, ObjectId>> {
+        let snap = store.snapshot_at(commit)?;
+        Ok(snap
+            .files_under(crate::pool::DIR)?
+            .into_iter()
+            .map(|e| (e.path, e.id))
+            .collect())
+    };
+    let (base, ours, theirs) = (agents(base)?, agents(Some(local))?, agents(Some(remote))?);
+    let snap = store.snapshot_at(Some(remote))?;
+    let mut notes = Vec::new();
+    for (path, id) in &ours {
+        if !base.contains_key(path) && theirs.get(path) == Some(id) {
+            notes.push(policy::spawned_alike(path, &snap.read_blob(*id)?));
+        }
+    }
+    Ok(notes)
 }
 
 /// The merge commit's message: what was kept from where, and every loser by name.
@@ -291,6 +324,10 @@ fn merge_message(remote: &str, actor: &str, notes: &[Note], from_local: usize, f
             Note::Lost(l) => {
                 body.push(format!("lost: {}", l.message()));
                 subjects.push(format!("claim/{}", l.id));
+            }
+            Note::LostAgent(a) => {
+                body.push(format!("lost: {}", a.message()));
+                subjects.push(format!("agent/{}", a.id));
             }
             Note::RemoteWon(p) => body.push(format!("remote kept: {p}")),
         }

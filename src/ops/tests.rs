@@ -154,3 +154,40 @@ fn init_in_a_clone_adopts_the_remote_state() {
         alone.notes
     );
 }
+
+#[test]
+fn changed_files_and_their_verdicts_follow_only_what_changed() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = repository(root.path(), "r");
+    let s = session(&dir, "agent:ann");
+    repo::init(&s, &repo::InitArgs::default()).unwrap();
+    let one = ClaimId::parse("T-1").unwrap();
+    claims::claim(&s, &one, &ClaimArgs::default()).unwrap();
+    let before = s.store.tree_of(s.store.tip().unwrap().unwrap()).unwrap();
+    let two = ClaimId::parse("T-2").unwrap();
+    claims::claim(&s, &two, &ClaimArgs::default()).unwrap();
+    claims::release(&s, &one, &Default::default()).unwrap();
+
+    let snap = s.store.snapshot().unwrap();
+    let changed: Vec<String> = s
+        .store
+        .changed_files(Some(before), snap.tree())
+        .unwrap()
+        .into_iter()
+        .map(|e| e.path)
+        .collect();
+    let mut expected = vec![crate::claims::path(&one), crate::claims::path(&two)];
+    expected.sort();
+    let mut sorted = changed.clone();
+    sorted.sort();
+    assert_eq!(sorted, expected, "only the two claims changed");
+    assert!(s
+        .store
+        .changed_files(Some(snap.tree()), snap.tree())
+        .unwrap()
+        .is_empty());
+    // Everything, without a base: the config and both claims, all parsing.
+    let all = s.store.changed_files(None, snap.tree()).unwrap();
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert!(super::verify::problems(&s.store, &snap, None).unwrap().is_empty());
+}

@@ -5,9 +5,15 @@
 //! An executed run records its start, then one commit per step result,
 //! from a write-behind writer (see [`crate::store::write_behind`]) so no
 //! step waits for the disk; everything has landed before the run returns.
+//!
+//! A resume trusts nothing of the ledger but its step results: it runs the
+//! definition file of this work tree at the recorded repository-relative
+//! path, only when its blob id is the recorded one, under the policy as it
+//! is now; and it takes the run with a compare-and-swap on its status, so of
+//! two resumes at once exactly one executes.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::Session;
@@ -85,10 +91,14 @@ pub fn locate(s: &Session, workflow: &str) -> Result<Located> {
         Error::invalid("unreadable_workflow", format!("cannot read {}: {e}", path.display()))
             .with_hint("check the path")
     })?;
-    let display = path
-        .strip_prefix(s.base_dir())
+    // Relative to the work tree, whichever way the two were spelled (`-C
+    // sub`, symlinks): that is the path a resume finds it at again.
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let full = canonical(&path);
+    let display = full
+        .strip_prefix(canonical(&s.base_dir()))
         .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| path.display().to_string());
+        .unwrap_or_else(|_| full.display().to_string());
     Ok(Located { display, text })
 }
 
@@ -158,11 +168,12 @@ pub fn run_as(s: &Session, plan: &Plan, id: RunId, how: &Execution) -> Result<Ru
             .trailer(message::SUBJECT, format!("run/{id}"))
             .trailer(message::ACTOR, &actor),
     );
-    // The definition as it ran, for resume: a blob kept beside the state, not in it.
-    let blob = start.keep_blob(plan.located.text.clone().into_bytes())?;
+    // Exactly what ran, by the git blob id of its bytes (what `git
+    // hash-object` says of the file): resume runs the file only while it
+    // still has this id. Nothing is written to the object database.
     let definition = DefinitionRef {
         path: plan.located.display.clone(),
-        blob: blob.to_string(),
+        blob: s.store.blob_id(plan.located.text.as_bytes())?.to_string(),
     };
     let run = Run::new(
         id.clone(),
@@ -176,7 +187,7 @@ pub fn run_as(s: &Session, plan: &Plan, id: RunId, how: &Execution) -> Result<Ru
     let path = ledger::path(&id);
     start.expect_absent(path.clone()).put_json(path, &run)?;
     let all: BTreeSet<usize> = (0..plan.def.steps.len()).collect();
-    execute(s, &plan.def, run, &all, how, start)
+    execute(s, &plan.def, run, &all, how, Some(start))
 }
 
 /// Refused before anything runs, unless `--allow-risk`.
@@ -195,14 +206,15 @@ pub fn refuse_unless_allowed(refusals: &[Refusal], how: &Execution) -> Result<()
     .with_hint("change the command or workflow.allow, or run anyway with --allow-risk"))
 }
 
-/// Record `start` (the run's start or resumption), then run its `selected` steps.
+/// Record `start` (the run's start; a resume has recorded its own), then
+/// run its `selected` steps.
 fn execute(
     s: &Session,
     def: &Definition,
     mut run: Run,
     selected: &BTreeSet<usize>,
     how: &Execution,
-    start: Change,
+    start: Option<Change>,
 ) -> Result<Run> {
     let policy: &WorkflowPolicy = &s.config()?.workflow;
     let opts = exec::Options {
@@ -220,7 +232,9 @@ fn execute(
     // returns. (A runner killed meanwhile loses the results not yet landed:
     // those steps show as not done, and resume runs them again.)
     let mut writer = WriteBehind::start(&s.store, &run.actor);
-    writer.push(start)?;
+    if let Some(start) = start {
+        writer.push(start)?;
+    }
     let stopped = exec::execute(def, &mut run, selected, &opts, &stop, |run, summary| {
         writer.push(record_change(run, &summary)?)
     })?;
@@ -269,12 +283,7 @@ pub fn list(s: &Session, limit: usize) -> Result<Vec<Run>> {
 /// What resuming `id` would re-run, and what policy says of it.
 pub fn resume_plan(s: &Session, id: &RunId) -> Result<ResumePlan> {
     let run = get(s, id)?;
-    if run.status == RunStatus::Running && run.host == os::hostname() && os::process_alive(run.pid) {
-        return Err(
-            Error::refused("run_active", format!("run {id} is still running (pid {})", run.pid))
-                .with_hint(format!("wait for it, or stop it: baton workflow stop --run-id {id}")),
-        );
-    }
+    refuse_if_active(&run)?;
     let def = recorded_definition(s, &run)?;
     let selected = ledger::resume_set(&def, &run);
     let refusals = policy::check(
@@ -289,14 +298,78 @@ pub fn resume_plan(s: &Session, id: &RunId) -> Result<ResumePlan> {
     })
 }
 
-/// The exact definition that ran, from its blob; the file only if the blob is gone.
+/// Refuse to take over a run some process is running: a live runner on this
+/// host, or any runner on another host (whether it lives cannot be told
+/// from here). A runner on this host that died may be taken over.
+fn refuse_if_active(run: &Run) -> Result<()> {
+    if run.status != RunStatus::Running {
+        return Ok(());
+    }
+    let id = &run.id;
+    if run.host != os::hostname() {
+        return Err(Error::refused(
+            "run_elsewhere",
+            format!("run {id} is running on host {} (pid {})", run.host, run.pid),
+        )
+        .with_hint(format!(
+            "resume it once it ended; if its runner died, `baton workflow doctor --fix` on {} marks it interrupted",
+            run.host
+        )));
+    }
+    if os::process_alive(run.pid) {
+        return Err(
+            Error::refused("run_active", format!("run {id} is running (pid {})", run.pid))
+                .with_hint(format!("wait for it, or stop it: baton workflow stop --run-id {id}")),
+        );
+    }
+    Ok(())
+}
+
+/// The definition that ran, read from this work tree at the recorded
+/// repository-relative path and only while its blob id is the recorded one:
+/// a ledger from another clone can name a definition, never supply one.
 fn recorded_definition(s: &Session, run: &Run) -> Result<Definition> {
-    let blob = gix::ObjectId::from_hex(run.definition.blob.as_bytes()).ok();
-    let text = match blob.map(|b| s.store.find_blob(b)).transpose()?.flatten() {
-        Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        None => locate(s, &run.definition.path)?.text,
+    let recorded = &run.definition;
+    let base = s.base_dir();
+    let relative =
+        inside_work_tree(&recorded.path).ok_or_else(|| outside(run, "is not a path inside the work tree"))?;
+    let file = base.join(relative);
+    let bytes = match std::fs::read(&file) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::refused(
+                "definition_missing",
+                format!(
+                    "run {} ran {} (blob {}), which is not in this work tree",
+                    run.id, recorded.path, recorded.blob
+                ),
+            )
+            .with_hint("check out the revision that has it, or start a new run with `baton workflow run`"))
+        }
+        Err(e) => return Err(Error::io(format!("reading {}", file.display()), e)),
     };
-    let def = def::parse(&run.definition.path, &text, Format::of(&run.definition.path))?;
+    // A symlink on the way must not lead out of the work tree.
+    let resolved = std::fs::canonicalize(&file).map_err(|e| Error::io(format!("resolving {}", file.display()), e))?;
+    let root = std::fs::canonicalize(&base).map_err(|e| Error::io(format!("resolving {}", base.display()), e))?;
+    if !resolved.starts_with(&root) {
+        return Err(outside(run, "leads out of the work tree (a symbolic link)"));
+    }
+    let now = s.store.blob_id(&bytes)?.to_string();
+    if now != recorded.blob {
+        return Err(Error::refused(
+            "definition_changed",
+            format!(
+                "{} is blob {now} in this work tree, but run {} ran blob {}",
+                recorded.path, run.id, recorded.blob
+            ),
+        )
+        .with_hint("restore that version of the file to resume, or start a new run with `baton workflow run`"));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Error::invalid("unreadable_workflow", format!("{} is not UTF-8: {e}", recorded.path))
+            .with_hint("definitions are TOML or JSON text")
+    })?;
+    let def = def::parse(&recorded.path, &text, Format::of(&recorded.path))?;
     if def.steps.iter().map(|s| &s.id).ne(run.steps.iter().map(|r| &r.id)) {
         return Err(Error::refused(
             "definition_changed",
@@ -307,12 +380,49 @@ fn recorded_definition(s: &Session, run: &Run) -> Result<Definition> {
     Ok(def)
 }
 
+/// `path` as a relative path that stays inside the work tree: no root, no
+/// `..`, not into `.git`; `None` otherwise.
+fn inside_work_tree(path: &str) -> Option<&Path> {
+    let p = Path::new(path);
+    let plain = p
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    let mut names = p.components().filter_map(|c| match c {
+        Component::Normal(name) => Some(name),
+        _ => None,
+    });
+    let into_git = names
+        .next()
+        .is_none_or(|first| first.to_string_lossy().eq_ignore_ascii_case(".git"));
+    (plain && !into_git && !path.contains('\0')).then_some(p)
+}
+
+fn outside(run: &Run, why: &str) -> Error {
+    Error::refused(
+        "definition_path",
+        format!(
+            "run {} records its definition at {:?}, which {why}",
+            run.id, run.definition.path
+        ),
+    )
+    .with_hint("resume runs only a definition in this work tree; start a new run with `baton workflow run`")
+}
+
 /// `workflow resume --execute`: re-run the plan's steps in the same run.
+///
+/// The run is taken with a compare-and-swap before any step starts: inside
+/// the transaction it must still be as the plan read it and not running,
+/// so of two resumes at once exactly one records itself and executes; the
+/// other is refused (`run_active`, naming the winner's pid).
 pub fn resume(s: &Session, plan: ResumePlan, how: &Execution) -> Result<Run> {
     refuse_unless_allowed(&plan.refusals, how)?;
     let ResumePlan {
-        mut run, def, selected, ..
+        run: planned,
+        def,
+        selected,
+        ..
     } = plan;
+    let mut run = planned.clone();
     for &i in &selected {
         let r = &mut run.steps[i];
         r.status = StepStatus::Pending;
@@ -326,7 +436,22 @@ pub fn resume(s: &Session, plan: ResumePlan, how: &Execution) -> Result<Run> {
     run.resumed_at.push(s.now);
     run.actor = s.actor()?.to_string();
     let resumed = record_change(&run, &format!("resumed ({} step(s))", selected.len()))?;
-    execute(s, &def, run, &selected, how, resumed)
+    s.store.update(&run.actor, |snap| {
+        let current = state::run(snap, &run.id)?.ok_or_else(|| no_run(&run.id))?;
+        refuse_if_active(&current)?;
+        if current != planned {
+            return Err(Error::refused(
+                "run_changed",
+                format!("run {} changed while this resume was being planned", run.id),
+            )
+            .with_hint(format!(
+                "see it with `baton workflow status --run-id {}`, then resume again",
+                run.id
+            )));
+        }
+        Ok(Outcome::Write(resumed.clone(), ()))
+    })?;
+    execute(s, &def, run, &selected, how, None)
 }
 
 /// `workflow stop`: ask the runner to stop (it records `stopped` itself),
@@ -400,4 +525,28 @@ pub fn template_init(s: &Session, name: &str, force: bool) -> Result<(&'static s
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     std::fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
     Ok((name, path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inside_work_tree;
+
+    #[test]
+    fn only_plain_relative_paths_inside_the_work_tree_are_read() {
+        for ok in [".baton/workflows/ship.toml", "ci/ship.toml", "./ship.toml"] {
+            assert!(inside_work_tree(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "/etc/passwd",
+            "../outside.toml",
+            ".baton/../../outside.toml",
+            ".git/hooks/pre-commit",
+            ".GIT/config",
+            "a\0b",
+        ] {
+            assert!(inside_work_tree(bad).is_none(), "{bad:?}");
+        }
+    }
 }

@@ -1,10 +1,14 @@
 //! Comparing state trees: which paths differ between two sides, with their
-//! version at the merge base (sync's 3-way merge reads only what differs).
+//! version at the merge base (sync's 3-way merge reads only what differs),
+//! and which files one tree adds or changes over another (what the
+//! pre-commit hook and sync verify). Only subtrees whose ids differ are read,
+//! so the cost follows the number of changes, not the size of the state.
 
 use gix::bstr::ByteSlice;
+use gix::objs::tree::EntryMode;
 use gix::ObjectId;
 
-use super::Store;
+use super::{Entry, Store};
 use crate::error::{Result, ResultExt};
 
 /// One path whose versions differ between the two sides of a merge.
@@ -26,7 +30,16 @@ impl Store {
         Ok(out)
     }
 
+    /// The entries of a tree as `(name, is a tree, id)`.
     fn tree_entries(&self, tree: Option<ObjectId>) -> Result<Vec<(String, bool, ObjectId)>> {
+        Ok(self
+            .tree_entries_with_mode(tree)?
+            .into_iter()
+            .map(|(name, mode, id)| (name, mode.is_tree(), id))
+            .collect())
+    }
+
+    fn tree_entries_with_mode(&self, tree: Option<ObjectId>) -> Result<Vec<(String, EntryMode, ObjectId)>> {
         let Some(id) = tree else {
             return Ok(Vec::new());
         };
@@ -35,14 +48,41 @@ impl Store {
         Ok(decoded
             .entries
             .iter()
-            .map(|e| {
-                (
-                    e.filename.to_str_lossy().into_owned(),
-                    e.mode.is_tree(),
-                    e.oid.to_owned(),
-                )
-            })
+            .map(|e| (e.filename.to_str_lossy().into_owned(), e.mode, e.oid.to_owned()))
             .collect())
+    }
+
+    /// The files (every non-tree entry) of tree `new` that tree `old` does
+    /// not have as they are: added, or changed in content or kind. Without
+    /// `old`, every file of `new`.
+    pub fn changed_files(&self, old: Option<ObjectId>, new: ObjectId) -> Result<Vec<Entry>> {
+        let mut out = Vec::new();
+        self.changed_files_at("", old, new, &mut out)?;
+        Ok(out)
+    }
+
+    fn changed_files_at(&self, prefix: &str, old: Option<ObjectId>, new: ObjectId, out: &mut Vec<Entry>) -> Result<()> {
+        if old == Some(new) {
+            return Ok(());
+        }
+        let before = self.tree_entries_with_mode(old)?;
+        for (name, mode, id) in self.tree_entries_with_mode(Some(new))? {
+            let path = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            let was = before
+                .iter()
+                .find(|(n, m, _)| *n == name && m.is_tree() == mode.is_tree())
+                .map(|(_, m, id)| (*m, *id));
+            if mode.is_tree() {
+                self.changed_files_at(&path, was.map(|(_, id)| id), id, out)?;
+            } else if was != Some((mode, id)) {
+                out.push(Entry::new(path, id, mode));
+            }
+        }
+        Ok(())
     }
 
     fn three_way_at(

@@ -27,7 +27,7 @@ use crate::error::{Error, Result, ResultExt};
 pub use diff::Divergence;
 pub use history::HistoryEntry;
 pub use message::Message;
-pub use read::Snapshot;
+pub use read::{Entry, EntryKind, Snapshot};
 pub use write::{Change, Outcome, RefError, Written};
 
 /// The one ref that holds all shared state.
@@ -148,12 +148,21 @@ impl Store {
     }
 
     /// Run `git` in this repository (transport, gc, fsck): the one place baton shells out.
+    ///
+    /// It runs where `git -C` would put it: in the work tree's root (the git
+    /// directory of a bare repository), not in baton's own current
+    /// directory, so what git resolves relative to where it runs — a remote
+    /// URL such as `../shared.git`, a pathspec — means the same as for git.
     pub fn git(&self) -> std::process::Command {
+        // Absolute, so that changing directory does not change what they name.
+        let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let git_dir = absolute(self.repo.git_dir());
         let mut cmd = std::process::Command::new("git");
-        cmd.arg("--git-dir").arg(self.repo.git_dir());
-        if let Some(w) = self.repo.workdir() {
-            cmd.arg("--work-tree").arg(w);
-        }
+        cmd.arg("--git-dir").arg(&git_dir);
+        match self.repo.workdir().map(absolute) {
+            Some(w) => cmd.arg("--work-tree").arg(&w).current_dir(&w),
+            None => cmd.current_dir(&git_dir),
+        };
         cmd
     }
 

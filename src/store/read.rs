@@ -9,6 +9,46 @@ use super::{Store, STATE_REF};
 use crate::codec;
 use crate::error::{Error, Result, ResultExt};
 
+/// What a non-tree entry of a state tree is. baton writes only files; the
+/// others come from hand-made commits or other tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Symlink,
+    /// A submodule commit: no object of this repository to read.
+    Gitlink,
+}
+
+impl EntryKind {
+    fn of(mode: gix::objs::tree::EntryMode) -> EntryKind {
+        if mode.is_commit() {
+            EntryKind::Gitlink
+        } else if mode.is_link() {
+            EntryKind::Symlink
+        } else {
+            EntryKind::File
+        }
+    }
+}
+
+/// One non-tree entry of a state tree: its path, object id and kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub path: String,
+    pub id: ObjectId,
+    pub kind: EntryKind,
+}
+
+impl Entry {
+    pub(super) fn new(path: String, id: ObjectId, mode: gix::objs::tree::EntryMode) -> Entry {
+        Entry {
+            path,
+            id,
+            kind: EntryKind::of(mode),
+        }
+    }
+}
+
 /// A read-only view of one state commit (or of no state at all).
 pub struct Snapshot<'r> {
     pub(super) repo: &'r gix::Repository,
@@ -96,6 +136,13 @@ impl Store {
             tree,
         })
     }
+    /// The git blob id of `bytes`, as `git hash-object` computes it, without
+    /// writing anything.
+    pub fn blob_id(&self, bytes: &[u8]) -> Result<ObjectId> {
+        gix::objs::compute_hash(self.repo.object_hash(), gix::objs::Kind::Blob, bytes)
+            .git_context(|| "hashing a blob".into())
+    }
+
     /// A blob's bytes, if the object database has it.
     pub fn find_blob(&self, id: ObjectId) -> Result<Option<Vec<u8>>> {
         match self
@@ -113,6 +160,25 @@ impl<'r> Snapshot<'r> {
     /// The commit this snapshot is of, `None` before the first one.
     pub fn commit(&self) -> Option<ObjectId> {
         self.commit
+    }
+
+    /// The tree of the state (the empty tree before the first commit).
+    pub fn tree(&self) -> ObjectId {
+        self.tree
+    }
+
+    /// The entry at `path` when it is not a tree; reads only the trees on its path.
+    pub fn entry(&self, path: &str) -> Result<Option<Entry>> {
+        let tree = self
+            .repo
+            .find_tree(self.tree)
+            .git_context(|| "reading the state tree".into())?;
+        let entry = tree
+            .lookup_entry_by_path(path)
+            .git_context(|| format!("looking up {path}"))?;
+        Ok(entry
+            .filter(|e| !e.mode().is_tree())
+            .map(|e| Entry::new(path.to_owned(), e.object_id(), e.mode())))
     }
 
     /// The bytes of the file at `path`, if it exists; reads only the trees on its path.
@@ -146,8 +212,8 @@ impl<'r> Snapshot<'r> {
         Ok(blob.take_data())
     }
 
-    /// Every file below `dir` (recursively), as `(path, blob id)`, in tree order.
-    pub fn files_under(&self, dir: &str) -> Result<Vec<(String, ObjectId)>> {
+    /// Every entry below `dir` that is not a tree (recursively), in tree order.
+    pub fn files_under(&self, dir: &str) -> Result<Vec<Entry>> {
         let root = self
             .repo
             .find_tree(self.tree)
@@ -170,7 +236,7 @@ impl<'r> Snapshot<'r> {
         Ok(out)
     }
 
-    fn collect_files(&self, tree: ObjectId, prefix: &str, out: &mut Vec<(String, ObjectId)>) -> Result<()> {
+    fn collect_files(&self, tree: ObjectId, prefix: &str, out: &mut Vec<Entry>) -> Result<()> {
         let tree = self
             .repo
             .find_tree(tree)
@@ -186,7 +252,7 @@ impl<'r> Snapshot<'r> {
             if entry.mode.is_tree() {
                 self.collect_files(entry.oid.to_owned(), &path, out)?;
             } else {
-                out.push((path, entry.oid.to_owned()));
+                out.push(Entry::new(path, entry.oid.to_owned(), entry.mode));
             }
         }
         Ok(())

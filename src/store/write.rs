@@ -30,8 +30,6 @@ pub struct Change {
     deletes: Vec<String>,
     /// Paths that must not exist yet: the write is refused otherwise.
     creates: Vec<String>,
-    /// Blobs stored with the commit but placed nowhere in its tree.
-    unplaced: Vec<Vec<u8>>,
     pub message: Message,
 }
 
@@ -132,15 +130,6 @@ impl Change {
     pub fn expect_absent(&mut self, path: String) -> &mut Self {
         self.creates.push(path);
         self
-    }
-
-    /// Store `bytes` as a blob with this commit, outside its tree (machine
-    /// -local: it is not pushed); returns the blob's id.
-    pub fn keep_blob(&mut self, bytes: Vec<u8>) -> Result<ObjectId> {
-        let id = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &bytes)
-            .git_context(|| "hashing a blob".into())?;
-        self.unplaced.push(bytes);
-        Ok(id)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -294,9 +283,6 @@ impl Store {
         let mut parent = snap.commit;
         let mut base_tree = snap.tree;
         for change in changes {
-            for blob in &change.unplaced {
-                self.write_blob(blob)?;
-            }
             let tree = self.write_tree(base_tree, change)?;
             let parents: Vec<ObjectId> = parent.into_iter().collect();
             parent = Some(self.write_commit_object(tree, &parents, &change.message, actor)?);

@@ -5,8 +5,9 @@
 use serde_json::Value as Json;
 
 use crate::claims::Claim;
-use crate::clock::parse_timestamp;
+use crate::clock::{format_timestamp, parse_timestamp};
 use crate::ids::ClaimId;
+use crate::pool::Agent;
 
 /// How a path changed on both sides is resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +18,10 @@ pub enum Rule {
     /// Run and delivery ledgers: ids are unique, so both sides' files are
     /// kept; the same ledger changed on both sides keeps the remote's.
     Ledger,
-    /// Agents, config, reconcile report: the remote wins, reported.
+    /// Agents: the remote version wins; the local loser is reported by name,
+    /// like a lost claim (two machines spawning one id is the usual cause).
+    Agent,
+    /// Config, reconcile report: the remote wins, reported.
     RemoteWins,
     /// Metrics snapshot: the one with the newer `taken_at`.
     NewerSnapshot,
@@ -30,7 +34,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("claims/", Rule::Claim),
     ("runs/workflow/", Rule::Ledger),
     ("runs/delivery/", Rule::Ledger),
-    ("agents/", Rule::RemoteWins),
+    ("agents/", Rule::Agent),
     ("config.toml", Rule::RemoteWins),
     ("metrics/snapshot.json", Rule::NewerSnapshot),
     ("reconcile/", Rule::RemoteWins),
@@ -84,10 +88,41 @@ impl LostClaim {
     }
 }
 
+/// A local agent record that did not survive the merge.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LostAgent {
+    pub id: String,
+    /// Both sides created it: two agents were given one id.
+    pub spawned_twice: bool,
+    /// This side's record: `role builder, capacity 1, active, created ...`.
+    pub yours: String,
+    /// The remote's record, which the merge kept.
+    pub kept: String,
+}
+
+impl LostAgent {
+    pub fn message(&self) -> String {
+        let id = &self.id;
+        if self.spawned_twice {
+            format!(
+                "agent {id} was spawned on both sides: the remote's ({}) is kept, yours ({}) was not published; \
+                 claims assigned to {id} on either side now count against the one kept",
+                self.kept, self.yours
+            )
+        } else {
+            format!(
+                "agent {id} changed on both sides: the remote's version ({}) is kept, your change ({}) was not published",
+                self.kept, self.yours
+            )
+        }
+    }
+}
+
 /// What resolving one path produced besides the decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Note {
     Lost(LostClaim),
+    LostAgent(LostAgent),
     /// Both sides changed this path; the remote's version was kept.
     RemoteWon(String),
 }
@@ -103,6 +138,10 @@ pub fn resolve(path: &str, v: Versions<'_>) -> (Decision, Option<Note>) {
     }
     match rule_for(path) {
         Rule::Claim => (Decision::Remote, Some(Note::Lost(lost_claim(path, v)))),
+        Rule::Agent => (
+            Decision::Remote,
+            Some(Note::LostAgent(lost_agent(path, v.base.is_none(), v.local, v.remote))),
+        ),
         Rule::Ledger | Rule::RemoteWins => (Decision::Remote, Some(Note::RemoteWon(path.to_owned()))),
         Rule::NewerSnapshot => (newer_snapshot(v), None),
         Rule::Counters => match merge_counters(v) {
@@ -141,6 +180,39 @@ fn lost_claim(path: &str, v: Versions<'_>) -> LostClaim {
             .map(|c| c.owner.to_string()),
         now: remote.as_ref().map_or("absent".to_owned(), |c| c.state.to_string()),
     }
+}
+
+fn lost_agent(path: &str, spawned_twice: bool, local: Option<&[u8]>, remote: Option<&[u8]>) -> LostAgent {
+    let parse = |b: Option<&[u8]>| -> Option<Agent> { toml::from_str(std::str::from_utf8(b?).ok()?).ok() };
+    let (mine, theirs) = (parse(local), parse(remote));
+    let describe = |a: &Option<Agent>, bytes: Option<&[u8]>| match (a, bytes) {
+        (Some(a), _) => format!(
+            "role {}, capacity {}, {}, created {}",
+            a.role,
+            a.capacity,
+            a.status.as_str(),
+            format_timestamp(&a.created_at)
+        ),
+        (None, None) => "absent".to_owned(),
+        (None, Some(_)) => "a record this baton cannot read".to_owned(),
+    };
+    let id_from_path = path.rsplit('/').next().unwrap_or(path).trim_end_matches(".toml");
+    LostAgent {
+        id: mine
+            .as_ref()
+            .or(theirs.as_ref())
+            .map_or(id_from_path.to_owned(), |a| a.id.to_string()),
+        spawned_twice,
+        yours: describe(&mine, local),
+        kept: describe(&theirs, remote),
+    }
+}
+
+/// An agent both sides added with the very same record (spawned in the same
+/// second): no version differs, so no merge rule sees it, yet two agents
+/// were given one id and both sides' claims now count against it.
+pub fn spawned_alike(path: &str, record: &[u8]) -> Note {
+    Note::LostAgent(lost_agent(path, true, Some(record), Some(record)))
 }
 
 /// The id of a lost claim, typed, for callers that match it against a request.
@@ -292,8 +364,38 @@ mod tests {
     }
 
     #[test]
+    fn agents_changed_on_both_sides_name_the_loser() {
+        let agent = |capacity: u32| {
+            format!(
+                "schema = 1\nid = \"builder-1\"\nrole = \"builder\"\ncapacity = {capacity}\nstatus = \"active\"\n\
+                 created_at = \"2026-01-01T00:00:00Z\"\n"
+            )
+        };
+        let (mine, theirs) = (agent(1), agent(2));
+        let (decision, note) = resolve("agents/builder-1.toml", v(None, Some(&mine), Some(&theirs)));
+        assert_eq!(decision, Decision::Remote);
+        let Some(Note::LostAgent(lost)) = note else {
+            panic!("no lost agent")
+        };
+        assert!(lost.spawned_twice);
+        assert_eq!(lost.id, "builder-1");
+        assert!(lost.message().contains("capacity 2") && lost.message().contains("not published"));
+        let (_, note) = resolve("agents/builder-1.toml", v(Some(&mine), Some(&theirs), None));
+        let Some(Note::LostAgent(lost)) = note else {
+            panic!("no lost agent")
+        };
+        assert!(!lost.spawned_twice);
+        assert_eq!(lost.kept, "absent");
+        let Note::LostAgent(alike) = spawned_alike("agents/builder-1.toml", mine.as_bytes()) else {
+            panic!("not an agent note")
+        };
+        assert!(alike.spawned_twice && alike.yours == alike.kept);
+    }
+
+    #[test]
     fn the_table_routes_paths() {
         assert_eq!(rule_for("claims/ab/T-1.toml"), Rule::Claim);
+        assert_eq!(rule_for("agents/rev-1.toml"), Rule::Agent);
         assert_eq!(rule_for("runs/workflow/2026/01/01/wf-x.json"), Rule::Ledger);
         assert_eq!(rule_for("config.toml"), Rule::RemoteWins);
         assert_eq!(rule_for("something/else"), Rule::RemoteWins);

@@ -49,7 +49,7 @@ impl Sink {
     fn write_line(self, prefix: &str, line: &[u8]) {
         let mut buf = Vec::with_capacity(prefix.len() + line.len() + 1);
         buf.extend_from_slice(prefix.as_bytes());
-        buf.extend_from_slice(line);
+        buf.extend_from_slice(&crate::term::line_bytes(line));
         if !line.ends_with(b"\n") {
             buf.push(b'\n');
         }
