@@ -144,6 +144,28 @@ fn contested_claim_goes_to_the_first_publisher_and_the_loser_is_told() {
 }
 
 #[test]
+fn claims_verify_fences_the_loser_of_a_sync_merge() {
+    // Both clones hold J-1 at generation 1; the remote keeps alice's. A
+    // holding is owner and generation together: bob's is fenced although
+    // the generation is the same.
+    let (_net, a, b) = two_clones();
+    a.run(ALICE, &["claims", "claim", "J-1"]).ok();
+    b.run(BOB, &["claims", "claim", "J-1"]).ok();
+    b.run(BOB, &["claims", "verify", "J-1", "--generation", "1"]).ok();
+    a.run(ALICE, &["sync"]).ok();
+    b.run(BOB, &["sync"]).ok();
+    let fenced = b.run(BOB, &["claims", "verify", "J-1", "--generation", "1"]);
+    assert_eq!(fenced.code, 1, "{}", fenced.describe());
+    assert_eq!(fenced.json()["error"]["code"], "claim_moved");
+    assert!(
+        fenced.stderr.contains(ALICE),
+        "the holder is named: {}",
+        fenced.describe()
+    );
+    b.run(ALICE, &["claims", "verify", "J-1", "--generation", "1"]).ok();
+}
+
+#[test]
 fn claim_with_sync_is_refused_when_the_remote_already_holds_it() {
     let (net, a, b) = two_clones();
     let won = a.run(ALICE, &["claims", "claim", "S-1", "--sync"]).ok();

@@ -104,9 +104,9 @@ pub struct Claim {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// The delivery acting on this holding (`delivery start`), if any.
+    /// The delivery acting on this holding (`delivery start`) and its phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delivery: Option<RunId>,
+    pub delivery: Option<DeliveryMark>,
     /// Fields a newer baton wrote: kept on rewrite.
     #[serde(flatten)]
     pub extra: toml::Table,
@@ -533,6 +533,74 @@ pub fn release(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, force: &Fo
     let mut transition = Transition::changed(claim, summary);
     transition.forced = forced;
     Ok(transition)
+}
+
+/// The delivery acting on a holding, as the claim records it: rewritten
+/// with every phase, so each phase's commit changes the claim and the
+/// delivery ledger together (DESIGN §2.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryMark {
+    pub id: RunId,
+    pub phase: DeliveryPhase,
+}
+
+/// The phases of a delivery (`crate::delivery` moves between them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryPhase {
+    /// The issue is claimed for this delivery.
+    Claimed,
+    /// Its workflow run is under way (`workflow_run` names it).
+    Running,
+    /// The workflow failed; the claim stays with its owner.
+    Failed,
+    /// Done: the claim was released.
+    Closed,
+    /// Done: the claim was offered to `handoff_to`.
+    HandedOff,
+    /// Given up: the claim was released, `reason` says why.
+    Abandoned,
+    /// The claim moved on (taken over, expired, lost in a sync): the
+    /// delivery stopped without touching it.
+    Stopped,
+}
+
+impl DeliveryPhase {
+    pub const ALL: [DeliveryPhase; 7] = [
+        DeliveryPhase::Claimed,
+        DeliveryPhase::Running,
+        DeliveryPhase::Failed,
+        DeliveryPhase::Closed,
+        DeliveryPhase::HandedOff,
+        DeliveryPhase::Abandoned,
+        DeliveryPhase::Stopped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryPhase::Claimed => "claimed",
+            DeliveryPhase::Running => "running",
+            DeliveryPhase::Failed => "failed",
+            DeliveryPhase::Closed => "closed",
+            DeliveryPhase::HandedOff => "handed_off",
+            DeliveryPhase::Abandoned => "abandoned",
+            DeliveryPhase::Stopped => "stopped",
+        }
+    }
+
+    /// Nothing follows a final phase.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            DeliveryPhase::Closed | DeliveryPhase::HandedOff | DeliveryPhase::Abandoned | DeliveryPhase::Stopped
+        )
+    }
+}
+
+impl std::fmt::Display for DeliveryPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A holding: who holds a claim, at which generation. Anything acting on

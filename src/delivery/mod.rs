@@ -14,7 +14,8 @@ pub mod check;
 
 use serde::{Deserialize, Serialize};
 
-use crate::claims::{self, Claim, Ctx, Force, Holding};
+pub use crate::claims::DeliveryPhase as Phase;
+use crate::claims::{self, Claim, Ctx, DeliveryMark, Force, Holding};
 use crate::clock::Timestamp;
 use crate::codec::SCHEMA;
 use crate::error::{Error, Result};
@@ -27,64 +28,6 @@ pub const ID_PREFIX: &str = "dl";
 
 pub fn path(id: &RunId) -> String {
     format!("{DIR}/{}/{id}.json", id.date_path())
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// The issue is claimed for this delivery.
-    Claimed,
-    /// Its workflow run is under way (`workflow_run` names it).
-    Running,
-    /// The workflow failed; the claim stays with its owner.
-    Failed,
-    /// Done: the claim was released.
-    Closed,
-    /// Done: the claim was offered to `handoff_to`.
-    HandedOff,
-    /// Given up: the claim was released, `reason` says why.
-    Abandoned,
-    /// The claim moved on (taken over, expired, lost in a sync): the
-    /// delivery stopped without touching it.
-    Stopped,
-}
-
-impl Phase {
-    pub const ALL: [Phase; 7] = [
-        Phase::Claimed,
-        Phase::Running,
-        Phase::Failed,
-        Phase::Closed,
-        Phase::HandedOff,
-        Phase::Abandoned,
-        Phase::Stopped,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Claimed => "claimed",
-            Phase::Running => "running",
-            Phase::Failed => "failed",
-            Phase::Closed => "closed",
-            Phase::HandedOff => "handed_off",
-            Phase::Abandoned => "abandoned",
-            Phase::Stopped => "stopped",
-        }
-    }
-
-    /// Nothing follows a final phase.
-    pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            Phase::Closed | Phase::HandedOff | Phase::Abandoned | Phase::Stopped
-        )
-    }
-}
-
-impl std::fmt::Display for Phase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// One entry of the ledger's phase history.
@@ -178,7 +121,14 @@ impl Delivery {
         Ok(())
     }
 
-    fn step(self, claim: Option<Claim>, verb: &str) -> Step {
+    /// The phase's commit; the claim, when it changes, records the phase.
+    fn step(self, mut claim: Option<Claim>, verb: &str) -> Step {
+        if let Some(c) = &mut claim {
+            c.delivery = Some(DeliveryMark {
+                id: self.id.clone(),
+                phase: self.phase,
+            });
+        }
         let summary = format!("delivery: {} {verb} ({})", self.id, self.issue);
         Step {
             claim,
@@ -192,7 +142,6 @@ impl Delivery {
 /// claimed, or a holding the caller already had), and the claim marked with it.
 pub fn open(req: Request, claim: &Claim, now: Timestamp) -> Step {
     let mut claim = claim.clone();
-    claim.delivery = Some(req.id.clone());
     claim.updated_at = now;
     let delivery = Delivery {
         schema: SCHEMA,

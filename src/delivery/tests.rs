@@ -50,7 +50,10 @@ fn a_delivery_runs_then_closes_and_releases_the_claim() {
     let now = at("2026-01-01T00:00:00Z");
     let opened = open(request(None), &claimed_by("agent:alice"), now);
     let claim = opened.claim.unwrap();
-    assert_eq!(claim.delivery.as_ref(), Some(&opened.delivery.id));
+    assert_eq!(
+        claim.delivery.as_ref().map(|m| (&m.id, m.phase)),
+        Some((&opened.delivery.id, Phase::Claimed))
+    );
     assert_eq!(opened.delivery.phase, Phase::Claimed);
     assert_eq!(opened.delivery.generation, claim.generation);
 

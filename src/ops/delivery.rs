@@ -17,7 +17,7 @@ use crate::finding::Finding;
 use crate::ids::{Actor, ClaimId, RunId};
 use crate::state;
 use crate::store::{message, Change, Message, Outcome, Snapshot};
-use crate::workflow::ledger::{Run, RunStatus};
+use crate::workflow::ledger::{Run, RunStatus, StepStatus};
 
 /// What `delivery start` asks for.
 #[derive(Debug, Clone)]
@@ -166,6 +166,7 @@ pub fn start(s: &Session, args: &StartArgs, how: &Execution) -> Result<Delivered
             )));
         }
     }
+    crash_point("delivery.claimed");
     let finished = run_and_finish(s, &opened.value.delivery, &plan, None, how)?;
     if let Some(remote) = &publish_to {
         sync::sync(&s.store, remote, &actor.to_string())?;
@@ -201,6 +202,7 @@ fn run_and_finish(
             }
         }
     };
+    crash_point("delivery.running");
     let ran = match resume {
         Some(r) => workflow::resume(s, r, how),
         None => workflow::run_as(s, plan, run_id, how),
@@ -214,13 +216,46 @@ fn run_and_finish(
             return Err(e);
         }
     };
-    let outcome = match run.status {
-        RunStatus::Succeeded => Ok(()),
-        status => Err(format!("workflow run {} {}", run.id, status.as_str())),
-    };
-    let mut delivered = finish(s, &d, outcome)?;
+    crash_point("delivery.finishing");
+    let mut delivered = finish(s, &d, outcome_of(&run))?;
     delivered.run = Some(run);
     Ok(delivered)
+}
+
+/// What a finished workflow run means for its delivery: `Err` says why it failed.
+fn outcome_of(run: &Run) -> std::result::Result<(), String> {
+    if run.status == RunStatus::Succeeded {
+        return Ok(());
+    }
+    let failed = run
+        .steps
+        .iter()
+        .filter(|r| matches!(r.status, StepStatus::Failed | StepStatus::Stopped))
+        .map(|r| {
+            let exit = r.attempts.last().and_then(|a| a.exit_code);
+            match exit {
+                Some(code) => format!("{} (exit {code})", r.id),
+                None => r.id.to_string(),
+            }
+        })
+        .collect::<Vec<_>>();
+    Err(match failed.is_empty() {
+        true => format!("workflow run {} {}", run.id, run.status.as_str()),
+        false => format!(
+            "workflow run {} {} at {}",
+            run.id,
+            run.status.as_str(),
+            failed.join(", ")
+        ),
+    })
+}
+
+/// Crash tests kill the process here when `BATON_CRASH_AT` names this point:
+/// a real SIGKILL between two phases, for `delivery resume` to finish from.
+fn crash_point(name: &str) {
+    if std::env::var_os("BATON_CRASH_AT").is_some_and(|at| at == name) {
+        crate::os::signal_process(std::process::id(), crate::os::SIGKILL);
+    }
 }
 
 /// The final phase after the workflow: succeeded → closed / handed off,
@@ -440,11 +475,7 @@ pub fn resume(s: &Session, d: &Delivery, action: Resume, how: &Execution) -> Res
             run_and_finish(s, d, &plan, Some(*resume), how)
         }
         Resume::Finish(run) => {
-            let outcome = match run.status {
-                RunStatus::Succeeded => Ok(()),
-                status => Err(format!("workflow run {} {}", run.id, status.as_str())),
-            };
-            let mut done = finish(s, d, outcome)?;
+            let mut done = finish(s, d, outcome_of(&run))?;
             done.run = Some(run);
             Ok(done)
         }
