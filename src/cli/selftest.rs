@@ -152,7 +152,56 @@ fn scenario(s: &mut Scenario) -> anyhow::Result<()> {
     }
     s.steps.push("ok  git fsck".into());
     workflow_scenario(s)?;
+    delivery_scenario(s)?;
     sync_scenario(s)
+}
+
+/// A delivery whose test step fails until a file exists: the failure keeps
+/// the claim, resume after the fix closes it and frees the agent; the fence.
+fn delivery_scenario(s: &mut Scenario) -> anyhow::Result<()> {
+    std::fs::write(
+        s.repo.join(".baton/workflows/deliver.toml"),
+        "name = \"deliver\"\n\
+         [[steps]]\nid = \"build\"\nrun = [\"sh\", \"-c\", \"echo built\"]\n\
+         [[steps]]\nid = \"test\"\nrun = [\"sh\", \"-c\", \"test -f delivered-fix\"]\n",
+    )?;
+    let dev = "agent:rev-1";
+    let start = [
+        "delivery",
+        "start",
+        "--issue",
+        "D-1",
+        "--workflow",
+        "deliver",
+        "--role",
+        "rev",
+    ];
+    let plan = s.baton(dev, &start, 0)?;
+    ensure!(plan["dry_run"] == json!(true), "delivery plan: {plan}");
+    let mut execute = start.to_vec();
+    execute.push("--execute");
+    let failed = s.baton(dev, &execute, 1)?;
+    ensure!(
+        failed["delivery"]["phase"] == json!("failed"),
+        "delivery failure: {failed}"
+    );
+    ensure!(failed["claim"]["owner"] == json!(dev), "claim not kept: {failed}");
+    let id = failed["delivery"]["id"].as_str().context("delivery id")?.to_owned();
+    s.baton(dev, &["claims", "verify", "D-1", "--generation", "1"], 0)?;
+    std::fs::write(s.repo.join("delivered-fix"), "")?;
+    let closed = s.baton(dev, &["delivery", "resume", "--run-id", &id, "--execute"], 0)?;
+    ensure!(
+        closed["delivery"]["phase"] == json!("closed"),
+        "delivery resume: {closed}"
+    );
+    ensure!(
+        closed["claim"]["state"] == json!("completed"),
+        "claim not released: {closed}"
+    );
+    s.baton(dev, &["claims", "verify", "D-1", "--generation", "1"], 1)?;
+    let doctor = s.baton("human:dana", &["doctor", "delivery"], 0)?;
+    ensure!(doctor["ok"] == json!(true), "doctor delivery: {doctor}");
+    Ok(())
 }
 
 /// A definition with a retried failure, an on_failure step and a checkpoint;
