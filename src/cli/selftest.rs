@@ -65,6 +65,7 @@ fn git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Claims, the pool and handoffs, then the rest (see [`expiry_pool_and_history`]).
 fn scenario(s: &mut Scenario) -> anyhow::Result<()> {
     git(&s.repo, &["init", "-q"])?;
     let alice = "agent:rev-1";
@@ -117,6 +118,13 @@ fn scenario(s: &mut Scenario) -> anyhow::Result<()> {
     let released = s.baton(human, &["claims", "release", "T-1"], 0)?;
     ensure!(released["claim"]["state"] == json!("completed"), "release: {released}");
 
+    expiry_pool_and_history(s)
+}
+
+/// Expiry in the future (`BATON_NOW`), pool upkeep, config, the log, doctor
+/// and `git fsck`; then the workflow, delivery and sync scenarios.
+fn expiry_pool_and_history(s: &mut Scenario) -> anyhow::Result<()> {
+    let human = "human:dana";
     let later = [("BATON_NOW", "2999-01-01T00:00:00Z")];
     let dry = s.baton_env(human, &["claims", "expire"], 0, &later)?;
     ensure!(

@@ -105,6 +105,19 @@ mod imp {
         CString::new(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in the command"))
     }
 
+    fn c_strings<B: AsRef<[u8]>>(items: impl Iterator<Item = B>) -> io::Result<Vec<CString>> {
+        items.map(|b| c_string(b.as_ref())).collect()
+    }
+
+    /// The pointers `execve` takes: one per string, then NULL. Valid while `strings` lives.
+    fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
+        strings
+            .iter()
+            .map(|s| s.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect()
+    }
+
     /// A pipe whose ends close on exec, both above the standard descriptors.
     fn pipe() -> io::Result<(File, File)> {
         let mut fds = [0; 2];
@@ -162,24 +175,9 @@ mod imp {
     ) -> io::Result<Spawned> {
         let path = c_string(path.as_os_str().as_bytes())?;
         let dir = c_string(dir.as_os_str().as_bytes())?;
-        let argv: Vec<CString> = std::iter::once(program.as_bytes())
-            .chain(args.iter().map(|a| a.as_bytes()))
-            .map(c_string)
-            .collect::<io::Result<_>>()?;
-        let envp: Vec<CString> = vars
-            .iter()
-            .map(|(k, v)| c_string(&[k.as_bytes(), b"=", v.as_bytes()].concat()))
-            .collect::<io::Result<_>>()?;
-        let argv_ptrs: Vec<*const libc::c_char> = argv
-            .iter()
-            .map(|a| a.as_ptr())
-            .chain(std::iter::once(std::ptr::null()))
-            .collect();
-        let envp_ptrs: Vec<*const libc::c_char> = envp
-            .iter()
-            .map(|e| e.as_ptr())
-            .chain(std::iter::once(std::ptr::null()))
-            .collect();
+        let argv = c_strings(std::iter::once(program.as_bytes()).chain(args.iter().map(|a| a.as_bytes())))?;
+        let envp = c_strings(vars.iter().map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat()))?;
+        let (argv_ptrs, envp_ptrs) = (null_terminated(&argv), null_terminated(&envp));
 
         let stdin = above_stdio(File::open("/dev/null")?)?;
         let (stdout_read, stdout_write) = pipe()?;

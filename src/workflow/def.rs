@@ -162,114 +162,13 @@ fn validate(raw: RawDefinition) -> std::result::Result<Definition, Vec<Problem>>
         problems.push(problem(None, "there are no [[steps]]"));
     }
     let mut seen = BTreeSet::new();
-    let mut steps = Vec::new();
-    for (index, s) in raw.steps.into_iter().enumerate() {
-        let label = s.id.clone().unwrap_or_else(|| format!("#{}", index + 1));
-        let at = Some(label.as_str());
-        let id = match s.id.as_deref().map(StepId::parse) {
-            None => {
-                problems.push(problem(at, "`id` is missing"));
-                None
-            }
-            Some(Err(e)) => {
-                problems.push(problem(at, format!("{} ({})", e.message, e.hint)));
-                None
-            }
-            Some(Ok(id)) => {
-                if !seen.insert(id.clone()) {
-                    problems.push(problem(at, "duplicate step id"));
-                }
-                Some(id)
-            }
-        };
-        if let Some(run) = &s.run {
-            if run.is_empty() || run[0].trim().is_empty() {
-                problems.push(problem(at, "`run` must name a program: run = [\"cargo\", \"test\"]"));
-            }
-        }
-        let when = match s.when.as_deref() {
-            None | Some("on_success") => When::OnSuccess,
-            Some("on_failure") => When::OnFailure,
-            Some("always") => When::Always,
-            Some(other) => {
-                problems.push(problem(
-                    at,
-                    format!("bad `when` {other:?}: use on_success, on_failure or always"),
-                ));
-                When::OnSuccess
-            }
-        };
-        let retry = match s.retry {
-            None => 0,
-            Some(n) if n < 0 => {
-                problems.push(problem(
-                    at,
-                    format!("`retry` is {n}: it counts extra attempts and cannot be negative"),
-                ));
-                0
-            }
-            Some(n) if n > 100 => {
-                problems.push(problem(at, format!("`retry` is {n}: at most 100")));
-                0
-            }
-            Some(n) => n as u32,
-        };
-        let mut duration = |field: &str, raw: Option<&str>, bounds: Bounds| -> Option<Span> {
-            match Span::parse_within(raw?, bounds) {
-                Ok(span) => Some(span),
-                Err(e) => {
-                    problems.push(problem(
-                        at,
-                        format!("bad duration in `{field}`: {} ({})", e.message, e.hint),
-                    ));
-                    None
-                }
-            }
-        };
-        // A timeout of zero would kill every attempt at once; a backoff of zero retries at once.
-        let retry_backoff =
-            duration("retry_backoff", s.retry_backoff.as_deref(), Bounds::WAIT).unwrap_or(Span::from_secs(0));
-        let timeout = duration("timeout", s.timeout.as_deref(), Bounds::POSITIVE);
-        let mut depends_on = None;
-        if let Some(deps) = &s.depends_on {
-            let mut parsed = Vec::new();
-            for d in deps {
-                match StepId::parse(d) {
-                    Ok(d) => parsed.push(d),
-                    Err(_) => problems.push(problem(at, format!("depends on {d:?}, which is not a step id"))),
-                }
-            }
-            depends_on = Some(parsed);
-        }
-        for key in s.env.as_ref().into_iter().flat_map(|e| e.keys()) {
-            if key.is_empty() || key.contains('=') || key.contains('\0') {
-                problems.push(problem(at, format!("bad environment variable name {key:?}")));
-            }
-        }
-        if let Some(id) = id {
-            steps.push(Step {
-                id,
-                run: s.run,
-                depends_on,
-                when,
-                retry,
-                retry_backoff,
-                timeout,
-                continue_on_error: s.continue_on_error.unwrap_or(false),
-                env: s.env.unwrap_or_default(),
-            });
-        }
-    }
-    let ids: BTreeSet<&StepId> = steps.iter().map(|s| &s.id).collect();
-    for s in &steps {
-        for d in s.depends_on.iter().flatten() {
-            if !ids.contains(d) {
-                problems.push(problem(Some(s.id.as_str()), format!("depends on unknown step {d}")));
-            } else if d == &s.id {
-                problems.push(problem(Some(s.id.as_str()), "depends on itself"));
-            }
-        }
-    }
+    let steps: Vec<Step> = raw
+        .steps
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, s)| validate_step(index, s, &mut seen, &mut problems))
+        .collect();
+    check_dependencies(&steps, &mut problems);
     // Cycles are looked for even when other problems were found: validation
     // promises every problem at once, and a cycle next to (say) a bad `when`
     // must not be revealed only after that is fixed.
@@ -288,6 +187,109 @@ fn validate(raw: RawDefinition) -> std::result::Result<Definition, Vec<Problem>>
         return Err(problems);
     }
     Ok(Definition { name, steps, order })
+}
+
+/// One step's fields, each checked; every problem is noted under the step's
+/// id (or `#<n>`). `None` when the step has no usable id.
+fn validate_step(index: usize, s: RawStep, seen: &mut BTreeSet<StepId>, problems: &mut Vec<Problem>) -> Option<Step> {
+    let label = s.id.clone().unwrap_or_else(|| format!("#{}", index + 1));
+    let mut found = Vec::new();
+    let id = match s.id.as_deref().map(StepId::parse) {
+        None => Err("`id` is missing".to_owned()),
+        Some(Err(e)) => Err(format!("{} ({})", e.message, e.hint)),
+        Some(Ok(id)) if !seen.insert(id.clone()) => {
+            found.push("duplicate step id".to_owned());
+            Ok(id)
+        }
+        Some(Ok(id)) => Ok(id),
+    };
+    if s.run
+        .as_ref()
+        .is_some_and(|run| run.first().is_none_or(|p| p.trim().is_empty()))
+    {
+        found.push("`run` must name a program: run = [\"cargo\", \"test\"]".to_owned());
+    }
+    let when = parse_when(s.when.as_deref()).unwrap_or_else(|e| {
+        found.push(e);
+        When::OnSuccess
+    });
+    let retry = parse_retry(s.retry).unwrap_or_else(|e| {
+        found.push(e);
+        0
+    });
+    // A timeout of zero would kill every attempt at once; a backoff of zero retries at once.
+    let mut duration = |field: &str, raw: Option<&str>, bounds: Bounds| {
+        let raw = raw?;
+        Span::parse_within(raw, bounds)
+            .map_err(|e| found.push(format!("bad duration in `{field}`: {} ({})", e.message, e.hint)))
+            .ok()
+    };
+    let retry_backoff =
+        duration("retry_backoff", s.retry_backoff.as_deref(), Bounds::WAIT).unwrap_or(Span::from_secs(0));
+    let timeout = duration("timeout", s.timeout.as_deref(), Bounds::POSITIVE);
+    let depends_on = s.depends_on.as_ref().map(|deps| {
+        deps.iter()
+            .filter_map(|d| {
+                StepId::parse(d)
+                    .map_err(|_| found.push(format!("depends on {d:?}, which is not a step id")))
+                    .ok()
+            })
+            .collect()
+    });
+    for key in s.env.as_ref().into_iter().flat_map(|e| e.keys()) {
+        if key.is_empty() || key.contains('=') || key.contains('\0') {
+            found.push(format!("bad environment variable name {key:?}"));
+        }
+    }
+    if let Err(e) = &id {
+        problems.push(problem(Some(&label), e.clone()));
+    }
+    problems.extend(found.into_iter().map(|m| problem(Some(&label), m)));
+    Some(Step {
+        id: id.ok()?,
+        run: s.run,
+        depends_on,
+        when,
+        retry,
+        retry_backoff,
+        timeout,
+        continue_on_error: s.continue_on_error.unwrap_or(false),
+        env: s.env.unwrap_or_default(),
+    })
+}
+
+fn parse_when(raw: Option<&str>) -> std::result::Result<When, String> {
+    match raw {
+        None | Some("on_success") => Ok(When::OnSuccess),
+        Some("on_failure") => Ok(When::OnFailure),
+        Some("always") => Ok(When::Always),
+        Some(other) => Err(format!("bad `when` {other:?}: use on_success, on_failure or always")),
+    }
+}
+
+fn parse_retry(raw: Option<i64>) -> std::result::Result<u32, String> {
+    match raw {
+        None => Ok(0),
+        Some(n) if n < 0 => Err(format!(
+            "`retry` is {n}: it counts extra attempts and cannot be negative"
+        )),
+        Some(n) if n > 100 => Err(format!("`retry` is {n}: at most 100")),
+        Some(n) => Ok(n as u32),
+    }
+}
+
+/// Every `depends_on` names a step of the definition, and not itself.
+fn check_dependencies(steps: &[Step], problems: &mut Vec<Problem>) {
+    let ids: BTreeSet<&StepId> = steps.iter().map(|s| &s.id).collect();
+    for s in steps {
+        for d in s.depends_on.iter().flatten() {
+            if !ids.contains(d) {
+                problems.push(problem(Some(s.id.as_str()), format!("depends on unknown step {d}")));
+            } else if d == &s.id {
+                problems.push(problem(Some(s.id.as_str()), "depends on itself"));
+            }
+        }
+    }
 }
 
 /// Kahn's algorithm, always taking the ready step that comes first in the

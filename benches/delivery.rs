@@ -1,0 +1,113 @@
+//! `cargo bench --bench delivery` (`make bench`): what a delivery adds to a
+//! workflow run. In one repository and one loop, alternating: `baton
+//! workflow run one --execute` and `baton delivery start --issue D-<n>
+//! --workflow one --execute` of the same one-step `true` definition (release
+//! binary). The delivery overhead is the difference of the medians (target
+//! ≤ 8 ms at p50); both medians and p95s are printed side by side. Prints
+//! PASS/FAIL; a report, so it exits 0 unless the harness itself fails. See
+//! docs/performance.md, "Delivery".
+//!
+//! Environment: `BATON_BIN` (default: the release binary cargo built),
+//! `BATON_DL_BENCH_RUNS` (measured pairs, default 30, after 3 warmups),
+//! `BATON_BENCH_DIR` (where the repository goes).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+#[path = "support/mod.rs"]
+mod support;
+use support::{command, load_average, ms, timed, Res, Stats};
+
+const WARMUPS: usize = 3;
+const DEFAULT_RUNS: usize = 30;
+const OVERHEAD_TARGET_MS: f64 = 8.0;
+const ACTOR: &str = "agent:bench";
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("bench harness failed: {e}");
+        std::process::exit(2);
+    }
+}
+
+fn cmd(program: &Path, dir: &Path) -> Command {
+    let mut c = command(program, dir);
+    c.env("BATON_ACTOR", ACTOR).env_remove("LD_LIBRARY_PATH");
+    c
+}
+
+fn baton(bin: &Path, dir: &Path, args: &[&str]) -> Res<Duration> {
+    let mut c = cmd(bin, dir);
+    c.arg("-q").args(args);
+    timed(c, &format!("baton {}", args.join(" "))).map(|(_, wall)| wall)
+}
+
+fn run() -> Res<()> {
+    let bin = std::env::var_os("BATON_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_baton")));
+    let bin = bin.canonicalize().map_err(|e| format!("{}: {e}", bin.display()))?;
+    let runs: usize = std::env::var("BATON_DL_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_RUNS);
+    let root = match std::env::var_os("BATON_BENCH_DIR") {
+        Some(d) => tempfile::tempdir_in(d),
+        None => tempfile::tempdir(),
+    }
+    .map_err(|e| e.to_string())?;
+    let dir = root.path();
+    let git = |args: &[&str]| -> Res<()> {
+        let mut c = cmd(Path::new("git"), dir);
+        c.args(args);
+        timed(c, &format!("git {}", args.join(" "))).map(|_| ())
+    };
+    git(&["init", "-q"])?;
+    baton(&bin, dir, &["init"])?;
+    std::fs::create_dir_all(dir.join(".baton/workflows")).map_err(|e| e.to_string())?;
+    std::fs::write(
+        dir.join(".baton/workflows/one.toml"),
+        "name = \"one\"\n[[steps]]\nid = \"only\"\nrun = [\"true\"]\n",
+    )
+    .map_err(|e| e.to_string())?;
+
+    let (mut workflow, mut delivery) = (Vec::new(), Vec::new());
+    for n in 0..WARMUPS + runs {
+        let issue = format!("D-{n}");
+        let w = baton(&bin, dir, &["workflow", "run", "one", "--execute"])?;
+        let d = baton(
+            &bin,
+            dir,
+            &["delivery", "start", "--issue", &issue, "--workflow", "one", "--execute"],
+        )?;
+        if n >= WARMUPS {
+            workflow.push(w);
+            delivery.push(d);
+        }
+    }
+    let (w, d) = (Stats::of(&workflow), Stats::of(&delivery));
+    let overhead = ms(d.p50) - ms(w.p50);
+    println!(
+        "delivery overhead: one-step `true` workflow, {runs} runs each, alternating (load {})",
+        load_average()
+    );
+    println!("{:<46} {:>9} {:>9}", "", "p50 ms", "p95 ms");
+    println!(
+        "{:<46} {:>9.2} {:>9.2}",
+        "baton workflow run one --execute",
+        ms(w.p50),
+        ms(w.p95)
+    );
+    println!(
+        "{:<46} {:>9.2} {:>9.2}",
+        "baton delivery start --workflow one --execute",
+        ms(d.p50),
+        ms(d.p95)
+    );
+    println!(
+        "delivery overhead p50: {overhead:.2} ms (target <= {OVERHEAD_TARGET_MS} ms): {}",
+        if overhead <= OVERHEAD_TARGET_MS { "PASS" } else { "FAIL" }
+    );
+    Ok(())
+}
