@@ -11,15 +11,9 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::Repo;
+use common::{define, Repo};
 
 const ACTOR: &str = "human:tester";
-
-fn define(repo: &Repo, name: &str, text: &str) {
-    let dir = repo.path().join(".baton/workflows");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{name}.toml")), text).unwrap();
-}
 
 /// An executable `tools/cargo` that leaves evidence when it runs.
 fn fake_cargo(repo: &Repo) {

@@ -5,9 +5,7 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::{exe, Repo};
+use common::{define, exe, Repo};
 use serde_json::Value;
 
 const ALICE: &str = "agent:dev-1";
@@ -26,14 +24,6 @@ fn setup() -> Repo {
          [[steps]]\nid = \"test\"\nrun = [\"sh\", \"-c\", \"test -f fixed\"]\n",
     );
     repo
-}
-
-fn define(repo: &Repo, name: &str, text: &str) -> PathBuf {
-    let dir = repo.path().join(".baton/workflows");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{name}.toml"));
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 fn fix(repo: &Repo) {

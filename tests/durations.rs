@@ -9,15 +9,9 @@
 
 mod common;
 
-use common::Repo;
+use common::{define, Repo};
 
 const ACTOR: &str = "human:tester";
-
-fn define(repo: &Repo, name: &str, text: &str) {
-    let dir = repo.path().join(".baton/workflows");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{name}.toml")), text).unwrap();
-}
 
 fn get(repo: &Repo, key: &str) -> String {
     repo.run(ACTOR, &["config", "get", key]).ok()["value"]

@@ -16,19 +16,13 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{exe, hermetic, Repo};
+use common::{define, exe, hermetic, Repo};
 use serde_json::Value;
 
 const ACTOR: &str = "human:tester";
 
 const IGNORE_SIGCHLD_THEN_EXEC: &str =
     "import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])";
-
-fn define(repo: &Repo, name: &str, text: &str) {
-    let dir = repo.path().join(".baton/workflows");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{name}.toml")), text).unwrap();
-}
 
 /// `baton -C <repo> --json <args>` started with SIGCHLD ignored; output to files under `.git/`.
 struct Ignoring {

@@ -8,16 +8,10 @@
 
 mod common;
 
-use common::{Repo, STATE_REF};
+use common::{define, Repo, STATE_REF};
 use serde_json::Value;
 
 const ACTOR: &str = "human:tester";
-
-fn define(repo: &Repo, name: &str, text: &str) {
-    let dir = repo.path().join(".baton/workflows");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{name}.toml")), text).unwrap();
-}
 
 fn join(parts: &[&str]) -> String {
     parts.concat()

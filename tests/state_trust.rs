@@ -12,7 +12,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{claim_path, doctor_errors, hermetic, t0_plus, Repo, STATE_REF, T0};
+use common::{claim_path, define, doctor_errors, hermetic, t0_plus, Repo, STATE_REF, T0};
 use serde_json::Value;
 
 const ALICE: &str = "agent:alice";
@@ -320,12 +320,6 @@ fn the_hook_fails_on_a_claim_file_that_does_not_parse_and_checks_only_changes() 
 }
 
 // ------------------------------------------------------------------- item 5
-
-fn define(repo: &Repo, name: &str, text: &str) {
-    let dir = repo.path().join(".baton/workflows");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{name}.toml")), text).unwrap();
-}
 
 fn failed_run(repo: &Repo, name: &str) -> String {
     let run = repo.run(OPS, &["workflow", "run", name, "--execute"]);

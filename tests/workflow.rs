@@ -20,27 +20,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{doctor_errors, exe, hermetic, Repo, STATE_REF};
+use common::{define, doctor_errors, exe, hermetic, Repo, STATE_REF};
 use serde_json::Value;
 
 const ACTOR: &str = "human:tester";
 
 // ---------------------------------------------------------------------------
 // helpers
-
-/// Write `.baton/workflows/<name>.toml` (or any file name given with an extension).
-fn define(repo: &Repo, name: &str, text: &str) -> PathBuf {
-    let dir = repo.path().join(".baton/workflows");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = if name.contains('.') {
-        name.to_owned()
-    } else {
-        format!("{name}.toml")
-    };
-    let path = dir.join(file);
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 /// `baton -C <repo> --json <args>` as the test actor, started from a directory
 /// that is neither the work tree root nor this package (steps must run in

@@ -18,6 +18,7 @@ pub use crate::claims::DeliveryPhase as Phase;
 use crate::claims::{self, Claim, Ctx, DeliveryMark, Force, Holding};
 use crate::clock::Timestamp;
 use crate::codec::SCHEMA;
+use crate::config::ClaimsPolicy;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, AgentId, ClaimId, Role, RunId};
 
@@ -198,12 +199,8 @@ pub fn running(delivery: &Delivery, claim: Option<&Claim>, run: &RunId, now: Tim
 pub fn succeeded(delivery: &Delivery, claim: Option<&Claim>, now: Timestamp) -> Result<Step> {
     delivery.require_open("finished")?;
     let current = fence(delivery, claim)?;
-    let policy = crate::config::ClaimsPolicy::default();
-    let ctx = Ctx {
-        actor: &delivery.owner,
-        now,
-        policy: &policy,
-    };
+    let policy = ClaimsPolicy::default();
+    let ctx = owner_ctx(delivery, now, &policy);
     let mut next = delivery.clone();
     match &delivery.handoff_to {
         Some(to) => {
@@ -277,12 +274,8 @@ fn finish_released(
     reason: Option<String>,
 ) -> Result<Step> {
     let current = fence(delivery, claim)?;
-    let policy = crate::config::ClaimsPolicy::default();
-    let ctx = Ctx {
-        actor: &delivery.owner,
-        now,
-        policy: &policy,
-    };
+    let policy = ClaimsPolicy::default();
+    let ctx = owner_ctx(delivery, now, &policy);
     let t = claims::release(Some(current), &delivery.issue, &ctx, &Force::default())?;
     let mut next = delivery.clone();
     next.enter(phase, now, reason);
@@ -301,18 +294,24 @@ pub fn handoff(delivery: &Delivery, claim: Option<&Claim>, to: &Actor, now: Time
         .with_hint("wait for it to end, or stop it: baton workflow stop --run-id <its run>"));
     }
     let current = fence(delivery, claim)?;
-    let policy = crate::config::ClaimsPolicy::default();
-    let ctx = Ctx {
-        actor: &delivery.owner,
-        now,
-        policy: &policy,
-    };
+    let policy = ClaimsPolicy::default();
+    let ctx = owner_ctx(delivery, now, &policy);
     let note = Some(format!("delivery {} handed off", delivery.id));
     let t = claims::handoff(Some(current), &delivery.issue, &ctx, to, note)?;
     let mut next = delivery.clone();
     next.handoff_to = Some(to.clone());
     next.enter(Phase::HandedOff, now, None);
     Ok(next.step(Some(t.claim), &format!("handed off to {to}")))
+}
+
+/// The delivery's owner acting on its claim. The claims policy only matters
+/// to claiming and renewing (leases), which no phase after the first does.
+fn owner_ctx<'a>(delivery: &'a Delivery, now: Timestamp, policy: &'a ClaimsPolicy) -> Ctx<'a> {
+    Ctx {
+        actor: &delivery.owner,
+        now,
+        policy,
+    }
 }
 
 /// Only the delivery's owner acts on it.

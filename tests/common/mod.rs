@@ -49,6 +49,21 @@ pub fn hermetic(cmd: &mut std::process::Command) -> &mut std::process::Command {
         .env_remove("GIT_ALTERNATE_OBJECT_DIRECTORIES")
 }
 
+/// Write `.baton/workflows/<name>.toml` in `repo` (or the file name given,
+/// when it has an extension); returns its path.
+pub fn define(repo: &Repo, name: &str, text: &str) -> PathBuf {
+    let dir = repo.path().join(".baton/workflows");
+    std::fs::create_dir_all(&dir).expect("creating .baton/workflows");
+    let file = if name.contains('.') {
+        name.to_owned()
+    } else {
+        format!("{name}.toml")
+    };
+    let path = dir.join(file);
+    std::fs::write(&path, text).expect("writing a workflow definition");
+    path
+}
+
 /// The path of the binary under test.
 pub fn exe() -> PathBuf {
     assert_cmd::cargo::cargo_bin("baton")
