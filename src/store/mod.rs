@@ -85,11 +85,6 @@ impl Store {
         Ok(fresh)
     }
 
-    /// The `.git` directory of this repository (for another thread to open it).
-    pub fn path(&self) -> &Path {
-        self.repo.path()
-    }
-
     /// `.git` (the common one, for worktrees): where refs and machine-local files live.
     pub fn git_dir(&self) -> &Path {
         self.repo.common_dir()

@@ -6,7 +6,6 @@ use serde_json::Value as Json;
 
 use crate::claims::Claim;
 use crate::clock::{format_timestamp, parse_timestamp};
-use crate::ids::ClaimId;
 use crate::pool::Agent;
 
 /// How a path changed on both sides is resolved.
@@ -213,11 +212,6 @@ fn lost_agent(path: &str, spawned_twice: bool, local: Option<&[u8]>, remote: Opt
 /// were given one id and both sides' claims now count against it.
 pub fn spawned_alike(path: &str, record: &[u8]) -> Note {
     Note::LostAgent(lost_agent(path, true, Some(record), Some(record)))
-}
-
-/// The id of a lost claim, typed, for callers that match it against a request.
-pub fn lost_id(l: &LostClaim) -> Option<ClaimId> {
-    ClaimId::parse(&l.id).ok()
 }
 
 fn taken_at(bytes: Option<&[u8]>) -> Option<chrono::DateTime<chrono::Utc>> {
