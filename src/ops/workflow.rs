@@ -17,13 +17,14 @@ use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::Session;
+use crate::clock::Timestamp;
 use crate::config::WorkflowPolicy;
 use crate::error::{Error, Result};
 use crate::ids::{RunId, WorkflowName};
 use crate::os;
 use crate::state;
 use crate::store::write_behind::WriteBehind;
-use crate::store::{message, Change, Message, Outcome};
+use crate::store::{message, Change, Message, Outcome, Snapshot};
 use crate::workflow::def::{self, Definition, Format};
 use crate::workflow::exec::{self, Sink};
 use crate::workflow::ledger::{self, DefinitionRef, Run, RunStatus, StepStatus};
@@ -549,4 +550,30 @@ mod tests {
             assert!(inside_work_tree(bad).is_none(), "{bad:?}");
         }
     }
+}
+
+/// Add to `change` the runs `ids` marked interrupted (their process is gone),
+/// as they are in `snap`: only those still `running`; returns them as they
+/// become. Doctor's `--fix` and the daemon's reconcile pass both mark runs
+/// with it.
+pub fn put_interrupted(
+    snap: &Snapshot<'_>,
+    ids: &[RunId],
+    now: Timestamp,
+    change: &mut Change,
+) -> Result<Vec<Run>> {
+    let mut out = Vec::new();
+    for id in ids {
+        let Some(mut run) = state::run(snap, id)? else {
+            continue;
+        };
+        if run.status != RunStatus::Running {
+            continue;
+        }
+        run.status = RunStatus::Interrupted;
+        run.finished_at = Some(now);
+        change.put_json(ledger::path(id), &run)?;
+        out.push(run);
+    }
+    Ok(out)
 }
