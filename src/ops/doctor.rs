@@ -166,6 +166,9 @@ pub fn full(s: &Session, opts: &Options) -> Result<Vec<Finding>> {
         let found = gathered(&mut out, "sync.standing", found);
         out.extend(found);
     }
+    if opts.wants("daemon") {
+        out.extend(super::daemon::doctor(s, opts.fix));
+    }
     if opts.fix {
         quarantine_broken(s, &actor, opts, &loaded, &mut out);
     }
