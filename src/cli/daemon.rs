@@ -57,7 +57,12 @@ pub enum DaemonCommand {
 
 /// `daemon run` opens the repository itself at every tick; the others
 /// share one session.
-pub fn run(dir: Option<&Path>, actor: Option<&str>, cmd: &DaemonCommand, open: impl FnOnce() -> Result<Session>) -> Result<Output> {
+pub fn run(
+    dir: Option<&Path>,
+    actor: Option<&str>,
+    cmd: &DaemonCommand,
+    open: impl FnOnce() -> Result<Session>,
+) -> Result<Output> {
     match cmd {
         DaemonCommand::Run { interval } => {
             let dir = match dir {
@@ -79,7 +84,10 @@ pub fn run(dir: Option<&Path>, actor: Option<&str>, cmd: &DaemonCommand, open: i
         DaemonCommand::Status => status(&op::status(&open()?)?),
         DaemonCommand::Tick { full } => {
             let t = op::tick(&open()?, *full, None)?;
-            let commit = t.commit.map(|c| format!(" [{}]", c.to_hex_with_len(10))).unwrap_or_default();
+            let commit = t
+                .commit
+                .map(|c| format!(" [{}]", c.to_hex_with_len(10)))
+                .unwrap_or_default();
             let mut text = format!("tick ({}): {}{commit}\n", mode(&t.report), t.report.summary());
             text.push_str(&render_report(&t.report));
             for w in &t.warnings {
@@ -94,7 +102,10 @@ pub fn run(dir: Option<&Path>, actor: Option<&str>, cmd: &DaemonCommand, open: i
 
 fn mode(r: &Report) -> String {
     match (r.mode, r.full_because) {
-        (crate::daemon::Mode::Full, Some(why)) => format!("full, {}", serde_json::to_value(why).unwrap_or_default().as_str().unwrap_or("")),
+        (crate::daemon::Mode::Full, Some(why)) => format!(
+            "full, {}",
+            serde_json::to_value(why).unwrap_or_default().as_str().unwrap_or("")
+        ),
         (crate::daemon::Mode::Full, None) => "full".into(),
         (crate::daemon::Mode::Incremental, _) => format!("incremental, {} file(s) read", r.checked.read),
     }
@@ -107,7 +118,12 @@ fn render_report(r: &Report) -> String {
         out.push_str(&format!("  changed  {}: {}\n", safe(&c.subject), safe(&c.detail)));
     }
     for f in &r.reported {
-        out.push_str(&format!("  {:<7}  {}: {}\n", f.severity.as_str(), f.check, safe(&f.message)));
+        out.push_str(&format!(
+            "  {:<7}  {}: {}\n",
+            f.severity.as_str(),
+            f.check,
+            safe(&f.message)
+        ));
     }
     out
 }
@@ -207,7 +223,11 @@ fn summary(s: &Session, window: Span, svg: Option<&Path>) -> Result<Output> {
         "unreadable": got.unreadable,
     });
     if let Some(path) = svg {
-        let path = if path.is_absolute() { path.to_path_buf() } else { s.dir.join(path) };
+        let path = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            s.dir.join(path)
+        };
         std::fs::write(&path, crate::metrics::svg::render(&got.summary))
             .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
         text.push_str(&format!("wrote the chart to {}\n", path.display()));

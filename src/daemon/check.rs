@@ -28,7 +28,10 @@ fn late_after(interval: Span) -> chrono::Duration {
 /// The pid file's standing: no daemon, a live one, or a stale file (`true`: fixable).
 pub fn process(f: &Facts<'_>) -> (Finding, bool) {
     match (&f.pid_file, f.holder) {
-        (None, None) => (Finding::ok("daemon.process", "no daemon running for this repository"), false),
+        (None, None) => (
+            Finding::ok("daemon.process", "no daemon running for this repository"),
+            false,
+        ),
         (Some(Ok(file)), Some(pid)) if file.pid == pid => (
             Finding::ok(
                 "daemon.process",
@@ -90,7 +93,9 @@ pub fn ticks(f: &Facts<'_>) -> Vec<Finding> {
                             f.interval
                         ),
                     )
-                    .hint("it may be stuck: see .git/baton/daemon.log, then `baton daemon stop` and `baton daemon start`"),
+                    .hint(
+                        "it may be stuck: see .git/baton/daemon.log, then `baton daemon stop` and `baton daemon start`",
+                    ),
                 );
             }
             if t.outcome == Outcome::Failed {
@@ -112,7 +117,9 @@ pub fn ticks(f: &Facts<'_>) -> Vec<Finding> {
                     format!(
                         "last tick {} ago: {}",
                         age(f.now, t.wall),
-                        t.report.as_ref().map_or_else(|| t.outcome.as_str().to_owned(), |r| r.summary())
+                        t.report
+                            .as_ref()
+                            .map_or_else(|| t.outcome.as_str().to_owned(), |r| r.summary())
                     ),
                 ));
             }

@@ -167,7 +167,11 @@ pub fn broken_report(view: &View) -> Option<Finding> {
     (!paths.is_empty()).then(|| {
         Finding::warn(
             "daemon.files",
-            format!("{} state file(s) do not parse and were left out: {}", paths.len(), named(&paths)),
+            format!(
+                "{} state file(s) do not parse and were left out: {}",
+                paths.len(),
+                named(&paths)
+            ),
         )
         .hint("`baton doctor` names the problem; `baton doctor --fix` moves them to quarantine/")
     })

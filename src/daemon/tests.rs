@@ -82,8 +82,20 @@ fn expiry_candidates_include_every_claim_expiries_would_touch() {
     let claims = [
         claim("stale", ClaimState::Active, None, "2026-01-01T00:00:00Z", None),
         claim("fresh", ClaimState::Active, None, "2026-01-03T00:00:00Z", None),
-        claim("lapsed", ClaimState::Paused, None, "2026-01-03T00:00:00Z", Some("2026-01-03T01:00:00Z")),
-        claim("handoff", ClaimState::HandoffPending, None, "2026-01-02T00:00:00Z", None),
+        claim(
+            "lapsed",
+            ClaimState::Paused,
+            None,
+            "2026-01-03T00:00:00Z",
+            Some("2026-01-03T01:00:00Z"),
+        ),
+        claim(
+            "handoff",
+            ClaimState::HandoffPending,
+            None,
+            "2026-01-02T00:00:00Z",
+            None,
+        ),
         claim("done", ClaimState::Completed, None, "2025-01-01T00:00:00Z", None),
     ];
     let now = at("2026-01-03T02:00:00Z");
@@ -171,29 +183,48 @@ fn doctor_judges_the_pid_file_by_its_lock_and_the_last_tick_by_its_age() {
         }
     }
     assert_eq!(check::process(&facts(None, None, None)).0.severity, Severity::Ok);
-    assert_eq!(check::process(&facts(Some(file.clone()), Some(42), None)).0.severity, Severity::Ok);
+    assert_eq!(
+        check::process(&facts(Some(file.clone()), Some(42), None)).0.severity,
+        Severity::Ok
+    );
     let (stale, fixable) = check::process(&facts(Some(file.clone()), None, None));
     assert_eq!((stale.severity, fixable), (Severity::Warn, true));
-    assert_eq!(check::process(&facts(Some(file.clone()), Some(7), None)).0.severity, Severity::Warn);
+    assert_eq!(
+        check::process(&facts(Some(file.clone()), Some(7), None)).0.severity,
+        Severity::Warn
+    );
 
     let recent = tick(Outcome::Unchanged, "2026-01-01T00:59:30Z");
-    assert_eq!(check::ticks(&facts(Some(file.clone()), Some(42), Some(&recent)))[0].severity, Severity::Ok);
+    assert_eq!(
+        check::ticks(&facts(Some(file.clone()), Some(42), Some(&recent)))[0].severity,
+        Severity::Ok
+    );
     let late = tick(Outcome::Unchanged, "2026-01-01T00:50:00Z");
-    assert_eq!(check::ticks(&facts(Some(file.clone()), Some(42), Some(&late)))[0].severity, Severity::Warn);
+    assert_eq!(
+        check::ticks(&facts(Some(file.clone()), Some(42), Some(&late)))[0].severity,
+        Severity::Warn
+    );
     // Not running: an old tick is not late.
     assert_eq!(check::ticks(&facts(None, None, Some(&late)))[0].severity, Severity::Ok);
     let failed = tick(Outcome::Failed, "2026-01-01T00:59:30Z");
     assert!(check::ticks(&facts(None, None, Some(&failed)))
         .iter()
         .any(|f| f.severity == Severity::Error && f.message.contains("lock held")));
-    assert_eq!(check::ticks(&facts(Some(file), Some(42), None))[0].severity, Severity::Warn);
+    assert_eq!(
+        check::ticks(&facts(Some(file), Some(42), None))[0].severity,
+        Severity::Warn
+    );
 }
 
 #[test]
 fn a_report_says_what_changed_in_one_line_and_keeps_unknown_fields() {
     let mut r = report(at("2026-01-01T00:00:00Z"), Mode::Full, Some(FullBecause::Asked), None);
     assert_eq!(r.summary(), "nothing changed");
-    r.changed.push(expiry_change("T-1", crate::claims::ExpiryCause::Stale, ClaimState::Expired));
+    r.changed.push(expiry_change(
+        "T-1",
+        crate::claims::ExpiryCause::Stale,
+        ClaimState::Expired,
+    ));
     r.changed.push(expiry_change(
         "T-2",
         crate::claims::ExpiryCause::HandoffTimedOut,

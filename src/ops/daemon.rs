@@ -22,7 +22,9 @@ use serde::Serialize;
 use super::{sync, Session};
 use crate::claims::{self, Claim};
 use crate::clock::{self, Span, Timestamp};
-use crate::daemon::{self, check, Changed, ChangeKind, FullBecause, Kind, Mode, Outcome, PidFile, Record, Report, TickRecord, View};
+use crate::daemon::{
+    self, check, ChangeKind, Changed, FullBecause, Kind, Mode, Outcome, PidFile, Record, Report, TickRecord, View,
+};
 use crate::delivery::{self, Delivery};
 use crate::error::{Error, Result};
 use crate::finding::{Finding, Severity};
@@ -343,7 +345,9 @@ fn decide(s: &Session, snap: &Snapshot<'_>, view: &View, report: &mut Report) ->
                 claims::ExpiryCause::HandoffTimedOut => tick.handoffs_returned += 1,
                 _ => tick.expired += 1,
             }
-            report.changed.push(daemon::expiry_change(e.claim.id.as_str(), e.cause, e.claim.state));
+            report
+                .changed
+                .push(daemon::expiry_change(e.claim.id.as_str(), e.cause, e.claim.state));
             change.put_toml(path.clone(), &e.claim)?;
             changed_view(&path, Record::Claim(e.claim.clone()));
             expired_now.insert(e.claim.id.clone(), e.claim);
@@ -371,7 +375,9 @@ fn decide(s: &Session, snap: &Snapshot<'_>, view: &View, report: &mut Report) ->
     }
 
     // Reported only.
-    report.reported.extend(daemon::flag_claims(post.as_ref().unwrap_or(view)));
+    report
+        .reported
+        .extend(daemon::flag_claims(post.as_ref().unwrap_or(view)));
     report.reported.extend(daemon::pool_reports(
         post.as_ref().unwrap_or(view),
         now,
@@ -542,7 +548,9 @@ fn read_view(store: &Store) -> Option<View> {
 
 /// Write a machine-local JSON file whole: a temporary file, then rename.
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let dir = path.parent().ok_or_else(|| Error::io("writing a daemon file", "no directory"))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::io("writing a daemon file", "no directory"))?;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     let bytes = serde_json::to_vec(value).map_err(|e| Error::io("encoding a daemon file", e))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("writing a daemon file", e))?;

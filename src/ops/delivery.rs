@@ -498,7 +498,12 @@ fn apply_fixes(s: &Session, actor: &str, fixes: &[check::Fix]) -> Result<()> {
 /// Add to `change` the ledgers of `fixes` recorded stopped, as they are in
 /// `snap` (ones already final are left alone); returns them as they become.
 /// Doctor's `--fix` and the daemon's reconcile pass both repair drift with it.
-pub fn put_stopped(snap: &Snapshot<'_>, fixes: &[check::Fix], now: Timestamp, change: &mut Change) -> Result<Vec<Delivery>> {
+pub fn put_stopped(
+    snap: &Snapshot<'_>,
+    fixes: &[check::Fix],
+    now: Timestamp,
+    change: &mut Change,
+) -> Result<Vec<Delivery>> {
     let mut out = Vec::new();
     for check::Fix::Stop { delivery: id, why } in fixes {
         let Some(d) = state::delivery(snap, id)? else { continue };

@@ -556,12 +556,7 @@ mod tests {
 /// as they are in `snap`: only those still `running`; returns them as they
 /// become. Doctor's `--fix` and the daemon's reconcile pass both mark runs
 /// with it.
-pub fn put_interrupted(
-    snap: &Snapshot<'_>,
-    ids: &[RunId],
-    now: Timestamp,
-    change: &mut Change,
-) -> Result<Vec<Run>> {
+pub fn put_interrupted(snap: &Snapshot<'_>, ids: &[RunId], now: Timestamp, change: &mut Change) -> Result<Vec<Run>> {
     let mut out = Vec::new();
     for id in ids {
         let Some(mut run) = state::run(snap, id)? else {

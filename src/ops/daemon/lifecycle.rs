@@ -171,7 +171,9 @@ pub fn start(s: &Session, interval: Option<Span>, actor: Option<&str>) -> Result
         .open(&log_path)
         .map_err(|e| Error::io(format!("opening {}", log_path.display()), e))?;
     let log_start = log_file.metadata().map(|m| m.len()).unwrap_or(0);
-    let err_file = log_file.try_clone().map_err(|e| Error::io("opening the daemon log", e))?;
+    let err_file = log_file
+        .try_clone()
+        .map_err(|e| Error::io("opening the daemon log", e))?;
     let exe = std::env::current_exe().map_err(|e| Error::io("finding the baton binary", e))?;
     let dir = std::path::absolute(s.base_dir()).unwrap_or_else(|_| s.base_dir());
     let mut cmd = std::process::Command::new(exe);
