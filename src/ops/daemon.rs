@@ -178,16 +178,11 @@ fn pass(s: &Session, actor: &str, kept: Option<View>, full: bool) -> Result<Pass
     let mut current = kept;
     let mut asked = full;
     let written = s.store.update(actor, |snap| {
-        let (mode, because, read) = bring_up_to_date(&s.store, &mut current, snap, asked, s.now)?;
+        let (report, decided) = reconcile(s, snap, &mut current, &kept_tree, asked)?;
         asked = false;
-        let view = current.as_ref().expect("brought up to date");
-        let mut report = daemon::report(s.now, mode, because, view_base(snap, mode, &kept_tree));
-        report.checked = checked(view, read);
-        let decided = decide(s, snap, view, &mut report)?;
-        let post = decided.post;
         match decided.change {
-            Some(change) => Ok(StoreOutcome::Write(change, (report, post))),
-            None => Ok(StoreOutcome::Unchanged((report, post))),
+            Some(change) => Ok(StoreOutcome::Write(change, (report, decided.post))),
+            None => Ok(StoreOutcome::Unchanged((report, decided.post))),
         }
     })?;
     let (report, post) = written.value;
@@ -202,6 +197,23 @@ fn pass(s: &Session, actor: &str, kept: Option<View>, full: bool) -> Result<Pass
         view,
         view_changed,
     })
+}
+
+/// One pass over `snap`: `current` brought to its tree (in full when due or
+/// `asked`), then what to change and report.
+fn reconcile(
+    s: &Session,
+    snap: &Snapshot<'_>,
+    current: &mut Option<View>,
+    kept_tree: &Option<(String, Timestamp)>,
+    asked: bool,
+) -> Result<(Report, Decided)> {
+    let (mode, because, read) = bring_up_to_date(&s.store, current, snap, asked, s.now)?;
+    let view = current.as_ref().expect("brought up to date");
+    let mut report = daemon::report(s.now, mode, because, view_base(snap, mode, kept_tree));
+    report.checked = checked(view, read);
+    let decided = decide(s, snap, view, &mut report)?;
+    Ok((report, decided))
 }
 
 /// The commit an incremental pass started from, when it moved on from the kept one.
@@ -575,3 +587,5 @@ pub use report::{doctor, summary, Summarized};
 
 mod lifecycle;
 mod report;
+#[cfg(test)]
+mod tests;
