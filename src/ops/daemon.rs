@@ -323,10 +323,10 @@ fn advance(store: &Store, view: &mut View, snap: &Snapshot<'_>) -> Result<usize>
 /// One tracked file, parsed as the full pass's loaders parse it.
 fn parse(snap: &Snapshot<'_>, kind: Kind, entry: &Entry) -> Record {
     let parsed = match kind {
-        Kind::Claim => state::load_toml_entry(snap, entry, |c: &Claim| c.schema).map(Record::Claim),
+        Kind::Claim => claim_at(snap, entry).map(Record::Claim),
         Kind::Agent => state::load_toml_entry(snap, entry, |a: &Agent| a.schema).map(Record::Agent),
-        Kind::Run => state::load_json_entry(snap, entry, |r: &Run| r.schema).map(Record::Run),
-        Kind::Delivery => state::load_json_entry(snap, entry, |d: &Delivery| d.schema).map(Record::Delivery),
+        Kind::Run => run_at(snap, entry).map(Record::Run),
+        Kind::Delivery => delivery_at(snap, entry).map(Record::Delivery),
     };
     parsed.unwrap_or_else(|e| Record::Broken(e.message))
 }
@@ -351,7 +351,7 @@ fn decide(s: &Session, snap: &Snapshot<'_>, view: &View, report: &mut Report) ->
     // Claims: stale ones expire, timed-out handoffs return to their owner.
     let mut expired_now: BTreeMap<ClaimId, Claim> = BTreeMap::new();
     let mut tick = metrics::Tick::default();
-    for (path, claim) in load_claims(snap, &daemon::expiry_candidates(view, now, &config.claims)) {
+    for (path, claim) in load_at(snap, &daemon::expiry_candidates(view, now, &config.claims), claim_at) {
         for e in claims::expiries(&[claim], now, &config.claims, None) {
             match e.cause {
                 claims::ExpiryCause::HandoffTimedOut => tick.handoffs_returned += 1,
@@ -368,7 +368,7 @@ fn decide(s: &Session, snap: &Snapshot<'_>, view: &View, report: &mut Report) ->
 
     // Workflow runs on this host whose process is gone: interrupted.
     let host = crate::os::hostname();
-    let here = load_runs(snap, &daemon::running_here(view, &host));
+    let here = load_at(snap, &daemon::running_here(view, &host), run_at);
     let (_, dead) = crate::workflow::check::check_runs(&here, &host, crate::os::process_alive);
     let interrupted = super::workflow::put_interrupted(snap, &dead, now, &mut change)?;
     for run in &interrupted {
@@ -416,28 +416,32 @@ fn decide(s: &Session, snap: &Snapshot<'_>, view: &View, report: &mut Report) ->
     })
 }
 
-/// The claims at `paths` in `snap` (ones that no longer parse are skipped:
-/// the view reports them).
-fn load_claims(snap: &Snapshot<'_>, paths: &[String]) -> Vec<(String, Claim)> {
+/// The files at `paths` in `snap`, parsed with `parse` (ones that no
+/// longer parse are skipped: the view reports them).
+fn load_at<T>(
+    snap: &Snapshot<'_>,
+    paths: &[String],
+    parse: impl Fn(&Snapshot<'_>, &Entry) -> Result<T>,
+) -> Vec<(String, T)> {
     paths
         .iter()
         .filter_map(|p| {
             let entry = snap.entry(p).ok()??;
-            let claim = state::load_toml_entry(snap, &entry, |c: &Claim| c.schema).ok()?;
-            Some((p.clone(), claim))
+            Some((p.clone(), parse(snap, &entry).ok()?))
         })
         .collect()
 }
 
-fn load_runs(snap: &Snapshot<'_>, paths: &[String]) -> Vec<(String, Run)> {
-    paths
-        .iter()
-        .filter_map(|p| {
-            let entry = snap.entry(p).ok()??;
-            let run = state::load_json_entry(snap, &entry, |r: &Run| r.schema).ok()?;
-            Some((p.clone(), run))
-        })
-        .collect()
+fn claim_at(snap: &Snapshot<'_>, entry: &Entry) -> Result<Claim> {
+    state::load_toml_entry(snap, entry, |c: &Claim| c.schema)
+}
+
+fn run_at(snap: &Snapshot<'_>, entry: &Entry) -> Result<Run> {
+    state::load_json_entry(snap, entry, |r: &Run| r.schema)
+}
+
+fn delivery_at(snap: &Snapshot<'_>, entry: &Entry) -> Result<Delivery> {
+    state::load_json_entry(snap, entry, |d: &Delivery| d.schema)
 }
 
 /// Open deliveries checked as `delivery doctor` checks them, against the
@@ -452,14 +456,7 @@ fn reconcile_deliveries(
     change: &mut Change,
     report: &mut Report,
 ) -> Result<Vec<Delivery>> {
-    let open: Vec<(String, Delivery)> = daemon::open_deliveries(view)
-        .into_iter()
-        .filter_map(|p| {
-            let entry = snap.entry(&p).ok()??;
-            let d = state::load_json_entry(snap, &entry, |d: &Delivery| d.schema).ok()?;
-            Some((p, d))
-        })
-        .collect();
+    let open = load_at(snap, &daemon::open_deliveries(view), delivery_at);
     if open.is_empty() {
         return Ok(Vec::new());
     }
