@@ -146,7 +146,7 @@ fn a_view_takes_files_in_and_out_and_counts_like_the_loaded_state() {
     assert_eq!(v.tally(), crate::metrics::Tally::of(&claims, &[]));
     let path = crate::claims::path(&claims[0].id);
     v.record(&path, Record::Broken("bad".into()));
-    assert!(v.claims.get(&path).is_none());
+    assert!(!v.claims.contains_key(&path));
     assert_eq!(broken_report(&v).map(|f| f.severity), Some(Severity::Warn));
     v.record(&path, Record::Gone);
     assert!(v.broken.is_empty() && broken_report(&v).is_none());

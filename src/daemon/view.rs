@@ -18,7 +18,7 @@ use crate::pool::{self, Agent, AgentStatus};
 use crate::workflow::ledger::{self, Run, RunStatus, StepStatus};
 
 /// The layout of the kept view; another version is rebuilt by a full pass.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The directory each kind of record lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,7 +176,8 @@ pub struct View {
     pub tree: String,
     /// The `now` of the last full pass, which made it from every file.
     pub full_at: Timestamp,
-    #[serde(default)]
+    /// Stored as a sorted list (see [`sorted`]): 10k claims load in one bulk build.
+    #[serde(default, with = "sorted")]
     pub claims: BTreeMap<String, ClaimEntry>,
     #[serde(default)]
     pub agents: BTreeMap<String, AgentEntry>,
@@ -272,5 +273,24 @@ impl View {
             self.runs.len(),
             self.deliveries.len(),
         ]
+    }
+}
+
+/// A map stored as a list of `[key, value]` pairs in key order, read back
+/// with one bulk build instead of an insert (and its key comparisons) per
+/// entry: reading the kept view is most of a quiet tick at 10k claims.
+mod sorted {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<V: Serialize, S: Serializer>(map: &BTreeMap<String, V>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, V: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, V>, D::Error> {
+        let pairs: Vec<(String, V)> = Vec::deserialize(d)?;
+        // Written in key order, so the sort inside is one pass; any order still reads right.
+        Ok(pairs.into_iter().collect())
     }
 }

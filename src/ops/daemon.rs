@@ -300,7 +300,7 @@ pub fn full_view(snap: &Snapshot<'_>, now: Timestamp) -> Result<(View, usize)> {
 /// `snap`'s; returns how many were read.
 fn advance(store: &Store, view: &mut View, snap: &Snapshot<'_>) -> Result<usize> {
     let tree = snap.tree();
-    if view.tree == tree.to_string() {
+    if tree.to_hex() == view.tree {
         return Ok(0);
     }
     let old = ObjectId::from_hex(view.tree.as_bytes()).map_err(|e| Error::git("reading the kept view", e))?;

@@ -528,6 +528,27 @@ pub fn template_init(s: &Session, name: &str, force: bool) -> Result<(&'static s
     Ok((name, path))
 }
 
+/// Add to `change` the runs `ids` marked interrupted (their process is gone),
+/// as they are in `snap`: only those still `running`; returns them as they
+/// become. Doctor's `--fix` and the daemon's reconcile pass both mark runs
+/// with it.
+pub fn put_interrupted(snap: &Snapshot<'_>, ids: &[RunId], now: Timestamp, change: &mut Change) -> Result<Vec<Run>> {
+    let mut out = Vec::new();
+    for id in ids {
+        let Some(mut run) = state::run(snap, id)? else {
+            continue;
+        };
+        if run.status != RunStatus::Running {
+            continue;
+        }
+        run.status = RunStatus::Interrupted;
+        run.finished_at = Some(now);
+        change.put_json(ledger::path(id), &run)?;
+        out.push(run);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::inside_work_tree;
@@ -550,25 +571,4 @@ mod tests {
             assert!(inside_work_tree(bad).is_none(), "{bad:?}");
         }
     }
-}
-
-/// Add to `change` the runs `ids` marked interrupted (their process is gone),
-/// as they are in `snap`: only those still `running`; returns them as they
-/// become. Doctor's `--fix` and the daemon's reconcile pass both mark runs
-/// with it.
-pub fn put_interrupted(snap: &Snapshot<'_>, ids: &[RunId], now: Timestamp, change: &mut Change) -> Result<Vec<Run>> {
-    let mut out = Vec::new();
-    for id in ids {
-        let Some(mut run) = state::run(snap, id)? else {
-            continue;
-        };
-        if run.status != RunStatus::Running {
-            continue;
-        }
-        run.status = RunStatus::Interrupted;
-        run.finished_at = Some(now);
-        change.put_json(ledger::path(id), &run)?;
-        out.push(run);
-    }
-    Ok(out)
 }
