@@ -35,8 +35,30 @@ fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
     }
 }
 
+/// A `daemon run` child that is killed if the test fails before it ends it.
+struct Foreground(Option<Child>);
+
+impl Foreground {
+    fn id(&self) -> u32 {
+        self.0.as_ref().expect("running").id()
+    }
+
+    fn wait_with_output(mut self) -> std::process::Output {
+        self.0.take().expect("running").wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Foreground {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// `daemon run` as a child of the test, in the foreground.
-fn spawn_run(repo: &Repo, args: &[&str], env: &[(&str, &str)]) -> Child {
+fn spawn_run(repo: &Repo, args: &[&str], env: &[(&str, &str)]) -> Foreground {
     let mut cmd = Command::new(exe());
     hermetic(&mut cmd);
     cmd.arg("-C")
@@ -48,7 +70,7 @@ fn spawn_run(repo: &Repo, args: &[&str], env: &[(&str, &str)]) -> Child {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    cmd.spawn().expect("starting baton daemon run")
+    Foreground(Some(cmd.spawn().expect("starting baton daemon run")))
 }
 
 fn signal(pid: u32, sig: &str) {
@@ -219,7 +241,7 @@ fn daemon_run_ends_cleanly_on_sigterm_and_sigint_and_refuses_a_second_daemon() {
         // It sleeps for an hour: the signal wakes it at once.
         let asked = Instant::now();
         signal(pid, sig);
-        let out = child.wait_with_output().unwrap();
+        let out = child.wait_with_output();
         assert!(asked.elapsed() < Duration::from_secs(5), "took {:?}", asked.elapsed());
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.stdout).contains("stopped by a signal"));
@@ -246,14 +268,15 @@ fn daemon_run_exits_when_its_repository_is_deleted() {
     assert!(init.arg("-C").arg(&dir).arg("init").output().unwrap().status.success());
     let mut cmd = Command::new(exe());
     hermetic(&mut cmd);
-    let child = cmd
-        .arg("-C")
-        .arg(&dir)
-        .args(["daemon", "run", "--interval", "1s"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = Foreground(Some(
+        cmd.arg("-C")
+            .arg(&dir)
+            .args(["daemon", "run", "--interval", "1s"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
     wait_until("the pid file", Duration::from_secs(10), || {
         dir.join(".git/baton/daemon.pid").exists()
     });
@@ -261,7 +284,7 @@ fn daemon_run_exits_when_its_repository_is_deleted() {
     wait_until("the repository to be deleted", Duration::from_secs(10), || {
         std::fs::remove_dir_all(&dir).is_ok() || !dir.exists()
     });
-    let out = child.wait_with_output().unwrap();
+    let out = child.wait_with_output();
     assert_eq!(out.status.code(), Some(0));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("the repository is gone"),

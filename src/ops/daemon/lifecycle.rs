@@ -123,8 +123,33 @@ fn tick_loop(dir: &Path, args: &RunArgs, git_dir: &Path, sleeper: &Sleeper, exe:
             }
         };
         let interval = interval.map_or(Duration::from_secs(60), |i| i.as_std().max(Duration::from_secs(1)));
-        if sleeper.sleep(interval) {
-            return RunEnd::Signal;
+        if let Some(end) = idle(sleeper, interval, git_dir, exe) {
+            return end;
+        }
+    }
+}
+
+/// How often a sleeping daemon looks whether its repository or binary is
+/// gone: a long interval must not keep a daemon of a deleted repository.
+const LOOK_EVERY: Duration = Duration::from_secs(60);
+
+/// Sleep `interval` (waking at once on a signal), looking at the
+/// repository and the binary every [`LOOK_EVERY`] on the way.
+fn idle(sleeper: &Sleeper, interval: Duration, git_dir: &Path, exe: &ExeIdentity) -> Option<RunEnd> {
+    let until = Instant::now() + interval;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if sleeper.sleep(left.min(LOOK_EVERY)) {
+            return Some(RunEnd::Signal);
+        }
+        if left <= LOOK_EVERY {
+            return None;
+        }
+        if !git_dir.exists() {
+            return Some(RunEnd::RepositoryGone);
+        }
+        if exe.replaced() {
+            return Some(RunEnd::BinaryReplaced);
         }
     }
 }
