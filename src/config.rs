@@ -60,6 +60,10 @@ pub struct DaemonPolicy {
     pub interval: Span,
     #[serde(default = "default_snapshot_every")]
     pub snapshot_every: Span,
+    /// An incremental tick reads only what changed; a full pass reads
+    /// everything at least this often.
+    #[serde(default = "default_full_every")]
+    pub full_every: Span,
     #[serde(flatten)]
     pub extra: toml::Table,
 }
@@ -100,6 +104,9 @@ fn default_interval() -> Span {
     written("60s")
 }
 fn default_snapshot_every() -> Span {
+    written("1h")
+}
+fn default_full_every() -> Span {
     written("1h")
 }
 /// Names CI systems treat as secret; `*PAT` and not `*PAT*`, which would
@@ -160,6 +167,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("workflow.secret_env", GLOBS),
     ("daemon.interval", "duration"),
     ("daemon.snapshot_every", "duration"),
+    ("daemon.full_every", "duration"),
     ("pool.heartbeat_timeout", "duration or empty"),
     ("sync.remote", "remote name"),
     ("sync.auto", "true or false"),
@@ -314,6 +322,7 @@ mod tests {
         assert_eq!(back.get("workflow.default_timeout").unwrap(), "30m");
         assert_eq!(back.get("daemon.interval").unwrap(), "60s");
         assert_eq!(back.get("daemon.snapshot_every").unwrap(), "1h");
+        assert_eq!(back.get("daemon.full_every").unwrap(), "1h");
         assert_eq!(back.get("claims.default_lease").unwrap(), "");
         assert!(text.contains("stale_after = \"48h\""), "{text}");
         assert_eq!(back.workflow.secret_env, DEFAULT_SECRET_ENV);

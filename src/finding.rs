@@ -2,9 +2,9 @@
 //! (DESIGN §2.7). A leaf type: every subsystem's checks return findings
 //! without depending on doctor or on the store.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Ok,
@@ -22,20 +22,20 @@ impl Severity {
     }
 }
 
-/// One line of a doctor report.
-#[derive(Debug, Clone, Serialize)]
+/// One line of a doctor report (read back from the daemon's reconcile report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     pub severity: Severity,
     /// `subsystem.check`, e.g. `claims.handoff`.
     pub check: String,
     pub message: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub hint: String,
     /// The state file concerned, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// Set when `--fix` repaired it.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fixed: bool,
 }
 

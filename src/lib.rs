@@ -38,6 +38,7 @@ pub mod cli;
 pub mod clock;
 pub mod codec;
 pub mod config;
+pub mod daemon;
 pub mod delivery;
 pub mod doctor;
 pub mod error;

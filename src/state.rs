@@ -100,11 +100,7 @@ where
         .files_under(dir)?
         .into_iter()
         .map(|entry| {
-            let bytes = if entry.path.ends_with(".toml") {
-                read_entry(snap, &entry)
-            } else {
-                Err(codec::corrupt(&entry.path, "only .toml files belong here"))
-            };
+            let bytes = read_toml_entry(snap, &entry);
             (entry.path, bytes)
         })
         .collect();
@@ -116,6 +112,35 @@ where
         (path.clone(), value)
     });
     Ok(split(parsed))
+}
+
+/// The bytes of a file where only `.toml` files belong (claims, agents).
+fn read_toml_entry(snap: &Snapshot<'_>, entry: &Entry) -> Result<Vec<u8>> {
+    if entry.path.ends_with(".toml") {
+        read_entry(snap, entry)
+    } else {
+        Err(codec::corrupt(&entry.path, "only .toml files belong here"))
+    }
+}
+
+/// One file of a directory [`load_all`] reads, parsed exactly as it would
+/// parse it (for readers that take files one by one: the daemon's
+/// incremental pass).
+pub fn load_toml_entry<T: serde::de::DeserializeOwned>(
+    snap: &Snapshot<'_>,
+    entry: &Entry,
+    schema_of: impl Fn(&T) -> u32,
+) -> Result<T> {
+    read_toml_entry(snap, entry).and_then(|b| decode_checked(&entry.path, &b, codec::decode_toml::<T>, schema_of))
+}
+
+/// One record of a directory [`load_all_json`] reads, parsed exactly as it would parse it.
+pub fn load_json_entry<T: serde::de::DeserializeOwned>(
+    snap: &Snapshot<'_>,
+    entry: &Entry,
+    schema_of: impl Fn(&T) -> u32,
+) -> Result<T> {
+    read_entry(snap, entry).and_then(|b| decode_checked(&entry.path, &b, codec::decode_json::<T>, schema_of))
 }
 
 /// `f` over `items`, on up to 8 threads when there are many: parsing
@@ -206,8 +231,7 @@ pub fn load_all_json<T: serde::de::DeserializeOwned>(
         .files_under(dir)?
         .into_iter()
         .map(|entry| {
-            let value = read_entry(snap, &entry)
-                .and_then(|b| decode_checked(&entry.path, &b, codec::decode_json::<T>, &schema_of));
+            let value = load_json_entry(snap, &entry, &schema_of);
             (entry.path, value)
         })
         .collect();

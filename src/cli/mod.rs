@@ -5,6 +5,7 @@
 //! its typed result.
 
 mod claims;
+mod daemon;
 mod delivery;
 mod doctor;
 mod output;
@@ -63,6 +64,9 @@ pub enum Command {
     /// Delivery: claim an issue, run its workflow, release or hand off the claim — one fenced flow.
     #[command(subcommand)]
     Delivery(delivery::DeliveryCommand),
+    /// The reconciler: expire stale claims, mark dead runs, fix delivery drift, take metrics snapshots.
+    #[command(subcommand)]
+    Daemon(daemon::DaemonCommand),
     /// Share state with a remote: fetch, then fast-forward, push, or merge and push.
     Sync(sync::SyncArgs),
     /// Check the state, the store and every subsystem.
@@ -130,6 +134,7 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Workflow(cmd) => workflow::run(&open()?, cmd, cli.json),
         Command::Delivery(cmd) => delivery::run(&open()?, cmd, cli.json),
         Command::Doctor(args) => doctor::run(open, args),
+        Command::Daemon(cmd) => daemon::run(cli.dir.as_deref(), cli.actor.as_deref(), cmd, open),
     }
 }
 

@@ -161,6 +161,7 @@ fn expiry_pool_and_history(s: &mut Scenario) -> anyhow::Result<()> {
     s.steps.push("ok  git fsck".into());
     workflow_scenario(s)?;
     delivery_scenario(s)?;
+    daemon_scenario(s)?;
     sync_scenario(s)
 }
 
@@ -209,6 +210,38 @@ fn delivery_scenario(s: &mut Scenario) -> anyhow::Result<()> {
     s.baton(dev, &["claims", "verify", "D-1", "--generation", "1"], 1)?;
     let doctor = s.baton("human:dana", &["doctor", "delivery"], 0)?;
     ensure!(doctor["ok"] == json!(true), "doctor delivery: {doctor}");
+    Ok(())
+}
+
+/// A tick commits once, a quiet tick not at all; the summary reads the
+/// snapshot; the background daemon starts, shows, and stops cleanly.
+fn daemon_scenario(s: &mut Scenario) -> anyhow::Result<()> {
+    let human = "human:dana";
+    let first = s.baton(human, &["daemon", "tick", "--full"], 0)?;
+    ensure!(first["outcome"] == json!("changed"), "first tick: {first}");
+    let quiet = s.baton(human, &["daemon", "tick"], 0)?;
+    ensure!(
+        quiet["outcome"] == json!("unchanged") && quiet["report"]["mode"] == json!("incremental"),
+        "a quiet tick committed: {quiet}"
+    );
+    let summary = s.baton(human, &["daemon", "summary"], 0)?;
+    ensure!(
+        summary["summary"]["counters"].as_array().is_some_and(|c| !c.is_empty()),
+        "summary: {summary}"
+    );
+    let started = s.baton(human, &["daemon", "start", "--interval", "1h"], 0)?;
+    let status = s.baton(human, &["daemon", "status"], 0)?;
+    ensure!(
+        status["running"] == json!(true) && status["pid"] == started["pid"],
+        "status: {status}"
+    );
+    let stopped = s.baton(human, &["daemon", "stop"], 0)?;
+    ensure!(
+        stopped["was_running"] == json!(true) && stopped["killed"] == json!(false),
+        "stop: {stopped}"
+    );
+    let doctor = s.baton(human, &["doctor", "daemon"], 0)?;
+    ensure!(doctor["ok"] == json!(true), "doctor daemon: {doctor}");
     Ok(())
 }
 

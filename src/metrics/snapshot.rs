@@ -16,6 +16,7 @@ use crate::claims::{Claim, ClaimState};
 use crate::clock::{Span, Timestamp};
 use crate::codec::{self, SCHEMA};
 use crate::error::{Error, Result};
+use crate::ids::AgentId;
 use crate::pool::{self, Agent};
 use crate::workflow::ledger::{Run, RunStatus, StepStatus};
 
@@ -129,13 +130,72 @@ fn bump(counters: &mut Counters, name: String, by: i64) {
     *v = v.saturating_add(by);
 }
 
+/// The claims and runs of a state, counted: what the claim, run, step and
+/// load counters are made of. [`Tally::of`] counts loaded records; the
+/// daemon's incremental pass adds the records of its index one by one, with
+/// the same two methods, instead of loading every file again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    claims_by_state: [u64; ClaimState::ALL.len()],
+    runs_by_status: [u64; RUN_STATUSES.len()],
+    steps_failed: u64,
+    steps_retries: u64,
+    loads: pool::Loads,
+}
+
+impl Tally {
+    /// Every claim and run record, counted.
+    pub fn of(claims: &[Claim], runs: &[Run]) -> Tally {
+        let mut tally = Tally::default();
+        for c in claims {
+            tally.add_claim(c.state, c.agent.as_ref());
+        }
+        for run in runs {
+            let failed = run.steps.iter().filter(|s| s.status == StepStatus::Failed).count();
+            let retries: usize = run.steps.iter().map(|s| s.attempts.len().saturating_sub(1)).sum();
+            tally.add_run(run.status, failed as u64, retries as u64);
+        }
+        tally
+    }
+
+    /// One claim in `state`, on `agent` if any (held claims are its load).
+    pub fn add_claim(&mut self, state: ClaimState, agent: Option<&AgentId>) {
+        // ALL lists every state, so the position always exists.
+        if let Some(i) = ClaimState::ALL.iter().position(|s| *s == state) {
+            self.claims_by_state[i] += 1;
+        }
+        if let (true, Some(agent)) = (state.is_held(), agent) {
+            *self.loads.entry(agent.clone()).or_default() += 1;
+        }
+    }
+
+    /// One run record with `status`, `failed` steps (final status failed)
+    /// and `retries` (attempts beyond the first, over its steps).
+    pub fn add_run(&mut self, status: RunStatus, failed: u64, retries: u64) {
+        self.runs_by_status[run_status_index(status)] += 1;
+        self.steps_failed += failed;
+        self.steps_retries += retries;
+    }
+
+    /// Held claims per agent.
+    pub fn loads(&self) -> &pool::Loads {
+        &self.loads
+    }
+}
+
 /// The snapshot of the state in `inputs`, taken at `inputs.now`.
 pub fn compute(inputs: &Inputs) -> Result<Snapshot> {
+    compute_tallied(&Tally::of(inputs.claims, inputs.runs), inputs)
+}
+
+/// [`compute`] from a tally of the claims and runs, which stands for
+/// `inputs.claims` and `inputs.runs` (those two are not read).
+pub fn compute_tallied(tally: &Tally, inputs: &Inputs) -> Result<Snapshot> {
     let mut counters = Counters::new();
-    claim_counters(inputs.claims, &mut counters);
+    claim_counters(tally, &mut counters);
     tick_totals(inputs.previous, inputs.tick, &mut counters);
-    run_counters(inputs.runs, &mut counters);
-    agent_counters(inputs, &mut counters);
+    run_counters(tally, &mut counters);
+    agent_counters(inputs, tally.loads(), &mut counters);
     open_counters("deliveries", &DELIVERY_PHASES, inputs.deliveries, &mut counters)?;
     open_counters("learn.decisions", &LEARN_LEVELS, inputs.learn_decisions, &mut counters)?;
     Ok(Snapshot {
@@ -147,15 +207,8 @@ pub fn compute(inputs: &Inputs) -> Result<Snapshot> {
 }
 
 /// `claims.<state>` for every state, zeros included.
-fn claim_counters(claims: &[Claim], counters: &mut Counters) {
-    let mut by_state = [0u64; ClaimState::ALL.len()];
-    for c in claims {
-        // ALL lists every state, so the position always exists.
-        if let Some(i) = ClaimState::ALL.iter().position(|s| *s == c.state) {
-            by_state[i] += 1;
-        }
-    }
-    for (state, n) in ClaimState::ALL.iter().zip(by_state) {
+fn claim_counters(tally: &Tally, counters: &mut Counters) {
+    for (state, n) in ClaimState::ALL.iter().zip(tally.claims_by_state) {
         counters.insert(format!("claims.{}", state.as_str()), value(n));
     }
 }
@@ -172,28 +225,18 @@ fn tick_totals(previous: Option<&Snapshot>, tick: Tick, counters: &mut Counters)
 }
 
 /// `runs.<status>` for every status, `steps.failed`, `steps.retries`.
-fn run_counters(runs: &[Run], counters: &mut Counters) {
-    let mut by_status = [0u64; RUN_STATUSES.len()];
-    let (mut failed, mut retries) = (0u64, 0u64);
-    for run in runs {
-        by_status[run_status_index(run.status)] += 1;
-        for step in &run.steps {
-            failed += u64::from(step.status == StepStatus::Failed);
-            retries += step.attempts.len().saturating_sub(1) as u64;
-        }
-    }
-    for (status, n) in RUN_STATUSES.iter().zip(by_status) {
+fn run_counters(tally: &Tally, counters: &mut Counters) {
+    for (status, n) in RUN_STATUSES.iter().zip(tally.runs_by_status) {
         counters.insert(format!("runs.{}", status.as_str()), value(n));
     }
-    counters.insert(STEPS_FAILED.to_owned(), value(failed));
-    counters.insert(STEPS_RETRIES.to_owned(), value(retries));
+    counters.insert(STEPS_FAILED.to_owned(), value(tally.steps_failed));
+    counters.insert(STEPS_RETRIES.to_owned(), value(tally.steps_retries));
 }
 
 /// `agents.load.<role>` (held claims on the role's agents, whatever their
 /// status), `agents.capacity.<role>` and `agents.healthy.<role>` (healthy
 /// agents only: what `pool::pick` can still assign to).
-fn agent_counters(inputs: &Inputs, counters: &mut Counters) {
-    let loads = pool::loads(inputs.claims);
+fn agent_counters(inputs: &Inputs, loads: &pool::Loads, counters: &mut Counters) {
     for agent in inputs.agents {
         let role = agent.role.as_str();
         let healthy = pool::is_healthy(agent, inputs.now, inputs.heartbeat_timeout);
@@ -242,7 +285,7 @@ pub fn same_counters(a: &Snapshot, b: &Snapshot) -> bool {
 }
 
 /// Why a new snapshot is committed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Due {
     /// There is no snapshot yet.

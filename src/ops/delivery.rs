@@ -10,7 +10,7 @@ use super::pool::{self, Wanted};
 use super::workflow::{self, Execution};
 use super::{sync, Applied, Session};
 use crate::claims::{self, Claim, ClaimRequest, Ctx, Holding};
-use crate::clock::Span;
+use crate::clock::{Span, Timestamp};
 use crate::delivery::{self, check, Delivery, Phase, Request, Step};
 use crate::error::{Error, Result};
 use crate::finding::Finding;
@@ -506,27 +506,44 @@ pub fn check(s: &Session, snap: &Snapshot<'_>, fix: Option<&str>) -> Result<Vec<
 /// Record every delivery whose claim moved on as stopped, in one commit.
 fn apply_fixes(s: &Session, actor: &str, fixes: &[check::Fix]) -> Result<()> {
     s.store.update(actor, |snap| {
+        let mut change = Change::default();
+        let stopped = put_stopped(snap, fixes, s.now, &mut change)?;
+        if stopped.is_empty() {
+            return Ok(Outcome::Unchanged(()));
+        }
         let mut msg = Message::new(format!(
             "delivery: stop {} delivery(ies) whose claim moved on",
-            fixes.len()
+            stopped.len()
         ))
         .trailer(message::OP, "delivery.stopped")
         .trailer(message::ACTOR, actor);
-        let mut change = Change::default();
-        for check::Fix::Stop { delivery: id, why } in fixes {
-            let Some(d) = state::delivery(snap, id)? else { continue };
-            if d.phase.is_final() {
-                continue;
-            }
-            let step = delivery::stopped(&d, why, s.now);
-            msg = msg.trailer(message::SUBJECT, format!("delivery/{id}"));
-            change.put_json(delivery::path(id), &step.delivery)?;
-        }
-        if change.is_empty() {
-            return Ok(Outcome::Unchanged(()));
+        for d in &stopped {
+            msg = msg.trailer(message::SUBJECT, format!("delivery/{}", d.id));
         }
         change.message = msg;
         Ok(Outcome::Write(change, ()))
     })?;
     Ok(())
+}
+
+/// Add to `change` the ledgers of `fixes` recorded stopped, as they are in
+/// `snap` (ones already final are left alone); returns them as they become.
+/// Doctor's `--fix` and the daemon's reconcile pass both repair drift with it.
+pub fn put_stopped(
+    snap: &Snapshot<'_>,
+    fixes: &[check::Fix],
+    now: Timestamp,
+    change: &mut Change,
+) -> Result<Vec<Delivery>> {
+    let mut out = Vec::new();
+    for check::Fix::Stop { delivery: id, why } in fixes {
+        let Some(d) = state::delivery(snap, id)? else { continue };
+        if d.phase.is_final() {
+            continue;
+        }
+        let step = delivery::stopped(&d, why, now);
+        change.put_json(delivery::path(id), &step.delivery)?;
+        out.push(step.delivery);
+    }
+    Ok(out)
 }

@@ -166,6 +166,9 @@ pub fn full(s: &Session, opts: &Options) -> Result<Vec<Finding>> {
         let found = gathered(&mut out, "sync.standing", found);
         out.extend(found);
     }
+    if opts.wants("daemon") {
+        out.extend(super::daemon::doctor(s, opts.fix));
+    }
     if opts.fix {
         quarantine_broken(s, &actor, opts, &loaded, &mut out);
     }
@@ -407,24 +410,16 @@ fn definitions_in(dir: &std::path::Path) -> Vec<(String, String)> {
 /// Mark the runs `dead` (still `running`, their process gone) interrupted, in one commit.
 fn mark_interrupted(s: &Session, actor: &str, dead: &[crate::ids::RunId]) -> Result<()> {
     s.store.update(actor, |snap| {
-        let mut msg = Message::new(format!("workflow: mark {} run(s) interrupted", dead.len()))
+        let mut change = Change::default();
+        let marked = super::workflow::put_interrupted(snap, dead, s.now, &mut change)?;
+        if marked.is_empty() {
+            return Ok(Outcome::Unchanged(()));
+        }
+        let mut msg = Message::new(format!("workflow: mark {} run(s) interrupted", marked.len()))
             .trailer(message::OP, "workflow.interrupt")
             .trailer(message::ACTOR, actor);
-        let mut change = Change::default();
-        for id in dead {
-            let Some(mut run) = state::run(snap, id)? else {
-                continue;
-            };
-            if run.status != ledger::RunStatus::Running {
-                continue;
-            }
-            run.status = ledger::RunStatus::Interrupted;
-            run.finished_at = Some(s.now);
-            msg = msg.trailer(message::SUBJECT, format!("run/{id}"));
-            change.put_json(ledger::path(id), &run)?;
-        }
-        if change.is_empty() {
-            return Ok(Outcome::Unchanged(()));
+        for run in &marked {
+            msg = msg.trailer(message::SUBJECT, format!("run/{}", run.id));
         }
         change.message = msg;
         Ok(Outcome::Write(change, ()))

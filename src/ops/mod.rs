@@ -13,6 +13,7 @@
 //! hook, sync and doctor's quarantine.
 
 pub mod claims;
+pub mod daemon;
 pub mod delivery;
 pub mod doctor;
 pub mod pool;

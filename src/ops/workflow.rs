@@ -17,13 +17,14 @@ use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::Session;
+use crate::clock::Timestamp;
 use crate::config::WorkflowPolicy;
 use crate::error::{Error, Result};
 use crate::ids::{RunId, WorkflowName};
 use crate::os;
 use crate::state;
 use crate::store::write_behind::WriteBehind;
-use crate::store::{message, Change, Message, Outcome};
+use crate::store::{message, Change, Message, Outcome, Snapshot};
 use crate::workflow::def::{self, Definition, Format};
 use crate::workflow::exec::{self, Sink};
 use crate::workflow::ledger::{self, DefinitionRef, Run, RunStatus, StepStatus};
@@ -525,6 +526,27 @@ pub fn template_init(s: &Session, name: &str, force: bool) -> Result<(&'static s
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     std::fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
     Ok((name, path))
+}
+
+/// Add to `change` the runs `ids` marked interrupted (their process is gone),
+/// as they are in `snap`: only those still `running`; returns them as they
+/// become. Doctor's `--fix` and the daemon's reconcile pass both mark runs
+/// with it.
+pub fn put_interrupted(snap: &Snapshot<'_>, ids: &[RunId], now: Timestamp, change: &mut Change) -> Result<Vec<Run>> {
+    let mut out = Vec::new();
+    for id in ids {
+        let Some(mut run) = state::run(snap, id)? else {
+            continue;
+        };
+        if run.status != RunStatus::Running {
+            continue;
+        }
+        run.status = RunStatus::Interrupted;
+        run.finished_at = Some(now);
+        change.put_json(ledger::path(id), &run)?;
+        out.push(run);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! several pipes at once, stop flags from signals, the SIGCHLD disposition
 //! it needs, and starting a workflow step ([`spawn`]).
 
+pub mod daemon;
 pub mod spawn;
 
 /// This machine's host name, as run records store it.

@@ -61,6 +61,63 @@ impl Store {
         Ok(out)
     }
 
+    /// Every file (non-tree entry) that differs between trees `old` and
+    /// `new`: `Some(entry)` as it is in `new` (added or changed in content
+    /// or kind), `None` when `new` no longer has it. Only subtrees whose ids
+    /// differ are read.
+    pub fn tree_changes(&self, old: ObjectId, new: ObjectId) -> Result<Vec<(String, Option<Entry>)>> {
+        let mut out = Vec::new();
+        self.tree_changes_at("", Some(old), Some(new), &mut out)?;
+        Ok(out)
+    }
+
+    fn tree_changes_at(
+        &self,
+        prefix: &str,
+        old: Option<ObjectId>,
+        new: Option<ObjectId>,
+        out: &mut Vec<(String, Option<Entry>)>,
+    ) -> Result<()> {
+        if old == new {
+            return Ok(());
+        }
+        let before = self.tree_entries_with_mode(old)?;
+        let after = self.tree_entries_with_mode(new)?;
+        let path_of = |name: &str| {
+            if prefix.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{prefix}/{name}")
+            }
+        };
+        let find = |side: &[(String, EntryMode, ObjectId)], name: &str, tree: bool| {
+            side.iter()
+                .find(|(n, m, _)| n == name && m.is_tree() == tree)
+                .map(|(_, m, id)| (*m, *id))
+        };
+        for (name, mode, id) in &after {
+            let path = path_of(name);
+            let was = find(&before, name, mode.is_tree());
+            if mode.is_tree() {
+                self.tree_changes_at(&path, was.map(|(_, id)| id), Some(*id), out)?;
+            } else if was != Some((*mode, *id)) {
+                out.push((path.clone(), Some(Entry::new(path, *id, *mode))));
+            }
+        }
+        for (name, mode, id) in &before {
+            if find(&after, name, mode.is_tree()).is_some() {
+                continue;
+            }
+            let path = path_of(name);
+            if mode.is_tree() {
+                self.tree_changes_at(&path, Some(*id), None, out)?;
+            } else {
+                out.push((path, None));
+            }
+        }
+        Ok(())
+    }
+
     fn changed_files_at(&self, prefix: &str, old: Option<ObjectId>, new: ObjectId, out: &mut Vec<Entry>) -> Result<()> {
         if old == Some(new) {
             return Ok(());

@@ -81,6 +81,28 @@ impl Store {
             .map(|id| id.detach()))
     }
 
+    /// The commits from `tip` back that changed the file at `path`, newest
+    /// first, as `git rev-list <tip> -- <path>` walks them (git's own
+    /// path-limited walk: only trees on the path are compared, with the
+    /// commit-graph's changed-path filters when the repository has them).
+    pub fn commits_touching(&self, tip: ObjectId, path: &str) -> Result<Vec<ObjectId>> {
+        let out = self
+            .git()
+            .args(["rev-list", &tip.to_string(), "--", path])
+            .output()
+            .map_err(|e| Error::io("running git rev-list", e))?;
+        if !out.status.success() {
+            return Err(Error::git(
+                format!("listing the commits that changed {path}"),
+                super::remote::stderr_summary(&out),
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| ObjectId::from_hex(l.trim().as_bytes()).ok())
+            .collect())
+    }
+
     /// Commits reachable from `from` but not from `not`, newest first.
     pub fn commits_between(&self, from: ObjectId, not: ObjectId) -> Result<Vec<ObjectId>> {
         let out = self

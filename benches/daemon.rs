@@ -1,0 +1,267 @@
+//! `cargo bench --bench daemon` (`make bench`): the daemon's targets, side by
+//! side with the cost of starting a process at all (`git rev-parse`,
+//! `baton --version`) in the same run. Prints a table and PASS/FAIL per
+//! target; a report, so it exits 0 unless the harness itself fails. See
+//! docs/performance.md.
+//!
+//! - a full tick (`daemon tick --full`) at 10 000 claims ≤ 150 ms;
+//! - a tick with nothing changed since the last one (`daemon tick`) at
+//!   10 000 claims ≤ 15 ms;
+//! - `daemon summary` over 1 000 snapshots ≤ 300 ms;
+//! - an idle daemon: RSS ≤ 20 MB and ~0% CPU between ticks, read from `/proc`.
+//!
+//! Environment: `BATON_BIN` (default: the release `baton` cargo builds),
+//! `BATON_BENCH_RUNS` (measured runs per command, default 20),
+//! `BATON_BENCH_DIR` (default: cargo's `target/tmp`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[path = "support/mod.rs"]
+mod support;
+use support::{command, load_average, ms, output, timed, Res, Stats};
+
+const CLAIMS: usize = 10_000;
+const SNAPSHOTS: usize = 1_000;
+const ACTOR: &str = "agent:bench";
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("bench harness failed: {e}");
+        std::process::exit(2);
+    }
+}
+
+struct Bench {
+    baton: PathBuf,
+    runs: usize,
+}
+
+impl Bench {
+    fn cmd(&self, program: &Path, dir: &Path, args: &[&str]) -> Command {
+        let mut c = command(program, dir);
+        c.env("BATON_ACTOR", ACTOR).args(args);
+        c
+    }
+
+    fn baton(&self, dir: &Path, args: &[&str]) -> Command {
+        self.cmd(&self.baton, dir, args)
+    }
+
+    /// p50/p95/min of `runs` runs of a command (after 2 warmups).
+    fn measure(&self, what: &str, make: impl Fn() -> Command) -> Res<Stats> {
+        for _ in 0..2 {
+            timed(make(), what)?;
+        }
+        let mut samples = Vec::with_capacity(self.runs);
+        for _ in 0..self.runs {
+            samples.push(timed(make(), what)?.1);
+        }
+        Ok(Stats::of(&samples))
+    }
+}
+
+fn run() -> Res<()> {
+    let baton = std::env::var_os("BATON_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_baton")));
+    let runs = std::env::var("BATON_BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20);
+    let root = match std::env::var_os("BATON_BENCH_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_TARGET_TMPDIR")),
+    };
+    std::fs::create_dir_all(&root).map_err(|e| e.to_string())?;
+    let tmp = tempfile::tempdir_in(&root).map_err(|e| e.to_string())?;
+    let b = Bench { baton, runs };
+    println!("baton daemon benchmark; load average {}", load_average());
+    let repo = prepare(&b, tmp.path())?;
+
+    let mut rows: Vec<(String, Stats)> = Vec::new();
+    rows.push((
+        "git rev-parse refs/baton/state".into(),
+        b.measure("git rev-parse", || {
+            b.cmd(Path::new("git"), &repo, &["rev-parse", "refs/baton/state"])
+        })?,
+    ));
+    rows.push((
+        "baton --version".into(),
+        b.measure("baton --version", || b.baton(&repo, &["--version"]))?,
+    ));
+    let full = b.measure("daemon tick --full", || b.baton(&repo, &["daemon", "tick", "--full"]))?;
+    let quiet = b.measure("daemon tick", || b.baton(&repo, &["daemon", "tick"]))?;
+    let summary = b.measure("daemon summary", || {
+        b.baton(&repo, &["--json", "daemon", "summary", "--window", "60d"])
+    })?;
+    check_summary(&b, &repo)?;
+    rows.push((format!("daemon tick --full ({CLAIMS} claims)"), full));
+    rows.push((format!("daemon tick, nothing changed ({CLAIMS} claims)"), quiet));
+    rows.push((format!("daemon summary ({SNAPSHOTS} snapshots)"), summary));
+
+    println!("\nwall time per invocation, milliseconds ({runs} runs)");
+    println!("{:<48} {:>8} {:>8} {:>8}", "command", "p50", "p95", "min");
+    for (what, s) in &rows {
+        println!("{what:<48} {:>8.1} {:>8.1} {:>8.1}", ms(s.p50), ms(s.p95), ms(s.min));
+    }
+    let (rss_kb, cpu_pct) = idle(&b, &repo)?;
+    println!(
+        "\nidle daemon (--interval 60s, after its first tick): RSS {:.1} MB, CPU {cpu_pct:.2}% over 5s",
+        rss_kb as f64 / 1024.0
+    );
+
+    println!();
+    verdict("full tick at 10k claims <= 150 ms", ms(rows[2].1.p50) <= 150.0);
+    verdict("quiet tick at 10k claims <= 15 ms", ms(rows[3].1.p50) <= 15.0);
+    verdict("summary over 1000 snapshots <= 300 ms", ms(rows[4].1.p50) <= 300.0);
+    verdict("idle daemon RSS <= 20 MB", rss_kb <= 20 * 1024);
+    verdict("idle daemon CPU ~0% (< 0.5%)", cpu_pct < 0.5);
+    println!("load average at the end {}", load_average());
+    Ok(())
+}
+
+fn verdict(what: &str, ok: bool) {
+    println!("{} {what}", if ok { "PASS" } else { "FAIL" });
+}
+
+/// `baton init`, then one fast-import stream: a commit adding 10k active
+/// claims, then 1 000 commits each rewriting `metrics/snapshot.json` an hour
+/// later than the one before; packed; then one tick to keep a view.
+fn prepare(b: &Bench, root: &Path) -> Res<PathBuf> {
+    let repo = root.join("daemon-bench");
+    std::fs::create_dir(&repo).map_err(|e| e.to_string())?;
+    output(b.cmd(Path::new("git"), &repo, &["init", "-q"]), "git init")?;
+    output(b.baton(&repo, &["-q", "init"]), "baton init")?;
+    let tip = output(
+        b.cmd(Path::new("git"), &repo, &["rev-parse", "refs/baton/state"]),
+        "rev-parse",
+    )?;
+    let start = chrono::Utc::now() - chrono::Duration::hours(SNAPSHOTS as i64);
+    let mut stream = Vec::new();
+    let at = |h: usize| {
+        (start + chrono::Duration::hours(h as i64))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let commit = |stream: &mut Vec<u8>, secs: i64, message: &str, from: Option<&str>| {
+        let _ = write!(
+            stream,
+            "commit refs/baton/state\ncommitter bench <bench@localhost> {secs} +0000\ndata {}\n{message}\n",
+            message.len() + 1
+        );
+        if let Some(from) = from {
+            let _ = writeln!(stream, "from {from}");
+        }
+    };
+    commit(&mut stream, start.timestamp(), "bench: claims", Some(tip.trim()));
+    let fresh = at(SNAPSHOTS);
+    for i in 0..CLAIMS {
+        let id = format!("bench-{i:05}");
+        let digest = sha1_smol::Sha1::from(&id).digest().to_string();
+        let body = format!(
+            "schema = 1\nid = \"{id}\"\nstate = \"active\"\nowner = \"{ACTOR}\"\ngeneration = 1\ncreated_at = \"{fresh}\"\nupdated_at = \"{fresh}\"\n"
+        );
+        let _ = write!(
+            stream,
+            "M 100644 inline claims/{}/{id}.toml\ndata {}\n{body}\n",
+            &digest[..2],
+            body.len()
+        );
+    }
+    for h in 0..SNAPSHOTS {
+        let secs = start.timestamp() + 3600 * h as i64;
+        commit(
+            &mut stream,
+            secs,
+            "daemon: reconcile: metrics snapshot (periodic)",
+            None,
+        );
+        let body = format!(
+            "{{\"schema\":1,\"taken_at\":\"{}\",\"counters\":{{\"claims.active\":{},\"claims.expired_total\":{},\"runs.succeeded\":{}}}}}",
+            at(h),
+            CLAIMS - h % 7,
+            h / 10,
+            h
+        );
+        let _ = write!(
+            stream,
+            "M 100644 inline metrics/snapshot.json\ndata {}\n{body}\n",
+            body.len()
+        );
+    }
+    stream.extend_from_slice(b"done\n");
+    let mut c = b.cmd(Path::new("git"), &repo, &["fast-import", "--quiet", "--done"]);
+    c.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = c.spawn().map_err(|e| format!("git fast-import: {e}"))?;
+    child
+        .stdin
+        .take()
+        .ok_or("no stdin")?
+        .write_all(&stream)
+        .map_err(|e| format!("feeding git fast-import: {e}"))?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("git fast-import: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    output(b.cmd(Path::new("git"), &repo, &["gc", "-q", "--prune=now"]), "git gc")?;
+    let first = output(b.baton(&repo, &["--json", "daemon", "tick", "--full"]), "first tick")?;
+    let doc: serde_json::Value = serde_json::from_str(&first).map_err(|e| e.to_string())?;
+    if doc["report"]["checked"]["claims"] != CLAIMS {
+        return Err(format!(
+            "the first tick saw {} claims",
+            doc["report"]["checked"]["claims"]
+        ));
+    }
+    Ok(repo)
+}
+
+/// The summary really read the whole history.
+fn check_summary(b: &Bench, repo: &Path) -> Res<()> {
+    let out = output(
+        b.baton(repo, &["--json", "daemon", "summary", "--window", "60d"]),
+        "summary",
+    )?;
+    let doc: serde_json::Value = serde_json::from_str(&out).map_err(|e| e.to_string())?;
+    let seen = doc["summary"]["times"].as_array().map_or(0, Vec::len);
+    if seen < SNAPSHOTS {
+        return Err(format!("the summary saw {seen} snapshots, not {SNAPSHOTS} or more"));
+    }
+    Ok(())
+}
+
+/// Start a daemon (interval 60s), let it finish its first tick, then read
+/// its RSS and CPU time from /proc over 5 seconds of idling.
+fn idle(b: &Bench, repo: &Path) -> Res<(u64, f64)> {
+    let started = output(
+        b.baton(repo, &["--json", "daemon", "start", "--interval", "60s"]),
+        "daemon start",
+    )?;
+    let doc: serde_json::Value = serde_json::from_str(&started).map_err(|e| e.to_string())?;
+    let pid = doc["pid"].as_u64().ok_or("no pid")?;
+    let result = (|| {
+        std::thread::sleep(Duration::from_secs(2));
+        let cpu = |pid: u64| -> Res<u64> {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
+            let rest = stat.rsplit_once(") ").ok_or("odd /proc stat")?.1;
+            let f: Vec<&str> = rest.split(' ').collect();
+            Ok(f[11].parse::<u64>().unwrap_or(0) + f[12].parse::<u64>().unwrap_or(0))
+        };
+        let before = cpu(pid)?;
+        std::thread::sleep(Duration::from_secs(5));
+        let used = cpu(pid)? - before;
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1);
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
+        let rss = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .ok_or("no VmRSS")?;
+        Ok((rss, used as f64 * 100.0 / (hz as f64 * 5.0)))
+    })();
+    output(b.baton(repo, &["daemon", "stop"]), "daemon stop")?;
+    result
+}
