@@ -455,7 +455,10 @@ fn commit_cost(repo: &Path, record: &Value, runs: usize) -> Res<(Vec<f64>, Vec<f
             })
             .collect::<Res<Vec<_>>>()?;
         let t0 = Instant::now();
-        let mut writer = WriteBehind::start(&store, ACTOR);
+        // The first lands synchronously, as a run's start does.
+        let mut changes = changes.into_iter();
+        let first = changes.next().ok_or("no changes")?;
+        let mut writer = WriteBehind::start(&store, ACTOR, first, Default::default()).map_err(|e| format!("{e:?}"))?;
         for c in changes {
             writer.push(c).map_err(|e| format!("{e:?}"))?;
         }

@@ -26,8 +26,9 @@ const KNOWN_TOP_LEVEL: &[&str] = &[
     "learn",
 ];
 
-/// A lock older than this is left over from a crashed writer.
-pub const STALE_LOCK: Duration = Duration::from_secs(60);
+/// A lock older than this is left over from a crashed writer (the write
+/// path gives up on such a lock at once).
+pub const STALE_LOCK: Duration = crate::store::STALE_LOCK;
 
 /// Loose objects past which `git gc --auto` would pack (git's `gc.auto` default).
 const LOOSE_OBJECTS_GC: u64 = 6700;

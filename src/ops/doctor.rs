@@ -61,7 +61,7 @@ pub fn hook(s: &Session) -> Result<Vec<Finding>> {
                 .at(crate::config::PATH),
         ),
     }
-    out.push(lock_check(store, false));
+    out.extend(lock_checks(store, false));
     Ok(out)
 }
 
@@ -166,7 +166,7 @@ fn store_checks(store: &Store, snap: &Snapshot<'_>, fix: bool) -> Result<Vec<Fin
     )];
     let files = snap.files_under("")?;
     out.extend(doctor::unknown_entries(files.iter().map(|(p, _)| p.as_str())));
-    out.push(lock_check(store, fix));
+    out.extend(lock_checks(store, fix));
     out.push(doctor::reflog(
         store.git_dir().join("logs").join(STATE_REF).exists(),
         STATE_REF,
@@ -176,22 +176,29 @@ fn store_checks(store: &Store, snap: &Snapshot<'_>, fix: bool) -> Result<Vec<Fin
     Ok(out)
 }
 
-/// The state ref's lock: absent, young, or stale (removed with `fix`).
-fn lock_check(store: &Store, fix: bool) -> Finding {
-    let lock = store.lock_path();
-    let Ok(meta) = std::fs::metadata(&lock) else {
-        return doctor::no_lock();
-    };
-    let age = meta
-        .modified()
-        .ok()
-        .and_then(|m| SystemTime::now().duration_since(m).ok())
-        .unwrap_or_default();
-    let mut f = doctor::lock(&lock, age);
-    if fix && f.severity == Severity::Error && std::fs::remove_file(&lock).is_ok() {
-        f.fixed = true;
+/// The locks a write of the state ref takes (its own and
+/// `packed-refs.lock`): each absent, young, or stale (removed with `fix`).
+fn lock_checks(store: &Store, fix: bool) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for lock in store.lock_paths() {
+        let Ok(meta) = std::fs::metadata(&lock) else {
+            continue;
+        };
+        let age = meta
+            .modified()
+            .ok()
+            .and_then(|m| SystemTime::now().duration_since(m).ok())
+            .unwrap_or_default();
+        let mut f = doctor::lock(&lock, age);
+        if fix && f.severity == Severity::Error && std::fs::remove_file(&lock).is_ok() {
+            f.fixed = true;
+        }
+        out.push(f);
     }
-    f
+    if out.is_empty() {
+        out.push(doctor::no_lock());
+    }
+    out
 }
 
 /// Loose objects and packs; `fix` runs `git gc --auto`.

@@ -65,8 +65,6 @@ impl Store {
         Ok(())
     }
 
-    /// The paths whose versions differ between `local` and `remote` trees, with
-
     /// Whether `ancestor` is reachable from `descendant`.
     pub fn is_ancestor(&self, ancestor: ObjectId, descendant: ObjectId) -> Result<bool> {
         if ancestor == descendant {

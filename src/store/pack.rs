@@ -23,6 +23,8 @@ use gix::zlib::stream::deflate::{Compress, FlushCompress};
 use gix::zlib::{Compression, Status};
 use gix::ObjectId;
 
+use super::fsync::{Components, Durability};
+
 /// The largest offset a 4-byte index entry holds; larger ones go to the
 /// index's 8-byte table.
 const SMALL_OFFSET_LIMIT: u64 = 0x8000_0000;
@@ -34,11 +36,26 @@ pub struct Entry<'a> {
     pub data: &'a [u8],
 }
 
+/// A pack [`write`] put in place.
+pub struct Written {
+    /// Its index (`.idx`): readers find packs by it.
+    pub index: PathBuf,
+    /// The `.keep` protecting it from `git gc` until a ref reaches its
+    /// objects; `None` when another process keeps it already.
+    pub keep: Option<Keep>,
+}
+
 /// Write `entries` as `pack-<checksum>.pack` and `.idx` in `pack_dir`
 /// (`.git/objects/pack`), together with the entries of the packs in `merge`
-/// (see [`merge`]), which are then deleted. Returns the index's path.
+/// (see [`merge`]), which are then deleted. The new pack is synced (as
+/// `sync` says) and kept (see [`Keep`]) before it is renamed into place.
 /// Entries are SHA-1 objects; duplicates are written once.
-pub fn write(pack_dir: &Path, entries: &[Entry<'_>], merge: &[PathBuf]) -> io::Result<PathBuf> {
+///
+/// A merge input that is gone was folded away by `git gc` or `git repack`,
+/// whose pack now holds its objects: it is skipped, as is one that cannot
+/// be read as baton's own (left alone), so the write never fails because
+/// of a file another process may delete.
+pub fn write(pack_dir: &Path, entries: &[Entry<'_>], merge: &[PathBuf], sync: &Durability) -> io::Result<Written> {
     let mut compress = Compress::new(Compression::BEST_SPEED);
     let mut packed = Vec::with_capacity(entries.len());
     for entry in entries {
@@ -51,47 +68,67 @@ pub fn write(pack_dir: &Path, entries: &[Entry<'_>], merge: &[PathBuf]) -> io::R
             raw: raw.into(),
         });
     }
-    let contents = read_packs(merge)?;
-    packed.extend(entries_of(&contents)?);
-    let written = assemble(pack_dir, packed)?;
-    remove_packs(merge, &written)?;
+    let inputs = read_packs(merge);
+    let mut merged = Vec::with_capacity(inputs.len());
+    for (path, index, pack) in &inputs {
+        if let Ok(found) = entries_of(index, pack) {
+            packed.extend(found);
+            merged.push(path.clone());
+        }
+    }
+    let written = assemble(pack_dir, packed, sync, true)?;
+    remove_packs(&merged, &written.index)?;
     Ok(written)
 }
 
 /// Combine packs this process wrote (`.idx` paths, in `pack_dir`) into one,
-/// then delete them. Their entries are copied as they are: baton's packs
-/// hold whole objects, so no entry refers to another by its offset. A pack
-/// with deltas is refused (and left alone).
-pub fn merge(pack_dir: &Path, indices: &[PathBuf]) -> io::Result<PathBuf> {
-    write(pack_dir, &[], indices)
+/// synced, then delete them; `None` when none of them could be merged.
+/// Their entries are copied as they are: baton's packs hold whole objects,
+/// so no entry refers to another by its offset. A pack that is gone (`git
+/// gc` folded it) or has deltas is skipped. The merged pack holds objects
+/// a ref reaches already, so it is not kept.
+pub fn merge(pack_dir: &Path, indices: &[PathBuf], sync: &Durability) -> io::Result<Option<PathBuf>> {
+    let inputs = read_packs(indices);
+    let mut packed = Vec::new();
+    let mut merged = Vec::with_capacity(inputs.len());
+    for (path, index, pack) in &inputs {
+        if let Ok(found) = entries_of(index, pack) {
+            packed.extend(found);
+            merged.push(path.clone());
+        }
+    }
+    if merged.is_empty() {
+        return Ok(None);
+    }
+    let written = assemble(pack_dir, packed, sync, false)?;
+    remove_packs(&merged, &written.index)?;
+    Ok(Some(written.index))
 }
 
-/// Each pack's index and data.
-fn read_packs(indices: &[PathBuf]) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+/// The index and data of each pack that is still there (a pack deleted
+/// meanwhile, even between its two files, is left out).
+fn read_packs(indices: &[PathBuf]) -> Vec<(PathBuf, Vec<u8>, Vec<u8>)> {
     indices
         .iter()
-        .map(|index| Ok((std::fs::read(index)?, std::fs::read(index.with_extension("pack"))?)))
+        .filter_map(|index| {
+            let idx = std::fs::read(index).ok()?;
+            let pack = std::fs::read(index.with_extension("pack")).ok()?;
+            Some((index.clone(), idx, pack))
+        })
         .collect()
 }
 
-/// The entries of packs read by [`read_packs`], as they sit in them.
-fn entries_of(contents: &[(Vec<u8>, Vec<u8>)]) -> io::Result<Vec<Packed<'_>>> {
-    let mut packed = Vec::new();
-    for (index, pack) in contents {
-        for (id, crc, offset) in read_index(index)? {
-            packed.push((id, crc, offset, pack.as_slice()));
-        }
-    }
+/// The entries of one pack, as they sit in it.
+fn entries_of<'p>(index: &[u8], pack: &'p [u8]) -> io::Result<Vec<Packed<'p>>> {
+    let mut located = read_index(index)?;
     // Entry i of a pack ends where the next one (by offset) starts.
-    packed.sort_by_key(|&(_, _, offset, pack)| (pack.as_ptr() as usize, offset));
-    let mut entries = Vec::with_capacity(packed.len());
-    for (i, &(id, crc, offset, pack)) in packed.iter().enumerate() {
-        let end = match packed.get(i + 1) {
-            Some(&(_, _, next, next_pack)) if std::ptr::eq(next_pack, pack) => next,
-            _ => (pack.len() as u64)
-                .checked_sub(20)
-                .ok_or_else(|| corrupt("pack shorter than its checksum"))?,
-        };
+    located.sort_by_key(|&(_, _, offset)| offset);
+    let pack_end = (pack.len() as u64)
+        .checked_sub(20)
+        .ok_or_else(|| corrupt("pack shorter than its checksum"))?;
+    let mut entries = Vec::with_capacity(located.len());
+    for (i, &(id, crc, offset)) in located.iter().enumerate() {
+        let end = located.get(i + 1).map_or(pack_end, |&(_, _, next)| next);
         let raw = pack
             .get(offset as usize..end as usize)
             .ok_or_else(|| corrupt("an index offset lies outside its pack"))?;
@@ -129,6 +166,40 @@ pub fn size(index: &Path) -> u64 {
     std::fs::metadata(index.with_extension("pack")).map_or(0, |m| m.len())
 }
 
+/// A `pack-<checksum>.keep` this process made (git's `index-pack --keep`
+/// convention): while it exists, `git gc` and `git repack` leave the pack
+/// alone, so a pack whose objects no ref reaches yet is not pruned between
+/// its writing and the ref update. Removed when dropped; one left by a
+/// killed process names it (`baton pid <pid>`).
+#[derive(Debug)]
+pub struct Keep {
+    path: PathBuf,
+}
+
+impl Keep {
+    /// Take the keep file at `path`; `None` when it exists already (someone
+    /// else keeps the pack, and will release it).
+    fn take(path: PathBuf) -> io::Result<Option<Keep>> {
+        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path);
+        match file {
+            Ok(mut file) => {
+                let keep = Keep { path };
+                file.write_all(format!("baton pid {}\n", std::process::id()).as_bytes())?;
+                Ok(Some(keep))
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Drop for Keep {
+    fn drop(&mut self) {
+        // A keep that cannot be removed only keeps a pack longer.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// One entry as it sits in a pack: header and deflated data.
 struct Packed<'a> {
     id: ObjectId,
@@ -136,37 +207,54 @@ struct Packed<'a> {
     raw: std::borrow::Cow<'a, [u8]>,
 }
 
-/// Write the pack and its index under temporary names, then rename them.
-fn assemble(pack_dir: &Path, mut entries: Vec<Packed<'_>>) -> io::Result<PathBuf> {
+/// Write the pack and its index under temporary names, sync them, keep the
+/// pack (`keep`), then rename them into place, the index last, and sync the
+/// directory: readers find packs by their index, so they never see half a
+/// pack, and once this returns the pack survives a crash.
+fn assemble(pack_dir: &Path, mut entries: Vec<Packed<'_>>, sync: &Durability, keep: bool) -> io::Result<Written> {
     entries.sort_by_key(|e| e.id);
     entries.dedup_by(|a, b| a.id == b.id);
     let (pack, located) = encode_pack(&entries)?;
+    drop(entries);
     let checksum: [u8; 20] = pack[pack.len() - 20..].try_into().expect("a pack ends in its checksum");
     let index = encode_index(&located, &checksum);
 
     let name = format!("pack-{}", hex(&checksum));
     let pack_path = pack_dir.join(format!("{name}.pack"));
     let index_path = pack_dir.join(format!("{name}.idx"));
+    let keep_path = pack_dir.join(format!("{name}.keep"));
+    std::fs::create_dir_all(pack_dir)?;
     if index_path.exists() {
         // The same objects were packed before: the pack is already complete.
-        return Ok(index_path);
+        let keep = if keep { Keep::take(keep_path)? } else { None };
+        return Ok(Written {
+            index: index_path,
+            keep,
+        });
     }
-    std::fs::create_dir_all(pack_dir)?;
-    persist(pack_dir, &pack, &pack_path)?;
-    persist(pack_dir, &index, &index_path)?;
-    Ok(index_path)
+    let staged_pack = stage(pack_dir, &pack, sync, Components::PACK)?;
+    drop(pack);
+    let staged_index = stage(pack_dir, &index, sync, Components::PACK_METADATA)?;
+    let keep = if keep { Keep::take(keep_path)? } else { None };
+    staged_pack.persist(&pack_path).map_err(|e| e.error)?;
+    staged_index.persist(&index_path).map_err(|e| e.error)?;
+    sync.sync_dir(Components::PACK, pack_dir)?;
+    Ok(Written {
+        index: index_path,
+        keep,
+    })
 }
 
-/// Write `bytes` to a temporary file in `dir`, then rename it to `path`.
+/// `bytes` in a synced temporary file in `dir`, to be renamed into place.
 /// Pack files are read-only, as git leaves them.
-fn persist(dir: &Path, bytes: &[u8], path: &Path) -> io::Result<()> {
+fn stage(dir: &Path, bytes: &[u8], sync: &Durability, component: Components) -> io::Result<tempfile::NamedTempFile> {
     let mut file = tempfile::Builder::new()
         .prefix("tmp_baton_")
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o444))
         .tempfile_in(dir)?;
     file.write_all(bytes)?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    sync.sync_file(component, file.as_file())?;
+    Ok(file)
 }
 
 /// Where an object sits in the pack, and the CRC-32 of its packed bytes.
@@ -347,24 +435,37 @@ mod tests {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    fn entry((id, data): &(ObjectId, Vec<u8>)) -> Entry<'_> {
+        Entry {
+            id: *id,
+            kind: Kind::Blob,
+            data,
+        }
+    }
+
+    fn keep_of(index: &Path) -> PathBuf {
+        index.with_extension("keep")
+    }
+
     #[test]
     fn written_and_merged_packs_are_read_by_git() {
         let dir = tempfile::tempdir().unwrap();
         git(dir.path(), &["init", "-q"]);
         let pack_dir = dir.path().join(".git/objects/pack");
+        let sync = Durability::default();
         let big = "x".repeat(70_000); // sizes past one header byte and one deflate block
         let blobs: Vec<_> = ["one", "two", big.as_str(), "one"].iter().map(|t| blob(t)).collect();
-        fn entry((id, data): &(ObjectId, Vec<u8>)) -> Entry<'_> {
-            Entry {
-                id: *id,
-                kind: Kind::Blob,
-                data,
-            }
-        }
-        let first = write(&pack_dir, &[entry(&blobs[0]), entry(&blobs[1])], &[]).unwrap();
-        let second = write(&pack_dir, &[entry(&blobs[2]), entry(&blobs[3])], &[]).unwrap();
-        let merged = merge(&pack_dir, &[first.clone(), second.clone()]).unwrap();
+        let first = write(&pack_dir, &[entry(&blobs[0]), entry(&blobs[1])], &[], &sync).unwrap();
+        let second = write(&pack_dir, &[entry(&blobs[2]), entry(&blobs[3])], &[], &sync).unwrap();
+        // Kept until released: a gc meanwhile leaves them alone.
+        assert!(keep_of(&first.index).exists() && keep_of(&second.index).exists());
+        let [first, second] = [first, second].map(|written| written.index.clone());
+        assert!(!keep_of(&first).exists(), "dropping the keep releases the pack");
+        let merged = merge(&pack_dir, &[first.clone(), second.clone()], &sync)
+            .unwrap()
+            .unwrap();
         assert!(!first.exists() && !second.exists() && merged.exists());
+        assert!(!keep_of(&merged).exists(), "a merge of landed packs is not kept");
         let verify = git(dir.path(), &["verify-pack", "-v", merged.to_str().unwrap()]);
         assert!(verify.contains(": ok"), "{verify}");
         assert!(verify.contains("non delta: 3 objects"), "{verify}");
@@ -375,10 +476,47 @@ mod tests {
             );
         }
         // Merging into a pack with a new batch, as a run's last write does.
-        let last = write(&pack_dir, &[entry(&blob("three"))], std::slice::from_ref(&merged)).unwrap();
+        let last = write(
+            &pack_dir,
+            &[entry(&blob("three"))],
+            std::slice::from_ref(&merged),
+            &sync,
+        )
+        .unwrap();
         assert!(!merged.exists());
-        let verify = git(dir.path(), &["verify-pack", "-v", last.to_str().unwrap()]);
+        let verify = git(dir.path(), &["verify-pack", "-v", last.index.to_str().unwrap()]);
         assert!(verify.contains("non delta: 4 objects"), "{verify}");
+    }
+
+    #[test]
+    fn merge_inputs_that_are_gone_or_not_ours_are_skipped_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        git(dir.path(), &["init", "-q"]);
+        let pack_dir = dir.path().join(".git/objects/pack");
+        let sync = Durability::from_config(Some("none"), None, None);
+        let (one, two) = (blob("one"), blob("two"));
+        let first = write(&pack_dir, &[entry(&one)], &[], &sync).unwrap().index;
+        let second = write(&pack_dir, &[entry(&two)], &[], &sync).unwrap().index;
+        // What `git repack -a -d` does to a pack it folded: both files gone.
+        std::fs::remove_file(&first).unwrap();
+        std::fs::remove_file(first.with_extension("pack")).unwrap();
+        // A pack that is not a baton pack (a truncated one here) is not merged or deleted.
+        let foreign = pack_dir.join("pack-0000000000000000000000000000000000000000.idx");
+        std::fs::write(&foreign, b"not an index").unwrap();
+        std::fs::write(foreign.with_extension("pack"), b"PACK").unwrap();
+        let last = write(
+            &pack_dir,
+            &[entry(&blob("three"))],
+            &[first.clone(), second.clone(), foreign.clone()],
+            &sync,
+        )
+        .unwrap();
+        assert!(!second.exists(), "the input that was there is merged and deleted");
+        assert!(foreign.exists(), "an input that cannot be merged is left alone");
+        let verify = git(dir.path(), &["verify-pack", "-v", last.index.to_str().unwrap()]);
+        assert!(verify.contains("non delta: 2 objects"), "{verify}");
+        // Nothing left to merge: no empty pack.
+        assert!(merge(&pack_dir, &[first], &sync).unwrap().is_none());
     }
 
     #[test]

@@ -23,14 +23,22 @@
 //! one. Merging copies the packed entries as they are, without inflating.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
-use super::{pack, Change, Outcome, Store};
+use super::fsync::Durability;
+use super::{pack, Change, Store};
 use crate::error::{Error, Result};
 
+/// How many changes may wait for the writer; a caller queueing faster than
+/// the disk writes waits for room. Each change holds a whole file (a long
+/// run's ledger is ~100 KiB), so an unbounded queue behind a slow disk
+/// would grow with the square of the number of steps.
+const QUEUE: usize = 32;
+
 pub struct WriteBehind {
-    queue: Option<mpsc::Sender<Queued>>,
+    queue: Option<mpsc::SyncSender<Queued>>,
     worker: Option<JoinHandle<Result<()>>>,
 }
 
@@ -41,57 +49,49 @@ enum Queued {
 }
 
 impl WriteBehind {
-    /// Start the writer thread; its commits are authored by `actor`.
-    pub fn start(store: &Store, actor: &str) -> WriteBehind {
-        let (queue, pending) = mpsc::channel::<Queued>();
-        let git_dir = store.repo.path().to_owned();
-        let actor = actor.to_owned();
+    /// Land `first` now, on the caller's thread (its commit is on the ref
+    /// when this returns: a run's start record lands before any step runs),
+    /// then start the writer thread for the changes that follow; its commits
+    /// are authored by `actor`. When the writer stops on an error it raises
+    /// `alarm`, so the caller can stop producing work whose record would be
+    /// lost; the error itself comes back from [`WriteBehind::push`] or
+    /// [`WriteBehind::finish`].
+    pub fn start(store: &Store, actor: &str, first: Change, alarm: Arc<AtomicBool>) -> Result<WriteBehind> {
+        let written = store.write_each_packed(actor, &[], std::slice::from_ref(&first))?;
+        drop(first);
         let mut packs = OwnPacks {
             dir: store.pack_dir(),
+            git_dir: store.git_dir().to_owned(),
+            sync: store.durability,
             packs: Vec::new(),
         };
+        if let Some(index) = written.pack {
+            packs.add(index);
+        }
+        // The objects of the start's chain, for the writer's first chain to build on.
+        let kept = store.kept.take();
+        let (queue, pending) = mpsc::sync_channel::<Queued>(QUEUE);
+        let git_dir = store.repo.path().to_owned();
+        let actor = actor.to_owned();
         let worker = std::thread::spawn(move || {
-            let mut store: Option<Store> = None;
-            let mut finished = false;
-            while !finished {
-                let Ok(first) = pending.recv() else { break };
-                let mut batch = Vec::new();
-                for queued in std::iter::once(first).chain(pending.try_iter()) {
-                    match queued {
-                        Queued::Change(change) => batch.push(change),
-                        Queued::Finish => finished = true,
-                    }
-                }
-                if batch.is_empty() {
-                    continue;
-                }
-                // Opened afresh for each batch: a repository handle that has
-                // loaded a pack this writer then merged away must not look
-                // for objects again (gix can panic when it re-reads a pack
-                // directory whose packs were replaced under it).
-                let fresh = match store.take() {
-                    Some(used) => used.reopen()?,
-                    None => Store::open(&git_dir)?,
-                };
-                // The last batch's pack takes in all the others: one write, one pack.
-                let merge = if finished { packs.take_all() } else { Vec::new() };
-                let written = fresh.update_packed(&actor, &merge, |_| Ok(Outcome::WriteEach(batch.clone(), ())))?;
-                if let Some(index) = written.pack {
-                    packs.add(index);
-                }
-                store = Some(fresh);
+            let result = land_queued(&git_dir, &actor, &pending, &mut packs, kept);
+            if result.is_err() {
+                alarm.store(true, Ordering::SeqCst);
             }
-            packs.merge_all();
-            Ok(())
+            result
         });
-        WriteBehind {
+        Ok(WriteBehind {
             queue: Some(queue),
             worker: Some(worker),
-        }
+        })
     }
 
-    /// Queue `change`. Fails with the writer's error once a write has failed.
+    /// Queue `change` (waiting while the queue is full). Fails with the
+    /// writer's error once a write has failed.
     pub fn push(&mut self, change: Change) -> Result<()> {
+        if self.worker.as_ref().is_some_and(JoinHandle::is_finished) {
+            return self.stopped();
+        }
         let sent = self
             .queue
             .as_ref()
@@ -99,7 +99,12 @@ impl WriteBehind {
         if sent {
             return Ok(());
         }
-        // The writer ended, which it only does after an error: report it.
+        self.stopped()
+    }
+
+    /// The writer ended before being told to finish, which it only does
+    /// after an error: that error.
+    fn stopped(&mut self) -> Result<()> {
         self.finish_inner().and(Err(Error::failed(
             "state_writer_stopped",
             "the state writer stopped before all changes were written",
@@ -128,16 +133,87 @@ impl WriteBehind {
     }
 }
 
+/// The writer thread: land what is queued, batch by batch, until told to
+/// finish (or the queue is dropped); then leave one pack.
+fn land_queued(
+    git_dir: &std::path::Path,
+    actor: &str,
+    pending: &mpsc::Receiver<Queued>,
+    packs: &mut OwnPacks,
+    kept: gix::odb::memory::Storage,
+) -> Result<()> {
+    let mut store: Option<Store> = None;
+    let mut kept = Some(kept);
+    let mut finished = false;
+    while !finished {
+        let Ok(first) = pending.recv() else { break };
+        let mut batch = Vec::new();
+        // At most a queue's worth at once: what waits meanwhile is the next batch.
+        for queued in std::iter::once(first).chain(pending.try_iter().take(QUEUE)) {
+            match queued {
+                Queued::Change(change) => batch.push(change),
+                Queued::Finish => finished = true,
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        // Opened afresh for each batch: a repository handle that has
+        // loaded a pack this writer then merged away must not look
+        // for objects again (gix can panic when it re-reads a pack
+        // directory whose packs were replaced under it).
+        let fresh = match store.take() {
+            Some(used) => used.reopen()?,
+            None => {
+                let opened = Store::open(git_dir)?;
+                opened.kept.replace(kept.take().unwrap_or_default());
+                opened
+            }
+        };
+        // The last batch's pack takes in all the others: one write, one pack.
+        let merge = if finished && !packs.git_gc_running() {
+            packs.take_all()
+        } else {
+            Vec::new()
+        };
+        let written = fresh.write_each_packed(actor, &merge, &batch)?;
+        drop(batch);
+        if let Some(index) = written.pack {
+            packs.add(index);
+        }
+        store = Some(fresh);
+    }
+    packs.merge_all();
+    Ok(())
+}
+
 /// The packs this writer made that are still on disk, oldest first, with
 /// their sizes.
 struct OwnPacks {
     dir: PathBuf,
+    /// The common `.git` directory, where `git gc` leaves `gc.pid`.
+    git_dir: PathBuf,
+    sync: Durability,
     packs: Vec<(PathBuf, u64)>,
 }
 
+/// How long git itself trusts a `gc.pid` (`git gc` ignores an older one).
+const GC_PID_TRUSTED: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+
 /// Merging is housekeeping: when it fails (a full disk), the packs stay as
-/// they are, which git reads just as well, and the writer goes on.
+/// they are, which git reads just as well, and the writer goes on. A pack
+/// `git gc` folded meanwhile is simply no longer there to merge. While a
+/// `git gc` runs, nothing is merged: it lists the packs it folds when it
+/// starts (for its cruft pack) and fails when one of them is deleted under
+/// it.
 impl OwnPacks {
+    /// A `git gc` holds `gc.pid` while it runs.
+    fn git_gc_running(&self) -> bool {
+        std::fs::metadata(self.git_dir.join("gc.pid"))
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < GC_PID_TRUSTED))
+    }
+
     fn add(&mut self, index: PathBuf) {
         if self.packs.iter().any(|(known, _)| *known == index) {
             return;
@@ -162,15 +238,20 @@ impl OwnPacks {
     }
 
     fn merge_last(&mut self, n: usize) -> bool {
+        if self.git_gc_running() {
+            return false;
+        }
         let from: Vec<PathBuf> = self.packs[self.packs.len() - n..]
             .iter()
             .map(|(p, _)| p.clone())
             .collect();
-        match pack::merge(&self.dir, &from) {
+        match pack::merge(&self.dir, &from, &self.sync) {
             Ok(merged) => {
                 self.packs.truncate(self.packs.len() - n);
-                let size = pack::size(&merged);
-                self.packs.push((merged, size));
+                if let Some(merged) = merged {
+                    let size = pack::size(&merged);
+                    self.packs.push((merged, size));
+                }
                 true
             }
             Err(_) => false,
@@ -179,8 +260,15 @@ impl OwnPacks {
 }
 
 impl Drop for WriteBehind {
-    /// Whatever was queued still lands when the caller gives up early.
+    /// Whatever was queued still lands when the caller gives up early. A
+    /// caller that gives up without asking how the writer fared has already
+    /// failed; the writer's own error is then printed, not dropped.
     fn drop(&mut self) {
-        let _ = self.finish_inner();
+        if let Err(e) = self.finish_inner() {
+            eprintln!("error: the state writer failed: {}", e.message);
+            if !e.hint.is_empty() {
+                eprintln!("hint: {}", e.hint);
+            }
+        }
     }
 }

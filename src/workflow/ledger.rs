@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::def::{Definition, When};
+use super::def::{Definition, Direct, Upstreams, When};
 use crate::clock::Timestamp;
 use crate::codec::SCHEMA;
 use crate::ids::{RunId, StepId};
@@ -187,8 +187,8 @@ impl Run {
     }
 }
 
-/// Whether a step runs, judged on its upstream steps' statuses.
-pub fn decide(when: When, upstream: &BTreeSet<usize>, steps: &[StepRecord]) -> Result<(), (SkipCause, String)> {
+/// Whether a step runs, judged on its upstream steps' (indices) statuses.
+pub fn decide(when: When, upstream: &[usize], steps: &[StepRecord]) -> Result<(), (SkipCause, String)> {
     let failed: Vec<&str> = upstream
         .iter()
         .filter(|&&u| steps[u].status == StepStatus::Failed)
@@ -209,24 +209,86 @@ pub fn decide(when: When, upstream: &BTreeSet<usize>, steps: &[StepRecord]) -> R
     }
 }
 
+/// Which steps have every upstream step decided (final), as a run goes.
+///
+/// A step is settled when each direct upstream step is final and settled
+/// itself; during one run a status only ever becomes final, so a settled
+/// step stays settled and is remembered. Asking costs the step's direct
+/// upstream, or nothing for a step without `depends_on` (the settled
+/// prefix of the order is kept), whatever the definition's size.
+pub struct Readiness {
+    settled: Vec<bool>,
+    /// The first position in execution order whose step is not final and settled.
+    prefix: usize,
+}
+
+impl Readiness {
+    /// The steps settled on `steps` as they are before the run goes on.
+    pub fn new(up: &Upstreams<'_>, steps: &[StepRecord]) -> Readiness {
+        let mut readiness = Readiness {
+            settled: vec![false; steps.len()],
+            prefix: 0,
+        };
+        for &i in up.order() {
+            readiness.is_settled(up, i, steps);
+        }
+        readiness
+    }
+
+    /// Whether every upstream step of `i` is final.
+    pub fn is_settled(&mut self, up: &Upstreams<'_>, i: usize, steps: &[StepRecord]) -> bool {
+        if self.settled[i] {
+            return true;
+        }
+        let settled = match up.direct(i) {
+            Direct::Before(p) => {
+                let order = up.order();
+                while self.prefix < *p
+                    && steps[order[self.prefix]].status.is_final()
+                    && self.settled[order[self.prefix]]
+                {
+                    self.prefix += 1;
+                }
+                self.prefix >= *p
+            }
+            Direct::Steps(deps) => deps.iter().all(|&d| steps[d].status.is_final() && self.settled[d]),
+        };
+        self.settled[i] = settled;
+        settled
+    }
+}
+
 /// The steps a resume re-runs: failed, stopped, interrupted (left pending) or
 /// failure-skipped ones and everything downstream of them, but never a
 /// step that succeeded.
 pub fn resume_set(def: &Definition, run: &Run) -> BTreeSet<usize> {
-    let upstream = def.upstreams();
-    let status_of = |i: usize| run.steps.iter().find(|r| r.id == def.steps[i].id);
-    let seeds: BTreeSet<usize> = (0..def.steps.len())
-        .filter(|&i| match status_of(i) {
-            None => true,
-            Some(r) => match r.status {
-                StepStatus::Failed | StepStatus::Stopped | StepStatus::Pending => true,
-                StepStatus::Skipped => r.skip == Some(SkipCause::UpstreamFailed),
-                StepStatus::Succeeded => false,
-            },
-        })
-        .collect();
+    let up = def.upstreams();
+    let records: std::collections::HashMap<&StepId, &StepRecord> = run.steps.iter().map(|r| (&r.id, r)).collect();
+    let status_of = |i: usize| records.get(&def.steps[i].id).copied();
+    let seed = |i: usize| match status_of(i) {
+        None => true,
+        Some(r) => match r.status {
+            StepStatus::Failed | StepStatus::Stopped | StepStatus::Pending => true,
+            StepStatus::Skipped => r.skip == Some(SkipCause::UpstreamFailed),
+            StepStatus::Succeeded => false,
+        },
+    };
+    // Downstream of a seed: a seed or a step downstream of one among the
+    // direct upstream, in execution order so upstream steps come first.
+    let mut hit = vec![false; def.steps.len()];
+    let mut first_hit = usize::MAX;
+    for (pos, &i) in up.order().iter().enumerate() {
+        let downstream = match up.direct(i) {
+            Direct::Before(p) => first_hit < *p,
+            Direct::Steps(deps) => deps.iter().any(|&d| hit[d]),
+        };
+        hit[i] = seed(i) || downstream;
+        if hit[i] {
+            first_hit = first_hit.min(pos);
+        }
+    }
     (0..def.steps.len())
-        .filter(|&i| seeds.contains(&i) || upstream[i].iter().any(|u| seeds.contains(u)))
+        .filter(|&i| hit[i])
         .filter(|&i| status_of(i).is_none_or(|r| r.status != StepStatus::Succeeded))
         .collect()
 }
@@ -256,14 +318,14 @@ mod tests {
             record("a", StepStatus::Failed, None),
             record("b", StepStatus::Succeeded, None),
         ];
-        let up = BTreeSet::from([0, 1]);
+        let up = [0, 1];
         assert_eq!(
             decide(When::OnSuccess, &up, &steps).unwrap_err().0,
             SkipCause::UpstreamFailed
         );
         assert!(decide(When::OnFailure, &up, &steps).is_ok());
         assert!(decide(When::Always, &up, &steps).is_ok());
-        let only_b = BTreeSet::from([1]);
+        let only_b = [1];
         assert!(decide(When::OnSuccess, &only_b, &steps).is_ok());
         assert_eq!(
             decide(When::OnFailure, &only_b, &steps).unwrap_err().0,
