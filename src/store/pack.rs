@@ -12,10 +12,14 @@
 //! The format is git's pack version 2 with an index version 2
 //! (gitformat-pack(5)): whole objects only, no deltas (`git gc` makes deltas
 //! later), each deflated at the speed git uses for loose objects. Like git,
-//! the files are written under temporary names and renamed, the index last:
-//! readers find packs by their index, so they never see half a pack.
+//! the files are written under temporary names, synced and renamed, the
+//! index last: readers find packs by their index, so they never see half a
+//! pack. Packs are written as a stream: merging packs copies their entries
+//! from file to file, so memory holds the entries' places, not their bytes.
 
-use std::io::{self, Write};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use gix::objs::Kind;
@@ -65,19 +69,15 @@ pub fn write(pack_dir: &Path, entries: &[Entry<'_>], merge: &[PathBuf], sync: &D
         packed.push(Packed {
             id: entry.id,
             crc: crc32fast::hash(&raw),
-            raw: raw.into(),
+            raw: Raw::Memory(raw),
         });
     }
-    let inputs = read_packs(merge);
-    let mut merged = Vec::with_capacity(inputs.len());
-    for (path, index, pack) in &inputs {
-        if let Ok(found) = entries_of(index, pack) {
-            packed.extend(found);
-            merged.push(path.clone());
-        }
+    let inputs = open_packs(merge);
+    for input in &inputs {
+        packed.extend(input.entries());
     }
     let written = assemble(pack_dir, packed, sync, true)?;
-    remove_packs(&merged, &written.index)?;
+    remove_packs(inputs.iter().map(|i| &i.index), &written.index)?;
     Ok(written)
 }
 
@@ -88,68 +88,82 @@ pub fn write(pack_dir: &Path, entries: &[Entry<'_>], merge: &[PathBuf], sync: &D
 /// gc` folded it) or has deltas is skipped. The merged pack holds objects
 /// a ref reaches already, so it is not kept.
 pub fn merge(pack_dir: &Path, indices: &[PathBuf], sync: &Durability) -> io::Result<Option<PathBuf>> {
-    let inputs = read_packs(indices);
-    let mut packed = Vec::new();
-    let mut merged = Vec::with_capacity(inputs.len());
-    for (path, index, pack) in &inputs {
-        if let Ok(found) = entries_of(index, pack) {
-            packed.extend(found);
-            merged.push(path.clone());
-        }
-    }
-    if merged.is_empty() {
+    let inputs = open_packs(indices);
+    if inputs.is_empty() {
         return Ok(None);
     }
+    let packed = inputs.iter().flat_map(Input::entries).collect();
     let written = assemble(pack_dir, packed, sync, false)?;
-    remove_packs(&merged, &written.index)?;
+    remove_packs(inputs.iter().map(|i| &i.index), &written.index)?;
     Ok(Some(written.index))
 }
 
-/// The index and data of each pack that is still there (a pack deleted
-/// meanwhile, even between its two files, is left out).
-fn read_packs(indices: &[PathBuf]) -> Vec<(PathBuf, Vec<u8>, Vec<u8>)> {
-    indices
-        .iter()
-        .filter_map(|index| {
-            let idx = std::fs::read(index).ok()?;
-            let pack = std::fs::read(index.with_extension("pack")).ok()?;
-            Some((index.clone(), idx, pack))
-        })
-        .collect()
+/// A pack to merge: its index's path, the open pack file (readable even if
+/// deleted meanwhile) and where each entry sits in it.
+struct Input {
+    index: PathBuf,
+    file: File,
+    /// (id, CRC-32, offset, length) of each entry.
+    located: Vec<(ObjectId, u32, u64, u64)>,
 }
 
-/// The entries of one pack, as they sit in it.
-fn entries_of<'p>(index: &[u8], pack: &'p [u8]) -> io::Result<Vec<Packed<'p>>> {
-    let mut located = read_index(index)?;
+impl Input {
+    fn entries(&self) -> impl Iterator<Item = Packed<'_>> {
+        self.located.iter().map(|&(id, crc, offset, len)| Packed {
+            id,
+            crc,
+            raw: Raw::Pack {
+                file: &self.file,
+                offset,
+                len,
+            },
+        })
+    }
+}
+
+/// The packs of `indices` that are there and baton's own; the others (gone,
+/// even between their two files; with deltas; unreadable) are left out.
+fn open_packs(indices: &[PathBuf]) -> Vec<Input> {
+    indices.iter().filter_map(|index| open_pack(index).ok()).collect()
+}
+
+fn open_pack(index: &Path) -> io::Result<Input> {
+    let idx = std::fs::read(index)?;
+    let file = File::open(index.with_extension("pack"))?;
+    let mut located = read_index(&idx)?;
     // Entry i of a pack ends where the next one (by offset) starts.
     located.sort_by_key(|&(_, _, offset)| offset);
-    let pack_end = (pack.len() as u64)
+    let pack_end = file
+        .metadata()?
+        .len()
         .checked_sub(20)
         .ok_or_else(|| corrupt("pack shorter than its checksum"))?;
     let mut entries = Vec::with_capacity(located.len());
     for (i, &(id, crc, offset)) in located.iter().enumerate() {
         let end = located.get(i + 1).map_or(pack_end, |&(_, _, next)| next);
-        let raw = pack
-            .get(offset as usize..end as usize)
-            .ok_or_else(|| corrupt("an index offset lies outside its pack"))?;
-        if matches!(raw.first().map(|b| (b >> 4) & 0x7), Some(6 | 7) | None) {
+        if offset < 12 || end <= offset || end > pack_end {
+            return Err(corrupt("an index offset lies outside its pack"));
+        }
+        let mut first = [0u8; 1];
+        file.read_exact_at(&mut first, offset)?;
+        if matches!((first[0] >> 4) & 0x7, 6 | 7) {
             return Err(io::Error::other(
                 "the pack has deltas; only baton's own packs are merged",
             ));
         }
-        entries.push(Packed {
-            id,
-            crc,
-            raw: raw.into(),
-        });
+        entries.push((id, crc, offset, end - offset));
     }
-    Ok(entries)
+    Ok(Input {
+        index: index.to_owned(),
+        file,
+        located: entries,
+    })
 }
 
 /// Delete the packs behind `indices`, except `kept` (when a merge came out
 /// identical to one of them).
-fn remove_packs(indices: &[PathBuf], kept: &Path) -> io::Result<()> {
-    for index in indices.iter().filter(|index| index.as_path() != kept) {
+fn remove_packs<'p>(indices: impl Iterator<Item = &'p PathBuf>, kept: &Path) -> io::Result<()> {
+    for index in indices.filter(|index| index.as_path() != kept) {
         // The index first: readers find packs by their index.
         for path in [index.clone(), index.with_extension("pack")] {
             match std::fs::remove_file(&path) {
@@ -200,11 +214,19 @@ impl Drop for Keep {
     }
 }
 
-/// One entry as it sits in a pack: header and deflated data.
+/// One entry as it goes into a pack: header and deflated data.
 struct Packed<'a> {
     id: ObjectId,
     crc: u32,
-    raw: std::borrow::Cow<'a, [u8]>,
+    raw: Raw<'a>,
+}
+
+/// Where an entry's packed bytes are.
+enum Raw<'a> {
+    /// Deflated just now.
+    Memory(Vec<u8>),
+    /// In a pack being merged.
+    Pack { file: &'a File, offset: u64, len: u64 },
 }
 
 /// Write the pack and its index under temporary names, sync them, keep the
@@ -214,16 +236,16 @@ struct Packed<'a> {
 fn assemble(pack_dir: &Path, mut entries: Vec<Packed<'_>>, sync: &Durability, keep: bool) -> io::Result<Written> {
     entries.sort_by_key(|e| e.id);
     entries.dedup_by(|a, b| a.id == b.id);
-    let (pack, located) = encode_pack(&entries)?;
+    std::fs::create_dir_all(pack_dir)?;
+    let mut staged_pack = temporary(pack_dir)?;
+    let (checksum, located) = stream_pack(staged_pack.as_file_mut(), &entries)?;
     drop(entries);
-    let checksum: [u8; 20] = pack[pack.len() - 20..].try_into().expect("a pack ends in its checksum");
-    let index = encode_index(&located, &checksum);
+    let index = encode_index(&located, &checksum)?;
 
     let name = format!("pack-{}", hex(&checksum));
     let pack_path = pack_dir.join(format!("{name}.pack"));
     let index_path = pack_dir.join(format!("{name}.idx"));
     let keep_path = pack_dir.join(format!("{name}.keep"));
-    std::fs::create_dir_all(pack_dir)?;
     if index_path.exists() {
         // The same objects were packed before: the pack is already complete.
         let keep = if keep { Keep::take(keep_path)? } else { None };
@@ -232,9 +254,10 @@ fn assemble(pack_dir: &Path, mut entries: Vec<Packed<'_>>, sync: &Durability, ke
             keep,
         });
     }
-    let staged_pack = stage(pack_dir, &pack, sync, Components::PACK)?;
-    drop(pack);
-    let staged_index = stage(pack_dir, &index, sync, Components::PACK_METADATA)?;
+    sync.sync_file(Components::PACK, staged_pack.as_file())?;
+    let mut staged_index = temporary(pack_dir)?;
+    staged_index.write_all(&index)?;
+    sync.sync_file(Components::PACK_METADATA, staged_index.as_file())?;
     let keep = if keep { Keep::take(keep_path)? } else { None };
     staged_pack.persist(&pack_path).map_err(|e| e.error)?;
     staged_index.persist(&index_path).map_err(|e| e.error)?;
@@ -245,16 +268,13 @@ fn assemble(pack_dir: &Path, mut entries: Vec<Packed<'_>>, sync: &Durability, ke
     })
 }
 
-/// `bytes` in a synced temporary file in `dir`, to be renamed into place.
-/// Pack files are read-only, as git leaves them.
-fn stage(dir: &Path, bytes: &[u8], sync: &Durability, component: Components) -> io::Result<tempfile::NamedTempFile> {
-    let mut file = tempfile::Builder::new()
+/// A temporary file in `dir`, to be renamed into place. Pack files are
+/// read-only, as git leaves them.
+fn temporary(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
         .prefix("tmp_baton_")
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o444))
-        .tempfile_in(dir)?;
-    file.write_all(bytes)?;
-    sync.sync_file(component, file.as_file())?;
-    Ok(file)
+        .tempfile_in(dir)
 }
 
 /// Where an object sits in the pack, and the CRC-32 of its packed bytes.
@@ -264,24 +284,64 @@ struct Located {
     crc: u32,
 }
 
-fn encode_pack(entries: &[Packed<'_>]) -> io::Result<(Vec<u8>, Vec<Located>)> {
-    let mut pack = Vec::with_capacity(12 + entries.iter().map(|e| e.raw.len()).sum::<usize>() + 20);
-    pack.extend_from_slice(b"PACK");
-    pack.extend_from_slice(&2u32.to_be_bytes());
+/// Write a pack of `entries` to `file`: header, entries, checksum. Returns
+/// the checksum and where each entry went.
+fn stream_pack(file: &mut File, entries: &[Packed<'_>]) -> io::Result<([u8; 20], Vec<Located>)> {
     let count = u32::try_from(entries.len()).map_err(|_| io::Error::other("too many objects for one pack"))?;
-    pack.extend_from_slice(&count.to_be_bytes());
+    let mut out = Hashing {
+        inner: BufWriter::with_capacity(256 * 1024, file),
+        hasher: gix::hash::hasher(gix::hash::Kind::Sha1),
+        written: 0,
+    };
+    out.write_all(b"PACK")?;
+    out.write_all(&2u32.to_be_bytes())?;
+    out.write_all(&count.to_be_bytes())?;
     let mut located = Vec::with_capacity(entries.len());
+    let mut buf = vec![0u8; 64 * 1024];
     for entry in entries {
         located.push(Located {
             id: entry.id,
-            offset: pack.len() as u64,
+            offset: out.written,
             crc: entry.crc,
         });
-        pack.extend_from_slice(&entry.raw);
+        match &entry.raw {
+            Raw::Memory(raw) => out.write_all(raw)?,
+            Raw::Pack { file, offset, len } => {
+                let (mut at, end) = (*offset, offset + len);
+                while at < end {
+                    let n = ((end - at) as usize).min(buf.len());
+                    file.read_exact_at(&mut buf[..n], at)?;
+                    out.write_all(&buf[..n])?;
+                    at += n as u64;
+                }
+            }
+        }
     }
-    let checksum = sha1(&pack);
-    pack.extend_from_slice(&checksum);
-    Ok((pack, located))
+    let checksum = out.hasher.try_finalize().map_err(io::Error::other)?;
+    let checksum: [u8; 20] = checksum.as_bytes().try_into().expect("SHA-1 is 20 bytes");
+    out.inner.write_all(&checksum)?;
+    out.inner.flush()?;
+    Ok((checksum, located))
+}
+
+/// A writer that hashes what goes through it and counts it.
+struct Hashing<W> {
+    inner: W,
+    hasher: gix::hash::Hasher,
+    written: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(bytes)?;
+        self.hasher.update(&bytes[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// An entry's header: the type in bits 4–6 of the first byte, the size in
@@ -321,7 +381,7 @@ fn deflate(compress: &mut Compress, mut input: &[u8], out: &mut Vec<u8>) -> io::
 
 /// Index version 2: fan-out table, sorted ids, CRC-32s, offsets (and the
 /// 8-byte table for offsets past 2 GiB), the pack's checksum, its own.
-fn encode_index(located: &[Located], pack_checksum: &[u8; 20]) -> Vec<u8> {
+fn encode_index(located: &[Located], pack_checksum: &[u8; 20]) -> io::Result<Vec<u8>> {
     let mut index = Vec::with_capacity(8 + 256 * 4 + located.len() * 28 + 40);
     index.extend_from_slice(INDEX_MAGIC);
     index.extend_from_slice(&2u32.to_be_bytes());
@@ -354,9 +414,9 @@ fn encode_index(located: &[Located], pack_checksum: &[u8; 20]) -> Vec<u8> {
         index.extend_from_slice(&offset.to_be_bytes());
     }
     index.extend_from_slice(pack_checksum);
-    let own = sha1(&index);
+    let own = sha1(&index)?;
     index.extend_from_slice(&own);
-    index
+    Ok(index)
 }
 
 const INDEX_MAGIC: &[u8; 4] = b"\xfftOc";
@@ -401,8 +461,13 @@ fn corrupt(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.to_owned())
 }
 
-fn sha1(bytes: &[u8]) -> [u8; 20] {
-    sha1_smol::Sha1::from(bytes).digest().bytes()
+/// SHA-1 of a pack or index (gix's hasher: with the CPU's SHA
+/// instructions where it has them, twice as fast as `sha1_smol` here).
+fn sha1(bytes: &[u8]) -> io::Result<[u8; 20]> {
+    let mut hasher = gix::hash::hasher(gix::hash::Kind::Sha1);
+    hasher.update(bytes);
+    let id = hasher.try_finalize().map_err(io::Error::other)?;
+    Ok(id.as_bytes().try_into().expect("SHA-1 is 20 bytes"))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -170,6 +170,22 @@ impl Change {
     pub fn is_empty(&self) -> bool {
         self.writes.is_empty() && self.deletes.is_empty()
     }
+
+    /// About how much memory the change holds: the bytes of its files.
+    pub fn size(&self) -> usize {
+        let files: usize = self
+            .writes
+            .iter()
+            .map(|(path, content)| {
+                path.len()
+                    + match content {
+                        Content::Bytes(bytes) => bytes.len(),
+                        Content::Blob(_) => 20,
+                    }
+            })
+            .sum();
+        files + self.unplaced.iter().map(Vec::len).sum::<usize>() + self.message.summary.len()
+    }
 }
 
 impl Store {
@@ -241,12 +257,17 @@ impl Store {
             let (new, written) = self.write_chain(&snap, &changes, actor, &objects)?;
             let pack = written.map(|written| {
                 // The packs merged are gone now, their objects in this one;
-                // an earlier attempt's pack among them needs no keep.
+                // an earlier attempt's pack among them needs no keep, unless
+                // this attempt came out the same pack (its keep is that one).
+                let same =
+                    matches!(&objects, Objects::Packed(merged) if merged == std::slice::from_ref(&written.index));
+                if written.keep.is_some() || !same {
+                    keep = written.keep;
+                }
                 objects = Objects::Packed(vec![written.index.clone()]);
-                keep = written.keep;
                 written.index
             });
-            match self.compare_and_swap(snap.commit, new, &chain_summary(&changes)) {
+            let err = match self.compare_and_swap(snap.commit, new, &chain_summary(&changes)) {
                 Ok(()) => {
                     drop(keep);
                     return Ok(Written {
@@ -256,10 +277,16 @@ impl Store {
                         pack,
                     });
                 }
-                Err(RefError::Io(why)) => return Err(Error::git(format!("updating {STATE_REF}"), why)),
-                Err(RefError::Locked { lock: Some(lock), .. }) if lock.is_stale() => return Err(stale_lock(&lock)),
-                Err(err) if started.elapsed() >= WRITE_BUDGET => return Err(self.gave_up(&err, retries)),
-                Err(_) => {
+                Err(err) => err,
+            };
+            // What this attempt kept in memory never landed: another attempt
+            // must not leave those objects out of its pack.
+            self.kept.take();
+            match err {
+                RefError::Io(why) => return Err(Error::git(format!("updating {STATE_REF}"), why)),
+                RefError::Locked { lock: Some(lock), .. } if lock.is_stale() => return Err(stale_lock(&lock)),
+                err if started.elapsed() >= WRITE_BUDGET => return Err(self.gave_up(&err, retries)),
+                _ => {
                     retries += 1;
                     backoff(retries);
                 }

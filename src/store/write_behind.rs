@@ -24,22 +24,60 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use super::fsync::Durability;
 use super::{pack, Change, Store};
 use crate::error::{Error, Result};
 
-/// How many changes may wait for the writer; a caller queueing faster than
-/// the disk writes waits for room. Each change holds a whole file (a long
-/// run's ledger is ~100 KiB), so an unbounded queue behind a slow disk
-/// would grow with the square of the number of steps.
-const QUEUE: usize = 32;
+/// How many bytes of changes may wait for the writer; a caller queueing
+/// faster than the writer lands waits for room. Each change holds a whole
+/// file (a 1,000-step run's ledger is ~100 KiB), so an unbounded queue
+/// behind a slower writer would grow with the square of the number of
+/// steps. Large enough that such a run lands in a few dozen batches (each
+/// batch is a pack, synced: a fixed cost of milliseconds).
+const QUEUE_BYTES: usize = 4 << 20;
+
+/// More packs than this of the writer's own, and it merges some (see
+/// [`OwnPacks::add`]); fewer are left as they are until its last write
+/// takes them all in.
+const MAX_OWN_PACKS: usize = 8;
 
 pub struct WriteBehind {
-    queue: Option<mpsc::SyncSender<Queued>>,
+    queue: Option<mpsc::Sender<Queued>>,
+    room: Arc<Room>,
     worker: Option<JoinHandle<Result<()>>>,
+}
+
+/// The bytes queued and not yet taken by the writer.
+#[derive(Default)]
+struct Room {
+    queued: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Room {
+    /// Wait until `size` more bytes fit (any size fits an empty queue), or
+    /// `gone` says the writer will never make room.
+    fn reserve(&self, size: usize, gone: impl Fn() -> bool) {
+        let mut queued = self.queued.lock().unwrap_or_else(|e| e.into_inner());
+        while *queued > 0 && *queued + size > QUEUE_BYTES && !gone() {
+            queued = self
+                .freed
+                .wait_timeout(queued, Duration::from_millis(50))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *queued += size;
+    }
+
+    fn release(&self, size: usize) {
+        let mut queued = self.queued.lock().unwrap_or_else(|e| e.into_inner());
+        *queued = queued.saturating_sub(size);
+        self.freed.notify_all();
+    }
 }
 
 enum Queued {
@@ -70,11 +108,13 @@ impl WriteBehind {
         }
         // The objects of the start's chain, for the writer's first chain to build on.
         let kept = store.kept.take();
-        let (queue, pending) = mpsc::sync_channel::<Queued>(QUEUE);
+        let (queue, pending) = mpsc::channel::<Queued>();
+        let room = Arc::new(Room::default());
         let git_dir = store.repo.path().to_owned();
         let actor = actor.to_owned();
+        let freed = room.clone();
         let worker = std::thread::spawn(move || {
-            let result = land_queued(&git_dir, &actor, &pending, &mut packs, kept);
+            let result = land_queued(&git_dir, &actor, &pending, &freed, &mut packs, kept);
             if result.is_err() {
                 alarm.store(true, Ordering::SeqCst);
             }
@@ -82,6 +122,7 @@ impl WriteBehind {
         });
         Ok(WriteBehind {
             queue: Some(queue),
+            room,
             worker: Some(worker),
         })
     }
@@ -89,7 +130,10 @@ impl WriteBehind {
     /// Queue `change` (waiting while the queue is full). Fails with the
     /// writer's error once a write has failed.
     pub fn push(&mut self, change: Change) -> Result<()> {
-        if self.worker.as_ref().is_some_and(JoinHandle::is_finished) {
+        let worker = self.worker.as_ref();
+        self.room
+            .reserve(change.size(), || worker.is_none_or(JoinHandle::is_finished));
+        if self.worker.as_ref().is_none_or(JoinHandle::is_finished) {
             return self.stopped();
         }
         let sent = self
@@ -139,6 +183,7 @@ fn land_queued(
     git_dir: &std::path::Path,
     actor: &str,
     pending: &mpsc::Receiver<Queued>,
+    room: &Room,
     packs: &mut OwnPacks,
     kept: gix::odb::memory::Storage,
 ) -> Result<()> {
@@ -148,13 +193,14 @@ fn land_queued(
     while !finished {
         let Ok(first) = pending.recv() else { break };
         let mut batch = Vec::new();
-        // At most a queue's worth at once: what waits meanwhile is the next batch.
-        for queued in std::iter::once(first).chain(pending.try_iter().take(QUEUE)) {
+        // Whatever waits: at most a queue's worth, as room is made only now.
+        for queued in std::iter::once(first).chain(pending.try_iter()) {
             match queued {
                 Queued::Change(change) => batch.push(change),
                 Queued::Finish => finished = true,
             }
         }
+        room.release(batch.iter().map(Change::size).sum());
         if batch.is_empty() {
             continue;
         }
@@ -214,14 +260,24 @@ impl OwnPacks {
             .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < GC_PID_TRUSTED))
     }
 
+    /// Track a new pack; past [`MAX_OWN_PACKS`], merge the newest ones
+    /// geometrically: as many as it takes for the pack before them to be
+    /// more than twice their size together, so each object is copied only
+    /// a few times however long the run.
     fn add(&mut self, index: PathBuf) {
         if self.packs.iter().any(|(known, _)| *known == index) {
             return;
         }
         let size = pack::size(&index);
         self.packs.push((index, size));
-        while let [.., (_, older), (_, newer)] = self.packs[..] {
-            if older > newer.saturating_mul(2) || !self.merge_last(2) {
+        while self.packs.len() > MAX_OWN_PACKS {
+            let mut n = 2;
+            let mut newest: u64 = self.packs[self.packs.len() - 2..].iter().map(|(_, s)| s).sum();
+            while n < self.packs.len() && self.packs[self.packs.len() - n - 1].1 <= newest.saturating_mul(2) {
+                n += 1;
+                newest += self.packs[self.packs.len() - n].1;
+            }
+            if !self.merge_last(n) {
                 break;
             }
         }
