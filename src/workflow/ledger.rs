@@ -359,4 +359,136 @@ mod tests {
         };
         assert_eq!(resume_set(&d, &run), BTreeSet::from([1, 2]));
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A definition of up to 12 steps; each without `depends_on` or
+        /// depending on some steps before it in the file (so no cycles).
+        fn definition() -> impl Strategy<Value = Definition> {
+            proptest::collection::vec(proptest::option::of(proptest::collection::vec(any::<usize>(), 0..4)), 1..12)
+                .prop_map(|steps| {
+                    let mut text = String::from("name = \"p\"\n");
+                    for (i, deps) in steps.iter().enumerate() {
+                        text.push_str(&format!("[[steps]]\nid = \"s{i}\"\n"));
+                        if let Some(deps) = deps {
+                            let mut names: Vec<String> = if i == 0 {
+                                Vec::new()
+                            } else {
+                                deps.iter().map(|d| format!("\"s{}\"", d % i)).collect()
+                            };
+                            names.dedup();
+                            text.push_str(&format!("depends_on = [{}]\n", names.join(", ")));
+                        }
+                    }
+                    parse_checked(&text, crate::workflow::def::Format::Toml).expect("a valid definition")
+                })
+        }
+
+        /// Each step's upstream as DESIGN §2.3 says, computed the plain way.
+        fn naive_upstreams(d: &Definition) -> Vec<BTreeSet<usize>> {
+            let mut up = vec![BTreeSet::new(); d.steps.len()];
+            for (pos, &i) in d.order.iter().enumerate() {
+                up[i] = match &d.steps[i].depends_on {
+                    None => d.order[..pos].iter().copied().collect(),
+                    Some(deps) => {
+                        let mut all = BTreeSet::new();
+                        for dep in deps {
+                            let dep = d.index_of(dep).unwrap();
+                            all.insert(dep);
+                            all.extend(up[dep].iter().copied());
+                        }
+                        all
+                    }
+                };
+            }
+            up
+        }
+
+        fn status(n: u8) -> StepStatus {
+            [
+                StepStatus::Pending,
+                StepStatus::Succeeded,
+                StepStatus::Failed,
+                StepStatus::Skipped,
+                StepStatus::Stopped,
+            ][usize::from(n) % 5]
+        }
+
+        fn records(d: &Definition, statuses: &[u8]) -> Vec<StepRecord> {
+            d.steps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| StepRecord {
+                    id: s.id.clone(),
+                    status: status(statuses.get(i).copied().unwrap_or(0)),
+                    skip: None,
+                    reason: None,
+                    attempts: Vec::new(),
+                })
+                .collect()
+        }
+
+        proptest! {
+            #[test]
+            fn upstream_sets_are_the_transitive_ones(d in definition()) {
+                let naive = naive_upstreams(&d);
+                let up = d.upstreams();
+                for (i, expected) in naive.iter().enumerate() {
+                    prop_assert_eq!(up.of(i), expected.iter().copied().collect::<Vec<_>>());
+                }
+            }
+
+            /// As a run goes (a pending step turns final only once settled),
+            /// a step is settled exactly when all its upstream is final.
+            #[test]
+            fn readiness_follows_the_upstream_as_a_run_goes(
+                d in definition(),
+                start in proptest::collection::vec(any::<u8>(), 12),
+                picks in proptest::collection::vec((any::<usize>(), 1u8..4), 0..30),
+            ) {
+                let naive = naive_upstreams(&d);
+                let up = d.upstreams();
+                let mut steps = records(&d, &start);
+                let mut readiness = Readiness::new(&up, &steps);
+                for (pick, outcome) in picks {
+                    let k = pick % steps.len();
+                    if steps[k].status == StepStatus::Pending && readiness.is_settled(&up, k, &steps) {
+                        steps[k].status = status(outcome);
+                    }
+                    for (i, upstream) in naive.iter().enumerate() {
+                        let expected = upstream.iter().all(|&u| steps[u].status.is_final());
+                        prop_assert_eq!(readiness.is_settled(&up, i, &steps), expected, "step {}", i);
+                    }
+                }
+            }
+
+            #[test]
+            fn resume_reruns_seeds_and_what_is_downstream_of_them(
+                d in definition(),
+                statuses in proptest::collection::vec(any::<u8>(), 12),
+            ) {
+                let naive = naive_upstreams(&d);
+                let run = Run {
+                    steps: records(&d, &statuses),
+                    ..Run::new(
+                        RunId::parse("wf-20260101T000000Z-000000").unwrap(),
+                        &d,
+                        DefinitionRef { path: "p".into(), blob: "0".into() },
+                        "h".into(),
+                        1,
+                        "human:x".into(),
+                        crate::clock::parse_timestamp("2026-01-01T00:00:00Z").unwrap(),
+                    )
+                };
+                let seed = |i: usize| !matches!(run.steps[i].status, StepStatus::Succeeded | StepStatus::Skipped);
+                let expected: BTreeSet<usize> = (0..d.steps.len())
+                    .filter(|&i| seed(i) || naive[i].iter().any(|&u| seed(u)))
+                    .filter(|&i| run.steps[i].status != StepStatus::Succeeded)
+                    .collect();
+                prop_assert_eq!(resume_set(&d, &run), expected);
+            }
+        }
+    }
 }
