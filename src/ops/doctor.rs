@@ -167,6 +167,7 @@ fn store_checks(store: &Store, snap: &Snapshot<'_>, fix: bool) -> Result<Vec<Fin
     let files = snap.files_under("")?;
     out.extend(doctor::unknown_entries(files.iter().map(|(p, _)| p.as_str())));
     out.extend(lock_checks(store, fix));
+    out.extend(keep_checks(store, fix));
     out.push(doctor::reflog(
         store.git_dir().join("logs").join(STATE_REF).exists(),
         STATE_REF,
@@ -199,6 +200,31 @@ fn lock_checks(store: &Store, fix: bool) -> Vec<Finding> {
         out.push(doctor::no_lock());
     }
     out
+}
+
+/// Packs kept by a baton writer that is gone (the keep names its pid, see
+/// `store::pack::Keep`); `fix` removes those keeps.
+fn keep_checks(store: &Store, fix: bool) -> Vec<Finding> {
+    let mut orphaned = Vec::new();
+    for entry in std::fs::read_dir(store.pack_dir()).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "keep") {
+            continue;
+        }
+        let pid = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| text.trim().strip_prefix("baton pid ")?.parse::<u32>().ok());
+        if let Some(pid) = pid.filter(|&pid| !crate::os::process_alive(pid)) {
+            orphaned.push((path, pid));
+        }
+    }
+    let mut found = doctor::orphaned_keeps(&orphaned);
+    if fix {
+        for (f, (path, _)) in found.iter_mut().zip(&orphaned) {
+            f.fixed = std::fs::remove_file(path).is_ok();
+        }
+    }
+    found
 }
 
 /// Loose objects and packs; `fix` runs `git gc --auto`.

@@ -367,23 +367,26 @@ mod tests {
         /// A definition of up to 12 steps; each without `depends_on` or
         /// depending on some steps before it in the file (so no cycles).
         fn definition() -> impl Strategy<Value = Definition> {
-            proptest::collection::vec(proptest::option::of(proptest::collection::vec(any::<usize>(), 0..4)), 1..12)
-                .prop_map(|steps| {
-                    let mut text = String::from("name = \"p\"\n");
-                    for (i, deps) in steps.iter().enumerate() {
-                        text.push_str(&format!("[[steps]]\nid = \"s{i}\"\n"));
-                        if let Some(deps) = deps {
-                            let mut names: Vec<String> = if i == 0 {
-                                Vec::new()
-                            } else {
-                                deps.iter().map(|d| format!("\"s{}\"", d % i)).collect()
-                            };
-                            names.dedup();
-                            text.push_str(&format!("depends_on = [{}]\n", names.join(", ")));
-                        }
+            proptest::collection::vec(
+                proptest::option::of(proptest::collection::vec(any::<usize>(), 0..4)),
+                1..12,
+            )
+            .prop_map(|steps| {
+                let mut text = String::from("name = \"p\"\n");
+                for (i, deps) in steps.iter().enumerate() {
+                    text.push_str(&format!("[[steps]]\nid = \"s{i}\"\n"));
+                    if let Some(deps) = deps {
+                        let mut names: Vec<String> = if i == 0 {
+                            Vec::new()
+                        } else {
+                            deps.iter().map(|d| format!("\"s{}\"", d % i)).collect()
+                        };
+                        names.dedup();
+                        text.push_str(&format!("depends_on = [{}]\n", names.join(", ")));
                     }
-                    parse_checked(&text, crate::workflow::def::Format::Toml).expect("a valid definition")
-                })
+                }
+                parse_checked(&text, crate::workflow::def::Format::Toml).expect("a valid definition")
+            })
         }
 
         /// Each step's upstream as DESIGN §2.3 says, computed the plain way.
