@@ -25,7 +25,8 @@
 //!
 //! What syncing costs: the same 20-step run with `GIT_TEST_FSYNC=0` (git's
 //! switch, which baton honours), so the difference of the medians is what
-//! making the run's packs durable adds to it.
+//! making the run's packs durable adds to it; and with
+//! `core.fsyncMethod=batch` (each file written out, one flush per pack).
 //!
 //! Long runs: a definition of 1,000 and one of 2,000 checkpoint steps, each
 //! in a fresh repository: wall time and peak RSS of the baton process (from
@@ -313,12 +314,25 @@ fn run() -> Res<()> {
         c.args(["-q", "workflow", "run", "checkpoints", "--execute"]);
         checkpoints_ms.push(ms(timed(c, "baton workflow run checkpoints --execute")?.1));
     }
+    // The same run without syncing, and with `core.fsyncMethod=batch`
+    // (given through git's GIT_CONFIG_COUNT, which gix reads too).
     let mut unsynced_ms = Vec::new();
+    let mut batch_ms = Vec::new();
     for _ in 0..runs {
         let mut c = cmd(&baton, &repo);
         c.args(["-q", "workflow", "run", "bench", "--execute"])
             .env("GIT_TEST_FSYNC", "0");
         unsynced_ms.push(ms(timed(c, "baton workflow run bench --execute (GIT_TEST_FSYNC=0)")?.1));
+        let mut c = cmd(&baton, &repo);
+        c.args(["-q", "workflow", "run", "bench", "--execute"])
+            .env("GIT_CONFIG_COUNT", "1")
+            .env("GIT_CONFIG_KEY_0", "core.fsyncMethod")
+            .env("GIT_CONFIG_VALUE_0", "batch");
+        batch_ms.push(ms(timed(
+            c,
+            "baton workflow run bench --execute (core.fsyncMethod=batch)",
+        )?
+        .1));
     }
     let (commit_ms, behind_ms) = commit_cost(&repo, &last_record, runs)?;
     let (b50, b95) = (median(&baton_ms), quantile(&baton_ms, 0.95));
@@ -387,7 +401,9 @@ fn run() -> Res<()> {
         b50 - checkpoints - runner_spawn,
     );
     let unsynced = median(&unsynced_ms);
+    let batch = median(&batch_ms);
     row("the same run without syncing (GIT_TEST_FSYNC=0)".into(), unsynced);
+    row("the same run with core.fsyncMethod=batch".into(), batch);
     row(
         "syncing the run's packs: baton − unsynced (noisy)".into(),
         b50 - unsynced,
