@@ -19,7 +19,7 @@ use crate::ids::{RunId, WorkflowName};
 use crate::os;
 use crate::state;
 use crate::store::write_behind::WriteBehind;
-use crate::store::{message, Change, Message, Outcome};
+use crate::store::{message, Change, Message, Outcome, Store};
 use crate::workflow::def::{self, Definition, Format};
 use crate::workflow::exec::{self, Sink};
 use crate::workflow::ledger::{self, DefinitionRef, Run, RunStatus, StepStatus};
@@ -232,8 +232,10 @@ fn execute(
 /// stay `running`; `failure` comes back with what was recorded.
 fn record_end_directly(s: &Session, run: &Run, failure: Error) -> Error {
     let summary = format!("{} (its state writer failed)", run.status.as_str());
+    // A fresh handle: the session's may have looked at packs the writer
+    // merged away since.
     let recorded = record_change(run, &summary)
-        .and_then(|end| s.store.update(&run.actor, |_| Ok(Outcome::Write(end.clone(), ()))));
+        .and_then(|end| Store::open(s.store.path())?.update(&run.actor, |_| Ok(Outcome::Write(end.clone(), ()))));
     let failure = failure.context(format!("run {} stopped: recording its steps failed", run.id));
     match recorded {
         Ok(_) => failure.with_hint(format!(
