@@ -263,7 +263,9 @@ impl OwnPacks {
     /// Track a new pack; past [`MAX_OWN_PACKS`], merge the newest ones
     /// geometrically: as many as it takes for the pack before them to be
     /// more than twice their size together, so each object is copied only
-    /// a few times however long the run.
+    /// a few times however long the run. (Fewer packs are left as they are:
+    /// each merge is a pack synced and files deleted, which on a busy disk
+    /// costs more than the last write taking them all in.)
     fn add(&mut self, index: PathBuf) {
         if self.packs.iter().any(|(known, _)| *known == index) {
             return;
@@ -271,11 +273,12 @@ impl OwnPacks {
         let size = pack::size(&index);
         self.packs.push((index, size));
         while self.packs.len() > MAX_OWN_PACKS {
+            let len = self.packs.len();
             let mut n = 2;
-            let mut newest: u64 = self.packs[self.packs.len() - 2..].iter().map(|(_, s)| s).sum();
-            while n < self.packs.len() && self.packs[self.packs.len() - n - 1].1 <= newest.saturating_mul(2) {
+            let mut newest: u64 = self.packs[len - 2..].iter().map(|(_, s)| s).sum();
+            while n < len && self.packs[len - n - 1].1 <= newest.saturating_mul(2) {
                 n += 1;
-                newest += self.packs[self.packs.len() - n].1;
+                newest += self.packs[len - n].1;
             }
             if !self.merge_last(n) {
                 break;
