@@ -50,7 +50,7 @@ use serde_json::Value;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{command, load_average, ms, timed, Res};
+use support::{command, load_average, ms, output, timed, Res};
 
 const STEPS: usize = 20;
 const WARMUPS: usize = 2;
@@ -66,7 +66,21 @@ const LONG_REPEATS: usize = 3;
 const LONG_TIME_TARGET_S: f64 = 1.5;
 const LONG_RSS_TARGET_MB: f64 = 64.0;
 
+/// The first argument that makes this binary the small process that
+/// starts a measured command (see [`wall_and_peak_rss`]).
+const MEASURE: &str = "--measure-child";
+
 fn main() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == MEASURE) {
+        std::process::exit(match measure_child(&args[2..]) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("{e}");
+                1
+            }
+        });
+    }
     if let Err(e) = run() {
         eprintln!("bench harness failed: {e}");
         std::process::exit(2);
@@ -472,11 +486,42 @@ fn long_runs(baton: &Path, root: &Path) -> Res<(f64, f64)> {
 }
 
 /// Run `c` to completion (it must succeed): its wall time and its peak
-/// resident set in KiB, as the kernel reports it for that one child.
-fn wall_and_peak_rss(mut c: Command, what: &str) -> Res<(Duration, u64)> {
-    c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit());
+/// resident set in KiB. Linux counts in a child's peak what its parent held
+/// when it was started (the child shares the parent's memory until it
+/// execs), and this process holds much by now; so `c` is started by a
+/// fresh copy of this binary (`--measure-child`), which is small, and
+/// which reports what `wait4` says of it.
+fn wall_and_peak_rss(c: Command, what: &str) -> Res<(Duration, u64)> {
+    let mut measure = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
+    measure.arg(MEASURE).arg(c.get_program()).args(c.get_args());
+    for (key, value) in c.get_envs() {
+        match value {
+            Some(value) => measure.env(key, value),
+            None => measure.env_remove(key),
+        };
+    }
+    if let Some(dir) = c.get_current_dir() {
+        measure.current_dir(dir);
+    }
+    let out = output(measure, what)?;
+    let mut fields = out.split_whitespace().map(str::parse::<u64>);
+    match (fields.next(), fields.next()) {
+        (Some(Ok(micros)), Some(Ok(kib))) => Ok((Duration::from_micros(micros), kib)),
+        _ => Err(format!("{what}: the measuring process printed {out:?}")),
+    }
+}
+
+/// `--measure-child <program> <args>...`: run it (output discarded, it
+/// must succeed) and print its wall time in µs and its peak RSS in KiB.
+fn measure_child(command: &[std::ffi::OsString]) -> Res<()> {
+    let (program, args) = command.split_first().ok_or("nothing to measure")?;
     let t0 = Instant::now();
-    let child = c.spawn().map_err(|e| format!("{what}: cannot start: {e}"))?;
+    let child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {program:?}: {e}"))?;
     let pid = i32::try_from(child.id()).map_err(|e| e.to_string())?;
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
@@ -485,12 +530,13 @@ fn wall_and_peak_rss(mut c: Command, what: &str) -> Res<(Duration, u64)> {
     let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let wall = t0.elapsed();
     if reaped != pid {
-        return Err(format!("{what}: wait4: {}", std::io::Error::last_os_error()));
+        return Err(format!("wait4: {}", std::io::Error::last_os_error()));
     }
     if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        return Err(format!("{what}: exited with status {status:#x}"));
+        return Err(format!("{program:?} exited with status {status:#x}"));
     }
-    Ok((wall, u64::try_from(usage.ru_maxrss).unwrap_or(0)))
+    println!("{} {}", wall.as_micros(), usage.ru_maxrss);
+    Ok(())
 }
 
 fn spawn_plain() -> Res<()> {

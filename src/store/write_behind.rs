@@ -2,13 +2,15 @@
 //! thread, so the caller does not wait for the disk between one piece of
 //! work and the next.
 //!
-//! Every queued change still becomes its own commit, in queue order. What
-//! the thread finds waiting when it is free lands together: one chain of
-//! commits in one pack, one compare-and-swap ([`Store::update_packed`] with
-//! [`Outcome::WriteEach`]). A caller that queues faster than the disk
-//! writes pays for a file pair per batch instead of a handful of files per
-//! commit; one that queues slowly gets each change landed alone, moments
-//! after it was queued.
+//! The first change (a run's start) lands before the thread starts, on the
+//! caller's own thread. Every queued change still becomes its own commit,
+//! in queue order. What the thread gathers within [`GATHER`] of a change
+//! lands together: one chain of commits in one pack, one compare-and-swap
+//! ([`Store::write_each_packed`]). Each pack is synced before the ref
+//! points at it, a fixed cost of milliseconds, so a burst of fast steps
+//! pays for a few packs instead of one per step; a change queued alone
+//! lands moments after it was queued. The queue holds at most
+//! [`QUEUE_BYTES`]: a caller that queues faster than the writer lands waits.
 //!
 //! The changes must not depend on the state they land on (a workflow run's
 //! ledger file, which only its runner writes): a moved ref is simply
@@ -16,11 +18,12 @@
 //!
 //! Packs are cheap to write and expensive to have many of (every reader
 //! searches each one; gix sizes its table of packs when it opens a
-//! repository). So the writer merges its own packs as it goes, geometrically
-//! (a pack is merged into the one before it while that one is no more than
-//! twice its size), which keeps a long run at a handful of packs and copies
-//! each object only a few times; at the end it merges what is left into
-//! one. Merging copies the packed entries as they are, without inflating.
+//! repository). So past [`MAX_OWN_PACKS`] the writer merges its own packs,
+//! geometrically, which keeps a long run at a handful of packs and copies
+//! each object only a few times; its last write takes in what is left, so a
+//! run leaves one pack. Merging copies the packed entries as they are,
+//! without inflating. `git gc` may fold the writer's packs meanwhile (see
+//! docs/storage.md): nothing here depends on them staying.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,7 +41,13 @@ use crate::error::{Error, Result};
 /// behind a slower writer would grow with the square of the number of
 /// steps. Large enough that such a run lands in a few dozen batches (each
 /// batch is a pack, synced: a fixed cost of milliseconds).
-const QUEUE_BYTES: usize = 4 << 20;
+const QUEUE_BYTES: usize = 6 << 20;
+
+/// How long the writer gathers changes after the first of a batch before
+/// landing them: every batch is a pack synced to the disk (milliseconds on
+/// a busy disk), so a burst of fast steps is better landed in a few
+/// batches than in one per step. A result lands this much later at most.
+const GATHER: Duration = Duration::from_millis(20);
 
 /// More packs than this of the writer's own, and it merges some (see
 /// [`OwnPacks::add`]); fewer are left as they are until its last write
@@ -192,15 +201,8 @@ fn land_queued(
     let mut finished = false;
     while !finished {
         let Ok(first) = pending.recv() else { break };
-        let mut batch = Vec::new();
-        // Whatever waits: at most a queue's worth, as room is made only now.
-        for queued in std::iter::once(first).chain(pending.try_iter()) {
-            match queued {
-                Queued::Change(change) => batch.push(change),
-                Queued::Finish => finished = true,
-            }
-        }
-        room.release(batch.iter().map(Change::size).sum());
+        let (batch, last) = gather(first, pending, room);
+        finished = last;
         if batch.is_empty() {
             continue;
         }
@@ -231,6 +233,34 @@ fn land_queued(
     }
     packs.merge_all();
     Ok(())
+}
+
+/// The batch that starts with `first`: what arrives within [`GATHER`] of
+/// it, up to a queue's worth, or until the caller says it is finished
+/// (then `true`). Room is made in the queue as changes are taken.
+fn gather(first: Queued, pending: &mpsc::Receiver<Queued>, room: &Room) -> (Vec<Change>, bool) {
+    let deadline = std::time::Instant::now() + GATHER;
+    let (mut batch, mut bytes) = (Vec::new(), 0);
+    let mut next = Some(first);
+    while let Some(queued) = next.take() {
+        match queued {
+            Queued::Change(change) => {
+                let size = change.size();
+                room.release(size);
+                bytes += size;
+                batch.push(change);
+            }
+            Queued::Finish => return (batch, true),
+        }
+        if bytes >= QUEUE_BYTES {
+            break;
+        }
+        // Past the deadline this still takes what is waiting already.
+        next = pending
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .ok();
+    }
+    (batch, false)
 }
 
 /// The packs this writer made that are still on disk, oldest first, with
