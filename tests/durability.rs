@@ -409,6 +409,7 @@ fn a_run_whose_start_cannot_land_runs_nothing() {
     let out = repo.run(ACTOR, &["workflow", "run", "marked", "--execute"]);
     drop(guard);
     out.err(3, "io");
+    assert!(out.message().contains("no step ran"), "{}", out.describe());
     assert!(
         !repo.path().join("step-ran").exists(),
         "no step may run: {}",

@@ -209,7 +209,12 @@ fn execute(
     // killed meanwhile loses the results not yet landed: those steps show
     // as not done, and resume runs them again.) A writer that fails raises
     // `stop`: the steps stop as for SIGTERM, since their results would be lost.
-    let mut writer = WriteBehind::start(&s.store, &run.actor, start, stop.clone())?;
+    let mut writer = WriteBehind::start(&s.store, &run.actor, start, stop.clone()).map_err(|e| {
+        e.context(format!(
+            "run {} did not start, no step ran: recording its start failed",
+            run.id
+        ))
+    })?;
     let executed = exec::execute(def, &mut run, selected, &opts, &stop, |run, summary| {
         writer.push(record_change(run, &summary)?)
     });
