@@ -23,6 +23,17 @@
 //! `PR_SET_PDEATHSIG`, a vfork-style start; both pipes read on the spawning
 //! thread).
 //!
+//! What syncing costs: the same 20-step run with `GIT_TEST_FSYNC=0` (git's
+//! switch, which baton honours), so the difference of the medians is what
+//! making the run's packs durable adds to it; and with
+//! `core.fsyncMethod=batch` (each file written out, one flush per pack).
+//!
+//! Long runs: a definition of 1,000 and one of 2,000 checkpoint steps, each
+//! in a fresh repository: wall time and peak RSS of the baton process (from
+//! `wait4`), the median of 3 runs (target for 1,000: ≤ 1.5 s and ≤ 64 MB;
+//! the cost per step must not grow with the number of steps, beyond the
+//! ledger file each commit rewrites).
+//!
 //! Environment: `BATON_BIN` (default: the release binary cargo built for this
 //! bench), `BATON_WF_BENCH_RUNS` (measured runs, default 20, after 2
 //! warmups), `BATON_BENCH_DIR` (where the repositories go, default the system
@@ -39,7 +50,7 @@ use serde_json::Value;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{command, load_average, ms, timed, Res};
+use support::{command, load_average, ms, output, timed, Res};
 
 const STEPS: usize = 20;
 const WARMUPS: usize = 2;
@@ -49,8 +60,27 @@ const OVERHEAD_TARGET_MS: f64 = 5.0;
 /// Commits per run: the start, one per step result, the end.
 const COMMITS_PER_RUN: usize = STEPS + 2;
 const ACTOR: &str = "agent:bench";
+/// The long runs: numbers of checkpoint steps, and how many runs of each.
+const LONG_RUNS: [usize; 2] = [1000, 2000];
+const LONG_REPEATS: usize = 3;
+const LONG_TIME_TARGET_S: f64 = 1.5;
+const LONG_RSS_TARGET_MB: f64 = 64.0;
+
+/// The first argument that makes this binary the small process that
+/// starts a measured command (see [`wall_and_peak_rss`]).
+const MEASURE: &str = "--measure-child";
 
 fn main() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == MEASURE) {
+        std::process::exit(match measure_child(&args[2..]) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("{e}");
+                1
+            }
+        });
+    }
     if let Err(e) = run() {
         eprintln!("bench harness failed: {e}");
         std::process::exit(2);
@@ -298,6 +328,26 @@ fn run() -> Res<()> {
         c.args(["-q", "workflow", "run", "checkpoints", "--execute"]);
         checkpoints_ms.push(ms(timed(c, "baton workflow run checkpoints --execute")?.1));
     }
+    // The same run without syncing, and with `core.fsyncMethod=batch`
+    // (given through git's GIT_CONFIG_COUNT, which gix reads too).
+    let mut unsynced_ms = Vec::new();
+    let mut batch_ms = Vec::new();
+    for _ in 0..runs {
+        let mut c = cmd(&baton, &repo);
+        c.args(["-q", "workflow", "run", "bench", "--execute"])
+            .env("GIT_TEST_FSYNC", "0");
+        unsynced_ms.push(ms(timed(c, "baton workflow run bench --execute (GIT_TEST_FSYNC=0)")?.1));
+        let mut c = cmd(&baton, &repo);
+        c.args(["-q", "workflow", "run", "bench", "--execute"])
+            .env("GIT_CONFIG_COUNT", "1")
+            .env("GIT_CONFIG_KEY_0", "core.fsyncMethod")
+            .env("GIT_CONFIG_VALUE_0", "batch");
+        batch_ms.push(ms(timed(
+            c,
+            "baton workflow run bench --execute (core.fsyncMethod=batch)",
+        )?
+        .1));
+    }
     let (commit_ms, behind_ms) = commit_cost(&repo, &last_record, runs)?;
     let (b50, b95) = (median(&baton_ms), quantile(&baton_ms, 0.95));
     let (m50, m95) = (median(&make_ms), quantile(&make_ms, 0.95));
@@ -364,6 +414,16 @@ fn run() -> Res<()> {
         "rest: baton − checkpoint run − runner-style spawns (noisy)".into(),
         b50 - checkpoints - runner_spawn,
     );
+    let unsynced = median(&unsynced_ms);
+    let batch = median(&batch_ms);
+    row("the same run without syncing (GIT_TEST_FSYNC=0)".into(), unsynced);
+    row("the same run with core.fsyncMethod=batch".into(), batch);
+    row(
+        "syncing the run's packs: baton − unsynced (noisy)".into(),
+        b50 - unsynced,
+    );
+    println!();
+    let long = long_runs(&baton, tmp.path())?;
     println!();
     let ratio_ok = ratio <= RATIO_TARGET;
     let overhead_ok = o50 <= OVERHEAD_TARGET_MS;
@@ -375,7 +435,107 @@ fn run() -> Res<()> {
         "{} engine overhead per step at p50: {o50:.2}ms (target <= {OVERHEAD_TARGET_MS}ms)",
         if overhead_ok { "PASS" } else { "FAIL" }
     );
+    let (seconds, rss_mb) = long;
+    let long_ok = seconds <= LONG_TIME_TARGET_S && rss_mb <= LONG_RSS_TARGET_MB;
+    println!(
+        "{} {} checkpoint steps: {seconds:.2}s (target <= {LONG_TIME_TARGET_S}s), peak RSS {rss_mb:.1} MB (target <= {LONG_RSS_TARGET_MB} MB)",
+        if long_ok { "PASS" } else { "FAIL" },
+        LONG_RUNS[0]
+    );
     println!("load average at end: {}", load_average());
+    Ok(())
+}
+
+/// Definitions of many checkpoint steps (no `depends_on`: each step's
+/// upstream is every step before it), run in a fresh repository each;
+/// prints wall time and peak RSS; returns the first size's medians
+/// (seconds, MB).
+fn long_runs(baton: &Path, root: &Path) -> Res<(f64, f64)> {
+    println!("long runs of checkpoint steps (fresh repository each; median of {LONG_REPEATS} runs):");
+    let mut first = None;
+    for steps in LONG_RUNS {
+        let dir = root.join(format!("long-{steps}"));
+        std::fs::create_dir_all(dir.join(".baton/workflows")).map_err(|e| e.to_string())?;
+        git(&dir, &["init", "-q"])?;
+        let mut c = cmd(baton, &dir);
+        c.args(["-q", "init"]);
+        timed(c, "baton init")?;
+        let mut text = String::from("name = \"long\"\n");
+        for i in 1..=steps {
+            text.push_str(&format!("[[steps]]\nid = \"s{i}\"\n"));
+        }
+        std::fs::write(dir.join(".baton/workflows/long.toml"), text).map_err(|e| e.to_string())?;
+        let mut wall = Vec::new();
+        let mut rss = Vec::new();
+        for _ in 0..LONG_REPEATS {
+            let mut c = cmd(baton, &dir);
+            c.args(["-q", "workflow", "run", "long", "--execute"]);
+            let (took, peak_kb) = wall_and_peak_rss(c, "baton workflow run long --execute")?;
+            wall.push(took.as_secs_f64());
+            rss.push(peak_kb as f64 / 1024.0);
+        }
+        let (w, r) = (median(&wall), median(&rss));
+        println!(
+            "  {steps:>5} checkpoint steps: {w:>6.2}s wall ({:.2} ms per step), peak RSS {r:>5.1} MB (max {:.1})",
+            w * 1000.0 / steps as f64,
+            rss.iter().copied().fold(0.0, f64::max)
+        );
+        first.get_or_insert((w, r));
+    }
+    first.ok_or_else(|| "no long runs".into())
+}
+
+/// Run `c` to completion (it must succeed): its wall time and its peak
+/// resident set in KiB. Linux counts in a child's peak what its parent held
+/// when it was started (the child shares the parent's memory until it
+/// execs), and this process holds much by now; so `c` is started by a
+/// fresh copy of this binary (`--measure-child`), which is small, and
+/// which reports what `wait4` says of it.
+fn wall_and_peak_rss(c: Command, what: &str) -> Res<(Duration, u64)> {
+    let mut measure = Command::new(std::env::current_exe().map_err(|e| e.to_string())?);
+    measure.arg(MEASURE).arg(c.get_program()).args(c.get_args());
+    for (key, value) in c.get_envs() {
+        match value {
+            Some(value) => measure.env(key, value),
+            None => measure.env_remove(key),
+        };
+    }
+    if let Some(dir) = c.get_current_dir() {
+        measure.current_dir(dir);
+    }
+    let out = output(measure, what)?;
+    let mut fields = out.split_whitespace().map(str::parse::<u64>);
+    match (fields.next(), fields.next()) {
+        (Some(Ok(micros)), Some(Ok(kib))) => Ok((Duration::from_micros(micros), kib)),
+        _ => Err(format!("{what}: the measuring process printed {out:?}")),
+    }
+}
+
+/// `--measure-child <program> <args>...`: run it (output discarded, it
+/// must succeed) and print its wall time in µs and its peak RSS in KiB.
+fn measure_child(command: &[std::ffi::OsString]) -> Res<()> {
+    let (program, args) = command.split_first().ok_or("nothing to measure")?;
+    let t0 = Instant::now();
+    let child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {program:?}: {e}"))?;
+    let pid = i32::try_from(child.id()).map_err(|e| e.to_string())?;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, writing into the two locals.
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = t0.elapsed();
+    if reaped != pid {
+        return Err(format!("wait4: {}", std::io::Error::last_os_error()));
+    }
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Err(format!("{program:?} exited with status {status:#x}"));
+    }
+    println!("{} {}", wall.as_micros(), usage.ru_maxrss);
     Ok(())
 }
 
@@ -455,7 +615,11 @@ fn commit_cost(repo: &Path, record: &Value, runs: usize) -> Res<(Vec<f64>, Vec<f
             })
             .collect::<Res<Vec<_>>>()?;
         let t0 = Instant::now();
-        let mut writer = WriteBehind::start(&store, ACTOR);
+        // The first lands synchronously, as a run's start does.
+        let mut changes = changes.into_iter();
+        let first = changes.next().ok_or("no changes")?;
+        let mut writer =
+            WriteBehind::start(&store, ACTOR, Some(first), Default::default()).map_err(|e| format!("{e:?}"))?;
         for c in changes {
             writer.push(c).map_err(|e| format!("{e:?}"))?;
         }

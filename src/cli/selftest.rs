@@ -308,6 +308,24 @@ fn workflow_scenario(s: &mut Scenario) -> anyhow::Result<()> {
         "a changed definition was resumed: {refused}"
     );
     std::fs::write(dir.join("check.toml"), text)?;
+    // git's housekeeping during a run (it folds the run's packs) loses nothing.
+    std::fs::write(
+        dir.join("gc.toml"),
+        "name = \"gc\"\n[[steps]]\nid = \"gc\"\nrun = [\"git\", \"gc\", \"-q\"]\n[[steps]]\nid = \"after\"\nrun = [\"true\"]\n",
+    )?;
+    let gc = s.baton(human, &["workflow", "run", "gc", "--execute"], 0)?;
+    ensure!(gc["run"]["status"] == json!("succeeded"), "run with git gc: {gc}");
+    let fsck = Command::new("git")
+        .current_dir(&s.repo)
+        .args(["fsck", "--strict", "--no-progress"])
+        .output()?;
+    ensure!(
+        fsck.status.success(),
+        "git fsck --strict after a run with git gc: {}",
+        String::from_utf8_lossy(&fsck.stderr)
+    );
+    s.steps
+        .push("ok  git fsck --strict after a run whose step ran git gc".into());
     Ok(())
 }
 

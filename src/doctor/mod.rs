@@ -31,8 +31,9 @@ const KNOWN_TOP_LEVEL: &[&str] = &[
     "quarantine",
 ];
 
-/// A lock older than this is left over from a crashed writer.
-pub const STALE_LOCK: Duration = Duration::from_secs(60);
+/// A lock older than this is left over from a crashed writer (the write
+/// path gives up on such a lock at once).
+pub const STALE_LOCK: Duration = crate::store::STALE_LOCK;
 
 /// Loose objects past which `git gc --auto` would pack (git's `gc.auto` default).
 const LOOSE_OBJECTS_GC: u64 = 6700;
@@ -67,6 +68,32 @@ pub fn lock(path: &Path, age: Duration) -> Finding {
 
 pub fn no_lock() -> Finding {
     Finding::ok("store.lock", "no ref lock held")
+}
+
+/// Packs kept (`.keep`) by baton processes, `(keep file, pid)`, whose
+/// process is gone: a writer keeps its pack only until the ref points at
+/// it, so such a keep was left by a killed writer and would keep `git gc`
+/// away from the pack for ever.
+pub fn orphaned_keeps(keeps: &[(std::path::PathBuf, u32)]) -> Vec<Finding> {
+    if keeps.is_empty() {
+        return vec![Finding::ok(
+            "store.keep",
+            "no pack kept by a baton process that is gone",
+        )];
+    }
+    keeps
+        .iter()
+        .map(|(path, pid)| {
+            Finding::error(
+                "store.keep",
+                format!(
+                    "{} was left by baton pid {pid}, which is gone: git gc never folds that pack",
+                    path.display()
+                ),
+            )
+            .hint("`baton doctor --fix` removes the keep (the pack stays; git gc folds it)")
+        })
+        .collect()
 }
 
 /// Top-level entries of the state tree that DESIGN §1.1 does not name.
@@ -244,6 +271,14 @@ mod tests {
         let p = Path::new(".git/refs/baton/state.lock");
         assert_eq!(lock(p, Duration::from_secs(5)).severity, Severity::Warn);
         assert_eq!(lock(p, Duration::from_secs(61)).severity, Severity::Error);
+    }
+
+    #[test]
+    fn keeps_of_gone_writers_are_errors() {
+        assert_eq!(orphaned_keeps(&[])[0].severity, Severity::Ok);
+        let found = orphaned_keeps(&[(std::path::PathBuf::from("pack-1.keep"), 7)]);
+        assert_eq!(found[0].severity, Severity::Error);
+        assert!(found[0].message.contains("pid 7"), "{}", found[0].message);
     }
 
     #[test]

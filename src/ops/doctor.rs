@@ -73,7 +73,7 @@ pub fn hook(s: &Session) -> Result<Vec<Finding>> {
         Err(e) => out.push(doctor::file_problem("store.files", crate::config::PATH, &e)),
     }
     out.extend(verify::hook_findings(store, &snap));
-    out.push(lock_check(store, false));
+    out.extend(lock_checks(store, false));
     Ok(out)
 }
 
@@ -276,7 +276,8 @@ fn store_checks(store: &Store, snap: &Snapshot<'_>, fix: bool) -> Result<Vec<Fin
         .filter(|e| e.path.starts_with(&format!("{}/", verify::QUARANTINE)))
         .count();
     out.extend(doctor::quarantined(quarantined));
-    out.push(lock_check(store, fix));
+    out.extend(lock_checks(store, fix));
+    out.extend(keep_checks(store, fix));
     out.push(doctor::reflog(
         store.git_dir().join("logs").join(STATE_REF).exists(),
         STATE_REF,
@@ -286,22 +287,54 @@ fn store_checks(store: &Store, snap: &Snapshot<'_>, fix: bool) -> Result<Vec<Fin
     Ok(out)
 }
 
-/// The state ref's lock: absent, young, or stale (removed with `fix`).
-fn lock_check(store: &Store, fix: bool) -> Finding {
-    let lock = store.lock_path();
-    let Ok(meta) = std::fs::metadata(&lock) else {
-        return doctor::no_lock();
-    };
-    let age = meta
-        .modified()
-        .ok()
-        .and_then(|m| SystemTime::now().duration_since(m).ok())
-        .unwrap_or_default();
-    let mut f = doctor::lock(&lock, age);
-    if fix && f.severity == Severity::Error && std::fs::remove_file(&lock).is_ok() {
-        f.fixed = true;
+/// The locks a write of the state ref takes (its own and
+/// `packed-refs.lock`): each absent, young, or stale (removed with `fix`).
+fn lock_checks(store: &Store, fix: bool) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for lock in store.lock_paths() {
+        let Ok(meta) = std::fs::metadata(&lock) else {
+            continue;
+        };
+        let age = meta
+            .modified()
+            .ok()
+            .and_then(|m| SystemTime::now().duration_since(m).ok())
+            .unwrap_or_default();
+        let mut f = doctor::lock(&lock, age);
+        if fix && f.severity == Severity::Error && std::fs::remove_file(&lock).is_ok() {
+            f.fixed = true;
+        }
+        out.push(f);
     }
-    f
+    if out.is_empty() {
+        out.push(doctor::no_lock());
+    }
+    out
+}
+
+/// Packs kept by a baton writer that is gone (the keep names its pid, see
+/// `store::pack::Keep`); `fix` removes those keeps.
+fn keep_checks(store: &Store, fix: bool) -> Vec<Finding> {
+    let mut orphaned = Vec::new();
+    for entry in std::fs::read_dir(store.pack_dir()).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "keep") {
+            continue;
+        }
+        let pid = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| text.trim().strip_prefix("baton pid ")?.parse::<u32>().ok());
+        if let Some(pid) = pid.filter(|&pid| !crate::os::process_alive(pid)) {
+            orphaned.push((path, pid));
+        }
+    }
+    let mut found = doctor::orphaned_keeps(&orphaned);
+    if fix {
+        for (f, (path, _)) in found.iter_mut().zip(&orphaned) {
+            f.fixed = std::fs::remove_file(path).is_ok();
+        }
+    }
+    found
 }
 
 /// Loose objects and packs; `fix` runs `git gc --auto`.

@@ -2,9 +2,11 @@
 //! the work tree, plan (dry run), execute with a run ledger, resume, stop,
 //! and read runs back.
 //!
-//! An executed run records its start, then one commit per step result,
-//! from a write-behind writer (see [`crate::store::write_behind`]) so no
-//! step waits for the disk; everything has landed before the run returns.
+//! An executed run records its start (landed before any step runs), then
+//! one commit per step result, from a write-behind writer (see
+//! [`crate::store::write_behind`]) so no step waits for the disk;
+//! everything has landed before the run returns. When the writer fails,
+//! the run stops as for SIGTERM and its end is recorded directly.
 //!
 //! A resume trusts nothing of the ledger but its step results: it runs the
 //! definition file of this work tree at the recorded repository-relative
@@ -24,7 +26,7 @@ use crate::ids::{RunId, WorkflowName};
 use crate::os;
 use crate::state;
 use crate::store::write_behind::WriteBehind;
-use crate::store::{message, Change, Message, Outcome, Snapshot};
+use crate::store::{message, Change, Message, Outcome, Snapshot, Store};
 use crate::workflow::def::{self, Definition, Format};
 use crate::workflow::exec::{self, Sink};
 use crate::workflow::ledger::{self, DefinitionRef, Run, RunStatus, StepStatus};
@@ -226,23 +228,61 @@ fn execute(
         sink: how.sink,
     };
     let stop = os::stop_on_signals().map_err(|e| Error::io("installing signal handlers", e))?;
-    // The start and the step results land from a writer thread while the
-    // steps run: a burst of fast steps costs one pack per batch, not a
-    // commit's worth of files per step, and no step waits for the disk. Each
-    // is still its own commit, in order; all have landed before the command
-    // returns. (A runner killed meanwhile loses the results not yet landed:
-    // those steps show as not done, and resume runs them again.)
-    let mut writer = WriteBehind::start(&s.store, &run.actor);
-    if let Some(start) = start {
-        writer.push(start)?;
-    }
-    let stopped = exec::execute(def, &mut run, selected, &opts, &stop, |run, summary| {
-        writer.push(record_change(run, &summary)?)
+    // The start lands first (a resume has landed its own): if it cannot,
+    // nothing runs. The step results
+    // then land from a writer thread while the steps run: a burst of fast
+    // steps costs one pack per batch, not a commit's worth of files per
+    // step, and no step waits for the disk. Each is still its own commit,
+    // in order; all have landed before the command returns. (A runner
+    // killed meanwhile loses the results not yet landed: those steps show
+    // as not done, and resume runs them again.) A writer that fails raises
+    // `stop`: the steps stop as for SIGTERM, since their results would be lost.
+    let mut writer = WriteBehind::start(&s.store, &run.actor, start, stop.clone()).map_err(|e| {
+        e.context(format!(
+            "run {} did not start, no step ran: recording its start failed",
+            run.id
+        ))
     })?;
+    let executed = exec::execute(def, &mut run, selected, &opts, &stop, |run, summary| {
+        writer.push(record_change(run, &summary)?)
+    });
+    // A run whose steps could not all run (an error) ends stopped.
+    let stopped = !matches!(executed, Ok(false));
     run.conclude(def, stopped, crate::clock::now()?);
-    writer.push(record_change(&run, run.status.as_str())?)?;
-    writer.finish()?;
-    Ok(run)
+    let landed = record_change(&run, run.status.as_str())
+        .and_then(|end| writer.push(end))
+        .and_then(|()| writer.finish());
+    match (executed, landed) {
+        (Ok(_), Ok(())) => Ok(run),
+        // The end landed: the ledger is right, only the error is left to tell.
+        (Err(e), Ok(())) => Err(e),
+        (executed, Err(writer_error)) => Err(record_end_directly(s, &run, executed.err().unwrap_or(writer_error))),
+    }
+}
+
+/// After the state writer failed: record the run's end with an ordinary
+/// write (loose objects, not the writer's packs), so its ledger does not
+/// stay `running`; `failure` comes back with what was recorded.
+fn record_end_directly(s: &Session, run: &Run, failure: Error) -> Error {
+    let summary = format!("{} (its state writer failed)", run.status.as_str());
+    // A fresh handle: the session's may have looked at packs the writer
+    // merged away since.
+    let recorded = record_change(run, &summary)
+        .and_then(|end| Store::open(s.store.path())?.update(&run.actor, |_| Ok(Outcome::Write(end.clone(), ()))));
+    let failure = failure.context(format!("run {} stopped: recording its steps failed", run.id));
+    match recorded {
+        Ok(_) => failure.with_hint(format!(
+            "the ledger records the run as {} with the steps done so far; fix the cause, then \
+             `baton workflow resume --run-id {} --execute`",
+            run.status.as_str(),
+            run.id
+        )),
+        Err(e) => failure.with_hint(format!(
+            "its end could not be recorded either ({}); once the cause is fixed, \
+             `baton workflow doctor --fix` marks the run interrupted",
+            e.message
+        )),
+    }
 }
 
 /// The commit that records `run` as it is now.

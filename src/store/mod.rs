@@ -6,11 +6,13 @@
 //! snapshots of one commit), [`write`] (changes, commits, compare-and-swap),
 //! [`history`] (log walks, ancestry), [`diff`] (what differs between trees),
 //! [`remote`] (fetch and push through the `git` binary), [`pack`] and
-//! [`write_behind`] (packed writes for bursts of commits), [`message`]
-//! (commit messages and trailers), and the object cache (`cache`).
+//! [`write_behind`] (packed writes for bursts of commits), [`fsync`] (what
+//! reaches the disk before a ref points at it), [`message`] (commit
+//! messages and trailers), and the object cache (`cache`).
 
 mod cache;
 pub mod diff;
+pub mod fsync;
 pub mod history;
 pub mod message;
 pub mod pack;
@@ -20,6 +22,7 @@ pub mod write;
 pub mod write_behind;
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use gix::bstr::ByteSlice;
 
@@ -33,6 +36,10 @@ pub use write::{Change, Outcome, RefError, Written};
 /// The one ref that holds all shared state.
 pub const STATE_REF: &str = "refs/baton/state";
 
+/// A ref lock older than this was left by a crashed writer: no writer
+/// holds one for more than a moment.
+pub const STALE_LOCK: Duration = Duration::from_secs(60);
+
 /// An opened repository with the state ref.
 pub struct Store {
     repo: gix::Repository,
@@ -42,6 +49,8 @@ pub struct Store {
     /// usually builds on its tip, and finds the trees it edits here instead
     /// of searching every pack on disk.
     kept: std::cell::RefCell<gix::odb::memory::Storage>,
+    /// What to sync before a ref points at new objects (`core.fsync`).
+    durability: fsync::Durability,
 }
 
 impl Store {
@@ -70,10 +79,20 @@ impl Store {
         repo.object_cache_size_if_unset(4 * 1024 * 1024);
         repo.objects
             .set_pack_cache(|| Box::new(cache::DeltaBaseCache::new(cache::DELTA_BASE_CACHE_BYTES)));
+        let durability = {
+            let config = repo.config_snapshot();
+            let value = |key: &str| config.string(key).map(|v| v.to_str_lossy().into_owned());
+            fsync::Durability::from_config(
+                value("core.fsync").as_deref(),
+                value("core.fsyncMethod").as_deref(),
+                std::env::var("GIT_TEST_FSYNC").ok().as_deref(),
+            )
+        };
         Store {
             repo,
             in_memory: false,
             kept: Default::default(),
+            durability,
         }
     }
 
@@ -85,6 +104,11 @@ impl Store {
         Ok(fresh)
     }
 
+    /// The `.git` directory of this repository (for another handle or thread to open it).
+    pub fn path(&self) -> &Path {
+        self.repo.path()
+    }
+
     /// `.git` (the common one, for worktrees): where refs and machine-local files live.
     pub fn git_dir(&self) -> &Path {
         self.repo.common_dir()
@@ -94,9 +118,30 @@ impl Store {
         self.repo.workdir()
     }
 
-    /// The lock file git and gix take while moving the state ref.
-    pub fn lock_path(&self) -> PathBuf {
-        self.git_dir().join(format!("{STATE_REF}.lock"))
+    /// The lock files git and gix take while moving the state ref: its own
+    /// (`refs/baton/state.lock`) and, once refs were packed (`git
+    /// pack-refs`, `git gc`), `packed-refs.lock`, which gix takes to read
+    /// the packed value consistently. (Reflogs are appended without a lock.)
+    pub fn lock_paths(&self) -> Vec<PathBuf> {
+        self.ref_lock_paths(STATE_REF)
+    }
+
+    fn ref_lock_paths(&self, name: &str) -> Vec<PathBuf> {
+        vec![
+            self.git_dir().join(format!("{name}.lock")),
+            self.git_dir().join("packed-refs.lock"),
+        ]
+    }
+
+    /// The first of the locks moving `name` needs that exists, with its age.
+    fn held_lock(&self, name: &str) -> Option<HeldLock> {
+        self.ref_lock_paths(name).into_iter().find_map(|path| {
+            let modified = std::fs::metadata(&path).ok()?.modified().ok();
+            let age = modified
+                .and_then(|m| SystemTime::now().duration_since(m).ok())
+                .unwrap_or_default();
+            Some(HeldLock { path, age })
+        })
     }
 
     /// A value from the repository's git configuration (`user.email`).
@@ -164,6 +209,26 @@ impl Store {
     /// The names of the configured git remotes.
     pub fn remote_names(&self) -> Vec<String> {
         self.repo.remote_names().iter().map(|n| n.to_string()).collect()
+    }
+}
+
+/// A lock file in the way of a ref update, and how old it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldLock {
+    pub path: PathBuf,
+    pub age: Duration,
+}
+
+impl HeldLock {
+    /// Older than [`STALE_LOCK`]: left behind, not held.
+    pub fn is_stale(&self) -> bool {
+        self.age >= STALE_LOCK
+    }
+}
+
+impl std::fmt::Display for HeldLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} exists ({}s old)", self.path.display(), self.age.as_secs())
     }
 }
 

@@ -8,6 +8,7 @@
 //! moved or is locked, the whole thing is re-run, so the caller's
 //! preconditions are checked again against the newer state.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,8 @@ use gix::refs::transaction::{Change as RefChange, LogChange, PreviousValue, RefE
 use gix::refs::Target;
 use gix::ObjectId;
 
-use super::{pack, Message, Snapshot, Store, STATE_REF};
+use super::fsync::Components;
+use super::{pack, HeldLock, Message, Snapshot, Store, STATE_REF};
 use crate::codec;
 use crate::error::{Error, Result, ResultExt};
 
@@ -51,6 +53,24 @@ pub enum Outcome<T> {
     WriteEach(Vec<Change>, T),
 }
 
+/// An [`Outcome`] as the retry loop handles it: the changes owned, or
+/// borrowed from a caller that lands the same changes whatever the state.
+enum Plan<'c, T> {
+    Unchanged(T),
+    Chain(Cow<'c, [Change]>, T),
+}
+
+impl<T> From<Outcome<T>> for Plan<'static, T> {
+    fn from(outcome: Outcome<T>) -> Self {
+        match outcome {
+            Outcome::Unchanged(value) => Plan::Unchanged(value),
+            Outcome::Write(change, value) => Plan::Chain(Cow::Owned(vec![change]), value),
+            Outcome::WriteEach(changes, value) if changes.is_empty() => Plan::Unchanged(value),
+            Outcome::WriteEach(changes, value) => Plan::Chain(Cow::Owned(changes), value),
+        }
+    }
+}
+
 /// Where a write puts its new objects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Objects {
@@ -75,8 +95,11 @@ pub struct Written<T> {
 /// Why a ref did not move.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefError {
-    /// Another writer holds the ref's lock (or `packed-refs.lock`).
-    Locked(String),
+    /// Another writer holds a lock the update needs: the ref's own or
+    /// `packed-refs.lock` (see [`Store::lock_paths`]). `lock` is the lock
+    /// file found in the way (`None` when it was gone by the time it was
+    /// looked for); `why` is gix's account.
+    Locked { lock: Option<HeldLock>, why: String },
     /// The ref is no longer at the value the caller read.
     Moved,
     /// Anything else: I/O, permissions, an invalid name.
@@ -86,7 +109,8 @@ pub enum RefError {
 impl std::fmt::Display for RefError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RefError::Locked(why) | RefError::Io(why) => f.write_str(why),
+            RefError::Locked { lock: Some(lock), .. } => write!(f, "{lock}"),
+            RefError::Locked { lock: None, why } | RefError::Io(why) => f.write_str(why),
             RefError::Moved => f.write_str("the ref moved meanwhile"),
         }
     }
@@ -135,57 +159,81 @@ impl Change {
     pub fn is_empty(&self) -> bool {
         self.writes.is_empty() && self.deletes.is_empty()
     }
+
+    /// About how much memory the change holds: the bytes of its files.
+    pub fn size(&self) -> usize {
+        let files: usize = self
+            .writes
+            .iter()
+            .map(|(path, content)| {
+                path.len()
+                    + match content {
+                        Content::Bytes(bytes) => bytes.len(),
+                        Content::Blob(_) => 20,
+                    }
+            })
+            .sum();
+        files + self.message.summary.len()
+    }
 }
 
 impl Store {
     /// Run `op` against the current state and commit what it returns, with
     /// compare-and-swap on the ref; re-run it whenever the ref moved meanwhile.
     /// Fails with "no state" unless the state exists.
-    pub fn update<T>(&self, actor: &str, op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>) -> Result<Written<T>> {
-        self.update_with(actor, false, Objects::Loose, op)
-    }
-
-    /// Like [`Store::update`], with the new objects written as one pack,
-    /// which also takes in the objects of the packs in `merge` (packs this
-    /// process wrote, see [`pack::merge`]); those are then deleted.
-    pub fn update_packed<T>(
+    pub fn update<T>(
         &self,
         actor: &str,
-        merge: &[PathBuf],
-        op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
+        mut op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
     ) -> Result<Written<T>> {
-        self.update_with(actor, false, Objects::Packed(merge.to_vec()), op)
+        self.update_with(actor, false, Objects::Loose, |snap| op(snap).map(Plan::from))
+    }
+
+    /// Land `changes` as a chain of commits, one each, on whatever the state
+    /// is (they must not depend on it: a moved ref is simply retried), with
+    /// the new objects written as one pack, which also takes in the objects
+    /// of the packs in `merge` (packs this process wrote, see
+    /// [`pack::merge`]); those are then deleted.
+    pub fn write_each_packed(&self, actor: &str, merge: &[PathBuf], changes: &[Change]) -> Result<Written<()>> {
+        self.update_with(actor, false, Objects::Packed(merge.to_vec()), |_| {
+            Ok(Plan::Chain(Cow::Borrowed(changes), ()))
+        })
     }
 
     /// Like [`Store::update`], but also runs on a repository without state (for `init`).
     pub fn update_or_create<T>(
         &self,
         actor: &str,
-        op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
+        mut op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
     ) -> Result<Written<T>> {
-        self.update_with(actor, true, Objects::Loose, op)
+        self.update_with(actor, true, Objects::Loose, |snap| op(snap).map(Plan::from))
     }
 
     /// The retry loop: read, decide, write, compare-and-swap; again while
     /// the ref moved or is locked, within [`WRITE_BUDGET`].
-    fn update_with<T>(
+    ///
+    /// A packed write keeps its pack (`.keep`) from before the ref may
+    /// point at it until the ref does: a `git gc` or `git repack -a -d`
+    /// meanwhile would otherwise delete a pack no ref reaches yet.
+    fn update_with<'c, T>(
         &self,
         actor: &str,
         may_create: bool,
         mut objects: Objects,
-        mut op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
+        mut op: impl FnMut(&Snapshot<'_>) -> Result<Plan<'c, T>>,
     ) -> Result<Written<T>> {
         let started = Instant::now();
         let mut retries = 0u32;
+        // The keep of the last pack this loop wrote; dropping it releases the pack.
+        let mut keep: Option<pack::Keep> = None;
         loop {
             let snap = self.snapshot_at(self.tip()?)?;
             if snap.commit.is_none() && !may_create {
                 return Err(self.no_state());
             }
             let (changes, value) = match op(&snap)? {
-                Outcome::Write(change, value) => (vec![change], value),
-                Outcome::WriteEach(changes, value) if !changes.is_empty() => (changes, value),
-                Outcome::Unchanged(value) | Outcome::WriteEach(_, value) => {
+                Plan::Chain(changes, value) => (changes, value),
+                Plan::Unchanged(value) => {
                     return Ok(Written {
                         value,
                         commit: None,
@@ -195,23 +243,39 @@ impl Store {
                 }
             };
             refuse_existing(&snap, &changes)?;
-            let (new, pack) = self.write_chain(&snap, &changes, actor, &objects)?;
-            if let (Objects::Packed(merged), Some(pack)) = (&mut objects, &pack) {
-                // Those packs are gone now, their objects in this one.
-                *merged = vec![pack.clone()];
-            }
-            match self.compare_and_swap(snap.commit, new, &chain_summary(&changes)) {
+            let (new, written) = self.write_chain(&snap, &changes, actor, &objects)?;
+            let pack = written.map(|written| {
+                // The packs merged are gone now, their objects in this one;
+                // an earlier attempt's pack among them needs no keep, unless
+                // this attempt came out the same pack (its keep is that one).
+                let same =
+                    matches!(&objects, Objects::Packed(merged) if merged == std::slice::from_ref(&written.index));
+                if written.keep.is_some() || !same {
+                    keep = written.keep;
+                }
+                objects = Objects::Packed(vec![written.index.clone()]);
+                written.index
+            });
+            let err = match self.compare_and_swap(snap.commit, new, &chain_summary(&changes)) {
                 Ok(()) => {
+                    drop(keep);
                     return Ok(Written {
                         value,
                         commit: Some(new),
                         retries,
                         pack,
-                    })
+                    });
                 }
-                Err(RefError::Io(why)) => return Err(Error::git(format!("updating {STATE_REF}"), why)),
-                Err(err) if started.elapsed() >= WRITE_BUDGET => return Err(self.gave_up(&err, retries)),
-                Err(_) => {
+                Err(err) => err,
+            };
+            // What this attempt kept in memory never landed: another attempt
+            // must not leave those objects out of its pack.
+            self.kept.take();
+            match err {
+                RefError::Io(why) => return Err(Error::git(format!("updating {STATE_REF}"), why)),
+                RefError::Locked { lock: Some(lock), .. } if lock.is_stale() => return Err(stale_lock(&lock)),
+                err if started.elapsed() >= WRITE_BUDGET => return Err(self.gave_up(&err, retries)),
+                _ => {
                     retries += 1;
                     backoff(retries);
                 }
@@ -222,11 +286,14 @@ impl Store {
     /// Why a write stopped retrying.
     fn gave_up(&self, last: &RefError, retries: u32) -> Error {
         match last {
-            RefError::Locked(why) => Error::environment(
+            RefError::Locked { .. } => Error::environment(
                 "lock_held",
-                format!("{STATE_REF} stayed locked for {}s ({why})", WRITE_BUDGET.as_secs()),
+                format!("{STATE_REF} stayed locked for {}s: {last}", WRITE_BUDGET.as_secs()),
             )
-            .with_hint("if no baton or git process is running, `baton doctor --fix` removes a stale lock"),
+            .with_hint(
+                "if no baton or git process is running, the lock was left behind: \
+                 `baton doctor --fix` removes it once it is a minute old",
+            ),
             _ => Error::failed(
                 "contention",
                 format!("{STATE_REF} kept moving; gave up after {retries} retries"),
@@ -236,16 +303,16 @@ impl Store {
     }
 
     /// Write `changes` as a chain of commits on top of `snap`, one per change;
-    /// returns the last, and the pack's index when packed. Packed, the chain
-    /// is built in memory (each commit's trees read from the one before) and
-    /// lands as one pack.
+    /// returns the last, and the pack when packed. Packed, the chain is built
+    /// in memory (each commit's trees read from the one before) and lands as
+    /// one pack, synced and kept.
     fn write_chain(
         &self,
         snap: &Snapshot<'_>,
         changes: &[Change],
         actor: &str,
         objects: &Objects,
-    ) -> Result<(ObjectId, Option<PathBuf>)> {
+    ) -> Result<(ObjectId, Option<pack::Written>)> {
         let Objects::Packed(merge) = objects else {
             return Ok((self.write_commits(snap, changes, actor)?, None));
         };
@@ -259,9 +326,11 @@ impl Store {
             repo,
             in_memory: true,
             kept: Default::default(),
+            durability: self.durability,
         };
         let tip = staged.write_commits(snap, changes, actor)?;
         let mut memory = staged.repo.objects.take_object_memory().unwrap_or_default();
+        drop(staged);
         memory.retain(|id, _| !carried_ids.contains(id));
         let entries: Vec<pack::Entry<'_>> = memory
             .iter()
@@ -271,11 +340,11 @@ impl Store {
                 data,
             })
             .collect();
-        let pack = pack::write(&self.pack_dir(), &entries, merge)
+        let written = pack::write(&self.pack_dir(), &entries, merge, &self.durability)
             .map_err(|e| Error::io("writing the state objects as a pack", e))?;
         drop(entries);
-        self.kept.replace(memory);
-        Ok((tip, Some(pack)))
+        self.kept.replace(tip_objects(memory, tip));
+        Ok((tip, Some(written)))
     }
 
     /// The commits of a chain, one per change, each on the one before.
@@ -409,8 +478,28 @@ impl Store {
         self.move_ref(STATE_REF, old, new, &format!("baton: {summary}"))
     }
 
+    /// With `core.fsync` naming `reference`, push the ref file `name` gix
+    /// just wrote (and its reflog) to the disk, as git would have before
+    /// moving on. (gix writes refs without syncing, as git's default does.)
+    fn sync_ref(&self, name: &str) -> std::io::Result<()> {
+        if !self.durability.components.contains(Components::REFERENCE) {
+            return Ok(());
+        }
+        for file in [self.git_dir().join(name), self.git_dir().join("logs").join(name)] {
+            match std::fs::File::open(&file) {
+                Ok(f) => self.durability.sync_file(Components::REFERENCE, &f)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            }
+            if let Some(dir) = file.parent() {
+                self.durability.sync_dir(Components::REFERENCE, dir)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Compare-and-swap any ref (remote-tracking updates in sync use it too).
-    pub fn move_ref(&self, name: &str, old: Option<ObjectId>, new: ObjectId, reflog: &str) -> Result<(), RefError> {
+    pub fn move_ref(&self, ref_name: &str, old: Option<ObjectId>, new: ObjectId, reflog: &str) -> Result<(), RefError> {
         let expected = match old {
             Some(old) => PreviousValue::MustExistAndMatch(Target::Object(old)),
             None => PreviousValue::MustNotExist,
@@ -425,7 +514,7 @@ impl Store {
                 expected,
                 new: Target::Object(new),
             },
-            name: name.try_into().map_err(|e| RefError::Io(format!("{e}")))?,
+            name: ref_name.try_into().map_err(|e| RefError::Io(format!("{e}")))?,
             deref: false,
         };
         let (name, email) = self.committer();
@@ -437,17 +526,61 @@ impl Store {
         let mut time = Default::default();
         self.repo
             .edit_references_as([edit], Some(committer.to_ref(&mut time)))
-            .map(|_| ())
             .map_err(|e| {
                 if e.is_conflict() {
                     RefError::Moved
                 } else if e.is_retryable() {
-                    RefError::Locked(e.to_string())
+                    RefError::Locked {
+                        lock: self.held_lock(ref_name),
+                        why: e.to_string(),
+                    }
                 } else {
                     RefError::Io(e.to_string())
                 }
-            })
+            })?;
+        self.sync_ref(ref_name)
+            .map_err(|e| RefError::Io(format!("{ref_name} moved, but syncing it to the disk failed: {e}")))
     }
+}
+
+/// The refusal for a lock left behind: waiting for it is pointless.
+fn stale_lock(lock: &HeldLock) -> Error {
+    Error::environment(
+        "lock_held",
+        format!("cannot move {STATE_REF}: {lock}, left by a crashed writer"),
+    )
+    .with_hint("`baton doctor --fix` removes a stale lock (check first that no git or baton process is running)")
+}
+
+/// Of a packed chain's objects, what the next chain needs: its tip commit
+/// and the trees of the tip's tree that were new (the next chain edits
+/// them). Not the blobs, nor the commits and trees before the tip: a long
+/// run's writer would otherwise carry every batch's ledger copies.
+fn tip_objects(mut memory: gix::odb::memory::Storage, tip: ObjectId) -> gix::odb::memory::Storage {
+    let mut keep = vec![tip];
+    let mut pending: Vec<ObjectId> = memory
+        .get(&tip)
+        .and_then(|(_, data)| gix::objs::CommitRef::from_bytes(data, tip.kind()).ok())
+        .map(|commit| vec![commit.tree()])
+        .unwrap_or_default();
+    while let Some(tree) = pending.pop() {
+        let Some((gix::objs::Kind::Tree, data)) = memory.get(&tree) else {
+            continue;
+        };
+        keep.push(tree);
+        if let Ok(decoded) = gix::objs::TreeRef::from_bytes(data, tree.kind()) {
+            pending.extend(
+                decoded
+                    .entries
+                    .iter()
+                    .filter(|e| e.mode.is_tree())
+                    .map(|e| e.oid.to_owned()),
+            );
+        }
+    }
+    let keep: std::collections::HashSet<ObjectId> = keep.into_iter().collect();
+    memory.retain(|id, _| keep.contains(id));
+    memory
 }
 
 /// Refuse a write whose new files already exist on the state it would land on.

@@ -2,13 +2,15 @@
 //! thread, so the caller does not wait for the disk between one piece of
 //! work and the next.
 //!
-//! Every queued change still becomes its own commit, in queue order. What
-//! the thread finds waiting when it is free lands together: one chain of
-//! commits in one pack, one compare-and-swap ([`Store::update_packed`] with
-//! [`Outcome::WriteEach`]). A caller that queues faster than the disk
-//! writes pays for a file pair per batch instead of a handful of files per
-//! commit; one that queues slowly gets each change landed alone, moments
-//! after it was queued.
+//! The first change (a run's start) lands before the thread starts, on the
+//! caller's own thread. Every queued change still becomes its own commit,
+//! in queue order. What the thread gathers within [`GATHER`] of a change
+//! lands together: one chain of commits in one pack, one compare-and-swap
+//! ([`Store::write_each_packed`]). Each pack is synced before the ref
+//! points at it, a fixed cost of milliseconds, so a burst of fast steps
+//! pays for a few packs instead of one per step; a change queued alone
+//! lands moments after it was queued. The queue holds at most
+//! [`QUEUE_BYTES`]: a caller that queues faster than the writer lands waits.
 //!
 //! The changes must not depend on the state they land on (a workflow run's
 //! ledger file, which only its runner writes): a moved ref is simply
@@ -16,22 +18,75 @@
 //!
 //! Packs are cheap to write and expensive to have many of (every reader
 //! searches each one; gix sizes its table of packs when it opens a
-//! repository). So the writer merges its own packs as it goes, geometrically
-//! (a pack is merged into the one before it while that one is no more than
-//! twice its size), which keeps a long run at a handful of packs and copies
-//! each object only a few times; at the end it merges what is left into
-//! one. Merging copies the packed entries as they are, without inflating.
+//! repository). So past [`MAX_OWN_PACKS`] the writer merges its own packs,
+//! geometrically, which keeps a long run at a handful of packs and copies
+//! each object only a few times; its last write takes in what is left, so a
+//! run leaves one pack. Merging copies the packed entries as they are,
+//! without inflating. `git gc` may fold the writer's packs meanwhile (see
+//! docs/storage.md): nothing here depends on them staying.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
-use super::{pack, Change, Outcome, Store};
+use super::fsync::Durability;
+use super::{pack, Change, Store};
 use crate::error::{Error, Result};
+
+/// How many bytes of changes may wait for the writer; a caller queueing
+/// faster than the writer lands waits for room. Each change holds a whole
+/// file (a 1,000-step run's ledger is ~100 KiB), so an unbounded queue
+/// behind a slower writer would grow with the square of the number of
+/// steps. Large enough that such a run lands in a few dozen batches (each
+/// batch is a pack, synced: a fixed cost of milliseconds).
+const QUEUE_BYTES: usize = 6 << 20;
+
+/// How long the writer gathers changes after the first of a batch before
+/// landing them: every batch is a pack synced to the disk (milliseconds on
+/// a busy disk), so a burst of fast steps is better landed in a few
+/// batches than in one per step. A result lands this much later at most.
+const GATHER: Duration = Duration::from_millis(20);
+
+/// More packs than this of the writer's own, and it merges some (see
+/// [`OwnPacks::add`]); fewer are left as they are until its last write
+/// takes them all in.
+const MAX_OWN_PACKS: usize = 8;
 
 pub struct WriteBehind {
     queue: Option<mpsc::Sender<Queued>>,
+    room: Arc<Room>,
     worker: Option<JoinHandle<Result<()>>>,
+}
+
+/// The bytes queued and not yet taken by the writer.
+#[derive(Default)]
+struct Room {
+    queued: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Room {
+    /// Wait until `size` more bytes fit (any size fits an empty queue), or
+    /// `gone` says the writer will never make room.
+    fn reserve(&self, size: usize, gone: impl Fn() -> bool) {
+        let mut queued = self.queued.lock().unwrap_or_else(|e| e.into_inner());
+        while *queued > 0 && *queued + size > QUEUE_BYTES && !gone() {
+            queued = self
+                .freed
+                .wait_timeout(queued, Duration::from_millis(50))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *queued += size;
+    }
+
+    fn release(&self, size: usize) {
+        let mut queued = self.queued.lock().unwrap_or_else(|e| e.into_inner());
+        *queued = queued.saturating_sub(size);
+        self.freed.notify_all();
+    }
 }
 
 enum Queued {
@@ -41,57 +96,57 @@ enum Queued {
 }
 
 impl WriteBehind {
-    /// Start the writer thread; its commits are authored by `actor`.
-    pub fn start(store: &Store, actor: &str) -> WriteBehind {
-        let (queue, pending) = mpsc::channel::<Queued>();
-        let git_dir = store.repo.path().to_owned();
-        let actor = actor.to_owned();
+    /// Land `first` now, on the caller's thread (its commit is on the ref
+    /// when this returns: a run's start record lands before any step runs),
+    /// then start the writer thread for the changes that follow; its commits
+    /// are authored by `actor`. When the writer stops on an error it raises
+    /// `alarm`, so the caller can stop producing work whose record would be
+    /// lost; the error itself comes back from [`WriteBehind::push`] or
+    /// [`WriteBehind::finish`].
+    pub fn start(store: &Store, actor: &str, first: Option<Change>, alarm: Arc<AtomicBool>) -> Result<WriteBehind> {
+        let written = match first {
+            Some(first) => Some(store.write_each_packed(actor, &[], std::slice::from_ref(&first))?),
+            None => None,
+        };
         let mut packs = OwnPacks {
             dir: store.pack_dir(),
+            git_dir: store.git_dir().to_owned(),
+            sync: store.durability,
             packs: Vec::new(),
         };
-        let worker = std::thread::spawn(move || {
-            let mut store: Option<Store> = None;
-            let mut finished = false;
-            while !finished {
-                let Ok(first) = pending.recv() else { break };
-                let mut batch = Vec::new();
-                for queued in std::iter::once(first).chain(pending.try_iter()) {
-                    match queued {
-                        Queued::Change(change) => batch.push(change),
-                        Queued::Finish => finished = true,
-                    }
-                }
-                if batch.is_empty() {
-                    continue;
-                }
-                // Opened afresh for each batch: a repository handle that has
-                // loaded a pack this writer then merged away must not look
-                // for objects again (gix can panic when it re-reads a pack
-                // directory whose packs were replaced under it).
-                let fresh = match store.take() {
-                    Some(used) => used.reopen()?,
-                    None => Store::open(&git_dir)?,
-                };
-                // The last batch's pack takes in all the others: one write, one pack.
-                let merge = if finished { packs.take_all() } else { Vec::new() };
-                let written = fresh.update_packed(&actor, &merge, |_| Ok(Outcome::WriteEach(batch.clone(), ())))?;
-                if let Some(index) = written.pack {
-                    packs.add(index);
-                }
-                store = Some(fresh);
-            }
-            packs.merge_all();
-            Ok(())
-        });
-        WriteBehind {
-            queue: Some(queue),
-            worker: Some(worker),
+        if let Some(index) = written.and_then(|w| w.pack) {
+            packs.add(index);
         }
+        // The objects of the start's chain, for the writer's first chain to build on.
+        let kept = store.kept.take();
+        let (queue, pending) = mpsc::channel::<Queued>();
+        let room = Arc::new(Room::default());
+        let git_dir = store.repo.path().to_owned();
+        let actor = actor.to_owned();
+        let freed = room.clone();
+        let worker = std::thread::spawn(move || {
+            let result = land_queued(&git_dir, &actor, &pending, &freed, &mut packs, kept);
+            if result.is_err() {
+                alarm.store(true, Ordering::SeqCst);
+            }
+            result
+        });
+        Ok(WriteBehind {
+            queue: Some(queue),
+            room,
+            worker: Some(worker),
+        })
     }
 
-    /// Queue `change`. Fails with the writer's error once a write has failed.
+    /// Queue `change` (waiting while the queue is full). Fails with the
+    /// writer's error once a write has failed.
     pub fn push(&mut self, change: Change) -> Result<()> {
+        let worker = self.worker.as_ref();
+        self.room
+            .reserve(change.size(), || worker.is_none_or(JoinHandle::is_finished));
+        if self.worker.as_ref().is_none_or(JoinHandle::is_finished) {
+            return self.stopped();
+        }
         let sent = self
             .queue
             .as_ref()
@@ -99,7 +154,12 @@ impl WriteBehind {
         if sent {
             return Ok(());
         }
-        // The writer ended, which it only does after an error: report it.
+        self.stopped()
+    }
+
+    /// The writer ended before being told to finish, which it only does
+    /// after an error: that error.
+    fn stopped(&mut self) -> Result<()> {
         self.finish_inner().and(Err(Error::failed(
             "state_writer_stopped",
             "the state writer stopped before all changes were written",
@@ -128,24 +188,131 @@ impl WriteBehind {
     }
 }
 
+/// The writer thread: land what is queued, batch by batch, until told to
+/// finish (or the queue is dropped); then leave one pack.
+fn land_queued(
+    git_dir: &std::path::Path,
+    actor: &str,
+    pending: &mpsc::Receiver<Queued>,
+    room: &Room,
+    packs: &mut OwnPacks,
+    kept: gix::odb::memory::Storage,
+) -> Result<()> {
+    let mut store: Option<Store> = None;
+    let mut kept = Some(kept);
+    let mut finished = false;
+    while !finished {
+        let Ok(first) = pending.recv() else { break };
+        let (batch, last) = gather(first, pending, room);
+        finished = last;
+        if batch.is_empty() {
+            continue;
+        }
+        // Opened afresh for each batch: a repository handle that has
+        // loaded a pack this writer then merged away must not look
+        // for objects again (gix can panic when it re-reads a pack
+        // directory whose packs were replaced under it).
+        let fresh = match store.take() {
+            Some(used) => used.reopen()?,
+            None => {
+                let opened = Store::open(git_dir)?;
+                opened.kept.replace(kept.take().unwrap_or_default());
+                opened
+            }
+        };
+        // The last batch's pack takes in all the others: one write, one pack.
+        let merge = if finished && !packs.git_gc_running() {
+            packs.take_all()
+        } else {
+            Vec::new()
+        };
+        let written = fresh.write_each_packed(actor, &merge, &batch)?;
+        drop(batch);
+        if let Some(index) = written.pack {
+            packs.add(index);
+        }
+        store = Some(fresh);
+    }
+    packs.merge_all();
+    Ok(())
+}
+
+/// The batch that starts with `first`: what arrives within [`GATHER`] of
+/// it, up to a queue's worth, or until the caller says it is finished
+/// (then `true`). Room is made in the queue as changes are taken.
+fn gather(first: Queued, pending: &mpsc::Receiver<Queued>, room: &Room) -> (Vec<Change>, bool) {
+    let deadline = std::time::Instant::now() + GATHER;
+    let (mut batch, mut bytes) = (Vec::new(), 0);
+    let mut next = Some(first);
+    while let Some(queued) = next.take() {
+        match queued {
+            Queued::Change(change) => {
+                let size = change.size();
+                room.release(size);
+                bytes += size;
+                batch.push(change);
+            }
+            Queued::Finish => return (batch, true),
+        }
+        if bytes >= QUEUE_BYTES {
+            break;
+        }
+        // Past the deadline this still takes what is waiting already.
+        next = pending
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .ok();
+    }
+    (batch, false)
+}
+
 /// The packs this writer made that are still on disk, oldest first, with
 /// their sizes.
 struct OwnPacks {
     dir: PathBuf,
+    /// The common `.git` directory, where `git gc` leaves `gc.pid`.
+    git_dir: PathBuf,
+    sync: Durability,
     packs: Vec<(PathBuf, u64)>,
 }
 
+/// How long git itself trusts a `gc.pid` (`git gc` ignores an older one).
+const GC_PID_TRUSTED: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+
 /// Merging is housekeeping: when it fails (a full disk), the packs stay as
-/// they are, which git reads just as well, and the writer goes on.
+/// they are, which git reads just as well, and the writer goes on. A pack
+/// `git gc` folded meanwhile is simply no longer there to merge. While a
+/// `git gc` runs, nothing is merged: it lists the packs it folds when it
+/// starts (for its cruft pack) and fails when one of them is deleted under
+/// it.
 impl OwnPacks {
+    /// A `git gc` holds `gc.pid` while it runs.
+    fn git_gc_running(&self) -> bool {
+        std::fs::metadata(self.git_dir.join("gc.pid"))
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < GC_PID_TRUSTED))
+    }
+
+    /// Track a new pack; past [`MAX_OWN_PACKS`], merge the newest ones
+    /// geometrically: as many as it takes for the pack before them to be
+    /// more than twice their size together, so each object is copied only
+    /// a few times however long the run. (Fewer packs are left as they are:
+    /// each merge is a pack synced and files deleted, which on a busy disk
+    /// costs more than the last write taking them all in.)
     fn add(&mut self, index: PathBuf) {
         if self.packs.iter().any(|(known, _)| *known == index) {
             return;
         }
         let size = pack::size(&index);
         self.packs.push((index, size));
-        while let [.., (_, older), (_, newer)] = self.packs[..] {
-            if older > newer.saturating_mul(2) || !self.merge_last(2) {
+        while self.packs.len() > MAX_OWN_PACKS {
+            let len = self.packs.len();
+            let mut n = 2;
+            let mut newest: u64 = self.packs[len - 2..].iter().map(|(_, s)| s).sum();
+            while n < len && self.packs[len - n - 1].1 <= newest.saturating_mul(2) {
+                n += 1;
+                newest += self.packs[len - n].1;
+            }
+            if !self.merge_last(n) {
                 break;
             }
         }
@@ -162,15 +329,20 @@ impl OwnPacks {
     }
 
     fn merge_last(&mut self, n: usize) -> bool {
+        if self.git_gc_running() {
+            return false;
+        }
         let from: Vec<PathBuf> = self.packs[self.packs.len() - n..]
             .iter()
             .map(|(p, _)| p.clone())
             .collect();
-        match pack::merge(&self.dir, &from) {
+        match pack::merge(&self.dir, &from, &self.sync) {
             Ok(merged) => {
                 self.packs.truncate(self.packs.len() - n);
-                let size = pack::size(&merged);
-                self.packs.push((merged, size));
+                if let Some(merged) = merged {
+                    let size = pack::size(&merged);
+                    self.packs.push((merged, size));
+                }
                 true
             }
             Err(_) => false,
@@ -179,8 +351,15 @@ impl OwnPacks {
 }
 
 impl Drop for WriteBehind {
-    /// Whatever was queued still lands when the caller gives up early.
+    /// Whatever was queued still lands when the caller gives up early. A
+    /// caller that gives up without asking how the writer fared has already
+    /// failed; the writer's own error is then printed, not dropped.
     fn drop(&mut self) {
-        let _ = self.finish_inner();
+        if let Err(e) = self.finish_inner() {
+            eprintln!("error: the state writer failed: {}", e.message);
+            if !e.hint.is_empty() {
+                eprintln!("hint: {}", e.hint);
+            }
+        }
     }
 }

@@ -347,27 +347,86 @@ impl Definition {
         self.steps.iter().position(|s| &s.id == id)
     }
 
-    /// Each step's upstream (step indices): its transitive `depends_on`, or,
-    /// without `depends_on`, every step before it in execution order.
-    pub fn upstreams(&self) -> Vec<BTreeSet<usize>> {
+    /// Each step's upstream (see [`Upstreams`]).
+    pub fn upstreams(&self) -> Upstreams<'_> {
         let mut position = vec![0; self.steps.len()];
         for (pos, &i) in self.order.iter().enumerate() {
             position[i] = pos;
         }
-        let mut up: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); self.steps.len()];
-        for &i in &self.order {
-            let direct: Vec<usize> = match &self.steps[i].depends_on {
-                Some(deps) => deps.iter().filter_map(|d| self.index_of(d)).collect(),
-                None => self.order[..position[i]].to_vec(),
-            };
-            let mut all = BTreeSet::new();
-            for d in direct {
-                all.insert(d);
-                all.extend(up[d].iter().copied());
-            }
-            up[i] = all;
+        let ids: BTreeMap<&StepId, usize> = self.steps.iter().enumerate().map(|(i, s)| (&s.id, i)).collect();
+        let direct = self
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| match &step.depends_on {
+                Some(deps) => Direct::Steps(deps.iter().filter_map(|d| ids.get(d).copied()).collect()),
+                None => Direct::Before(position[i]),
+            })
+            .collect();
+        Upstreams {
+            order: &self.order,
+            direct,
         }
-        up
+    }
+}
+
+/// A step's direct upstream, as the definition gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Direct {
+    /// No `depends_on`: every step at a position before this one in
+    /// execution order.
+    Before(usize),
+    /// `depends_on`: these steps (indices).
+    Steps(Vec<usize>),
+}
+
+/// Each step's upstream: its transitive `depends_on`, or, without
+/// `depends_on`, every step before it in execution order (DESIGN §2.3).
+///
+/// Kept as each step's direct upstream, never as the transitive sets: a
+/// definition of n steps without `depends_on` has upstream sets of
+/// n²/2 entries in all. Whoever needs a whole set builds it
+/// ([`Upstreams::of`]) and drops it; the questions asked of every step
+/// again and again (is everything upstream settled?) are answered from
+/// the direct upstream alone (`ledger::Readiness`).
+#[derive(Debug, Clone)]
+pub struct Upstreams<'d> {
+    order: &'d [usize],
+    direct: Vec<Direct>,
+}
+
+impl Upstreams<'_> {
+    /// Step indices in execution order (upstream always comes first).
+    pub fn order(&self) -> &[usize] {
+        self.order
+    }
+
+    pub fn direct(&self, i: usize) -> &Direct {
+        &self.direct[i]
+    }
+
+    /// Every upstream step of `i` (transitive), sorted.
+    pub fn of(&self, i: usize) -> Vec<usize> {
+        let mut seen = vec![false; self.direct.len()];
+        let mut pending = vec![i];
+        while let Some(step) = pending.pop() {
+            match &self.direct[step] {
+                // A prefix of the order holds its own upstream already.
+                Direct::Before(p) => {
+                    for &u in &self.order[..*p] {
+                        seen[u] = true;
+                    }
+                }
+                Direct::Steps(deps) => {
+                    for &d in deps {
+                        if !std::mem::replace(&mut seen[d], true) {
+                            pending.push(d);
+                        }
+                    }
+                }
+            }
+        }
+        (0..seen.len()).filter(|&u| seen[u] && u != i).collect()
     }
 }
 
@@ -461,9 +520,10 @@ mod tests {
         )
         .unwrap();
         let up = d.upstreams();
-        assert_eq!(up[2], BTreeSet::from([0, 1]));
-        assert!(up[3].is_empty());
-        assert_eq!(up[4], BTreeSet::from([0, 1, 2, 3]));
+        assert_eq!(up.of(2), [0, 1]);
+        assert!(up.of(3).is_empty());
+        assert_eq!(up.of(4), [0, 1, 2, 3]);
+        assert_eq!(up.direct(4), &Direct::Before(4));
     }
 
     #[test]

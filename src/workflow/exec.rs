@@ -14,10 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::def::{Definition, Step};
-use super::ledger::{decide, Attempt, Run, StepStatus};
+use super::ledger::{decide, Attempt, Readiness, Run, StepStatus};
 use super::redact::{self, SecretNames};
 use crate::clock::{self, Span, MAX_SPAN};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::os::{self, spawn};
 
 /// How much output an attempt keeps in the ledger.
@@ -95,6 +95,10 @@ type Pids = Arc<Mutex<BTreeMap<usize, u32>>>;
 
 /// Run the `selected` steps of `def`, recording into `run` and calling
 /// `record` after each step result. Returns whether the run was stopped.
+///
+/// A result `record` fails to take stops the run as a signal would (the
+/// running steps are ended, no other starts); that error is returned once
+/// they are gone, `run` holding where they got to.
 pub fn execute(
     def: &Definition,
     run: &mut Run,
@@ -104,6 +108,16 @@ pub fn execute(
     mut record: impl FnMut(&Run, String) -> Result<()>,
 ) -> Result<bool> {
     let upstream = def.upstreams();
+    let mut readiness = Readiness::new(&upstream, &run.steps);
+    let mut unrecorded: Option<Error> = None;
+    let mut record = |run: &Run, summary: String| {
+        if unrecorded.is_none() {
+            if let Err(e) = record(run, summary) {
+                stop.store(true, Ordering::SeqCst);
+                unrecorded = Some(e);
+            }
+        }
+    };
     let pids: Pids = Arc::default();
     let (tx, rx) = mpsc::channel::<(usize, StepOutcome)>();
     let mut running: BTreeMap<usize, std::thread::JoinHandle<()>> = BTreeMap::new();
@@ -131,18 +145,18 @@ pub fn execute(
                     let ready = selected.contains(&i)
                         && !running.contains_key(&i)
                         && run.steps[i].status == StepStatus::Pending
-                        && upstream[i].iter().all(|&u| run.steps[u].status.is_final());
+                        && readiness.is_settled(&upstream, i, &run.steps);
                     if !ready {
                         continue;
                     }
                     let step = &def.steps[i];
-                    match decide(step.when, &upstream[i], &run.steps) {
+                    match decide(step.when, &upstream.of(i), &run.steps) {
                         Err((cause, reason)) => {
                             let r = &mut run.steps[i];
                             r.status = StepStatus::Skipped;
                             r.skip = Some(cause);
                             r.reason = Some(reason.clone());
-                            record(run, format!("step {} skipped: {reason}", step.id))?;
+                            record(run, format!("step {} skipped: {reason}", step.id));
                             progressed = true;
                         }
                         Ok(()) if step.run.is_none() => {
@@ -150,7 +164,7 @@ pub fn execute(
                             r.status = StepStatus::Succeeded;
                             r.skip = None;
                             r.reason = Some("checkpoint reached".into());
-                            record(run, format!("step {} reached", step.id))?;
+                            record(run, format!("step {} reached", step.id));
                             progressed = true;
                         }
                         Ok(()) if running.len() < opts.jobs.max(1) => {
@@ -203,13 +217,16 @@ pub fn execute(
                 record(
                     run,
                     format!("step {id} {} ({tries} attempt(s))", outcome.status.as_str()),
-                )?;
+                );
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-    Ok(stop.load(Ordering::SeqCst))
+    match unrecorded {
+        Some(e) => Err(e),
+        None => Ok(stop.load(Ordering::SeqCst)),
+    }
 }
 
 fn signal_all(pids: &Pids, signal: i32) {

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::def::{Definition, When};
+use super::def::{Definition, Direct, Upstreams, When};
 use crate::clock::Timestamp;
 use crate::codec::SCHEMA;
 use crate::ids::{RunId, StepId};
@@ -187,8 +187,8 @@ impl Run {
     }
 }
 
-/// Whether a step runs, judged on its upstream steps' statuses.
-pub fn decide(when: When, upstream: &BTreeSet<usize>, steps: &[StepRecord]) -> Result<(), (SkipCause, String)> {
+/// Whether a step runs, judged on its upstream steps' (indices) statuses.
+pub fn decide(when: When, upstream: &[usize], steps: &[StepRecord]) -> Result<(), (SkipCause, String)> {
     let failed: Vec<&str> = upstream
         .iter()
         .filter(|&&u| steps[u].status == StepStatus::Failed)
@@ -209,24 +209,86 @@ pub fn decide(when: When, upstream: &BTreeSet<usize>, steps: &[StepRecord]) -> R
     }
 }
 
+/// Which steps have every upstream step decided (final), as a run goes.
+///
+/// A step is settled when each direct upstream step is final and settled
+/// itself; during one run a status only ever becomes final, so a settled
+/// step stays settled and is remembered. Asking costs the step's direct
+/// upstream, or nothing for a step without `depends_on` (the settled
+/// prefix of the order is kept), whatever the definition's size.
+pub struct Readiness {
+    settled: Vec<bool>,
+    /// The first position in execution order whose step is not final and settled.
+    prefix: usize,
+}
+
+impl Readiness {
+    /// The steps settled on `steps` as they are before the run goes on.
+    pub fn new(up: &Upstreams<'_>, steps: &[StepRecord]) -> Readiness {
+        let mut readiness = Readiness {
+            settled: vec![false; steps.len()],
+            prefix: 0,
+        };
+        for &i in up.order() {
+            readiness.is_settled(up, i, steps);
+        }
+        readiness
+    }
+
+    /// Whether every upstream step of `i` is final.
+    pub fn is_settled(&mut self, up: &Upstreams<'_>, i: usize, steps: &[StepRecord]) -> bool {
+        if self.settled[i] {
+            return true;
+        }
+        let settled = match up.direct(i) {
+            Direct::Before(p) => {
+                let order = up.order();
+                while self.prefix < *p
+                    && steps[order[self.prefix]].status.is_final()
+                    && self.settled[order[self.prefix]]
+                {
+                    self.prefix += 1;
+                }
+                self.prefix >= *p
+            }
+            Direct::Steps(deps) => deps.iter().all(|&d| steps[d].status.is_final() && self.settled[d]),
+        };
+        self.settled[i] = settled;
+        settled
+    }
+}
+
 /// The steps a resume re-runs: failed, stopped, interrupted (left pending) or
 /// failure-skipped ones and everything downstream of them, but never a
 /// step that succeeded.
 pub fn resume_set(def: &Definition, run: &Run) -> BTreeSet<usize> {
-    let upstream = def.upstreams();
-    let status_of = |i: usize| run.steps.iter().find(|r| r.id == def.steps[i].id);
-    let seeds: BTreeSet<usize> = (0..def.steps.len())
-        .filter(|&i| match status_of(i) {
-            None => true,
-            Some(r) => match r.status {
-                StepStatus::Failed | StepStatus::Stopped | StepStatus::Pending => true,
-                StepStatus::Skipped => r.skip == Some(SkipCause::UpstreamFailed),
-                StepStatus::Succeeded => false,
-            },
-        })
-        .collect();
+    let up = def.upstreams();
+    let records: std::collections::HashMap<&StepId, &StepRecord> = run.steps.iter().map(|r| (&r.id, r)).collect();
+    let status_of = |i: usize| records.get(&def.steps[i].id).copied();
+    let seed = |i: usize| match status_of(i) {
+        None => true,
+        Some(r) => match r.status {
+            StepStatus::Failed | StepStatus::Stopped | StepStatus::Pending => true,
+            StepStatus::Skipped => r.skip == Some(SkipCause::UpstreamFailed),
+            StepStatus::Succeeded => false,
+        },
+    };
+    // Downstream of a seed: a seed or a step downstream of one among the
+    // direct upstream, in execution order so upstream steps come first.
+    let mut hit = vec![false; def.steps.len()];
+    let mut first_hit = usize::MAX;
+    for (pos, &i) in up.order().iter().enumerate() {
+        let downstream = match up.direct(i) {
+            Direct::Before(p) => first_hit < *p,
+            Direct::Steps(deps) => deps.iter().any(|&d| hit[d]),
+        };
+        hit[i] = seed(i) || downstream;
+        if hit[i] {
+            first_hit = first_hit.min(pos);
+        }
+    }
     (0..def.steps.len())
-        .filter(|&i| seeds.contains(&i) || upstream[i].iter().any(|u| seeds.contains(u)))
+        .filter(|&i| hit[i])
         .filter(|&i| status_of(i).is_none_or(|r| r.status != StepStatus::Succeeded))
         .collect()
 }
@@ -256,14 +318,14 @@ mod tests {
             record("a", StepStatus::Failed, None),
             record("b", StepStatus::Succeeded, None),
         ];
-        let up = BTreeSet::from([0, 1]);
+        let up = [0, 1];
         assert_eq!(
             decide(When::OnSuccess, &up, &steps).unwrap_err().0,
             SkipCause::UpstreamFailed
         );
         assert!(decide(When::OnFailure, &up, &steps).is_ok());
         assert!(decide(When::Always, &up, &steps).is_ok());
-        let only_b = BTreeSet::from([1]);
+        let only_b = [1];
         assert!(decide(When::OnSuccess, &only_b, &steps).is_ok());
         assert_eq!(
             decide(When::OnFailure, &only_b, &steps).unwrap_err().0,
@@ -296,5 +358,140 @@ mod tests {
             )
         };
         assert_eq!(resume_set(&d, &run), BTreeSet::from([1, 2]));
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A definition of up to 12 steps; each without `depends_on` or
+        /// depending on some steps before it in the file (so no cycles).
+        fn definition() -> impl Strategy<Value = Definition> {
+            proptest::collection::vec(
+                proptest::option::of(proptest::collection::vec(any::<usize>(), 0..4)),
+                1..12,
+            )
+            .prop_map(|steps| {
+                let mut text = String::from("name = \"p\"\n");
+                for (i, deps) in steps.iter().enumerate() {
+                    text.push_str(&format!("[[steps]]\nid = \"s{i}\"\n"));
+                    if let Some(deps) = deps {
+                        let mut names: Vec<String> = if i == 0 {
+                            Vec::new()
+                        } else {
+                            deps.iter().map(|d| format!("\"s{}\"", d % i)).collect()
+                        };
+                        names.dedup();
+                        text.push_str(&format!("depends_on = [{}]\n", names.join(", ")));
+                    }
+                }
+                parse_checked(&text, crate::workflow::def::Format::Toml).expect("a valid definition")
+            })
+        }
+
+        /// Each step's upstream as DESIGN §2.3 says, computed the plain way.
+        fn naive_upstreams(d: &Definition) -> Vec<BTreeSet<usize>> {
+            let mut up = vec![BTreeSet::new(); d.steps.len()];
+            for (pos, &i) in d.order.iter().enumerate() {
+                up[i] = match &d.steps[i].depends_on {
+                    None => d.order[..pos].iter().copied().collect(),
+                    Some(deps) => {
+                        let mut all = BTreeSet::new();
+                        for dep in deps {
+                            let dep = d.index_of(dep).unwrap();
+                            all.insert(dep);
+                            all.extend(up[dep].iter().copied());
+                        }
+                        all
+                    }
+                };
+            }
+            up
+        }
+
+        fn status(n: u8) -> StepStatus {
+            [
+                StepStatus::Pending,
+                StepStatus::Succeeded,
+                StepStatus::Failed,
+                StepStatus::Skipped,
+                StepStatus::Stopped,
+            ][usize::from(n) % 5]
+        }
+
+        fn records(d: &Definition, statuses: &[u8]) -> Vec<StepRecord> {
+            d.steps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| StepRecord {
+                    id: s.id.clone(),
+                    status: status(statuses.get(i).copied().unwrap_or(0)),
+                    skip: None,
+                    reason: None,
+                    attempts: Vec::new(),
+                })
+                .collect()
+        }
+
+        proptest! {
+            #[test]
+            fn upstream_sets_are_the_transitive_ones(d in definition()) {
+                let naive = naive_upstreams(&d);
+                let up = d.upstreams();
+                for (i, expected) in naive.iter().enumerate() {
+                    prop_assert_eq!(up.of(i), expected.iter().copied().collect::<Vec<_>>());
+                }
+            }
+
+            /// As a run goes (a pending step turns final only once settled),
+            /// a step is settled exactly when all its upstream is final.
+            #[test]
+            fn readiness_follows_the_upstream_as_a_run_goes(
+                d in definition(),
+                start in proptest::collection::vec(any::<u8>(), 12),
+                picks in proptest::collection::vec((any::<usize>(), 1u8..4), 0..30),
+            ) {
+                let naive = naive_upstreams(&d);
+                let up = d.upstreams();
+                let mut steps = records(&d, &start);
+                let mut readiness = Readiness::new(&up, &steps);
+                for (pick, outcome) in picks {
+                    let k = pick % steps.len();
+                    if steps[k].status == StepStatus::Pending && readiness.is_settled(&up, k, &steps) {
+                        steps[k].status = status(outcome);
+                    }
+                    for (i, upstream) in naive.iter().enumerate() {
+                        let expected = upstream.iter().all(|&u| steps[u].status.is_final());
+                        prop_assert_eq!(readiness.is_settled(&up, i, &steps), expected, "step {}", i);
+                    }
+                }
+            }
+
+            #[test]
+            fn resume_reruns_seeds_and_what_is_downstream_of_them(
+                d in definition(),
+                statuses in proptest::collection::vec(any::<u8>(), 12),
+            ) {
+                let naive = naive_upstreams(&d);
+                let run = Run {
+                    steps: records(&d, &statuses),
+                    ..Run::new(
+                        RunId::parse("wf-20260101T000000Z-000000").unwrap(),
+                        &d,
+                        DefinitionRef { path: "p".into(), blob: "0".into() },
+                        "h".into(),
+                        1,
+                        "human:x".into(),
+                        crate::clock::parse_timestamp("2026-01-01T00:00:00Z").unwrap(),
+                    )
+                };
+                let seed = |i: usize| !matches!(run.steps[i].status, StepStatus::Succeeded | StepStatus::Skipped);
+                let expected: BTreeSet<usize> = (0..d.steps.len())
+                    .filter(|&i| seed(i) || naive[i].iter().any(|&u| seed(u)))
+                    .filter(|&i| run.steps[i].status != StepStatus::Succeeded)
+                    .collect();
+                prop_assert_eq!(resume_set(&d, &run), expected);
+            }
+        }
     }
 }
