@@ -21,11 +21,11 @@ use std::time::{Duration, Instant};
 use super::Session;
 use crate::clock::Timestamp;
 use crate::config::WorkflowPolicy;
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::ids::{RunId, WorkflowName};
 use crate::os;
 use crate::state;
-use crate::store::write_behind::WriteBehind;
+use crate::store::write_behind::{Decide, WriteBehind};
 use crate::store::{message, Change, Message, Outcome, Snapshot, Store};
 use crate::workflow::def::{self, Definition, Format};
 use crate::workflow::exec::{self, Sink};
@@ -163,6 +163,22 @@ pub fn fresh_id(s: &Session, prefix: &str, path_of: impl Fn(&RunId) -> String) -
 
 /// Run `plan` as the run `id` (a delivery names its run before it starts).
 pub fn run_as(s: &Session, plan: &Plan, id: RunId, how: &Execution) -> Result<Run> {
+    run_wrapped(s, plan, id, how, None)
+}
+
+/// Commits an operation that wraps a run lands with it (a delivery's
+/// phases): `before` in the compare-and-swap of the run's start record,
+/// ahead of it; `after` in the one of its end record, behind it. Each is
+/// decided on the state it lands on, so a precondition it checks holds
+/// where it lands. They are their own commits; they only share the ref's
+/// moves (and the packs) of the run.
+pub struct Wrap {
+    pub before: Box<dyn FnMut(&Snapshot<'_>) -> Result<Vec<Change>>>,
+    pub after: Box<dyn FnMut(&Snapshot<'_>, &Run) -> Result<Vec<Change>> + Send>,
+}
+
+/// [`run_as`], with `wrap`'s commits landing with the start and the end.
+pub fn run_wrapped(s: &Session, plan: &Plan, id: RunId, how: &Execution, wrap: Option<Wrap>) -> Result<Run> {
     refuse_unless_allowed(&plan.refusals, how)?;
     let actor = s.actor()?.to_string();
     let mut start = Change::new(
@@ -190,7 +206,7 @@ pub fn run_as(s: &Session, plan: &Plan, id: RunId, how: &Execution) -> Result<Ru
     let path = ledger::path(&id);
     start.expect_absent(path.clone()).put_json(path, &run)?;
     let all: BTreeSet<usize> = (0..plan.def.steps.len()).collect();
-    execute(s, &plan.def, run, &all, how, Some(start))
+    execute(s, &plan.def, run, &all, how, Some(start), wrap)
 }
 
 /// Refused before anything runs, unless `--allow-risk`.
@@ -218,7 +234,12 @@ fn execute(
     selected: &BTreeSet<usize>,
     how: &Execution,
     start: Option<Change>,
+    wrap: Option<Wrap>,
 ) -> Result<Run> {
+    let (mut before, after) = match wrap {
+        Some(w) => (Some(w.before), Some(w.after)),
+        None => (None, None),
+    };
     let policy: &WorkflowPolicy = &s.config()?.workflow;
     let opts = exec::Options {
         jobs: how.jobs,
@@ -237,11 +258,21 @@ fn execute(
     // killed meanwhile loses the results not yet landed: those steps show
     // as not done, and resume runs them again.) A writer that fails raises
     // `stop`: the steps stop as for SIGTERM, since their results would be lost.
-    let mut writer = WriteBehind::start(&s.store, &run.actor, start, stop.clone()).map_err(|e| {
-        e.context(format!(
+    let first = |snap: &Snapshot<'_>| {
+        let mut chain = match &mut before {
+            Some(before) => before(snap)?,
+            None => Vec::new(),
+        };
+        chain.extend(start.clone());
+        Ok(chain)
+    };
+    let mut writer = WriteBehind::start(&s.store, &run.actor, first, stop.clone()).map_err(|e| match e.kind {
+        // A refusal of the wrapping operation says what it refused.
+        Kind::Environment => e.context(format!(
             "run {} did not start, no step ran: recording its start failed",
             run.id
-        ))
+        )),
+        _ => e,
     })?;
     let executed = exec::execute(def, &mut run, selected, &opts, &stop, |run, summary| {
         writer.push(record_change(run, &summary)?)
@@ -251,7 +282,10 @@ fn execute(
     run.conclude(def, stopped, crate::clock::now()?);
     let landed = record_change(&run, run.status.as_str())
         .and_then(|end| writer.push(end))
-        .and_then(|()| writer.finish());
+        .and_then(|()| {
+            let ended = run.clone();
+            writer.finish_with(after.map(|mut after| -> Decide { Box::new(move |snap| after(snap, &ended)) }))
+        });
     match (executed, landed) {
         (Ok(_), Ok(())) => Ok(run),
         // The end landed: the ledger is right, only the error is left to tell.
@@ -492,7 +526,7 @@ pub fn resume(s: &Session, plan: ResumePlan, how: &Execution) -> Result<Run> {
         }
         Ok(Outcome::Write(resumed.clone(), ()))
     })?;
-    execute(s, &def, run, &selected, how, None)
+    execute(s, &def, run, &selected, how, None, None)
 }
 
 /// `workflow stop`: ask the runner to stop (it records `stopped` itself),

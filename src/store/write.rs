@@ -194,6 +194,19 @@ impl Store {
     /// the new objects written as one pack, which also takes in the objects
     /// of the packs in `merge` (packs this process wrote, see
     /// [`pack::merge`]); those are then deleted.
+    /// Like [`Store::update`], with the new objects written as one pack
+    /// (see [`Store::write_each_packed`]) that also takes in the packs in `merge`.
+    pub fn update_packed<T>(
+        &self,
+        actor: &str,
+        merge: &[PathBuf],
+        mut op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
+    ) -> Result<Written<T>> {
+        self.update_with(actor, false, Objects::Packed(merge.to_vec()), |snap| {
+            op(snap).map(Plan::from)
+        })
+    }
+
     pub fn write_each_packed(&self, actor: &str, merge: &[PathBuf], changes: &[Change]) -> Result<Written<()>> {
         self.update_with(actor, false, Objects::Packed(merge.to_vec()), |_| {
             Ok(Plan::Chain(Cow::Borrowed(changes), ()))

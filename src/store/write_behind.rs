@@ -32,7 +32,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::fsync::Durability;
-use super::{pack, Change, Store};
+use super::{pack, Change, Outcome, Snapshot, Store};
 use crate::error::{Error, Result};
 
 /// How many bytes of changes may wait for the writer; a caller queueing
@@ -89,10 +89,15 @@ impl Room {
     }
 }
 
+/// What a caller decides against the state a write lands on: changes to
+/// land in the same compare-and-swap (re-run when the ref moved).
+pub type Decide = Box<dyn FnMut(&Snapshot<'_>) -> Result<Vec<Change>> + Send>;
+
 enum Queued {
     Change(Change),
-    /// Nothing follows: the batch with this lands as the writer's one pack.
-    Finish,
+    /// Nothing follows: the batch with this lands as the writer's one pack,
+    /// followed by what the closure decides on the state it lands on.
+    Finish(Option<Decide>),
 }
 
 impl WriteBehind {
@@ -103,18 +108,20 @@ impl WriteBehind {
     /// `alarm`, so the caller can stop producing work whose record would be
     /// lost; the error itself comes back from [`WriteBehind::push`] or
     /// [`WriteBehind::finish`].
-    pub fn start(store: &Store, actor: &str, first: Option<Change>, alarm: Arc<AtomicBool>) -> Result<WriteBehind> {
-        let written = match first {
-            Some(first) => Some(store.write_each_packed(actor, &[], std::slice::from_ref(&first))?),
-            None => None,
-        };
+    pub fn start(
+        store: &Store,
+        actor: &str,
+        mut first: impl FnMut(&Snapshot<'_>) -> Result<Vec<Change>>,
+        alarm: Arc<AtomicBool>,
+    ) -> Result<WriteBehind> {
+        let written = store.update_packed(actor, &[], |snap| Ok(Outcome::WriteEach(first(snap)?, ())))?;
         let mut packs = OwnPacks {
             dir: store.pack_dir(),
             git_dir: store.git_dir().to_owned(),
             sync: store.durability,
             packs: Vec::new(),
         };
-        if let Some(index) = written.and_then(|w| w.pack) {
+        if let Some(index) = written.pack {
             packs.add(index);
         }
         // The objects of the start's chain, for the writer's first chain to build on.
@@ -168,9 +175,16 @@ impl WriteBehind {
     }
 
     /// Wait until everything queued has landed.
-    pub fn finish(mut self) -> Result<()> {
+    pub fn finish(self) -> Result<()> {
+        self.finish_with(None)
+    }
+
+    /// Like [`WriteBehind::finish`]; the last write also lands what `last`
+    /// decides on the state it lands on, after everything queued, in the
+    /// same compare-and-swap (a delivery's final phase with its run's end).
+    pub fn finish_with(mut self, last: Option<Decide>) -> Result<()> {
         if let Some(queue) = &self.queue {
-            let _ = queue.send(Queued::Finish);
+            let _ = queue.send(Queued::Finish(last));
         }
         self.finish_inner()
     }
@@ -204,8 +218,9 @@ fn land_queued(
     while !finished {
         let Ok(first) = pending.recv() else { break };
         let (batch, last) = gather(first, pending, room);
-        finished = last;
-        if batch.is_empty() {
+        finished = last.is_some();
+        let mut last = last.flatten();
+        if batch.is_empty() && last.is_none() {
             continue;
         }
         // Opened afresh for each batch: a repository handle that has
@@ -226,7 +241,14 @@ fn land_queued(
         } else {
             Vec::new()
         };
-        let written = fresh.write_each_packed(actor, &merge, &batch)?;
+        let written = match &mut last {
+            None => fresh.write_each_packed(actor, &merge, &batch)?,
+            Some(decide) => fresh.update_packed(actor, &merge, |snap| {
+                let mut chain = batch.clone();
+                chain.extend(decide(snap)?);
+                Ok(Outcome::WriteEach(chain, ()))
+            })?,
+        };
         drop(batch);
         if let Some(index) = written.pack {
             packs.add(index);
@@ -239,8 +261,9 @@ fn land_queued(
 
 /// The batch that starts with `first`: what arrives within [`GATHER`] of
 /// it, up to a queue's worth, or until the caller says it is finished
-/// (then `true`). Room is made in the queue as changes are taken.
-fn gather(first: Queued, pending: &mpsc::Receiver<Queued>, room: &Room) -> (Vec<Change>, bool) {
+/// (then `Some`, with what the last write decides). Room is made in the
+/// queue as changes are taken.
+fn gather(first: Queued, pending: &mpsc::Receiver<Queued>, room: &Room) -> (Vec<Change>, Option<Option<Decide>>) {
     let deadline = std::time::Instant::now() + GATHER;
     let (mut batch, mut bytes) = (Vec::new(), 0);
     let mut next = Some(first);
@@ -252,7 +275,7 @@ fn gather(first: Queued, pending: &mpsc::Receiver<Queued>, room: &Room) -> (Vec<
                 bytes += size;
                 batch.push(change);
             }
-            Queued::Finish => return (batch, true),
+            Queued::Finish(last) => return (batch, Some(last)),
         }
         if bytes >= QUEUE_BYTES {
             break;
@@ -262,7 +285,7 @@ fn gather(first: Queued, pending: &mpsc::Receiver<Queued>, room: &Room) -> (Vec<
             .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
             .ok();
     }
-    (batch, false)
+    (batch, None)
 }
 
 /// The packs this writer made that are still on disk, oldest first, with
