@@ -20,6 +20,7 @@ use super::Session;
 use crate::config::WorkflowPolicy;
 use crate::error::{Error, Result};
 use crate::ids::{RunId, WorkflowName};
+use crate::learn::rules::RuleSet;
 use crate::os;
 use crate::state;
 use crate::store::write_behind::WriteBehind;
@@ -134,8 +135,20 @@ pub fn validate(s: &Session, workflow: &str) -> Result<(Located, Definition)> {
 /// The plan of a run: nothing runs, nothing is recorded.
 pub fn plan(s: &Session, workflow: &str) -> Result<Plan> {
     let (located, def) = validate(s, workflow)?;
-    let refusals = policy::check(def.steps.iter(), &policy::Allow::new(&s.config()?.workflow.allow)?);
+    let (allow, rules) = guard(s)?;
+    let refusals = policy::check(def.steps.iter(), &allow, &rules);
     Ok(Plan { located, def, refusals })
+}
+
+/// What decides whether a step may run: `workflow.allow`, and the learn
+/// risk guard with the repository's `[learn]` rules (both fail closed: a
+/// pattern or rule that does not compile refuses the run, exit 2).
+fn guard(s: &Session) -> Result<(policy::Allow, RuleSet)> {
+    let config = s.config()?;
+    Ok((
+        policy::Allow::new(&config.workflow.allow)?,
+        RuleSet::from_policy(&config.learn)?,
+    ))
 }
 
 /// `workflow run --execute`: record the run, run every step, return the
@@ -286,10 +299,8 @@ pub fn resume_plan(s: &Session, id: &RunId) -> Result<ResumePlan> {
     refuse_if_active(&run)?;
     let def = recorded_definition(s, &run)?;
     let selected = ledger::resume_set(&def, &run);
-    let refusals = policy::check(
-        selected.iter().map(|&i| &def.steps[i]),
-        &policy::Allow::new(&s.config()?.workflow.allow)?,
-    );
+    let (allow, rules) = guard(s)?;
+    let refusals = policy::check(selected.iter().map(|&i| &def.steps[i]), &allow, &rules);
     Ok(ResumePlan {
         run,
         def,
