@@ -7,6 +7,7 @@
 mod claims;
 mod delivery;
 mod doctor;
+mod learn;
 mod output;
 mod pool;
 mod repo;
@@ -63,6 +64,9 @@ pub enum Command {
     /// Delivery: claim an issue, run its workflow, release or hand off the claim — one fenced flow.
     #[command(subcommand)]
     Delivery(delivery::DeliveryCommand),
+    /// The command risk guard (before and after a command, agent hooks) and task routing.
+    #[command(subcommand)]
+    Learn(learn::LearnCommand),
     /// Share state with a remote: fetch, then fast-forward, push, or merge and push.
     Sync(sync::SyncArgs),
     /// Check the state, the store and every subsystem.
@@ -130,6 +134,13 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Workflow(cmd) => workflow::run(&open()?, cmd, cli.json),
         Command::Delivery(cmd) => delivery::run(&open()?, cmd, cli.json),
         Command::Doctor(args) => doctor::run(open, args),
+        Command::Learn(cmd) => learn::run(
+            &learn::Opening {
+                dir: cli.dir.as_deref(),
+                actor: cli.actor.as_deref(),
+            },
+            cmd,
+        ),
     }
 }
 

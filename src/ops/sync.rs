@@ -73,6 +73,11 @@ pub fn publish_target(s: &Session, explicit: bool) -> Result<Option<String>> {
 /// `baton sync`: bring local and remote state together and publish the result.
 pub fn run(s: &Session, remote: Option<&str>) -> Result<Report> {
     let remote = remote_name(s, remote)?;
+    // This machine's learn outcomes are published with the rest. Best
+    // effort: a journal that cannot be folded stays (doctor reports it).
+    if super::learn::journal_waiting(&s.store) {
+        let _ = super::learn::fold_journal(s);
+    }
     sync(&s.store, &remote, &s.actor()?.to_string())
 }
 
