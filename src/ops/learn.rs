@@ -47,6 +47,10 @@ pub const JOURNAL_TRAILER: &str = "Baton-Journal";
 /// a failure streak): the statistics stay small however many commands ran.
 pub const MAX_FAMILIES: usize = 1000;
 
+/// A journal this big is folded by the `post-command` that grew it (about
+/// 1 500 outcomes or 4 000 decisions): `pre-command` searches it every time.
+pub const FOLD_AT_BYTES: u64 = 256 * 1024;
+
 /// How far back a fold looks for the commit of a journal a dead fold left.
 const RECOVERY_DEPTH: usize = 1000;
 
@@ -107,7 +111,8 @@ pub fn pre_command(s: &Session, input: &Input) -> Result<Verdict> {
         return Ok(verdict(input, &parsed, &RuleSet::builtin(), &Context::default()));
     };
     let snap = s.store.snapshot_at(Some(tip))?;
-    let policy = &s.config()?.learn;
+    // Read from this snapshot, not `Session::config`, which would resolve the tip again.
+    let policy = &state::config(&snap)?.learn;
     let rules = RuleSet::from_policy(policy)?;
     let escalation = policy.escalation()?;
     let families = families_of(&parsed);
@@ -195,7 +200,9 @@ pub struct Ended {
 }
 
 /// `post-command`: append the outcome to the local journal (one write, no
-/// state commit): counted for the line's family, its text redacted.
+/// state commit): counted for the line's family, its text redacted. A
+/// journal grown past [`FOLD_AT_BYTES`] (nothing else folded it: no daemon,
+/// no writes) is folded right after, best effort.
 pub fn post_command(s: &Session, ended: &Ended) -> Result<JournalEntry> {
     let actor = s.actor()?;
     let entry = JournalEntry::for_line(
@@ -206,7 +213,11 @@ pub fn post_command(s: &Session, ended: &Ended) -> Result<JournalEntry> {
         ended.duration_ms,
         Some(&actor),
     );
-    journal::append(&journal::dir(&s.store), &entry)?;
+    let dir = journal::dir(&s.store);
+    journal::append(&dir, &entry)?;
+    if journal::live_bytes(&dir) > FOLD_AT_BYTES {
+        let _ = fold_journal(s);
+    }
     Ok(entry)
 }
 

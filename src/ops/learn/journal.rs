@@ -152,19 +152,39 @@ pub fn pending(dir: &Path, families: Option<&[String]>) -> Result<JournalRead> {
         };
         let read = match &needles {
             None => parse_journal(&text),
-            Some(needles) => {
-                let wanted: String = text
-                    .lines()
-                    .filter(|l| needles.iter().any(|n| l.contains(n.as_str())))
-                    .flat_map(|l| [l, "\n"])
-                    .collect();
-                parse_journal(&wanted)
-            }
+            Some(needles) => parse_journal(&lines_with(&text, needles)),
         };
         out.entries.extend(read.entries);
         out.skipped += read.skipped;
     }
     Ok(out)
+}
+
+/// The lines of `text` that contain one of `needles`, each once, in order:
+/// one substring search of the whole text per needle, so the lines of other
+/// families cost nothing but the search.
+fn lines_with(text: &str, needles: &[String]) -> String {
+    let mut starts: Vec<usize> = needles
+        .iter()
+        .flat_map(|n| {
+            text.match_indices(n.as_str())
+                .map(|(at, _)| text[..at].rfind('\n').map_or(0, |nl| nl + 1))
+        })
+        .collect();
+    starts.sort_unstable();
+    starts.dedup();
+    let mut out = String::new();
+    for start in starts {
+        let end = text[start..].find('\n').map_or(text.len(), |nl| start + nl);
+        out.push_str(&text[start..end]);
+        out.push('\n');
+    }
+    out
+}
+
+/// The size of the live journal (0 when there is none).
+pub fn live_bytes(dir: &Path) -> u64 {
+    std::fs::metadata(dir.join(LIVE)).map_or(0, |m| m.len())
 }
 
 /// Journal files a fold holds (exclusively locked) until it has committed them.
@@ -318,6 +338,17 @@ mod tests {
         let other = take(&dir, |_| Ok(false)).unwrap();
         assert!(other.is_empty());
         drop(holding);
+    }
+
+    #[test]
+    fn lines_with_keeps_each_matching_line_once_in_order() {
+        let text = "a git push b npm test\nc\nnpm test\ngit push";
+        let needles = ["npm test".to_owned(), "git push".to_owned()];
+        assert_eq!(
+            lines_with(text, &needles),
+            "a git push b npm test\nnpm test\ngit push\n"
+        );
+        assert_eq!(lines_with(text, &["absent".to_owned()]), "");
     }
 
     #[test]
