@@ -517,6 +517,37 @@ fn an_agent_pushing_without_a_live_claim_is_asked_about_it() {
     assert_eq!(renewed.ok()["level"], "low");
 }
 
+#[test]
+fn the_index_of_an_agents_claims_follows_every_change() {
+    let repo = Repo::new();
+    let push = || pre(&repo, AGENT, "git push").ok()["level"].clone();
+    repo.run(AGENT, &["claims", "claim", "T-1"]).ok();
+    assert_eq!(push(), "low");
+    let index = std::fs::read_dir(repo.path().join(".git/baton/learn"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("held-"))
+        .expect("the index")
+        .path();
+    repo.run(AGENT, &["claims", "release", "T-1"]).ok();
+    assert_eq!(push(), "medium", "released since the index was written");
+    repo.run(AGENT, &["claims", "claim", "T-2"]).ok();
+    assert_eq!(push(), "low", "claimed since");
+    // Taken over by hand (a state commit that is not baton's).
+    let taken = repo
+        .state_file(&common::claim_path("T-2"))
+        .unwrap()
+        .replace(AGENT, "agent:bob");
+    repo.commit_files(&[(&common::claim_path("T-2"), taken.as_bytes())], "taken");
+    assert_eq!(push(), "medium");
+    // A broken or foreign index is rebuilt from the claims.
+    repo.run(AGENT, &["claims", "claim", "T-3"]).ok();
+    std::fs::write(&index, "not an index\nclaims/00/nothing.toml\n").unwrap();
+    assert_eq!(push(), "low");
+    std::fs::write(&index, format!("{} 0.1.0\n", "0".repeat(40))).unwrap();
+    assert_eq!(push(), "low");
+}
+
 // ---------------------------------------------------------------------------
 // routing
 

@@ -12,6 +12,7 @@
 //! `learn: fold ...`). Until then `pre-command` and `metrics` read the
 //! journal too, so what this machine saw counts at once.
 
+mod held;
 pub mod journal;
 
 use std::collections::BTreeSet;
@@ -20,11 +21,10 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{Applied, Session};
-use crate::claims::{self, Claim};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
-use crate::ids::{Actor, ActorKind, Role};
+use crate::ids::{ActorKind, Role};
 use crate::learn::check::{self as learn_check, JournalFacts};
 use crate::learn::family;
 use crate::learn::hooks::{self, Install, Target};
@@ -166,28 +166,8 @@ fn claim_context(
     if !relevant {
         return Ok(None);
     }
-    let held = held_claims(snap, &actor)?;
+    let held = held::held_claims(&s.store, snap, &journal::dir(&s.store), &actor)?;
     Ok(ClaimContext::from_claims(&actor, &held, s.now))
-}
-
-/// The claims `actor` holds. Files that do not parse are skipped (doctor
-/// reports them); the text of each is searched for the actor before it is
-/// parsed, so only the actor's own claims cost a parse.
-fn held_claims(snap: &Snapshot<'_>, actor: &Actor) -> Result<Vec<Claim>> {
-    let needle = format!("\"{actor}\"");
-    let mut out = Vec::new();
-    for entry in snap.files_under(claims::DIR)? {
-        let Ok(bytes) = snap.read_blob(entry.id) else { continue };
-        if !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-            continue;
-        }
-        if let Ok(claim) = crate::codec::decode_toml::<Claim>(&entry.path, &bytes) {
-            if claim.is_held_by(actor) {
-                out.push(claim);
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// How a command ended, as `post-command` reports it.
