@@ -304,6 +304,17 @@ pub fn count_delivery(snap: &Snapshot<'_>, change: &mut Change, role: Option<&Ro
     }
 }
 
+/// Risk decisions by level (`low`, `medium`, `high`) as the state counts
+/// them, for the metrics snapshot's `learn.decisions.*` counters; a
+/// statistics file that does not parse counts nothing (doctor reports it).
+pub fn decisions(snap: &Snapshot<'_>) -> std::collections::BTreeMap<String, u64> {
+    let d = state::command_stats(snap).unwrap_or_default().decisions;
+    [("low", d.low), ("medium", d.medium), ("high", d.high)]
+        .into_iter()
+        .map(|(level, n)| (level.to_owned(), n))
+        .collect()
+}
+
 /// `route`: the pool role best suited to a task, with the others ranked.
 pub fn route(s: &Session, task: &str) -> Result<Routing> {
     let snap = s.snapshot()?;
