@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::{optional_span, Span};
 use crate::codec::{self, SCHEMA};
 use crate::error::{Error, Result};
+use crate::learn::policy::LearnPolicy;
 
 pub const PATH: &str = "config.toml";
 
@@ -23,6 +24,9 @@ pub struct Config {
     pub pool: PoolPolicy,
     #[serde(default)]
     pub sync: SyncPolicy,
+    /// The risk guard's own rules, routing keywords and escalation thresholds.
+    #[serde(default)]
+    pub learn: LearnPolicy,
     #[serde(flatten)]
     pub extra: toml::Table,
 }
@@ -150,12 +154,16 @@ impl Default for Config {
             daemon: Default::default(),
             pool: Default::default(),
             sync: Default::default(),
+            learn: Default::default(),
             extra: Default::default(),
         }
     }
 }
 
 const GLOBS: &str = "list of glob patterns, comma-separated";
+const COUNT: &str = "whole number";
+const RULES: &str = "TOML array of rule tables";
+const KEYWORDS: &str = "TOML table of role = [keywords]";
 
 /// Every key `config get|set` knows, with what it holds.
 pub const KEYS: &[(&str, &str)] = &[
@@ -171,6 +179,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ("pool.heartbeat_timeout", "duration or empty"),
     ("sync.remote", "remote name"),
     ("sync.auto", "true or false"),
+    ("learn.escalate_after", COUNT),
+    ("learn.escalate_min_runs", COUNT),
+    ("learn.escalate_failure_percent", COUNT),
+    ("learn.rules", RULES),
+    ("learn.keywords", KEYWORDS),
 ];
 
 fn unknown_key(key: &str) -> Error {
@@ -192,16 +205,23 @@ impl Config {
 
     /// The value of `section.key`, as text.
     pub fn get(&self, key: &str) -> Result<String> {
-        if !KEYS.iter().any(|(k, _)| *k == key) {
-            return Err(unknown_key(key));
-        }
+        let kind = KEYS
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, kind)| *kind)
+            .ok_or_else(|| unknown_key(key))?;
         let (section, name) = key.split_once('.').expect("known keys have a section");
         let table = self.to_table();
-        let value = table
-            .get(section)
-            .and_then(|s| s.get(name))
-            .ok_or_else(|| unknown_key(key))?;
+        let value = table.get(section).and_then(|s| s.get(name));
+        // Empty lists and tables are left out of the file.
+        let value = match (value, kind) {
+            (Some(v), _) => v,
+            (None, RULES) => return Ok("[]".into()),
+            (None, KEYWORDS) => return Ok("{}".into()),
+            (None, _) => return Err(unknown_key(key)),
+        };
         Ok(match value {
+            _ if kind == RULES || kind == KEYWORDS => value.to_string(),
             toml::Value::String(s) => s.clone(),
             toml::Value::Array(items) => items
                 .iter()
@@ -232,6 +252,15 @@ impl Config {
                 }
             },
             GLOBS => glob_list(key, raw)?,
+            COUNT => raw
+                .trim()
+                .parse::<u32>()
+                .map(|n| toml::Value::Integer(n.into()))
+                .map_err(|_| {
+                    Error::invalid("invalid_value", format!("{key} must be a whole number, not {raw:?}"))
+                        .with_hint(format!("baton config set {key} 3"))
+                })?,
+            RULES | KEYWORDS => inline_toml(key, kind, raw)?,
             "remote name" => {
                 crate::ids::Role::parse(raw).map_err(|_| {
                     Error::invalid("invalid_value", format!("{raw:?} is not a remote name"))
@@ -254,9 +283,34 @@ impl Config {
             .as_table_mut()
             .ok_or_else(|| unknown_key(key))?;
         section_table.insert(name.to_owned(), value);
-        table
+        let config: Config = table
             .try_into()
-            .map_err(|e: toml::de::Error| Error::invalid("invalid_value", format!("{key}: {}", e.message())))
+            .map_err(|e: toml::de::Error| Error::invalid("invalid_value", format!("{key}: {}", e.message())))?;
+        // The whole section is checked, rules compiled: a broken rule never reaches the ref.
+        config.learn.validate()?;
+        Ok(config)
+    }
+}
+
+/// `learn.rules` (an array of tables) or `learn.keywords` (a table), written
+/// as TOML on one line: `[{ id = "git.reset-hard", level = "medium" }]`.
+fn inline_toml(key: &str, kind: &str, raw: &str) -> Result<toml::Value> {
+    let example = if kind == RULES {
+        r#"'[{ id = "git.reset-hard", level = "medium" }]'"#
+    } else {
+        r#"'{ reviewer = ["review", "audit"] }'"#
+    };
+    let bad = |why: String| {
+        Error::invalid("invalid_value", format!("{key} must be a {kind}: {why}"))
+            .with_hint(format!("baton config set {key} {example}"))
+    };
+    let doc: toml::Table =
+        toml::from_str(&format!("value = {}", raw.trim())).map_err(|e| bad(e.message().to_owned()))?;
+    let value = doc.get("value").cloned().ok_or_else(|| bad("no value".into()))?;
+    match (&value, kind) {
+        (toml::Value::Array(items), RULES) if items.iter().all(toml::Value::is_table) => Ok(value),
+        (toml::Value::Table(_), KEYWORDS) => Ok(value),
+        (other, _) => Err(bad(format!("got a {}", other.type_str()))),
     }
 }
 
@@ -355,6 +409,47 @@ mod tests {
             c.with("workflow.secret_env", "*KEY*,[").unwrap_err().code,
             "invalid_value"
         );
+    }
+
+    #[test]
+    fn learn_keys_are_set_and_validated_as_a_whole() {
+        let c = Config::default();
+        assert_eq!(c.get("learn.escalate_after").unwrap(), "3");
+        assert_eq!(c.get("learn.rules").unwrap(), "[]");
+        assert_eq!(c.get("learn.keywords").unwrap(), "{}");
+        let c = c.with("learn.escalate_after", "5").unwrap();
+        assert_eq!(c.learn.escalate_after, 5);
+        assert_eq!(
+            c.with("learn.escalate_after", "0").unwrap_err().code,
+            "invalid_learn_policy"
+        );
+        assert_eq!(
+            c.with("learn.escalate_after", "many").unwrap_err().code,
+            "invalid_value"
+        );
+        let rules = r#"[{ id = "git.reset-hard", level = "medium" }, { id = "pkg.publish", disabled = true }]"#;
+        let c = c.with("learn.rules", rules).unwrap();
+        assert_eq!(c.learn.rules.len(), 2);
+        let shown = c.get("learn.rules").unwrap();
+        let again = Config::default().with("learn.rules", &shown).unwrap();
+        assert_eq!(again.learn.rules, c.learn.rules, "what get prints, set takes: {shown}");
+        let bad = r#"[{ id = "new.rule", level = "high" }]"#;
+        let err = c.with("learn.rules", bad).unwrap_err();
+        assert_eq!(err.exit_code(), 2, "a new rule needs a program and a why");
+        assert!(!err.hint.is_empty());
+        assert_eq!(c.with("learn.rules", "{ a = 1 }").unwrap_err().code, "invalid_value");
+        assert_eq!(c.with("learn.rules", "[").unwrap_err().code, "invalid_value");
+        let c = c.with("learn.keywords", r#"{ scribe = ["notes"] }"#).unwrap();
+        assert_eq!(c.learn.keywords["scribe"], ["notes"]);
+        assert_eq!(
+            c.with("learn.keywords", r#"{ "a b" = ["x"] }"#)
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+        let text = toml::to_string(&c).unwrap();
+        let back = Config::parse(PATH, text.as_bytes()).unwrap();
+        assert_eq!(back.learn, c.learn);
     }
 
     #[test]

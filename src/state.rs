@@ -11,6 +11,7 @@ use crate::config::{self, Config};
 use crate::delivery::{self, Delivery};
 use crate::error::{Error, Result};
 use crate::ids::{AgentId, ClaimId, RunId};
+use crate::learn::stats::{self, CommandStats, RouteStats};
 use crate::pool::{self, Agent};
 use crate::store::{Entry, EntryKind, Snapshot};
 use crate::workflow::ledger::{self, Run};
@@ -26,6 +27,34 @@ pub fn config(snap: &Snapshot<'_>) -> Result<Config> {
     match snap.read(config::PATH)? {
         Some(bytes) => Config::parse(config::PATH, &bytes),
         None => Ok(Config::default()),
+    }
+}
+
+/// `learn/commands.toml`: the command outcome statistics (empty when absent).
+pub fn command_stats(snap: &Snapshot<'_>) -> Result<CommandStats> {
+    match snap.read(stats::COMMANDS_PATH)? {
+        Some(bytes) => CommandStats::parse(&bytes),
+        None => Ok(CommandStats::default()),
+    }
+}
+
+/// Only the tables of `families` in `learn/commands.toml`: what judging one
+/// line needs, without parsing the whole file (see [`CommandStats::partial`]).
+pub fn command_stats_of(snap: &Snapshot<'_>, families: &[String]) -> Result<CommandStats> {
+    if families.is_empty() {
+        return Ok(CommandStats::default());
+    }
+    match snap.read(stats::COMMANDS_PATH)? {
+        Some(bytes) => CommandStats::partial(&bytes, families),
+        None => Ok(CommandStats::default()),
+    }
+}
+
+/// `learn/routes.toml`: delivery outcomes per pool role (empty when absent).
+pub fn route_stats(snap: &Snapshot<'_>) -> Result<RouteStats> {
+    match snap.read(stats::ROUTES_PATH)? {
+        Some(bytes) => RouteStats::parse(&bytes),
+        None => Ok(RouteStats::default()),
     }
 }
 
@@ -299,6 +328,10 @@ fn checker(path: &str) -> Option<Check> {
         Some(|p, b| toml_file::<Agent>(p, b, |a| a.schema))
     } else if under(ledger::DIR) {
         Some(|p, b| decode_checked(p, b, codec::decode_json::<Run>, |r| r.schema).map(drop))
+    } else if path == stats::COMMANDS_PATH {
+        Some(|_, b| CommandStats::parse(b).map(drop))
+    } else if path == stats::ROUTES_PATH {
+        Some(|_, b| RouteStats::parse(b).map(drop))
     } else {
         None
     }

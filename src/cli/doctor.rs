@@ -11,7 +11,7 @@ use crate::ops::Session;
 
 #[derive(Debug, clap::Args)]
 pub struct DoctorArgs {
-    /// Only these subsystems (store, claims, pool, workflow, delivery, sync, daemon); default all.
+    /// Only these subsystems (store, claims, pool, workflow, delivery, sync, daemon, learn); default all.
     pub subsystems: Vec<String>,
     /// Repair what can be repaired (stale ref lock, `git gc --auto`).
     #[arg(long)]

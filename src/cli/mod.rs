@@ -8,6 +8,7 @@ mod claims;
 mod daemon;
 mod delivery;
 mod doctor;
+mod learn;
 mod output;
 mod pool;
 mod repo;
@@ -67,6 +68,9 @@ pub enum Command {
     /// The reconciler: expire stale claims, mark dead runs, fix delivery drift, take metrics snapshots.
     #[command(subcommand)]
     Daemon(daemon::DaemonCommand),
+    /// The command risk guard (before and after a command, agent hooks) and task routing.
+    #[command(subcommand)]
+    Learn(learn::LearnCommand),
     /// Share state with a remote: fetch, then fast-forward, push, or merge and push.
     Sync(sync::SyncArgs),
     /// Check the state, the store and every subsystem.
@@ -135,6 +139,13 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Delivery(cmd) => delivery::run(&open()?, cmd, cli.json),
         Command::Doctor(args) => doctor::run(open, args),
         Command::Daemon(cmd) => daemon::run(cli.dir.as_deref(), cli.actor.as_deref(), cmd, open),
+        Command::Learn(cmd) => learn::run(
+            &learn::Opening {
+                dir: cli.dir.as_deref(),
+                actor: cli.actor.as_deref(),
+            },
+            cmd,
+        ),
     }
 }
 

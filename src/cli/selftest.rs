@@ -162,6 +162,7 @@ fn expiry_pool_and_history(s: &mut Scenario) -> anyhow::Result<()> {
     workflow_scenario(s)?;
     delivery_scenario(s)?;
     daemon_scenario(s)?;
+    learn_scenario(s)?;
     sync_scenario(s)
 }
 
@@ -242,6 +243,43 @@ fn daemon_scenario(s: &mut Scenario) -> anyhow::Result<()> {
     );
     let doctor = s.baton(human, &["doctor", "daemon"], 0)?;
     ensure!(doctor["ok"] == json!(true), "doctor daemon: {doctor}");
+    Ok(())
+}
+
+/// The risk guard: a verdict, learned escalation from recorded failures,
+/// the journal folded by doctor --fix, routing, metrics, a hook install.
+fn learn_scenario(s: &mut Scenario) -> anyhow::Result<()> {
+    let (human, agent) = ("human:dana", "agent:rev-1");
+    let high = s.baton(human, &["learn", "pre-command", "--command", "npm test && rm -rf /"], 1)?;
+    ensure!(
+        high["level"] == json!("high") && high["reasons"][0]["rule"] == json!("rm.recursive-broad"),
+        "pre-command: {high}"
+    );
+    for _ in 0..3 {
+        s.baton(
+            agent,
+            &["learn", "post-command", "--command", "make deploy", "--exit-code", "2"],
+            0,
+        )?;
+    }
+    let learned = s.baton(agent, &["learn", "pre-command", "--", "make", "deploy"], 0)?;
+    ensure!(
+        learned["level"] == json!("medium") && learned["reasons"][0]["rule"] == json!("learned.failures"),
+        "no learned escalation: {learned}"
+    );
+    let fixed = s.baton(human, &["learn", "doctor", "--fix"], 0)?;
+    ensure!(fixed["ok"] == json!(true), "learn doctor: {fixed}");
+    let metrics = s.baton(human, &["learn", "metrics"], 0)?;
+    ensure!(
+        metrics["pending"] == json!(0) && metrics["families"][0]["failures"] == json!(3),
+        "not folded: {metrics}"
+    );
+    let routed = s.baton(human, &["learn", "route", "review the parser"], 0)?;
+    ensure!(routed["suggestion"]["role"] == json!("rev"), "route: {routed}");
+    let installed = s.baton(human, &["learn", "hooks", "install", "claude"], 0)?;
+    ensure!(installed["changed"] == json!(true), "hooks install: {installed}");
+    let again = s.baton(human, &["learn", "hooks", "install", "claude"], 0)?;
+    ensure!(again["changed"] == json!(false), "hooks install twice changed it");
     Ok(())
 }
 

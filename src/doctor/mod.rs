@@ -16,7 +16,9 @@ use crate::finding::Finding;
 use crate::state::Broken;
 
 /// The subsystems doctor knows, in report order.
-pub const SUBSYSTEMS: &[&str] = &["store", "claims", "pool", "workflow", "delivery", "sync", "daemon"];
+pub const SUBSYSTEMS: &[&str] = &[
+    "store", "claims", "pool", "workflow", "delivery", "sync", "daemon", "learn",
+];
 
 /// Top-level entries the state tree may hold (DESIGN §1.1).
 const KNOWN_TOP_LEVEL: &[&str] = &[

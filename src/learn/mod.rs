@@ -5,9 +5,11 @@
 //! the rule table (matchers in [`matchers`], path reach in [`targets`]),
 //! [`judge`] gives a [`judge::Verdict`], [`family`] names command families,
 //! [`stats`] holds the shared statistics and the local journal, [`route`]
-//! suggests a pool role, [`hooks`] speaks the agents' hook protocols and
-//! [`policy`] is the `[learn]` section of `config.toml`.
+//! suggests a pool role, [`hooks`] speaks the agents' hook protocols,
+//! [`policy`] is the `[learn]` section of `config.toml` and [`check`] is
+//! doctor's judgement of the learn files and the local journal.
 
+pub mod check;
 pub mod family;
 pub mod hooks;
 pub mod judge;

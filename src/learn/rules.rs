@@ -142,7 +142,7 @@ pub const BUILTIN: &[Builtin] = &[
     rule(
         "git.reset-hard",
         High,
-        "`reset --hard` throws away uncommitted changes for good",
+        "`git reset --hard` throws away uncommitted changes for good",
         m::git_reset_hard,
     ),
     rule(

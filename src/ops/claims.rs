@@ -143,6 +143,7 @@ fn transition(
         return s.apply(decide);
     }
     let written = s.store.update(&actor.to_string(), decide)?;
+    s.after_write(written.commit);
     Ok(Applied {
         value: written.value,
         commit: written.commit,

@@ -15,6 +15,7 @@ use crate::delivery::{self, check, Delivery, Phase, Request, Step};
 use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::ids::{Actor, ClaimId, RunId};
+use crate::learn::stats::DeliveryOutcome;
 use crate::state;
 use crate::store::{message, Change, Message, Outcome, Snapshot};
 use crate::workflow::ledger::{Run, RunStatus, StepStatus};
@@ -265,7 +266,12 @@ fn finish(s: &Session, d: &Delivery, outcome: std::result::Result<(), String>) -
         Ok(()) => ("delivery.finished", None),
         Err(why) => ("delivery.failed", Some(why.clone())),
     };
-    let done = commit(s, op, true, |snap| {
+    // The workflow's end counts for the role that ran it (`learn route`).
+    let counted = match &outcome {
+        Ok(()) => DeliveryOutcome::Closed,
+        Err(_) => DeliveryOutcome::Failed,
+    };
+    let done = commit_counted(s, op, Some(counted), |snap| {
         let claim = state::claim(snap, &d.issue)?;
         match &result {
             None => delivery::succeeded(d, claim.as_ref(), s.now),
@@ -302,20 +308,38 @@ fn commit(
     publish: bool,
     decide: impl Fn(&Snapshot<'_>) -> Result<Step>,
 ) -> Result<Applied<Step>> {
+    if publish {
+        return commit_counted(s, op, None, decide);
+    }
     let actor = s.actor()?;
-    let write = |snap: &Snapshot<'_>| {
+    let written = s.store.update(&actor.to_string(), |snap| {
         let step = decide(snap)?;
         let change = phase_change(&step, op, &actor)?;
         Ok(Outcome::Write(change, step))
-    };
-    if publish {
-        return s.apply(write);
-    }
-    let written = s.store.update(&actor.to_string(), write)?;
+    })?;
     Ok(Applied {
         value: written.value,
         commit: written.commit,
         published: None,
+    })
+}
+
+/// Commit one phase and publish it (`sync.auto`); `counted`: the delivery's
+/// outcome, counted for its role in `learn/routes.toml` in the same commit.
+fn commit_counted(
+    s: &Session,
+    op: &str,
+    counted: Option<DeliveryOutcome>,
+    decide: impl Fn(&Snapshot<'_>) -> Result<Step>,
+) -> Result<Applied<Step>> {
+    let actor = s.actor()?;
+    s.apply(|snap: &Snapshot<'_>| {
+        let step = decide(snap)?;
+        let mut change = phase_change(&step, op, &actor)?;
+        if let Some(outcome) = counted {
+            super::learn::count_delivery(snap, &mut change, step.delivery.role.as_ref(), outcome);
+        }
+        Ok(Outcome::Write(change, step))
     })
 }
 

@@ -126,6 +126,7 @@ pub fn full(s: &Session, opts: &Options) -> Result<Vec<Finding>> {
             "workflow.files",
             state::load_all_json(&snap, ledger::DIR, |r: &Run| r.schema),
         ),
+        learn: super::learn::unparsable(&snap),
     };
     let (claims, broken_claims) = &loaded.claims;
     let (agents, broken_agents) = &loaded.agents;
@@ -169,6 +170,9 @@ pub fn full(s: &Session, opts: &Options) -> Result<Vec<Finding>> {
     if opts.wants("daemon") {
         out.extend(super::daemon::doctor(s, opts.fix));
     }
+    if opts.wants("learn") {
+        out.extend(super::learn::check(s, &snap, &config.learn, opts.fix));
+    }
     if opts.fix {
         quarantine_broken(s, &actor, opts, &loaded, &mut out);
     }
@@ -180,6 +184,8 @@ struct Loaded {
     claims: state::Loaded<Claim>,
     agents: state::Loaded<Agent>,
     runs: state::Loaded<Run>,
+    /// Learn statistics files that do not parse (not those a newer baton wrote).
+    learn: Vec<String>,
 }
 
 /// `--fix`: move the files of the checked subsystems that do not parse to
@@ -195,6 +201,9 @@ fn quarantine_broken(s: &Session, actor: &str, opts: &Options, loaded: &Loaded, 
             let unparsable = broken.iter().filter(|b| b.error.code != crate::codec::NEWER_SCHEMA);
             paths.extend(unparsable.map(|b| b.path.clone()));
         }
+    }
+    if opts.wants("learn") {
+        paths.extend(loaded.learn.iter().cloned());
     }
     if paths.is_empty() {
         return;

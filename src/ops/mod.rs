@@ -8,14 +8,15 @@
 //! store never learns what a claim is: this layer is where they meet.
 //!
 //! One file per subsystem, like cargo's `ops/`: [`claims`], [`pool`],
-//! [`workflow`], [`delivery`], [`repo`] (init, log, config), [`sync`] and
-//! [`doctor`]; [`verify`] finds state files this baton cannot parse for the
+//! [`workflow`], [`delivery`], [`repo`] (init, log, config), [`sync`],
+//! [`doctor`] and [`learn`]; [`verify`] finds state files this baton cannot parse for the
 //! hook, sync and doctor's quarantine.
 
 pub mod claims;
 pub mod daemon;
 pub mod delivery;
 pub mod doctor;
+pub mod learn;
 pub mod pool;
 pub mod repo;
 pub mod sync;
@@ -136,11 +137,23 @@ impl Session {
             .unwrap_or_else(|| self.dir.clone())
     }
 
-    /// Commit what `op` decides as one operation, then publish it when
-    /// `sync.auto` says so.
+    /// After a write op committed: fold the local learn journal when it
+    /// waits, in a commit of its own. Best effort: the operation has landed,
+    /// and a journal that cannot be folded now stays as it is (doctor
+    /// reports it) until the next write.
+    pub fn after_write(&self, commit: Option<ObjectId>) {
+        if commit.is_some() && learn::journal_waiting(&self.store) {
+            let _ = learn::fold_journal(self);
+        }
+    }
+
+    /// Commit what `op` decides as one operation, fold the local learn
+    /// journal when it waits (see [`learn`]), then publish when `sync.auto`
+    /// says so.
     pub fn apply<T>(&self, op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>) -> Result<Applied<T>> {
         let actor = self.actor()?.to_string();
         let written = self.store.update(&actor, op)?;
+        self.after_write(written.commit);
         let published = match written.commit {
             Some(_) => match sync::auto_remote(self)? {
                 Some(remote) => Some(sync::sync(&self.store, &remote, &actor)?),

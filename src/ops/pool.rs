@@ -86,6 +86,7 @@ pub fn spawn_published(s: &Session, role: &Role, count: u32, capacity: u32, sync
         }
         Ok(Outcome::Write(change, new))
     })?;
+    s.after_write(written.commit);
     let mut applied = Applied {
         value: written.value,
         commit: written.commit,

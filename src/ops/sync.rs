@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::Session;
 use crate::error::{Error, Result};
 use crate::store::remote::{tracking_ref, PushError};
-use crate::store::{message, Change, Message, Store, STATE_REF};
+use crate::store::{message, Change, Divergence, Message, Store, STATE_REF};
 use crate::sync::{self as policy, Decision, LostAgent, LostClaim, Note, Versions};
 
 /// How many times a sync fetches and retries when the remote keeps moving.
@@ -73,6 +73,11 @@ pub fn publish_target(s: &Session, explicit: bool) -> Result<Option<String>> {
 /// `baton sync`: bring local and remote state together and publish the result.
 pub fn run(s: &Session, remote: Option<&str>) -> Result<Report> {
     let remote = remote_name(s, remote)?;
+    // This machine's learn outcomes are published with the rest. Best
+    // effort: a journal that cannot be folded stays (doctor reports it).
+    if super::learn::journal_waiting(&s.store) {
+        let _ = super::learn::fold_journal(s);
+    }
     sync(&s.store, &remote, &s.actor()?.to_string())
 }
 
@@ -245,7 +250,8 @@ pub fn merge_commit(
     let base = store.merge_base(local_tip, remote_tip)?;
     let base_tree = base.map(|b| store.tree_of(b)).transpose()?;
     let (local_tree, remote_tree) = (store.tree_of(local_tip)?, store.tree_of(remote_tip)?);
-    let divergences = store.three_way(base_tree, local_tree, remote_tree)?;
+    let mut divergences = store.three_way(base_tree, local_tree, remote_tree)?;
+    divergences.extend(counted_alike(store, base, local_tip, remote_tip)?);
     let snap = store.snapshot_at(Some(remote_tip))?;
     let read = |id: Option<ObjectId>| id.map(|id| snap.read_blob(id)).transpose();
 
@@ -290,6 +296,36 @@ pub fn merge_commit(
     let tree = store.write_tree(remote_tree, &change)?;
     let commit = store.write_commit_object(tree, &[remote_tip, local_tip], &change.message, actor)?;
     Ok((commit, notes))
+}
+
+/// Counter files (the learn statistics) both sides changed to the same
+/// bytes: the tree diff sees nothing to merge, yet each side counted events
+/// of its own (two machines that each saw two failures of one command), so
+/// both deltas are added like any other counters, never one side dropped.
+fn counted_alike(store: &Store, base: Option<ObjectId>, local: ObjectId, remote: ObjectId) -> Result<Vec<Divergence>> {
+    let mut out = Vec::new();
+    let dirs = policy::RULES
+        .iter()
+        .filter(|(_, rule)| *rule == policy::Rule::Counters)
+        .map(|(prefix, _)| prefix.trim_end_matches('/'));
+    for dir in dirs {
+        let files = |commit: Option<ObjectId>| -> Result<std::collections::BTreeMap<String, ObjectId>> {
+            let snap = store.snapshot_at(commit)?;
+            Ok(snap.files_under(dir)?.into_iter().map(|e| (e.path, e.id)).collect())
+        };
+        let (ours, theirs, before) = (files(Some(local))?, files(Some(remote))?, files(base)?);
+        for (path, id) in ours {
+            if theirs.get(&path) == Some(&id) && before.get(&path) != Some(&id) {
+                out.push(Divergence {
+                    base: before.get(&path).copied(),
+                    local: Some(id),
+                    remote: Some(id),
+                    path,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Agents both sides added with byte-identical records: no path diverges,

@@ -191,3 +191,40 @@ fn changed_files_and_their_verdicts_follow_only_what_changed() {
     assert_eq!(all.len(), 3, "{all:?}");
     assert!(super::verify::problems(&s.store, &snap, None).unwrap().is_empty());
 }
+
+/// What the daemon's tick calls: one fold commit (with its trailers), the
+/// decisions for the metrics snapshot, nothing to do the second time.
+#[test]
+fn the_journal_folds_as_the_daemon_calls_it() {
+    use super::learn::{self, Ended, Input};
+    use crate::learn::stats::Outcome;
+    let root = tempfile::tempdir().unwrap();
+    let dir = repository(root.path(), "r");
+    let s = session(&dir, "agent:alice");
+    // No state yet: nothing to fold into, the journal waits.
+    let ended = Ended {
+        command: "cargo test".into(),
+        outcome: Outcome::Failure,
+        exit_code: Some(101),
+        duration_ms: Some(40),
+    };
+    learn::post_command(&s, &ended).unwrap();
+    assert!(learn::fold_journal(&s).unwrap().commit.is_none());
+    repo::init(&s, &repo::InitArgs::default()).unwrap();
+    let verdict = learn::pre_command(&s, &Input::Line("git push -f".into())).unwrap();
+    assert_eq!(verdict.exit_code(), 1);
+    let folded = learn::fold_journal(&s).unwrap();
+    assert!(folded.commit.is_some());
+    assert_eq!(
+        (folded.value.outcomes, folded.value.decisions, folded.value.files),
+        (1, 1, 1)
+    );
+    let snap = s.store.snapshot().unwrap();
+    let decisions = learn::decisions(&snap);
+    assert_eq!(decisions["high"], 1);
+    assert_eq!(decisions["low"], 0);
+    let stats = crate::state::command_stats(&snap).unwrap();
+    assert_eq!(stats.family("cargo test").unwrap().failures, 1);
+    assert!(learn::fold_journal(&s).unwrap().commit.is_none(), "nothing left");
+    assert!(!learn::journal_waiting(&s.store));
+}

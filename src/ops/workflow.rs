@@ -23,6 +23,7 @@ use crate::clock::Timestamp;
 use crate::config::WorkflowPolicy;
 use crate::error::{Error, Kind, Result};
 use crate::ids::{RunId, WorkflowName};
+use crate::learn::rules::RuleSet;
 use crate::os;
 use crate::state;
 use crate::store::write_behind::{Decide, WriteBehind};
@@ -137,8 +138,20 @@ pub fn validate(s: &Session, workflow: &str) -> Result<(Located, Definition)> {
 /// The plan of a run: nothing runs, nothing is recorded.
 pub fn plan(s: &Session, workflow: &str) -> Result<Plan> {
     let (located, def) = validate(s, workflow)?;
-    let refusals = policy::check(def.steps.iter(), &policy::Allow::new(&s.config()?.workflow.allow)?);
+    let (allow, rules) = guard(s)?;
+    let refusals = policy::check(def.steps.iter(), &allow, &rules);
     Ok(Plan { located, def, refusals })
+}
+
+/// What decides whether a step may run: `workflow.allow`, and the learn
+/// risk guard with the repository's `[learn]` rules (both fail closed: a
+/// pattern or rule that does not compile refuses the run, exit 2).
+fn guard(s: &Session) -> Result<(policy::Allow, RuleSet)> {
+    let config = s.config()?;
+    Ok((
+        policy::Allow::new(&config.workflow.allow)?,
+        RuleSet::from_policy(&config.learn)?,
+    ))
 }
 
 /// `workflow run --execute`: record the run, run every step, return the
@@ -172,13 +185,20 @@ pub fn run_as(s: &Session, plan: &Plan, id: RunId, how: &Execution) -> Result<Ru
 /// decided on the state it lands on, so a precondition it checks holds
 /// where it lands. They are their own commits; they only share the ref's
 /// moves (and the packs) of the run.
-pub struct Wrap {
-    pub before: Box<dyn FnMut(&Snapshot<'_>) -> Result<Vec<Change>>>,
-    pub after: Box<dyn FnMut(&Snapshot<'_>, &Run) -> Result<Vec<Change>> + Send>,
+pub struct Wrap<'a> {
+    pub before: Before<'a>,
+    pub after: After,
 }
 
+/// What lands ahead of a run's start record, decided on the state it lands on.
+pub type Before<'a> = Box<dyn FnMut(&Snapshot<'_>) -> Result<Vec<Change>> + 'a>;
+
+/// What lands behind a run's end record (the run as it ended), decided on
+/// the state it lands on, from the writer's thread.
+pub type After = Box<dyn FnMut(&Snapshot<'_>, &Run) -> Result<Vec<Change>> + Send>;
+
 /// [`run_as`], with `wrap`'s commits landing with the start and the end.
-pub fn run_wrapped(s: &Session, plan: &Plan, id: RunId, how: &Execution, wrap: Option<Wrap>) -> Result<Run> {
+pub fn run_wrapped(s: &Session, plan: &Plan, id: RunId, how: &Execution, wrap: Option<Wrap<'_>>) -> Result<Run> {
     refuse_unless_allowed(&plan.refusals, how)?;
     let actor = s.actor()?.to_string();
     let mut start = Change::new(
@@ -234,7 +254,7 @@ fn execute(
     selected: &BTreeSet<usize>,
     how: &Execution,
     start: Option<Change>,
-    wrap: Option<Wrap>,
+    wrap: Option<Wrap<'_>>,
 ) -> Result<Run> {
     let (mut before, after) = match wrap {
         Some(w) => (Some(w.before), Some(w.after)),
@@ -361,10 +381,8 @@ pub fn resume_plan(s: &Session, id: &RunId) -> Result<ResumePlan> {
     refuse_if_active(&run)?;
     let def = recorded_definition(s, &run)?;
     let selected = ledger::resume_set(&def, &run);
-    let refusals = policy::check(
-        selected.iter().map(|&i| &def.steps[i]),
-        &policy::Allow::new(&s.config()?.workflow.allow)?,
-    );
+    let (allow, rules) = guard(s)?;
+    let refusals = policy::check(selected.iter().map(|&i| &def.steps[i]), &allow, &rules);
     Ok(ResumePlan {
         run,
         def,

@@ -227,8 +227,8 @@ fn newer_snapshot(v: Versions<'_>) -> Decision {
     }
 }
 
-/// base + (local - base) + (remote - base) for every integer; other values
-/// from the remote. `None` when a side does not parse as TOML.
+/// base + (local - base) + (remote - base) for every integer but the
+/// top-level `schema` (the higher side's); other values from the remote. `None` when a side does not parse as TOML.
 fn merge_counters(v: Versions<'_>) -> Option<Vec<u8>> {
     let parse = |b: Option<&[u8]>| -> Option<toml::Value> {
         match b {
@@ -239,7 +239,16 @@ fn merge_counters(v: Versions<'_>) -> Option<Vec<u8>> {
         }
     };
     let (base, local, remote) = (parse(v.base)?, parse(v.local)?, parse(v.remote)?);
-    let merged = merge_value(Some(&base), Some(&local), Some(&remote))?;
+    let mut merged = merge_value(Some(&base), Some(&local), Some(&remote))?;
+    // `schema` is the file's version, not a count: two sides that created
+    // the file independently must not add up to schema 2.
+    let version = [&local, &remote]
+        .iter()
+        .filter_map(|side| side.get("schema").and_then(toml::Value::as_integer))
+        .max();
+    if let (Some(version), toml::Value::Table(t)) = (version, &mut merged) {
+        t.insert("schema".to_owned(), toml::Value::Integer(version));
+    }
     toml::to_string(&merged).ok().map(String::into_bytes)
 }
 
@@ -341,6 +350,18 @@ mod tests {
         assert_eq!(t["cargo"]["fail"].as_integer(), Some(2));
         assert_eq!(t["make"]["ok"].as_integer(), Some(1));
         assert_eq!(t["schema"].as_integer(), Some(1));
+    }
+
+    #[test]
+    fn counter_files_both_sides_created_keep_their_schema() {
+        let side = "schema = 1\n[families.\"git push\"]\nfailures = 2\n";
+        let merged = resolve("learn/commands.toml", v(None, Some(side), Some(side)));
+        let Decision::Merged(bytes) = merged.0 else {
+            panic!("not merged")
+        };
+        let t: toml::Table = toml::from_str(std::str::from_utf8(&bytes).unwrap()).unwrap();
+        assert_eq!(t["schema"].as_integer(), Some(1), "a version, not a counter");
+        assert_eq!(t["families"]["git push"]["failures"].as_integer(), Some(4));
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! What may run: the `workflow.allow` globs and a minimal built-in guard
-//! against obviously destructive commands (until the learn subsystem's risk
-//! guard replaces it). Both refuse before anything runs, unless `--allow-risk`.
+//! What may run: the `workflow.allow` globs and the learn subsystem's risk
+//! guard (a step whose argv it judges high is refused, with the rule's
+//! reason; `[learn]` rules of the shared config apply). Both refuse before
+//! anything runs, unless `--allow-risk`.
 //!
 //! The allow list fails closed: a pattern that does not compile refuses the
 //! run (it is never dropped, which could leave an empty list that allows
@@ -11,6 +12,8 @@ use globset::{Candidate, Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
 use super::def::Step;
 use crate::error::{Error, Result};
+use crate::learn::judge::{judge_argv, Context, Level};
+use crate::learn::rules::RuleSet;
 
 /// One reason a step may not run.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -110,7 +113,7 @@ fn env_changes_program(argv: &[String], step: &Step) -> Option<String> {
 }
 
 /// Check every command step; empty when all may run.
-pub fn check<'a>(steps: impl Iterator<Item = &'a Step>, allow: &Allow) -> Vec<Refusal> {
+pub fn check<'a>(steps: impl Iterator<Item = &'a Step>, allow: &Allow, rules: &RuleSet) -> Vec<Refusal> {
     let mut out = Vec::new();
     for step in steps {
         let Some(argv) = &step.run else { continue };
@@ -130,115 +133,29 @@ pub fn check<'a>(steps: impl Iterator<Item = &'a Step>, allow: &Allow) -> Vec<Re
                 out.push(refuse(why));
             }
         }
-        if let Some(why) = high_risk(argv) {
+        if let Some(why) = high_risk(argv, rules) {
             out.push(refuse(format!("high risk: {why}")));
         }
     }
     out
 }
 
-fn program(arg: &str) -> &str {
-    arg.rsplit('/').next().unwrap_or(arg)
-}
-
-fn is_root_like(target: &str) -> bool {
-    let t = target.trim_end_matches('/');
-    matches!(
-        t,
-        "" | "/" | "~" | "$HOME" | "*" | "/*" | "." | ".." | "~/*" | "/home" | "/usr" | "/etc" | "/var" | "/boot"
-    )
-}
-
-/// Why an argv is obviously destructive, if it is.
-pub fn high_risk(argv: &[String]) -> Option<String> {
-    let (first, rest) = argv.split_first()?;
-    let prog = program(first);
-    let args: Vec<&str> = rest.iter().map(String::as_str).collect();
-    let has_flag = |short: char, long: &str| {
-        args.iter()
-            .any(|a| *a == long || (a.starts_with('-') && !a.starts_with("--") && a.contains(short)))
-    };
-    match prog {
-        "sudo" | "doas" | "env" | "nohup" | "xargs" | "nice" | "time" | "timeout" => {
-            // Judge the command they run.
-            let inner: Vec<String> = rest
-                .iter()
-                .skip_while(|a| a.starts_with('-') || a.contains('='))
-                .cloned()
-                .collect();
-            let inner = if prog == "timeout" {
-                inner.into_iter().skip(1).collect()
-            } else {
-                inner
-            };
-            high_risk(&inner)
-        }
-        "sh" | "bash" | "zsh" | "dash" | "ksh" => {
-            let script = args.iter().position(|a| *a == "-c").and_then(|i| args.get(i + 1))?;
-            shell_line_risk(script)
-        }
-        "rm" if has_flag('r', "--recursive") || has_flag('R', "--recursive") => args
-            .iter()
-            .find(|a| !a.starts_with('-') && is_root_like(a))
-            .map(|t| format!("`rm` recursively removes {t}")),
-        "rm" if args.contains(&"--no-preserve-root") => Some("`rm --no-preserve-root`".into()),
-        "git" => {
-            // The subcommand follows git's global options, some of which take
-            // their value as the next argument: `git -C repo reset --hard` is
-            // `reset`, not `repo`.
-            let mut words = args.iter();
-            let sub = loop {
-                let a = words.next()?;
-                if matches!(
-                    *a,
-                    "-C" | "-c" | "--git-dir" | "--work-tree" | "--namespace" | "--config-env"
-                ) {
-                    words.next();
-                } else if !a.starts_with('-') {
-                    break a;
-                }
-            };
-            match *sub {
-                "push"
-                    if args.iter().any(|a| {
-                        *a == "--force"
-                            || *a == "-f"
-                            || a.starts_with("--force")
-                            || a.starts_with('+')
-                            || a.contains(":+")
-                    }) =>
-                {
-                    Some("`git push --force` rewrites published history".into())
-                }
-                "push" if args.contains(&"--delete") || args.contains(&"--mirror") => {
-                    Some("`git push --delete/--mirror` removes remote refs".into())
-                }
-                "reset" if args.contains(&"--hard") => Some("`git reset --hard` discards work".into()),
-                "clean" if args.iter().any(|a| a.starts_with('-') && a.contains('f')) => {
-                    Some("`git clean -f` deletes untracked files".into())
-                }
-                _ => None,
-            }
-        }
-        p if p.starts_with("mkfs") => Some(format!("`{p}` formats a file system")),
-        "dd" if args.iter().any(|a| a.starts_with("of=/dev/")) => Some("`dd` writes to a device".into()),
-        "shutdown" | "reboot" | "halt" | "poweroff" => Some(format!("`{prog}` stops the machine")),
-        "chmod" | "chown" if has_flag('R', "--recursive") && args.iter().any(|a| is_root_like(a)) => {
-            Some(format!("`{prog} -R` on a system directory"))
-        }
-        _ => None,
+/// Why the learn guard would deny `argv` (a step runs its argv directly, with
+/// no shell between), if it would: every high reason, with its rule. Learned
+/// escalation and the claim check are left out, so the same definition is
+/// judged the same way on every machine, whatever ran there before.
+pub fn high_risk(argv: &[String], rules: &RuleSet) -> Option<String> {
+    let verdict = judge_argv(argv, rules, &Context::default());
+    if verdict.level != Level::High {
+        return None;
     }
-}
-
-/// A shell line given to `sh -c`: split on the usual separators and judge each command.
-fn shell_line_risk(line: &str) -> Option<String> {
-    if line.contains(":(){") || line.contains(":|:&") {
-        return Some("a fork bomb".into());
-    }
-    line.split([';', '&', '|', '\n', '(', ')', '`'])
-        .map(|part| part.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
-        .filter(|argv| !argv.is_empty())
-        .find_map(|argv| high_risk(&argv))
+    let reasons: Vec<String> = verdict
+        .reasons
+        .iter()
+        .filter(|r| r.level == Level::High)
+        .map(|r| format!("{} (rule {})", r.why, r.rule))
+        .collect();
+    Some(reasons.join("; "))
 }
 
 #[cfg(test)]
@@ -253,7 +170,7 @@ mod tests {
     fn destructive_commands_are_high_risk() {
         for cmd in [
             "rm -rf /",
-            "rm -fr ~",
+            "rm -fr /home",
             "sudo rm -r /etc",
             "git push --force origin main",
             "git push origin +main",
@@ -270,7 +187,7 @@ mod tests {
             } else {
                 argv(cmd)
             };
-            assert!(high_risk(&a).is_some(), "{cmd}");
+            assert!(high_risk(&a, &RuleSet::builtin()).is_some(), "{cmd}");
         }
     }
 
@@ -284,9 +201,31 @@ mod tests {
             "rm file.txt",
             "git clean -n",
             "git -C /srv/repo status",
+            // No shell runs a step's argv: `~` is a file named `~` here.
+            "rm -rf ~",
         ] {
-            assert_eq!(high_risk(&argv(cmd)), None, "{cmd}");
+            assert_eq!(high_risk(&argv(cmd), &RuleSet::builtin()), None, "{cmd}");
         }
+    }
+
+    #[test]
+    fn the_repository_rules_apply_to_steps() {
+        let policy: crate::learn::policy::LearnPolicy = toml::from_str(
+            "[[rules]]\nid = \"git.reset-hard\"\nlevel = \"medium\"\n\
+             [[rules]]\nid = \"deploy.prod\"\nprogram = \"kubectl\"\nsubcommand = \"delete\"\n\
+             level = \"high\"\nwhy = \"deletes production resources\"\n",
+        )
+        .unwrap();
+        let rules = RuleSet::from_policy(&policy).unwrap();
+        assert_eq!(
+            high_risk(&argv("git reset --hard"), &rules),
+            None,
+            "re-levelled to medium"
+        );
+        let why = high_risk(&argv("kubectl delete ns prod"), &rules).unwrap();
+        assert_eq!(why, "deletes production resources (rule deploy.prod)");
+        let why = high_risk(&argv("sudo rm -rf /"), &rules).unwrap();
+        assert!(why.ends_with("(rule rm.recursive-broad)"), "{why}");
     }
 
     fn steps(text: &str) -> Vec<Step> {
@@ -302,10 +241,10 @@ mod tests {
     #[test]
     fn allow_globs_restrict_commands() {
         let s = steps("name = \"x\"\n[[steps]]\nid = \"a\"\nrun = [\"cargo\", \"test\", \"--all\"]\n");
-        assert!(check(s.iter(), &allow(&["cargo *"])).is_empty());
-        assert!(check(s.iter(), &allow(&[])).is_empty());
-        assert_eq!(check(s.iter(), &allow(&["make *"])).len(), 1);
-        assert!(check(s.iter(), &allow(&["{make,cargo} *"])).is_empty());
+        assert!(check(s.iter(), &allow(&["cargo *"]), &RuleSet::builtin()).is_empty());
+        assert!(check(s.iter(), &allow(&[]), &RuleSet::builtin()).is_empty());
+        assert_eq!(check(s.iter(), &allow(&["make *"]), &RuleSet::builtin()).len(), 1);
+        assert!(check(s.iter(), &allow(&["{make,cargo} *"]), &RuleSet::builtin()).is_empty());
         // `*` spans paths and spaces; the whole line must match.
         assert!(allow(&["cargo *"]).allows("cargo test --manifest-path a/b/Cargo.toml"));
         assert!(!allow(&["cargo"]).allows("cargo test"));
@@ -326,7 +265,7 @@ mod tests {
         let s = steps(
             "name = \"x\"\n[[steps]]\nid = \"path\"\nrun = [\"cargo\", \"b\"]\nenv = { PATH = \"tools\" }\n[[steps]]\nid = \"named\"\nrun = [\"tools/cargo\", \"b\"]\nenv = { PATH = \"tools\" }\n[[steps]]\nid = \"preload\"\nrun = [\"tools/cargo\", \"b\"]\nenv = { LD_PRELOAD = \"x.so\" }\n[[steps]]\nid = \"plain\"\nrun = [\"cargo\", \"b\"]\nenv = { RUST_LOG = \"info\" }\n",
         );
-        let refused: Vec<String> = check(s.iter(), &allow(&["cargo *", "tools/cargo *"]))
+        let refused: Vec<String> = check(s.iter(), &allow(&["cargo *", "tools/cargo *"]), &RuleSet::builtin())
             .into_iter()
             .map(|r| format!("{}: {}", r.step, r.reason))
             .collect();
@@ -337,6 +276,6 @@ mod tests {
             "{refused:?}"
         );
         // Without a list, env is the step's business.
-        assert!(check(s.iter(), &allow(&[])).is_empty());
+        assert!(check(s.iter(), &allow(&[]), &RuleSet::builtin()).is_empty());
     }
 }

@@ -3,7 +3,8 @@
 //! `Authorization:` headers, password flags and `password=`-style pairs never
 //! reach it, nor the values of a step's own secret-looking `env` entries.
 //!
-//! The patterns are compiled once per process; the names that look secret
+//! Each pattern is compiled once per process, the first time a text may
+//! match it (it contains one of the pattern's words); the names that look secret
 //! (`workflow.secret_env`) once per run ([`SecretNames`]); a step's secret
 //! values are picked once per step and replaced as exact strings.
 
@@ -21,57 +22,135 @@ const REDACTED: &str = "[REDACTED]";
 /// would blank out ordinary output everywhere, and are no secret anyway.
 pub const MIN_SECRET_LEN: usize = 6;
 
-fn patterns() -> &'static [(Regex, &'static str)] {
-    static PATTERNS: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
-    PATTERNS.get_or_init(|| {
-        // ASCII word boundaries `(?-u:\b)` and case-insensitivity scoped to
-        // the words that need it: every secret shape here is ASCII, and the
-        // Unicode-aware forms cost several times more to compile, which
-        // every run with output pays once.
-        let rules: &[(&str, &str)] = &[
-            // PEM private keys, whole blocks (also a block cut off by the 4 KiB tail).
-            (r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)", "[REDACTED PRIVATE KEY]"),
-            // Authorization headers, whatever the scheme: the whole value, up to a quote or the line's end.
-            (r#"(?-u:\b)((?i-u:(?:proxy-)?authorization)["']?[ \t]*[:=][ \t]*)[^\r\n"']+"#, "${1}[REDACTED]"),
-            (r"(?-u:\b)((?i-u:bearer|basic))[ \t]+[A-Za-z0-9._~+/=-]{8,}", "${1} [REDACTED]"),
-            // Password flags with their value as the next word: `--password X`, `--db-token "a b"`.
-            (
-                r#"(?m)((?:^|[ \t"'])--?[A-Za-z0-9_-]*(?i-u:password|passwd|passphrase|token|secret|api-?key)[A-Za-z0-9_-]*[ \t]+)("[^"\r\n]*"|'[^'\r\n]*'|[^\s"']+)"#,
-                "${1}[REDACTED]",
-            ),
-            // MySQL-family clients take the password glued to -p: `mysql -uroot -psecret`.
-            // (`-P` is the port.)
-            (r"((?-u:\b)(?i-u:mysql|mysqldump|mysqladmin|mysqlimport|mysqlsh|mariadb|mariadb-dump)(?-u:\b)[^\r\n]*?[ \t]-p)[^\s]+", "${1}[REDACTED]"),
-            // key=value and key: value pairs whose key says secret.
-            (
-                r#"(?-u:\b)([A-Za-z0-9_.-]*(?i-u:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth)[A-Za-z0-9_.-]*)(["']?[ \t]*[=:][ \t]*["']?)[^\s"',;]+"#,
-                "${1}${2}[REDACTED]",
-            ),
-            // Slack incoming webhooks: the URL is the credential.
-            (r"(?-u:\b)https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+", REDACTED),
-            // Credentials in URLs and DSNs: scheme://user:secret@host, also
-            // an empty user and a secret with `@` in it (up to the last `@`
-            // before the path).
-            (r"(?-u:\b)([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*):[^\s/]*@", "${1}:[REDACTED]@"),
-            // Go-style DSNs without a scheme: user:secret@tcp(host:port)/db
-            (r"(?-u:\b)([A-Za-z0-9_.-]+):[^\s@/]+@(tcp|udp|unix)\(", "${1}:[REDACTED]@${2}("),
-            // Well-known token shapes.
-            (r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,})", REDACTED),
-            (r"(?-u:\b)(?:AKIA|ASIA)[0-9A-Z]{16}(?-u:\b)", REDACTED),
-            (r"(?-u:\b)xox[abeprs]-[A-Za-z0-9-]{10,}", REDACTED),
-            (r"(?-u:\b)xapp-[A-Za-z0-9-]{10,}", REDACTED),
-            // Stripe secret and restricted keys, and webhook signing secrets.
-            (r"(?-u:\b)(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}", REDACTED),
-            (r"(?-u:\b)whsec_[A-Za-z0-9+/=]{10,}", REDACTED),
-            (r"(?-u:\b)sk-[A-Za-z0-9_-]{20,}", REDACTED),
-            (r"(?-u:\b)eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", REDACTED),
-        ];
-        rules
-            .iter()
-            .map(|(re, with)| (Regex::new(re).expect("redaction patterns are valid"), *with))
-            .collect()
-    })
+/// One redaction rule: the pattern, its replacement, and words (lower
+/// case) at least one of which any text it matches contains. A pattern is
+/// compiled the first time a text contains one of its words, so a command
+/// or an output with nothing secret-looking compiles none: `learn
+/// post-command` redacts every line it records, within its few milliseconds.
+struct Rule {
+    needles: &'static [&'static str],
+    source: &'static str,
+    with: &'static str,
+    compiled: OnceLock<Regex>,
 }
+
+impl Rule {
+    const fn new(needles: &'static [&'static str], source: &'static str, with: &'static str) -> Rule {
+        Rule {
+            needles,
+            source,
+            with,
+            compiled: OnceLock::new(),
+        }
+    }
+
+    /// Whether the pattern may match `lower` (the text in ASCII lower case).
+    fn may_match(&self, lower: &str) -> bool {
+        self.needles.iter().any(|n| lower.contains(n))
+    }
+
+    fn regex(&self) -> &Regex {
+        self.compiled
+            .get_or_init(|| Regex::new(self.source).expect("redaction patterns are valid"))
+    }
+}
+
+// ASCII word boundaries `(?-u:\b)` and case-insensitivity scoped to the
+// words that need it: every secret shape here is ASCII, and the Unicode-aware
+// forms cost several times more to compile.
+static RULES: [Rule; 17] = [
+    // PEM private keys, whole blocks (also a block cut off by the 4 KiB tail).
+    Rule::new(
+        &["private key-----"],
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)",
+        "[REDACTED PRIVATE KEY]",
+    ),
+    // Authorization headers, whatever the scheme: the whole value, up to a quote or the line's end.
+    Rule::new(
+        &["authorization"],
+        r#"(?-u:\b)((?i-u:(?:proxy-)?authorization)["']?[ \t]*[:=][ \t]*)[^\r\n"']+"#,
+        "${1}[REDACTED]",
+    ),
+    Rule::new(
+        &["bearer", "basic"],
+        r"(?-u:\b)((?i-u:bearer|basic))[ \t]+[A-Za-z0-9._~+/=-]{8,}",
+        "${1} [REDACTED]",
+    ),
+    // Password flags with their value as the next word: `--password X`, `--db-token "a b"`.
+    Rule::new(
+        &["pass", "token", "secret", "apikey", "api-key"],
+        r#"(?m)((?:^|[ \t"'])--?[A-Za-z0-9_-]*(?i-u:password|passwd|passphrase|token|secret|api-?key)[A-Za-z0-9_-]*[ \t]+)("[^"\r\n]*"|'[^'\r\n]*'|[^\s"']+)"#,
+        "${1}[REDACTED]",
+    ),
+    // MySQL-family clients take the password glued to -p: `mysql -uroot -psecret`.
+    // (`-P` is the port.)
+    Rule::new(
+        &["mysql", "mariadb"],
+        r"((?-u:\b)(?i-u:mysql|mysqldump|mysqladmin|mysqlimport|mysqlsh|mariadb|mariadb-dump)(?-u:\b)[^\r\n]*?[ \t]-p)[^\s]+",
+        "${1}[REDACTED]",
+    ),
+    // key=value and key: value pairs whose key says secret.
+    Rule::new(
+        &[
+            "pass",
+            "pwd",
+            "secret",
+            "token",
+            "api",
+            "access",
+            "private",
+            "credential",
+            "auth",
+        ],
+        r#"(?-u:\b)([A-Za-z0-9_.-]*(?i-u:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth)[A-Za-z0-9_.-]*)(["']?[ \t]*[=:][ \t]*["']?)[^\s"',;]+"#,
+        "${1}${2}[REDACTED]",
+    ),
+    // Slack incoming webhooks: the URL is the credential.
+    Rule::new(
+        &["hooks.slack.com"],
+        r"(?-u:\b)https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+",
+        REDACTED,
+    ),
+    // Credentials in URLs and DSNs: scheme://user:secret@host, also an empty
+    // user and a secret with `@` in it (up to the last `@` before the path).
+    Rule::new(
+        &["://"],
+        r"(?-u:\b)([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*):[^\s/]*@",
+        "${1}:[REDACTED]@",
+    ),
+    // Go-style DSNs without a scheme: user:secret@tcp(host:port)/db
+    Rule::new(
+        &["@tcp(", "@udp(", "@unix("],
+        r"(?-u:\b)([A-Za-z0-9_.-]+):[^\s@/]+@(tcp|udp|unix)\(",
+        "${1}:[REDACTED]@${2}(",
+    ),
+    // Well-known token shapes.
+    Rule::new(
+        &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-"],
+        r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,})",
+        REDACTED,
+    ),
+    Rule::new(
+        &["akia", "asia"],
+        r"(?-u:\b)(?:AKIA|ASIA)[0-9A-Z]{16}(?-u:\b)",
+        REDACTED,
+    ),
+    Rule::new(&["xox"], r"(?-u:\b)xox[abeprs]-[A-Za-z0-9-]{10,}", REDACTED),
+    Rule::new(&["xapp-"], r"(?-u:\b)xapp-[A-Za-z0-9-]{10,}", REDACTED),
+    // Stripe secret and restricted keys, and webhook signing secrets.
+    Rule::new(
+        &["_live_", "_test_"],
+        r"(?-u:\b)(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}",
+        REDACTED,
+    ),
+    Rule::new(&["whsec_"], r"(?-u:\b)whsec_[A-Za-z0-9+/=]{10,}", REDACTED),
+    Rule::new(&["sk-"], r"(?-u:\b)sk-[A-Za-z0-9_-]{20,}", REDACTED),
+    Rule::new(
+        &["eyj"],
+        r"(?-u:\b)eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}",
+        REDACTED,
+    ),
+];
 
 /// `workflow.secret_env`: which env names (any case) hold secrets. Checked
 /// when a run starts; compiled into one set the first time a step has an
@@ -137,8 +216,15 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
             out = out.replace(secret.as_str(), REDACTED);
         }
     }
-    for (re, with) in patterns() {
-        out = re.replace_all(&out, *with).into_owned();
+    let mut lower = out.to_ascii_lowercase();
+    for rule in &RULES {
+        if !rule.may_match(&lower) {
+            continue;
+        }
+        if let std::borrow::Cow::Owned(replaced) = rule.regex().replace_all(&out, rule.with) {
+            out = replaced;
+            lower = out.to_ascii_lowercase();
+        }
     }
     out
 }
@@ -254,6 +340,90 @@ mod tests {
             SecretNames::new(&["[".into()]).err().map(|e| e.code),
             Some("invalid_config")
         );
+    }
+
+    /// Every pattern, applied whether or not its words are in the text.
+    fn redact_unfiltered(text: &str) -> String {
+        let mut out = text.to_owned();
+        for rule in &RULES {
+            out = rule.regex().replace_all(&out, rule.with).into_owned();
+        }
+        out
+    }
+
+    #[test]
+    fn every_pattern_compiles_and_a_plain_text_compiles_none() {
+        for rule in &RULES {
+            assert!(!rule.needles.is_empty());
+            assert!(
+                rule.needles.iter().all(|n| *n == n.to_ascii_lowercase()),
+                "{:?}",
+                rule.needles
+            );
+            rule.regex();
+        }
+        let plain = "cargo build --release && cargo test --workspace 2>&1 | tee log";
+        assert!(RULES.iter().all(|r| !r.may_match(plain)));
+    }
+
+    /// One text each rule matches, in the order of [`RULES`].
+    const EXEMPLARS: [&str; 17] = [
+        "-----BEGIN EC PRIVATE KEY-----\nMHcCAQ\n-----END EC PRIVATE KEY-----",
+        "Proxy-Authorization: Basic dXNlcjpw",
+        "bearer abcdefghijkl",
+        "--db-Passphrase 'a b'",
+        "mariadb-dump -uroot -psecret",
+        "X_Private-Key: abc",
+        "https://hooks.slack.com/triggers/T0/B0/abc",
+        "redis://:pw-secret@cache:6379",
+        "root:pw@unix(/tmp/sock)/db",
+        "github_pat_abcdefghijklmnopqrstuv",
+        "ASIAIOSFODNN7EXAMPLE",
+        "xoxp-abcdefghij12",
+        "xapp-abcdefghij12",
+        "rk_live_abcdefghij12",
+        "whsec_abcdefghij12",
+        "sk-abcdefghijklmnopqrstu",
+        "eyJabcdefghij.abcdefghijk.abcdefghijk",
+    ];
+
+    #[test]
+    fn each_rules_words_are_in_what_it_matches() {
+        for (rule, text) in RULES.iter().zip(EXEMPLARS) {
+            assert!(rule.regex().is_match(text), "{} does not match {text:?}", rule.source);
+            assert!(
+                rule.may_match(&text.to_ascii_lowercase()),
+                "{:?} miss {text:?}",
+                rule.needles
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// The words only skip patterns that could not match: the result is
+        /// the same as with every pattern applied, on texts made of what the
+        /// rules match, near misses and noise, in any order and case.
+        #[test]
+        fn the_words_never_change_what_is_redacted(
+            parts in proptest::collection::vec(
+                proptest::sample::select(
+                    EXEMPLARS
+                        .iter()
+                        .copied()
+                        .chain([
+                            " ", "\n", "=", ": ", "\"", "-", "@", ":", "/", "(", "x", "password", "api_key", "auth",
+                            "mysql", " -p", "https://", "u", "tcp(", "AKIA", "sk_test_abcdefghij12", "-----BEGIN RSA PRIVATE KEY-----",
+                        ])
+                        .collect::<Vec<_>>(),
+                ),
+                0..8,
+            ),
+            upper in proptest::bool::ANY,
+        ) {
+            let text: String = parts.concat();
+            let text = if upper { text.to_ascii_uppercase() } else { text };
+            proptest::prop_assert_eq!(redact(&text, &[]), redact_unfiltered(&text));
+        }
     }
 
     #[test]

@@ -1,0 +1,288 @@
+//! `cargo bench --bench learn` (`make bench`): wall time per invocation of
+//! the release `baton` binary for the learn guard's hot path, as whole
+//! processes, side by side with the process start of `baton --version` in
+//! the same rounds: `learn pre-command` on a repository whose
+//! `learn/commands.toml` holds 10 000 recorded outcomes, and
+//! `learn post-command`. Prints a table and PASS/FAIL per target; a report,
+//! so it exits 0 unless the harness itself fails. See docs/performance.md.
+//!
+//! Environment:
+//! - `BATON_BIN`: the baton binary (default: the one cargo built for this bench).
+//! - `BATON_BENCH_RUNS`: measured runs per cell (default 40; 3 warmups come first).
+//! - `BATON_BENCH_OUTCOMES`: outcomes in the statistics (default 10 000).
+//! - `BATON_BENCH_DIR`: where the repository is created (default cargo's `target/tmp`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use baton::clock::parse_timestamp;
+use baton::learn::stats::{fold, CommandStats, JournalEntry, Outcome};
+
+#[path = "support/mod.rs"]
+mod support;
+use support::{command, load_average, ms, output, timed, Res, Stats};
+
+const WARMUPS: usize = 3;
+const DEFAULT_RUNS: usize = 40;
+const DEFAULT_OUTCOMES: usize = 10_000;
+/// Families the outcomes are spread over (plus the ones the cells use).
+const FAMILIES: usize = 200;
+const ACTOR: &str = "human:bench";
+
+/// Targets: (cell, p50 at most, in milliseconds).
+const TARGETS: &[(&str, f64)] = &[
+    ("pre-command push", 3.0),
+    ("pre-command pipeline", 3.0),
+    ("post-command", 5.0),
+];
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("bench harness failed: {e}");
+        std::process::exit(2);
+    }
+}
+
+struct Cell {
+    name: &'static str,
+    args: Vec<String>,
+    samples: Vec<Duration>,
+}
+
+fn cells() -> Vec<Cell> {
+    let cell = |name, args: &[&str]| Cell {
+        name,
+        args: args.iter().map(|s| s.to_string()).collect(),
+        samples: Vec::new(),
+    };
+    vec![
+        cell("--version", &["--version"]),
+        cell(
+            "pre-command push",
+            &["learn", "pre-command", "--command", "git push origin main"],
+        ),
+        cell(
+            "pre-command pipeline",
+            &[
+                "learn",
+                "pre-command",
+                "--command",
+                "cd app && npm ci && npm test -- --coverage 2>&1 | tee test.log",
+            ],
+        ),
+        cell(
+            "post-command",
+            &[
+                "learn",
+                "post-command",
+                "--command",
+                "cargo test --workspace",
+                "--exit-code",
+                "0",
+                "--duration",
+                "1200ms",
+            ],
+        ),
+    ]
+}
+
+fn env_number(name: &str, default: usize) -> Res<usize> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or(format!("{name} must be a positive number")),
+        Err(_) => Ok(default),
+    }
+}
+
+fn run() -> Res<()> {
+    let baton = std::env::var_os("BATON_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_baton")));
+    let baton = baton.canonicalize().map_err(|e| format!("{}: {e}", baton.display()))?;
+    let runs = env_number("BATON_BENCH_RUNS", DEFAULT_RUNS)?;
+    let outcomes = env_number("BATON_BENCH_OUTCOMES", DEFAULT_OUTCOMES)?;
+    let work_root = std::env::var_os("BATON_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
+    std::fs::create_dir_all(&work_root).map_err(|e| format!("creating {}: {e}", work_root.display()))?;
+    let tmp = tempfile::Builder::new()
+        .prefix("baton-bench-learn-")
+        .tempdir_in(&work_root)
+        .map_err(|e| e.to_string())?;
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir(&repo).map_err(|e| e.to_string())?;
+
+    let version = output(baton_cmd(&baton, Path::new("."), &["--version"]), "baton --version")?;
+    println!("baton learn benchmark");
+    println!("  baton: {} ({})", baton.display(), version.trim());
+    println!(
+        "  {} cores; {WARMUPS} warmups + {runs} measured runs per cell; wall time per process",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!("  load average at start: {}", load_average());
+    let t = Instant::now();
+    let size = prepare(&baton, &repo, outcomes)?;
+    eprintln!(
+        "prepared {outcomes} outcomes over {} families ({size} bytes of learn/commands.toml) in {:.1}s",
+        FAMILIES + 3,
+        t.elapsed().as_secs_f64()
+    );
+    println!();
+
+    let mut cells = cells();
+    for round in 0..WARMUPS + runs {
+        for cell in &mut cells {
+            let args: Vec<&str> = cell.args.iter().map(String::as_str).collect();
+            let (_, wall) = timed(baton_cmd(&baton, &repo, &args), &format!("baton {}", args.join(" ")))?;
+            if round >= WARMUPS {
+                cell.samples.push(wall);
+            }
+        }
+    }
+    check_recorded(&baton, &repo, outcomes, WARMUPS + runs)?;
+    report(&cells);
+    println!();
+    println!("load average at end: {}", load_average());
+    Ok(())
+}
+
+fn baton_cmd(baton: &Path, dir: &Path, args: &[&str]) -> Command {
+    let mut c = command(baton, dir);
+    c.env("BATON_ACTOR", ACTOR).args(args);
+    c
+}
+
+fn git(dir: &Path, args: &[&str]) -> Res<String> {
+    let mut c = command(Path::new("git"), dir);
+    c.args(args);
+    output(c, &format!("git {}", args.join(" "))).map(|s| s.trim().to_owned())
+}
+
+fn git_stdin(dir: &Path, args: &[&str], env: &[(&str, &Path)], input: &[u8]) -> Res<String> {
+    let mut c = command(Path::new("git"), dir);
+    c.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().map_err(|e| format!("git {}: {e}", args.join(" ")))?;
+    child
+        .stdin
+        .take()
+        .ok_or("no stdin")?
+        .write_all(input)
+        .map_err(|e| e.to_string())?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// `learn/commands.toml` with `outcomes` outcomes, as baton's own fold writes
+/// it: spread over [`FAMILIES`] families, plus the families the cells judge.
+fn statistics(outcomes: usize) -> Res<Vec<u8>> {
+    let at = parse_timestamp("2026-01-01T00:00:00Z").map_err(|e| e.message)?;
+    let mut names: Vec<String> = (0..FAMILIES).map(|i| format!("tool{i} run")).collect();
+    names.extend(["git push", "npm test", "npm ci"].map(String::from));
+    let entries: Vec<JournalEntry> = (0..outcomes)
+        .map(|i| JournalEntry::Outcome {
+            at,
+            family: Some(names[i % names.len()].clone()),
+            command: names[i % names.len()].clone(),
+            outcome: if i % 7 == 0 { Outcome::Failure } else { Outcome::Success },
+            exit_code: Some(i32::from(i % 7 == 0)),
+            duration_ms: Some(1000),
+            actor: None,
+        })
+        .collect();
+    fold(CommandStats::default(), &entries).encode().map_err(|e| e.message)
+}
+
+/// `git init`, `baton init`, then one state commit adding the statistics
+/// (git plumbing on a temporary index), packed. Returns the file's size.
+fn prepare(baton: &Path, repo: &Path, outcomes: usize) -> Res<usize> {
+    git(repo, &["init", "-q"])?;
+    output(baton_cmd(baton, repo, &["-q", "init"]), "baton init")?;
+    let bytes = statistics(outcomes)?;
+    let index = repo.join(".git").join("bench-index");
+    let env: [(&str, &Path); 1] = [("GIT_INDEX_FILE", index.as_path())];
+    let tip = git(repo, &["rev-parse", "refs/baton/state"])?;
+    let blob = git_stdin(repo, &["hash-object", "-w", "--stdin"], &env, &bytes)?;
+    git_stdin(repo, &["read-tree", &tip], &env, b"")?;
+    let cacheinfo = format!("100644,{blob},learn/commands.toml");
+    git_stdin(repo, &["update-index", "--add", "--cacheinfo", &cacheinfo], &env, b"")?;
+    let tree = git_stdin(repo, &["write-tree"], &env, b"")?;
+    let commit = git_stdin(repo, &["commit-tree", &tree, "-p", &tip], &env, b"bench: 10k outcomes")?;
+    git(repo, &["update-ref", "refs/baton/state", &commit, &tip])?;
+    let _ = std::fs::remove_file(&index);
+    git(repo, &["gc", "-q", "--prune=now"])?;
+    // baton reads them as its own.
+    let metrics = output(baton_cmd(baton, repo, &["--json", "learn", "metrics"]), "learn metrics")?;
+    let doc: serde_json::Value = serde_json::from_str(&metrics).map_err(|e| e.to_string())?;
+    let runs: u64 = doc["families"]
+        .as_array()
+        .ok_or("no families")?
+        .iter()
+        .filter_map(|f| f["runs"].as_u64())
+        .sum();
+    if runs != outcomes as u64 {
+        return Err(format!("baton counts {runs} runs after seeding {outcomes}"));
+    }
+    Ok(bytes.len())
+}
+
+/// Every post-command of the rounds is in the journal (nothing was lost),
+/// and the statistics still hold the seeded outcomes.
+fn check_recorded(baton: &Path, repo: &Path, outcomes: usize, rounds: usize) -> Res<()> {
+    let metrics = output(baton_cmd(baton, repo, &["--json", "learn", "metrics"]), "learn metrics")?;
+    let doc: serde_json::Value = serde_json::from_str(&metrics).map_err(|e| e.to_string())?;
+    let families = doc["families"].as_array().ok_or("no families")?;
+    let runs: u64 = families.iter().filter_map(|f| f["runs"].as_u64()).sum();
+    let want = (outcomes + rounds) as u64;
+    if runs != want {
+        return Err(format!("{runs} runs after the rounds, expected {want}"));
+    }
+    Ok(())
+}
+
+fn report(cells: &[Cell]) {
+    println!("wall time per invocation, milliseconds");
+    println!(
+        "{:<24} | {:>8} | {:>8} | {:>8} | {:>12}",
+        "command", "p50", "p95", "min", "p50 - version"
+    );
+    println!("{}", "-".repeat(72));
+    let base = Stats::of(&cells[0].samples).p50;
+    for c in cells {
+        let s = Stats::of(&c.samples);
+        println!(
+            "{:<24} | {:>8.2} | {:>8.2} | {:>8.2} | {:>12.2}",
+            c.name,
+            ms(s.p50),
+            ms(s.p95),
+            ms(s.min),
+            ms(s.p50) - ms(base)
+        );
+    }
+    println!();
+    for (name, limit) in TARGETS {
+        let Some(c) = cells.iter().find(|c| c.name == *name) else {
+            continue;
+        };
+        let p50 = ms(Stats::of(&c.samples).p50);
+        let verdict = if p50 <= *limit { "PASS" } else { "FAIL" };
+        println!("{verdict}  {name}: p50 {p50:.2} ms (target <= {limit} ms)");
+    }
+}
