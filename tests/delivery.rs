@@ -354,11 +354,12 @@ fn a_claim_force_taken_mid_run_stops_the_delivery_at_the_next_phase() {
     doctor_agrees(&repo);
 }
 
-/// SIGKILL at each phase boundary; `delivery resume` finishes, and the
-/// claim and the ledger agree.
+/// SIGKILL at each phase boundary — after `claimed` and `running` landed
+/// with the run's start, and after the steps, before the run's end and the
+/// final phase; `delivery resume` finishes, and the claim and the ledger agree.
 #[test]
 fn a_crash_at_every_phase_boundary_is_finished_by_resume() {
-    for point in ["delivery.claimed", "delivery.running", "delivery.finishing"] {
+    for point in ["workflow.started", "workflow.ending"] {
         let repo = setup();
         fix(&repo);
         let crashed = repo.run_env(

@@ -5,6 +5,7 @@
 //! and [`super::workflow`] runs; the rules are in [`crate::delivery`].
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use super::pool::{self, Wanted};
 use super::workflow::{self, Execution};
@@ -136,11 +137,14 @@ pub fn start(s: &Session, args: &StartArgs, how: &Execution) -> Result<Delivered
     // An invalid workflow is exit 2 and a refused command exit 1, before anything is claimed.
     let plan = workflow::plan(s, &args.workflow)?;
     workflow::refuse_unless_allowed(&plan.refusals, how)?;
+    if args.handoff_to.as_ref() == Some(&s.actor()?) {
+        return Err(
+            Error::invalid("handoff_to_self", "--handoff-to names the actor who delivers")
+                .with_hint("hand it to someone else, or leave --handoff-to out to release on success"),
+        );
+    }
     let publish_to = sync::publish_target(s, args.sync)?;
     let actor = s.actor()?;
-    if let Some(remote) = &publish_to {
-        sync::sync(&s.store, remote, &actor.to_string())?;
-    }
     let id = workflow::fresh_id(s, delivery::ID_PREFIX, delivery::path)?;
     let request = Request {
         id: id.clone(),
@@ -149,30 +153,140 @@ pub fn start(s: &Session, args: &StartArgs, how: &Execution) -> Result<Delivered
         handoff_to: args.handoff_to.clone(),
         note: args.note.clone(),
     };
+    let Some(remote) = publish_to else {
+        return start_local(s, args, &plan, request, how);
+    };
+    // Published (`--sync`, `sync.auto`): the claim must reach the remote
+    // before any step runs, so each phase is a write of its own here.
+    let actor = actor.to_string();
+    sync::sync(&s.store, &remote, &actor)?;
     let opened = commit(s, "delivery.claimed", true, |snap| {
         let existing = state::claim(snap, &args.issue)?;
-        let claim = take_claim(s, snap, &actor, existing, args)?;
+        let claim = take_claim(s, snap, &s.actor()?, existing, args)?;
         Ok(delivery::open(request.clone(), &claim, s.now))
     })?;
-    if let Some(remote) = &publish_to {
-        let report = sync::sync(&s.store, remote, &actor.to_string())?;
-        if let Some(lost) = report.lost.iter().find(|l| l.id == args.issue.as_str()) {
-            let why = format!("claim lost on sync: {}", lost.message());
-            commit(s, "delivery.stopped", false, |_| {
-                Ok(delivery::stopped(&opened.value.delivery, &why, s.now))
-            })?;
-            return Err(Error::refused("claim_lost", lost.message()).with_hint(format!(
-                "another machine published a claim on {} first; nothing ran",
-                args.issue
-            )));
+    let report = sync::sync(&s.store, &remote, &actor)?;
+    if let Some(lost) = report.lost.iter().find(|l| l.id == args.issue.as_str()) {
+        let why = format!("claim lost on sync: {}", lost.message());
+        commit(s, "delivery.stopped", false, |_| {
+            Ok(delivery::stopped(&opened.value.delivery, &why, s.now))
+        })?;
+        return Err(Error::refused("claim_lost", lost.message()).with_hint(format!(
+            "another machine published a claim on {} first; nothing ran",
+            args.issue
+        )));
+    }
+    let finished = run_and_finish(s, &opened.value.delivery, &plan, None, how)?;
+    sync::sync(&s.store, &remote, &actor)?;
+    Ok(finished)
+}
+
+/// `delivery start` with nothing to publish first: the `claimed` and
+/// `running` phases land with the workflow run's start record, and the
+/// final phase with its end record — each phase its own commit, decided on
+/// the state it lands on (the fence), sharing the run's ref moves and packs
+/// instead of adding three writes of their own.
+fn start_local(
+    s: &Session,
+    args: &StartArgs,
+    plan: &workflow::Plan,
+    request: Request,
+    how: &Execution,
+) -> Result<Delivered> {
+    let actor = s.actor()?;
+    let run_id = workflow::fresh_id(s, "wf", crate::workflow::ledger::path)?;
+    let running: Arc<Mutex<Option<Delivery>>> = Arc::default();
+    let ended: Arc<Mutex<Option<Ended>>> = Arc::default();
+    let before = {
+        let (running, actor, run_id) = (running.clone(), actor.clone(), run_id.clone());
+        Box::new(move |snap: &Snapshot<'_>| {
+            let existing = state::claim(snap, &args.issue)?;
+            let claim = take_claim(s, snap, &actor, existing, args)?;
+            let opened = delivery::open(request.clone(), &claim, s.now);
+            let started = delivery::running(&opened.delivery, opened.claim.as_ref(), &run_id, s.now)?;
+            let chain = vec![
+                phase_change(&opened, "delivery.claimed", &actor)?,
+                phase_change(&started, "delivery.running", &actor)?,
+            ];
+            *lock(&running) = Some(started.delivery);
+            Ok(chain)
+        })
+    };
+    let after = {
+        let (running, ended, now) = (running.clone(), ended.clone(), s.now);
+        Box::new(move |snap: &Snapshot<'_>, run: &Run| {
+            let Some(d) = lock(&running).clone() else {
+                return Ok(Vec::new());
+            };
+            let (step, change, moved) = final_phase(snap, &d, outcome_of(run), &actor, now)?;
+            *lock(&ended) = Some((step, moved));
+            Ok(vec![change])
+        })
+    };
+    let wrap = workflow::Wrap { before, after };
+    let run = workflow::run_wrapped(s, plan, run_id, how, Some(wrap))?;
+    let Some((step, moved)) = lock(&ended).take() else {
+        return Err(
+            Error::failed("delivery_unfinished", "the delivery's final phase was not recorded").with_hint(
+                "`baton delivery status` shows it; `baton delivery resume --run-id <id> --execute` finishes it",
+            ),
+        );
+    };
+    if let Some(moved) = moved {
+        return Err(moved.with_hint(format!(
+            "delivery {} stopped; `baton delivery status --run-id {}` shows it",
+            step.delivery.id, step.delivery.id
+        )));
+    }
+    Ok(Delivered {
+        delivery: step.delivery,
+        claim: step.claim,
+        run: Some(run),
+    })
+}
+
+/// The final phase's commit on `snap`: closed / handed off, or failed (the
+/// outcome counted for the role, for `learn route`); `stopped` with the
+/// refusal when the claim moved on.
+fn final_phase(
+    snap: &Snapshot<'_>,
+    d: &Delivery,
+    outcome: std::result::Result<(), String>,
+    actor: &Actor,
+    now: crate::clock::Timestamp,
+) -> Result<(Step, Change, Option<Error>)> {
+    let claim = state::claim(snap, &d.issue)?;
+    let (op, counted, decided) = match &outcome {
+        Ok(()) => (
+            "delivery.finished",
+            DeliveryOutcome::Closed,
+            delivery::succeeded(d, claim.as_ref(), now),
+        ),
+        Err(why) => (
+            "delivery.failed",
+            DeliveryOutcome::Failed,
+            delivery::failed(d, claim.as_ref(), why, now),
+        ),
+    };
+    match decided {
+        Ok(step) => {
+            let mut change = phase_change(&step, op, actor)?;
+            super::learn::count_delivery(snap, &mut change, step.delivery.role.as_ref(), counted);
+            Ok((step, change, None))
+        }
+        Err(moved) => {
+            let step = delivery::stopped(d, &moved.message, now);
+            let change = phase_change(&step, "delivery.stopped", actor)?;
+            Ok((step, change, Some(moved)))
         }
     }
-    crash_point("delivery.claimed");
-    let finished = run_and_finish(s, &opened.value.delivery, &plan, None, how)?;
-    if let Some(remote) = &publish_to {
-        sync::sync(&s.store, remote, &actor.to_string())?;
-    }
-    Ok(finished)
+}
+
+/// The final phase as it landed, and the refusal when it was a stop.
+type Ended = (Step, Option<Error>);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Phase `running` (fenced), the workflow run, then the final phase.
@@ -203,7 +317,6 @@ fn run_and_finish(
             }
         }
     };
-    crash_point("delivery.running");
     let ran = match resume {
         Some(r) => workflow::resume(s, r, how),
         None => workflow::run_as(s, plan, run_id, how),
@@ -217,7 +330,6 @@ fn run_and_finish(
             return Err(e);
         }
     };
-    crash_point("delivery.finishing");
     let mut delivered = finish(s, &d, outcome_of(&run))?;
     delivered.run = Some(run);
     Ok(delivered)
@@ -249,14 +361,6 @@ fn outcome_of(run: &Run) -> std::result::Result<(), String> {
             failed.join(", ")
         ),
     })
-}
-
-/// Crash tests kill the process here when `BATON_CRASH_AT` names this point:
-/// a real SIGKILL between two phases, for `delivery resume` to finish from.
-fn crash_point(name: &str) {
-    if std::env::var_os("BATON_CRASH_AT").is_some_and(|at| at == name) {
-        crate::os::signal_process(std::process::id(), crate::os::SIGKILL);
-    }
 }
 
 /// The final phase after the workflow: succeeded → closed / handed off,

@@ -294,12 +294,14 @@ fn execute(
         )),
         _ => e,
     })?;
+    os::crash_point("workflow.started");
     let executed = exec::execute(def, &mut run, selected, &opts, &stop, |run, summary| {
         writer.push(record_change(run, &summary)?)
     });
     // A run whose steps could not all run (an error) ends stopped.
     let stopped = !matches!(executed, Ok(false));
     run.conclude(def, stopped, crate::clock::now()?);
+    os::crash_point("workflow.ending");
     let landed = record_change(&run, run.status.as_str())
         .and_then(|end| writer.push(end))
         .and_then(|()| {

@@ -74,6 +74,15 @@ pub fn poll_readable(fds: &[Option<std::os::fd::RawFd>], timeout: std::time::Dur
     Ok(polled.iter().map(|p| p.revents != 0).collect())
 }
 
+/// Crash tests kill the process here when `BATON_CRASH_AT` names this
+/// point: a real SIGKILL at a known place (between a run's start and its
+/// steps, before its end), for recovery to be tested from.
+pub fn crash_point(name: &str) {
+    if std::env::var_os("BATON_CRASH_AT").is_some_and(|at| at == name) {
+        signal_process(std::process::id(), SIGKILL);
+    }
+}
+
 /// A flag that SIGINT and SIGTERM set, so a runner can stop its steps
 /// and record the stop instead of dying mid-write.
 pub fn stop_on_signals() -> std::io::Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
