@@ -619,3 +619,51 @@ fn doctor_sync_after_publishing_from_a_clone_without_the_refspec() {
     assert_eq!(f["sync.refspec"].0, "warn", "the missing refspec is still reported");
     drop(a);
 }
+
+/// A delivery that publishes (`--sync`, `sync.auto`): the claim reaches the
+/// remote before any step runs, and a remote holder refuses it first.
+#[test]
+fn a_published_delivery_claims_on_the_remote_before_any_step_runs() {
+    let (net, a, b) = two_clones();
+    for clone in [&a, &b] {
+        let dir = clone.dir.join(".baton/workflows");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("mark.toml"),
+            "name = \"mark\"\n[[steps]]\nid = \"touch\"\nrun = [\"sh\", \"-c\", \"touch ran\"]\n",
+        )
+        .unwrap();
+    }
+    a.run(ALICE, &["claims", "claim", "S-1", "--sync"]).ok();
+    let args = [
+        "delivery",
+        "start",
+        "--issue",
+        "S-1",
+        "--workflow",
+        "mark",
+        "--sync",
+        "--execute",
+    ];
+    let refused = b.run(BOB, &args);
+    assert_eq!(refused.code, 1, "{}", refused.describe());
+    assert!(
+        refused.stderr.contains(ALICE),
+        "the remote holder is named: {}",
+        refused.describe()
+    );
+    assert!(
+        !b.dir.join("ran").exists(),
+        "a step ran although the claim was held elsewhere"
+    );
+
+    // Under sync.auto the delivery publishes its claim, then runs, then publishes the end.
+    b.run(BOB, &["config", "set", "sync.auto", "true"]).ok();
+    let done = b.run(
+        BOB,
+        &["delivery", "start", "--issue", "S-2", "--workflow", "mark", "--execute"],
+    );
+    assert_eq!(done.ok()["delivery"]["phase"], "closed", "{}", done.describe());
+    assert!(b.dir.join("ran").exists());
+    assert_eq!(net.claims()["S-2"].state, "completed", "the end reached the remote");
+}
