@@ -560,7 +560,13 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| Error::io("writing a daemon file", "no directory"))?;
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    // Only `.git/baton` itself is made: were the repository deleted meanwhile,
+    // creating its parents would bring a `.git` back to life.
+    match std::fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io(format!("creating {}", dir.display()), e)),
+    }
     let bytes = serde_json::to_vec(value).map_err(|e| Error::io("encoding a daemon file", e))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("writing a daemon file", e))?;
     std::io::Write::write_all(&mut tmp, &bytes).map_err(|e| Error::io("writing a daemon file", e))?;

@@ -110,25 +110,8 @@ pub fn full(s: &Session, opts: &Options) -> Result<Vec<Finding>> {
         out.push(doctor::file_problem("store.files", crate::config::PATH, &e));
         Config::default()
     });
-    let loaded = Loaded {
-        claims: gathered(
-            &mut out,
-            "claims.files",
-            state::load_all(&snap, claims::DIR, |c: &Claim| c.schema),
-        ),
-        agents: gathered(
-            &mut out,
-            "pool.files",
-            state::load_all(&snap, pool::DIR, |a: &Agent| a.schema),
-        ),
-        runs: gathered(
-            &mut out,
-            "workflow.files",
-            state::load_all_json(&snap, ledger::DIR, |r: &Run| r.schema),
-        ),
-        learn: super::learn::unparsable(&snap),
-    };
-    let (claims, broken_claims) = &loaded.claims;
+    let loaded = Loaded::gather(&snap, &mut out);
+    let (claims, _) = &loaded.claims;
     let (agents, broken_agents) = &loaded.agents;
     if opts.wants("store") {
         let found = store_checks(store, &snap, opts.fix);
@@ -136,17 +119,7 @@ pub fn full(s: &Session, opts: &Options) -> Result<Vec<Finding>> {
         out.extend(found);
     }
     if opts.wants("claims") {
-        out.extend(doctor::broken(broken_claims, "claims.files"));
-        let agent_ids: BTreeSet<_> = agents.iter().map(|(_, a)| a.id.clone()).collect();
-        let mut found = claims::check::check(claims, &agent_ids, s.now, &config.claims);
-        let trail = gathered(&mut out, "claims.generation", generation_trail(store, &snap));
-        found.extend(claims::check::check_generations(&trail));
-        if found.is_empty() && broken_claims.is_empty() {
-            found.push(Finding::ok(
-                "claims.invariants",
-                format!("{} claim(s), invariants hold", claims.len()),
-            ));
-        }
+        let found = claims_checks(s, &snap, &loaded, &config, &mut out);
         out.extend(found);
     }
     if opts.wants("pool") {
@@ -179,6 +152,29 @@ pub fn full(s: &Session, opts: &Options) -> Result<Vec<Finding>> {
     Ok(out)
 }
 
+/// Claim invariants, the generation trail in history, and files that do not parse.
+fn claims_checks(
+    s: &Session,
+    snap: &Snapshot<'_>,
+    loaded: &Loaded,
+    config: &Config,
+    out: &mut Vec<Finding>,
+) -> Vec<Finding> {
+    let (claims, broken_claims) = &loaded.claims;
+    let agent_ids: BTreeSet<_> = loaded.agents.0.iter().map(|(_, a)| a.id.clone()).collect();
+    let mut found = doctor::broken(broken_claims, "claims.files");
+    found.extend(claims::check::check(claims, &agent_ids, s.now, &config.claims));
+    let trail = gathered(out, "claims.generation", generation_trail(&s.store, snap));
+    found.extend(claims::check::check_generations(&trail));
+    if found.is_empty() {
+        found.push(Finding::ok(
+            "claims.invariants",
+            format!("{} claim(s), invariants hold", claims.len()),
+        ));
+    }
+    found
+}
+
 /// What doctor loaded of the state: every file that parsed, and those that did not.
 struct Loaded {
     claims: state::Loaded<Claim>,
@@ -186,6 +182,30 @@ struct Loaded {
     runs: state::Loaded<Run>,
     /// Learn statistics files that do not parse (not those a newer baton wrote).
     learn: Vec<String>,
+}
+
+impl Loaded {
+    /// Load every subsystem's files; what cannot be read at all is a finding in `out`.
+    fn gather(snap: &Snapshot<'_>, out: &mut Vec<Finding>) -> Loaded {
+        Loaded {
+            claims: gathered(
+                out,
+                "claims.files",
+                state::load_all(snap, claims::DIR, |c: &Claim| c.schema),
+            ),
+            agents: gathered(
+                out,
+                "pool.files",
+                state::load_all(snap, pool::DIR, |a: &Agent| a.schema),
+            ),
+            runs: gathered(
+                out,
+                "workflow.files",
+                state::load_all_json(snap, ledger::DIR, |r: &Run| r.schema),
+            ),
+            learn: super::learn::unparsable(snap),
+        }
+    }
 }
 
 /// `--fix`: move the files of the checked subsystems that do not parse to

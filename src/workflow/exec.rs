@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::def::{Definition, Step};
+use super::def::{Definition, Step, Upstreams};
 use super::ledger::{decide, Attempt, Readiness, Run, StepStatus};
 use super::redact::{self, SecretNames};
 use crate::clock::{self, Span, MAX_SPAN};
@@ -108,7 +108,6 @@ pub fn execute(
     mut record: impl FnMut(&Run, String) -> Result<()>,
 ) -> Result<bool> {
     let upstream = def.upstreams();
-    let mut readiness = Readiness::new(&upstream, &run.steps);
     let mut unrecorded: Option<Error> = None;
     let mut record = |run: &Run, summary: String| {
         if unrecorded.is_none() {
@@ -118,107 +117,31 @@ pub fn execute(
             }
         }
     };
-    let pids: Pids = Arc::default();
     let (tx, rx) = mpsc::channel::<(usize, StepOutcome)>();
-    let mut running: BTreeMap<usize, std::thread::JoinHandle<()>> = BTreeMap::new();
-    let mut stopping_since: Option<Instant> = None;
-    let mut killed = false;
+    let mut runner = Runner {
+        def,
+        readiness: Readiness::new(&upstream, &run.steps),
+        upstream,
+        selected,
+        opts,
+        stop,
+        pids: Arc::default(),
+        done: tx,
+        running: BTreeMap::new(),
+        stopping_since: None,
+        killed: false,
+    };
     loop {
         if stop.load(Ordering::SeqCst) {
-            match stopping_since {
-                None => {
-                    stopping_since = Some(Instant::now());
-                    signal_all(&pids, os::SIGTERM);
-                }
-                Some(t) if !killed && t.elapsed() >= STOP_GRACE => {
-                    killed = true;
-                    signal_all(&pids, os::SIGKILL);
-                }
-                _ => {}
-            }
+            runner.stop_steps();
         } else {
-            // Decide every step whose upstream is settled, in execution order.
-            let mut progressed = true;
-            while progressed {
-                progressed = false;
-                for &i in &def.order {
-                    let ready = selected.contains(&i)
-                        && !running.contains_key(&i)
-                        && run.steps[i].status == StepStatus::Pending
-                        && readiness.is_settled(&upstream, i, &run.steps);
-                    if !ready {
-                        continue;
-                    }
-                    let step = &def.steps[i];
-                    match decide(step.when, &upstream.of(i), &run.steps) {
-                        Err((cause, reason)) => {
-                            let r = &mut run.steps[i];
-                            r.status = StepStatus::Skipped;
-                            r.skip = Some(cause);
-                            r.reason = Some(reason.clone());
-                            record(run, format!("step {} skipped: {reason}", step.id));
-                            progressed = true;
-                        }
-                        Ok(()) if step.run.is_none() => {
-                            let r = &mut run.steps[i];
-                            r.status = StepStatus::Succeeded;
-                            r.skip = None;
-                            r.reason = Some("checkpoint reached".into());
-                            record(run, format!("step {} reached", step.id));
-                            progressed = true;
-                        }
-                        Ok(()) if running.len() < opts.jobs.max(1) => {
-                            let worker = Worker {
-                                index: i,
-                                step: step.clone(),
-                                first_attempt: run.steps[i].attempts.len() as u32 + 1,
-                                timeout: step.timeout.unwrap_or(opts.default_timeout),
-                                secrets: opts.secret_names.values(&step.env),
-                                dir: opts.dir.clone(),
-                                sink: opts.sink,
-                                pids: pids.clone(),
-                                stop: stop.clone(),
-                            };
-                            let tx = tx.clone();
-                            running.insert(
-                                i,
-                                std::thread::spawn(move || {
-                                    // A bug in a worker must fail the step, not hang the run.
-                                    let outcome =
-                                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.run()))
-                                            .unwrap_or(StepOutcome {
-                                                attempts: Vec::new(),
-                                                status: StepStatus::Failed,
-                                            });
-                                    let _ = tx.send((worker.index, outcome));
-                                }),
-                            );
-                        }
-                        Ok(()) => {}
-                    }
-                }
-            }
+            runner.start_ready(run, &mut record);
         }
-        if running.is_empty() {
+        if runner.running.is_empty() {
             break;
         }
         match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok((i, outcome)) => {
-                if let Some(handle) = running.remove(&i) {
-                    let _ = handle.join();
-                }
-                let r = &mut run.steps[i];
-                let tries = outcome.attempts.len();
-                r.attempts.extend(outcome.attempts);
-                r.status = outcome.status;
-                r.skip = None;
-                r.reason = None;
-                let id = &def.steps[i].id;
-                record(
-                    run,
-                    format!("step {id} {} ({tries} attempt(s))", outcome.status.as_str()),
-                );
-            }
+            Ok((i, outcome)) => runner.settle(i, outcome, run, &mut record),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
@@ -226,6 +149,144 @@ pub fn execute(
     match unrecorded {
         Some(e) => Err(e),
         None => Ok(stop.load(Ordering::SeqCst)),
+    }
+}
+
+/// The state of one [`execute`]: which steps run, and how a stop is going.
+struct Runner<'a> {
+    def: &'a Definition,
+    upstream: Upstreams<'a>,
+    readiness: Readiness,
+    selected: &'a BTreeSet<usize>,
+    opts: &'a Options,
+    stop: &'a Arc<AtomicBool>,
+    pids: Pids,
+    /// Where workers send their step's outcome.
+    done: mpsc::Sender<(usize, StepOutcome)>,
+    running: BTreeMap<usize, std::thread::JoinHandle<()>>,
+    stopping_since: Option<Instant>,
+    killed: bool,
+}
+
+impl Runner<'_> {
+    /// SIGTERM to every running step at once; SIGKILL after [`STOP_GRACE`].
+    fn stop_steps(&mut self) {
+        match self.stopping_since {
+            None => {
+                self.stopping_since = Some(Instant::now());
+                signal_all(&self.pids, os::SIGTERM);
+            }
+            Some(t) if !self.killed && t.elapsed() >= STOP_GRACE => {
+                self.killed = true;
+                signal_all(&self.pids, os::SIGKILL);
+            }
+            _ => {}
+        }
+    }
+
+    /// Decide every step whose upstream is settled, in execution order:
+    /// skip it, reach it (a checkpoint), or start it while a job is free.
+    fn start_ready(&mut self, run: &mut Run, record: &mut impl FnMut(&Run, String)) {
+        let mut progressed = true;
+        while progressed {
+            progressed = false;
+            for &i in &self.def.order {
+                let ready = self.selected.contains(&i)
+                    && !self.running.contains_key(&i)
+                    && run.steps[i].status == StepStatus::Pending
+                    && self.readiness.is_settled(&self.upstream, i, &run.steps);
+                if !ready {
+                    continue;
+                }
+                let step = &self.def.steps[i];
+                match decide(step.when, &self.upstream.of(i), &run.steps) {
+                    Err((cause, reason)) => {
+                        let r = &mut run.steps[i];
+                        r.status = StepStatus::Skipped;
+                        r.skip = Some(cause);
+                        r.reason = Some(reason.clone());
+                        record(run, format!("step {} skipped: {reason}", step.id));
+                        progressed = true;
+                    }
+                    Ok(()) if step.run.is_none() => {
+                        let r = &mut run.steps[i];
+                        r.status = StepStatus::Succeeded;
+                        r.skip = None;
+                        r.reason = Some("checkpoint reached".into());
+                        record(run, format!("step {} reached", step.id));
+                        progressed = true;
+                    }
+                    Ok(()) if self.running.len() < self.opts.jobs.max(1) => {
+                        let first_attempt = run.steps[i].attempts.len() as u32 + 1;
+                        self.spawn(i, first_attempt);
+                    }
+                    Ok(()) => {}
+                }
+            }
+        }
+    }
+
+    /// Start step `i` on a thread of its own.
+    fn spawn(&mut self, i: usize, first_attempt: u32) {
+        let step = &self.def.steps[i];
+        let worker = Worker {
+            index: i,
+            step: step.clone(),
+            first_attempt,
+            timeout: step.timeout.unwrap_or(self.opts.default_timeout),
+            secrets: self.opts.secret_names.values(&step.env),
+            dir: self.opts.dir.clone(),
+            sink: self.opts.sink,
+            pids: self.pids.clone(),
+            stop: self.stop.clone(),
+        };
+        let done = self.done.clone();
+        let handle = std::thread::spawn(move || {
+            // A bug in a worker must fail the step, not hang the run.
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.run())).unwrap_or(StepOutcome {
+                    attempts: Vec::new(),
+                    status: StepStatus::Failed,
+                });
+            let _ = done.send((worker.index, outcome));
+        });
+        self.running.insert(i, handle);
+    }
+
+    /// Step `i` ended: its attempts and status go into the run, and are recorded.
+    fn settle(&mut self, i: usize, outcome: StepOutcome, run: &mut Run, record: &mut impl FnMut(&Run, String)) {
+        if let Some(handle) = self.running.remove(&i) {
+            let _ = handle.join();
+        }
+        let r = &mut run.steps[i];
+        let tries = outcome.attempts.len();
+        r.attempts.extend(outcome.attempts);
+        r.status = outcome.status;
+        r.skip = None;
+        r.reason = None;
+        let id = &self.def.steps[i].id;
+        record(
+            run,
+            format!("step {id} {} ({tries} attempt(s))", outcome.status.as_str()),
+        );
+    }
+}
+
+/// Whether step `pid` has ended (it is reaped then, its status in `end`).
+fn reap(pid: u32, end: &mut End) -> bool {
+    match spawn::try_wait(pid) {
+        Ok(Some(status)) => {
+            end.status = Some(status);
+            true
+        }
+        Ok(None) => false,
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => false,
+        // ECHILD: reaped by someone else (SIGCHLD ignored), so it has
+        // ended; any other error cannot get better by asking again.
+        Err(e) => {
+            end.lost = Some(e);
+            true
+        }
     }
 }
 
@@ -367,26 +428,10 @@ impl Worker {
         let mut idle = Duration::ZERO;
         let mut buf = vec![0u8; 16 * 1024];
         loop {
-            if exited_at.is_none() {
-                let seen = match spawn::try_wait(pid) {
-                    Ok(Some(status)) => {
-                        end.status = Some(status);
-                        true
-                    }
-                    Ok(None) => false,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => false,
-                    // ECHILD: reaped by someone else (SIGCHLD ignored), so it has
-                    // ended; any other error cannot get better by asking again.
-                    Err(e) => {
-                        end.lost = Some(e);
-                        true
-                    }
-                };
-                if seen {
-                    // The group may still hold the pipes (a step that backgrounded work): end it.
-                    os::signal_group(pid, os::SIGKILL);
-                    exited_at = Some(Instant::now());
-                }
+            if exited_at.is_none() && reap(pid, &mut end) {
+                // The group may still hold the pipes (a step that backgrounded work): end it.
+                os::signal_group(pid, os::SIGKILL);
+                exited_at = Some(Instant::now());
             }
             let open = pipes.iter().any(Option::is_some);
             match exited_at {
@@ -428,28 +473,43 @@ impl Worker {
             // started is noticed as exited within this.
             let ready = os::poll_readable(&fds, wait.min(POLL_CAP)).unwrap_or_else(|_| vec![true; 2]);
             for (i, ready) in ready.into_iter().enumerate() {
-                let Some(pipe) = pipes[i].as_mut().filter(|_| ready) else {
-                    continue;
-                };
-                match pipe.read(&mut buf) {
-                    Ok(0) | Err(_) => {
-                        pipes[i] = None;
-                        if !partial[i].is_empty() {
-                            self.emit(prefix, &partial[i], tail);
-                            partial[i].clear();
-                        }
-                    }
-                    Ok(n) => {
-                        partial[i].extend_from_slice(&buf[..n]);
-                        while let Some(newline) = partial[i].iter().position(|&b| b == b'\n') {
-                            let line: Vec<u8> = partial[i].drain(..=newline).collect();
-                            self.emit(prefix, &line, tail);
-                        }
-                    }
+                if ready {
+                    self.read_pipe(&mut pipes[i], &mut partial[i], &mut buf, prefix, tail);
                 }
             }
         }
         end
+    }
+
+    /// Read what one ready pipe has, streaming its complete lines; at its
+    /// end, the unfinished last line too, and the pipe is closed.
+    fn read_pipe(
+        &self,
+        pipe: &mut Option<File>,
+        partial: &mut Vec<u8>,
+        buf: &mut [u8],
+        prefix: &str,
+        tail: &mut Vec<u8>,
+    ) {
+        let Some(open) = pipe.as_mut() else {
+            return;
+        };
+        match open.read(buf) {
+            Ok(0) | Err(_) => {
+                *pipe = None;
+                if !partial.is_empty() {
+                    self.emit(prefix, partial, tail);
+                    partial.clear();
+                }
+            }
+            Ok(n) => {
+                partial.extend_from_slice(&buf[..n]);
+                while let Some(newline) = partial.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = partial.drain(..=newline).collect();
+                    self.emit(prefix, &line, tail);
+                }
+            }
+        }
     }
 
     /// Stream one line of a step's output and keep it for the ledger's tail.

@@ -92,7 +92,7 @@ fn tick_loop(dir: &Path, args: &RunArgs, git_dir: &Path, sleeper: &Sleeper, exe:
         if sleeper.stopped() {
             return RunEnd::Signal;
         }
-        if !git_dir.exists() {
+        if repository_gone(git_dir) {
             return RunEnd::RepositoryGone;
         }
         if exe.replaced() {
@@ -113,7 +113,7 @@ fn tick_loop(dir: &Path, args: &RunArgs, git_dir: &Path, sleeper: &Sleeper, exe:
                 }
                 interval
             }
-            Err(e) if !git_dir.exists() => {
+            Err(e) if repository_gone(git_dir) => {
                 log(&format!("cannot open the repository: {}", e.message));
                 return RunEnd::RepositoryGone;
             }
@@ -145,7 +145,7 @@ fn idle(sleeper: &Sleeper, interval: Duration, git_dir: &Path, exe: &ExeIdentity
         if left <= LOOK_EVERY {
             return None;
         }
-        if !git_dir.exists() {
+        if repository_gone(git_dir) {
             return Some(RunEnd::RepositoryGone);
         }
         if exe.replaced() {
@@ -374,4 +374,10 @@ pub(super) fn facts(s: &Session) -> (Option<std::result::Result<PidFile, String>
         .or_else(|| s.config().ok().map(|c| c.daemon.interval))
         .unwrap_or_else(|| Span::from_secs(60));
     (file, holder, interval)
+}
+
+/// A git directory always has `HEAD`: without it the repository is gone
+/// (a directory of the same name left behind does not count).
+fn repository_gone(git_dir: &Path) -> bool {
+    !git_dir.join("HEAD").exists()
 }
