@@ -278,7 +278,7 @@ fn later_ticks_are_quiet_until_due(dir: &Path, head: &Head) -> std::result::Resu
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 16, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
 
     #[test]
     fn an_incremental_tick_decides_what_a_full_tick_decides(ops in prop::collection::vec(op(), 4..24)) {
