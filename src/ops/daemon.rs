@@ -132,9 +132,16 @@ pub fn tick(s: &Session, full: bool, stop: Option<&AtomicBool>) -> Result<Ticked
 }
 
 /// This machine's learn journal, taken aside for the pass to fold (`None`:
-/// nothing waits, or it could not be taken, which is a warning: it waits).
+/// nothing waits, or it cannot be folded now, which is a warning: it waits).
 fn take_journal(s: &Session, warnings: &mut Vec<String>) -> Option<Taken> {
     if !learn_ops::journal_waiting(&s.store) {
+        return None;
+    }
+    // A fold into statistics that do not parse would fail after taking the
+    // journal aside, and every file left aside is looked up in the history
+    // by every later fold: the journal stays until doctor's fix.
+    if let Err(e) = s.store.snapshot().and_then(|snap| state::command_stats(&snap)) {
+        warnings.push(format!("the learn journal waits: {}", e.message));
         return None;
     }
     match learn_ops::take_journal(&s.store) {

@@ -368,3 +368,35 @@ fn a_quiet_tick_waits_for_the_learn_journal_and_a_fold_lands_in_the_ticks_one_co
     assert_eq!(kept.learn, full.learn);
     assert_eq!(kept.tree, full.tree);
 }
+
+#[test]
+fn statistics_that_do_not_parse_leave_the_journal_where_it_is() {
+    let now = crate::clock::parse_timestamp("2026-01-01T00:00:00Z").unwrap();
+    let (_root, dir) = fresh(now);
+    let s = session(&dir, &actor(0), now);
+    s.store
+        .update("human:x", |_| {
+            let mut change = Change::new(Message::new("broken statistics"));
+            change.put(learn_stats::COMMANDS_PATH.to_owned(), b"schema = [".to_vec());
+            Ok(StoreOutcome::Write(change, ()))
+        })
+        .unwrap();
+    apply(&dir, &mut now.clone(), &Op::Journal(0), &mut Children::default());
+    let dir_of = learn_ops::journal::dir(&s.store);
+    for _ in 0..2 {
+        let t = tick(&s, false, None).unwrap();
+        assert!(t.report.learn.is_none(), "{:?}", t.report);
+        assert!(
+            t.warnings.iter().any(|w| w.contains("learn journal waits")),
+            "{:?}",
+            t.warnings
+        );
+        // Not taken aside: no file for every later fold to look up in the history.
+        let names: Vec<String> = learn_ops::journal::files(&dir_of)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(names, ["journal.jsonl"]);
+    }
+}
