@@ -606,3 +606,167 @@ fn daemon_commands_refuse_a_repository_without_state() {
         repo.refuse("human:ops", args, 3, "no_state");
     }
 }
+
+/// The journal files of the learn guard left on this machine, with their sizes.
+fn journal_files(repo: &Repo) -> Vec<(String, u64)> {
+    let Ok(entries) = std::fs::read_dir(repo.path().join(".git/baton/learn")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.metadata().unwrap().len(),
+            )
+        })
+        .filter(|(name, _)| name.starts_with("journal"))
+        .collect()
+}
+
+#[test]
+fn a_tick_folds_the_learn_journal_into_its_one_commit_and_counts_the_decisions() {
+    let repo = Repo::new();
+    // A first tick takes the first snapshot: the next one commits only for the journal.
+    repo.run("human:ops", &["daemon", "tick"]).ok();
+    repo.run(
+        "agent:a",
+        &["learn", "post-command", "--command", "cargo test", "--exit-code", "101"],
+    )
+    .ok();
+    let high = repo.run("agent:a", &["learn", "pre-command", "--command", "git push --force"]);
+    assert_eq!(high.code, 1, "{}", high.describe());
+    repo.run("agent:a", &["learn", "pre-command", "--command", "ls"]).ok();
+    assert!(journal_files(&repo).iter().any(|(_, bytes)| *bytes > 0));
+
+    let before = repo.commit_count();
+    let tick = repo.run("human:ops", &["daemon", "tick"]).ok();
+    assert_eq!(repo.commit_count(), before + 1, "one commit: {tick}");
+    assert_eq!(tick["outcome"], "changed", "{tick}");
+    let learn = &tick["report"]["learn"];
+    assert_eq!(
+        (learn["outcomes"].as_u64(), learn["decisions"].as_u64()),
+        (Some(1), Some(2)),
+        "{tick}"
+    );
+    let files = repo.git(&["show", "--name-only", "--format=", STATE_REF]);
+    for f in ["learn/commands.toml", "reconcile/last.json", "metrics/snapshot.json"] {
+        assert!(files.lines().any(|l| l == f), "{f} not in the tick's commit:\n{files}");
+    }
+    let message = repo.tip_message();
+    for line in [
+        "Baton-Op: daemon.tick",
+        "Baton-Subject: learn/commands.toml",
+        "Baton-Journal: journal-folding-",
+    ] {
+        assert!(message.contains(line), "{line} not in:\n{message}");
+    }
+    let report: Value = serde_json::from_str(&repo.state_file("reconcile/last.json").unwrap()).unwrap();
+    assert_eq!(report["learn"], *learn);
+    let snapshot: Value = serde_json::from_str(&repo.state_file("metrics/snapshot.json").unwrap()).unwrap();
+    assert_eq!(snapshot["counters"]["learn.decisions.high"], 1, "{snapshot}");
+    assert_eq!(snapshot["counters"]["learn.decisions.low"], 1, "{snapshot}");
+    assert_eq!(snapshot["counters"]["learn.decisions.medium"], 0, "{snapshot}");
+
+    // Folded: the outcome is in the shared statistics and the journal is gone.
+    assert!(
+        journal_files(&repo).iter().all(|(_, bytes)| *bytes == 0),
+        "{:?}",
+        journal_files(&repo)
+    );
+    let metrics = repo.run("human:ops", &["learn", "metrics"]).ok();
+    assert_eq!(metrics["pending"], 0, "{metrics}");
+    assert_eq!(metrics["families"][0]["family"], "cargo test", "{metrics}");
+    assert_eq!(metrics["families"][0]["failures"], 1, "{metrics}");
+    assert_eq!(metrics["decisions"]["high"], 1, "{metrics}");
+
+    // Nothing left: the next ticks commit nothing.
+    for _ in 0..2 {
+        let quiet = repo.run("human:ops", &["daemon", "tick"]).ok();
+        assert_eq!(quiet["outcome"], "unchanged", "{quiet}");
+        assert!(quiet["report"]["learn"].is_null(), "{quiet}");
+    }
+    assert_eq!(repo.commit_count(), before + 1);
+}
+
+#[test]
+fn a_tick_compacts_learn_statistics_that_grew_past_the_limit() {
+    let repo = Repo::new();
+    repo.run("human:ops", &["daemon", "tick"]).ok();
+    // 1 010 families, as a sync merge of two clones' statistics could leave them.
+    let mut text = String::from("schema = 1\n");
+    for i in 0..1010 {
+        let runs = i + 1;
+        text.push_str(&format!(
+            "\n[families.\"tool{i} run\"]\nruns = {runs}\nsuccesses = {runs}\nfailures = 0\ninterrupted = 0\nfailure_streak = 0\nduration_ms = 0\n"
+        ));
+    }
+    repo.commit_files(&[("learn/commands.toml", text.as_bytes())], "merged statistics");
+    let before = repo.commit_count();
+    let tick = repo.run("human:ops", &["daemon", "tick"]).ok();
+    assert_eq!(repo.commit_count(), before + 1, "{tick}");
+    assert_eq!(tick["report"]["learn"]["compacted"], 10, "{tick}");
+    let kept = repo.state_file("learn/commands.toml").unwrap();
+    assert_eq!(kept.matches("[families.").count(), 1000);
+    assert!(!kept.contains("\"tool0 run\"") && kept.contains("\"tool1009 run\""));
+    let quiet = repo.run("human:ops", &["daemon", "tick"]).ok();
+    assert_eq!(quiet["outcome"], "unchanged", "{quiet}");
+    assert_eq!(repo.commit_count(), before + 1);
+}
+
+#[test]
+fn a_quiet_tick_reads_nothing_until_the_state_changes_or_something_comes_due() {
+    let repo = Repo::new();
+    let at = |minutes: i64| t0_plus_minutes(minutes);
+    let tick = |minutes: i64| repo.run_at("human:ops", &at(minutes), &["daemon", "tick"]).ok();
+    repo.run_at("human:ops", T0, &["config", "set", "daemon.snapshot_every", "30d"])
+        .ok();
+    repo.run_at("human:ops", T0, &["config", "set", "daemon.full_every", "30d"])
+        .ok();
+    repo.run_at("human:ops", T0, &["pool", "spawn", "--role", "rev"]).ok();
+    repo.run_at("agent:a", T0, &["claims", "claim", "T-1", "--role", "rev"])
+        .ok();
+    repo.run_at("human:ops", T0, &["pool", "drain", "rev-1"]).ok();
+    assert_eq!(tick(1)["outcome"], "changed", "the first snapshot");
+    let second = tick(2);
+    assert_eq!(
+        (second["outcome"].as_str(), second["report"]["mode"].as_str()),
+        (Some("unchanged"), Some("incremental")),
+        "{second}"
+    );
+    let third = tick(3);
+    assert_eq!(third["outcome"], "unchanged", "{third}");
+    assert_eq!(third["report"]["mode"], "quiet", "{third}");
+    assert_eq!(third["report"]["checked"]["read"], 0, "{third}");
+    assert_eq!(third["report"]["at"], at(3).as_str());
+    // It reports what the pass before it found, and counts what it had in view.
+    assert_eq!(third["report"]["reported"], second["report"]["reported"], "{third}");
+    assert_eq!(third["report"]["checked"]["claims"], 1, "{third}");
+    assert!(repo.path().join(".git/baton/daemon-head.json").exists());
+    let status = repo.run("human:ops", &["daemon", "status"]).ok();
+    assert_eq!(status["last_tick"]["report"]["mode"], "quiet", "{status}");
+
+    // Another command's commit: the next tick reads what changed.
+    repo.run_at("agent:a", &at(4), &["claims", "claim", "T-2"]).ok();
+    let after_claim = tick(5);
+    assert_ne!(after_claim["report"]["mode"], "quiet", "{after_claim}");
+    assert_eq!(after_claim["report"]["checked"]["claims"], 2, "{after_claim}");
+    tick(6);
+    assert_eq!(tick(7)["report"]["mode"], "quiet");
+
+    // A journal waiting to be folded is not quiet.
+    repo.run_at("agent:a", &at(8), &["learn", "pre-command", "--command", "ls"])
+        .ok();
+    let folding = tick(9);
+    assert_eq!(folding["outcome"], "changed", "{folding}");
+    tick(10);
+    assert_eq!(tick(11)["report"]["mode"], "quiet");
+
+    // T-1 goes stale 48h after it was claimed: quiet just before, expired at that time.
+    let before = repo.commit_count();
+    assert_eq!(tick(48 * 60 - 1)["report"]["mode"], "quiet");
+    assert_eq!(repo.commit_count(), before);
+    let stale = tick(48 * 60);
+    assert_eq!(stale["outcome"], "changed", "{stale}");
+    assert_eq!(stale["report"]["changed"][0]["subject"], "claim/T-1", "{stale}");
+}

@@ -108,6 +108,7 @@ fn mode(r: &Report) -> String {
         ),
         (crate::daemon::Mode::Full, None) => "full".into(),
         (crate::daemon::Mode::Incremental, _) => format!("incremental, {} file(s) read", r.checked.read),
+        (crate::daemon::Mode::Quiet, _) => "quiet, nothing changed or due: no file read".into(),
     }
 }
 

@@ -214,8 +214,9 @@ fn delivery_scenario(s: &mut Scenario) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A tick commits once, a quiet tick not at all; the summary reads the
-/// snapshot; the background daemon starts, shows, and stops cleanly.
+/// A tick commits once, a quiet tick not at all (the one after it reads no
+/// file), a journaled decision is folded by the next tick; the summary reads
+/// the snapshot; the background daemon starts, shows, and stops cleanly.
 fn daemon_scenario(s: &mut Scenario) -> anyhow::Result<()> {
     let human = "human:dana";
     let first = s.baton(human, &["daemon", "tick", "--full"], 0)?;
@@ -224,6 +225,17 @@ fn daemon_scenario(s: &mut Scenario) -> anyhow::Result<()> {
     ensure!(
         quiet["outcome"] == json!("unchanged") && quiet["report"]["mode"] == json!("incremental"),
         "a quiet tick committed: {quiet}"
+    );
+    let skipped = s.baton(human, &["daemon", "tick"], 0)?;
+    ensure!(
+        skipped["outcome"] == json!("unchanged") && skipped["report"]["mode"] == json!("quiet"),
+        "a tick after a pass that changed nothing read the state: {skipped}"
+    );
+    s.baton(human, &["learn", "pre-command", "--command", "ls"], 0)?;
+    let folded = s.baton(human, &["daemon", "tick"], 0)?;
+    ensure!(
+        folded["outcome"] == json!("changed") && folded["report"]["learn"]["decisions"].as_u64() >= Some(1),
+        "the tick did not fold the learn journal: {folded}"
     );
     let summary = s.baton(human, &["daemon", "summary"], 0)?;
     ensure!(

@@ -11,18 +11,24 @@
 //! `workflow::check::check_runs`); open deliveries ([`open_deliveries`],
 //! judged by `delivery::check::check`); claims on drained, retired or
 //! unknown agents ([`flag_claims`]); agents with a stale heartbeat or over
-//! capacity ([`pool_reports`]). Learn has no step yet: its journal folding
-//! joins the pass when learn is wired (see docs/daemon.md). The daemon never
-//! runs workflow steps.
+//! capacity ([`pool_reports`]); the learn step ([`LearnStep`]: this
+//! machine's journal folded, or the statistics compacted when they grew past
+//! their limit). The daemon never runs workflow steps.
+//!
+//! A pass that changed nothing leaves a [`Head`]: the tree it saw and the
+//! earliest time anything in it can come due, so the next tick, on the same
+//! tree before that time, is quiet without reading the view.
 
 pub mod check;
+pub mod head;
 pub mod view;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use view::{Kind, Record, View};
+pub use head::Head;
+pub use view::{Kind, LearnEntry, Record, View};
 
 use crate::claims::ClaimState;
 use crate::clock::{Span, Timestamp};
@@ -47,6 +53,9 @@ const NAMED: usize = 10;
 pub enum Mode {
     Full,
     Incremental,
+    /// Nothing changed since a pass that changed nothing, and nothing was
+    /// due yet: the view was not read (see [`Head`]). Never committed.
+    Quiet,
 }
 
 /// Why a pass reads every file.
@@ -231,6 +240,9 @@ pub struct Report {
     /// Why a metrics snapshot was written with it, if one was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Due>,
+    /// What the learn step did, when it did anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learn: Option<LearnStep>,
     /// Fields a newer baton wrote.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -261,6 +273,9 @@ impl Report {
                 format!("{n} {what}")
             })
             .collect();
+        if let Some(learn) = &self.learn {
+            parts.extend(learn.summary());
+        }
         if let Some(due) = self.snapshot {
             parts.push(format!("metrics snapshot ({due})"));
         }
@@ -271,6 +286,41 @@ impl Report {
             parts.push(format!("{} reported", self.reported.len()));
         }
         parts.join(", ")
+    }
+}
+
+/// The learn step of a pass: this machine's journal folded into
+/// `learn/commands.toml`, and families dropped when the statistics grew past
+/// their limit (with a fold, or on their own after a merge).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LearnStep {
+    pub outcomes: usize,
+    pub decisions: usize,
+    /// Journal lines that did not parse (cut short by a crash): dropped.
+    pub skipped: usize,
+    /// Journal files folded.
+    pub files: usize,
+    /// Families dropped by compaction.
+    pub compacted: usize,
+}
+
+impl LearnStep {
+    /// Its parts of a report's one line.
+    fn summary(&self) -> Vec<String> {
+        let mut parts = Vec::new();
+        if self.files > 0 {
+            parts.push(format!(
+                "learn journal folded ({} outcome(s), {} decision(s))",
+                self.outcomes, self.decisions
+            ));
+        }
+        if self.compacted > 0 {
+            parts.push(format!(
+                "learn statistics compacted ({} famil(ies) dropped)",
+                self.compacted
+            ));
+        }
+        parts
     }
 }
 
@@ -340,6 +390,7 @@ pub fn report(now: Timestamp, mode: Mode, full_because: Option<FullBecause>, bas
         changed: Vec::new(),
         reported: Vec::new(),
         snapshot: None,
+        learn: None,
         extra: Default::default(),
     }
 }

@@ -241,3 +241,169 @@ fn a_report_says_what_changed_in_one_line_and_keeps_unknown_fields() {
     assert_eq!(back.extra.get("later"), Some(&serde_json::json!(1)));
     assert_eq!(back.changed, r.changed);
 }
+
+fn secs(base: &str, offset: i64) -> Timestamp {
+    at(base) + chrono::Duration::seconds(offset)
+}
+
+proptest::proptest! {
+    /// `claim_due` is exactly when `claims::expiries` first acts on a claim
+    /// (whole seconds, as claims are written).
+    #[test]
+    fn a_claim_comes_due_exactly_when_expiries_acts_on_it(
+        state in proptest::sample::select(ClaimState::ALL.to_vec()),
+        updated in 0..400_000i64,
+        lease in proptest::option::of(0..400_000i64),
+        stale in 1..200_000u64,
+        handoff in 1..200_000u64,
+        now in 0..600_000i64,
+    ) {
+        let base = "2026-01-01T00:00:00Z";
+        let mut c = claim("P-1", state, None, base, None);
+        c.updated_at = secs(base, updated);
+        c.lease_until = lease.map(|l| secs(base, l));
+        let policy = ClaimsPolicy {
+            stale_after: Span::parse(&format!("{stale}s")).unwrap(),
+            handoff_timeout: Span::parse(&format!("{handoff}s")).unwrap(),
+            ..ClaimsPolicy::default()
+        };
+        let now = secs(base, now);
+        let acts = !crate::claims::expiries(std::slice::from_ref(&c), now, &policy, None).is_empty();
+        let due = head::claim_due(&view::ClaimEntry::of(&c), &policy);
+        proptest::prop_assert_eq!(acts, due.is_some_and(|d| d <= now), "due {:?} now {}", due, now);
+    }
+
+    /// An active agent's heartbeat goes stale exactly at the due time
+    /// `next_due` counts for it.
+    #[test]
+    fn a_heartbeat_comes_due_exactly_when_the_agent_stops_being_healthy(
+        beat in 0..400_000i64,
+        timeout in 1..200_000u64,
+        now in 0..600_000i64,
+    ) {
+        let base = "2026-01-01T00:00:00Z";
+        let mut a = agent("rev-1", AgentStatus::Active);
+        a.last_heartbeat = Some(secs(base, beat));
+        let timeout = Span::parse(&format!("{timeout}s")).unwrap();
+        let policy = ClaimsPolicy::default();
+        let deadlines = head::Deadlines {
+            claims: &policy,
+            heartbeat_timeout: Some(timeout),
+            snapshot_taken: None,
+            snapshot_every: Span::parse("1h").unwrap(),
+            full_at: at("2099-01-01T00:00:00Z"),
+            full_every: Span::parse("1h").unwrap(),
+        };
+        let due = head::next_due(&view_of(&[], &[a.clone()]), &deadlines);
+        let now = secs(base, now);
+        proptest::prop_assert_eq!(crate::pool::is_healthy(&a, now, Some(timeout)), now < due);
+    }
+}
+
+#[test]
+fn the_earliest_due_time_wins_and_done_claims_and_idle_agents_never_come_due() {
+    let policy = ClaimsPolicy::default(); // stale 48h, handoff 24h
+    let claims = [
+        claim("done", ClaimState::Completed, None, "2025-01-01T00:00:00Z", None),
+        claim("held", ClaimState::Active, None, "2026-01-01T00:00:00Z", None),
+    ];
+    let agents = [agent("rev-1", AgentStatus::Draining)];
+    let mut d = head::Deadlines {
+        claims: &policy,
+        heartbeat_timeout: Some(Span::parse("1h").unwrap()),
+        snapshot_taken: Some(at("2026-01-01T00:00:00Z")),
+        snapshot_every: Span::parse("30d").unwrap(),
+        full_at: at("2026-01-01T00:00:00Z"),
+        full_every: Span::parse("30d").unwrap(),
+    };
+    let v = view_of(&claims, &agents);
+    assert_eq!(
+        head::next_due(&v, &d),
+        at("2026-01-03T00:00:00Z"),
+        "the held claim's stale-after"
+    );
+    d.snapshot_every = Span::parse("1d").unwrap();
+    assert_eq!(head::next_due(&v, &d), at("2026-01-02T00:00:00Z"), "the snapshot");
+    d.full_every = Span::parse("1h").unwrap();
+    assert_eq!(head::next_due(&v, &d), at("2026-01-01T01:00:00Z"), "the full pass");
+}
+
+#[test]
+fn a_head_is_quiet_only_on_its_tree_and_host_between_its_time_and_its_due_time_with_its_runs_alive() {
+    let mut r = report(at("2026-01-01T00:00:00Z"), Mode::Incremental, None, Some("c0".into()));
+    r.checked.read = 3;
+    r.reported.push(Finding::warn(
+        "daemon.claims",
+        "1 held claim(s) on draining agent rev-2: A-2",
+    ));
+    let h = Head {
+        version: head::VERSION,
+        tree: "t1".into(),
+        at: at("2026-01-01T00:00:00Z"),
+        due: at("2026-01-01T02:00:00Z"),
+        host: "h".into(),
+        running: vec![7],
+        report: r.clone(),
+    };
+    let now = at("2026-01-01T01:00:00Z");
+    let alive = |pid: u32| pid == 7;
+    assert!(h.quiet("t1", now, "h", alive));
+    assert!(h.quiet("t1", h.at, "h", alive));
+    assert!(!h.quiet("t2", now, "h", alive), "another tree");
+    assert!(!h.quiet("t1", now, "other", alive), "another host");
+    assert!(
+        !h.quiet("t1", at("2025-12-31T23:59:59Z"), "h", alive),
+        "a clock set back"
+    );
+    assert!(!h.quiet("t1", h.due, "h", alive), "due");
+    assert!(!h.quiet("t1", now, "h", |_| false), "its run's process is gone");
+    let old = Head {
+        version: head::VERSION + 1,
+        ..h.clone()
+    };
+    assert!(!old.quiet("t1", now, "h", alive));
+    let q = h.quiet_report(now, Some("c1".into()));
+    assert_eq!(
+        (q.at, q.mode, q.base.as_deref(), q.checked.read),
+        (now, Mode::Quiet, Some("c1"), 0)
+    );
+    assert_eq!(q.reported, r.reported);
+    assert_eq!(q.summary(), "nothing changed, 1 reported");
+}
+
+#[test]
+fn a_report_says_what_the_learn_step_did() {
+    let mut r = report(at("2026-01-01T00:00:00Z"), Mode::Incremental, None, None);
+    r.learn = Some(LearnStep {
+        outcomes: 2,
+        decisions: 5,
+        files: 1,
+        ..LearnStep::default()
+    });
+    assert_eq!(r.summary(), "learn journal folded (2 outcome(s), 5 decision(s))");
+    r.learn = Some(LearnStep {
+        compacted: 10,
+        ..LearnStep::default()
+    });
+    assert_eq!(r.summary(), "learn statistics compacted (10 famil(ies) dropped)");
+    let back = Report::decode(&serde_json::to_vec(&r).unwrap()).unwrap();
+    assert_eq!(back.learn, r.learn);
+}
+
+#[test]
+fn the_view_keeps_the_learn_statistics_it_is_given_and_lets_them_go() {
+    let mut v = view_of(&[], &[]);
+    assert!(v.learn_decisions().is_empty());
+    let entry = LearnEntry {
+        decisions: [("high".to_owned(), 2)].into_iter().collect(),
+        families: 3,
+    };
+    v.record(crate::learn::stats::COMMANDS_PATH, Record::Learn(entry.clone()));
+    assert_eq!(v.learn.as_ref(), Some(&entry));
+    assert_eq!(v.learn_decisions()["high"], 2);
+    v.record(crate::learn::stats::COMMANDS_PATH, Record::Broken("bad".into()));
+    assert!(v.learn.is_none() && v.broken.contains_key(crate::learn::stats::COMMANDS_PATH));
+    v.record(crate::learn::stats::COMMANDS_PATH, Record::Gone);
+    assert!(v.learn.is_none() && v.broken.is_empty());
+    assert_eq!(Kind::of("learn/routes.toml"), None);
+}

@@ -1,5 +1,5 @@
 //! The reconcile view: what a tick needs to know of every claim, agent, run
-//! and delivery, small enough to keep between ticks (in
+//! and delivery, and of the learn statistics, small enough to keep between ticks (in
 //! `.git/baton/daemon-index.json`) and to bring up to date from the files
 //! that changed since the tree it was made of. A full pass makes it from
 //! every file; an incremental pass updates it path by path with
@@ -13,12 +13,13 @@ use crate::claims::{self, Claim, ClaimState};
 use crate::clock::Timestamp;
 use crate::delivery::{self, Delivery, Phase};
 use crate::ids::{AgentId, ClaimId, Role, RunId};
+use crate::learn::stats;
 use crate::metrics::Tally;
 use crate::pool::{self, Agent, AgentStatus};
 use crate::workflow::ledger::{self, Run, RunStatus, StepStatus};
 
 /// The layout of the kept view; another version is rebuilt by a full pass.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// The directory each kind of record lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +28,8 @@ pub enum Kind {
     Agent,
     Run,
     Delivery,
+    /// `learn/commands.toml`.
+    Learn,
 }
 
 impl Kind {
@@ -41,20 +44,10 @@ impl Kind {
             Some(Kind::Run)
         } else if under(delivery::DIR) {
             Some(Kind::Delivery)
+        } else if path == stats::COMMANDS_PATH {
+            Some(Kind::Learn)
         } else {
             None
-        }
-    }
-
-    /// Every directory the view tracks.
-    pub const ALL: [Kind; 4] = [Kind::Claim, Kind::Agent, Kind::Run, Kind::Delivery];
-
-    pub fn dir(self) -> &'static str {
-        match self {
-            Kind::Claim => claims::DIR,
-            Kind::Agent => pool::DIR,
-            Kind::Run => ledger::DIR,
-            Kind::Delivery => delivery::DIR,
         }
     }
 }
@@ -155,6 +148,15 @@ pub struct DeliveryEntry {
     pub phase: Phase,
 }
 
+/// The learn statistics (`learn/commands.toml`), as the metrics snapshot and
+/// compaction need them: the risk decisions by level, how many families.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LearnEntry {
+    /// `low`, `medium`, `high` (the map the metrics take as `learn.decisions.*`).
+    pub decisions: BTreeMap<String, u64>,
+    pub families: usize,
+}
+
 /// A file of the state as the view takes it in.
 #[derive(Debug, Clone)]
 pub enum Record {
@@ -162,6 +164,7 @@ pub enum Record {
     Agent(Agent),
     Run(Run),
     Delivery(Delivery),
+    Learn(LearnEntry),
     /// It is there but does not parse: why.
     Broken(String),
     /// It is not there (any more).
@@ -185,6 +188,9 @@ pub struct View {
     pub runs: BTreeMap<String, RunEntry>,
     #[serde(default)]
     pub deliveries: BTreeMap<String, DeliveryEntry>,
+    /// `learn/commands.toml` when it is there and parses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learn: Option<LearnEntry>,
     /// Files that are there but do not parse, with why.
     #[serde(default)]
     pub broken: BTreeMap<String, String>,
@@ -201,6 +207,7 @@ impl View {
             agents: BTreeMap::new(),
             runs: BTreeMap::new(),
             deliveries: BTreeMap::new(),
+            learn: None,
             broken: BTreeMap::new(),
         }
     }
@@ -212,6 +219,9 @@ impl View {
         self.runs.remove(path);
         self.deliveries.remove(path);
         self.broken.remove(path);
+        if Kind::of(path) == Some(Kind::Learn) {
+            self.learn = None;
+        }
         let path = path.to_owned();
         match record {
             Record::Claim(c) => {
@@ -232,6 +242,7 @@ impl View {
                     },
                 );
             }
+            Record::Learn(entry) => self.learn = Some(entry),
             Record::Broken(why) => {
                 self.broken.insert(path, why);
             }
@@ -263,6 +274,11 @@ impl View {
             *out.entry(d.phase.as_str().to_owned()).or_insert(0) += 1;
         }
         out
+    }
+
+    /// Risk decisions by level, for the metrics snapshot (none without statistics).
+    pub fn learn_decisions(&self) -> BTreeMap<String, u64> {
+        self.learn.as_ref().map(|l| l.decisions.clone()).unwrap_or_default()
     }
 
     /// How many files of each kind it holds (broken ones aside).

@@ -7,9 +7,13 @@
 //! only the files that changed since the tree of the view it kept in
 //! `.git/baton/daemon-index.json` — decides with [`crate::daemon`], reads the
 //! few files it must rewrite, and commits expiries, interrupted runs,
-//! stopped deliveries, `reconcile/last.json` and a due metrics snapshot as
-//! one commit; nothing when nothing changed. Machine-local files live in
-//! `.git/baton/`: the pid file, the log, the kept view and the last tick.
+//! stopped deliveries, this machine's learn journal folded into the
+//! statistics, `reconcile/last.json` and a due metrics snapshot as one
+//! commit; nothing when nothing changed. A pass that changed nothing leaves a
+//! [`Head`] ([`quiet`]): the next tick on the same tree before anything
+//! comes due reads no view at all. Machine-local files live in
+//! `.git/baton/`: the pid file, the log, the kept view, its head and the
+//! last tick.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,16 +23,20 @@ use std::time::{Duration, Instant};
 use gix::ObjectId;
 use serde::Serialize;
 
+use super::learn::{self as learn_ops, journal::Taken};
 use super::{sync, Session};
 use crate::claims::{self, Claim};
 use crate::clock::{self, Span, Timestamp};
+use crate::daemon::head::{self, Deadlines};
 use crate::daemon::{
-    self, check, ChangeKind, Changed, FullBecause, Kind, Mode, Outcome, PidFile, Record, Report, TickRecord, View,
+    self, check, ChangeKind, Changed, FullBecause, Head, Kind, LearnEntry, LearnStep, Mode, Outcome, PidFile, Record,
+    Report, TickRecord, View,
 };
 use crate::delivery::{self, Delivery};
 use crate::error::{Error, Result};
 use crate::finding::{Finding, Severity};
 use crate::ids::{ClaimId, RunId};
+use crate::learn::stats::{self as learn_stats, CommandStats};
 use crate::metrics::{self, Due};
 use crate::os::daemon::{self as proc, ExeIdentity, PidLock, Sleeper};
 use crate::pool::Agent;
@@ -80,14 +88,26 @@ pub fn tick(s: &Session, full: bool, stop: Option<&AtomicBool>) -> Result<Ticked
             warnings.push(format!("sync with {remote} failed: {}", e.message));
         }
     }
+    if !full {
+        if let Some(report) = quiet::quiet(s) {
+            return Ok(finish(s, started, report, None, warnings));
+        }
+    }
+    let taken = take_journal(s, &mut warnings);
     let kept = read_view(&s.store);
-    let passed = match pass(s, &actor, kept, full) {
+    let passed = match pass(s, &actor, kept, full, taken.as_ref()) {
         Ok(p) => p,
         Err(e) => {
             record_failure(s, &e, started, warnings);
             return Err(e);
         }
     };
+    // The fold is in the commit: its journal files can go.
+    if let (Some(taken), true) = (taken, passed.folded) {
+        if let Err(e) = taken.committed() {
+            warnings.push(format!("could not remove the folded learn journal: {}", e.message));
+        }
+    }
     if passed.commit.is_some() && !stopped() {
         if let Some(remote) = &remote {
             if let Err(e) = sync::sync(&s.store, remote, &actor) {
@@ -105,14 +125,44 @@ pub fn tick(s: &Session, full: bool, stop: Option<&AtomicBool>) -> Result<Ticked
             warnings.push(format!("could not keep the reconcile view: {}", e.message));
         }
     }
+    if let Err(e) = quiet::keep(&s.store, passed.head.as_ref()) {
+        warnings.push(format!("could not keep the reconcile head: {}", e.message));
+    }
+    Ok(finish(s, started, passed.report, passed.commit, warnings))
+}
+
+/// This machine's learn journal, taken aside for the pass to fold (`None`:
+/// nothing waits, or it cannot be folded now, which is a warning: it waits).
+fn take_journal(s: &Session, warnings: &mut Vec<String>) -> Option<Taken> {
+    if !learn_ops::journal_waiting(&s.store) {
+        return None;
+    }
+    // A fold into statistics that do not parse would fail after taking the
+    // journal aside, and every file left aside is looked up in the history
+    // by every later fold: the journal stays until doctor's fix.
+    if let Err(e) = s.store.snapshot().and_then(|snap| state::command_stats(&snap)) {
+        warnings.push(format!("the learn journal waits: {}", e.message));
+        return None;
+    }
+    match learn_ops::take_journal(&s.store) {
+        Ok(taken) => Some(taken).filter(|t| !t.is_empty()),
+        Err(e) => {
+            warnings.push(format!("could not take the learn journal: {}", e.message));
+            None
+        }
+    }
+}
+
+/// What the tick did, recorded on this machine for `daemon status`.
+fn finish(s: &Session, started: Instant, report: Report, commit: Option<ObjectId>, warnings: Vec<String>) -> Ticked {
     let ticked = Ticked {
-        outcome: if passed.commit.is_some() {
+        outcome: if commit.is_some() {
             Outcome::Changed
         } else {
             Outcome::Unchanged
         },
-        report: passed.report,
-        commit: passed.commit,
+        report,
+        commit,
         warnings,
         duration_ms: started.elapsed().as_millis() as u64,
     };
@@ -128,7 +178,7 @@ pub fn tick(s: &Session, full: bool, stop: Option<&AtomicBool>) -> Result<Ticked
     };
     // The tick happened whether or not it can be recorded; status says "no tick" then.
     let _ = write_json(&local_path(&s.store, TICK_FILE), &record);
-    Ok(ticked)
+    ticked
 }
 
 fn record_failure(s: &Session, e: &Error, started: Instant, warnings: Vec<String>) {
@@ -169,50 +219,60 @@ struct Passed {
     commit: Option<ObjectId>,
     view: View,
     view_changed: bool,
+    /// The learn journal it was given is in the commit.
+    folded: bool,
+    /// It changed nothing: what the next tick may be quiet on.
+    head: Option<Head>,
 }
 
 /// The reconcile pass inside the compare-and-swap: bring the view up to the
 /// tip, decide, commit. On a retry the view goes on from the tree it reached.
-fn pass(s: &Session, actor: &str, kept: Option<View>, full: bool) -> Result<Passed> {
+fn pass(s: &Session, actor: &str, kept: Option<View>, full: bool, taken: Option<&Taken>) -> Result<Passed> {
     let kept_tree = kept.as_ref().map(|v| (v.tree.clone(), v.full_at));
     let mut current = kept;
     let mut asked = full;
     let written = s.store.update(actor, |snap| {
-        let (report, decided) = reconcile(s, snap, &mut current, &kept_tree, asked)?;
+        let (report, decided) = reconcile(s, snap, &mut current, &kept_tree, asked, taken)?;
         asked = false;
+        let rest = (report, decided.post, decided.head);
         match decided.change {
-            Some(change) => Ok(StoreOutcome::Write(change, (report, decided.post))),
-            None => Ok(StoreOutcome::Unchanged((report, decided.post))),
+            Some(change) => Ok(StoreOutcome::Write(change, rest)),
+            None => Ok(StoreOutcome::Unchanged(rest)),
         }
     })?;
-    let (report, post) = written.value;
+    let (report, post, head) = written.value;
     let mut view = post.or(current).expect("the pass made a view");
     if let Some(commit) = written.commit {
         view.tree = s.store.tree_of(commit)?.to_string();
     }
     let view_changed = kept_tree.as_ref() != Some(&(view.tree.clone(), view.full_at));
+    let folded = written.commit.is_some() && report.learn.is_some_and(|l| l.files > 0);
     Ok(Passed {
         report,
         commit: written.commit,
         view,
         view_changed,
+        folded,
+        head: head.filter(|_| written.commit.is_none()),
     })
 }
 
 /// One pass over `snap`: `current` brought to its tree (in full when due or
-/// `asked`), then what to change and report.
+/// `asked`), then what to change and report, with `taken` (this machine's
+/// learn journal) folded in.
 fn reconcile(
     s: &Session,
     snap: &Snapshot<'_>,
     current: &mut Option<View>,
     kept_tree: &Option<(String, Timestamp)>,
     asked: bool,
+    taken: Option<&Taken>,
 ) -> Result<(Report, Decided)> {
     let (mode, because, read) = bring_up_to_date(&s.store, current, snap, asked, s.now)?;
     let view = current.as_ref().expect("brought up to date");
     let mut report = daemon::report(s.now, mode, because, view_base(snap, mode, kept_tree));
     report.checked = checked(view, read);
-    let decided = decide(s, snap, view, &mut report)?;
+    let decided = decide(s, snap, view, taken, &mut report)?;
     Ok((report, decided))
 }
 
@@ -293,6 +353,10 @@ pub fn full_view(snap: &Snapshot<'_>, now: Timestamp) -> Result<(View, usize)> {
     for (path, d) in ledgers {
         view.record(&path, Record::Delivery(d));
     }
+    if let Some(entry) = snap.entry(learn_stats::COMMANDS_PATH)? {
+        read += 1;
+        view.record(learn_stats::COMMANDS_PATH, parse(snap, Kind::Learn, &entry));
+    }
     Ok((view, read))
 }
 
@@ -327,19 +391,38 @@ fn parse(snap: &Snapshot<'_>, kind: Kind, entry: &Entry) -> Record {
         Kind::Agent => state::load_toml_entry(snap, entry, |a: &Agent| a.schema).map(Record::Agent),
         Kind::Run => run_at(snap, entry).map(Record::Run),
         Kind::Delivery => delivery_at(snap, entry).map(Record::Delivery),
+        Kind::Learn => state::load_toml_entry(snap, entry, |c: &CommandStats| c.schema)
+            .map(|stats| Record::Learn(learn_entry(&stats))),
     };
     parsed.unwrap_or_else(|e| Record::Broken(e.message))
 }
 
-/// What a pass decided: the change to commit (if any) and the view after it.
+/// What the view keeps of the learn statistics.
+fn learn_entry(stats: &CommandStats) -> LearnEntry {
+    LearnEntry {
+        decisions: learn_ops::decisions_of(stats),
+        families: stats.families.len(),
+    }
+}
+
+/// What a pass decided: the change to commit (if any), the view after it,
+/// and, when it changes nothing, the head a quiet tick may follow.
 struct Decided {
     change: Option<Change>,
     post: Option<View>,
+    head: Option<Head>,
 }
 
-/// Decide on the view: expiries, interrupted runs, stopped deliveries,
-/// reports, the metrics snapshot; the one change that commits them.
-fn decide(s: &Session, snap: &Snapshot<'_>, view: &View, report: &mut Report) -> Result<Decided> {
+/// Decide on the view: expiries, interrupted runs, stopped deliveries, the
+/// learn step, reports, the metrics snapshot; the one change that commits
+/// them, or the head of a pass that changed nothing.
+fn decide(
+    s: &Session,
+    snap: &Snapshot<'_>,
+    view: &View,
+    taken: Option<&Taken>,
+    report: &mut Report,
+) -> Result<Decided> {
     let config = state::config(snap)?;
     let now = s.now;
     let mut change = Change::default();
@@ -348,23 +431,7 @@ fn decide(s: &Session, snap: &Snapshot<'_>, view: &View, report: &mut Report) ->
         post.get_or_insert_with(|| view.clone()).record(path, record);
     };
 
-    // Claims: stale ones expire, timed-out handoffs return to their owner.
-    let mut expired_now: BTreeMap<ClaimId, Claim> = BTreeMap::new();
-    let mut tick = metrics::Tick::default();
-    for (path, claim) in load_at(snap, &daemon::expiry_candidates(view, now, &config.claims), claim_at) {
-        for e in claims::expiries(&[claim], now, &config.claims, None) {
-            match e.cause {
-                claims::ExpiryCause::HandoffTimedOut => tick.handoffs_returned += 1,
-                _ => tick.expired += 1,
-            }
-            report
-                .changed
-                .push(daemon::expiry_change(e.claim.id.as_str(), e.cause, e.claim.state));
-            change.put_toml(path.clone(), &e.claim)?;
-            changed_view(&path, Record::Claim(e.claim.clone()));
-            expired_now.insert(e.claim.id.clone(), e.claim);
-        }
-    }
+    let (expired_now, tick) = expire_claims(snap, view, now, &config.claims, &mut change, report, &mut changed_view)?;
 
     // Workflow runs on this host whose process is gone: interrupted.
     let host = crate::os::hostname();
@@ -386,34 +453,146 @@ fn decide(s: &Session, snap: &Snapshot<'_>, view: &View, report: &mut Report) ->
         changed_view(&delivery::path(&d.id), Record::Delivery(d));
     }
 
+    if let Some(stats) = learn_step(snap, view, taken, &mut change, report) {
+        changed_view(learn_stats::COMMANDS_PATH, Record::Learn(learn_entry(&stats)));
+    }
+
     // Reported only.
+    let after = post.as_ref().unwrap_or(view);
+    report.reported.extend(daemon::flag_claims(after));
     report
         .reported
-        .extend(daemon::flag_claims(post.as_ref().unwrap_or(view)));
-    report.reported.extend(daemon::pool_reports(
-        post.as_ref().unwrap_or(view),
-        now,
-        config.pool.heartbeat_timeout,
-    ));
+        .extend(daemon::pool_reports(after, now, config.pool.heartbeat_timeout));
     report.reported.extend(daemon::broken_report(view));
-    // Learn has no step here yet: folding its journal and compacting its
-    // statistics join the pass when learn is wired into the state (docs/daemon.md).
 
-    let after = post.as_ref().unwrap_or(view);
-    let snapshot = due_snapshot(snap, after, &config, now, tick, report)?;
-    if change.is_empty() && snapshot.is_none() {
-        return Ok(Decided { change: None, post });
+    let SnapshotStep { previous, due } = due_snapshot(snap, after, &config, now, tick, report)?;
+    if change.is_empty() && due.is_none() {
+        let head = Head {
+            version: head::VERSION,
+            tree: snap.tree().to_string(),
+            at: now,
+            due: head::next_due(view, &deadlines(&config, previous, view.full_at)),
+            host,
+            running: here.iter().map(|(_, r)| r.pid).collect(),
+            report: report.clone(),
+        };
+        return Ok(Decided {
+            change: None,
+            post,
+            head: Some(head),
+        });
     }
-    if let Some((next, due)) = snapshot {
-        report.snapshot = Some(due);
+    if let Some((next, why)) = due {
+        report.snapshot = Some(why);
         change.put_json(metrics::snapshot::PATH.to_owned(), &next)?;
     }
     change.put_json(daemon::REPORT_PATH.to_owned(), &*report)?;
-    change.message = tick_message(report, &s.actor()?.to_string());
+    change.message = tick_message(report, &s.actor()?.to_string(), taken);
     Ok(Decided {
         change: Some(change),
         post,
+        head: None,
     })
+}
+
+/// The times a head's due time counts from: the policies, the snapshot in
+/// the state (taken at `previous`), the view's last full pass.
+fn deadlines(config: &crate::config::Config, previous: Option<Timestamp>, full_at: Timestamp) -> Deadlines<'_> {
+    Deadlines {
+        claims: &config.claims,
+        heartbeat_timeout: config.pool.heartbeat_timeout,
+        snapshot_taken: previous,
+        snapshot_every: config.daemon.snapshot_every,
+        full_at,
+        full_every: config.daemon.full_every,
+    }
+}
+
+/// Claims: stale ones expire, timed-out handoffs return to their owner.
+/// Returns the claims as expired, and what the snapshot counts of it.
+fn expire_claims(
+    snap: &Snapshot<'_>,
+    view: &View,
+    now: Timestamp,
+    policy: &crate::config::ClaimsPolicy,
+    change: &mut Change,
+    report: &mut Report,
+    changed_view: &mut impl FnMut(&str, Record),
+) -> Result<(BTreeMap<ClaimId, Claim>, metrics::Tick)> {
+    let mut expired_now: BTreeMap<ClaimId, Claim> = BTreeMap::new();
+    let mut tick = metrics::Tick::default();
+    for (path, claim) in load_at(snap, &daemon::expiry_candidates(view, now, policy), claim_at) {
+        for e in claims::expiries(&[claim], now, policy, None) {
+            match e.cause {
+                claims::ExpiryCause::HandoffTimedOut => tick.handoffs_returned += 1,
+                _ => tick.expired += 1,
+            }
+            report
+                .changed
+                .push(daemon::expiry_change(e.claim.id.as_str(), e.cause, e.claim.state));
+            change.put_toml(path.clone(), &e.claim)?;
+            changed_view(&path, Record::Claim(e.claim.clone()));
+            expired_now.insert(e.claim.id.clone(), e.claim);
+        }
+    }
+    Ok((expired_now, tick))
+}
+
+/// The learn step: this machine's journal (`taken`) folded into
+/// `learn/commands.toml`, or the statistics compacted on their own when
+/// they grew past [`learn_ops::MAX_FAMILIES`] (a merge of two clones' files
+/// can leave them so). The statistics it writes into `change`, if any. A
+/// statistics file that does not parse is reported, not fatal: the journal
+/// waits for a fold after doctor's fix.
+fn learn_step(
+    snap: &Snapshot<'_>,
+    view: &View,
+    taken: Option<&Taken>,
+    change: &mut Change,
+    report: &mut Report,
+) -> Option<CommandStats> {
+    let done = match taken {
+        Some(taken) => learn_ops::fold_into(snap, taken, change).map(|(f, stats)| {
+            let step = LearnStep {
+                outcomes: f.outcomes,
+                decisions: f.decisions,
+                skipped: f.skipped,
+                files: f.files,
+                compacted: f.compacted,
+            };
+            Some((step, stats))
+        }),
+        None if view
+            .learn
+            .as_ref()
+            .is_some_and(|l| l.families > learn_ops::MAX_FAMILIES) =>
+        {
+            learn_ops::compact_into(snap, change).map(|done| {
+                done.map(|(dropped, stats)| {
+                    let step = LearnStep {
+                        compacted: dropped,
+                        ..LearnStep::default()
+                    };
+                    (step, stats)
+                })
+            })
+        }
+        None => Ok(None),
+    };
+    match done {
+        Ok(done) => done.map(|(step, stats)| {
+            report.learn = Some(step);
+            stats
+        }),
+        Err(e) => {
+            report.reported.push(
+                Finding::warn("daemon.learn", format!("the learn statistics were not updated: {}", e.message))
+                    .hint("`baton learn doctor` names the problem (`--fix` quarantines a file that does not parse); this machine's journal waits for the next fold")
+                    .at(learn_stats::COMMANDS_PATH),
+            );
+            None
+        }
+    }
 }
 
 /// The files at `paths` in `snap`, parsed with `parse` (ones that no
@@ -493,7 +672,16 @@ fn reconcile_deliveries(
     Ok(stopped)
 }
 
-/// The metrics snapshot of the state `after` describes, and why it is due; `None`: not yet.
+/// The metrics step of a pass.
+struct SnapshotStep {
+    /// When the snapshot in the state was taken.
+    previous: Option<Timestamp>,
+    /// The snapshot of the state the pass leaves, and why it is due; `None`: not yet.
+    due: Option<(metrics::Snapshot, Due)>,
+}
+
+/// When the snapshot in the state was taken, and the metrics snapshot of the
+/// state `after` describes with why it is due.
 fn due_snapshot(
     snap: &Snapshot<'_>,
     after: &View,
@@ -501,7 +689,7 @@ fn due_snapshot(
     now: Timestamp,
     tick: metrics::Tick,
     report: &mut Report,
-) -> Result<Option<(metrics::Snapshot, Due)>> {
+) -> Result<SnapshotStep> {
     let previous = match snap.read(metrics::snapshot::PATH)? {
         None => None,
         Some(bytes) => match metrics::Snapshot::decode(&bytes) {
@@ -517,8 +705,7 @@ fn due_snapshot(
     };
     let agents: Vec<Agent> = after.agents.values().map(|a| a.agent()).collect();
     let phases = after.delivery_phases();
-    // Learn's decision counts stay empty until learn is wired into the state.
-    let learn = BTreeMap::new();
+    let learn = after.learn_decisions();
     let inputs = metrics::Inputs {
         now,
         heartbeat_timeout: config.pool.heartbeat_timeout,
@@ -531,21 +718,32 @@ fn due_snapshot(
         previous: previous.as_ref(),
     };
     let next = metrics::compute_tallied(&after.tally(), &inputs)?;
-    Ok(metrics::due(previous.as_ref(), &next, now, config.daemon.snapshot_every).map(|due| (next, due)))
+    let due = metrics::due(previous.as_ref(), &next, now, config.daemon.snapshot_every);
+    Ok(SnapshotStep {
+        previous: previous.map(|p| p.taken_at),
+        due: due.map(|due| (next, due)),
+    })
 }
 
-/// The reconcile commit's message: what it did, every subject it touched.
-fn tick_message(report: &Report, actor: &str) -> Message {
+/// The reconcile commit's message: what it did, every subject it touched,
+/// and the journal files it folded (`taken`, when the learn step folded it).
+fn tick_message(report: &Report, actor: &str, taken: Option<&Taken>) -> Message {
     let mut msg = Message::new(format!("daemon: reconcile: {}", report.summary()))
         .trailer(message::OP, "daemon.tick")
         .trailer(message::ACTOR, actor);
     for c in &report.changed {
         msg = msg.trailer(message::SUBJECT, &c.subject);
     }
+    if report.learn.is_some() {
+        msg = msg.trailer(message::SUBJECT, learn_stats::COMMANDS_PATH);
+    }
     if report.snapshot.is_some() {
         msg = msg.trailer(message::SUBJECT, "metrics/snapshot");
     }
-    msg
+    match taken {
+        Some(taken) if report.learn.is_some_and(|l| l.files > 0) => learn_ops::journal_trailers(msg, taken),
+        _ => msg,
+    }
 }
 
 /// The view kept by the last tick here; `None` when there is none or it
@@ -589,6 +787,7 @@ pub use lifecycle::{run, start, status, stop, RunArgs, RunEnd, Started, Status, 
 pub use report::{doctor, summary, Summarized};
 
 mod lifecycle;
+mod quiet;
 mod report;
 #[cfg(test)]
 mod tests;

@@ -15,7 +15,7 @@
 mod held;
 pub mod journal;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::Serialize;
@@ -221,7 +221,8 @@ pub fn journal_waiting(store: &Store) -> bool {
 
 /// Fold the local journal into `learn/commands.toml` in one commit, compacting
 /// the statistics when they grew past [`MAX_FAMILIES`]; nothing to fold, or
-/// no state yet: no commit. The one function the daemon's tick calls.
+/// no state yet: no commit. (The daemon's tick folds with [`take_journal`]
+/// and [`fold_into`] instead, in its own one commit.)
 pub fn fold_journal(s: &Session) -> Result<Applied<Folded>> {
     let unchanged = |value| Applied {
         value,
@@ -231,36 +232,22 @@ pub fn fold_journal(s: &Session) -> Result<Applied<Folded>> {
     if s.store.tip()?.is_none() {
         return Ok(unchanged(Folded::default()));
     }
-    let dir = journal::dir(&s.store);
-    let taken = journal::take(&dir, |name| committed(&s.store, name))?;
+    let taken = take_journal(&s.store)?;
     if taken.is_empty() {
         return Ok(unchanged(Folded::default()));
     }
     let actor = s.actor()?.to_string();
     let written = s.store.update(&actor, |snap| {
-        let before = state::command_stats(snap)?;
-        let mut after = fold(before, &taken.read.entries);
-        let families = after.families.len();
-        after.compact(MAX_FAMILIES);
-        let folded = Folded {
-            outcomes: count(&taken.read.entries, |e| matches!(e, JournalEntry::Outcome { .. })),
-            decisions: count(&taken.read.entries, |e| matches!(e, JournalEntry::Decision { .. })),
-            skipped: taken.read.skipped,
-            files: taken.names.len(),
-            compacted: families - after.families.len(),
-        };
-        let mut msg = Message::new(format!(
+        let mut change = Change::default();
+        let (folded, _) = fold_into(snap, &taken, &mut change)?;
+        let msg = Message::new(format!(
             "learn: fold {} outcome(s) and {} decision(s)",
             folded.outcomes, folded.decisions
         ))
         .trailer(message::OP, "learn.fold")
         .trailer(message::SUBJECT, stats::COMMANDS_PATH)
         .trailer(message::ACTOR, &actor);
-        for name in &taken.names {
-            msg = msg.trailer(JOURNAL_TRAILER, name);
-        }
-        let mut change = Change::new(msg);
-        change.put(stats::COMMANDS_PATH.to_owned(), after.encode()?);
+        change.message = journal_trailers(msg, &taken);
         Ok(Write::Write(change, folded))
     })?;
     taken.committed()?;
@@ -269,6 +256,59 @@ pub fn fold_journal(s: &Session) -> Result<Applied<Folded>> {
         commit: written.commit,
         published: None,
     })
+}
+
+/// Take this machine's journal aside for a fold (see [`journal::take`]):
+/// its files stay locked until [`journal::Taken::committed`] deletes them
+/// once the commit that names them landed; dropped uncommitted, the next
+/// fold folds them.
+pub fn take_journal(store: &Store) -> Result<journal::Taken> {
+    journal::take(&journal::dir(store), |name| committed(store, name))
+}
+
+/// Fold `taken` into the statistics of `snap`, compacted to
+/// [`MAX_FAMILIES`], and put the file into `change`: what was folded, and
+/// the statistics written. The commit is the caller's; its message must
+/// carry [`journal_trailers`] so a fold that dies before deleting the files
+/// is recognised.
+pub fn fold_into(snap: &Snapshot<'_>, taken: &journal::Taken, change: &mut Change) -> Result<(Folded, CommandStats)> {
+    let before = state::command_stats(snap)?;
+    let mut after = fold(before, &taken.read.entries);
+    let families = after.families.len();
+    after.compact(MAX_FAMILIES);
+    let folded = Folded {
+        outcomes: count(&taken.read.entries, |e| matches!(e, JournalEntry::Outcome { .. })),
+        decisions: count(&taken.read.entries, |e| matches!(e, JournalEntry::Decision { .. })),
+        skipped: taken.read.skipped,
+        files: taken.names.len(),
+        compacted: families - after.families.len(),
+    };
+    change.put(stats::COMMANDS_PATH.to_owned(), after.encode()?);
+    Ok((folded, after))
+}
+
+/// `msg` with a [`JOURNAL_TRAILER`] naming each file of `taken`.
+pub fn journal_trailers(mut msg: Message, taken: &journal::Taken) -> Message {
+    for name in &taken.names {
+        msg = msg.trailer(JOURNAL_TRAILER, name);
+    }
+    msg
+}
+
+/// Compaction on its own, when the statistics of `snap` hold more than
+/// [`MAX_FAMILIES`] families (a sync merge of two clones' files can leave
+/// them so): how many families were dropped, and the file put into
+/// `change`; `None` when nothing is due.
+pub fn compact_into(snap: &Snapshot<'_>, change: &mut Change) -> Result<Option<(usize, CommandStats)>> {
+    let mut stats = state::command_stats(snap)?;
+    let families = stats.families.len();
+    stats.compact(MAX_FAMILIES);
+    let dropped = families - stats.families.len();
+    if dropped == 0 {
+        return Ok(None);
+    }
+    change.put(stats::COMMANDS_PATH.to_owned(), stats.encode()?);
+    Ok(Some((dropped, stats)))
 }
 
 fn count(entries: &[JournalEntry], pred: impl Fn(&JournalEntry) -> bool) -> usize {
@@ -307,8 +347,13 @@ pub fn count_delivery(snap: &Snapshot<'_>, change: &mut Change, role: Option<&Ro
 /// Risk decisions by level (`low`, `medium`, `high`) as the state counts
 /// them, for the metrics snapshot's `learn.decisions.*` counters; a
 /// statistics file that does not parse counts nothing (doctor reports it).
-pub fn decisions(snap: &Snapshot<'_>) -> std::collections::BTreeMap<String, u64> {
-    let d = state::command_stats(snap).unwrap_or_default().decisions;
+pub fn decisions(snap: &Snapshot<'_>) -> BTreeMap<String, u64> {
+    decisions_of(&state::command_stats(snap).unwrap_or_default())
+}
+
+/// [`decisions`] of statistics already read (the daemon keeps them in its view).
+pub fn decisions_of(stats: &CommandStats) -> BTreeMap<String, u64> {
+    let d = &stats.decisions;
     [("low", d.low), ("medium", d.medium), ("high", d.high)]
         .into_iter()
         .map(|(level, n)| (level.to_owned(), n))

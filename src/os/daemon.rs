@@ -2,8 +2,8 @@
 //! lock for the daemon's whole life (so a stale file is told from a live
 //! daemon without trusting the pid in it, and two daemons never run for one
 //! repository), detaching a child into its own session, sleeping until a
-//! deadline or a signal (no polling), and noticing that the binary it runs
-//! was replaced.
+//! deadline or a signal (no polling), noticing that the binary it runs
+//! was replaced, and handing memory a tick freed back to the system.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -87,6 +87,18 @@ impl PidLock {
         let removed = std::fs::remove_file(&self.path);
         drop(self.file);
         removed
+    }
+}
+
+/// Give the heap a tick freed back to the system before sleeping: the
+/// allocator keeps it otherwise, and a full pass over 10 000 claims (parsed
+/// on several threads, each with its own arena) leaves twice the idle
+/// daemon's resident size behind. glibc only; elsewhere nothing to do.
+pub fn release_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap pages to the kernel; no pointer is touched.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

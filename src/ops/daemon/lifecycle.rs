@@ -123,6 +123,7 @@ fn tick_loop(dir: &Path, args: &RunArgs, git_dir: &Path, sleeper: &Sleeper, exe:
             }
         };
         let interval = interval.map_or(Duration::from_secs(60), |i| i.as_std().max(Duration::from_secs(1)));
+        proc::release_memory();
         if let Some(end) = idle(sleeper, interval, git_dir, exe) {
             return end;
         }
