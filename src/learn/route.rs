@@ -19,6 +19,18 @@ use crate::ids::Role;
 
 /// Built-in keywords for common role names; a pool role with another name
 /// routes on its learned rate alone unless `[learn.keywords]` names it.
+/// What coders and developers (two names for one kind of role) are asked to do.
+const CODING: &[&str] = &[
+    "implement",
+    "feature",
+    "add",
+    "build",
+    "refactor",
+    "api",
+    "endpoint",
+    "support",
+];
+
 const BUILTIN_KEYWORDS: &[(&str, &[&str])] = &[
     (
         "reviewer",
@@ -72,45 +84,9 @@ const BUILTIN_KEYWORDS: &[(&str, &[&str])] = &[
             "copy",
         ],
     ),
-    (
-        "coder",
-        &[
-            "implement",
-            "feature",
-            "add",
-            "build",
-            "refactor",
-            "api",
-            "endpoint",
-            "support",
-        ],
-    ),
-    (
-        "developer",
-        &[
-            "implement",
-            "feature",
-            "add",
-            "build",
-            "refactor",
-            "api",
-            "endpoint",
-            "support",
-        ],
-    ),
-    (
-        "implementer",
-        &[
-            "implement",
-            "feature",
-            "add",
-            "build",
-            "refactor",
-            "api",
-            "endpoint",
-            "support",
-        ],
-    ),
+    ("coder", CODING),
+    ("developer", CODING),
+    ("implementer", CODING),
     (
         "fixer",
         &["bug", "fix", "crash", "error", "panic", "broken", "failing", "debug"],

@@ -39,7 +39,7 @@ pub fn refuse_unparsable(store: &Store, remote: &str, theirs: Option<ObjectId>, 
     let broken: Vec<String> = problems(store, &snap, old)?
         .into_iter()
         .filter_map(|(_, v)| match v {
-            Verdict::Broken(e) => Some(one_line(&e.message)),
+            Verdict::Broken(e) => Some(message::one_line(&e.message)),
             _ => None,
         })
         .collect();
@@ -147,7 +147,7 @@ pub fn quarantine(store: &Store, actor: &str, paths: &[String]) -> Result<Vec<Se
             let Verdict::Broken(why) = state::verify(snap, &entry) else {
                 continue;
             };
-            let why = one_line(&why.message);
+            let why = message::one_line(&why.message);
             if entry.kind == EntryKind::File && store.find_blob(entry.id)?.is_some() {
                 change.put_blob(format!("{QUARANTINE}/{path}"), entry.id);
                 body.push(format!("moved {path} to {QUARANTINE}/{path} ({why})"));
@@ -193,14 +193,6 @@ fn subject_of(path: &str) -> String {
         _ => return format!("file/{path}"),
     };
     format!("{kind}/{stem}")
-}
-
-fn one_line(s: &str) -> String {
-    s.split(['\n', '\r'])
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]

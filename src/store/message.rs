@@ -17,7 +17,7 @@ pub const GENERATION: &str = "Baton-Generation";
 pub const REASON: &str = "Baton-Reason";
 
 /// Commit message lines must stay single lines; anything else would forge trailers.
-fn one_line(s: &str) -> String {
+pub fn one_line(s: &str) -> String {
     s.split(['\n', '\r'])
         .map(str::trim)
         .filter(|l| !l.is_empty())
