@@ -23,7 +23,7 @@ use std::time::Duration;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{command, load_average, ms, output, timed, Res, Stats};
+use support::{baton_bin, command, env_number, load_average, ms, output, timed, Res, Stats};
 
 const CLAIMS: usize = 10_000;
 const SNAPSHOTS: usize = 1_000;
@@ -66,13 +66,8 @@ impl Bench {
 }
 
 fn run() -> Res<()> {
-    let baton = std::env::var_os("BATON_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_baton")));
-    let runs = std::env::var("BATON_BENCH_RUNS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(20);
+    let baton = baton_bin()?;
+    let runs = env_number("BATON_BENCH_RUNS", 20)?;
     let root = match std::env::var_os("BATON_BENCH_DIR") {
         Some(d) => PathBuf::from(d),
         None => PathBuf::from(env!("CARGO_TARGET_TMPDIR")),

@@ -11,13 +11,13 @@
 //! `BATON_DL_BENCH_RUNS` (measured pairs, default 30, after 3 warmups),
 //! `BATON_BENCH_DIR` (where the repository goes).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{command, load_average, ms, timed, Res, Stats};
+use support::{baton_bin, command, env_number, load_average, ms, timed, Res, Stats};
 
 const WARMUPS: usize = 3;
 const DEFAULT_RUNS: usize = 30;
@@ -44,14 +44,8 @@ fn baton(bin: &Path, dir: &Path, args: &[&str]) -> Res<Duration> {
 }
 
 fn run() -> Res<()> {
-    let bin = std::env::var_os("BATON_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_baton")));
-    let bin = bin.canonicalize().map_err(|e| format!("{}: {e}", bin.display()))?;
-    let runs: usize = std::env::var("BATON_DL_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_RUNS);
+    let bin = baton_bin()?;
+    let runs = env_number("BATON_DL_BENCH_RUNS", DEFAULT_RUNS)?;
     let root = match std::env::var_os("BATON_BENCH_DIR") {
         Some(d) => tempfile::tempdir_in(d),
         None => tempfile::tempdir(),

@@ -22,7 +22,7 @@ use baton::learn::stats::{fold, CommandStats, JournalEntry, Outcome};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{command, load_average, ms, output, timed, Res, Stats};
+use support::{baton_bin, command, env_number, load_average, ms, output, timed, Res, Stats};
 
 const WARMUPS: usize = 3;
 const DEFAULT_RUNS: usize = 40;
@@ -88,22 +88,8 @@ fn cells() -> Vec<Cell> {
     ]
 }
 
-fn env_number(name: &str, default: usize) -> Res<usize> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or(format!("{name} must be a positive number")),
-        Err(_) => Ok(default),
-    }
-}
-
 fn run() -> Res<()> {
-    let baton = std::env::var_os("BATON_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_baton")));
-    let baton = baton.canonicalize().map_err(|e| format!("{}: {e}", baton.display()))?;
+    let baton = baton_bin()?;
     let runs = env_number("BATON_BENCH_RUNS", DEFAULT_RUNS)?;
     let outcomes = env_number("BATON_BENCH_OUTCOMES", DEFAULT_OUTCOMES)?;
     let work_root = std::env::var_os("BATON_BENCH_DIR")

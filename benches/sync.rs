@@ -40,7 +40,7 @@ use baton::store::{message, Change, Message, Outcome, Store};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{command, ms, output, Res, Stats};
+use support::{baton_bin, command, ms, output, Res, Stats};
 
 const TARGET: Duration = Duration::from_secs(1);
 const WARMUPS: usize = 1;
@@ -244,10 +244,7 @@ impl Runner {
 }
 
 fn run() -> Res<()> {
-    let bin = std::env::var_os("BATON_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_baton")));
-    let bin = bin.canonicalize().map_err(|e| format!("{}: {e}", bin.display()))?;
+    let bin = baton_bin()?;
     let runs = env_num("BATON_SYNC_BENCH_RUNS", 11)?.max(1);
     let ops = env_num("BATON_SYNC_BENCH_OPS", 1000)?.max(1);
     let base = env_num("BATON_SYNC_BENCH_BASE", 10_000)?;

@@ -50,7 +50,7 @@ use serde_json::Value;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{command, load_average, ms, output, timed, Res};
+use support::{baton_bin, command, env_number, load_average, ms, output, timed, Res};
 
 const STEPS: usize = 20;
 const WARMUPS: usize = 2;
@@ -213,21 +213,8 @@ fn run() -> Res<()> {
     // For the in-process spawns of the breakdown, which inherit this
     // process's environment (see `cmd`). Single-threaded still.
     std::env::remove_var("LD_LIBRARY_PATH");
-    let baton = std::env::var_os("BATON_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_baton")));
-    if !baton.is_file() {
-        return Err(format!("{} does not exist", baton.display()));
-    }
-    let baton = baton.canonicalize().map_err(|e| e.to_string())?;
-    let runs = match std::env::var("BATON_WF_BENCH_RUNS") {
-        Ok(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or("BATON_WF_BENCH_RUNS must be a positive number")?,
-        Err(_) => DEFAULT_RUNS,
-    };
+    let baton = baton_bin()?;
+    let runs = env_number("BATON_WF_BENCH_RUNS", DEFAULT_RUNS)?;
     let root = std::env::var_os("BATON_BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);

@@ -12,11 +12,10 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{define, exe, hermetic, Repo};
+use common::{define, exe, hermetic, Background, Repo};
 use serde_json::Value;
 
 const ACTOR: &str = "human:tester";
@@ -24,76 +23,25 @@ const ACTOR: &str = "human:tester";
 const IGNORE_SIGCHLD_THEN_EXEC: &str =
     "import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])";
 
-/// `baton -C <repo> --json <args>` started with SIGCHLD ignored; output to files under `.git/`.
-struct Ignoring {
-    child: Child,
-    out: PathBuf,
-    err: PathBuf,
+/// `baton -C <repo> --json <args>` started with SIGCHLD ignored, in the
+/// background; output to files under `.git/`.
+fn ignoring(repo: &Repo, args: &[&str]) -> Background {
+    let mut cmd = Command::new("python3");
+    hermetic(&mut cmd)
+        .arg("-c")
+        .arg(IGNORE_SIGCHLD_THEN_EXEC)
+        .arg(exe())
+        .arg("-C")
+        .arg(repo.path())
+        .arg("--json")
+        .args(args)
+        .env("BATON_ACTOR", ACTOR);
+    Background::spawn(&mut cmd, repo, "runner")
 }
 
-impl Ignoring {
-    fn start(repo: &Repo, args: &[&str]) -> Ignoring {
-        let out = repo.path().join(".git/runner.out");
-        let err = repo.path().join(".git/runner.err");
-        let mut cmd = Command::new("python3");
-        hermetic(&mut cmd);
-        cmd.arg("-c")
-            .arg(IGNORE_SIGCHLD_THEN_EXEC)
-            .arg(exe())
-            .arg("-C")
-            .arg(repo.path())
-            .arg("--json")
-            .args(args)
-            .env("BATON_ACTOR", ACTOR)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(std::fs::File::create(&err).unwrap());
-        let child = cmd.spawn().expect("python3 is needed for this test");
-        Ignoring { child, out, err }
-    }
-
-    fn pid(&self) -> i32 {
-        self.child.id() as i32
-    }
-
-    /// Wait for baton to exit; after `limit` it is killed and the test fails.
-    fn wait(&mut self, limit: Duration) -> ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("baton did not exit within {limit:?}\n{}", self.output());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn output(&self) -> String {
-        format!(
-            "stdout: {}\nstderr: {}",
-            std::fs::read_to_string(&self.out).unwrap_or_default(),
-            std::fs::read_to_string(&self.err).unwrap_or_default()
-        )
-    }
-
-    fn run_record(&self) -> Value {
-        let text = std::fs::read_to_string(&self.out).unwrap();
-        let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {}", self.output()));
-        doc["run"].clone()
-    }
-}
-
-impl Drop for Ignoring {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// The run record a finished runner printed.
+fn run_record(runner: &Background) -> Value {
+    runner.json()["run"].clone()
 }
 
 fn step<'a>(run: &'a Value, id: &str) -> &'a Value {
@@ -114,12 +62,12 @@ fn a_runner_started_with_sigchld_ignored_sees_its_step_end() {
         "name = \"one\"\n[[steps]]\nid = \"t\"\nrun = [\"true\"]\ntimeout = \"5s\"\n",
     );
     let t0 = Instant::now();
-    let mut runner = Ignoring::start(&repo, &["workflow", "run", "one", "--execute"]);
+    let mut runner = ignoring(&repo, &["workflow", "run", "one", "--execute"]);
     let status = runner.wait(Duration::from_secs(20));
     let took = t0.elapsed();
     assert_eq!(status.code(), Some(0), "{}", runner.output());
     assert!(took < Duration::from_secs(5), "one `true` step took {took:?}");
-    let run = runner.run_record();
+    let run = run_record(&runner);
     assert_eq!(run["status"], "succeeded", "{run:#}");
     let attempts = step(&run, "t")["attempts"].as_array().unwrap().clone();
     assert_eq!(attempts.len(), 1, "{run:#}");
@@ -144,7 +92,7 @@ run = ["sh", "-c", "echo $$ > long.pid; exec sleep 30"]
 when = "always"
 "#,
     );
-    let mut runner = Ignoring::start(&repo, &["workflow", "run", "slow", "--execute"]);
+    let mut runner = ignoring(&repo, &["workflow", "run", "slow", "--execute"]);
     let pid_file = repo.path().join("long.pid");
     let deadline = Instant::now() + Duration::from_secs(20);
     while !std::fs::read_to_string(&pid_file).unwrap_or_default().ends_with('\n') {
@@ -158,7 +106,7 @@ when = "always"
     assert_eq!(unsafe { libc::kill(runner.pid(), libc::SIGTERM) }, 0);
     let status = runner.wait(Duration::from_secs(20));
     assert_eq!(status.code(), Some(1), "{}", runner.output());
-    let run = runner.run_record();
+    let run = run_record(&runner);
     assert_eq!(run["status"], "stopped", "{run:#}");
     let timed = &step(&run, "timed")["attempts"][0];
     assert_eq!(timed["timed_out"], true, "{run:#}");

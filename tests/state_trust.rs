@@ -27,36 +27,6 @@ fn claim_file(id: &str, extra: &str) -> String {
     )
 }
 
-/// A state commit on the tip whose tree gets `entries` as `(mode, object id,
-/// path)` index entries: gitlinks and blobs missing from the object database,
-/// which `commit_files` cannot write.
-fn commit_raw_entries(repo: &Repo, entries: &[(&str, &str, &str)]) -> String {
-    let index = repo.path().join(".git").join("raw-index");
-    let git = |args: &[&str]| {
-        let out = repo
-            .git_cmd()
-            .args(args)
-            .env("GIT_INDEX_FILE", &index)
-            .output()
-            .expect("running git");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
-    git(&["read-tree", &repo.state()]);
-    for (mode, id, path) in entries {
-        git(&["update-index", "--add", "--cacheinfo", &format!("{mode},{id},{path}")]);
-    }
-    let tree = git(&["write-tree", "--missing-ok"]);
-    let commit = git(&["commit-tree", &tree, "-p", &repo.state(), "-m", "raw entries"]);
-    repo.git(&["update-ref", STATE_REF, &commit]);
-    std::fs::remove_file(&index).ok();
-    commit
-}
-
 fn finding_at<'a>(doc: &'a Value, path: &str) -> &'a Value {
     doc["findings"]
         .as_array()
@@ -184,12 +154,12 @@ fn gitlinks_missing_blobs_and_broken_files_are_findings_and_fix_quarantines_them
     let link = claim_path("LINK");
     let missing = claim_path("MISSING");
     repo.commit_files(&[(broken.as_str(), b"schema = 1\nid = [\n")], "hand edit");
-    commit_raw_entries(
-        &repo,
+    repo.commit_raw_entries(
         &[
             ("160000", "1234567890123456789012345678901234567890", link.as_str()),
             ("100644", "1234567890123456789012345678901234567891", missing.as_str()),
         ],
+        "raw entries",
     );
     repo.refuse(OPS, &["claims", "list"], 3, "corrupt_state");
 

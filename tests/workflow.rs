@@ -16,11 +16,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{define, doctor_errors, exe, hermetic, Repo, STATE_REF};
+use common::{define, doctor_errors, exe, hermetic, Background, Repo, STATE_REF};
 use serde_json::Value;
 
 const ACTOR: &str = "human:tester";
@@ -107,75 +107,23 @@ fn exists(repo: &Repo, file: &str) -> bool {
     repo.path().join(file).exists()
 }
 
-/// `baton -C <repo> --json <args>` as a child process (hermetic environment),
-/// stdout and stderr to files under `.git/`, for tests that signal the runner.
-struct Runner {
-    child: Child,
-    out: PathBuf,
-    err: PathBuf,
+/// `baton -C <repo> --json <args>` in the background (hermetic
+/// environment, started from `.git/`), for tests that signal the runner.
+fn runner(repo: &Repo, args: &[&str]) -> Background {
+    runner_tagged(repo, "runner", args)
 }
 
-impl Runner {
-    fn start(repo: &Repo, args: &[&str]) -> Runner {
-        Runner::start_tagged(repo, "runner", args)
-    }
-
-    /// Output files `.git/<tag>.out` and `.git/<tag>.err`.
-    fn start_tagged(repo: &Repo, tag: &str, args: &[&str]) -> Runner {
-        let out = repo.path().join(format!(".git/{tag}.out"));
-        let err = repo.path().join(format!(".git/{tag}.err"));
-        let child = hermetic(&mut Command::new(exe()))
-            .current_dir(repo.path().join(".git"))
-            .arg("-C")
-            .arg(repo.path())
-            .arg("--json")
-            .args(args)
-            .env("BATON_ACTOR", ACTOR)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(std::fs::File::create(&err).unwrap())
-            .spawn()
-            .expect("starting baton");
-        Runner { child, out, err }
-    }
-
-    fn pid(&self) -> i32 {
-        self.child.id() as i32
-    }
-
-    /// Wait for the runner to exit (killing it after `limit`, then failing).
-    fn wait(&mut self, limit: Duration) -> ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("baton did not exit within {limit:?}\n{}", self.output());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn output(&self) -> String {
-        format!(
-            "stdout: {}\nstderr: {}",
-            std::fs::read_to_string(&self.out).unwrap_or_default(),
-            std::fs::read_to_string(&self.err).unwrap_or_default()
-        )
-    }
-}
-
-impl Drop for Runner {
-    fn drop(&mut self) {
-        // Only when a test failed half-way: never leave the runner behind.
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// Output files `.git/<tag>.out` and `.git/<tag>.err`.
+fn runner_tagged(repo: &Repo, tag: &str, args: &[&str]) -> Background {
+    let mut cmd = Command::new(exe());
+    hermetic(&mut cmd)
+        .current_dir(repo.path().join(".git"))
+        .arg("-C")
+        .arg(repo.path())
+        .arg("--json")
+        .args(args)
+        .env("BATON_ACTOR", ACTOR);
+    Background::spawn(&mut cmd, repo, tag)
 }
 
 /// Step processes a test learned about from pid files: killed (SIGKILL, by
@@ -922,7 +870,7 @@ id = "three"
 run = ["sh", "-c", "echo ran >> three.count"]
 "#,
     );
-    let mut runner = Runner::start(&repo, &["workflow", "run", "crashy", "--execute"]);
+    let mut runner = runner(&repo, &["workflow", "run", "crashy", "--execute"]);
     let step_pid = reaper.watch(wait_for_pid(&repo, "two.pid", Duration::from_secs(20)));
     let id = running_run(&repo, Duration::from_secs(5));
     // Killed once `one`'s result has landed (the writer gathers results for
@@ -1020,7 +968,7 @@ fn sigterm_stops_the_steps_and_marks_the_run_stopped() {
     let repo = Repo::new();
     let mut reaper = Reaper::default();
     define(&repo, "stoppable", STOPPABLE);
-    let mut runner = Runner::start(&repo, &["workflow", "run", "stoppable", "--execute"]);
+    let mut runner = runner(&repo, &["workflow", "run", "stoppable", "--execute"]);
     let child = reaper.watch(wait_for_pid(&repo, "child.pid", Duration::from_secs(20)));
     let work = reaper.watch(wait_for_pid(&repo, "work.pid", Duration::from_secs(1)));
     let id = running_run(&repo, Duration::from_secs(5));
@@ -1054,7 +1002,7 @@ fn workflow_stop_from_another_process_stops_the_run() {
     let repo = Repo::new();
     let mut reaper = Reaper::default();
     define(&repo, "stoppable", STOPPABLE);
-    let mut runner = Runner::start(&repo, &["workflow", "run", "stoppable", "--execute"]);
+    let mut runner = runner(&repo, &["workflow", "run", "stoppable", "--execute"]);
     let child = reaper.watch(wait_for_pid(&repo, "child.pid", Duration::from_secs(20)));
     let work = reaper.watch(wait_for_pid(&repo, "work.pid", Duration::from_secs(1)));
     let id = running_run(&repo, Duration::from_secs(5));
@@ -1120,14 +1068,10 @@ fn run_ids_are_unique_within_one_second() {
     );
     let mut ids = Vec::new();
     // Several at once...
-    let mut runners: Vec<Runner> = Vec::new();
+    let mut runners: Vec<Background> = Vec::new();
     for i in 0..6 {
         let tag = format!("runner-{i}");
-        runners.push(Runner::start_tagged(
-            &repo,
-            &tag,
-            &["workflow", "run", "quick", "--execute"],
-        ));
+        runners.push(runner_tagged(&repo, &tag, &["workflow", "run", "quick", "--execute"]));
     }
     for r in &mut runners {
         let status = r.wait(Duration::from_secs(60));

@@ -1,9 +1,10 @@
-//! What the three benchmark harnesses share: a hermetic command, running
-//! one that must succeed (with its wall time), order statistics,
-//! milliseconds, and the machine's load.
+//! What the benchmark harnesses share: the binary under test, counts from
+//! the environment, a hermetic command, running one that must succeed
+//! (with its wall time), order statistics, milliseconds, and the machine's
+//! load.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -88,4 +89,25 @@ pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())
+}
+
+/// The baton binary under test: `BATON_BIN`, else the release binary cargo
+/// built for this bench; absolute, so it runs from any directory.
+pub fn baton_bin() -> Res<PathBuf> {
+    let bin = std::env::var_os("BATON_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_baton")));
+    bin.canonicalize().map_err(|e| format!("{}: {e}", bin.display()))
+}
+
+/// A positive count from the environment variable `name`, else `default`.
+pub fn env_number(name: &str, default: usize) -> Res<usize> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or(format!("{name} must be a positive number, not {v:?}")),
+        Err(_) => Ok(default),
+    }
 }

@@ -140,15 +140,10 @@ fn transition(
         Ok(Outcome::Write(change, transition))
     };
     if publish {
-        return s.apply(decide);
+        s.apply(decide)
+    } else {
+        s.commit(decide)
     }
-    let written = s.store.update(&actor.to_string(), decide)?;
-    s.after_write(written.commit);
-    Ok(Applied {
-        value: written.value,
-        commit: written.commit,
-        published: None,
-    })
 }
 
 /// The commit of one claim transition: the claim file and its trailers.

@@ -416,15 +416,10 @@ fn commit(
         return commit_counted(s, op, None, decide);
     }
     let actor = s.actor()?;
-    let written = s.store.update(&actor.to_string(), |snap| {
+    s.commit(|snap| {
         let step = decide(snap)?;
         let change = phase_change(&step, op, &actor)?;
         Ok(Outcome::Write(change, step))
-    })?;
-    Ok(Applied {
-        value: written.value,
-        commit: written.commit,
-        published: None,
     })
 }
 

@@ -141,30 +141,33 @@ impl Session {
     /// waits, in a commit of its own. Best effort: the operation has landed,
     /// and a journal that cannot be folded now stays as it is (doctor
     /// reports it) until the next write.
-    pub fn after_write(&self, commit: Option<ObjectId>) {
+    fn after_write(&self, commit: Option<ObjectId>) {
         if commit.is_some() && learn::journal_waiting(&self.store) {
             let _ = learn::fold_journal(self);
         }
     }
 
-    /// Commit what `op` decides as one operation, fold the local learn
-    /// journal when it waits (see [`learn`]), then publish when `sync.auto`
-    /// says so.
-    pub fn apply<T>(&self, op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>) -> Result<Applied<T>> {
-        let actor = self.actor()?.to_string();
-        let written = self.store.update(&actor, op)?;
+    /// Commit what `op` decides as one operation, then fold the local
+    /// learn journal when it waits (see [`learn`]); publishing is the
+    /// caller's (an operation that publishes itself, `--sync`).
+    pub fn commit<T>(&self, op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>) -> Result<Applied<T>> {
+        let written = self.store.update(&self.actor()?.to_string(), op)?;
         self.after_write(written.commit);
-        let published = match written.commit {
-            Some(_) => match sync::auto_remote(self)? {
-                Some(remote) => Some(sync::sync(&self.store, &remote, &actor)?),
-                None => None,
-            },
-            None => None,
-        };
         Ok(Applied {
             value: written.value,
             commit: written.commit,
-            published,
+            published: None,
         })
+    }
+
+    /// [`Session::commit`], then publish when `sync.auto` says so.
+    pub fn apply<T>(&self, op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>) -> Result<Applied<T>> {
+        let mut applied = self.commit(op)?;
+        if applied.commit.is_some() {
+            if let Some(remote) = sync::auto_remote(self)? {
+                applied.published = Some(sync::sync(&self.store, &remote, &self.actor()?.to_string())?);
+            }
+        }
+        Ok(applied)
     }
 }

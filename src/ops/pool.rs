@@ -71,7 +71,7 @@ pub fn spawn_published(s: &Session, role: &Role, count: u32, capacity: u32, sync
     if let Some(remote) = &publish_to {
         sync::sync(&s.store, remote, &actor.to_string())?;
     }
-    let written = s.store.update(&actor.to_string(), |snap| {
+    let mut applied = s.commit(|snap| {
         let new = pool::spawn(&state::all_agents(snap)?, role, count, capacity, s.now)?;
         let ids: Vec<String> = new.iter().map(|a| a.id.to_string()).collect();
         let mut msg = Message::new(format!("pool: spawn {} ({role})", ids.join(", ")))
@@ -86,12 +86,6 @@ pub fn spawn_published(s: &Session, role: &Role, count: u32, capacity: u32, sync
         }
         Ok(Outcome::Write(change, new))
     })?;
-    s.after_write(written.commit);
-    let mut applied = Applied {
-        value: written.value,
-        commit: written.commit,
-        published: None,
-    };
     if let Some(remote) = &publish_to {
         let report = sync::sync(&s.store, remote, &actor.to_string())?;
         let spawned = |id: &str| applied.value.iter().any(|a| a.id.as_str() == id);

@@ -64,6 +64,76 @@ pub fn define(repo: &Repo, name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// A process running in the background (a workflow runner a test signals
+/// or kills), its stdout and stderr going to files: killed when the test
+/// ends early, so none is left behind.
+pub struct Background {
+    pub child: std::process::Child,
+    pub out: PathBuf,
+    pub err: PathBuf,
+}
+
+impl Background {
+    /// Start `cmd` with stdin from /dev/null and output to
+    /// `.git/<tag>.out` and `.git/<tag>.err` of `repo`.
+    pub fn spawn(cmd: &mut std::process::Command, repo: &Repo, tag: &str) -> Background {
+        let out = repo.path().join(format!(".git/{tag}.out"));
+        let err = repo.path().join(format!(".git/{tag}.err"));
+        let child = cmd
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&out).expect("creating the stdout file"))
+            .stderr(std::fs::File::create(&err).expect("creating the stderr file"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {:?}: {e}", cmd.get_program()));
+        Background { child, out, err }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Wait for it to exit; after `limit` it is killed and the test fails.
+    pub fn wait(&mut self, limit: std::time::Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("waiting for the child") {
+                return status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("baton did not exit within {limit:?}\n{}", self.output());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Its stdout and stderr so far, for failure messages.
+    pub fn output(&self) -> String {
+        format!(
+            "stdout: {}\nstderr: {}",
+            std::fs::read_to_string(&self.out).unwrap_or_default(),
+            std::fs::read_to_string(&self.err).unwrap_or_default()
+        )
+    }
+
+    /// Its stdout as the one JSON document `--json` promises.
+    pub fn json(&self) -> Value {
+        let text = std::fs::read_to_string(&self.out).expect("reading stdout");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {}", self.output()))
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        // Only when a test failed half-way: never leave the process behind.
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// The path of the binary under test.
 pub fn exe() -> PathBuf {
     assert_cmd::cargo::cargo_bin("baton")
@@ -388,6 +458,38 @@ impl Repo {
 
     /// Like [`Repo::commit_files`]; `None` removes the path.
     pub fn commit_edits(&self, files: &[(&str, Option<&[u8]>)], message: &str) -> String {
+        self.commit_with_index(message, false, |git, env| {
+            for (path, bytes) in files {
+                let Some(bytes) = bytes else {
+                    git(&["update-index", "--force-remove", path]);
+                    continue;
+                };
+                let blob = self.git_stdin(&["hash-object", "-w", "--stdin"], bytes, env);
+                git(&["update-index", "--add", "--cacheinfo", &format!("100644,{blob},{path}")]);
+            }
+        })
+    }
+
+    /// A state commit on the tip whose tree gets `entries` as `(mode, object
+    /// id, path)` index entries: gitlinks and blobs missing from the object
+    /// database, which `commit_files` cannot write.
+    pub fn commit_raw_entries(&self, entries: &[(&str, &str, &str)], message: &str) -> String {
+        self.commit_with_index(message, true, |git, _| {
+            for (mode, id, path) in entries {
+                git(&["update-index", "--add", "--cacheinfo", &format!("{mode},{id},{path}")]);
+            }
+        })
+    }
+
+    /// A state commit on the tip, its tree built by `fill` in a temporary
+    /// index that starts as the tip's tree (`fill` gets git run with that
+    /// index, and the environment naming it).
+    fn commit_with_index(
+        &self,
+        message: &str,
+        missing_ok: bool,
+        fill: impl FnOnce(&dyn Fn(&[&str]) -> String, &[(&str, &Path)]),
+    ) -> String {
         let tip = self.state();
         let index = self.path().join(".git").join("test-index");
         let env: [(&str, &Path); 1] = [("GIT_INDEX_FILE", index.as_path())];
@@ -407,15 +509,12 @@ impl Repo {
             String::from_utf8_lossy(&out.stdout).trim().to_owned()
         };
         git_env(&["read-tree", &tip]);
-        for (path, bytes) in files {
-            let Some(bytes) = bytes else {
-                git_env(&["update-index", "--force-remove", path]);
-                continue;
-            };
-            let blob = self.git_stdin(&["hash-object", "-w", "--stdin"], bytes, &env);
-            git_env(&["update-index", "--add", "--cacheinfo", &format!("100644,{blob},{path}")]);
-        }
-        let tree = git_env(&["write-tree"]);
+        fill(&git_env, &env);
+        let tree = if missing_ok {
+            git_env(&["write-tree", "--missing-ok"])
+        } else {
+            git_env(&["write-tree"])
+        };
         let commit = self.git_stdin(&["commit-tree", &tree, "-p", &tip], message.as_bytes(), &env);
         self.git(&["update-ref", STATE_REF, &commit, &tip]);
         std::fs::remove_file(&index).ok();
