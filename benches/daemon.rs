@@ -10,6 +10,9 @@
 //!   and left its head); beside it, the same tick without the head, which
 //!   reads the kept view (an incremental pass that parses no file);
 //! - `daemon summary` over 1 000 snapshots ≤ 300 ms;
+//! - `daemon summary --window 7d` with 20 000 snapshots older than the
+//!   window ≤ 2× the same summary with only the 10 snapshots inside it
+//!   (the walk stops at the window's baseline);
 //! - an idle daemon: RSS ≤ 20 MB and ~0% CPU between ticks, read from `/proc`.
 //!
 //! Environment: `BATON_BIN` (default: the release `baton` cargo builds),
@@ -27,6 +30,9 @@ use support::{baton_bin, command, env_number, load_average, ms, output, timed, R
 
 const CLAIMS: usize = 10_000;
 const SNAPSHOTS: usize = 1_000;
+/// Snapshots older than the 7-day window, and inside it.
+const OLD_SNAPSHOTS: usize = 20_000;
+const RECENT_SNAPSHOTS: usize = 10;
 const ACTOR: &str = "agent:bench";
 
 fn main() {
@@ -50,6 +56,27 @@ impl Bench {
 
     fn baton(&self, dir: &Path, args: &[&str]) -> Command {
         self.cmd(&self.baton, dir, args)
+    }
+
+    /// Two commands measured in alternation (2 warmups each), so that the
+    /// load of the moment falls on both alike: their p50/p95/min.
+    fn measure_pair(
+        &self,
+        one: &str,
+        make_one: impl Fn() -> Command,
+        two: &str,
+        make_two: impl Fn() -> Command,
+    ) -> Res<(Stats, Stats)> {
+        for _ in 0..2 {
+            timed(make_one(), one)?;
+            timed(make_two(), two)?;
+        }
+        let (mut a, mut b) = (Vec::with_capacity(self.runs), Vec::with_capacity(self.runs));
+        for _ in 0..self.runs {
+            a.push(timed(make_one(), one)?.1);
+            b.push(timed(make_two(), two)?.1);
+        }
+        Ok((Stats::of(&a), Stats::of(&b)))
     }
 
     /// p50/p95/min of `runs` runs of a command (after 2 warmups).
@@ -101,10 +128,27 @@ fn run() -> Res<()> {
         b.baton(&repo, &["--json", "daemon", "summary", "--window", "60d"])
     })?;
     check_summary(&b, &repo)?;
+    let long = prepare_history(&b, tmp.path(), "long-history", OLD_SNAPSHOTS)?;
+    let short = prepare_history(&b, tmp.path(), "short-history", 0)?;
+    let week = ["--json", "daemon", "summary", "--window", "7d"];
+    // Interleaved, one process at a time: both see the same load.
+    let (long_week, short_week) = b.measure_pair(
+        "summary, long history",
+        || b.baton(&long, &week),
+        "summary, short history",
+        || b.baton(&short, &week),
+    )?;
+    check_week(&b, &long, true)?;
+    check_week(&b, &short, false)?;
     rows.push((format!("daemon tick --full ({CLAIMS} claims)"), full));
     rows.push((format!("daemon tick, nothing changed ({CLAIMS} claims)"), quiet));
     rows.push(("  the same without its head (reads the view)".into(), viewed));
     rows.push((format!("daemon summary ({SNAPSHOTS} snapshots)"), summary));
+    rows.push((
+        format!("summary 7d, {RECENT_SNAPSHOTS} in + {OLD_SNAPSHOTS} older"),
+        long_week,
+    ));
+    rows.push((format!("summary 7d, {RECENT_SNAPSHOTS} snapshots only"), short_week));
 
     println!("\nwall time per invocation, milliseconds ({runs} runs)");
     println!("{:<48} {:>8} {:>8} {:>8}", "command", "p50", "p95", "min");
@@ -121,6 +165,9 @@ fn run() -> Res<()> {
     verdict("full tick at 10k claims <= 150 ms", ms(rows[2].1.p50) <= 150.0);
     verdict("quiet tick at 10k claims <= 15 ms", ms(rows[3].1.p50) <= 15.0);
     verdict("summary over 1000 snapshots <= 300 ms", ms(rows[5].1.p50) <= 300.0);
+    let ratio = ms(rows[6].1.p50) / ms(rows[7].1.p50);
+    println!("7-day summary, 20 000 older snapshots / none: {ratio:.2}x (p50)");
+    verdict("7d summary with 20000 older snapshots <= 2x with none", ratio <= 2.0);
     verdict("idle daemon RSS <= 20 MB", rss_kb <= 20 * 1024);
     verdict("idle daemon CPU ~0% (< 0.5%)", cpu_pct < 0.5);
     println!("load average at the end {}", load_average());
@@ -196,8 +243,23 @@ fn prepare(b: &Bench, root: &Path) -> Res<PathBuf> {
             body.len()
         );
     }
+    fast_import(b, &repo, stream)?;
+    output(b.cmd(Path::new("git"), &repo, &["gc", "-q", "--prune=now"]), "git gc")?;
+    let first = output(b.baton(&repo, &["--json", "daemon", "tick", "--full"]), "first tick")?;
+    let doc: serde_json::Value = serde_json::from_str(&first).map_err(|e| e.to_string())?;
+    if doc["report"]["checked"]["claims"] != CLAIMS {
+        return Err(format!(
+            "the first tick saw {} claims",
+            doc["report"]["checked"]["claims"]
+        ));
+    }
+    Ok(repo)
+}
+
+/// Feed one fast-import stream (without its `done`) to `git fast-import`.
+fn fast_import(b: &Bench, repo: &Path, mut stream: Vec<u8>) -> Res<()> {
     stream.extend_from_slice(b"done\n");
-    let mut c = b.cmd(Path::new("git"), &repo, &["fast-import", "--quiet", "--done"]);
+    let mut c = b.cmd(Path::new("git"), repo, &["fast-import", "--quiet", "--done"]);
     c.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
     let mut child = c.spawn().map_err(|e| format!("git fast-import: {e}"))?;
     child
@@ -210,16 +272,75 @@ fn prepare(b: &Bench, root: &Path) -> Res<PathBuf> {
     if !out.status.success() {
         return Err(format!("git fast-import: {}", String::from_utf8_lossy(&out.stderr)));
     }
+    Ok(())
+}
+
+/// A repository whose state history is `old` snapshots, one a minute
+/// ending eight days ago (all older than a 7-day window), then
+/// [`RECENT_SNAPSHOTS`] inside the last six days: `baton init`, one
+/// fast-import stream, packed. Built in one process, not one per snapshot.
+fn prepare_history(b: &Bench, root: &Path, name: &str, old: usize) -> Res<PathBuf> {
+    let repo = root.join(name);
+    std::fs::create_dir(&repo).map_err(|e| e.to_string())?;
+    output(b.cmd(Path::new("git"), &repo, &["init", "-q"]), "git init")?;
+    output(b.baton(&repo, &["-q", "init"]), "baton init")?;
+    let tip = output(
+        b.cmd(Path::new("git"), &repo, &["rev-parse", "refs/baton/state"]),
+        "rev-parse",
+    )?;
+    let now = chrono::Utc::now();
+    let old_end = now - chrono::Duration::days(8);
+    let mut times: Vec<chrono::DateTime<chrono::Utc>> = (0..old)
+        .map(|i| old_end - chrono::Duration::minutes((old - i) as i64))
+        .collect();
+    times.extend(
+        (0..RECENT_SNAPSHOTS).map(|j| now - chrono::Duration::days(6) + chrono::Duration::hours(12 * j as i64)),
+    );
+    let mut stream = Vec::new();
+    for (i, at) in times.iter().enumerate() {
+        let message = "daemon: reconcile: metrics snapshot (changed)";
+        let _ = write!(
+            stream,
+            "commit refs/baton/state\ncommitter bench <bench@localhost> {} +0000\ndata {}\n{message}\n",
+            at.timestamp(),
+            message.len() + 1
+        );
+        if i == 0 {
+            let _ = writeln!(stream, "from {}", tip.trim());
+        }
+        let body = format!(
+            "{{\"schema\":1,\"taken_at\":\"{}\",\"counters\":{{\"claims.active\":{},\"runs.succeeded\":{i}}}}}",
+            at.format("%Y-%m-%dT%H:%M:%SZ"),
+            i % 13
+        );
+        let _ = write!(
+            stream,
+            "M 100644 inline metrics/snapshot.json\ndata {}\n{body}\n",
+            body.len()
+        );
+    }
+    fast_import(b, &repo, stream)?;
     output(b.cmd(Path::new("git"), &repo, &["gc", "-q", "--prune=now"]), "git gc")?;
-    let first = output(b.baton(&repo, &["--json", "daemon", "tick", "--full"]), "first tick")?;
-    let doc: serde_json::Value = serde_json::from_str(&first).map_err(|e| e.to_string())?;
-    if doc["report"]["checked"]["claims"] != CLAIMS {
+    Ok(repo)
+}
+
+/// The 7-day summary saw the snapshots inside the window, and the long
+/// history's baseline (the newest of the older ones).
+fn check_week(b: &Bench, repo: &Path, baseline: bool) -> Res<()> {
+    let out = output(
+        b.baton(repo, &["--json", "daemon", "summary", "--window", "7d"]),
+        "7-day summary",
+    )?;
+    let doc: serde_json::Value = serde_json::from_str(&out).map_err(|e| e.to_string())?;
+    let seen = doc["summary"]["times"].as_array().map_or(0, Vec::len);
+    let inside = doc["summary"]["times"].get(0) == Some(&doc["summary"]["baseline"]);
+    if seen != RECENT_SNAPSHOTS || inside == baseline {
         return Err(format!(
-            "the first tick saw {} claims",
-            doc["report"]["checked"]["claims"]
+            "the 7-day summary of {} is not as built: {doc}",
+            repo.display()
         ));
     }
-    Ok(repo)
+    Ok(())
 }
 
 /// The quiet ticks measured were quiet: they read neither the view nor a file.

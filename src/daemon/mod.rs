@@ -1,5 +1,5 @@
 //! The daemon (DESIGN §2.5): the reconcile pass's decisions, its report
-//! (`reconcile/last.json`), and what `daemon status` and doctor read of the
+//! (kept in `.git/baton/reconcile-last.json` on the machine that made it), and what `daemon status` and doctor read of the
 //! daemon's machine-local files. Pure: the operations layer
 //! (`ops::daemon`) loads the state into a [`View`], asks these functions
 //! what is due, reads only those files, and commits the result; process
@@ -41,8 +41,9 @@ use crate::metrics::Due;
 use crate::pool::{self, AgentStatus};
 use crate::workflow::ledger::RunStatus;
 
-/// Where the last committed reconcile report lives in the state tree.
-pub const REPORT_PATH: &str = "reconcile/last.json";
+/// What a reconcile report is called in errors: it is kept on the machine
+/// whose daemon made it (`.git/baton/`), not in the state.
+const REPORT_LABEL: &str = "the reconcile report";
 
 /// How many claim ids a flag names before it says "and N more".
 const NAMED: usize = 10;
@@ -219,7 +220,7 @@ pub struct Checked {
     pub read: usize,
 }
 
-/// `reconcile/last.json`: what the last committing pass checked, changed
+/// The reconcile report: what the last committing pass checked, changed
 /// and only reported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -250,8 +251,8 @@ pub struct Report {
 
 impl Report {
     pub fn decode(bytes: &[u8]) -> Result<Report> {
-        let report: Report = codec::decode_json(REPORT_PATH, bytes)?;
-        codec::check_schema(REPORT_PATH, report.schema)?;
+        let report: Report = codec::decode_json(REPORT_LABEL, bytes)?;
+        codec::check_schema(REPORT_LABEL, report.schema)?;
         Ok(report)
     }
 

@@ -8,12 +8,12 @@
 //! `.git/baton/daemon-index.json` — decides with [`crate::daemon`], reads the
 //! few files it must rewrite, and commits expiries, interrupted runs,
 //! stopped deliveries, this machine's learn journal folded into the
-//! statistics, `reconcile/last.json` and a due metrics snapshot as one
-//! commit; nothing when nothing changed. A pass that changed nothing leaves a
+//! statistics and a due metrics snapshot as one commit; nothing when
+//! nothing changed. A pass that changed nothing leaves a
 //! [`Head`] ([`quiet`]): the next tick on the same tree before anything
 //! comes due reads no view at all. Machine-local files live in
-//! `.git/baton/`: the pid file, the log, the kept view, its head and the
-//! last tick.
+//! `.git/baton/` ([`local`]): the pid file, the log, the kept view, its
+//! head, the last tick and the report of the last pass that committed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,23 +37,14 @@ use crate::error::{Error, Result};
 use crate::finding::{Finding, Severity};
 use crate::ids::{ClaimId, RunId};
 use crate::learn::stats::{self as learn_stats, CommandStats};
-use crate::metrics::{self, Due};
+use crate::metrics;
 use crate::os::daemon::{self as proc, ExeIdentity, PidLock, Sleeper};
 use crate::pool::Agent;
 use crate::state;
 use crate::store::{message, Change, Entry, Message, Outcome as StoreOutcome, Snapshot, Store};
 use crate::workflow::ledger::{self, Run};
-
-/// The daemon's files under `.git/baton/`.
-pub const PID_FILE: &str = "daemon.pid";
-pub const LOG_FILE: &str = "daemon.log";
-const VIEW_FILE: &str = "daemon-index.json";
-const TICK_FILE: &str = "daemon-tick.json";
-
-/// `.git/baton/<name>`: machine-local, never in the state.
-pub fn local_path(store: &Store, name: &str) -> PathBuf {
-    store.git_dir().join("baton").join(name)
-}
+use local::{read_json, read_view, write_json, REPORT_FILE, TICK_FILE, VIEW_FILE};
+use snapshot::{due_snapshot, SnapshotStep};
 
 /// What one tick did.
 #[derive(Debug, Clone, Serialize)]
@@ -118,6 +109,11 @@ pub fn tick(s: &Session, full: bool, stop: Option<&AtomicBool>) -> Result<Ticked
     if (passed.commit.is_some() || passed.report.mode == Mode::Full) && !stopped() {
         if let Err(e) = gc_auto(&s.store) {
             warnings.push(e);
+        }
+    }
+    if passed.commit.is_some() {
+        if let Err(e) = write_json(&local_path(&s.store, REPORT_FILE), &passed.report) {
+            warnings.push(format!("could not keep the reconcile report: {}", e.message));
         }
     }
     if passed.view_changed {
@@ -486,7 +482,6 @@ fn decide(
         report.snapshot = Some(why);
         change.put_json(metrics::snapshot::PATH.to_owned(), &next)?;
     }
-    change.put_json(daemon::REPORT_PATH.to_owned(), &*report)?;
     change.message = tick_message(report, &s.actor()?.to_string(), taken);
     Ok(Decided {
         change: Some(change),
@@ -672,59 +667,6 @@ fn reconcile_deliveries(
     Ok(stopped)
 }
 
-/// The metrics step of a pass.
-struct SnapshotStep {
-    /// When the snapshot in the state was taken.
-    previous: Option<Timestamp>,
-    /// The snapshot of the state the pass leaves, and why it is due; `None`: not yet.
-    due: Option<(metrics::Snapshot, Due)>,
-}
-
-/// When the snapshot in the state was taken, and the metrics snapshot of the
-/// state `after` describes with why it is due.
-fn due_snapshot(
-    snap: &Snapshot<'_>,
-    after: &View,
-    config: &crate::config::Config,
-    now: Timestamp,
-    tick: metrics::Tick,
-    report: &mut Report,
-) -> Result<SnapshotStep> {
-    let previous = match snap.read(metrics::snapshot::PATH)? {
-        None => None,
-        Some(bytes) => match metrics::Snapshot::decode(&bytes) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                report.reported.push(
-                    Finding::warn("daemon.metrics", format!("{}; a new snapshot replaces it", e.message))
-                        .at(metrics::snapshot::PATH),
-                );
-                None
-            }
-        },
-    };
-    let agents: Vec<Agent> = after.agents.values().map(|a| a.agent()).collect();
-    let phases = after.delivery_phases();
-    let learn = after.learn_decisions();
-    let inputs = metrics::Inputs {
-        now,
-        heartbeat_timeout: config.pool.heartbeat_timeout,
-        claims: &[],
-        agents: &agents,
-        runs: &[],
-        deliveries: &phases,
-        learn_decisions: &learn,
-        tick,
-        previous: previous.as_ref(),
-    };
-    let next = metrics::compute_tallied(&after.tally(), &inputs)?;
-    let due = metrics::due(previous.as_ref(), &next, now, config.daemon.snapshot_every);
-    Ok(SnapshotStep {
-        previous: previous.map(|p| p.taken_at),
-        due: due.map(|due| (next, due)),
-    })
-}
-
 /// The reconcile commit's message: what it did, every subject it touched,
 /// and the journal files it folded (`taken`, when the learn step folded it).
 fn tick_message(report: &Report, actor: &str, taken: Option<&Taken>) -> Message {
@@ -746,48 +688,14 @@ fn tick_message(report: &Report, actor: &str, taken: Option<&Taken>) -> Message 
     }
 }
 
-/// The view kept by the last tick here; `None` when there is none or it
-/// cannot be read (the next pass is then full).
-fn read_view(store: &Store) -> Option<View> {
-    let bytes = std::fs::read(local_path(store, VIEW_FILE)).ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
-/// Write a machine-local JSON file whole: a temporary file, then rename.
-fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| Error::io("writing a daemon file", "no directory"))?;
-    // Only `.git/baton` itself is made: were the repository deleted meanwhile,
-    // creating its parents would bring a `.git` back to life.
-    match std::fs::create_dir(dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(Error::io(format!("creating {}", dir.display()), e)),
-    }
-    let bytes = serde_json::to_vec(value).map_err(|e| Error::io("encoding a daemon file", e))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io("writing a daemon file", e))?;
-    std::io::Write::write_all(&mut tmp, &bytes).map_err(|e| Error::io("writing a daemon file", e))?;
-    tmp.persist(path)
-        .map_err(|e| Error::io(format!("writing {}", path.display()), e.error))?;
-    Ok(())
-}
-
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<std::result::Result<T, String>> {
-    let bytes = std::fs::read(path).ok()?;
-    Some(serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
-}
-
-/// The last tick recorded on this machine.
-pub fn last_tick(store: &Store) -> Option<TickRecord> {
-    read_json(&local_path(store, TICK_FILE))?.ok()
-}
-
 pub use lifecycle::{run, start, status, stop, RunArgs, RunEnd, Started, Status, Stopped};
+pub use local::{last_tick, local_path, LOG_FILE, PID_FILE};
 pub use report::{doctor, summary, Summarized};
 
 mod lifecycle;
+mod local;
 mod quiet;
 mod report;
+mod snapshot;
 #[cfg(test)]
 mod tests;

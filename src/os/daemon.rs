@@ -1,7 +1,8 @@
 //! What a background daemon needs from the system: a pid file held under a
 //! lock for the daemon's whole life (so a stale file is told from a live
-//! daemon without trusting the pid in it, and two daemons never run for one
-//! repository), detaching a child into its own session, sleeping until a
+//! daemon without trusting the pid in it), a lock on the repository's git
+//! directory itself (so two daemons never run for one repository, even when
+//! the pid file is deleted under a running one), detaching a child into its own session, sleeping until a
 //! deadline or a signal (no polling), noticing that the binary it runs
 //! was replaced, and handing memory a tick freed back to the system.
 
@@ -73,6 +74,27 @@ impl PidLock {
         }
     }
 
+    /// Whether the file at its path is still the one it holds: deleting
+    /// `.git/baton` (or the file) leaves the lock on a file nobody can find.
+    pub fn in_place(&self) -> bool {
+        match (std::fs::metadata(&self.path), self.file.metadata()) {
+            (Ok(now), Ok(held)) => now.dev() == held.dev() && now.ino() == held.ino(),
+            _ => false,
+        }
+    }
+
+    /// Take the file at its path again, with `content`, after it was deleted
+    /// or replaced; `Ok(false)` when another process holds the file there.
+    pub fn restore(&mut self, content: &[u8]) -> io::Result<bool> {
+        let Some(mut again) = PidLock::acquire(&self.path)? else {
+            return Ok(false);
+        };
+        again.write(content)?;
+        // The lost file's lock goes with it.
+        *self = again;
+        Ok(true)
+    }
+
     /// Replace the file's content (the daemon's pid and start).
     pub fn write(&mut self, content: &[u8]) -> io::Result<()> {
         self.file.set_len(0)?;
@@ -82,11 +104,49 @@ impl PidLock {
         self.file.sync_data()
     }
 
-    /// Delete the pid file, then release the lock (a clean stop).
+    /// Delete the pid file (when it is still this one), then release the
+    /// lock (a clean stop).
     pub fn remove(self) -> io::Result<()> {
-        let removed = std::fs::remove_file(&self.path);
+        let removed = if self.in_place() {
+            std::fs::remove_file(&self.path)
+        } else {
+            Ok(())
+        };
         drop(self.file);
         removed
+    }
+}
+
+/// An exclusive flock(2) on the repository's git directory, held by the
+/// running daemon for its whole life. The pid file can be deleted under a
+/// daemon (`rm -rf .git/baton`); the git directory cannot without ending the
+/// repository, so this lock is what makes "one daemon per repository" hold.
+/// A BSD lock on the directory: independent of the pid file's POSIX lock,
+/// released by the kernel however the process ends, and (opened close-on-
+/// exec) never inherited by the git processes a tick runs.
+pub struct RepoLock {
+    _dir: File,
+}
+
+impl RepoLock {
+    /// Take the lock; `Ok(None)` when another process holds it.
+    pub fn acquire(git_dir: &Path) -> io::Result<Option<RepoLock>> {
+        let dir = File::open(git_dir)?;
+        // SAFETY: flock on an open descriptor; no memory is passed.
+        if unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let err = io::Error::last_os_error();
+            return match err.raw_os_error() {
+                Some(libc::EWOULDBLOCK) => Ok(None),
+                _ => Err(err),
+            };
+        }
+        Ok(Some(RepoLock { _dir: dir }))
+    }
+
+    /// Whether a process (a daemon) holds the lock now. Never call this in
+    /// the daemon itself: it would take its own lock a second time.
+    pub fn held(git_dir: &Path) -> io::Result<bool> {
+        Ok(RepoLock::acquire(git_dir)?.is_none())
     }
 }
 
@@ -252,6 +312,32 @@ mod tests {
         held.remove().unwrap();
         assert!(!path.exists());
         assert!(wait_released(&path, Duration::from_millis(10)));
+    }
+
+    #[test]
+    fn a_pid_file_deleted_under_its_holder_is_noticed_and_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("daemon.pid");
+        let mut held = PidLock::acquire(&path).unwrap().expect("free");
+        assert!(held.in_place());
+        std::fs::remove_file(&path).unwrap();
+        assert!(!held.in_place());
+        assert!(held.restore(b"{\"pid\": 7}").unwrap());
+        assert!(held.in_place());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"pid\": 7}");
+        held.remove().unwrap();
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn the_repository_lock_is_exclusive_and_released_on_drop() {
+        // flock locks belong to open files, so one process can test them.
+        let dir = tempfile::tempdir().unwrap();
+        let held = RepoLock::acquire(dir.path()).unwrap().expect("free");
+        assert!(RepoLock::acquire(dir.path()).unwrap().is_none());
+        assert!(RepoLock::held(dir.path()).unwrap());
+        drop(held);
+        assert!(!RepoLock::held(dir.path()).unwrap());
     }
 
     #[test]

@@ -81,15 +81,58 @@ impl Store {
             .map(|id| id.detach()))
     }
 
-    /// The commits from `tip` back that changed the file at `path`, newest
-    /// first, as `git rev-list <tip> -- <path>` walks them (git's own
+    /// Visit the commits from `tip` back that changed the file at `path`,
+    /// newest first, as `git rev-list <tip> -- <path>` walks them (git's own
     /// path-limited walk: only trees on the path are compared, with the
-    /// commit-graph's changed-path filters when the repository has them).
-    pub fn commits_touching(&self, tip: ObjectId, path: &str) -> Result<Vec<ObjectId>> {
-        let out = self
+    /// commit-graph's changed-path filters when the repository has them),
+    /// until `visit` returns false. The walk streams: git is stopped there,
+    /// so what is older than the caller needs is never walked.
+    pub fn walk_touching(
+        &self,
+        tip: ObjectId,
+        path: &str,
+        mut visit: impl FnMut(ObjectId) -> Result<bool>,
+    ) -> Result<()> {
+        use std::io::BufRead;
+        let mut child = self
             .git()
             .args(["rev-list", &tip.to_string(), "--", path])
-            .output()
+            // One line per commit as git finds it, not a buffer at a time.
+            .env("GIT_FLUSH", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::io("running git rev-list", e))?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut visited = Ok(());
+        let mut stopped = false;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let Ok(id) = ObjectId::from_hex(line.trim().as_bytes()) else {
+                continue;
+            };
+            match visit(id) {
+                Ok(true) => {}
+                Ok(false) => {
+                    stopped = true;
+                    break;
+                }
+                Err(e) => {
+                    visited = Err(e);
+                    stopped = true;
+                    break;
+                }
+            }
+        }
+        if stopped {
+            // Nothing more is read: git need not walk the rest of the history.
+            let _ = child.kill();
+            let _ = child.wait();
+            return visited;
+        }
+        let out = child
+            .wait_with_output()
             .map_err(|e| Error::io("running git rev-list", e))?;
         if !out.status.success() {
             return Err(Error::git(
@@ -97,10 +140,7 @@ impl Store {
                 super::remote::stderr_summary(&out),
             ));
         }
-        Ok(String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| ObjectId::from_hex(l.trim().as_bytes()).ok())
-            .collect())
+        Ok(())
     }
 
     /// Commits reachable from `from` but not from `not`, newest first.

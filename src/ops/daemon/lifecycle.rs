@@ -2,14 +2,18 @@
 //! `daemon start` (the same loop, detached, with its output appended to
 //! `.git/baton/daemon.log`), `daemon stop` and `daemon status`.
 //!
-//! The running daemon holds `.git/baton/daemon.pid` under a lock for its
-//! whole life (`os::daemon::PidLock`): a second daemon for the same
-//! repository cannot take it, and a pid file nobody holds is stale, however
-//! its process ended.
+//! The running daemon holds a lock on the git directory itself
+//! (`os::daemon::RepoLock`: a second daemon for the same repository cannot
+//! take it, even when `.git/baton` was deleted under the first) and
+//! `.git/baton/daemon.pid` under a lock of its own (`os::daemon::PidLock`:
+//! which process it is, for `status` and `stop`; a pid file nobody holds is
+//! stale, however its process ended). A daemon whose pid file was deleted
+//! writes it again within [`LOOK_EVERY`].
 
 use std::io::{BufRead, Seek};
 
 use super::*;
+use crate::os::daemon::RepoLock;
 use crate::os::{self, SIGKILL, SIGTERM};
 
 /// How `daemon run` runs.
@@ -32,6 +36,8 @@ pub enum RunEnd {
     /// The baton binary was replaced or deleted (an upgrade): a service
     /// manager starts the new one.
     BinaryReplaced,
+    /// Its pid file was deleted and another process holds the new one.
+    PidFileTaken,
 }
 
 impl RunEnd {
@@ -40,6 +46,7 @@ impl RunEnd {
             RunEnd::Signal => "stopped by a signal",
             RunEnd::RepositoryGone => "the repository is gone",
             RunEnd::BinaryReplaced => "the baton binary was replaced",
+            RunEnd::PidFileTaken => "its pid file was deleted and another process took it",
         }
     }
 }
@@ -64,6 +71,9 @@ pub fn run(dir: &Path, args: &RunArgs) -> Result<RunEnd> {
     let git_dir = first.store.git_dir().to_path_buf();
     let pid_path = local_path(&first.store, PID_FILE);
     std::fs::create_dir_all(git_dir.join("baton")).map_err(|e| Error::io("creating .git/baton", e))?;
+    let _repo_lock = RepoLock::acquire(&git_dir)
+        .map_err(|e| Error::io(format!("locking {}", git_dir.display()), e))?
+        .ok_or_else(|| already_running(&pid_path))?;
     let mut lock = PidLock::acquire(&pid_path)
         .map_err(|e| Error::io(format!("locking {}", pid_path.display()), e))?
         .ok_or_else(|| already_running(&pid_path))?;
@@ -79,7 +89,14 @@ pub fn run(dir: &Path, args: &RunArgs) -> Result<RunEnd> {
         .map_err(|e| Error::io(format!("writing {}", pid_path.display()), e))?;
     drop(first);
     log(&format!("started for {}", dir.display()));
-    let end = tick_loop(dir, args, &git_dir, &sleeper, &exe);
+    let mut held = Held {
+        git_dir: &git_dir,
+        sleeper: &sleeper,
+        exe: &exe,
+        pid: &mut lock,
+        content: &content,
+    };
+    let end = tick_loop(dir, args, &mut held);
     if git_dir.exists() {
         let _ = lock.remove();
     }
@@ -87,22 +104,53 @@ pub fn run(dir: &Path, args: &RunArgs) -> Result<RunEnd> {
     Ok(end)
 }
 
-fn tick_loop(dir: &Path, args: &RunArgs, git_dir: &Path, sleeper: &Sleeper, exe: &ExeIdentity) -> RunEnd {
+/// What a running daemon holds and watches between ticks.
+struct Held<'a> {
+    git_dir: &'a Path,
+    sleeper: &'a Sleeper,
+    exe: &'a ExeIdentity,
+    pid: &'a mut PidLock,
+    /// What its pid file says.
+    content: &'a [u8],
+}
+
+impl Held<'_> {
+    /// Why the daemon must end now, if it must: a signal, the repository
+    /// gone, the binary replaced, its pid file taken by another process. A
+    /// pid file deleted under it (`rm -rf .git/baton`) is written again.
+    fn look(&mut self) -> Option<RunEnd> {
+        if self.sleeper.stopped() {
+            return Some(RunEnd::Signal);
+        }
+        if repository_gone(self.git_dir) {
+            return Some(RunEnd::RepositoryGone);
+        }
+        if self.exe.replaced() {
+            return Some(RunEnd::BinaryReplaced);
+        }
+        if !self.pid.in_place() {
+            // Only `.git/baton` itself: its parents are the repository's.
+            let _ = std::fs::create_dir(self.git_dir.join("baton"));
+            match self.pid.restore(self.content) {
+                Ok(true) => log("the pid file was deleted: written again"),
+                Ok(false) => return Some(RunEnd::PidFileTaken),
+                Err(e) => log(&format!("the pid file was deleted and cannot be written again: {e}")),
+            }
+        }
+        None
+    }
+}
+
+fn tick_loop(dir: &Path, args: &RunArgs, held: &mut Held<'_>) -> RunEnd {
     loop {
-        if sleeper.stopped() {
-            return RunEnd::Signal;
-        }
-        if repository_gone(git_dir) {
-            return RunEnd::RepositoryGone;
-        }
-        if exe.replaced() {
-            return RunEnd::BinaryReplaced;
+        if let Some(end) = held.look() {
+            return end;
         }
         // A fresh handle each tick: `git gc` replaces packs under a long-lived one.
         let interval = match Session::open(Some(dir), args.actor.as_deref()) {
             Ok(s) => {
                 let interval = args.interval.or_else(|| s.config().ok().map(|c| c.daemon.interval));
-                match tick(&s, false, Some(sleeper.flag())) {
+                match tick(&s, false, Some(held.sleeper.flag())) {
                     Ok(t) if t.outcome == Outcome::Changed => log(&format!(
                         "tick: {} (commit {})",
                         t.report.summary(),
@@ -113,7 +161,7 @@ fn tick_loop(dir: &Path, args: &RunArgs, git_dir: &Path, sleeper: &Sleeper, exe:
                 }
                 interval
             }
-            Err(e) if repository_gone(git_dir) => {
+            Err(e) if repository_gone(held.git_dir) => {
                 log(&format!("cannot open the repository: {}", e.message));
                 return RunEnd::RepositoryGone;
             }
@@ -124,40 +172,47 @@ fn tick_loop(dir: &Path, args: &RunArgs, git_dir: &Path, sleeper: &Sleeper, exe:
         };
         let interval = interval.map_or(Duration::from_secs(60), |i| i.as_std().max(Duration::from_secs(1)));
         proc::release_memory();
-        if let Some(end) = idle(sleeper, interval, git_dir, exe) {
+        if let Some(end) = idle(held, interval) {
             return end;
         }
     }
 }
 
 /// How often a sleeping daemon looks whether its repository or binary is
-/// gone: a long interval must not keep a daemon of a deleted repository.
-const LOOK_EVERY: Duration = Duration::from_secs(60);
+/// gone, and whether its pid file is still there: a long interval must not
+/// keep a daemon of a deleted repository, nor leave `status` and `stop`
+/// without the pid file for long. Each look is a few `stat`s.
+const LOOK_EVERY: Duration = Duration::from_secs(5);
 
 /// Sleep `interval` (waking at once on a signal), looking at the
-/// repository and the binary every [`LOOK_EVERY`] on the way.
-fn idle(sleeper: &Sleeper, interval: Duration, git_dir: &Path, exe: &ExeIdentity) -> Option<RunEnd> {
+/// repository, the binary and the pid file every [`LOOK_EVERY`] on the way.
+fn idle(held: &mut Held<'_>, interval: Duration) -> Option<RunEnd> {
     let until = Instant::now() + interval;
     loop {
         let left = until.saturating_duration_since(Instant::now());
-        if sleeper.sleep(left.min(LOOK_EVERY)) {
+        if held.sleeper.sleep(left.min(LOOK_EVERY)) {
             return Some(RunEnd::Signal);
         }
         if left <= LOOK_EVERY {
             return None;
         }
-        if repository_gone(git_dir) {
-            return Some(RunEnd::RepositoryGone);
-        }
-        if exe.replaced() {
-            return Some(RunEnd::BinaryReplaced);
+        if let Some(end) = held.look() {
+            return Some(end);
         }
     }
 }
 
 fn already_running(pid_path: &Path) -> Error {
     let holder = proc::lock_holder(pid_path).ok().flatten();
-    let who = holder.map_or_else(String::new, |p| format!(" (pid {p})"));
+    let who = holder.map_or_else(
+        || {
+            format!(
+                " (its pid file was deleted; it writes it again within {}s)",
+                LOOK_EVERY.as_secs()
+            )
+        },
+        |p| format!(" (pid {p})"),
+    );
     Error::refused(
         "daemon_running",
         format!("a baton daemon is already running for this repository{who}"),
@@ -185,7 +240,10 @@ const START_WAIT: Duration = Duration::from_secs(10);
 pub fn start(s: &Session, interval: Option<Span>, actor: Option<&str>) -> Result<Started> {
     s.snapshot()?;
     let pid_path = local_path(&s.store, PID_FILE);
-    if proc::lock_holder(&pid_path).ok().flatten().is_some() {
+    // The directory lock also finds a daemon whose pid file was deleted.
+    let held =
+        proc::lock_holder(&pid_path).ok().flatten().is_some() || RepoLock::held(s.store.git_dir()).unwrap_or(false);
+    if held {
         return Err(already_running(&pid_path));
     }
     let replaced_stale = remove_stale(&pid_path);

@@ -8,7 +8,8 @@ use super::*;
 #[derive(Debug, Clone, Serialize)]
 pub struct Summarized {
     pub summary: metrics::Summary,
-    /// `reconcile/last.json`: what the last committing pass did.
+    /// What the last pass on this machine that committed did
+    /// (`.git/baton/reconcile-last.json`).
     pub report: Option<Report>,
     /// The last tick on this machine (committed or not).
     pub last_tick: Option<TickRecord>,
@@ -16,30 +17,35 @@ pub struct Summarized {
     pub unreadable: usize,
 }
 
-/// `daemon summary --window`: every version of `metrics/snapshot.json` in
-/// the state's history (only the commits that changed it are read), summarized
-/// as of `now` over `window`.
+/// `daemon summary --window`: the versions of `metrics/snapshot.json` in
+/// the state's history (only the commits that changed it are read), newest
+/// first back to the window's baseline, summarized as of `now` over
+/// `window`. The walk ends at the first snapshot taken at or before the
+/// window's start: that one is the baseline, and whatever is older cannot
+/// change the summary, so a long history costs nothing.
 pub fn summary(s: &Session, window: Span) -> Result<Summarized> {
     let snap = s.snapshot()?;
     let tip = snap.commit().ok_or_else(|| s.store.no_state())?;
+    let window_start = window.before(s.now);
     let mut history = Vec::new();
     let mut unreadable = 0;
-    for commit in s.store.commits_touching(tip, metrics::snapshot::PATH)? {
+    s.store.walk_touching(tip, metrics::snapshot::PATH, |commit| {
         let bytes = s.store.snapshot_at(Some(commit))?.read(metrics::snapshot::PATH)?;
         match bytes.map(|b| metrics::Snapshot::decode(&b)) {
-            Some(Ok(snapshot)) => history.push(snapshot),
+            Some(Ok(snapshot)) => {
+                let baseline = snapshot.taken_at <= window_start;
+                history.push(snapshot);
+                return Ok(!baseline);
+            }
             Some(Err(_)) => unreadable += 1,
             // The commit deleted it.
             None => {}
         }
-    }
-    let report = match snap.read(daemon::REPORT_PATH)? {
-        Some(bytes) => Some(Report::decode(&bytes)?),
-        None => None,
-    };
+        Ok(true)
+    })?;
     Ok(Summarized {
         summary: metrics::summarize(&history, s.now, window),
-        report,
+        report: local::last_report(&s.store),
         last_tick: last_tick(&s.store),
         unreadable,
     })
