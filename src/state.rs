@@ -94,11 +94,13 @@ pub fn delivery(snap: &Snapshot<'_>, id: &RunId) -> Result<Option<Delivery>> {
     Ok(ledger)
 }
 
-/// Every delivery, newest first, refusing if any ledger does not parse.
-pub fn all_deliveries(snap: &Snapshot<'_>) -> Result<Vec<Delivery>> {
+/// Every delivery that parses, newest first, and the ledgers that do not
+/// (or are no file at all: a symlink, a `..` entry of a fetched tree): one
+/// bad ledger must not hide the others.
+pub fn readable_deliveries(snap: &Snapshot<'_>) -> Result<(Vec<Delivery>, Vec<Broken>)> {
     let (mut ledgers, broken) = load_all_json::<Delivery>(snap, delivery::DIR, |d| d.schema)?;
     ledgers.sort_by(|a, b| b.0.cmp(&a.0));
-    strict((ledgers, broken))
+    Ok((ledgers.into_iter().map(|(_, d)| d).collect(), broken))
 }
 
 /// One TOML file, refused when it is of another schema.
@@ -328,6 +330,8 @@ fn checker(path: &str) -> Option<Check> {
         Some(|p, b| toml_file::<Agent>(p, b, |a| a.schema))
     } else if under(ledger::DIR) {
         Some(|p, b| decode_checked(p, b, codec::decode_json::<Run>, |r| r.schema).map(drop))
+    } else if under(delivery::DIR) {
+        Some(|p, b| decode_checked(p, b, codec::decode_json::<Delivery>, |d| d.schema).map(drop))
     } else if path == stats::COMMANDS_PATH {
         Some(|_, b| CommandStats::parse(b).map(drop))
     } else if path == stats::ROUTES_PATH {

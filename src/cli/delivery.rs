@@ -5,7 +5,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::doctor;
-use super::output::{table, Output};
+use super::output::{safe, table, Output};
 use super::workflow::Execution;
 use crate::clock::{format_timestamp, Span};
 use crate::delivery::{Delivery, Phase};
@@ -121,7 +121,10 @@ pub fn run(s: &Session, cmd: &DeliveryCommand, json: bool) -> Result<Output> {
             Ok(plan(&op::plan(s, &args)?))
         }
         DeliveryCommand::Status { run_id: Some(id), .. } => Ok(delivered(&op::status(s, id)?).exit(0)),
-        DeliveryCommand::Status { run_id: None, limit } => Ok(list(&op::list(s, *limit)?)),
+        DeliveryCommand::Status { run_id: None, limit } => {
+            let (deliveries, unreadable) = op::list(s, *limit)?;
+            Ok(list(&deliveries, &unreadable))
+        }
         DeliveryCommand::Handoff { run_id, to } => Ok(delivered(&op::handoff(s, run_id, to)?)),
         DeliveryCommand::Close {
             run_id,
@@ -248,7 +251,7 @@ fn describe(d: &Delivered) -> String {
     text
 }
 
-fn list(deliveries: &[Delivery]) -> Output {
+fn list(deliveries: &[Delivery], unreadable: &[crate::finding::Finding]) -> Output {
     let mut rows = vec![["DELIVERY", "ISSUE", "PHASE", "OWNER", "RUN", "UPDATED"]
         .map(String::from)
         .to_vec()];
@@ -265,12 +268,17 @@ fn list(deliveries: &[Delivery]) -> Output {
             format_timestamp(&d.updated_at),
         ]);
     }
-    let text = if deliveries.is_empty() {
+    let mut text = if deliveries.is_empty() && unreadable.is_empty() {
         "no deliveries yet; start one: baton delivery start --issue <id> --workflow <name> --execute\n".to_owned()
+    } else if deliveries.is_empty() {
+        "no delivery ledger can be read\n".to_owned()
     } else {
         table(&rows)
     };
-    Output::new(json!({ "deliveries": deliveries }), text)
+    for f in unreadable {
+        text.push_str(&format!("warning: {} ({})\n", safe(&f.message), safe(&f.hint)));
+    }
+    Output::new(json!({ "deliveries": deliveries, "unreadable": unreadable }), text)
 }
 
 fn resume_plan(d: &Delivery, action: &Resume) -> Output {

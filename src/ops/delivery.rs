@@ -489,9 +489,12 @@ pub fn status(s: &Session, id: &RunId) -> Result<Delivered> {
     Ok(Delivered { delivery, claim, run })
 }
 
-/// Recent deliveries, newest first.
-pub fn list(s: &Session, limit: usize) -> Result<Vec<Delivery>> {
-    Ok(state::all_deliveries(&s.snapshot()?)?.into_iter().take(limit).collect())
+/// Recent deliveries, newest first, and a finding for each ledger that
+/// cannot be read (listed beside the others, never instead of them).
+pub fn list(s: &Session, limit: usize) -> Result<(Vec<Delivery>, Vec<Finding>)> {
+    let (ledgers, broken) = state::readable_deliveries(&s.snapshot()?)?;
+    let unreadable = crate::doctor::broken(&broken, "delivery.files");
+    Ok((ledgers.into_iter().take(limit).collect(), unreadable))
 }
 
 /// Load a delivery its owner acts on.

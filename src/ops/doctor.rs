@@ -180,6 +180,8 @@ struct Loaded {
     claims: state::Loaded<Claim>,
     agents: state::Loaded<Agent>,
     runs: state::Loaded<Run>,
+    /// Delivery ledgers that do not parse (the delivery check reports them).
+    deliveries: Vec<state::Broken>,
     /// Learn statistics files that do not parse (not those a newer baton wrote).
     learn: Vec<String>,
 }
@@ -203,6 +205,11 @@ impl Loaded {
                 "workflow.files",
                 state::load_all_json(snap, ledger::DIR, |r: &Run| r.schema),
             ),
+            deliveries: gathered(
+                out,
+                "delivery.files",
+                state::readable_deliveries(snap).map(|(_, broken)| broken),
+            ),
             learn: super::learn::unparsable(snap),
         }
     }
@@ -216,6 +223,7 @@ fn quarantine_broken(s: &Session, actor: &str, opts: &Options, loaded: &Loaded, 
         ("claims", &loaded.claims.1),
         ("pool", &loaded.agents.1),
         ("workflow", &loaded.runs.1),
+        ("delivery", &loaded.deliveries),
     ] {
         if opts.wants(subsystem) {
             let unparsable = broken.iter().filter(|b| b.error.code != crate::codec::NEWER_SCHEMA);

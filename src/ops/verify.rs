@@ -122,7 +122,8 @@ fn remember_verified(store: &Store, tip: ObjectId) -> std::io::Result<()> {
 pub enum SetAside {
     /// Moved to `quarantine/<path>`.
     Moved(String),
-    /// Removed: there was nothing to move (a gitlink, a symlink, a missing object).
+    /// Removed: there was nothing to move (a gitlink, a symlink, a missing
+    /// object), or no place to move it to (a name git refuses, `..`).
     Removed(String),
 }
 
@@ -148,12 +149,15 @@ pub fn quarantine(store: &Store, actor: &str, paths: &[String]) -> Result<Vec<Se
                 continue;
             };
             let why = message::one_line(&why.message);
-            if entry.kind == EntryKind::File && store.find_blob(entry.id)?.is_some() {
-                change.put_blob(format!("{QUARANTINE}/{path}"), entry.id);
+            let target = format!("{QUARANTINE}/{path}");
+            // A name git refuses (`..`) cannot be placed under quarantine/:
+            // removed like an entry with nothing to move, its object id named.
+            if entry.kind == EntryKind::File && store.can_place(&target) && store.find_blob(entry.id)?.is_some() {
+                change.put_blob(target, entry.id);
                 body.push(format!("moved {path} to {QUARANTINE}/{path} ({why})"));
                 done.push(SetAside::Moved(path.clone()));
             } else {
-                body.push(format!("removed {path} ({why})"));
+                body.push(format!("removed {path}, object {} ({why})", entry.id));
                 done.push(SetAside::Removed(path.clone()));
             }
             change.delete(path.clone());

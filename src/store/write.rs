@@ -411,6 +411,15 @@ impl Store {
         editor.write(|tree| self.put_object(tree, "writing the state tree"))
     }
 
+    /// Whether a change may place a file at `path`: every name component
+    /// passes the rules [`Store::write_tree`] checks. A fetched tree can hold
+    /// names these refuse (`..`, `.git`); such a file can only be removed.
+    pub fn can_place(&self, path: &str) -> bool {
+        let protect = self.protect_options();
+        path.split('/')
+            .all(|c| gix::validate::path::component(c.into(), None, protect).is_ok())
+    }
+
     /// The blob a change puts at `path`: written now, or checked to exist.
     fn content_blob(&self, path: &str, content: &Content) -> Result<ObjectId> {
         match content {
