@@ -219,7 +219,7 @@ pub fn run(s: &Session, cmd: &ClaimsCommand, json: bool) -> Result<Output> {
 
 /// A claim transition: what happened, in one line, and the claim as it is now.
 fn transition(op_name: &str, applied: Applied<Transition>) -> Output {
-    let summary = applied.value.summary.trim_start_matches("claims: ");
+    let summary = safe(applied.value.summary.trim_start_matches("claims: "));
     let text = match &applied.commit {
         Some(commit) => format!("{summary} [{}]", short(commit)),
         None => format!("{summary} (nothing to do)"),

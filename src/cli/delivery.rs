@@ -155,7 +155,7 @@ fn plan(p: &op::Plan) -> Output {
             format!("claim {} (generation {generation}{agent})", p.issue)
         }
         Claiming::Held { generation } => format!("act for your holding of {} (generation {generation})", p.issue),
-        Claiming::Refused(e) => format!("refused: {}", e.message),
+        Claiming::Refused(e) => format!("refused: {}", safe(&e.message)),
     };
     let finally = match &p.handoff_to {
         Some(to) => format!("on success hand {} off to {to}; on failure keep it", p.issue),
@@ -170,11 +170,18 @@ fn plan(p: &op::Plan) -> Output {
         .collect();
     let mut text = format!(
         "plan of a delivery of {} with {} ({}), dry run: nothing is claimed, nothing runs\n",
-        p.issue, p.workflow.def.name, p.workflow.located.display
+        p.issue,
+        safe(&p.workflow.def.name),
+        safe(&p.workflow.located.display)
     );
     text.push_str(&format!("1. {claim}\n2. run {}\n3. {finally}\n", steps.join(" -> ")));
     for r in &p.workflow.refusals {
-        text.push_str(&format!("refused: step {}: `{}`: {}\n", r.step, r.command, r.reason));
+        text.push_str(&format!(
+            "refused: step {}: `{}`: {}\n",
+            r.step,
+            safe(&r.command),
+            safe(&r.reason)
+        ));
     }
     text.push_str("add --execute to run it");
     let (claim_json, code) = match &p.claiming {
@@ -217,10 +224,15 @@ fn describe(d: &Delivered) -> String {
     let l = &d.delivery;
     let mut text = format!(
         "delivery {} of {}: {} (owner {}, generation {}, workflow {})\n",
-        l.id, l.issue, l.phase, l.owner, l.generation, l.workflow
+        l.id,
+        l.issue,
+        l.phase,
+        l.owner,
+        l.generation,
+        safe(&l.workflow)
     );
     if let Some(reason) = &l.reason {
-        text.push_str(&format!("  reason    {reason}\n"));
+        text.push_str(&format!("  reason    {}\n", safe(reason)));
     }
     if let Some(to) = &l.handoff_to {
         text.push_str(&format!("  handoff   to {to}\n"));
@@ -285,7 +297,7 @@ fn resume_plan(d: &Delivery, action: &Resume) -> Output {
     let (what, steps): (String, Vec<String>) = match action {
         Resume::Nothing => (format!("delivery {} is {}: nothing to resume", d.id, d.phase), vec![]),
         Resume::Start(plan) => (
-            format!("start workflow {}, then finish", plan.def.name),
+            format!("start workflow {}, then finish", safe(&plan.def.name)),
             plan.def
                 .order
                 .iter()

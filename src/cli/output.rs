@@ -1,8 +1,11 @@
 //! What a command prints: the same result as text for people and as one JSON
 //! document for programs (`--json`), plus the exit code. Text never carries
-//! a terminal control character (see [`crate::term`]): renderers pass
-//! user-provided values through [`safe`], and whatever is printed is
-//! escaped once more as a whole.
+//! a terminal control character (see [`crate::term`]), and a value never
+//! forges a line: renderers pass every free-text value from the state or the
+//! arguments (reasons, notes, workflow names, hosts, messages, config
+//! values) through [`safe`], the one escaping helper; every cell of a
+//! [`table`] goes through it too; and whatever is printed is escaped once
+//! more as a whole (control characters only, its line feeds kept).
 
 use std::borrow::Cow;
 
@@ -57,9 +60,12 @@ impl Output {
     }
 }
 
-/// A user-provided value (a note, a reason, a path from the state) as it may
-/// appear in text output: control characters escaped, line feeds included,
-/// so it can neither drive the terminal nor forge a line.
+/// A value as it may appear inside a line of text output (a note, a reason,
+/// a workflow name, a host, a path, a message; anything from the state,
+/// which another machine may have written, or from the arguments): control
+/// characters escaped, line feeds and carriage returns included, so it can
+/// neither drive the terminal nor forge a line (`hint: ...`). Escaping is
+/// idempotent: an escaped value passes through unchanged.
 pub fn safe(s: &str) -> Cow<'_, str> {
     crate::term::field(s)
 }
@@ -83,7 +89,10 @@ pub fn write_stdout(text: &str) {
 }
 
 /// Left-aligned columns, two spaces apart; the header is the first row.
+/// Every cell is one line: passed through [`safe`] here, so no renderer can
+/// forget it.
 pub fn table(rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<Cow<'_, str>>> = rows.iter().map(|r| r.iter().map(|c| safe(c)).collect()).collect();
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
@@ -95,7 +104,7 @@ pub fn table(rows: &[Vec<String>]) -> String {
         })
         .collect();
     let mut out = String::new();
-    for row in rows {
+    for row in &rows {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
             if c + 1 == row.len() {
@@ -119,5 +128,21 @@ pub fn short_opt(id: &Option<gix::ObjectId>) -> Value {
     match id {
         Some(id) => Value::String(id.to_string()),
         None => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_cell_is_one_line_whatever_it_holds() {
+        let rows = vec![
+            vec!["ID".to_owned(), "REASON".to_owned()],
+            vec!["T-1".to_owned(), "ok\nhint: forged\r\x1b[2K".to_owned()],
+        ];
+        assert_eq!(table(&rows), "ID   REASON\nT-1  ok\\nhint: forged\\r\\x1b[2K\n");
+        // Escaped once or twice, the same.
+        assert_eq!(safe(&safe("a\nb")), safe("a\nb"));
     }
 }

@@ -145,13 +145,14 @@ pub fn config(s: &Session, cmd: &ConfigCommand) -> Result<Output> {
     match cmd {
         ConfigCommand::Get { key } => {
             let value = op::config_get(s, key)?;
-            Ok(Output::new(json!({"key": key, "value": value}), value))
+            let text = safe(&value).into_owned();
+            Ok(Output::new(json!({"key": key, "value": value}), text))
         }
         ConfigCommand::Set { key, value } => {
             let applied = op::config_set(s, key, value)?;
             let text = match &applied.commit {
-                Some(c) => format!("{key} = {} [{}]", applied.value, short(c)),
-                None => format!("{key} is already {} (nothing to do)", applied.value),
+                Some(c) => format!("{key} = {} [{}]", safe(&applied.value), short(c)),
+                None => format!("{key} is already {} (nothing to do)", safe(&applied.value)),
             };
             let out = Output::new(
                 json!({"key": key, "value": applied.value, "changed": applied.commit.is_some(), "commit": short_opt(&applied.commit)}),

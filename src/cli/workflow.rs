@@ -156,7 +156,8 @@ fn run_workflow(s: &Session, workflow: &str, how: &Execution, json: bool) -> Res
     let all: BTreeSet<usize> = (0..plan.def.steps.len()).collect();
     let mut text = format!(
         "plan of {} ({}), dry run: nothing runs, nothing is recorded\n",
-        plan.def.name, plan.located.display
+        safe(&plan.def.name),
+        safe(&plan.located.display)
     );
     text.push_str(&plan_text(&plan.def, &all, &plan.refusals));
     text.push_str("add --execute to run it");

@@ -402,13 +402,15 @@ fn refuse_if_active(run: &Run) -> Result<()> {
     }
     let id = &run.id;
     if run.host != os::hostname() {
+        // The host is text from the state: one line, whatever it holds.
+        let host = crate::term::field(&run.host);
         return Err(Error::refused(
             "run_elsewhere",
-            format!("run {id} is running on host {} (pid {})", run.host, run.pid),
+            format!("run {id} is running on host {host} (pid {})", run.pid),
         )
         .with_hint(format!(
             "resume it once it ended; if its runner died, `baton workflow doctor --fix` on {} marks it interrupted",
-            run.host
+            host
         )));
     }
     if os::process_alive(run.pid) {
@@ -561,10 +563,10 @@ pub fn stop(s: &Session, id: &RunId) -> Result<Stopped> {
         .with_hint(format!("see it with: baton workflow status --run-id {id}")));
     }
     if run.host != os::hostname() {
-        return Err(
-            Error::refused("run_elsewhere", format!("run {id} runs on host {}", run.host))
-                .with_hint(format!("run `baton workflow stop --run-id {id}` on {}", run.host)),
-        );
+        // The host is text from the state: one line, whatever it holds.
+        let host = crate::term::field(&run.host);
+        return Err(Error::refused("run_elsewhere", format!("run {id} runs on host {host}"))
+            .with_hint(format!("run `baton workflow stop --run-id {id}` on {host}")));
     }
     if os::process_alive(run.pid) {
         return wait_for_runner(s, run);
