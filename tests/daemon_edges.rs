@@ -83,9 +83,16 @@ const NEWER_SNAPSHOT: &str = r#"{"schema":2,"taken_at":"2026-01-01T00:00:00Z","c
 fn a_metrics_snapshot_of_a_newer_schema_is_kept_and_reported() {
     let repo = Repo::new();
     repo.run_at("agent:a", T0, &["claims", "claim", "T-1"]).ok();
+    // And a stale claim a newer baton wrote: not this baton's to expire.
+    let newer_claim = format!(
+        "schema = 2\nid = \"T-5\"\nstate = \"active\"\nowner = \"agent:a\"\ngeneration = 1\ncreated_at = \"{T0}\"\nupdated_at = \"{T0}\"\n"
+    );
     repo.commit_files(
-        &[("metrics/snapshot.json", NEWER_SNAPSHOT.as_bytes())],
-        "a newer baton's snapshot",
+        &[
+            ("metrics/snapshot.json", NEWER_SNAPSHOT.as_bytes()),
+            (claim_path("T-5").as_str(), newer_claim.as_bytes()),
+        ],
+        "a newer baton's snapshot and claim",
     );
     // Stale after 48h: the tick has something to commit besides the snapshot.
     let ticked = repo
@@ -98,6 +105,7 @@ fn a_metrics_snapshot_of_a_newer_schema_is_kept_and_reported() {
         Some(NEWER_SNAPSHOT),
         "the newer snapshot was replaced"
     );
+    assert_eq!(repo.state_file(&claim_path("T-5")), Some(newer_claim));
     let findings = ticked["report"]["reported"].to_string();
     assert!(findings.contains("upgrade baton"), "{ticked}");
     assert!(
