@@ -77,6 +77,27 @@ fn deleting_git_baton_under_a_running_daemon_never_makes_a_second_one() {
     assert!(!pid_file(&repo).exists());
 }
 
+#[test]
+fn daemon_stop_finds_a_daemon_whose_pid_file_was_just_deleted() {
+    let repo = Repo::new();
+    let mut reaper = Reaper(Vec::new());
+    let first = repo.run("human:ops", &["daemon", "start", "--interval", "1h"]).ok();
+    let pid = first["pid"].as_u64().expect("pid") as u32;
+    reaper.0.push(pid);
+    // Asleep after its first tick: it looks for its pid file again within 5s.
+    wait_until("a first tick", Duration::from_secs(10), || {
+        repo.run("human:ops", &["daemon", "status"]).ok()["last_tick"].is_object()
+    });
+    std::fs::remove_dir_all(repo.path().join(".git/baton")).unwrap();
+    let stopped = repo.run("human:ops", &["daemon", "stop"]).ok();
+    assert_eq!(
+        (stopped["was_running"].as_bool(), stopped["pid"].as_u64()),
+        (Some(true), Some(pid as u64)),
+        "{stopped}"
+    );
+    wait_until("the daemon to end", Duration::from_secs(5), || !running(pid));
+}
+
 const NEWER_SNAPSHOT: &str = r#"{"schema":2,"taken_at":"2026-01-01T00:00:00Z","counters":{"claims.active":7,"claims.expired_total":42},"shape":"of a later baton"}"#;
 
 #[test]

@@ -342,11 +342,21 @@ pub struct Stopped {
 }
 
 /// `daemon stop`: SIGTERM, wait up to `wait` for it to let go of its pid
-/// file; SIGKILL after that (said so), and remove the file it left.
+/// file; SIGKILL after that (said so), and remove the file it left. A
+/// daemon whose pid file was deleted is waited for until it wrote it again.
 pub fn stop(s: &Session, wait: Duration) -> Result<Stopped> {
     let pid_path = local_path(&s.store, PID_FILE);
     let started = Instant::now();
-    let Some(pid) = proc::lock_holder(&pid_path).map_err(|e| Error::io("reading the pid file", e))? else {
+    let mut holder = proc::lock_holder(&pid_path).map_err(|e| Error::io("reading the pid file", e))?;
+    if holder.is_none() && RepoLock::held(s.store.git_dir()).unwrap_or(false) {
+        // A daemon runs whose pid file was deleted: it writes it again at its next look.
+        let deadline = Instant::now() + LOOK_EVERY + Duration::from_secs(2);
+        while holder.is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            holder = proc::lock_holder(&pid_path).ok().flatten();
+        }
+    }
+    let Some(pid) = holder else {
         return Ok(Stopped {
             was_running: false,
             pid: None,
