@@ -56,6 +56,8 @@ fn deleting_git_baton_under_a_running_daemon_never_makes_a_second_one() {
     });
 
     std::fs::remove_dir_all(repo.path().join(".git/baton")).unwrap();
+    let status = repo.run("human:ops", &["daemon", "status"]).ok();
+    assert_eq!(status["running"], true, "{status}");
     let again = repo.run("human:ops", &["daemon", "start", "--interval", "1s"]);
     if again.code == 0 {
         reaper.0.push(again.json()["pid"].as_u64().expect("pid") as u32);

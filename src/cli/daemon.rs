@@ -172,6 +172,9 @@ fn status(st: &op::Status) -> Result<Output> {
             humantime::format_duration(std::time::Duration::from_secs(st.uptime_secs.unwrap_or(0).max(0) as u64)),
             st.interval
         ),
+        (true, None) => "a baton daemon is running for this repository, but its pid file was deleted; \
+                         it writes it again within seconds"
+            .to_owned(),
         _ => "no baton daemon running for this repository".to_owned(),
     };
     if let Some(pid) = st.stale_pid {

@@ -392,6 +392,8 @@ pub fn stop(s: &Session, wait: Duration) -> Result<Stopped> {
 /// What `daemon status` shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
+    /// A daemon runs for this repository (`pid` is `None` while it has not
+    /// yet written a pid file deleted under it again).
     pub running: bool,
     pub pid: Option<u32>,
     pub started_at: Option<Timestamp>,
@@ -410,8 +412,9 @@ pub fn status(s: &Session) -> Result<Status> {
     let holder = proc::lock_holder(&pid_path).map_err(|e| Error::io("reading the pid file", e))?;
     let file = read_json::<PidFile>(&pid_path).and_then(|r| r.ok());
     let config_interval = s.config()?.daemon.interval;
-    let running = holder.is_some();
-    let started_at = file.as_ref().filter(|_| running).map(|f| f.started_at);
+    // A daemon whose pid file was deleted still holds the git directory.
+    let running = holder.is_some() || RepoLock::held(s.store.git_dir()).unwrap_or(false);
+    let started_at = file.as_ref().filter(|_| holder.is_some()).map(|f| f.started_at);
     Ok(Status {
         running,
         pid: holder,
@@ -419,10 +422,10 @@ pub fn status(s: &Session) -> Result<Status> {
         uptime_secs: started_at.map(|t| (wall_now() - t).num_seconds().max(0)),
         interval: file
             .as_ref()
-            .filter(|_| running)
+            .filter(|_| holder.is_some())
             .and_then(|f| f.interval)
             .unwrap_or(config_interval),
-        stale_pid: match (running, pid_path.exists()) {
+        stale_pid: match (holder.is_some(), pid_path.exists()) {
             (false, true) => Some(file.map_or(0, |f| f.pid)),
             _ => None,
         },
