@@ -428,3 +428,40 @@ fn a_machine_without_any_git_identity_can_still_write_state() {
     // The actor falls back to $USER, made into the actor form.
     assert_eq!(v["claim"]["owner"], "human:Jo-Doe");
 }
+
+/// `--json` is baton's only where baton parsed it: among the argv of the
+/// command `learn pre-command` judges, it is that command's argument.
+#[test]
+fn json_is_read_from_the_parsed_arguments_not_from_a_commands_argv() {
+    let repo = Repo::new();
+    let text = repo
+        .cmd(ALICE)
+        .args(["learn", "pre-command", "--", "printf", "--json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&stdout).is_err() && stdout.contains("low"),
+        "a --json after `--` is printf's, so the verdict is text: {stdout}"
+    );
+    // baton's own --json, before the command, still gives one JSON document.
+    let json = repo
+        .cmd(ALICE)
+        .args(["--json", "learn", "pre-command", "--", "printf", "--json"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON document");
+    assert_eq!(doc["level"], "low", "{doc}");
+    // A command line clap refuses answers in JSON only when baton's --json asked.
+    let refused = repo
+        .cmd(ALICE)
+        .args(["learn", "pre-command", "--bogus", "--", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        refused.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&refused.stdout)
+    );
+}

@@ -102,12 +102,16 @@ pub fn command() -> clap::Command {
 /// Parse, run, print; returns the process exit code.
 pub fn main() -> i32 {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let json = args.iter().skip(1).any(|a| a == "--json");
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(e) => return report_parse_error(e, json),
+        Err(e) => {
+            let json = json_wanted(&args);
+            return report_parse_error(e, json);
+        }
     };
-    let quiet = cli.quiet;
+    // What was parsed decides: a `--json` among a command's own arguments
+    // (`learn pre-command -- printf --json`) is the command's, not baton's.
+    let (json, quiet) = (cli.json, cli.quiet);
     match run(cli) {
         Ok(out) => {
             out.print(json, quiet);
@@ -147,6 +151,14 @@ pub fn run(cli: Cli) -> Result<Output> {
             cmd,
         ),
     }
+}
+
+/// Whether a command line clap refused asked for JSON: its `--json` as
+/// far as the arguments can be told apart — up to a `--`, after which
+/// everything is a command's own argv. Only for the refusal itself; a
+/// parsed command line answers from [`Cli::json`].
+fn json_wanted(args: &[std::ffi::OsString]) -> bool {
+    args.iter().skip(1).take_while(|a| *a != "--").any(|a| a == "--json")
 }
 
 fn report_error(err: &Error, json: bool) {
