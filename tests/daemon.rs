@@ -462,8 +462,14 @@ fn a_run_whose_process_died_is_marked_interrupted_and_delivery_drift_is_fixed_or
     };
     let running = delivery("dl-20260101T000000Z-000002", "T-1", "running", Some(run_id));
     let moved = delivery("dl-20260101T000000Z-000003", "T-2", "claimed", None);
+    // T-1's claim carries its delivery, as every delivery phase leaves it.
+    let marked = format!(
+        "{}\n[delivery]\nid = \"dl-20260101T000000Z-000002\"\nphase = \"running\"\n",
+        repo.state_file(&claim_path("T-1")).unwrap()
+    );
     repo.commit_files(
         &[
+            (&claim_path("T-1"), marked.as_bytes()),
             (
                 "runs/workflow/2026/01/01/wf-20260101T000000Z-abcdef.json",
                 run.to_string().as_bytes(),

@@ -230,7 +230,7 @@ fn transition(op_name: &str, applied: Applied<Transition>) -> Output {
         "commit": short_opt(&applied.commit),
         "claim": applied.value.claim,
     });
-    published(Output::new(json, text), &applied.published)
+    published(Output::new(json, text), &applied)
 }
 
 fn expired(applied: Applied<Vec<Expiry>>, apply: bool) -> Output {
@@ -259,7 +259,7 @@ fn expired(applied: Applied<Vec<Expiry>>, apply: bool) -> Output {
         .map(|e| json!({"id": e.claim.id, "cause": e.cause, "claim": e.claim}))
         .collect();
     let json = json!({"applied": applied.commit.is_some(), "commit": short_opt(&applied.commit), "expired": items});
-    published(Output::new(json, text), &applied.published)
+    published(Output::new(json, text), &applied)
 }
 
 fn describe(c: &Claim) -> String {

@@ -5,7 +5,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::doctor;
-use super::output::{safe, table, Output};
+use super::output::{publication, safe, table, Output};
 use super::workflow::Execution;
 use crate::clock::{format_timestamp, Span};
 use crate::delivery::{Delivery, Phase};
@@ -22,7 +22,7 @@ pub enum DeliveryCommand {
         /// The issue to claim (a claim id).
         #[arg(long, value_parser = ClaimId::parse)]
         issue: ClaimId,
-        /// A definition file, or a name in .baton/workflows/.
+        /// A workflow name of .baton/workflows/ (or its path there): the only definitions a delivery runs and resumes.
         #[arg(long)]
         workflow: String,
         /// Assign the least-loaded healthy pool agent of this role.
@@ -213,11 +213,13 @@ fn delivered(d: &Delivered) -> Output {
         Phase::Failed | Phase::Stopped => 1,
         _ => 0,
     };
-    Output::new(
+    let out = Output::new(
         json!({"delivery": d.delivery, "claim": d.claim, "run": d.run}),
         describe(d),
     )
-    .exit(code)
+    .exit(code);
+    // A phase that landed here but did not reach the remote: exit 3.
+    publication(out, &d.published, &d.not_published)
 }
 
 fn describe(d: &Delivered) -> String {
@@ -304,7 +306,7 @@ fn resume_plan(d: &Delivery, action: &Resume) -> Output {
                 .map(|&i| plan.def.steps[i].id.to_string())
                 .collect(),
         ),
-        Resume::Continue(_, r) => (
+        Resume::Continue(r) => (
             format!("resume workflow run {}, then finish", r.run.id),
             r.def
                 .order

@@ -11,7 +11,9 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
+use crate::error::Error;
 use crate::ops::sync::Report;
+use crate::ops::Applied;
 
 pub struct Output {
     pub json: Value,
@@ -19,6 +21,9 @@ pub struct Output {
     pub exit_code: i32,
     /// Printed as-is even with `--json` (completion scripts).
     raw: bool,
+    /// The write landed but was not published: said on stderr (and in
+    /// the JSON document as `not_published`), exit 3.
+    unpublished: Option<Error>,
 }
 
 impl Output {
@@ -28,6 +33,7 @@ impl Output {
             text: text.into(),
             exit_code: 0,
             raw: false,
+            unpublished: None,
         }
     }
 
@@ -37,6 +43,7 @@ impl Output {
             text,
             exit_code: 0,
             raw: true,
+            unpublished: None,
         }
     }
 
@@ -57,6 +64,10 @@ impl Output {
             let text = crate::term::lines(&self.text);
             write_stdout(&format!("{}\n", text.trim_end_matches('\n')));
         }
+        if let Some(e) = &self.unpublished {
+            eprintln!("error: {}", crate::term::lines(&e.message));
+            eprintln!("hint: {}", crate::term::lines(&e.hint));
+        }
     }
 }
 
@@ -71,11 +82,24 @@ pub fn safe(s: &str) -> Cow<'_, str> {
 }
 
 /// A write's output, with what publishing it did (`--sync`, `sync.auto`).
-pub fn published(mut out: Output, report: &Option<Report>) -> Output {
+pub fn published<T>(out: Output, applied: &Applied<T>) -> Output {
+    publication(out, &applied.published, &applied.not_published)
+}
+
+/// `out` with what publishing did: the sync report, or — the write landed
+/// here but did not reach the remote — the result as it landed, the
+/// failure beside it (`not_published` in JSON, `error:`/`hint:` on
+/// stderr) and exit 3.
+pub fn publication(mut out: Output, report: &Option<Report>, failure: &Option<Error>) -> Output {
     if let Some(report) = report {
         out.text.push('\n');
         out.text.push_str(&super::sync::describe(report));
         out.json["sync"] = serde_json::json!(report);
+    }
+    if let Some(e) = failure {
+        out.json["not_published"] = e.to_json()["error"].clone();
+        out.unpublished = Some(e.clone());
+        out.exit_code = e.exit_code();
     }
     out
 }

@@ -78,7 +78,7 @@ pub fn run(s: &Session, cmd: &PoolCommand) -> Result<Output> {
                 json!({"agents": applied.value, "commit": short_opt(&applied.commit)}),
                 format!("spawned {} [{commit}]", ids.join(", ")),
             );
-            Ok(published(out, &applied.published))
+            Ok(published(out, &applied))
         }
         PoolCommand::List => Ok(health(s, &op::health(s, None)?, false)),
         PoolCommand::Health { stale_after } => Ok(health(s, &op::health(s, *stale_after)?, true)),
@@ -101,7 +101,7 @@ fn change_agent(s: &Session, id: &AgentId, op: AgentOp) -> Result<Output> {
         json!({"op": op.name(), "changed": applied.commit.is_some(), "commit": short_opt(&applied.commit), "agent": applied.value}),
         text,
     );
-    Ok(published(out, &applied.published))
+    Ok(published(out, &applied))
 }
 
 fn health(s: &Session, agents: &[Health], with_heartbeat: bool) -> Output {

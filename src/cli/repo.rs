@@ -158,7 +158,7 @@ pub fn config(s: &Session, cmd: &ConfigCommand) -> Result<Output> {
                 json!({"key": key, "value": applied.value, "changed": applied.commit.is_some(), "commit": short_opt(&applied.commit)}),
                 text,
             );
-            Ok(published(out, &applied.published))
+            Ok(published(out, &applied))
         }
     }
 }

@@ -167,7 +167,8 @@ fn expiry_pool_and_history(s: &mut Scenario) -> anyhow::Result<()> {
 }
 
 /// A delivery whose test step fails until a file exists: the failure keeps
-/// the claim, resume after the fix closes it and frees the agent; the fence.
+/// the claim (and refuses a second delivery of it), resume after the fix
+/// closes it and frees the agent; the fence.
 fn delivery_scenario(s: &mut Scenario) -> anyhow::Result<()> {
     std::fs::write(
         s.repo.join(".baton/workflows/deliver.toml"),
@@ -198,6 +199,12 @@ fn delivery_scenario(s: &mut Scenario) -> anyhow::Result<()> {
     ensure!(failed["claim"]["owner"] == json!(dev), "claim not kept: {failed}");
     let id = failed["delivery"]["id"].as_str().context("delivery id")?.to_owned();
     s.baton(dev, &["claims", "verify", "D-1", "--generation", "1"], 0)?;
+    // One delivery per claim: the failed one must be resumed or given up first.
+    let again = s.baton(dev, &execute, 1)?;
+    ensure!(
+        again["error"]["code"] == json!("delivery_active"),
+        "second delivery of D-1: {again}"
+    );
     std::fs::write(s.repo.join("delivered-fix"), "")?;
     let closed = s.baton(dev, &["delivery", "resume", "--run-id", &id, "--execute"], 0)?;
     ensure!(

@@ -36,10 +36,32 @@ pub fn check(
                 .at(path.clone()),
             );
         }
+        let named = crate::workflow::named(&d.workflow).is_some();
+        if !named {
+            let f = if d.phase.is_final() {
+                Finding::warn
+            } else {
+                Finding::error
+            };
+            out.push(
+                f(
+                    "delivery.workflow",
+                    format!(
+                        "delivery {} names {:?}, which is not a workflow of this repository ({}/<name>.toml)",
+                        d.id,
+                        d.workflow,
+                        crate::workflow::DEFINITIONS_DIR
+                    ),
+                )
+                .hint("baton never runs it: `delivery resume` refuses; check who wrote it with `baton log`")
+                .at(path.clone()),
+            );
+        }
         if d.phase.is_final() {
             continue;
         }
-        if let Err(moved) = fence(d, claims.get(&d.issue)) {
+        let claim = claims.get(&d.issue);
+        if let Err(moved) = fence(d, claim) {
             out.push(
                 Finding::error(
                     "delivery.claim",
@@ -51,6 +73,24 @@ pub fn check(
             fixes.push(Fix::Stop {
                 delivery: d.id.clone(),
                 why: moved.message,
+            });
+            continue;
+        }
+        let marked = claim.and_then(|c| c.delivery.as_ref()).map(|m| &m.id);
+        if marked != Some(&d.id) {
+            let names = match marked {
+                Some(other) => format!("names delivery {other}"),
+                None => "names no delivery".to_owned(),
+            };
+            let why = format!("the claim {} {names}, not this one", d.issue);
+            out.push(
+                Finding::error("delivery.mark", format!("delivery {} is {} but {why}", d.id, d.phase))
+                    .hint("it does not act for its claim (check who wrote it with `baton log`); `baton delivery doctor --fix` records it stopped, leaving the claim alone")
+                    .at(path.clone()),
+            );
+            fixes.push(Fix::Stop {
+                delivery: d.id.clone(),
+                why,
             });
             continue;
         }

@@ -176,6 +176,31 @@ pub fn fence<'c>(delivery: &Delivery, claim: Option<&'c Claim>) -> Result<&'c Cl
     claims::verify(claim, &delivery.issue, &delivery.holding())
 }
 
+/// One delivery per claim: refused while `claim` (as it is before this
+/// delivery takes it) carries `marked`, the delivery its mark names, and
+/// that delivery is unfinished and still acts for the claim's holding —
+/// whoever asks, its owner included (two starts at once would run the
+/// workflow twice). A mark whose delivery ended, or whose holding the claim
+/// has moved on from, is history.
+pub fn one_per_claim(claim: &Claim, marked: Option<&Delivery>) -> Result<()> {
+    let Some(d) = marked else { return Ok(()) };
+    if d.phase.is_final() || d.issue != claim.id || fence(d, Some(claim)).is_err() {
+        return Ok(());
+    }
+    Err(Error::refused(
+        "delivery_active",
+        format!(
+            "{} carries delivery {}, which is {} for {}",
+            claim.id, d.id, d.phase, d.owner
+        ),
+    )
+    .with_hint(format!(
+        "one delivery per claim: see it with `baton delivery status --run-id {0}`; its owner resumes it \
+         (`baton delivery resume --run-id {0} --execute`) or gives it up (`baton delivery close --run-id {0} --abandon`)",
+        d.id
+    )))
+}
+
 /// Phase `running`: the workflow run `run` is (about to be) under way.
 pub fn running(delivery: &Delivery, claim: Option<&Claim>, run: &RunId, now: Timestamp) -> Result<Step> {
     delivery.require_open("run")?;

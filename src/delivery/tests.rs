@@ -169,3 +169,51 @@ fn doctor_finds_drift_between_ledger_claim_and_run() {
     assert!(found.iter().any(|f| f.check == "delivery.claim"), "{found:?}");
     assert!(matches!(&fixes[..], [Fix::Stop { .. }]), "{fixes:?}");
 }
+
+#[test]
+fn one_delivery_per_claim_while_it_is_unfinished_and_of_the_holding() {
+    let now = at("2026-01-01T00:00:00Z");
+    let opened = open(request(None), &claimed_by("agent:alice"), now);
+    let claim = opened.claim.clone().unwrap();
+    // Unfinished, of the claim's holding: refused, whoever asks next.
+    let refused = one_per_claim(&claim, Some(&opened.delivery)).unwrap_err();
+    assert_eq!(refused.code, "delivery_active");
+    assert!(refused.hint.contains("--abandon"), "{}", refused.hint);
+    let failed_step = failed(&opened.delivery, Some(&claim), "test (exit 1)", now).unwrap();
+    assert!(
+        one_per_claim(&claim, Some(&failed_step.delivery)).is_err(),
+        "failed is unfinished"
+    );
+    // Final, missing, or of an earlier holding: history.
+    let abandoned = abandon(&opened.delivery, Some(&claim), "no", now).unwrap();
+    assert!(one_per_claim(&claim, Some(&abandoned.delivery)).is_ok());
+    assert!(one_per_claim(&claim, None).is_ok());
+    let mut retaken = claim.clone();
+    retaken.owner = actor("agent:bob");
+    retaken.generation += 1;
+    assert!(one_per_claim(&retaken, Some(&opened.delivery)).is_ok());
+}
+
+#[test]
+fn doctor_flags_a_ledger_its_claim_does_not_name_and_a_workflow_that_is_not_named() {
+    let now = at("2026-01-01T00:00:00Z");
+    let opened = open(request(None), &claimed_by("agent:alice"), now);
+    let mut claims = BTreeMap::new();
+    claims.insert(issue(), opened.claim.clone().unwrap());
+    let mut stray = opened.delivery.clone();
+    stray.id = RunId::parse("dl-20260101T000000Z-0f0f0f").unwrap();
+    stray.workflow = "/elsewhere/evil.toml".into();
+    let deliveries = vec![
+        (super::path(&opened.delivery.id), opened.delivery.clone()),
+        (super::path(&stray.id), stray.clone()),
+    ];
+    let (found, fixes) = check(&deliveries, &claims, &BTreeMap::new());
+    let of = |check: &str| found.iter().filter(|f| f.check == check).collect::<Vec<_>>();
+    assert_eq!(of("delivery.mark").len(), 1, "{found:?}");
+    assert!(of("delivery.mark")[0].message.contains("0f0f0f"));
+    assert_eq!(of("delivery.workflow").len(), 1, "{found:?}");
+    assert!(
+        matches!(&fixes[..], [Fix::Stop { delivery, .. }] if delivery == &stray.id),
+        "{fixes:?}"
+    );
+}

@@ -4,7 +4,7 @@
 //! pool capacity and publishes with `--sync` or `sync.auto`.
 
 use super::pool::{self, Wanted};
-use super::{sync, Applied, Session};
+use super::{sync, Applied, Committed, Session};
 use crate::claims::{self, Claim, ClaimRequest, ClaimState, Ctx, Expiry, Filter, Force, Holding, Transition};
 use crate::clock::Span;
 use crate::error::{Error, Result};
@@ -38,19 +38,31 @@ pub fn claim(s: &Session, id: &ClaimId, args: &ClaimArgs) -> Result<Applied<Tran
         sync::sync(&s.store, remote, &actor)?;
     }
     let config = s.config()?;
-    let mut applied = transition(s, id, "claims.claim", false, |snap, existing, ctx| {
+    let committed = transition(s, id, "claims.claim", false, |snap, existing, ctx| {
         claims::claim(existing, id, ctx, &args.request, || {
             pool::assignment(snap, config, s.now, &args.wanted)
         })
     })?;
-    if let Some(remote) = &publish_to {
-        let report = sync::sync(&s.store, remote, &actor)?;
-        if let Some(lost) = report.lost.iter().find(|l| l.id == id.as_str()) {
-            return Err(Error::refused("claim_lost", lost.message()).with_hint(format!(
-                "another machine published a claim on {id} first; see `baton claims status {id}`"
-            )));
-        }
-        applied.published = Some(report);
+    let Some(remote) = &publish_to else {
+        return Ok(committed);
+    };
+    // Landed here: a failure to publish is reported with what landed.
+    let applied = s.publish(
+        Committed {
+            value: committed.value,
+            commit: committed.commit,
+        },
+        remote,
+    );
+    if let Some(lost) = applied
+        .published
+        .iter()
+        .flat_map(|r| &r.lost)
+        .find(|l| l.id == id.as_str())
+    {
+        return Err(Error::refused("claim_lost", lost.message()).with_hint(format!(
+            "another machine published a claim on {id} first; see `baton claims status {id}`"
+        )));
     }
     Ok(applied)
 }
@@ -142,7 +154,7 @@ fn transition(
     if publish {
         s.apply(decide)
     } else {
-        s.commit(decide)
+        s.commit(decide).map(Committed::local)
     }
 }
 
@@ -189,11 +201,7 @@ pub fn expire(s: &Session, older_than: Option<Span>, apply: bool) -> Result<Appl
     let value = match decide(&s.snapshot()?)? {
         Outcome::Unchanged(v) | Outcome::Write(_, v) | Outcome::WriteEach(_, v) => v,
     };
-    Ok(Applied {
-        value,
-        commit: None,
-        published: None,
-    })
+    Ok(Committed { value, commit: None }.local())
 }
 
 /// One claim; refused when there is none.

@@ -1,24 +1,40 @@
-//! Delivery operations (DESIGN §2.4): claim an issue, run its workflow,
-//! release or hand off the claim — each phase one commit that changes the
-//! claim and the delivery ledger together, fenced by the delivery's holding.
-//! Composes [`super::claims`]-style transitions, [`super::pool`] assignment
-//! and [`super::workflow`] runs; the rules are in [`crate::delivery`].
+//! Delivery operations (see docs/delivery.md): claim an issue, run its
+//! workflow, release or hand off the claim — each phase one commit that
+//! changes the claim and the delivery ledger together, fenced by the
+//! delivery's holding. Composes [`super::claims`]-style transitions,
+//! [`super::pool`] assignment and [`super::workflow`] runs; the rules are in
+//! [`crate::delivery`].
+//!
+//! Every phase is decided inside its compare-and-swap on the ledger as it
+//! is there, not on this process's copy: a delivery abandoned while its
+//! workflow ran keeps its one final phase. Each phase is stamped with the
+//! clock as it lands. Published deliveries (`--sync`, `sync.auto`) publish
+//! each phase once — the claim before any step runs, `running` with the
+//! final phase — and a stop is published like any other phase.
+//!
+//! [`manage`] holds what acts on a delivery after its start (status,
+//! handoff, close, resume); [`doctor`] its checks.
 
-use std::collections::BTreeMap;
+mod doctor;
+mod manage;
+
 use std::sync::{Arc, Mutex};
+
+pub use doctor::{check, put_stopped};
+pub use manage::{close, get, handoff, list, resume, resume_plan, status, Resume};
 
 use super::pool::{self, Wanted};
 use super::workflow::{self, Execution};
-use super::{sync, Applied, Session};
+use super::{sync, Applied, Committed, Session};
 use crate::claims::{self, Claim, ClaimRequest, Ctx, Holding};
 use crate::clock::{Span, Timestamp};
-use crate::delivery::{self, check, Delivery, Phase, Request, Step};
+use crate::delivery::{self, Delivery, Phase, Request, Step};
 use crate::error::{Error, Result};
-use crate::finding::Finding;
-use crate::ids::{Actor, ClaimId, RunId};
+use crate::ids::{Actor, ClaimId};
 use crate::learn::stats::DeliveryOutcome;
 use crate::state;
 use crate::store::{message, Change, Message, Outcome, Snapshot};
+use crate::sync::LostClaim;
 use crate::workflow::ledger::{Run, RunStatus, StepStatus};
 
 /// What `delivery start` asks for.
@@ -67,16 +83,39 @@ pub struct Delivered {
     pub delivery: Delivery,
     pub claim: Option<Claim>,
     pub run: Option<Run>,
+    /// What publishing the last phase did (`--sync`, `sync.auto`).
+    pub published: Option<sync::Report>,
+    /// The last phase landed here but was not published: why.
+    pub not_published: Option<Error>,
+}
+
+impl Delivered {
+    fn from_step(applied: Applied<Step>) -> Delivered {
+        Delivered {
+            delivery: applied.value.delivery,
+            claim: applied.value.claim,
+            run: None,
+            published: applied.published,
+            not_published: applied.not_published,
+        }
+    }
+}
+
+/// The time a phase lands at: the clock as the phase is decided, so each
+/// phase (and the claim's `updated_at` with it) says when it happened. A
+/// faked clock (`BATON_NOW`) stays where it was set.
+fn phase_time() -> Result<Timestamp> {
+    crate::clock::now()
 }
 
 /// The plan of a delivery: the claim it would take, the steps, the end.
 pub fn plan(s: &Session, args: &StartArgs) -> Result<Plan> {
-    let workflow = workflow::plan(s, &args.workflow)?;
+    let workflow = named_plan(s, &args.workflow)?;
     let snap = s.snapshot()?;
     let actor = s.actor()?;
     let existing = state::claim(&snap, &args.issue)?;
     let already = existing.as_ref().is_some_and(|c| c.is_held_by(&actor));
-    let claiming = match take_claim(s, &snap, &actor, existing, args) {
+    let claiming = match take_claim(s, &snap, &actor, existing, args, s.now) {
         Err(e) => Claiming::Refused(e),
         Ok(claim) if already || args.generation.is_some() => Claiming::Held {
             generation: claim.generation,
@@ -98,15 +137,46 @@ pub fn plan(s: &Session, args: &StartArgs) -> Result<Plan> {
     })
 }
 
-/// The claim as the `claimed` phase leaves it: claimed now (with pool
-/// capacity), or the holding `--generation` names, checked.
+/// The plan of a delivery's workflow: only a definition of this work
+/// tree's `.baton/workflows/` (by name, or by its path there), the one
+/// place `delivery resume` will read it from again.
+fn named_plan(s: &Session, workflow: &str) -> Result<workflow::Plan> {
+    let plan = workflow::plan(s, workflow)?;
+    if workflow::named(&plan.located.display).is_none() {
+        return Err(Error::invalid(
+            "workflow_not_named",
+            format!(
+                "{} is not a workflow of this repository's {}/",
+                plan.located.display,
+                crate::workflow::DEFINITIONS_DIR
+            ),
+        )
+        .with_hint(format!(
+            "a delivery runs (and resumes) only a named workflow: put it at {}/<name>.toml and pass --workflow <name>",
+            crate::workflow::DEFINITIONS_DIR
+        )));
+    }
+    Ok(plan)
+}
+
+/// The claim as the `claimed` phase leaves it: claimed `now` (with pool
+/// capacity), or the holding `--generation` names, checked — refused while
+/// the claim carries another unfinished delivery of its holding.
 fn take_claim(
     s: &Session,
     snap: &Snapshot<'_>,
     actor: &Actor,
     existing: Option<Claim>,
     args: &StartArgs,
+    now: Timestamp,
 ) -> Result<Claim> {
+    if let Some(current) = &existing {
+        let marked = match &current.delivery {
+            Some(mark) => state::delivery(snap, &mark.id)?,
+            None => None,
+        };
+        delivery::one_per_claim(current, marked.as_ref())?;
+    }
     if let Some(generation) = args.generation {
         let holding = Holding {
             owner: actor.clone(),
@@ -117,7 +187,7 @@ fn take_claim(
     let config = s.config()?;
     let ctx = Ctx {
         actor,
-        now: s.now,
+        now,
         policy: &config.claims,
     };
     let req = ClaimRequest {
@@ -126,7 +196,7 @@ fn take_claim(
         force: Default::default(),
     };
     let t = claims::claim(existing, &args.issue, &ctx, &req, || {
-        pool::assignment(snap, config, s.now, &args.wanted)
+        pool::assignment(snap, config, now, &args.wanted)
     })?;
     Ok(t.claim)
 }
@@ -135,7 +205,7 @@ fn take_claim(
 /// (success) or failed (the claim stays). Refusals come before any step runs.
 pub fn start(s: &Session, args: &StartArgs, how: &Execution) -> Result<Delivered> {
     // An invalid workflow is exit 2 and a refused command exit 1, before anything is claimed.
-    let plan = workflow::plan(s, &args.workflow)?;
+    let plan = named_plan(s, &args.workflow)?;
     workflow::refuse_unless_allowed(&plan.refusals, how)?;
     if args.handoff_to.as_ref() == Some(&s.actor()?) {
         return Err(
@@ -144,7 +214,6 @@ pub fn start(s: &Session, args: &StartArgs, how: &Execution) -> Result<Delivered
         );
     }
     let publish_to = sync::publish_target(s, args.sync)?;
-    let actor = s.actor()?;
     let id = workflow::fresh_id(s, delivery::ID_PREFIX, delivery::path)?;
     let request = Request {
         id: id.clone(),
@@ -153,32 +222,74 @@ pub fn start(s: &Session, args: &StartArgs, how: &Execution) -> Result<Delivered
         handoff_to: args.handoff_to.clone(),
         note: args.note.clone(),
     };
-    let Some(remote) = publish_to else {
-        return start_local(s, args, &plan, request, how);
-    };
-    // Published (`--sync`, `sync.auto`): the claim must reach the remote
-    // before any step runs, so each phase is a write of its own here.
-    let actor = actor.to_string();
-    sync::sync(&s.store, &remote, &actor)?;
-    let opened = commit(s, "delivery.claimed", true, |snap| {
+    match publish_to {
+        None => start_local(s, args, &plan, request, how),
+        Some(remote) => start_published(s, args, &plan, request, how, &remote),
+    }
+}
+
+/// `delivery start` publishing to `remote` (`--sync`, `sync.auto`): the
+/// claim must reach the remote before any step runs, so `claimed` is a
+/// write and a publish of its own; `running` is published with the final
+/// phase. Three fetches in all: before claiming (to see the remote's
+/// holder), after `claimed`, after the final phase.
+fn start_published(
+    s: &Session,
+    args: &StartArgs,
+    plan: &workflow::Plan,
+    request: Request,
+    how: &Execution,
+    remote: &str,
+) -> Result<Delivered> {
+    let actor = s.actor()?;
+    sync::sync(&s.store, remote, &actor.to_string())?;
+    let opened = s.commit(|snap| {
+        let now = phase_time()?;
         let existing = state::claim(snap, &args.issue)?;
-        let claim = take_claim(s, snap, &s.actor()?, existing, args)?;
-        Ok(delivery::open(request.clone(), &claim, s.now))
+        let claim = take_claim(s, snap, &actor, existing, args, now)?;
+        let step = delivery::open(request.clone(), &claim, now);
+        Ok(Outcome::Write(phase_change(&step, "delivery.claimed", &actor)?, step))
     })?;
-    let report = sync::sync(&s.store, &remote, &actor)?;
-    if let Some(lost) = report.lost.iter().find(|l| l.id == args.issue.as_str()) {
-        let why = format!("claim lost on sync: {}", lost.message());
-        commit(s, "delivery.stopped", false, |_| {
-            Ok(delivery::stopped(&opened.value.delivery, &why, s.now))
-        })?;
-        return Err(Error::refused("claim_lost", lost.message()).with_hint(format!(
-            "another machine published a claim on {} first; nothing ran",
-            args.issue
+    let d = opened.value.delivery.clone();
+    let claimed = s.publish(opened, remote);
+    if let Some(e) = claimed.not_published {
+        // Landed here only: no step runs before the remote has the claim.
+        return Err(Error::environment(
+            "not_published",
+            format!(
+                "delivery {} claimed {} here, but {}; no step ran",
+                d.id, d.issue, e.message
+            ),
+        )
+        .with_hint(format!(
+            "once {remote} can be reached: `baton sync`, then `baton delivery resume --run-id {} --execute`",
+            d.id
         )));
     }
-    let finished = run_and_finish(s, &opened.value.delivery, &plan, None, how)?;
-    sync::sync(&s.store, &remote, &actor)?;
-    Ok(finished)
+    if let Some(lost) = lost_claim(&claimed.published, &d.issue) {
+        return Err(lose(s, &d, &lost, remote, "nothing ran"));
+    }
+    run_and_finish(s, &d, Work::Start(plan), how, Some(remote))
+}
+
+/// Our claim was lost to another machine's on publishing: record (and
+/// publish) the delivery `stopped`, and say so (`claim_lost`).
+fn lose(s: &Session, d: &Delivery, lost: &LostClaim, remote: &str, what_ran: &str) -> Error {
+    let why = format!("claim lost on sync: {}", lost.message());
+    let refused = Error::refused("claim_lost", lost.message());
+    let hint = format!(
+        "another machine published a claim on {} first; delivery {} stopped, {what_ran}",
+        d.issue, d.id
+    );
+    match record_stop(s, d, &why, Some(remote)) {
+        Ok(stopped) => refused.with_hint(publish_note(hint, &stopped)),
+        Err(e) => refused.with_hint(format!("{hint}; recording the stop failed: {}", e.message)),
+    }
+}
+
+/// The claim this delivery acts on, when a sync reports it lost.
+fn lost_claim(report: &Option<sync::Report>, issue: &ClaimId) -> Option<LostClaim> {
+    report.as_ref()?.lost.iter().find(|l| l.id == issue.as_str()).cloned()
 }
 
 /// `delivery start` with nothing to publish first: the `claimed` and
@@ -200,10 +311,11 @@ fn start_local(
     let before = {
         let (running, actor, run_id) = (running.clone(), actor.clone(), run_id.clone());
         Box::new(move |snap: &Snapshot<'_>| {
+            let now = phase_time()?;
             let existing = state::claim(snap, &args.issue)?;
-            let claim = take_claim(s, snap, &actor, existing, args)?;
-            let opened = delivery::open(request.clone(), &claim, s.now);
-            let started = delivery::running(&opened.delivery, opened.claim.as_ref(), &run_id, s.now)?;
+            let claim = take_claim(s, snap, &actor, existing, args, now)?;
+            let opened = delivery::open(request.clone(), &claim, now);
+            let started = delivery::running(&opened.delivery, opened.claim.as_ref(), &run_id, now)?;
             let chain = vec![
                 phase_change(&opened, "delivery.claimed", &actor)?,
                 phase_change(&started, "delivery.running", &actor)?,
@@ -213,124 +325,204 @@ fn start_local(
         })
     };
     let after = {
-        let (running, ended, now) = (running.clone(), ended.clone(), s.now);
+        let (running, ended) = (running.clone(), ended.clone());
         Box::new(move |snap: &Snapshot<'_>, run: &Run| {
             let Some(d) = lock(&running).clone() else {
                 return Ok(Vec::new());
             };
-            let (step, change, moved) = final_phase(snap, &d, outcome_of(run), &actor, now)?;
-            *lock(&ended) = Some((step, moved));
-            Ok(vec![change])
+            let end = final_phase(snap, &d, outcome_of(run), &actor, phase_time()?)?;
+            let change = match &end {
+                Ended::Landed { change, .. } => vec![change.clone()],
+                Ended::Already(_) => Vec::new(),
+            };
+            *lock(&ended) = Some(end);
+            Ok(change)
         })
     };
     let wrap = workflow::Wrap { before, after };
     let run = workflow::run_wrapped(s, plan, run_id, how, Some(wrap))?;
-    let Some((step, moved)) = lock(&ended).take() else {
+    let Some(end) = lock(&ended).take() else {
         return Err(
             Error::failed("delivery_unfinished", "the delivery's final phase was not recorded").with_hint(
                 "`baton delivery status` shows it; `baton delivery resume --run-id <id> --execute` finishes it",
             ),
         );
     };
-    if let Some(moved) = moved {
-        return Err(moved.with_hint(format!(
-            "delivery {} stopped; `baton delivery status --run-id {}` shows it",
-            step.delivery.id, step.delivery.id
-        )));
-    }
+    let step = ended_step(end, None)?;
     Ok(Delivered {
         delivery: step.delivery,
         claim: step.claim,
         run: Some(run),
+        published: None,
+        not_published: None,
     })
 }
 
-/// The final phase's commit on `snap`: closed / handed off, or failed (the
-/// outcome counted for the role, for `learn route`); `stopped` with the
-/// refusal when the claim moved on.
+/// How the final phase went, decided on the state it lands on. (One per
+/// delivery, moved twice: the variants' sizes do not matter.)
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
+enum Ended {
+    /// It lands: closed / handed off / failed, or `stopped` with the
+    /// refusal (`moved`) when the claim moved on.
+    Landed {
+        step: Step,
+        change: Change,
+        moved: Option<Error>,
+    },
+    /// The ledger was already final there (abandoned while the workflow
+    /// ran): nothing to write over it.
+    Already(Delivery),
+}
+
+/// The final phase's commit on `snap`, decided on the ledger as it is
+/// there: closed / handed off, or failed (the outcome counted for the
+/// role, for `learn route`); `stopped` with the refusal when the claim
+/// moved on; nothing when the ledger is final already.
 fn final_phase(
     snap: &Snapshot<'_>,
     d: &Delivery,
     outcome: std::result::Result<(), String>,
     actor: &Actor,
-    now: crate::clock::Timestamp,
-) -> Result<(Step, Change, Option<Error>)> {
-    let claim = state::claim(snap, &d.issue)?;
+    now: Timestamp,
+) -> Result<Ended> {
+    let current = current(snap, d)?;
+    if current.phase.is_final() {
+        return Ok(Ended::Already(current));
+    }
+    let claim = state::claim(snap, &current.issue)?;
     let (op, counted, decided) = match &outcome {
         Ok(()) => (
             "delivery.finished",
             DeliveryOutcome::Closed,
-            delivery::succeeded(d, claim.as_ref(), now),
+            delivery::succeeded(&current, claim.as_ref(), now),
         ),
         Err(why) => (
             "delivery.failed",
             DeliveryOutcome::Failed,
-            delivery::failed(d, claim.as_ref(), why, now),
+            delivery::failed(&current, claim.as_ref(), why, now),
         ),
     };
     match decided {
         Ok(step) => {
             let mut change = phase_change(&step, op, actor)?;
             super::learn::count_delivery(snap, &mut change, step.delivery.role.as_ref(), counted);
-            Ok((step, change, None))
+            Ok(Ended::Landed {
+                step,
+                change,
+                moved: None,
+            })
         }
-        Err(moved) => {
-            let step = delivery::stopped(d, &moved.message, now);
+        Err(moved) if moved.code == "claim_moved" => {
+            let step = delivery::stopped(&current, &moved.message, now);
             let change = phase_change(&step, "delivery.stopped", actor)?;
-            Ok((step, change, Some(moved)))
+            Ok(Ended::Landed {
+                step,
+                change,
+                moved: Some(moved),
+            })
         }
+        Err(e) => Err(e),
     }
 }
 
-/// The final phase as it landed, and the refusal when it was a stop.
-type Ended = (Step, Option<Error>);
+/// The delivery as the state has it (this process's copy when the ledger
+/// is not there): phases are decided on it, never on a copy that another
+/// command (`delivery close --abandon`) may have moved past.
+fn current(snap: &Snapshot<'_>, d: &Delivery) -> Result<Delivery> {
+    Ok(state::delivery(snap, &d.id)?.unwrap_or_else(|| d.clone()))
+}
+
+/// The step a final phase landed, or the refusal it stands for: a stop
+/// (the claim moved on), or a ledger some other command finished while the
+/// workflow ran. `not_published`: the stop did not reach the remote.
+fn ended_step(end: Ended, not_published: Option<&Error>) -> Result<Step> {
+    match end {
+        Ended::Landed { step, moved: None, .. } => Ok(step),
+        Ended::Landed {
+            step,
+            moved: Some(moved),
+            ..
+        } => {
+            let hint = format!(
+                "delivery {} stopped; `baton delivery status --run-id {}` shows it",
+                step.delivery.id, step.delivery.id
+            );
+            Err(moved.with_hint(match not_published {
+                Some(e) => format!("{hint}; {}", e.message),
+                None => hint,
+            }))
+        }
+        Ended::Already(d) => Err(Error::refused(
+            "delivery_finished",
+            format!(
+                "delivery {} was {} while its workflow ran{}; its ledger is left as it is",
+                d.id,
+                d.phase,
+                d.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+            ),
+        )
+        .with_hint(format!("see it with: baton delivery status --run-id {}", d.id))),
+    }
+}
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The workflow a delivery runs: a new run of a plan, or the continuation
+/// of its recorded run.
+enum Work<'p> {
+    Start(&'p workflow::Plan),
+    Continue(Box<workflow::ResumePlan>),
+}
+
 /// Phase `running` (fenced), the workflow run, then the final phase.
-/// `resume`: continue this workflow run instead of starting one.
+/// `remote`: publish the final phase (and `running` with it) there.
 fn run_and_finish(
     s: &Session,
     d: &Delivery,
-    plan: &workflow::Plan,
-    resume: Option<workflow::ResumePlan>,
+    work: Work<'_>,
     how: &Execution,
+    remote: Option<&str>,
 ) -> Result<Delivered> {
-    let run_id = match (&resume, &d.workflow_run) {
-        (Some(r), _) => r.run.id.clone(),
-        (None, Some(id)) if d.phase == Phase::Running => id.clone(),
-        (None, _) => workflow::fresh_id(s, "wf", crate::workflow::ledger::path)?,
+    let run_id = match (&work, &d.workflow_run) {
+        (Work::Continue(r), _) => r.run.id.clone(),
+        (Work::Start(_), Some(id)) if d.phase == Phase::Running => id.clone(),
+        (Work::Start(_), _) => workflow::fresh_id(s, "wf", crate::workflow::ledger::path)?,
     };
     let d = match d.phase {
         Phase::Running if d.workflow_run.as_ref() == Some(&run_id) => d.clone(),
         _ => {
-            let running = commit(s, "delivery.running", true, |snap| {
-                let claim = state::claim(snap, &d.issue)?;
-                delivery::running(d, claim.as_ref(), &run_id, s.now)
+            let actor = s.actor()?;
+            let running = s.commit(|snap| {
+                let now = phase_time()?;
+                let current = current(snap, d)?;
+                let claim = state::claim(snap, &current.issue)?;
+                let step = delivery::running(&current, claim.as_ref(), &run_id, now)?;
+                Ok(Outcome::Write(phase_change(&step, "delivery.running", &actor)?, step))
             });
             match running {
                 Ok(r) => r.value.delivery,
-                Err(e) if e.code == "claim_moved" => return stop(s, d, e),
+                Err(e) if e.code == "claim_moved" => return stop(s, d, e, remote),
                 Err(e) => return Err(e),
             }
         }
     };
-    let ran = match resume {
-        Some(r) => workflow::resume(s, r, how),
-        None => workflow::run_as(s, plan, run_id, how),
+    let ran = match work {
+        Work::Continue(r) => workflow::resume(s, *r, how),
+        Work::Start(plan) => workflow::run_as(s, plan, run_id, how),
     };
     let run = match ran {
         Ok(run) => run,
         Err(e) => {
             // The run could not go on: the claim stays, the ledger says why.
             let why = format!("the workflow run could not complete: {}", e.message);
-            let _ = finish(s, &d, Err(why));
+            let _ = finish(s, &d, Err(why), remote);
             return Err(e);
         }
     };
-    let mut delivered = finish(s, &d, outcome_of(&run))?;
+    let mut delivered = finish(s, &d, outcome_of(&run), remote)?;
     delivered.run = Some(run);
     Ok(delivered)
 }
@@ -364,82 +556,78 @@ fn outcome_of(run: &Run) -> std::result::Result<(), String> {
 }
 
 /// The final phase after the workflow: succeeded → closed / handed off,
-/// failed → failed; a claim that moved on → stopped.
-fn finish(s: &Session, d: &Delivery, outcome: std::result::Result<(), String>) -> Result<Delivered> {
-    let (op, result) = match &outcome {
-        Ok(()) => ("delivery.finished", None),
-        Err(why) => ("delivery.failed", Some(why.clone())),
-    };
-    // The workflow's end counts for the role that ran it (`learn route`).
-    let counted = match &outcome {
-        Ok(()) => DeliveryOutcome::Closed,
-        Err(_) => DeliveryOutcome::Failed,
-    };
-    let done = commit_counted(s, op, Some(counted), |snap| {
-        let claim = state::claim(snap, &d.issue)?;
-        match &result {
-            None => delivery::succeeded(d, claim.as_ref(), s.now),
-            Some(why) => delivery::failed(d, claim.as_ref(), why, s.now),
-        }
-    });
-    match done {
-        Ok(applied) => Ok(Delivered {
-            delivery: applied.value.delivery,
-            claim: applied.value.claim,
-            run: None,
-        }),
-        Err(e) if e.code == "claim_moved" => stop(s, d, e),
-        Err(e) => Err(e),
+/// failed → failed; a claim that moved on → stopped. Published to
+/// `remote` when given (and `running` with it); a claim the remote gave to
+/// another machine meanwhile stops the delivery, published too.
+fn finish(
+    s: &Session,
+    d: &Delivery,
+    outcome: std::result::Result<(), String>,
+    remote: Option<&str>,
+) -> Result<Delivered> {
+    let actor = s.actor()?;
+    let committed = s.commit(|snap| {
+        let end = final_phase(snap, d, outcome.clone(), &actor, phase_time()?)?;
+        Ok(match &end {
+            Ended::Landed { change, .. } => Outcome::Write(change.clone(), end),
+            Ended::Already(_) => Outcome::Unchanged(end),
+        })
+    })?;
+    let applied = published(s, committed, remote);
+    let end = applied.value.clone();
+    let step = ended_step(end, applied.not_published.as_ref())?;
+    if let (Some(remote), Some(lost)) = (remote, lost_claim(&applied.published, &d.issue)) {
+        return Err(lose(s, &step.delivery, &lost, remote, "after its workflow ran"));
+    }
+    Ok(Delivered {
+        delivery: step.delivery,
+        claim: step.claim,
+        run: None,
+        published: applied.published,
+        not_published: applied.not_published,
+    })
+}
+
+/// `committed`, published to `remote` when given and something landed.
+fn published<T>(s: &Session, committed: Committed<T>, remote: Option<&str>) -> Applied<T> {
+    match remote {
+        Some(remote) if committed.commit.is_some() => s.publish(committed, remote),
+        _ => committed.local(),
     }
 }
 
-/// The claim moved on: record `stopped` (the claim untouched) and say so.
-fn stop(s: &Session, d: &Delivery, moved: Error) -> Result<Delivered> {
-    let why = moved.message.clone();
-    commit(s, "delivery.stopped", true, |_| Ok(delivery::stopped(d, &why, s.now)))?;
-    Err(moved.with_hint(format!(
+/// The claim moved on: record `stopped` (the claim untouched, published
+/// to `remote` when given) and say so.
+fn stop(s: &Session, d: &Delivery, moved: Error, remote: Option<&str>) -> Result<Delivered> {
+    let hint = format!(
         "delivery {} stopped; `baton delivery status --run-id {}` shows it",
         d.id, d.id
-    )))
+    );
+    let stopped = record_stop(s, d, &moved.message, remote)?;
+    Err(moved.with_hint(publish_note(hint, &stopped)))
 }
 
-/// Commit one phase: `decide` sees the state (the claim, for the fence)
-/// inside the compare-and-swap; the claim and the ledger land together.
-/// `publish`: with `sync.auto`, publish it afterwards.
-fn commit(
-    s: &Session,
-    op: &str,
-    publish: bool,
-    decide: impl Fn(&Snapshot<'_>) -> Result<Step>,
-) -> Result<Applied<Step>> {
-    if publish {
-        return commit_counted(s, op, None, decide);
+/// `hint`, with what publishing the stop did when it failed.
+fn publish_note<T>(hint: String, applied: &Applied<T>) -> String {
+    match &applied.not_published {
+        Some(e) => format!("{hint}; {}", e.message),
+        None => hint,
     }
-    let actor = s.actor()?;
-    s.commit(|snap| {
-        let step = decide(snap)?;
-        let change = phase_change(&step, op, &actor)?;
-        Ok(Outcome::Write(change, step))
-    })
 }
 
-/// Commit one phase and publish it (`sync.auto`); `counted`: the delivery's
-/// outcome, counted for its role in `learn/routes.toml` in the same commit.
-fn commit_counted(
-    s: &Session,
-    op: &str,
-    counted: Option<DeliveryOutcome>,
-    decide: impl Fn(&Snapshot<'_>) -> Result<Step>,
-) -> Result<Applied<Step>> {
+/// Commit the delivery `stopped` on its ledger as the state has it (not
+/// over a final phase), and publish it to `remote` when given.
+fn record_stop(s: &Session, d: &Delivery, why: &str, remote: Option<&str>) -> Result<Applied<()>> {
     let actor = s.actor()?;
-    s.apply(|snap: &Snapshot<'_>| {
-        let step = decide(snap)?;
-        let mut change = phase_change(&step, op, &actor)?;
-        if let Some(outcome) = counted {
-            super::learn::count_delivery(snap, &mut change, step.delivery.role.as_ref(), outcome);
+    let committed = s.commit(|snap| {
+        let current = current(snap, d)?;
+        if current.phase.is_final() {
+            return Ok(Outcome::Unchanged(()));
         }
-        Ok(Outcome::Write(change, step))
-    })
+        let step = delivery::stopped(&current, why, phase_time()?);
+        Ok(Outcome::Write(phase_change(&step, "delivery.stopped", &actor)?, ()))
+    })?;
+    Ok(published(s, committed, remote))
 }
 
 /// One phase's commit: the ledger, the claim when the phase changes it,
@@ -464,212 +652,4 @@ fn phase_change(step: &Step, op: &str, actor: &Actor) -> Result<Change> {
         change.put_toml(claims::path(&d.issue), claim)?;
     }
     Ok(change)
-}
-
-/// One delivery; refused when there is none.
-pub fn get(s: &Session, id: &RunId) -> Result<Delivery> {
-    state::delivery(&s.snapshot()?, id)?.ok_or_else(|| {
-        Error::refused("no_delivery", format!("there is no delivery {id}"))
-            .with_hint("`baton delivery status` lists recent deliveries")
-    })
-}
-
-/// A delivery with its claim and workflow run, as they are now.
-pub fn status(s: &Session, id: &RunId) -> Result<Delivered> {
-    let snap = s.snapshot()?;
-    let delivery = state::delivery(&snap, id)?.ok_or_else(|| {
-        Error::refused("no_delivery", format!("there is no delivery {id}"))
-            .with_hint("`baton delivery status` lists recent deliveries")
-    })?;
-    let claim = state::claim(&snap, &delivery.issue)?;
-    let run = match &delivery.workflow_run {
-        Some(r) => state::run(&snap, r)?,
-        None => None,
-    };
-    Ok(Delivered { delivery, claim, run })
-}
-
-/// Recent deliveries, newest first, and a finding for each ledger that
-/// cannot be read (listed beside the others, never instead of them).
-pub fn list(s: &Session, limit: usize) -> Result<(Vec<Delivery>, Vec<Finding>)> {
-    let (ledgers, broken) = state::readable_deliveries(&s.snapshot()?)?;
-    let unreadable = crate::doctor::broken(&broken, "delivery.files");
-    Ok((ledgers.into_iter().take(limit).collect(), unreadable))
-}
-
-/// Load a delivery its owner acts on.
-fn owned(s: &Session, id: &RunId) -> Result<Delivery> {
-    let d = get(s, id)?;
-    delivery::require_owner(&d, &s.actor()?)?;
-    Ok(d)
-}
-
-/// `delivery handoff --to`: offer the claim of an unfinished delivery.
-pub fn handoff(s: &Session, id: &RunId, to: &Actor) -> Result<Delivered> {
-    let d = owned(s, id)?;
-    let applied = commit(s, "delivery.handoff", true, |snap| {
-        let current = state::delivery(snap, id)?.unwrap_or_else(|| d.clone());
-        delivery::handoff(&current, state::claim(snap, &d.issue)?.as_ref(), to, s.now)
-    })?;
-    Ok(Delivered {
-        delivery: applied.value.delivery,
-        claim: applied.value.claim,
-        run: None,
-    })
-}
-
-/// `delivery close [--abandon]`: release the claim of a failed delivery,
-/// or give an unfinished one up (with `abandon`, the reason).
-pub fn close(s: &Session, id: &RunId, abandon: Option<&str>) -> Result<Delivered> {
-    let d = owned(s, id)?;
-    let op = if abandon.is_some() {
-        "delivery.abandoned"
-    } else {
-        "delivery.closed"
-    };
-    let applied = commit(s, op, true, |snap| {
-        let current = state::delivery(snap, id)?.unwrap_or_else(|| d.clone());
-        let claim = state::claim(snap, &d.issue)?;
-        match abandon {
-            Some(why) => delivery::abandon(&current, claim.as_ref(), why, s.now),
-            None => delivery::close(&current, claim.as_ref(), s.now),
-        }
-    })?;
-    Ok(Delivered {
-        delivery: applied.value.delivery,
-        claim: applied.value.claim,
-        run: None,
-    })
-}
-
-/// What `delivery resume` would do from the recorded phase.
-#[derive(Debug, Clone)]
-pub enum Resume {
-    /// A final phase: nothing to do.
-    Nothing,
-    /// Start the workflow (the crash came before it started).
-    Start(workflow::Plan),
-    /// Continue the workflow run from its failed or interrupted steps.
-    Continue(workflow::Plan, Box<workflow::ResumePlan>),
-    /// The workflow run ended well; only the final phase is missing.
-    Finish(Run),
-}
-
-/// The delivery and what resuming it does.
-pub fn resume_plan(s: &Session, id: &RunId) -> Result<(Delivery, Resume)> {
-    let d = owned(s, id)?;
-    if d.phase.is_final() {
-        return Ok((d, Resume::Nothing));
-    }
-    let snap = s.snapshot()?;
-    delivery::fence(&d, state::claim(&snap, &d.issue)?.as_ref())?;
-    let definition = s.base_dir().join(&d.workflow);
-    let plan = workflow::plan(s, &definition.display().to_string())?;
-    let run = match &d.workflow_run {
-        Some(r) => state::run(&snap, r)?,
-        None => None,
-    };
-    let action = match run {
-        None => Resume::Start(plan),
-        Some(run) if run.status == RunStatus::Succeeded => Resume::Finish(run),
-        Some(run) => {
-            let resume = workflow::resume_plan(s, &run.id)?;
-            if resume.selected.is_empty() {
-                Resume::Finish(run)
-            } else {
-                Resume::Continue(plan, Box::new(resume))
-            }
-        }
-    };
-    Ok((d, action))
-}
-
-/// `delivery resume --execute`: continue from the recorded phase.
-pub fn resume(s: &Session, d: &Delivery, action: Resume, how: &Execution) -> Result<Delivered> {
-    match action {
-        Resume::Nothing => Ok(Delivered {
-            delivery: d.clone(),
-            claim: None,
-            run: None,
-        }),
-        Resume::Start(plan) => {
-            workflow::refuse_unless_allowed(&plan.refusals, how)?;
-            run_and_finish(s, d, &plan, None, how)
-        }
-        Resume::Continue(plan, resume) => {
-            workflow::refuse_unless_allowed(&resume.refusals, how)?;
-            run_and_finish(s, d, &plan, Some(*resume), how)
-        }
-        Resume::Finish(run) => {
-            let mut done = finish(s, d, outcome_of(&run))?;
-            done.run = Some(run);
-            Ok(done)
-        }
-    }
-}
-
-/// Delivery checks for doctor: ledger vs claim vs workflow run; `fix`
-/// (the actor committing) records deliveries whose claim moved on as stopped.
-pub fn check(s: &Session, snap: &Snapshot<'_>, fix: Option<&str>) -> Result<Vec<Finding>> {
-    let (ledgers, broken) = state::load_all_json::<Delivery>(snap, delivery::DIR, |d| d.schema)?;
-    let mut out = crate::doctor::broken(&broken, "delivery.files");
-    // Broken claim and run files are reported by their own checks; here they are just absent.
-    let (claims, _) = state::load_all::<Claim>(snap, claims::DIR, |c| c.schema)?;
-    let claims: BTreeMap<ClaimId, Claim> = claims.into_iter().map(|(_, c)| (c.id.clone(), c)).collect();
-    let (runs, _) = state::load_all_json::<Run>(snap, crate::workflow::ledger::DIR, |r| r.schema)?;
-    let runs: BTreeMap<RunId, Run> = runs.into_iter().map(|(_, r)| (r.id.clone(), r)).collect();
-    let (mut findings, fixes) = check::check(&ledgers, &claims, &runs);
-    if let (Some(actor), false) = (fix, fixes.is_empty()) {
-        apply_fixes(s, actor, &fixes)?;
-        for f in findings.iter_mut().filter(|f| f.check == "delivery.claim") {
-            f.fixed = true;
-        }
-    }
-    out.extend(findings);
-    Ok(out)
-}
-
-/// Record every delivery whose claim moved on as stopped, in one commit.
-fn apply_fixes(s: &Session, actor: &str, fixes: &[check::Fix]) -> Result<()> {
-    s.store.update(actor, |snap| {
-        let mut change = Change::default();
-        let stopped = put_stopped(snap, fixes, s.now, &mut change)?;
-        if stopped.is_empty() {
-            return Ok(Outcome::Unchanged(()));
-        }
-        let mut msg = Message::new(format!(
-            "delivery: stop {} delivery(ies) whose claim moved on",
-            stopped.len()
-        ))
-        .trailer(message::OP, "delivery.stopped")
-        .trailer(message::ACTOR, actor);
-        for d in &stopped {
-            msg = msg.trailer(message::SUBJECT, format!("delivery/{}", d.id));
-        }
-        change.message = msg;
-        Ok(Outcome::Write(change, ()))
-    })?;
-    Ok(())
-}
-
-/// Add to `change` the ledgers of `fixes` recorded stopped, as they are in
-/// `snap` (ones already final are left alone); returns them as they become.
-/// Doctor's `--fix` and the daemon's reconcile pass both repair drift with it.
-pub fn put_stopped(
-    snap: &Snapshot<'_>,
-    fixes: &[check::Fix],
-    now: Timestamp,
-    change: &mut Change,
-) -> Result<Vec<Delivery>> {
-    let mut out = Vec::new();
-    for check::Fix::Stop { delivery: id, why } in fixes {
-        let Some(d) = state::delivery(snap, id)? else { continue };
-        if d.phase.is_final() {
-            continue;
-        }
-        let step = delivery::stopped(&d, why, now);
-        change.put_json(delivery::path(id), &step.delivery)?;
-        out.push(step.delivery);
-    }
-    Ok(out)
 }

@@ -20,7 +20,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{Applied, Session};
+use super::{Applied, Committed, Session};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
@@ -224,11 +224,7 @@ pub fn journal_waiting(store: &Store) -> bool {
 /// no state yet: no commit. (The daemon's tick folds with [`take_journal`]
 /// and [`fold_into`] instead, in its own one commit.)
 pub fn fold_journal(s: &Session) -> Result<Applied<Folded>> {
-    let unchanged = |value| Applied {
-        value,
-        commit: None,
-        published: None,
-    };
+    let unchanged = |value| Committed { value, commit: None }.local();
     if s.store.tip()?.is_none() {
         return Ok(unchanged(Folded::default()));
     }
@@ -251,11 +247,11 @@ pub fn fold_journal(s: &Session) -> Result<Applied<Folded>> {
         Ok(Write::Write(change, folded))
     })?;
     taken.committed()?;
-    Ok(Applied {
+    Ok(Committed {
         value: written.value,
         commit: written.commit,
-        published: None,
-    })
+    }
+    .local())
 }
 
 /// Take this machine's journal aside for a fold (see [`journal::take`]):

@@ -49,7 +49,30 @@ pub struct Session {
     config: OnceCell<Config>,
 }
 
-/// What a write operation did.
+/// A write that landed in the local state, nothing published yet: what
+/// [`Session::commit`] returns. Publishing it is a separate step
+/// ([`Session::publish`]), whose failure cannot take back what landed.
+#[derive(Debug)]
+pub struct Committed<T> {
+    /// The operation's own result (the claim as it is now, the agents spawned, ...).
+    pub value: T,
+    /// The state commit it made; `None` when there was nothing to change.
+    pub commit: Option<ObjectId>,
+}
+
+impl<T> Committed<T> {
+    /// As an operation's result that publishes nothing.
+    pub fn local(self) -> Applied<T> {
+        Applied {
+            value: self.value,
+            commit: self.commit,
+            published: None,
+            not_published: None,
+        }
+    }
+}
+
+/// What a write operation did: what landed, and what publishing it did.
 #[derive(Debug)]
 pub struct Applied<T> {
     /// The operation's own result (the claim as it is now, the agents spawned, ...).
@@ -58,6 +81,9 @@ pub struct Applied<T> {
     pub commit: Option<ObjectId>,
     /// What publishing did, when the operation published (`--sync`, `sync.auto`).
     pub published: Option<sync::Report>,
+    /// Why publishing failed: the write landed here, the remote has not
+    /// seen it (exit 3; `baton sync` publishes it later).
+    pub not_published: Option<Error>,
 }
 
 impl Session {
@@ -148,26 +174,41 @@ impl Session {
     }
 
     /// Commit what `op` decides as one operation, then fold the local
-    /// learn journal when it waits (see [`learn`]); publishing is the
-    /// caller's (an operation that publishes itself, `--sync`).
-    pub fn commit<T>(&self, op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>) -> Result<Applied<T>> {
+    /// learn journal when it waits (see [`learn`]). Nothing is published:
+    /// that is [`Session::publish`], a step of its own.
+    pub fn commit<T>(&self, op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>) -> Result<Committed<T>> {
         let written = self.store.update(&self.actor()?.to_string(), op)?;
         self.after_write(written.commit);
-        Ok(Applied {
+        Ok(Committed {
             value: written.value,
             commit: written.commit,
-            published: None,
         })
     }
 
-    /// [`Session::commit`], then publish when `sync.auto` says so.
+    /// Publish what landed to `remote` (a sync: fetch, then fast-forward,
+    /// push, or merge and push). A failure is part of the result
+    /// ([`Applied::not_published`]), not an error: the commit stays landed
+    /// and reported.
+    pub fn publish<T>(&self, committed: Committed<T>, remote: &str) -> Applied<T> {
+        let mut applied = committed.local();
+        match self
+            .actor()
+            .and_then(|actor| sync::sync(&self.store, remote, &actor.to_string()))
+        {
+            Ok(report) => applied.published = Some(report),
+            Err(e) => applied.not_published = Some(sync::not_published(e, applied.commit, remote)),
+        }
+        applied
+    }
+
+    /// [`Session::commit`], then [`Session::publish`] when `sync.auto` says so.
     pub fn apply<T>(&self, op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>) -> Result<Applied<T>> {
-        let mut applied = self.commit(op)?;
-        if applied.commit.is_some() {
+        let committed = self.commit(op)?;
+        if committed.commit.is_some() {
             if let Some(remote) = sync::auto_remote(self)? {
-                applied.published = Some(sync::sync(&self.store, &remote, &self.actor()?.to_string())?);
+                return Ok(self.publish(committed, &remote));
             }
         }
-        Ok(applied)
+        Ok(committed.local())
     }
 }

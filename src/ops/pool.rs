@@ -71,7 +71,7 @@ pub fn spawn_published(s: &Session, role: &Role, count: u32, capacity: u32, sync
     if let Some(remote) = &publish_to {
         sync::sync(&s.store, remote, &actor.to_string())?;
     }
-    let mut applied = s.commit(|snap| {
+    let committed = s.commit(|snap| {
         let new = pool::spawn(&state::all_agents(snap)?, role, count, capacity, s.now)?;
         let ids: Vec<String> = new.iter().map(|a| a.id.to_string()).collect();
         let mut msg = Message::new(format!("pool: spawn {} ({role})", ids.join(", ")))
@@ -86,8 +86,12 @@ pub fn spawn_published(s: &Session, role: &Role, count: u32, capacity: u32, sync
         }
         Ok(Outcome::Write(change, new))
     })?;
-    if let Some(remote) = &publish_to {
-        let report = sync::sync(&s.store, remote, &actor.to_string())?;
+    let Some(remote) = &publish_to else {
+        return Ok(committed.local());
+    };
+    // Landed here: a failure to publish is reported with what landed.
+    let applied = s.publish(committed, remote);
+    if let Some(report) = &applied.published {
         let spawned = |id: &str| applied.value.iter().any(|a| a.id.as_str() == id);
         if let Some(lost) = report.lost_agents.iter().find(|l| spawned(&l.id)) {
             return Err(Error::refused("agent_lost", lost.message()).with_hint(format!(
@@ -96,7 +100,6 @@ pub fn spawn_published(s: &Session, role: &Role, count: u32, capacity: u32, sync
                 lost.id
             )));
         }
-        applied.published = Some(report);
     }
     Ok(applied)
 }

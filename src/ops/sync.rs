@@ -10,7 +10,8 @@ use serde::Serialize;
 use super::Session;
 use crate::error::{Error, Result};
 use crate::store::remote::{tracking_ref, PushError};
-use crate::store::{message, Change, Divergence, Message, Store, STATE_REF};
+use crate::store::write::stale_lock;
+use crate::store::{message, Change, Divergence, Message, RefError, Store, STATE_REF};
 use crate::sync::{self as policy, Decision, LostAgent, LostClaim, Note, Versions};
 
 /// How many times a sync fetches and retries when the remote keeps moving.
@@ -115,10 +116,44 @@ impl Progress {
 /// How one fetch-decide-publish round ended.
 enum Round {
     Done(Action, ObjectId),
-    /// A local writer moved the ref meanwhile: fetch and decide again.
-    Again,
+    /// A local writer moved the ref meanwhile, or holds its lock (`Some`:
+    /// the lock, for the message if it never goes): fetch and decide again.
+    Again(Option<RefError>),
     /// The remote refused the push (it moved): fetch and decide again.
     Rejected(String),
+}
+
+/// The local state ref did not move: another writer moved it or holds its
+/// lock (try again), or it cannot move — a lock left behind by a crashed
+/// writer, an I/O error — which is said as what it is (exit 3), not as a
+/// remote that kept moving.
+fn not_moved(err: RefError) -> Result<Round> {
+    match err {
+        RefError::Moved => Ok(Round::Again(None)),
+        RefError::Locked { lock: Some(lock), .. } if lock.is_stale() => Err(stale_lock(&lock)),
+        locked @ RefError::Locked { .. } => Ok(Round::Again(Some(locked))),
+        RefError::Io(why) => Err(Error::git(format!("moving {STATE_REF}"), why)),
+    }
+}
+
+/// A write landed as `commit`, and publishing it to `remote` failed with
+/// `why`: "landed here, not published" (exit 3, `not_published`), with
+/// what failed and how to publish it later. The commit is not undone: it
+/// is this machine's state, and the next sync publishes it.
+pub fn not_published(why: Error, commit: Option<ObjectId>, remote: &str) -> Error {
+    let landed = match commit {
+        Some(c) => format!("landed here as {}", c.to_hex_with_len(10)),
+        None => "landed here".to_owned(),
+    };
+    let mut hint = format!("run `baton sync` to publish it once {remote} can be reached");
+    if !why.hint.is_empty() {
+        hint = format!("{}; {hint}", why.hint);
+    }
+    Error::environment(
+        "not_published",
+        format!("{landed}, not published to {remote}: {}", why.message),
+    )
+    .with_hint(hint)
 }
 
 /// Bring local and remote state together and publish the result.
@@ -126,6 +161,7 @@ pub fn sync(store: &Store, remote: &str, actor: &str) -> Result<Report> {
     store.require_remote(remote)?;
     let mut progress = Progress::default();
     let mut last_rejection = String::new();
+    let mut last_lock = None;
     for round in 1..=ATTEMPTS {
         match one_round(store, remote, actor, &mut progress)? {
             Round::Done(action, tip) => {
@@ -140,9 +176,22 @@ pub fn sync(store: &Store, remote: &str, actor: &str) -> Result<Report> {
                     rounds: round,
                 });
             }
-            Round::Again => {}
-            Round::Rejected(why) => last_rejection = why,
+            Round::Again(lock) => last_lock = lock,
+            Round::Rejected(why) => {
+                last_rejection = why;
+                last_lock = None;
+            }
         }
+    }
+    if let Some(lock) = last_lock {
+        return Err(Error::environment(
+            "lock_held",
+            format!("could not update {STATE_REF} to sync with {remote}: {lock}"),
+        )
+        .with_hint(
+            "another baton or git process holds the lock; if none runs, it was left behind: \
+             `baton doctor --fix` removes it once it is a minute old",
+        ));
     }
     Err(Error::failed(
         "not_published",
@@ -165,10 +214,10 @@ fn one_round(store: &Store, remote: &str, actor: &str, progress: &mut Progress) 
         }
         (None, Some(r)) => {
             let adopted = store.move_ref(STATE_REF, None, r, &format!("baton: sync adopt {remote}"));
-            return Ok(match adopted {
-                Ok(()) => Round::Done(Action::Adopted, r),
-                Err(_) => Round::Again,
-            });
+            return match adopted {
+                Ok(()) => Ok(Round::Done(Action::Adopted, r)),
+                Err(e) => not_moved(e),
+            };
         }
         (Some(l), _) => l,
     };
@@ -183,16 +232,16 @@ fn one_round(store: &Store, remote: &str, actor: &str, progress: &mut Progress) 
                 r,
                 &format!("baton: sync fast-forward to {remote}"),
             );
-            return Ok(match moved {
-                Ok(()) => Round::Done(progress.action(Action::FastForward), r),
-                Err(_) => Round::Again,
-            });
+            return match moved {
+                Ok(()) => Ok(Round::Done(progress.action(Action::FastForward), r)),
+                Err(e) => not_moved(e),
+            };
         }
         Some(r) if store.is_ancestor(r, local)? => local,
         Some(r) => {
             let (commit, notes) = merge_commit(store, local, r, remote, actor)?;
-            if store.compare_and_swap(Some(local), commit, "sync merge").is_err() {
-                return Ok(Round::Again);
+            if let Err(e) = store.compare_and_swap(Some(local), commit, "sync merge") {
+                return not_moved(e);
             }
             progress.merged = true;
             progress.note(notes);

@@ -31,6 +31,7 @@ use crate::store::{message, Change, Message, Outcome, Snapshot, Store};
 use crate::workflow::def::{self, Definition, Format};
 use crate::workflow::exec::{self, Sink};
 use crate::workflow::ledger::{self, DefinitionRef, Run, RunStatus, StepStatus};
+pub use crate::workflow::named;
 use crate::workflow::policy::{self, Refusal};
 use crate::workflow::redact::SecretNames;
 use crate::workflow::{DEFINITIONS_DIR, TEMPLATES};
@@ -423,11 +424,18 @@ fn refuse_if_active(run: &Run) -> Result<()> {
 }
 
 /// The definition that ran, read from this work tree at the recorded
-/// repository-relative path and only while its blob id is the recorded one:
-/// a ledger from another clone can name a definition, never supply one.
+/// path — only a named workflow, `.baton/workflows/<name>.toml` — and only
+/// while its blob id is the recorded one: a ledger from another clone can
+/// name a definition, never supply one.
 fn recorded_definition(s: &Session, run: &Run) -> Result<Definition> {
     let recorded = &run.definition;
     let base = s.base_dir();
+    if named(&recorded.path).is_none() {
+        return Err(outside(
+            run,
+            &format!("is not a named workflow of this repository ({DEFINITIONS_DIR}/<name>.toml)"),
+        ));
+    }
     let relative =
         inside_work_tree(&recorded.path).ok_or_else(|| outside(run, "is not a path inside the work tree"))?;
     let file = base.join(relative);
@@ -647,7 +655,26 @@ pub fn put_interrupted(snap: &Snapshot<'_>, ids: &[RunId], now: Timestamp, chang
 
 #[cfg(test)]
 mod tests {
-    use super::inside_work_tree;
+    use super::{inside_work_tree, named};
+
+    #[test]
+    fn only_named_workflows_of_the_work_tree_are_resumed() {
+        for ok in [".baton/workflows/ship.toml", ".baton/workflows/ship.json"] {
+            assert_eq!(named(ok).map(|n| n.to_string()).as_deref(), Some("ship"), "{ok}");
+        }
+        for bad in [
+            "ci/ship.toml",
+            "/elsewhere/evil.toml",
+            ".baton/workflows/../../evil.toml",
+            ".baton/workflows/sub/ship.toml",
+            ".baton/workflows/ship.sh",
+            ".baton/workflows/.toml",
+            "./.baton/workflows/ship.toml",
+            ".baton/workflowsx/ship.toml",
+        ] {
+            assert!(named(bad).is_none(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn only_plain_relative_paths_inside_the_work_tree_are_read() {

@@ -39,6 +39,17 @@ pub(super) fn stderr_summary(out: &Output) -> String {
     lines[lines.len().saturating_sub(3)..].join(" / ")
 }
 
+/// The lock file git names when it could not update a ref because the
+/// lock exists (`Unable to create '<path>.lock': File exists.`).
+fn lock_in_the_way(out: &Output) -> Option<String> {
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.lines().find_map(|l| {
+        let rest = &l[l.find("Unable to create '")? + "Unable to create '".len()..];
+        let path = &rest[..rest.find("': File exists")?];
+        path.ends_with(".lock").then(|| path.to_owned())
+    })
+}
+
 impl Store {
     pub fn require_remote(&self, remote: &str) -> Result<()> {
         if self.remote_names().iter().any(|r| r == remote) {
@@ -100,6 +111,15 @@ impl Store {
             .output()
             .map_err(|e| Error::io("running git fetch", e))?;
         if !out.status.success() {
+            if let Some(lock) = lock_in_the_way(&out) {
+                // A lock on a remote-tracking ref here, not the remote.
+                return Err(
+                    Error::environment("lock_held", format!("cannot record what {remote} has: {lock} exists"))
+                        .with_hint(format!(
+                            "another git or baton process holds it; if none runs, it was left behind: remove {lock}"
+                        )),
+                );
+            }
             return Err(Error::environment(
                 "remote_unreachable",
                 format!("cannot fetch from {remote}: {}", stderr_summary(&out)),

@@ -566,7 +566,7 @@ impl Store {
 }
 
 /// The refusal for a lock left behind: waiting for it is pointless.
-fn stale_lock(lock: &HeldLock) -> Error {
+pub(crate) fn stale_lock(lock: &HeldLock) -> Error {
     Error::environment(
         "lock_held",
         format!("cannot move {STATE_REF}: {lock}, left by a crashed writer"),

@@ -13,6 +13,16 @@ pub mod redact;
 /// Where definitions live in the working tree.
 pub const DEFINITIONS_DIR: &str = ".baton/workflows";
 
+/// The workflow name of `path` when it is a named definition of the work
+/// tree, `.baton/workflows/<name>.toml` (or `.json`); `None` for any other
+/// path. The only definitions a resume runs: a ledger in the shared state
+/// can name a workflow of this repository, never supply a file.
+pub fn named(path: &str) -> Option<crate::ids::WorkflowName> {
+    let rest = path.strip_prefix(DEFINITIONS_DIR)?.strip_prefix('/')?;
+    let stem = rest.strip_suffix(".toml").or_else(|| rest.strip_suffix(".json"))?;
+    crate::ids::WorkflowName::parse(stem).ok()
+}
+
 /// Templates shipped in `templates/`, embedded in the binary.
 pub const TEMPLATES: &[(&str, &str)] = &[
     (
