@@ -239,3 +239,47 @@ fn under_sync_auto_a_delivery_publishes_each_phase_once() {
     let remote = ledgers(&net.bare, STATE_REF);
     assert_eq!(phases(&remote[0]), ["claimed", "running", "closed"]);
 }
+
+/// A published delivery whose claim another machine force-takes and
+/// publishes while the workflow runs: the final phase lands here, and
+/// publishing it finds the claim lost — `claim_lost`, and the `stopped`
+/// record follows the final phase to the remote, so the shared state does
+/// not say `closed` of a release the merge did not keep.
+#[test]
+fn a_claim_lost_while_the_workflow_ran_is_claim_lost_and_the_stop_is_published() {
+    let net = Net::new();
+    let (a, b) = (net.joined("a"), net.joined("b"));
+    let take = format!(
+        "env -u GIT_DIR -u GIT_WORK_TREE {} -C {} --actor {ALICE} -q claims claim S-5 --force --reason urgent --sync",
+        sh_quote(&assert_cmd::cargo::cargo_bin("baton")),
+        sh_quote(&a.dir)
+    );
+    define(
+        &b,
+        "take",
+        &format!("name = \"take\"\n[[steps]]\nid = \"take\"\nrun = [\"sh\", \"-c\", {take:?}]\n"),
+    );
+    let lost = b.run(
+        BOB,
+        &[
+            "delivery",
+            "start",
+            "--issue",
+            "S-5",
+            "--workflow",
+            "take",
+            "--sync",
+            "--execute",
+        ],
+    );
+    lost.err(1, "claim_lost");
+    assert_eq!(net.claims()["S-5"].owner, ALICE);
+    let remote = ledgers(&net.bare, STATE_REF);
+    assert_eq!(remote.len(), 1, "{remote:?}");
+    assert_eq!(
+        phases(&remote[0]).last().map(String::as_str),
+        Some("stopped"),
+        "the remote's ledger ends stopped: {remote:?}"
+    );
+    assert_eq!(b.tip(), net.tip(), "nothing is left unpublished");
+}

@@ -281,7 +281,7 @@ fn lose(s: &Session, d: &Delivery, lost: &LostClaim, remote: &str, what_ran: &st
         "another machine published a claim on {} first; delivery {} stopped, {what_ran}",
         d.issue, d.id
     );
-    match record_stop(s, d, &why, Some(remote)) {
+    match record_stop(s, d, &why, Some(remote), true) {
         Ok(stopped) => refused.with_hint(publish_note(hint, &stopped)),
         Err(e) => refused.with_hint(format!("{hint}; recording the stop failed: {}", e.message)),
     }
@@ -577,6 +577,9 @@ fn finish(
     let end = applied.value.clone();
     let step = ended_step(end, applied.not_published.as_ref())?;
     if let (Some(remote), Some(lost)) = (remote, lost_claim(&applied.published, &d.issue)) {
+        // The merge kept the remote's claim: the phase this process just
+        // landed (a release, a handoff) did not survive, so `stopped`
+        // follows it rather than leave the shared ledger saying it did.
         return Err(lose(s, &step.delivery, &lost, remote, "after its workflow ran"));
     }
     Ok(Delivered {
@@ -603,7 +606,7 @@ fn stop(s: &Session, d: &Delivery, moved: Error, remote: Option<&str>) -> Result
         "delivery {} stopped; `baton delivery status --run-id {}` shows it",
         d.id, d.id
     );
-    let stopped = record_stop(s, d, &moved.message, remote)?;
+    let stopped = record_stop(s, d, &moved.message, remote, false)?;
     Err(moved.with_hint(publish_note(hint, &stopped)))
 }
 
@@ -615,13 +618,15 @@ fn publish_note<T>(hint: String, applied: &Applied<T>) -> String {
     }
 }
 
-/// Commit the delivery `stopped` on its ledger as the state has it (not
-/// over a final phase), and publish it to `remote` when given.
-fn record_stop(s: &Session, d: &Delivery, why: &str, remote: Option<&str>) -> Result<Applied<()>> {
+/// Commit the delivery `stopped` on its ledger as the state has it, and
+/// publish it to `remote` when given. Never over a final phase — except,
+/// with `lost`, the one this process landed as `d` itself, which the merge
+/// that lost the claim did not keep.
+fn record_stop(s: &Session, d: &Delivery, why: &str, remote: Option<&str>, lost: bool) -> Result<Applied<()>> {
     let actor = s.actor()?;
     let committed = s.commit(|snap| {
         let current = current(snap, d)?;
-        if current.phase.is_final() {
+        if current.phase.is_final() && !(lost && current == *d) {
             return Ok(Outcome::Unchanged(()));
         }
         let step = delivery::stopped(&current, why, phase_time()?);
