@@ -103,9 +103,15 @@ fn values_from_the_state_cannot_forge_a_line() {
         ],
         &format!("hostile\n\n{FORGED}"),
     );
-    // Each file still parses: these are values, not corruption.
+    // Each file still parses: these are values, not corruption. (The forged
+    // workflow path of the unfinished delivery is reported as what it is:
+    // a delivery runs only a named workflow of this work tree.)
     let doctor = repo.run("human:ops", &["doctor", "claims", "delivery", "workflow"]);
-    assert!(doctor_errors(&doctor.json()).is_empty(), "{}", doctor.describe());
+    let errors: Vec<Value> = doctor_errors(&doctor.json())
+        .into_iter()
+        .filter(|f| f["check"] != "delivery.workflow")
+        .collect();
+    assert!(errors.is_empty(), "{}", doctor.describe());
 
     assert_escaped(&repo, DEV, &["delivery", "status", "--run-id", &delivery]);
     assert_escaped(&repo, "agent:b", &["claims", "status", "T-2"]);
