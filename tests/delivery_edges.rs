@@ -346,3 +346,29 @@ fn phase_times_are_the_times_each_phase_landed() {
     }
     assert_eq!(latest(&repo)["phase"], "closed");
 }
+
+/// `workflow resume` too runs only a named workflow: a run of any other
+/// file of the work tree is run again with `workflow run`, not resumed.
+#[test]
+fn workflow_resume_runs_only_a_named_workflow() {
+    let repo = Repo::new();
+    std::fs::create_dir_all(repo.path().join("ci")).unwrap();
+    std::fs::write(
+        repo.path().join("ci/ship.toml"),
+        "name = \"ship\"\n[[steps]]\nid = \"check\"\nrun = [\"sh\", \"-c\", \"echo ran >> .git/ran; test -f fixed\"]\n",
+    )
+    .unwrap();
+    let failed = repo.run(DANA, &["workflow", "run", "ci/ship.toml", "--execute"]);
+    assert_eq!(failed.code, 1, "{}", failed.describe());
+    let id = failed.json()["run"]["id"].as_str().unwrap().to_owned();
+    std::fs::write(repo.path().join("fixed"), "").unwrap();
+    let refused = repo.refuse(
+        DANA,
+        &["workflow", "resume", "--run-id", &id, "--execute"],
+        1,
+        "definition_path",
+    );
+    assert!(refused.message().contains("ci/ship.toml"), "{}", refused.describe());
+    let ran = std::fs::read_to_string(repo.path().join(".git/ran")).unwrap();
+    assert_eq!(ran.lines().count(), 1, "only the first run ran it");
+}
