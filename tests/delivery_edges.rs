@@ -259,7 +259,7 @@ fn abandon_while_the_workflow_runs_stops_it_and_leaves_one_final_phase() {
     define(
         &repo,
         "ship",
-        "name = \"ship\"\n[[steps]]\nid = \"long\"\nrun = [\"sleep\", \"8\"]\n",
+        "name = \"ship\"\n[[steps]]\nid = \"long\"\nrun = [\"sleep\", \"40\"]\n",
     );
     let mut runner = start_in_background(&repo, ALICE, "ship", "runner");
     let mut id = String::new();
@@ -288,9 +288,9 @@ fn abandon_while_the_workflow_runs_stops_it_and_leaves_one_final_phase() {
         )
         .ok();
     assert_eq!(closed["delivery"]["phase"], "abandoned", "{closed}");
-    let status = runner.wait(Duration::from_secs(30));
+    let status = runner.wait(Duration::from_secs(60));
     assert!(
-        began.elapsed() < Duration::from_secs(7),
+        began.elapsed() < Duration::from_secs(30),
         "the run was not stopped: it took {:?}",
         began.elapsed()
     );
