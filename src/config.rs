@@ -164,6 +164,7 @@ const GLOBS: &str = "list of glob patterns, comma-separated";
 const COUNT: &str = "whole number";
 const RULES: &str = "TOML array of rule tables";
 const KEYWORDS: &str = "TOML table of role = [keywords]";
+const PACKS: &str = "rule pack names, comma-separated, or all";
 
 /// Every key `config get|set` knows, with what it holds.
 pub const KEYS: &[(&str, &str)] = &[
@@ -182,6 +183,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("learn.escalate_after", COUNT),
     ("learn.escalate_min_runs", COUNT),
     ("learn.escalate_failure_percent", COUNT),
+    ("learn.packs", PACKS),
     ("learn.rules", RULES),
     ("learn.keywords", KEYWORDS),
 ];
@@ -218,6 +220,7 @@ impl Config {
             (Some(v), _) => v,
             (None, RULES) => return Ok("[]".into()),
             (None, KEYWORDS) => return Ok("{}".into()),
+            (None, PACKS) => return Ok(String::new()),
             (None, _) => return Err(unknown_key(key)),
         };
         Ok(match value {
@@ -261,6 +264,13 @@ impl Config {
                         .with_hint(format!("baton config set {key} 3"))
                 })?,
             RULES | KEYWORDS => inline_toml(key, kind, raw)?,
+            PACKS => toml::Value::Array(
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| toml::Value::String(p.to_owned()))
+                    .collect(),
+            ),
             "remote name" => {
                 crate::ids::Role::parse(raw).map_err(|_| {
                     Error::invalid("invalid_value", format!("{raw:?} is not a remote name"))
@@ -427,7 +437,13 @@ mod tests {
             c.with("learn.escalate_after", "many").unwrap_err().code,
             "invalid_value"
         );
-        let rules = r#"[{ id = "git.reset-hard", level = "medium" }, { id = "pkg.publish", disabled = true }]"#;
+        let loosening = r#"[{ id = "git.reset-hard", level = "medium" }]"#;
+        assert_eq!(
+            c.with("learn.rules", loosening).unwrap_err().code,
+            "learn_rule_loosened",
+            "the shared config only tightens"
+        );
+        let rules = r#"[{ id = "git.clean-force", level = "high" }, { id = "deploy.prod", program = "kubectl", subcommand = "delete", level = "high", why = "w" }]"#;
         let c = c.with("learn.rules", rules).unwrap();
         assert_eq!(c.learn.rules.len(), 2);
         let shown = c.get("learn.rules").unwrap();
@@ -439,6 +455,13 @@ mod tests {
         assert!(!err.hint.is_empty());
         assert_eq!(c.with("learn.rules", "{ a = 1 }").unwrap_err().code, "invalid_value");
         assert_eq!(c.with("learn.rules", "[").unwrap_err().code, "invalid_value");
+        assert_eq!(c.get("learn.packs").unwrap(), "");
+        let c = c.with("learn.packs", "kubernetes, databases").unwrap();
+        assert_eq!(c.learn.packs, ["kubernetes", "databases"]);
+        assert_eq!(c.get("learn.packs").unwrap(), "kubernetes,databases");
+        assert_eq!(c.with("learn.packs", "all").unwrap().learn.packs, ["all"]);
+        assert_eq!(c.with("learn.packs", "k8s").unwrap_err().code, "unknown_pack");
+        assert!(c.with("learn.packs", "").unwrap().learn.packs.is_empty());
         let c = c.with("learn.keywords", r#"{ scribe = ["notes"] }"#).unwrap();
         assert_eq!(c.learn.keywords["scribe"], ["notes"]);
         assert_eq!(

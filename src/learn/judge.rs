@@ -367,9 +367,9 @@ mod tests {
         assert_eq!(forced.level, Level::High, "high stays high");
         let other = judge_line("git status", &RuleSet::builtin(), &ctx);
         assert_eq!(other.level, Level::Low);
-        let policy: crate::learn::policy::LearnPolicy =
+        let local: crate::learn::policy::LocalRules =
             toml::from_str("[[rules]]\nid = \"learned.failures\"\ndisabled = true").unwrap();
-        let off = RuleSet::from_policy(&policy).unwrap();
+        let off = RuleSet::with_local(&Default::default(), &local).unwrap();
         assert_eq!(judge_line("git push", &off, &ctx).level, Level::Low);
     }
 

@@ -2,7 +2,8 @@
 //!
 //! Pure core, no git and no files: [`shell`] turns a line into the simple
 //! commands that would run (with [`wrappers`] peeled off), [`rules`] holds
-//! the rule table (matchers in [`matchers`], path reach in [`targets`]),
+//! the rule table (matchers in [`matchers`] and [`discards`], path reach in
+//! [`targets`], rules written as data in [`declared`], opt-in [`packs`]),
 //! [`judge`] gives a [`judge::Verdict`], [`family`] names command families,
 //! [`stats`] holds the shared statistics and the local journal, [`route`]
 //! suggests a pool role, [`hooks`] speaks the agents' hook protocols,
@@ -10,10 +11,13 @@
 //! doctor's judgement of the learn files and the local journal.
 
 pub mod check;
+pub mod declared;
+pub mod discards;
 pub mod family;
 pub mod hooks;
 pub mod judge;
 pub mod matchers;
+pub mod packs;
 pub mod policy;
 pub mod route;
 pub mod rules;

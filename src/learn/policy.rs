@@ -5,6 +5,7 @@
 //!
 //! ```toml
 //! [learn]
+//! packs = ["kubernetes", "databases"]   # rule packs turned on, or ["all"]
 //! escalate_after = 3             # failures in a row (since the last success)
 //! escalate_min_runs = 10         # or: at least this many runs ...
 //! escalate_failure_percent = 50  # ... of which at least this share failed
@@ -18,13 +19,9 @@
 //! level = "high"
 //! why = "deletes production resources"
 //!
-//! [[learn.rules]]                # a built-in rule, re-levelled
-//! id = "git.reset-hard"
-//! level = "medium"
-//!
-//! [[learn.rules]]                # a built-in rule, off
-//! id = "pkg.publish"
-//! disabled = true
+//! [[learn.rules]]                # a built-in rule, raised (the shared
+//! id = "git.clean-force"         # config only tightens: lowering or
+//! level = "high"                 # disabling is for LOCAL_PATH)
 //!
 //! [learn.keywords]               # routing keywords, replacing the built-in list of a role
 //! reviewer = ["review", "audit", "pr"]
@@ -40,6 +37,9 @@ use crate::ids::Role;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LearnPolicy {
+    /// Rule packs turned on, by name (`all`: every pack); see [`super::packs`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packs: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<RuleEntry>,
     /// Role -> keywords; replaces the built-in keywords of that role.
@@ -90,9 +90,59 @@ pub struct RuleEntry {
     pub flags: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
+    /// At least one of these flags is present.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub any_flags: Vec<String>,
+    /// None of these flags is present (`--dry-run`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_flags: Vec<String>,
+    /// A regular expression (case-insensitive) one argument must contain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
     /// Unknown keys are kept here so validation can name them.
     #[serde(flatten)]
     pub extra: toml::Table,
+}
+
+/// Where this machine's own rule changes live, under the git directory
+/// (`.git/baton/learn/local.toml`): never in the state ref, so nobody who
+/// can push the ref can use it to loosen the guard for everyone.
+pub const LOCAL_PATH: &str = "baton/learn/local.toml";
+
+/// This machine's rule changes: the same `[[rules]]` entries as
+/// `[[learn.rules]]`, which may also lower or disable any rule.
+///
+/// ```toml
+/// [[rules]]
+/// id = "git.reset-hard"
+/// level = "medium"
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LocalRules {
+    #[serde(default)]
+    pub rules: Vec<RuleEntry>,
+    #[serde(flatten)]
+    pub extra: toml::Table,
+}
+
+impl LocalRules {
+    /// Parse the local file; anything wrong in it is invalid input (the
+    /// guard refuses until it is fixed), naming the file.
+    pub fn parse(path: &std::path::Path, bytes: &[u8]) -> Result<LocalRules> {
+        let shown = path.display();
+        let hint = format!("fix or remove {shown}: it holds `[[rules]]` entries like learn.rules");
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| Error::invalid("invalid_learn_local", format!("{shown} is not UTF-8")).with_hint(hint.clone()))?;
+        let local: LocalRules = toml::from_str(text).map_err(|e| {
+            Error::invalid("invalid_learn_local", format!("{shown} does not parse: {}", e.message())).with_hint(hint.clone())
+        })?;
+        if let Some(key) = local.extra.keys().next() {
+            return Err(
+                Error::invalid("invalid_learn_local", format!("{shown} has an unknown key {key:?}")).with_hint(hint)
+            );
+        }
+        Ok(local)
+    }
 }
 
 /// Escalation thresholds, checked.
@@ -156,11 +206,22 @@ impl LearnPolicy {
         Ok(out)
     }
 
-    /// Everything in the section, checked (the rules by compiling them).
+    /// Everything in the section, checked (the rules by compiling them),
+    /// and nothing in it loosens a known rule: shared rules only tighten.
     pub fn validate(&self) -> Result<()> {
         self.escalation()?;
         self.keyword_overrides()?;
-        super::rules::RuleSet::from_policy(self).map(|_| ())
+        let set = super::rules::RuleSet::from_policy(self)?;
+        match set.loosened().first() {
+            None => Ok(()),
+            Some(id) => Err(Error::invalid(
+                "learn_rule_loosened",
+                format!("learn rule {id} would be lowered or disabled by the shared config, which only tightens"),
+            )
+            .with_hint(format!(
+                "remove it from learn.rules; to relax {id} on this machine only, add it to {LOCAL_PATH} in the repository's git directory"
+            ))),
+        }
     }
 }
 
@@ -185,8 +246,8 @@ level = "high"
 why = "deletes production resources"
 
 [[rules]]
-id = "git.reset-hard"
-level = "medium"
+id = "git.clean-force"
+level = "high"
 
 [keywords]
 reviewer = ["Review", "audit"]

@@ -1,17 +1,21 @@
 //! The rule table: every built-in rule as data (id, level, why, and a
-//! matcher over one simple command), plus the rules and changes a repository
-//! adds in `[learn]` (see [`super::policy`]). [`RuleSet`] is the effective
-//! table the judge runs.
+//! matcher over one simple command), and [`RuleSet`], the effective table
+//! the judge runs, built in layers: the built-ins, the rule packs the
+//! shared config turns on ([`super::packs`]), the shared `[[learn.rules]]`
+//! (see [`super::policy`]), which may only tighten (raise a level, add a
+//! rule), and this machine's local file, which may also lower or disable.
 //!
 //! Context rules have no matcher: `parse.unreadable`, `learned.failures` and
 //! `claims.none` are decided by the judge from what it was given; they are
 //! listed here so they can be re-levelled or disabled like any other.
 
+use super::declared::{self, invalid, Declared};
+use super::discards as d;
 use super::judge::Level;
 use super::matchers as m;
-use super::policy::{LearnPolicy, RuleEntry};
-use super::shell::{Command, Word};
-use crate::error::{Error, Result};
+use super::policy::{LearnPolicy, LocalRules, RuleEntry};
+use super::shell::Command;
+use crate::error::Result;
 
 /// A built-in rule.
 #[derive(Debug, Clone, Copy)]
@@ -173,7 +177,37 @@ pub const BUILTIN: &[Builtin] = &[
         "git.discard-changes",
         Medium,
         "discards uncommitted changes in the working tree",
-        m::git_discard_changes,
+        d::git_discard_changes,
+    ),
+    rule(
+        "git.stash-discard",
+        Medium,
+        "drops stashed changes; git keeps no other copy of them",
+        d::git_stash_discard,
+    ),
+    rule(
+        "git.reset-merge",
+        Medium,
+        "`reset --merge` resets changed files, uncommitted changes in them included",
+        d::git_reset_merge,
+    ),
+    rule(
+        "git.worktree-force-remove",
+        Medium,
+        "force-removes a worktree with its uncommitted and untracked files",
+        d::git_worktree_force_remove,
+    ),
+    rule(
+        "git.reflog-expire",
+        High,
+        "expires the reflog now: commits lost by a reset, rebase or deleted branch can no longer be found",
+        d::git_reflog_expire,
+    ),
+    rule(
+        "git.prune-now",
+        Medium,
+        "prunes unreachable objects at once, with no grace period to recover lost work",
+        d::git_prune_now,
     ),
     rule(
         "git.update-ref",
@@ -229,7 +263,18 @@ pub const BUILTIN: &[Builtin] = &[
 enum Kind {
     Builtin(fn(&Command) -> bool),
     Context,
-    User(UserMatcher),
+    Declared(Box<Declared>),
+}
+
+/// Where a rule of the effective table comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Builtin,
+    Pack(&'static str),
+    /// `[[learn.rules]]` in the shared config.
+    Shared,
+    /// This machine's local file.
+    Local,
 }
 
 /// One rule of the effective table.
@@ -238,6 +283,7 @@ pub struct Rule {
     pub id: String,
     pub level: Level,
     pub why: String,
+    pub origin: Origin,
     kind: Kind,
 }
 
@@ -246,89 +292,27 @@ impl Rule {
         match &self.kind {
             Kind::Builtin(f) => f(command),
             Kind::Context => false,
-            Kind::User(u) => u.matches(command),
+            Kind::Declared(d) => d.matches(command),
         }
     }
 
-    pub fn is_user(&self) -> bool {
-        matches!(self.kind, Kind::User(_))
+    /// A rule written as data (a pack's, the shared config's, the local file's).
+    pub fn is_declared(&self) -> bool {
+        matches!(self.kind, Kind::Declared(_))
     }
 }
 
-/// A declarative rule from `[[learn.rules]]`, compiled.
-#[derive(Debug, Clone)]
-struct UserMatcher {
-    program: globset::GlobMatcher,
-    subcommand: Option<String>,
-    flags: Vec<String>,
-    args: Vec<globset::GlobMatcher>,
-}
-
-impl UserMatcher {
-    fn matches(&self, command: &Command) -> bool {
-        let Some(program) = command.program() else {
-            return false;
-        };
-        if !self.program.is_match(program) {
-            return false;
-        }
-        let args = m::Args::of(command.args());
-        if let Some(sub) = &self.subcommand {
-            if args.operands.first().map(|w| w.text.as_str()) != Some(sub.as_str()) {
-                return false;
-            }
-        }
-        let flags_ok = self.flags.iter().all(|f| has_flag(&args, command.args(), f));
-        let args_ok = self
-            .args
-            .iter()
-            .all(|p| args.operands.iter().any(|w| p.is_match(&w.text)));
-        flags_ok && args_ok
-    }
-}
-
-fn has_flag(args: &m::Args<'_>, words: &[Word], flag: &str) -> bool {
-    if let Some(long) = flag.strip_prefix("--") {
-        return args.long(long);
-    }
-    if let Some(short) = flag.strip_prefix('-') {
-        let mut chars = short.chars();
-        if let (Some(c), None) = (chars.next(), chars.next()) {
-            return args.short(c);
-        }
-    }
-    words.iter().any(|w| w.text == flag)
-}
-
-/// The effective rules: built-ins with the repository's changes, then its own.
+/// The effective rules: built-ins, packs, then the shared and local changes.
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    /// Rules the shared config tried to lower or disable (left as they were).
+    loosened: Vec<String>,
 }
 
 impl Default for RuleSet {
     fn default() -> Self {
         RuleSet::builtin()
-    }
-}
-
-fn invalid(message: impl Into<String>, hint: impl Into<String>) -> Error {
-    Error::invalid("invalid_learn_rule", message).with_hint(hint)
-}
-
-fn check_id(id: &str) -> Result<()> {
-    let ok = id.len() <= 64
-        && id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'));
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(
-            format!("learn rule id {id:?} is not of the form `area.what`"),
-            "rule ids are 1-64 characters of a-z 0-9 . - _, starting with a letter or digit, e.g. deploy.prod",
-        ))
     }
 }
 
@@ -340,51 +324,87 @@ impl RuleSet {
                 id: b.id.to_owned(),
                 level: b.level,
                 why: b.why.to_owned(),
+                origin: Origin::Builtin,
                 kind: b.matcher.map_or(Kind::Context, Kind::Builtin),
             })
             .collect();
-        RuleSet { rules }
+        RuleSet {
+            rules,
+            loosened: Vec::new(),
+        }
     }
 
-    /// Built-ins changed by `[[learn.rules]]`, then the rules it adds.
+    /// The shared layers: built-ins, the packs `policy` turns on, then its
+    /// `[[learn.rules]]`, which only tighten: a change that would lower or
+    /// disable a rule is left out (and listed by [`RuleSet::loosened`]).
     pub fn from_policy(policy: &LearnPolicy) -> Result<RuleSet> {
         let mut set = RuleSet::builtin();
+        for (pack, entries) in super::packs::enabled(&policy.packs)? {
+            set.layer(&entries, Origin::Pack(pack))?;
+        }
+        set.layer(&policy.rules, Origin::Shared)?;
+        Ok(set)
+    }
+
+    /// The shared layers and this machine's local file on top, which may
+    /// also lower or disable rules.
+    pub fn with_local(policy: &LearnPolicy, local: &LocalRules) -> Result<RuleSet> {
+        let mut set = RuleSet::from_policy(policy)?;
+        set.layer(&local.rules, Origin::Local)?;
+        Ok(set)
+    }
+
+    /// Rules the shared config would have lowered or disabled.
+    pub fn loosened(&self) -> &[String] {
+        &self.loosened
+    }
+
+    fn known_ids(&self) -> Vec<&str> {
+        self.rules.iter().map(|r| r.id.as_str()).collect()
+    }
+
+    fn layer(&mut self, entries: &[RuleEntry], origin: Origin) -> Result<()> {
+        let may_loosen = origin == Origin::Local;
         let mut seen: Vec<&str> = Vec::new();
-        for entry in &policy.rules {
-            check_id(&entry.id)?;
+        for entry in entries {
+            declared::check_id(&entry.id)?;
             if let Some(key) = entry.extra.keys().next() {
                 return Err(invalid(
                     format!("learn rule {} has an unknown key {key:?}", entry.id),
-                    "rule keys are id, level, disabled, why, program, subcommand, flags, args",
+                    "rule keys are id, level, disabled, why, program, subcommand, flags, any_flags, not_flags, args, text",
                 ));
             }
             if seen.contains(&entry.id.as_str()) {
                 return Err(invalid(
                     format!("learn rule {} is listed twice", entry.id),
-                    "keep one [[learn.rules]] entry per id",
+                    "keep one entry per id",
                 ));
             }
             seen.push(&entry.id);
-            match BUILTIN.iter().position(|b| b.id == entry.id) {
-                Some(index) => set.change_builtin(index, entry)?,
-                None => set.rules.push(user_rule(entry)?),
+            match self.rules.iter().position(|r| r.id == entry.id) {
+                Some(index) => self.change(index, entry, may_loosen)?,
+                None => {
+                    let (level, why, matcher) = declared::compile(entry, &self.known_ids())?;
+                    if !entry.disabled {
+                        self.rules.push(Rule {
+                            id: entry.id.clone(),
+                            level,
+                            why,
+                            origin,
+                            kind: Kind::Declared(Box::new(matcher)),
+                        });
+                    }
+                }
             }
         }
-        set.rules
-            .retain(|r| !policy.rules.iter().any(|e| e.id == r.id && e.disabled));
-        Ok(set)
+        Ok(())
     }
 
-    fn change_builtin(&mut self, index: usize, entry: &RuleEntry) -> Result<()> {
-        let has_matcher = entry.program.is_some()
-            || entry.subcommand.is_some()
-            || !entry.flags.is_empty()
-            || !entry.args.is_empty()
-            || entry.why.is_some();
-        if has_matcher {
+    fn change(&mut self, index: usize, entry: &RuleEntry, may_loosen: bool) -> Result<()> {
+        if declared::has_matcher(entry) {
             return Err(invalid(
                 format!(
-                    "learn rule {} is built in: only its level can be changed, or it can be disabled",
+                    "learn rule {} is already defined: only its level can be changed, or it can be disabled",
                     entry.id
                 ),
                 "give a new id to add a rule of your own, or keep only `level` / `disabled`",
@@ -396,9 +416,17 @@ impl RuleSet {
                 "remove `level`, or set `disabled = true` to turn learned escalation off",
             ));
         }
-        if let Some(level) = entry.level {
+        let current = self.rules[index].level;
+        let loosens = entry.disabled || entry.level.is_some_and(|l| l < current);
+        if loosens && !may_loosen {
+            self.loosened.push(entry.id.clone());
+            return Ok(());
+        }
+        if entry.disabled {
+            self.rules.remove(index);
+        } else if let Some(level) = entry.level {
             self.rules[index].level = level;
-        } else if !entry.disabled {
+        } else {
             return Err(invalid(
                 format!("learn rule {} changes nothing", entry.id),
                 "set `level = \"low\" | \"medium\" | \"high\"` or `disabled = true`",
@@ -423,57 +451,6 @@ impl RuleSet {
     }
 }
 
-fn user_rule(entry: &RuleEntry) -> Result<Rule> {
-    let id = &entry.id;
-    let program = entry.program.as_deref().ok_or_else(|| {
-        let known: Vec<&str> = BUILTIN.iter().map(|b| b.id).collect();
-        invalid(
-            format!("learn rule {id} is not built in and has no `program`"),
-            format!(
-                "add `program = \"...\"` (and `level`, `why`) to define it, or use a built-in id: {}",
-                known.join(", ")
-            ),
-        )
-    })?;
-    let level = entry.level.ok_or_else(|| {
-        invalid(
-            format!("learn rule {id} has no level"),
-            "add `level = \"low\" | \"medium\" | \"high\"`",
-        )
-    })?;
-    let why = entry.why.clone().filter(|w| !w.trim().is_empty()).ok_or_else(|| {
-        invalid(
-            format!("learn rule {id} has no `why`"),
-            "add `why = \"...\"`: it is shown as the reason",
-        )
-    })?;
-    let pattern = |p: &str| {
-        globset::Glob::new(p).map(|g| g.compile_matcher()).map_err(|e| {
-            invalid(
-                format!("learn rule {id}: {p:?} is not a glob pattern ({e})"),
-                "use *, ? and [...] as in shell globs",
-            )
-        })
-    };
-    if let Some(bad) = entry.flags.iter().find(|f| !f.starts_with('-')) {
-        return Err(invalid(
-            format!("learn rule {id}: flag {bad:?} does not start with -"),
-            "write flags as they are typed: \"-f\", \"--force\"",
-        ));
-    }
-    Ok(Rule {
-        id: id.clone(),
-        level,
-        why,
-        kind: Kind::User(UserMatcher {
-            program: pattern(program)?,
-            subcommand: entry.subcommand.clone(),
-            flags: entry.flags.clone(),
-            args: entry.args.iter().map(|a| pattern(a)).collect::<Result<_>>()?,
-        }),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -496,7 +473,7 @@ mod tests {
     fn builtin_ids_are_unique_and_well_formed() {
         let mut ids: Vec<&str> = BUILTIN.iter().map(|b| b.id).collect();
         for id in &ids {
-            check_id(id).unwrap();
+            declared::check_id(id).unwrap();
         }
         ids.sort_unstable();
         ids.dedup();
@@ -540,15 +517,39 @@ why = "deletes production resources"
     }
 
     #[test]
-    fn builtins_can_be_relevelled_and_disabled() {
-        let set = RuleSet::from_policy(&policy(
-            "[[rules]]\nid = \"git.reset-hard\"\nlevel = \"medium\"\n[[rules]]\nid = \"pkg.publish\"\ndisabled = true\n",
-        ))
+    fn shared_rules_only_tighten_and_the_local_file_may_loosen() {
+        let shared = policy(
+            "[[rules]]\nid = \"git.clean-force\"\nlevel = \"high\"\n\
+             [[rules]]\nid = \"git.reset-hard\"\nlevel = \"medium\"\n\
+             [[rules]]\nid = \"pkg.publish\"\ndisabled = true\n\
+             [[rules]]\nid = \"learned.failures\"\ndisabled = true\n",
+        );
+        let set = RuleSet::from_policy(&shared).unwrap();
+        assert_eq!(set.get("git.clean-force").unwrap().level, Level::High, "raised");
+        assert_eq!(set.get("git.reset-hard").unwrap().level, Level::High, "not lowered");
+        assert!(set.get("pkg.publish").is_some(), "not disabled");
+        assert!(set.get(LEARNED_FAILURES).is_some());
+        assert_eq!(set.loosened(), ["git.reset-hard", "pkg.publish", LEARNED_FAILURES]);
+        assert_eq!(ids(&set, "cargo publish"), ["pkg.publish"]);
+        let err = shared.validate().unwrap_err();
+        assert_eq!((err.exit_code(), err.code), (2, "learn_rule_loosened"));
+        assert!(err.hint.contains("local.toml"), "{}", err.hint);
+
+        let local: LocalRules = toml::from_str(
+            "[[rules]]\nid = \"git.reset-hard\"\nlevel = \"medium\"\n\
+             [[rules]]\nid = \"pkg.publish\"\ndisabled = true\n\
+             [[rules]]\nid = \"git.clean-force\"\nlevel = \"low\"\n",
+        )
         .unwrap();
+        let set = RuleSet::with_local(&LearnPolicy::default(), &local).unwrap();
         assert_eq!(set.get("git.reset-hard").unwrap().level, Level::Medium);
         assert!(set.get("pkg.publish").is_none());
         assert!(ids(&set, "cargo publish").is_empty());
-        assert_eq!(ids(&set, "git reset --hard"), ["git.reset-hard"]);
+        assert_eq!(set.get("git.clean-force").unwrap().level, Level::Low);
+        assert!(set.loosened().is_empty());
+        // The local file loosens what the shared config raised, too.
+        let set = RuleSet::with_local(&shared, &local).unwrap();
+        assert_eq!(set.get("git.clean-force").unwrap().level, Level::Low);
     }
 
     #[test]
@@ -564,7 +565,9 @@ why = "deletes production resources"
             "[[rules]]\nid = \"git.reset-hard\"\nprogram = \"git\"\nlevel = \"low\"",
             "[[rules]]\nid = \"git.reset-hard\"",
             "[[rules]]\nid = \"learned.failures\"\nlevel = \"high\"",
-            "[[rules]]\nid = \"git.reset-hard\"\nlevel = \"low\"\n[[rules]]\nid = \"git.reset-hard\"\nlevel = \"high\"",
+            "[[rules]]\nid = \"git.reset-hard\"\nlevel = \"high\"\n[[rules]]\nid = \"git.reset-hard\"\nlevel = \"high\"",
+            "[[rules]]\nid = \"x.y\"\nprogram = \"p\"\ntext = \"(\"\nlevel = \"high\"\nwhy = \"w\"",
+            "[[rules]]\nid = \"x.y\"\nprogram = \"p\"\nnot_flags = [\"--\"]\nlevel = \"high\"\nwhy = \"w\"",
         ];
         for text in cases {
             let err = RuleSet::from_policy(&policy(text)).unwrap_err();

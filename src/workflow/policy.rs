@@ -211,16 +211,15 @@ mod tests {
     #[test]
     fn the_repository_rules_apply_to_steps() {
         let policy: crate::learn::policy::LearnPolicy = toml::from_str(
-            "[[rules]]\nid = \"git.reset-hard\"\nlevel = \"medium\"\n\
+            "[[rules]]\nid = \"git.clean-force\"\nlevel = \"high\"\n\
              [[rules]]\nid = \"deploy.prod\"\nprogram = \"kubectl\"\nsubcommand = \"delete\"\n\
              level = \"high\"\nwhy = \"deletes production resources\"\n",
         )
         .unwrap();
         let rules = RuleSet::from_policy(&policy).unwrap();
-        assert_eq!(
-            high_risk(&argv("git reset --hard"), &rules),
-            None,
-            "re-levelled to medium"
+        assert!(
+            high_risk(&argv("git clean -f"), &rules).is_some(),
+            "raised to high"
         );
         let why = high_risk(&argv("kubectl delete ns prod"), &rules).unwrap();
         assert_eq!(why, "deletes production resources (rule deploy.prod)");
