@@ -55,10 +55,7 @@ impl Declared {
         let words = command.args();
         let args = m::Args::of(words);
         let mut operands = args.operands.iter();
-        let in_order = self
-            .words
-            .iter()
-            .all(|glob| operands.any(|w| glob.is_match(&w.text)));
+        let in_order = self.words.iter().all(|glob| operands.any(|w| glob.is_match(&w.text)));
         in_order
             && self.flags.iter().all(|f| has_flag(&args, words, f))
             && (self.any_flags.is_empty() || self.any_flags.iter().any(|f| has_flag(&args, words, f)))

@@ -92,7 +92,9 @@ fn git(command: &Command) -> Option<(&str, &[Word])> {
 
 /// Operands that name everything in the work tree.
 fn everything(operands: &[&str]) -> bool {
-    operands.iter().any(|p| matches!(*p, "." | ":/" | "*" | "./" | ":/*" | "./*"))
+    operands
+        .iter()
+        .any(|p| matches!(*p, "." | ":/" | "*" | "./" | ":/*" | "./*"))
 }
 
 /// `checkout` that overwrites files in the work tree: paths after `--`
@@ -161,7 +163,12 @@ pub fn git_worktree_force_remove(command: &Command) -> bool {
 
 /// Does a reflog expiry or prune time mean "now" (no grace period)?
 fn immediate(value: Option<&str>) -> bool {
-    value.is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "now" | "all" | "0" | "0.seconds.ago" | "0.days.ago"))
+    value.is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "now" | "all" | "0" | "0.seconds.ago" | "0.days.ago"
+        )
+    })
 }
 
 /// `reflog expire --expire=now` (or `--expire-unreachable=now`): drops the
@@ -197,7 +204,9 @@ mod tests {
     use super::*;
     use crate::learn::shell::parse_line;
 
-    fn matched(f: fn(&Command) -> bool, line: &str) -> bool {
+    type Matcher = fn(&Command) -> bool;
+
+    fn matched(f: Matcher, line: &str) -> bool {
         parse_line(line).unwrap().commands.iter().any(f)
     }
 
@@ -246,7 +255,7 @@ mod tests {
 
     #[test]
     fn stashes_resets_worktrees_reflogs_and_prunes() {
-        let yes: &[(fn(&Command) -> bool, &str)] = &[
+        let yes: &[(Matcher, &str)] = &[
             (git_stash_discard, "git stash drop"),
             (git_stash_discard, "git stash drop stash@{1}"),
             (git_stash_discard, "git stash clear"),
@@ -264,7 +273,7 @@ mod tests {
         for (f, line) in yes {
             assert!(matched(*f, line), "{line}");
         }
-        let no: &[(fn(&Command) -> bool, &str)] = &[
+        let no: &[(Matcher, &str)] = &[
             (git_stash_discard, "git stash"),
             (git_stash_discard, "git stash pop"),
             (git_stash_discard, "git stash list"),

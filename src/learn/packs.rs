@@ -36,8 +36,11 @@ pub struct Pack {
 pub fn pack(name: &str) -> Result<Pack> {
     let (_, text) = PACKS.iter().find(|(n, _)| *n == name).ok_or_else(|| unknown(name))?;
     toml::from_str(text).map_err(|e| {
-        Error::environment("broken_pack", format!("the built-in rule pack {name} does not parse: {}", e.message()))
-            .with_hint("this is a bug in this baton build; turn the pack off with `baton config set learn.packs ...`")
+        Error::environment(
+            "broken_pack",
+            format!("the built-in rule pack {name} does not parse: {}", e.message()),
+        )
+        .with_hint("this is a bug in this baton build; turn the pack off with `baton config set learn.packs ...`")
     })
 }
 
@@ -79,65 +82,265 @@ mod tests {
 
     /// (pack, line, level with the pack on, the rule that must be among the reasons).
     const CASES: &[(&str, &str, Level, &str)] = &[
-        ("kubernetes", "kubectl delete namespace prod", Level::High, "k8s.delete-namespace"),
-        ("kubernetes", "kubectl -n prod delete ns staging", Level::High, "k8s.delete-namespace"),
-        ("kubernetes", "oc delete namespace/prod", Level::High, "k8s.delete-namespace"),
-        ("kubernetes", "kubectl delete pods --all -n prod", Level::High, "k8s.delete-all"),
-        ("kubernetes", "kubectl delete deploy -A --all", Level::High, "k8s.delete-all"),
-        ("kubernetes", "kubectl delete crd widgets.example.com", Level::High, "k8s.delete-cluster-wide"),
+        (
+            "kubernetes",
+            "kubectl delete namespace prod",
+            Level::High,
+            "k8s.delete-namespace",
+        ),
+        (
+            "kubernetes",
+            "kubectl -n prod delete ns staging",
+            Level::High,
+            "k8s.delete-namespace",
+        ),
+        (
+            "kubernetes",
+            "oc delete namespace/prod",
+            Level::High,
+            "k8s.delete-namespace",
+        ),
+        (
+            "kubernetes",
+            "kubectl delete pods --all -n prod",
+            Level::High,
+            "k8s.delete-all",
+        ),
+        (
+            "kubernetes",
+            "kubectl delete deploy -A --all",
+            Level::High,
+            "k8s.delete-all",
+        ),
+        (
+            "kubernetes",
+            "kubectl delete crd widgets.example.com",
+            Level::High,
+            "k8s.delete-cluster-wide",
+        ),
         ("kubernetes", "kubectl delete pod web-1", Level::Medium, "k8s.delete"),
-        ("kubernetes", "kubectl drain node-3 --ignore-daemonsets", Level::Medium, "k8s.drain"),
-        ("kubernetes", "kubectl scale deploy/web --replicas=0", Level::Medium, "k8s.scale-zero"),
+        (
+            "kubernetes",
+            "kubectl drain node-3 --ignore-daemonsets",
+            Level::Medium,
+            "k8s.drain",
+        ),
+        (
+            "kubernetes",
+            "kubectl scale deploy/web --replicas=0",
+            Level::Medium,
+            "k8s.scale-zero",
+        ),
         ("kubernetes", "helm uninstall web", Level::Medium, "k8s.helm-uninstall"),
         ("terraform", "terraform destroy", Level::High, "tf.destroy"),
         ("terraform", "tofu destroy -auto-approve", Level::High, "tf.destroy"),
-        ("terraform", "terraform apply -destroy -auto-approve", Level::High, "tf.apply-destroy"),
-        ("terraform", "terraform apply -auto-approve", Level::Medium, "tf.apply-auto-approve"),
-        ("terraform", "terraform state rm aws_instance.web", Level::Medium, "tf.state-change"),
-        ("terraform", "terraform workspace delete old", Level::Medium, "tf.workspace-delete"),
-        ("docker", "docker system prune -af --volumes", Level::High, "docker.prune-volumes"),
+        (
+            "terraform",
+            "terraform apply -destroy -auto-approve",
+            Level::High,
+            "tf.apply-destroy",
+        ),
+        (
+            "terraform",
+            "terraform apply -auto-approve",
+            Level::Medium,
+            "tf.apply-auto-approve",
+        ),
+        (
+            "terraform",
+            "terraform state rm aws_instance.web",
+            Level::Medium,
+            "tf.state-change",
+        ),
+        (
+            "terraform",
+            "terraform workspace delete old",
+            Level::Medium,
+            "tf.workspace-delete",
+        ),
+        (
+            "docker",
+            "docker system prune -af --volumes",
+            Level::High,
+            "docker.prune-volumes",
+        ),
         ("docker", "docker volume rm pgdata", Level::High, "docker.volume-delete"),
         ("docker", "podman volume prune -f", Level::High, "docker.volume-delete"),
-        ("docker", "docker compose down -v", Level::High, "docker.compose-down-volumes"),
-        ("docker", "docker-compose down --volumes", Level::High, "docker.compose-down-volumes"),
+        (
+            "docker",
+            "docker compose down -v",
+            Level::High,
+            "docker.compose-down-volumes",
+        ),
+        (
+            "docker",
+            "docker-compose down --volumes",
+            Level::High,
+            "docker.compose-down-volumes",
+        ),
         ("docker", "docker system prune -a", Level::Medium, "docker.system-prune"),
         ("docker", "docker image prune -a", Level::Medium, "docker.prune"),
-        ("cloud", "aws s3 rb s3://bucket --force", Level::High, "cloud.aws-bucket-delete"),
-        ("cloud", "aws s3 rm s3://bucket/ --recursive", Level::High, "cloud.aws-s3-recursive-delete"),
-        ("cloud", "aws ec2 terminate-instances --instance-ids i-1", Level::High, "cloud.aws-destroy"),
-        ("cloud", "aws rds delete-db-instance --db-instance-identifier db", Level::High, "cloud.aws-destroy"),
-        ("cloud", "aws iam delete-user --user-name x", Level::Medium, "cloud.aws-delete"),
-        ("cloud", "gcloud projects delete my-project", Level::High, "cloud.gcloud-destroy"),
-        ("cloud", "gcloud sql instances delete db1", Level::High, "cloud.gcloud-destroy"),
-        ("cloud", "gcloud compute instances delete vm1 --zone z", Level::High, "cloud.gcloud-destroy"),
-        ("cloud", "gsutil -m rm -r gs://bucket", Level::High, "cloud.gcloud-storage-recursive-delete"),
-        ("cloud", "gsutil rb gs://bucket", Level::High, "cloud.gsutil-bucket-delete"),
-        ("cloud", "gcloud pubsub topics delete t", Level::Medium, "cloud.gcloud-delete"),
-        ("cloud", "az group delete --name rg --yes", Level::High, "cloud.az-destroy"),
+        (
+            "cloud",
+            "aws s3 rb s3://bucket --force",
+            Level::High,
+            "cloud.aws-bucket-delete",
+        ),
+        (
+            "cloud",
+            "aws s3 rm s3://bucket/ --recursive",
+            Level::High,
+            "cloud.aws-s3-recursive-delete",
+        ),
+        (
+            "cloud",
+            "aws ec2 terminate-instances --instance-ids i-1",
+            Level::High,
+            "cloud.aws-destroy",
+        ),
+        (
+            "cloud",
+            "aws rds delete-db-instance --db-instance-identifier db",
+            Level::High,
+            "cloud.aws-destroy",
+        ),
+        (
+            "cloud",
+            "aws iam delete-user --user-name x",
+            Level::Medium,
+            "cloud.aws-delete",
+        ),
+        (
+            "cloud",
+            "gcloud projects delete my-project",
+            Level::High,
+            "cloud.gcloud-destroy",
+        ),
+        (
+            "cloud",
+            "gcloud sql instances delete db1",
+            Level::High,
+            "cloud.gcloud-destroy",
+        ),
+        (
+            "cloud",
+            "gcloud compute instances delete vm1 --zone z",
+            Level::High,
+            "cloud.gcloud-destroy",
+        ),
+        (
+            "cloud",
+            "gsutil -m rm -r gs://bucket",
+            Level::High,
+            "cloud.gcloud-storage-recursive-delete",
+        ),
+        (
+            "cloud",
+            "gsutil rb gs://bucket",
+            Level::High,
+            "cloud.gsutil-bucket-delete",
+        ),
+        (
+            "cloud",
+            "gcloud pubsub topics delete t",
+            Level::Medium,
+            "cloud.gcloud-delete",
+        ),
+        (
+            "cloud",
+            "az group delete --name rg --yes",
+            Level::High,
+            "cloud.az-destroy",
+        ),
         ("cloud", "az sql db delete -n db -g rg", Level::High, "cloud.az-destroy"),
         ("cloud", "az network vnet delete -n v", Level::Medium, "cloud.az-delete"),
         ("databases", "psql -c 'DROP TABLE users'", Level::High, "db.drop"),
-        ("databases", "psql -d app --command='drop database app'", Level::High, "db.drop"),
+        (
+            "databases",
+            "psql -d app --command='drop database app'",
+            Level::High,
+            "db.drop",
+        ),
         ("databases", "mysql -e 'TRUNCATE TABLE orders'", Level::High, "db.drop"),
         ("databases", "sqlite3 app.db 'DROP TABLE t;'", Level::High, "db.drop"),
-        ("databases", "psql -c 'DELETE FROM users;'", Level::Medium, "db.delete-all"),
+        (
+            "databases",
+            "psql -c 'DELETE FROM users;'",
+            Level::Medium,
+            "db.delete-all",
+        ),
         ("databases", "dropdb app", Level::High, "db.dropdb"),
-        ("databases", "mysqladmin -u root drop app", Level::High, "db.mysqladmin-drop"),
-        ("databases", "mongosh app --eval 'db.dropDatabase()'", Level::High, "db.mongo-drop"),
+        (
+            "databases",
+            "mysqladmin -u root drop app",
+            Level::High,
+            "db.mysqladmin-drop",
+        ),
+        (
+            "databases",
+            "mongosh app --eval 'db.dropDatabase()'",
+            Level::High,
+            "db.mongo-drop",
+        ),
         ("databases", "redis-cli FLUSHALL", Level::High, "db.redis-flush"),
         ("databases", "redis-cli -n 2 flushdb", Level::High, "db.redis-flush"),
-        ("secrets", "vault kv destroy -versions=1 secret/app", Level::High, "vault.destroy"),
-        ("secrets", "vault kv metadata delete secret/app", Level::High, "vault.destroy"),
+        (
+            "secrets",
+            "vault kv destroy -versions=1 secret/app",
+            Level::High,
+            "vault.destroy",
+        ),
+        (
+            "secrets",
+            "vault kv metadata delete secret/app",
+            Level::High,
+            "vault.destroy",
+        ),
         ("secrets", "vault secrets disable kv", Level::High, "vault.disable"),
         ("secrets", "vault auth disable github", Level::High, "vault.disable"),
         ("secrets", "vault kv delete secret/app", Level::Medium, "vault.delete"),
-        ("secrets", "vault lease revoke -prefix aws/", Level::Medium, "vault.revoke-prefix"),
-        ("backups", "restic forget --keep-last 1 --prune", Level::High, "backup.restic-forget-prune"),
-        ("backups", "restic forget --keep-daily 7", Level::Medium, "backup.restic-forget"),
-        ("backups", "borg delete /backups::monday", Level::High, "backup.borg-delete"),
-        ("backups", "borg prune --keep-daily 7 /backups", Level::Medium, "backup.borg-prune"),
-        ("backups", "kopia snapshot delete k1 --delete", Level::High, "backup.kopia-delete"),
-        ("backups", "rclone purge remote:backups", Level::High, "backup.rclone-purge"),
+        (
+            "secrets",
+            "vault lease revoke -prefix aws/",
+            Level::Medium,
+            "vault.revoke-prefix",
+        ),
+        (
+            "backups",
+            "restic forget --keep-last 1 --prune",
+            Level::High,
+            "backup.restic-forget-prune",
+        ),
+        (
+            "backups",
+            "restic forget --keep-daily 7",
+            Level::Medium,
+            "backup.restic-forget",
+        ),
+        (
+            "backups",
+            "borg delete /backups::monday",
+            Level::High,
+            "backup.borg-delete",
+        ),
+        (
+            "backups",
+            "borg prune --keep-daily 7 /backups",
+            Level::Medium,
+            "backup.borg-prune",
+        ),
+        (
+            "backups",
+            "kopia snapshot delete k1 --delete",
+            Level::High,
+            "backup.kopia-delete",
+        ),
+        (
+            "backups",
+            "rclone purge remote:backups",
+            Level::High,
+            "backup.rclone-purge",
+        ),
     ];
 
     /// Look-alikes: low with every pack on.
@@ -190,7 +393,13 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), n, "a rule id is in two packs or twice in one");
         let all = with(&[ALL]);
-        assert_eq!(all.rules().iter().filter(|r| matches!(r.origin, Origin::Pack(_))).count(), n);
+        assert_eq!(
+            all.rules()
+                .iter()
+                .filter(|r| matches!(r.origin, Origin::Pack(_)))
+                .count(),
+            n
+        );
     }
 
     #[test]

@@ -131,14 +131,19 @@ impl LocalRules {
     pub fn parse(path: &std::path::Path, bytes: &[u8]) -> Result<LocalRules> {
         let shown = path.display();
         let hint = format!("fix or remove {shown}: it holds `[[rules]]` entries like learn.rules");
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| Error::invalid("invalid_learn_local", format!("{shown} is not UTF-8")).with_hint(hint.clone()))?;
+        let text = std::str::from_utf8(bytes).map_err(|_| {
+            Error::invalid("invalid_learn_local", format!("{shown} is not UTF-8")).with_hint(hint.clone())
+        })?;
         let local: LocalRules = toml::from_str(text).map_err(|e| {
-            Error::invalid("invalid_learn_local", format!("{shown} does not parse: {}", e.message())).with_hint(hint.clone())
+            Error::invalid(
+                "invalid_learn_local",
+                format!("{shown} does not parse: {}", e.message()),
+            )
+            .with_hint(hint.clone())
         })?;
         if let Some(key) = local.extra.keys().next() {
             return Err(
-                Error::invalid("invalid_learn_local", format!("{shown} has an unknown key {key:?}")).with_hint(hint)
+                Error::invalid("invalid_learn_local", format!("{shown} has an unknown key {key:?}")).with_hint(hint),
             );
         }
         Ok(local)

@@ -217,10 +217,7 @@ mod tests {
         )
         .unwrap();
         let rules = RuleSet::from_policy(&policy).unwrap();
-        assert!(
-            high_risk(&argv("git clean -f"), &rules).is_some(),
-            "raised to high"
-        );
+        assert!(high_risk(&argv("git clean -f"), &rules).is_some(), "raised to high");
         let why = high_risk(&argv("kubectl delete ns prod"), &rules).unwrap();
         assert_eq!(why, "deletes production resources (rule deploy.prod)");
         let why = high_risk(&argv("sudo rm -rf /"), &rules).unwrap();
