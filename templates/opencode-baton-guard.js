@@ -10,12 +10,17 @@
 // After the command it records the outcome with `baton learn post-command`
 // when opencode reports an exit code.
 //
-// If baton itself cannot answer (not installed, not a baton repository),
-// the guard logs that and lets the command through: a broken guard must not
-// stop all work. Set BATON_BIN to use a baton that is not on PATH.
+// Fail closed: when baton cannot answer (not found, an error such as a
+// config that does not load, no verdict at all), the command is refused
+// with what baton said. BATON_BIN overrides the baton it runs; BATON_ACTOR,
+// when set, the actor it acts as.
+
+const DEFAULT_BATON = "baton"
+const DEFAULT_ACTOR = "agent:opencode"
 
 export const BatonGuard = async ({ $, client, directory }) => {
-  const baton = process.env.BATON_BIN || "baton"
+  const baton = process.env.BATON_BIN || DEFAULT_BATON
+  const env = { ...process.env, BATON_ACTOR: process.env.BATON_ACTOR || DEFAULT_ACTOR }
   const started = new Map()
 
   const log = async (level, message) => {
@@ -35,20 +40,29 @@ export const BatonGuard = async ({ $, client, directory }) => {
       const command = output?.args?.command
       if (typeof command !== "string" || command.trim() === "") return
 
-      const result = await $`${baton} learn pre-command --json --command ${command}`
-        .cwd(directory)
-        .quiet()
-        .nothrow()
+      let result
+      try {
+        result = await $`${baton} learn pre-command --json --command ${command}`
+          .cwd(directory)
+          .env(env)
+          .quiet()
+          .nothrow()
+      } catch (e) {
+        throw new Error(`baton: blocked, the guard could not run ${baton}: ${e?.message ?? e}`)
+      }
+      const said = `${result.stderr?.toString() ?? ""}`.trim()
       let verdict
       try {
         verdict = JSON.parse(result.stdout.toString())
       } catch {
-        await log("warn", `baton learn pre-command gave no verdict (exit ${result.exitCode}); command allowed`)
-        return
+        throw new Error(
+          `baton: blocked, the guard gave no verdict (exit ${result.exitCode}): ${said || "no output"}`,
+        )
       }
-      if (verdict.error) {
-        await log("warn", `baton learn pre-command: ${verdict.error.message}; command allowed`)
-        return
+      if (verdict?.error || typeof verdict?.level !== "string") {
+        const message = verdict?.error?.message ?? "no verdict"
+        const hint = verdict?.error?.hint ? `; hint: ${verdict.error.hint}` : ""
+        throw new Error(`baton: blocked, the guard cannot judge: error: ${message}${hint}`)
       }
 
       started.set(input.callID, { command, at: Date.now() })
@@ -71,6 +85,7 @@ export const BatonGuard = async ({ $, client, directory }) => {
       const duration = `${Math.max(0, Date.now() - run.at)}ms`
       await $`${baton} learn post-command --command ${run.command} --exit-code ${exit} --duration ${duration}`
         .cwd(directory)
+        .env(env)
         .quiet()
         .nothrow()
     },

@@ -169,8 +169,8 @@ fn the_guard_judges_outside_a_repository_with_the_built_in_rules() {
 fn the_repository_rules_apply_and_a_broken_rule_never_lands() {
     let repo = Repo::new();
     let set = |value: &str| repo.run(HUMAN, &["config", "set", "learn.rules", value]);
-    set(r#"[{ id = "git.reset-hard", level = "medium" }, { id = "deploy.prod", program = "kubectl", subcommand = "delete", level = "high", why = "deletes production resources" }]"#).ok();
-    assert_eq!(pre(&repo, HUMAN, "git reset --hard").ok()["level"], "medium");
+    set(r#"[{ id = "git.clean-force", level = "high" }, { id = "deploy.prod", program = "kubectl", subcommand = "delete", level = "high", why = "deletes production resources" }]"#).ok();
+    assert_eq!(pre(&repo, HUMAN, "git clean -f").code, 1);
     let kube = pre(&repo, HUMAN, "kubectl delete ns prod");
     assert_eq!(kube.code, 1);
     assert_eq!(kube.json()["reasons"][0]["why"], "deletes production resources");
@@ -452,14 +452,16 @@ fn a_journal_nothing_else_folded_is_folded_by_the_post_command_that_grew_it() {
 }
 
 #[test]
-fn a_broken_statistics_file_never_switches_the_guard_off() {
+fn a_broken_statistics_file_blocks_until_doctor_sets_it_aside() {
     let repo = Repo::new();
     repo.commit_files(
         &[("learn/commands.toml", b"schema = 1\n[families.rm]\nruns = \"x\"\n")],
         "corrupt",
     );
-    let v = pre(&repo, HUMAN, "rm -rf /");
-    assert_eq!(v.code, 1, "{}", v.describe());
+    // Fail closed: the guard does not judge without what it learned.
+    let v = pre(&repo, HUMAN, "rm -rf build");
+    let err = v.err(2, "learn_statistics_unreadable");
+    assert!(err["hint"].as_str().unwrap().contains("doctor learn --fix"), "{err}");
     let doctor = repo.run(HUMAN, &["learn", "doctor"]);
     assert_eq!(doctor.code, 1);
     let errors = common::doctor_errors(&doctor.json());
@@ -470,6 +472,7 @@ fn a_broken_statistics_file_never_switches_the_guard_off() {
     assert!(repo.state_file("learn/commands.toml").is_none());
     assert!(repo.state_file("quarantine/learn/commands.toml").is_some());
     repo.run(HUMAN, &["learn", "doctor"]).ok();
+    assert_eq!(pre(&repo, HUMAN, "rm -rf build").ok()["level"], "low");
 }
 
 // ---------------------------------------------------------------------------
@@ -662,10 +665,14 @@ fn hooks_install_merges_keeps_every_entry_and_refuses_conflicts() {
     assert_eq!(merged["hooks"]["Stop"], before["hooks"]["Stop"]);
     let pre = merged["hooks"]["PreToolUse"].as_array().unwrap();
     assert_eq!(pre[0]["hooks"][0], before["hooks"]["PreToolUse"][0]["hooks"][0]);
-    assert_eq!(pre[0]["hooks"][1]["command"], "baton learn pre-command --hook claude");
+    let command = pre[0]["hooks"][1]["command"].as_str().unwrap();
+    assert!(
+        command.ends_with("BATON_ACTOR=\"${BATON_ACTOR:-agent:claude}\" baton learn pre-command --hook claude"),
+        "{command}"
+    );
     assert_eq!(
         merged["hooks"]["PostToolUseFailure"][0]["hooks"][0]["command"],
-        "baton learn post-command --hook claude"
+        "BATON_ACTOR=\"${BATON_ACTOR:-agent:claude}\" baton learn post-command --hook claude"
     );
     // Twice changes nothing.
     let again = repo.run(HUMAN, &["learn", "hooks", "install", "claude"]).ok();

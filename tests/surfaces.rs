@@ -121,6 +121,11 @@ fn opencode_has_one_command_per_existing_subsystem() {
             template.contains(&format!("baton {name} $ARGUMENTS")),
             "opencode command {name} must run `baton {name} $ARGUMENTS`"
         );
+        // opencode's !`cmd` keeps stdout only: errors must reach the user too.
+        assert!(
+            template.contains(&format!("baton {name} $ARGUMENTS 2>&1`")),
+            "opencode command {name} must show baton's errors (2>&1)"
+        );
         assert!(
             entry["description"].as_str().is_some_and(|d| !d.is_empty()),
             "opencode command {name} needs a description"

@@ -11,8 +11,9 @@ use serde_json::json;
 use super::doctor;
 use super::output::{safe, table, Output};
 use crate::clock::{Bounds, Span};
-use crate::error::{Error, Result};
-use crate::learn::hooks::{self, Agent, HookAnswer, PostRequest, PreRequest, Target};
+use crate::error::{Error, Kind, Result};
+use crate::ids::Actor;
+use crate::learn::hooks::{self, Agent, HookAnswer, HookCommand, PostRequest, PreRequest, Target};
 use crate::learn::judge::Verdict;
 use crate::learn::route::{Routing, Suggestion};
 use crate::learn::stats::{JournalEntry, Outcome};
@@ -73,6 +74,10 @@ pub struct PostArgs {
     hook: Option<Agent>,
 }
 
+fn hook_actor(raw: &str) -> Result<Actor> {
+    Actor::parse(raw)
+}
+
 fn duration(raw: &str) -> Result<Span> {
     Span::parse_within(raw, Bounds::WAIT)
 }
@@ -83,9 +88,12 @@ pub enum HooksCommand {
     Install {
         #[arg(value_parser = Target::parse)]
         agent: Target,
-        /// The command the hooks run baton with.
-        #[arg(long, default_value = "baton", value_name = "COMMAND")]
+        /// The path of the baton the hooks run (quoted for the shell as needed).
+        #[arg(long, default_value = "baton", value_name = "PATH")]
         baton: String,
+        /// The actor the hooks act as when the agent's environment sets no BATON_ACTOR (default: agent:<agent>).
+        #[arg(long = "as", value_name = "ACTOR", value_parser = hook_actor)]
+        as_actor: Option<Actor>,
     },
 }
 
@@ -118,15 +126,22 @@ pub fn run(how: &Opening<'_>, cmd: &LearnCommand) -> Result<Output> {
         LearnCommand::Route { task } => Ok(routed(&op::route(&how.open(None)?, task)?)),
         LearnCommand::Metrics => Ok(metrics(&op::metrics(&how.open(None)?)?)),
         LearnCommand::Doctor(args) => doctor::run_for(&how.open(None)?, &["learn"], args),
-        LearnCommand::Hooks(HooksCommand::Install { agent, baton }) => {
-            let done = op::install_hooks(&how.open(None)?, *agent, baton)?;
-            let text = if done.changed {
+        LearnCommand::Hooks(HooksCommand::Install { agent, baton, as_actor }) => {
+            let command = HookCommand {
+                baton: baton.clone(),
+                actor: as_actor.clone().unwrap_or(HookCommand::default_for(*agent).actor),
+            };
+            let done = op::install_hooks(&how.open(None)?, *agent, &command)?;
+            let mut text = if done.changed {
                 format!("installed baton hooks in {}: {}", done.path, done.added.join(", "))
             } else {
                 format!("baton hooks are already installed in {}", done.path)
             };
+            for note in &done.notes {
+                text.push_str(&format!("\nnote: {note}"));
+            }
             Ok(Output::new(
-                json!({"path": done.path, "changed": done.changed, "added": done.added}),
+                json!({"path": done.path, "changed": done.changed, "added": done.added, "notes": done.notes}),
                 text,
             ))
         }
@@ -135,31 +150,49 @@ pub fn run(how: &Opening<'_>, cmd: &LearnCommand) -> Result<Output> {
 
 fn pre_command(how: &Opening<'_>, args: &PreArgs) -> Result<Output> {
     if let Some(agent) = args.hook {
-        let answer = match hooks::parse_pre(agent, &read_payload()?)? {
-            PreRequest::Judge {
-                command, cwd, dialect, ..
-            } => {
-                let dir = payload_dir(how, cwd.as_deref());
-                let verdict = judge(how, dir.as_deref(), &Input::Line(command))?;
-                hooks::answer_pre(dialect, &verdict)
-            }
-            PreRequest::PassThrough { .. } => hooks::answer_pass(agent),
-        };
+        // Fail closed: whatever goes wrong, the call is blocked in the client's protocol.
+        let answer = hook_pre(how, agent).unwrap_or_else(|e| hooks::answer_error(agent, &e));
         return Ok(answered(answer));
     }
     let input = match &args.command {
         Some(line) => Input::Line(line.clone()),
         None => Input::Argv(args.argv.clone()),
     };
-    let verdict = judge(how, None, &input)?;
+    // Fail closed: a guard that cannot judge exits 2 (invalid input), which
+    // every caller treats as "do not run", never 0 or 3.
+    let verdict = judge(how, None, &input).map_err(|mut e| {
+        e.kind = Kind::Invalid;
+        e
+    })?;
     let code = verdict.exit_code();
     Ok(Output::new(json!(verdict), verdict.explain()).exit(code))
+}
+
+fn hook_pre(how: &Opening<'_>, agent: Agent) -> Result<HookAnswer> {
+    Ok(match hooks::parse_pre(agent, &read_payload()?)? {
+        PreRequest::Judge {
+            command, cwd, dialect, ..
+        } => {
+            let dir = payload_dir(how, cwd.as_deref());
+            match judge(how, dir.as_deref(), &Input::Line(command)) {
+                Ok(verdict) => hooks::answer_pre(dialect, &verdict),
+                Err(e) => hooks::answer_error(dialect, &e),
+            }
+        }
+        PreRequest::PassThrough { .. } => hooks::answer_pass(agent),
+    })
 }
 
 fn judge(how: &Opening<'_>, dir: Option<&Path>, input: &Input) -> Result<Verdict> {
     match how.open_if_repository(dir)? {
         Some(s) => op::pre_command(&s, input),
-        None => Ok(op::pre_command_builtin(input)),
+        None => {
+            // No repository, no session to name the actor: it must still be valid.
+            if let Some(raw) = std::env::var("BATON_ACTOR").ok().filter(|a| !a.is_empty()) {
+                Actor::parse(&raw).map_err(|e| e.context("BATON_ACTOR"))?;
+            }
+            Ok(op::pre_command_builtin(input))
+        }
     }
 }
 
@@ -188,8 +221,12 @@ fn read_payload() -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// A hook's answer: its bytes on stdout as they are, even with `--json`.
+/// A hook's answer: its bytes on stdout as they are, even with `--json`;
+/// the guard's own failure on stderr.
 fn answered(answer: HookAnswer) -> Output {
+    if !answer.stderr.is_empty() {
+        eprint!("{}", crate::term::lines(&answer.stderr));
+    }
     Output::raw(String::from_utf8_lossy(&answer.stdout).into_owned()).exit(answer.exit_code)
 }
 

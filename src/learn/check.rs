@@ -37,8 +37,9 @@ pub struct JournalFacts {
 /// What doctor found to judge.
 #[derive(Debug, Clone)]
 pub struct Facts {
-    /// How many rules are in effect, or why the `[learn]` section is refused.
-    pub rules: Result<usize>,
+    /// How many rules are in effect and which ones the shared config tried
+    /// to lower or disable (ignored), or why the rules are refused.
+    pub rules: Result<(usize, Vec<String>)>,
     /// `learn/commands.toml`: (families, runs), or why it does not parse.
     pub commands: Result<(usize, u64)>,
     /// `learn/routes.toml`: roles, or why it does not parse.
@@ -57,19 +58,28 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
     out
 }
 
-fn rules(rules: &Result<usize>) -> Finding {
+fn rules(rules: &Result<(usize, Vec<String>)>) -> Finding {
     match rules {
-        Ok(n) => Finding::ok(RULES, format!("{n} risk rule(s) in effect")),
-        // Every command that reads the rules refuses until it is fixed.
-        Err(e) => Finding::error(
+        Ok((n, loosened)) if loosened.is_empty() => Finding::ok(RULES, format!("{n} risk rule(s) in effect")),
+        Ok((n, loosened)) => Finding::warn(
             RULES,
-            format!("the [learn] section of config.toml is refused: {}", e.message),
+            format!(
+                "{n} risk rule(s) in effect; the shared config lowers or disables {}, which is ignored: it only tightens",
+                loosened.join(", ")
+            ),
         )
         .hint(format!(
-            "{}; fix it with `baton config set learn.rules ...` (pre-command refuses every command until then)",
-            e.hint
+            "remove them from learn.rules; to relax a rule on this machine only, put it in .git/{}",
+            super::policy::LOCAL_PATH
         ))
         .at(crate::config::PATH),
+        // Every command that reads the rules refuses until it is fixed.
+        Err(e) => Finding::error(RULES, format!("the learn rules are refused: {}", e.message))
+            .hint(format!(
+                "{}; pre-command refuses every command until then",
+                e.hint
+            ))
+            .at(crate::config::PATH),
     }
 }
 
@@ -135,7 +145,7 @@ mod tests {
 
     fn facts(journal: JournalFacts) -> Facts {
         Facts {
-            rules: Ok(30),
+            rules: Ok((30, Vec::new())),
             commands: Ok((2, 10)),
             routes: Ok(1),
             journal: Ok(journal),
@@ -206,6 +216,15 @@ mod tests {
             ]
         );
         assert_eq!(found[0].path.as_deref(), Some("config.toml"));
+        f.rules = Ok((40, vec!["git.reset-hard".into()]));
+        let found = check(&f);
+        assert_eq!(found[0].severity, Severity::Warn);
+        assert!(
+            found[0].message.contains("lowers or disables git.reset-hard"),
+            "{}",
+            found[0].message
+        );
+        assert!(found[0].hint.contains("local.toml"));
         assert_eq!(found[1].path.as_deref(), Some(COMMANDS_PATH));
         assert!(found[1].hint.contains("quarantine"));
     }

@@ -13,16 +13,24 @@
 //!   `PostToolUse` `tool_response` is the output text, with no exit status:
 //!   the outcome is recorded as unknown.
 //! - Gemini CLI `BeforeTool` (tool `run_shell_command`): `{"decision":
-//!   "deny"|"ask", "reason": ...}`, and `{}` for low (Gemini expects JSON on
-//!   stdout). `AfterTool` carries `tool_response.llmContent` (with an
-//!   `Exit Code: N` line when the command failed) and an optional `error`.
+//!   "deny"|"ask", "reason": ..., "systemMessage": ...}`, and `{}` for low
+//!   (Gemini expects JSON on stdout). Gemini shows the user `systemMessage`,
+//!   not `reason`, when it asks. `AfterTool` carries
+//!   `tool_response.llmContent` (with an `Exit Code: N` line when the
+//!   command failed) and an optional `error`.
 //!
-//! Tools other than the shell pass through. A payload that is not what the
-//! protocol says is invalid input (exit 2, which Claude Code, Codex and
-//! Gemini treat as "block"): a guard that cannot read its input fails closed.
+//! Tools other than the shell pass through. Fail closed: a payload that is
+//! not what the protocol says, or anything the guard needs that does not
+//! load, is answered by [`answer_error`]: a deny in the client's shape, the
+//! `error:` and `hint:` lines on stderr, and exit 2, which Claude Code,
+//! Codex and Gemini all treat as "block".
 //!
-//! Also the settings merge of `learn hooks install <agent>` (see
-//! [`install`]), and the opencode plugin template.
+//! The settings merge of `learn hooks install <agent>` and the opencode
+//! plugin are in [`install`].
+
+mod install;
+
+pub use install::{install, opencode_plugin, shell_quote, HookCommand, Install, Target, CODEX_TRUST, OPENCODE_PLUGIN};
 
 use serde_json::{json, Map, Value};
 
@@ -100,6 +108,9 @@ pub enum PostRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookAnswer {
     pub stdout: Vec<u8>,
+    /// `error:` / `hint:` lines when the guard failed (the clients show
+    /// stderr when a hook exits 2).
+    pub stderr: String,
     pub exit_code: i32,
 }
 
@@ -107,14 +118,56 @@ impl HookAnswer {
     fn json(value: &Value) -> HookAnswer {
         let mut stdout = serde_json::to_vec(value).expect("hook answers always serialize");
         stdout.push(b'\n');
-        HookAnswer { stdout, exit_code: 0 }
+        HookAnswer {
+            stdout,
+            stderr: String::new(),
+            exit_code: 0,
+        }
     }
 
     fn silent() -> HookAnswer {
         HookAnswer {
             stdout: Vec::new(),
+            stderr: String::new(),
             exit_code: 0,
         }
+    }
+}
+
+/// The exit code that blocks a tool call in Claude Code, Codex and Gemini CLI.
+pub const BLOCK_EXIT: i32 = 2;
+
+/// The answer when the guard itself failed (a payload it cannot read, a
+/// config, local rules or statistics that do not load, an invalid actor):
+/// the call is blocked. Exit 2 blocks in every client, which then shows
+/// stderr; the deny on stdout says the same to a client that reads it.
+pub fn answer_error(dialect: Agent, error: &Error) -> HookAnswer {
+    let mut stderr = format!("error: {}\n", error.message);
+    if !error.hint.is_empty() {
+        stderr.push_str(&format!("hint: {}\n", error.hint));
+    }
+    let reason = if error.hint.is_empty() {
+        format!("baton: blocked, the guard cannot judge: error: {}", error.message)
+    } else {
+        format!(
+            "baton: blocked, the guard cannot judge: error: {}; hint: {}",
+            error.message, error.hint
+        )
+    };
+    let value = match dialect {
+        Agent::Claude | Agent::Codex => json!({
+            "hookSpecificOutput": {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": "deny",
+                "permissionDecisionReason": reason,
+            }
+        }),
+        Agent::Gemini => json!({ "decision": "deny", "reason": reason, "systemMessage": reason }),
+    };
+    HookAnswer {
+        stderr,
+        exit_code: BLOCK_EXIT,
+        ..HookAnswer::json(&value)
     }
 }
 
@@ -203,9 +256,11 @@ pub fn answer_pre(dialect: Agent, verdict: &Verdict) -> HookAnswer {
             }
         })),
         (Agent::Gemini, Level::Low) => HookAnswer::json(&json!({})),
+        // Gemini shows the user `systemMessage`; `reason` goes to the model.
         (Agent::Gemini, level) => HookAnswer::json(&json!({
             "decision": if level == Level::High { "deny" } else { "ask" },
             "reason": reason,
+            "systemMessage": reason,
         })),
     }
 }
@@ -298,283 +353,6 @@ fn gemini_outcome(map: &Map<String, Value>) -> (Outcome, Option<i32>) {
     }
 }
 
-// ---- learn hooks install -------------------------------------------------
-
-/// An agent `learn hooks install` can set up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    Claude,
-    Codex,
-    Gemini,
-    Opencode,
-}
-
-impl Target {
-    pub const NAMES: &'static str = "claude, codex, gemini, opencode";
-
-    pub fn parse(raw: &str) -> Result<Target> {
-        match raw {
-            "claude" => Ok(Target::Claude),
-            "codex" => Ok(Target::Codex),
-            "gemini" => Ok(Target::Gemini),
-            "opencode" => Ok(Target::Opencode),
-            _ => Err(Error::invalid("unknown_agent", format!("unknown agent {raw:?}"))
-                .with_hint(format!("hooks can be installed for: {}", Target::NAMES))),
-        }
-    }
-
-    /// The file, relative to the repository root.
-    pub fn path(self) -> &'static str {
-        match self {
-            Target::Claude => ".claude/settings.json",
-            Target::Codex => ".codex/hooks.json",
-            Target::Gemini => ".gemini/settings.json",
-            Target::Opencode => ".opencode/plugins/baton-guard.js",
-        }
-    }
-}
-
-/// The opencode plugin, written as is by `hooks install opencode`.
-pub const OPENCODE_PLUGIN: &str = include_str!("../../templates/opencode-baton-guard.js");
-
-/// The result of an install: the file's new content and what changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Install {
-    pub path: &'static str,
-    pub content: Vec<u8>,
-    /// False when everything was already installed (nothing to write).
-    pub changed: bool,
-    /// The entries added, as `event: command`.
-    pub added: Vec<String>,
-}
-
-/// One hook to install: event, tool matcher, the entry itself.
-struct Wanted {
-    event: &'static str,
-    matcher: &'static str,
-    entry: Value,
-}
-
-fn wanted(target: Target, baton: &str) -> Vec<Wanted> {
-    let pre = |agent: &str| format!("{baton} learn pre-command --hook {agent}");
-    let post = |agent: &str| format!("{baton} learn post-command --hook {agent}");
-    let plain = |command: String| json!({ "type": "command", "command": command });
-    match target {
-        Target::Claude => vec![
-            Wanted {
-                event: "PreToolUse",
-                matcher: "Bash",
-                entry: plain(pre("claude")),
-            },
-            Wanted {
-                event: "PostToolUse",
-                matcher: "Bash",
-                entry: plain(post("claude")),
-            },
-            Wanted {
-                event: "PostToolUseFailure",
-                matcher: "Bash",
-                entry: plain(post("claude")),
-            },
-        ],
-        Target::Codex => vec![
-            Wanted {
-                event: "PreToolUse",
-                matcher: "Bash",
-                entry: plain(pre("codex")),
-            },
-            Wanted {
-                event: "PostToolUse",
-                matcher: "Bash",
-                entry: plain(post("codex")),
-            },
-        ],
-        Target::Gemini => vec![
-            Wanted {
-                event: "BeforeTool",
-                matcher: "run_shell_command",
-                entry: json!({
-                    "name": "baton-guard",
-                    "type": "command",
-                    "command": pre("gemini"),
-                    "description": "baton: judge shell commands before they run",
-                }),
-            },
-            Wanted {
-                event: "AfterTool",
-                matcher: "run_shell_command",
-                entry: json!({
-                    "name": "baton-record",
-                    "type": "command",
-                    "command": post("gemini"),
-                    "description": "baton: record how shell commands ended",
-                }),
-            },
-        ],
-        Target::Opencode => Vec::new(),
-    }
-}
-
-fn conflict(path: &str, what: String, hint: String) -> Error {
-    Error::refused("hook_conflict", format!("{path}: {what}")).with_hint(hint)
-}
-
-/// Install baton's hooks into an agent's settings in this repository: the
-/// existing file (if any) is kept entry for entry; an entry already there is
-/// left alone; a different baton entry for the same event is a refusal that
-/// names it. `baton` is how the hook should invoke baton (usually `baton`).
-pub fn install(target: Target, existing: Option<&[u8]>, baton: &str) -> Result<Install> {
-    let path = target.path();
-    if target == Target::Opencode {
-        return install_file(path, existing, OPENCODE_PLUGIN.as_bytes());
-    }
-    let mut root = match existing.filter(|b| !b.iter().all(u8::is_ascii_whitespace)) {
-        None => Value::Object(Map::new()),
-        Some(bytes) => serde_json::from_slice::<Value>(bytes).map_err(|e| {
-            Error::invalid("invalid_settings", format!("{path} is not valid JSON ({e})"))
-                .with_hint(format!("fix {path} (or move it away), then run the install again"))
-        })?,
-    };
-    let hooks = object_at(&mut root, path, "the file", "hooks")?;
-    let mut added = Vec::new();
-    for want in wanted(target, baton) {
-        if add_hook(hooks, path, &want)? {
-            added.push(format!(
-                "{}: {}",
-                want.event,
-                want.entry["command"].as_str().unwrap_or("")
-            ));
-        }
-    }
-    if added.is_empty() {
-        return Ok(Install {
-            path,
-            content: existing.unwrap_or_default().to_vec(),
-            changed: false,
-            added,
-        });
-    }
-    let mut content = serde_json::to_vec_pretty(&root).expect("settings always serialize");
-    content.push(b'\n');
-    Ok(Install {
-        path,
-        content,
-        changed: true,
-        added,
-    })
-}
-
-fn install_file(path: &'static str, existing: Option<&[u8]>, content: &[u8]) -> Result<Install> {
-    match existing {
-        Some(bytes) if bytes == content => Ok(Install {
-            path,
-            content: content.to_vec(),
-            changed: false,
-            added: Vec::new(),
-        }),
-        Some(_) => Err(conflict(
-            path,
-            "exists and is not baton's plugin".into(),
-            format!("move {path} away (or merge it by hand with baton's template), then run the install again"),
-        )),
-        None => Ok(Install {
-            path,
-            content: content.to_vec(),
-            changed: true,
-            added: vec![path.to_owned()],
-        }),
-    }
-}
-
-/// `parent[key]` as an object, created when absent; anything else is a conflict.
-fn object_at<'a>(
-    parent: &'a mut Value,
-    path: &str,
-    parent_name: &str,
-    key: &str,
-) -> Result<&'a mut Map<String, Value>> {
-    let Value::Object(map) = parent else {
-        return Err(conflict(
-            path,
-            format!("{parent_name} is not a JSON object"),
-            format!("make {parent_name} in {path} an object, then run the install again"),
-        ));
-    };
-    let value = map.entry(key.to_owned()).or_insert_with(|| Value::Object(Map::new()));
-    match value {
-        Value::Object(inner) => Ok(inner),
-        _ => Err(conflict(
-            path,
-            format!("`{key}` is not an object"),
-            format!("`{key}` must map event names to hook lists; fix it by hand"),
-        )),
-    }
-}
-
-/// Is this a baton hook command (any path, any flags)?
-fn is_baton_hook(command: &str, event_command: &str) -> bool {
-    let kind = if event_command.contains("pre-command") {
-        "learn pre-command"
-    } else {
-        "learn post-command"
-    };
-    command.contains(kind)
-}
-
-/// Add one hook under `hooks[event]`; false when it is already there.
-fn add_hook(hooks: &mut Map<String, Value>, path: &str, want: &Wanted) -> Result<bool> {
-    let command = want.entry["command"].as_str().unwrap_or_default();
-    let groups = hooks
-        .entry(want.event.to_owned())
-        .or_insert_with(|| Value::Array(Vec::new()));
-    let Value::Array(groups) = groups else {
-        return Err(conflict(
-            path,
-            format!("hooks.{} is not a list", want.event),
-            format!(
-                "hooks.{} must be a list of {{matcher, hooks}} entries; fix it by hand",
-                want.event
-            ),
-        ));
-    };
-    for (g, group) in groups.iter().enumerate() {
-        let entries = group
-            .get("hooks")
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice);
-        for (h, entry) in entries.iter().enumerate() {
-            let existing = entry.get("command").and_then(Value::as_str).unwrap_or("");
-            if existing == command {
-                return Ok(false);
-            }
-            if is_baton_hook(existing, command) {
-                return Err(conflict(
-                    path,
-                    format!("hooks.{}[{g}].hooks[{h}] already runs {existing:?}", want.event),
-                    format!("remove that entry or change it to {command:?}, then run the install again"),
-                ));
-            }
-        }
-    }
-    let same_matcher = groups
-        .iter_mut()
-        .find(|g| g.get("matcher").and_then(Value::as_str) == Some(want.matcher));
-    match same_matcher {
-        Some(group) => match group.get_mut("hooks") {
-            Some(Value::Array(entries)) => entries.push(want.entry.clone()),
-            _ => {
-                return Err(conflict(
-                    path,
-                    format!("the hooks.{} entry for {} has no hooks list", want.event, want.matcher),
-                    "give it a `hooks` list or remove it, then run the install again".into(),
-                ))
-            }
-        },
-        None => groups.push(json!({ "matcher": want.matcher, "hooks": [want.entry.clone()] })),
-    }
-    Ok(true)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -663,7 +441,10 @@ mod tests {
         assert_eq!((a.exit_code, &json["decision"]), (0, &json!("deny")));
         assert!(json["reason"].as_str().unwrap().contains("git.force-push"));
         let (_, json) = answer(Agent::Gemini, fixture!("gemini-before-shell-medium.json"));
-        assert_eq!(json.unwrap()["decision"], "ask");
+        let json = json.unwrap();
+        assert_eq!(json["decision"], "ask");
+        // Gemini shows the user systemMessage on an ask, not reason.
+        assert_eq!(json["systemMessage"], json["reason"]);
         let (a, json) = answer(Agent::Gemini, fixture!("gemini-before-shell-low.json"));
         assert_eq!((a.exit_code, json), (0, Some(json!({}))));
         let (_, json) = answer(Agent::Gemini, fixture!("gemini-before-read.json"));
@@ -725,96 +506,34 @@ mod tests {
     }
 
     #[test]
+    fn a_guard_that_cannot_judge_blocks_in_every_protocol() {
+        let err = Error::invalid("invalid_config", "config.toml does not parse").with_hint("fix it");
+        for agent in [Agent::Claude, Agent::Codex, Agent::Gemini] {
+            let a = answer_error(agent, &err);
+            assert_eq!(a.exit_code, 2);
+            assert_eq!(a.stderr, "error: config.toml does not parse\nhint: fix it\n");
+            let json: Value = serde_json::from_slice(&a.stdout).unwrap();
+            let (decision, reason) = match agent {
+                Agent::Gemini => (&json["decision"], &json["systemMessage"]),
+                _ => (
+                    &json["hookSpecificOutput"]["permissionDecision"],
+                    &json["hookSpecificOutput"]["permissionDecisionReason"],
+                ),
+            };
+            assert_eq!(decision, "deny");
+            assert!(reason
+                .as_str()
+                .unwrap()
+                .contains("error: config.toml does not parse; hint: fix it"));
+        }
+    }
+
+    #[test]
     fn exit_codes_are_found_in_text() {
         assert_eq!(exit_code_in("Exit code 101\nstderr"), Some(101));
         assert_eq!(exit_code_in("Command exited with non-zero status code 2"), Some(2));
         assert_eq!(exit_code_in("Output: x\nExit Code: 127\nSignal: (none)"), Some(127));
         assert_eq!(exit_code_in("Exit Code: (none)"), None);
         assert_eq!(exit_code_in("all good"), None);
-    }
-
-    fn json_of(bytes: &[u8]) -> Value {
-        serde_json::from_slice(bytes).unwrap()
-    }
-
-    #[test]
-    fn install_merges_into_claude_settings_and_keeps_everything() {
-        let existing = fixture!("claude-settings-existing.json");
-        let done = install(Target::Claude, Some(existing), "baton").unwrap();
-        assert!(done.changed);
-        assert_eq!(done.added.len(), 3);
-        let merged = json_of(&done.content);
-        let before = json_of(existing);
-        assert_eq!(merged["permissions"], before["permissions"]);
-        assert_eq!(merged["env"], before["env"]);
-        assert_eq!(merged["hooks"]["Stop"], before["hooks"]["Stop"]);
-        let pre = merged["hooks"]["PreToolUse"].as_array().unwrap();
-        assert_eq!(pre.len(), 2, "joined the existing Bash matcher");
-        let bash = pre[0]["hooks"].as_array().unwrap();
-        assert_eq!(bash[0], before["hooks"]["PreToolUse"][0]["hooks"][0]);
-        assert_eq!(bash[1]["command"], "baton learn pre-command --hook claude");
-        assert_eq!(pre[1], before["hooks"]["PreToolUse"][1]);
-        assert_eq!(merged["hooks"]["PostToolUse"][0]["matcher"], "Bash");
-        assert_eq!(
-            merged["hooks"]["PostToolUseFailure"][0]["hooks"][0]["command"],
-            "baton learn post-command --hook claude"
-        );
-        let keys: Vec<&String> = merged.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["$schema", "permissions", "env", "hooks"], "key order is kept");
-        let again = install(Target::Claude, Some(&done.content), "baton").unwrap();
-        assert!(!again.changed);
-        assert_eq!(again.content, done.content);
-    }
-
-    #[test]
-    fn install_refuses_a_conflicting_entry_and_broken_files() {
-        let existing = br#"{"hooks":{"PreToolUse":[{"matcher":"Bash","hooks":[{"type":"command","command":"/opt/baton learn pre-command --json"}]}]}}"#;
-        let err = install(Target::Claude, Some(existing), "baton").unwrap_err();
-        assert_eq!(err.exit_code(), 1);
-        assert!(err.message.contains("hooks.PreToolUse[0].hooks[0]"), "{}", err.message);
-        assert!(!err.hint.is_empty());
-        let err = install(Target::Claude, Some(br#"{"hooks":[]}"#), "baton").unwrap_err();
-        assert_eq!(err.exit_code(), 1);
-        let err = install(Target::Claude, Some(br#"{"hooks":{"PreToolUse":{}}}"#), "baton").unwrap_err();
-        assert!(err.message.contains("hooks.PreToolUse is not a list"));
-        let err = install(Target::Claude, Some(b"{ nope"), "baton").unwrap_err();
-        assert_eq!(err.exit_code(), 2);
-    }
-
-    #[test]
-    fn install_creates_gemini_and_codex_settings() {
-        let done = install(Target::Gemini, Some(fixture!("gemini-settings-existing.json")), "baton").unwrap();
-        let merged = json_of(&done.content);
-        assert_eq!(merged["theme"], "GitHub");
-        let before = merged["hooks"]["BeforeTool"].as_array().unwrap();
-        assert_eq!(before[0]["hooks"][0]["name"], "secret-scan");
-        assert_eq!(before[1]["matcher"], "run_shell_command");
-        assert_eq!(
-            before[1]["hooks"][0]["command"],
-            "baton learn pre-command --hook gemini"
-        );
-        assert_eq!(merged["hooks"]["AfterTool"][0]["hooks"][0]["name"], "baton-record");
-        let fresh = install(Target::Codex, None, "/usr/local/bin/baton").unwrap();
-        let merged = json_of(&fresh.content);
-        assert_eq!(
-            merged["hooks"]["PreToolUse"][0]["hooks"][0]["command"],
-            "/usr/local/bin/baton learn pre-command --hook codex"
-        );
-        assert_eq!(fresh.path, ".codex/hooks.json");
-        let empty = install(Target::Claude, Some(b"\n"), "baton").unwrap();
-        assert!(empty.changed);
-    }
-
-    #[test]
-    fn install_writes_the_opencode_plugin_once() {
-        let done = install(Target::Opencode, None, "baton").unwrap();
-        assert_eq!(done.path, ".opencode/plugins/baton-guard.js");
-        assert!(String::from_utf8(done.content.clone())
-            .unwrap()
-            .contains("tool.execute.before"));
-        assert!(!install(Target::Opencode, Some(&done.content), "baton").unwrap().changed);
-        let err = install(Target::Opencode, Some(b"// mine"), "baton").unwrap_err();
-        assert_eq!(err.exit_code(), 1);
-        assert_eq!(Target::parse("vim").unwrap_err().exit_code(), 2);
     }
 }

@@ -24,12 +24,12 @@ use super::{Applied, Committed, Session};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
-use crate::ids::{ActorKind, Role};
+use crate::ids::{Actor, ActorKind, Role};
 use crate::learn::check::{self as learn_check, JournalFacts};
 use crate::learn::family;
-use crate::learn::hooks::{self, Install, Target};
+use crate::learn::hooks::{self, HookCommand, Install, Target};
 use crate::learn::judge::{self, ClaimContext, Context, Verdict};
-use crate::learn::policy::LearnPolicy;
+use crate::learn::policy::{LearnPolicy, LocalRules, LOCAL_PATH};
 use crate::learn::route::{self, KeywordRules, Routing};
 use crate::learn::rules::RuleSet;
 use crate::learn::shell::{self, Script, ShellError};
@@ -100,24 +100,44 @@ pub fn pre_command_builtin(input: &Input) -> Verdict {
     verdict(input, &parsed, &RuleSet::builtin(), &Context::default())
 }
 
+/// This machine's rule changes (`.git/baton/learn/local.toml`): none when
+/// the file is absent; one that does not parse is an error (the guard
+/// refuses until it is fixed, rather than judge with rules nobody meant).
+pub fn local_rules(store: &Store) -> Result<LocalRules> {
+    let path = store.git_dir().join(LOCAL_PATH);
+    match std::fs::read(&path) {
+        Ok(bytes) => LocalRules::parse(&path, &bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(LocalRules::default()),
+        Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
+    }
+}
+
 /// `pre-command`: judge every command the input would run, with the
-/// repository's `[learn]` rules, what this family's outcomes were (shared
-/// statistics and the local journal) and, for an agent pushing or
-/// committing, its claims. The decision is journaled (best effort: the
-/// verdict never depends on being able to write it down).
+/// repository's `[learn]` rules (and this machine's local changes), what
+/// this family's outcomes were (shared statistics and the local journal)
+/// and, for an agent pushing or committing, its claims. The decision is
+/// journaled (best effort: the verdict never depends on being able to
+/// write it down).
+///
+/// Fails closed: when anything the judgement needs does not load (the
+/// shared config, the local rules, the statistics of the line's families,
+/// the actor), this is an error, never a judgement without it.
 pub fn pre_command(s: &Session, input: &Input) -> Result<Verdict> {
     let parsed = input.parse();
+    let actor = s.actor()?;
+    let local = local_rules(&s.store)?;
     let Some(tip) = s.store.tip()? else {
-        return Ok(verdict(input, &parsed, &RuleSet::builtin(), &Context::default()));
+        let rules = RuleSet::with_local(&LearnPolicy::default(), &local)?;
+        return Ok(verdict(input, &parsed, &rules, &Context::default()));
     };
     let snap = s.store.snapshot_at(Some(tip))?;
     // Read from this snapshot, not `Session::config`, which would resolve the tip again.
     let policy = &state::config(&snap)?.learn;
-    let rules = RuleSet::from_policy(policy)?;
+    let rules = RuleSet::with_local(policy, &local)?;
     let escalation = policy.escalation()?;
     let families = families_of(&parsed);
-    let stats = known_stats(s, &snap, families.as_deref());
-    let claims = claim_context(s, &snap, &input.text(), families.as_deref())?;
+    let stats = known_stats(s, &snap, families.as_deref())?;
+    let claims = claim_context(s, &snap, &actor, &input.text(), families.as_deref())?;
     let ctx = Context {
         stats: Some(&stats),
         escalation,
@@ -133,18 +153,30 @@ pub fn pre_command(s: &Session, input: &Input) -> Result<Verdict> {
 }
 
 /// The statistics of `families` (all when `None`): the shared file plus this
-/// machine's journal. A file that does not parse is left out, not an error:
-/// a broken statistics file must not switch the guard off (doctor reports it).
-fn known_stats(s: &Session, snap: &Snapshot<'_>, families: Option<&[String]>) -> CommandStats {
+/// machine's journal. A file that does not parse is an error: the guard
+/// does not judge without what it learned (doctor sets the file aside).
+fn known_stats(s: &Session, snap: &Snapshot<'_>, families: Option<&[String]>) -> Result<CommandStats> {
     if families.is_some_and(<[String]>::is_empty) {
-        return CommandStats::default();
+        return Ok(CommandStats::default());
     }
     let shared = match families {
         Some(f) => state::command_stats_of(snap, f),
         None => state::command_stats(snap),
     };
-    let pending = journal::pending(&journal::dir(&s.store), families).unwrap_or_default();
-    fold(shared.unwrap_or_default(), &pending.entries)
+    let shared = shared.map_err(|e| {
+        let hint = if e.code == crate::codec::NEWER_SCHEMA {
+            e.hint.clone()
+        } else {
+            "`baton doctor learn --fix` sets the file aside (the statistics start afresh)".to_owned()
+        };
+        Error::invalid(
+            "learn_statistics_unreadable",
+            format!("the guard cannot read its statistics: {}", e.message),
+        )
+        .with_hint(hint)
+    })?;
+    let pending = journal::pending(&journal::dir(&s.store), families)?;
+    Ok(fold(shared, &pending.entries))
 }
 
 /// The claims of an agent that pushes or commits; `None` otherwise (humans,
@@ -152,10 +184,10 @@ fn known_stats(s: &Session, snap: &Snapshot<'_>, families: Option<&[String]>) ->
 fn claim_context(
     s: &Session,
     snap: &Snapshot<'_>,
+    actor: &Actor,
     text: &str,
     families: Option<&[String]>,
 ) -> Result<Option<ClaimContext>> {
-    let actor = s.actor()?;
     if actor.kind() != ActorKind::Agent {
         return Ok(None);
     }
@@ -166,8 +198,8 @@ fn claim_context(
     if !relevant {
         return Ok(None);
     }
-    let held = held::held_claims(&s.store, snap, &journal::dir(&s.store), &actor)?;
-    Ok(ClaimContext::from_claims(&actor, &held, s.now))
+    let held = held::held_claims(&s.store, snap, &journal::dir(&s.store), actor)?;
+    Ok(ClaimContext::from_claims(actor, &held, s.now))
 }
 
 /// How a command ended, as `post-command` reports it.
@@ -419,7 +451,7 @@ pub fn metrics(s: &Session) -> Result<Metrics> {
 /// `hooks install <agent>`: write or merge the agent's configuration in
 /// this work tree (see [`hooks::install`]); written whole, then renamed, so
 /// an agent reading it never sees half a file.
-pub fn install_hooks(s: &Session, target: Target, baton: &str) -> Result<Install> {
+pub fn install_hooks(s: &Session, target: Target, how: &HookCommand) -> Result<Install> {
     let root = s.store.work_dir().ok_or_else(|| {
         Error::environment(
             "no_work_tree",
@@ -433,7 +465,7 @@ pub fn install_hooks(s: &Session, target: Target, baton: &str) -> Result<Install
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
     };
-    let done = hooks::install(target, existing.as_deref(), baton)?;
+    let done = hooks::install(target, existing.as_deref(), how)?;
     if done.changed {
         write_whole(&path, &done.content)?;
     }
@@ -458,9 +490,7 @@ pub fn check(s: &Session, snap: &Snapshot<'_>, policy: &LearnPolicy, fix: bool) 
         Ok(journal_facts(&files, &pending, s.now))
     };
     let facts = learn_check::Facts {
-        rules: policy
-            .validate()
-            .map(|()| RuleSet::from_policy(policy).map_or(0, |r| r.rules().len())),
+        rules: rules_in_effect(s, policy),
         commands: state::command_stats(snap).map(|c| (c.families.len(), c.families.values().map(|f| f.runs).sum())),
         routes: state::route_stats(snap).map(|r| r.roles.len()),
         journal: gather(),
@@ -503,6 +533,16 @@ pub fn unparsable(snap: &Snapshot<'_>) -> Vec<String> {
     .into_iter()
     .flatten()
     .collect()
+}
+
+/// The rules `pre-command` would judge with, counted, and what the shared
+/// config tried to loosen (ignored there).
+fn rules_in_effect(s: &Session, policy: &LearnPolicy) -> Result<(usize, Vec<String>)> {
+    policy.escalation()?;
+    policy.keyword_overrides()?;
+    let shared = RuleSet::from_policy(policy)?;
+    let local = RuleSet::with_local(policy, &local_rules(&s.store)?)?;
+    Ok((local.rules().len(), shared.loosened().to_vec()))
 }
 
 fn journal_facts(files: &[journal::JournalFile], pending: &stats::JournalRead, now: Timestamp) -> JournalFacts {

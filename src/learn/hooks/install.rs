@@ -1,0 +1,639 @@
+//! `learn hooks install <agent>`: the settings merge for Claude Code, Codex
+//! and Gemini CLI, and the opencode plugin, as pure functions (the existing
+//! file in, the new content out).
+//!
+//! Each installed command runs baton as an agent actor naming the client
+//! (`agent:claude`, ...; another at install), unless the agent's
+//! environment sets `BATON_ACTOR`. The pre-command hook first checks that
+//! baton can be found, and blocks (exit 2) when it cannot: a shell exits 127
+//! for a missing program, which every client reads as "let it run".
+
+use serde_json::{json, Map, Value};
+
+use crate::error::{Error, Result};
+use crate::ids::Actor;
+
+/// An agent `learn hooks install` can set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Claude,
+    Codex,
+    Gemini,
+    Opencode,
+}
+
+impl Target {
+    pub const NAMES: &'static str = "claude, codex, gemini, opencode";
+
+    pub fn parse(raw: &str) -> Result<Target> {
+        match raw {
+            "claude" => Ok(Target::Claude),
+            "codex" => Ok(Target::Codex),
+            "gemini" => Ok(Target::Gemini),
+            "opencode" => Ok(Target::Opencode),
+            _ => Err(Error::invalid("unknown_agent", format!("unknown agent {raw:?}"))
+                .with_hint(format!("hooks can be installed for: {}", Target::NAMES))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Claude => "claude",
+            Target::Codex => "codex",
+            Target::Gemini => "gemini",
+            Target::Opencode => "opencode",
+        }
+    }
+
+    /// What the user must still do before the hooks run, said at install.
+    pub fn notes(self) -> Vec<String> {
+        match self {
+            Target::Codex => vec![CODEX_TRUST.to_owned()],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The file, relative to the repository root.
+    pub fn path(self) -> &'static str {
+        match self {
+            Target::Claude => ".claude/settings.json",
+            Target::Codex => ".codex/hooks.json",
+            Target::Gemini => ".gemini/settings.json",
+            Target::Opencode => ".opencode/plugins/baton-guard.js",
+        }
+    }
+}
+
+/// Codex runs a project hook only once the user reviewed and trusted it
+/// (per hook, by its hash: a changed hook asks again); `codex exec` skips
+/// untrusted hooks without a word.
+pub const CODEX_TRUST: &str = "Codex runs these hooks only after you review and trust them: start `codex` in this repository and approve the baton hooks when it says hooks need review (`codex exec` skips untrusted hooks without a word; a changed hook must be trusted again)";
+
+/// The opencode plugin template: `hooks install opencode` writes it with
+/// the baton command and the actor filled in.
+pub const OPENCODE_PLUGIN: &str = include_str!("../../../templates/opencode-baton-guard.js");
+
+/// The plugin as installed: the template's default baton and actor replaced.
+pub fn opencode_plugin(how: &HookCommand) -> String {
+    let js = |s: &str| serde_json::to_string(s).expect("strings serialize");
+    OPENCODE_PLUGIN
+        .replacen(
+            "const DEFAULT_BATON = \"baton\"",
+            &format!("const DEFAULT_BATON = {}", js(&how.baton)),
+            1,
+        )
+        .replacen(
+            "const DEFAULT_ACTOR = \"agent:opencode\"",
+            &format!("const DEFAULT_ACTOR = {}", js(&how.actor.to_string())),
+            1,
+        )
+}
+
+/// The result of an install: the file's new content and what changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Install {
+    pub path: &'static str,
+    pub content: Vec<u8>,
+    /// False when everything was already installed (nothing to write).
+    pub changed: bool,
+    /// The entries added, as `event: command`.
+    pub added: Vec<String>,
+    /// What the user must still do (Codex: trust the hooks).
+    pub notes: Vec<String>,
+}
+
+/// One hook to install: event, tool matcher, the entry itself.
+struct Wanted {
+    event: &'static str,
+    matcher: &'static str,
+    entry: Value,
+    /// The command an older install wrote for this hook, replaced in place.
+    legacy: String,
+}
+
+/// How the installed hooks run baton: the program (a path, or `baton` from
+/// `PATH`) and the actor they act as when the agent's environment names none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookCommand {
+    pub baton: String,
+    pub actor: Actor,
+}
+
+impl HookCommand {
+    /// `baton` from `PATH`, acting as `agent:<client>`.
+    pub fn default_for(target: Target) -> HookCommand {
+        HookCommand {
+            baton: "baton".into(),
+            actor: Actor::parse(&format!("agent:{}", target.name())).expect("client names are valid actor names"),
+        }
+    }
+
+    fn run(&self, what: &str, agent: &str) -> String {
+        format!(
+            "BATON_ACTOR=\"${{BATON_ACTOR:-{}}}\" {} learn {what} --hook {agent}",
+            self.actor,
+            shell_quote(&self.baton)
+        )
+    }
+
+    /// The pre-tool hook: blocks (exit 2, with an `error:` line) when baton
+    /// cannot be found, then judges.
+    fn pre(&self, agent: &str) -> String {
+        let baton = shell_quote(&self.baton);
+        format!(
+            "command -v {baton} >/dev/null 2>&1 || {{ echo {} >&2; echo {} >&2; exit 2; }}; {}",
+            shell_quote(&format!(
+                "error: baton guard: {} cannot be found, so the command is blocked",
+                self.baton
+            )),
+            shell_quote(&format!(
+                "hint: install baton on PATH, or run `baton learn hooks install {agent} --baton /path/to/baton`"
+            )),
+            self.run("pre-command", agent)
+        )
+    }
+
+    fn post(&self, agent: &str) -> String {
+        self.run("post-command", agent)
+    }
+
+    /// What an older baton installed (`<baton> learn pre-command --hook
+    /// claude`): replaced in place instead of refused as a conflict.
+    fn legacy(&self, what: &str, agent: &str) -> String {
+        format!("{} learn {what} --hook {agent}", self.baton)
+    }
+}
+
+/// One shell word: as it is when it is plain, else single-quoted.
+pub fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '+' | ':' | '@' | '%' | ',' | '=')
+        });
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+fn wanted(target: Target, how: &HookCommand) -> Vec<Wanted> {
+    let pre = |agent: &str| how.pre(agent);
+    let post = |agent: &str| how.post(agent);
+    let legacy_pre = |agent: &str| how.legacy("pre-command", agent);
+    let legacy_post = |agent: &str| how.legacy("post-command", agent);
+    let plain = |command: String| json!({ "type": "command", "command": command });
+    match target {
+        Target::Claude => vec![
+            Wanted {
+                event: "PreToolUse",
+                matcher: "Bash",
+                entry: plain(pre("claude")),
+                legacy: legacy_pre("claude"),
+            },
+            Wanted {
+                event: "PostToolUse",
+                matcher: "Bash",
+                entry: plain(post("claude")),
+                legacy: legacy_post("claude"),
+            },
+            Wanted {
+                event: "PostToolUseFailure",
+                matcher: "Bash",
+                entry: plain(post("claude")),
+                legacy: legacy_post("claude"),
+            },
+        ],
+        Target::Codex => vec![
+            Wanted {
+                event: "PreToolUse",
+                matcher: "Bash",
+                entry: plain(pre("codex")),
+                legacy: legacy_pre("codex"),
+            },
+            Wanted {
+                event: "PostToolUse",
+                matcher: "Bash",
+                entry: plain(post("codex")),
+                legacy: legacy_post("codex"),
+            },
+        ],
+        Target::Gemini => vec![
+            Wanted {
+                event: "BeforeTool",
+                matcher: "run_shell_command",
+                entry: json!({
+                    "name": "baton-guard",
+                    "type": "command",
+                    "command": pre("gemini"),
+                    "description": "baton: judge shell commands before they run",
+                }),
+                legacy: legacy_pre("gemini"),
+            },
+            Wanted {
+                event: "AfterTool",
+                matcher: "run_shell_command",
+                entry: json!({
+                    "name": "baton-record",
+                    "type": "command",
+                    "command": post("gemini"),
+                    "description": "baton: record how shell commands ended",
+                }),
+                legacy: legacy_post("gemini"),
+            },
+        ],
+        Target::Opencode => Vec::new(),
+    }
+}
+
+fn conflict(path: &str, what: String, hint: String) -> Error {
+    Error::refused("hook_conflict", format!("{path}: {what}")).with_hint(hint)
+}
+
+/// Install baton's hooks into an agent's settings in this repository: the
+/// existing file (if any) is kept entry for entry; an entry already there is
+/// left alone; a different baton entry for the same event is a refusal that
+/// names it (one an older baton wrote, `<baton> learn ... --hook <agent>`,
+/// is replaced in place). `how` is how the hooks run baton.
+pub fn install(target: Target, existing: Option<&[u8]>, how: &HookCommand) -> Result<Install> {
+    let path = target.path();
+    if target == Target::Opencode {
+        return install_file(path, existing, opencode_plugin(how).as_bytes());
+    }
+    let mut root = match existing.filter(|b| !b.iter().all(u8::is_ascii_whitespace)) {
+        None => Value::Object(Map::new()),
+        Some(bytes) => serde_json::from_slice::<Value>(bytes).map_err(|e| {
+            Error::invalid("invalid_settings", format!("{path} is not valid JSON ({e})"))
+                .with_hint(format!("fix {path} (or move it away), then run the install again"))
+        })?,
+    };
+    let hooks = object_at(&mut root, path, "the file", "hooks")?;
+    let mut added = Vec::new();
+    for want in wanted(target, how) {
+        if add_hook(hooks, path, &want)? {
+            added.push(format!(
+                "{}: {}",
+                want.event,
+                want.entry["command"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    if added.is_empty() {
+        return Ok(Install {
+            path,
+            content: existing.unwrap_or_default().to_vec(),
+            changed: false,
+            added,
+            notes: target.notes(),
+        });
+    }
+    let mut content = serde_json::to_vec_pretty(&root).expect("settings always serialize");
+    content.push(b'\n');
+    Ok(Install {
+        path,
+        content,
+        changed: true,
+        added,
+        notes: target.notes(),
+    })
+}
+
+fn install_file(path: &'static str, existing: Option<&[u8]>, content: &[u8]) -> Result<Install> {
+    match existing {
+        Some(bytes) if bytes == content => Ok(Install {
+            path,
+            content: content.to_vec(),
+            changed: false,
+            added: Vec::new(),
+            notes: Vec::new(),
+        }),
+        Some(_) => Err(conflict(
+            path,
+            "exists and is not baton's plugin".into(),
+            format!("move {path} away (or merge it by hand with baton's template), then run the install again"),
+        )),
+        None => Ok(Install {
+            path,
+            content: content.to_vec(),
+            changed: true,
+            added: vec![path.to_owned()],
+            notes: Vec::new(),
+        }),
+    }
+}
+
+/// `parent[key]` as an object, created when absent; anything else is a conflict.
+fn object_at<'a>(
+    parent: &'a mut Value,
+    path: &str,
+    parent_name: &str,
+    key: &str,
+) -> Result<&'a mut Map<String, Value>> {
+    let Value::Object(map) = parent else {
+        return Err(conflict(
+            path,
+            format!("{parent_name} is not a JSON object"),
+            format!("make {parent_name} in {path} an object, then run the install again"),
+        ));
+    };
+    let value = map.entry(key.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+    match value {
+        Value::Object(inner) => Ok(inner),
+        _ => Err(conflict(
+            path,
+            format!("`{key}` is not an object"),
+            format!("`{key}` must map event names to hook lists; fix it by hand"),
+        )),
+    }
+}
+
+/// Is this a baton hook command (any path, any flags)?
+fn is_baton_hook(command: &str, event_command: &str) -> bool {
+    let kind = if event_command.contains("pre-command") {
+        "learn pre-command"
+    } else {
+        "learn post-command"
+    };
+    command.contains(kind)
+}
+
+/// Add one hook under `hooks[event]`; false when it is already there.
+fn add_hook(hooks: &mut Map<String, Value>, path: &str, want: &Wanted) -> Result<bool> {
+    let command = want.entry["command"].as_str().unwrap_or_default();
+    let groups = hooks
+        .entry(want.event.to_owned())
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Value::Array(groups) = groups else {
+        return Err(conflict(
+            path,
+            format!("hooks.{} is not a list", want.event),
+            format!(
+                "hooks.{} must be a list of {{matcher, hooks}} entries; fix it by hand",
+                want.event
+            ),
+        ));
+    };
+    for (g, group) in groups.iter_mut().enumerate() {
+        let Some(entries) = group.get_mut("hooks").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for (h, entry) in entries.iter_mut().enumerate() {
+            let existing = entry.get("command").and_then(Value::as_str).unwrap_or("");
+            if existing == command {
+                return Ok(false);
+            }
+            if existing == want.legacy {
+                *entry = want.entry.clone();
+                return Ok(true);
+            }
+            if is_baton_hook(existing, command) {
+                return Err(conflict(
+                    path,
+                    format!("hooks.{}[{g}].hooks[{h}] already runs {existing:?}", want.event),
+                    format!("remove that entry or change it to {command:?}, then run the install again"),
+                ));
+            }
+        }
+    }
+    let same_matcher = groups
+        .iter_mut()
+        .find(|g| g.get("matcher").and_then(Value::as_str) == Some(want.matcher));
+    match same_matcher {
+        Some(group) => match group.get_mut("hooks") {
+            Some(Value::Array(entries)) => entries.push(want.entry.clone()),
+            _ => {
+                return Err(conflict(
+                    path,
+                    format!("the hooks.{} entry for {} has no hooks list", want.event, want.matcher),
+                    "give it a `hooks` list or remove it, then run the install again".into(),
+                ))
+            }
+        },
+        None => groups.push(json!({ "matcher": want.matcher, "hooks": [want.entry.clone()] })),
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_bytes!(concat!("../../../tests/fixtures/hooks/", $name)).as_slice()
+        };
+    }
+
+    fn claude() -> HookCommand {
+        HookCommand::default_for(Target::Claude)
+    }
+
+    const PRE_CLAUDE: &str = "command -v baton >/dev/null 2>&1 || { echo 'error: baton guard: baton cannot be found, so the command is blocked' >&2; echo 'hint: install baton on PATH, or run `baton learn hooks install claude --baton /path/to/baton`' >&2; exit 2; }; BATON_ACTOR=\"${BATON_ACTOR:-agent:claude}\" baton learn pre-command --hook claude";
+
+    /// Run an installed hook command with `sh -c`, as the clients do.
+    fn sh(command: &str, path: &str, env: &[(&str, &str)]) -> std::process::Output {
+        let mut cmd = std::process::Command::new("/bin/sh");
+        cmd.arg("-c").arg(command).env("PATH", path);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(std::process::Stdio::null()).output().unwrap()
+    }
+
+    #[test]
+    fn a_hook_whose_baton_is_missing_blocks_with_exit_2() {
+        let out = sh(&claude().pre("claude"), "/nonexistent", &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "not 127: every client reads 127 as \"let it run\""
+        );
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.starts_with("error: baton guard: baton cannot be found"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("hint: "), "{stderr}");
+    }
+
+    #[test]
+    fn hooks_act_as_the_client_unless_the_environment_names_an_actor() {
+        let dir = std::env::temp_dir().join(format!("baton-hook-test {}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fake = dir.join("fake baton");
+        std::fs::write(&fake, "#!/bin/sh\necho \"$BATON_ACTOR $*\"\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let how = HookCommand {
+            baton: fake.display().to_string(),
+            ..HookCommand::default_for(Target::Codex)
+        };
+        let pre = how.pre("codex");
+        assert!(
+            pre.contains(&format!("'{}'", fake.display())),
+            "a path with spaces is quoted: {pre}"
+        );
+        let out = sh(&pre, "/usr/bin:/bin", &[]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "agent:codex learn pre-command --hook codex\n"
+        );
+        let out = sh(&pre, "/usr/bin:/bin", &[("BATON_ACTOR", "agent:alice")]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "agent:alice learn pre-command --hook codex\n"
+        );
+        let other = HookCommand {
+            actor: Actor::parse("agent:reviewer").unwrap(),
+            ..how
+        };
+        let out = sh(&other.post("codex"), "/usr/bin:/bin", &[]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "agent:reviewer learn post-command --hook codex\n"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote("/usr/bin/baton"), "/usr/bin/baton");
+    }
+
+    #[test]
+    fn an_older_install_is_replaced_in_place() {
+        let old = br#"{"hooks":{"PreToolUse":[{"matcher":"Bash","hooks":[{"type":"command","command":"baton learn pre-command --hook claude"}]}]}}"#;
+        let done = install(Target::Claude, Some(old), &claude()).unwrap();
+        let merged = json_of(&done.content);
+        let pre = merged["hooks"]["PreToolUse"][0]["hooks"].as_array().unwrap();
+        assert_eq!(pre.len(), 1);
+        assert_eq!(pre[0]["command"], PRE_CLAUDE);
+    }
+
+    #[test]
+    fn the_opencode_plugin_carries_the_baton_and_actor() {
+        let how = HookCommand {
+            baton: "/opt/my tools/baton".into(),
+            actor: Actor::parse("agent:builder").unwrap(),
+        };
+        let plugin = opencode_plugin(&how);
+        assert!(plugin.contains(r#"const DEFAULT_BATON = "/opt/my tools/baton""#));
+        assert!(plugin.contains(r#"const DEFAULT_ACTOR = "agent:builder""#));
+        let default = opencode_plugin(&HookCommand::default_for(Target::Opencode));
+        assert_eq!(default, OPENCODE_PLUGIN, "the template's defaults are the defaults");
+    }
+
+    fn json_of(bytes: &[u8]) -> Value {
+        serde_json::from_slice(bytes).unwrap()
+    }
+
+    #[test]
+    fn install_merges_into_claude_settings_and_keeps_everything() {
+        let existing = fixture!("claude-settings-existing.json");
+        let done = install(Target::Claude, Some(existing), &claude()).unwrap();
+        assert!(done.changed);
+        assert_eq!(done.added.len(), 3);
+        let merged = json_of(&done.content);
+        let before = json_of(existing);
+        assert_eq!(merged["permissions"], before["permissions"]);
+        assert_eq!(merged["env"], before["env"]);
+        assert_eq!(merged["hooks"]["Stop"], before["hooks"]["Stop"]);
+        let pre = merged["hooks"]["PreToolUse"].as_array().unwrap();
+        assert_eq!(pre.len(), 2, "joined the existing Bash matcher");
+        let bash = pre[0]["hooks"].as_array().unwrap();
+        assert_eq!(bash[0], before["hooks"]["PreToolUse"][0]["hooks"][0]);
+        assert_eq!(bash[1]["command"], PRE_CLAUDE);
+        assert_eq!(pre[1], before["hooks"]["PreToolUse"][1]);
+        assert_eq!(merged["hooks"]["PostToolUse"][0]["matcher"], "Bash");
+        assert_eq!(
+            merged["hooks"]["PostToolUseFailure"][0]["hooks"][0]["command"],
+            "BATON_ACTOR=\"${BATON_ACTOR:-agent:claude}\" baton learn post-command --hook claude"
+        );
+        let keys: Vec<&String> = merged.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["$schema", "permissions", "env", "hooks"], "key order is kept");
+        let again = install(Target::Claude, Some(&done.content), &claude()).unwrap();
+        assert!(!again.changed);
+        assert_eq!(again.content, done.content);
+    }
+
+    #[test]
+    fn install_refuses_a_conflicting_entry_and_broken_files() {
+        let existing = br#"{"hooks":{"PreToolUse":[{"matcher":"Bash","hooks":[{"type":"command","command":"/opt/baton learn pre-command --json"}]}]}}"#;
+        let err = install(Target::Claude, Some(existing), &claude()).unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        assert!(err.message.contains("hooks.PreToolUse[0].hooks[0]"), "{}", err.message);
+        assert!(!err.hint.is_empty());
+        let err = install(Target::Claude, Some(br#"{"hooks":[]}"#), &claude()).unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        let err = install(Target::Claude, Some(br#"{"hooks":{"PreToolUse":{}}}"#), &claude()).unwrap_err();
+        assert!(err.message.contains("hooks.PreToolUse is not a list"));
+        let err = install(Target::Claude, Some(b"{ nope"), &claude()).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn install_creates_gemini_and_codex_settings() {
+        let done = install(
+            Target::Gemini,
+            Some(fixture!("gemini-settings-existing.json")),
+            &HookCommand::default_for(Target::Gemini),
+        )
+        .unwrap();
+        let merged = json_of(&done.content);
+        assert_eq!(merged["theme"], "GitHub");
+        let before = merged["hooks"]["BeforeTool"].as_array().unwrap();
+        assert_eq!(before[0]["hooks"][0]["name"], "secret-scan");
+        assert_eq!(before[1]["matcher"], "run_shell_command");
+        let command = before[1]["hooks"][0]["command"].as_str().unwrap();
+        assert!(
+            command.ends_with("BATON_ACTOR=\"${BATON_ACTOR:-agent:gemini}\" baton learn pre-command --hook gemini"),
+            "{command}"
+        );
+        assert_eq!(merged["hooks"]["AfterTool"][0]["hooks"][0]["name"], "baton-record");
+        let fresh = install(
+            Target::Codex,
+            None,
+            &HookCommand {
+                baton: "/usr/local/bin/baton".into(),
+                ..HookCommand::default_for(Target::Codex)
+            },
+        )
+        .unwrap();
+        let merged = json_of(&fresh.content);
+        let command = merged["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+            .as_str()
+            .unwrap();
+        assert!(command.starts_with("command -v /usr/local/bin/baton "), "{command}");
+        assert!(
+            command.ends_with(" /usr/local/bin/baton learn pre-command --hook codex"),
+            "{command}"
+        );
+        assert_eq!(fresh.path, ".codex/hooks.json");
+        assert!(fresh.notes[0].contains("trust"), "{:?}", fresh.notes);
+        let empty = install(Target::Claude, Some(b"\n"), &claude()).unwrap();
+        assert!(empty.changed);
+    }
+
+    #[test]
+    fn install_writes_the_opencode_plugin_once() {
+        let done = install(Target::Opencode, None, &HookCommand::default_for(Target::Opencode)).unwrap();
+        assert_eq!(done.path, ".opencode/plugins/baton-guard.js");
+        assert!(String::from_utf8(done.content.clone())
+            .unwrap()
+            .contains("tool.execute.before"));
+        assert!(
+            !install(
+                Target::Opencode,
+                Some(&done.content),
+                &HookCommand::default_for(Target::Opencode)
+            )
+            .unwrap()
+            .changed
+        );
+        let err = install(
+            Target::Opencode,
+            Some(b"// mine"),
+            &HookCommand::default_for(Target::Opencode),
+        )
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        assert_eq!(Target::parse("vim").unwrap_err().exit_code(), 2);
+    }
+}
