@@ -299,6 +299,12 @@ fn learn_scenario(s: &mut Scenario) -> anyhow::Result<()> {
     ensure!(installed["changed"] == json!(true), "hooks install: {installed}");
     let again = s.baton(human, &["learn", "hooks", "install", "claude"], 0)?;
     ensure!(again["changed"] == json!(false), "hooks install twice changed it");
+    // Packs turn on by config; the shared config only tightens; a guard that cannot judge blocks.
+    s.baton(human, &["config", "set", "learn.packs", "databases"], 0)?;
+    s.baton(human, &["learn", "pre-command", "--command", "redis-cli FLUSHALL"], 1)?;
+    let loosen = r#"[{ id = "git.reset-hard", disabled = true }]"#;
+    s.baton(human, &["config", "set", "learn.rules", loosen], 2)?;
+    s.baton_env(human, &["learn", "pre-command", "--command", "ls"], 2, &[("BATON_ACTOR", "nobody")])?;
     Ok(())
 }
 
