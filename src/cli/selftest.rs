@@ -304,7 +304,12 @@ fn learn_scenario(s: &mut Scenario) -> anyhow::Result<()> {
     s.baton(human, &["learn", "pre-command", "--command", "redis-cli FLUSHALL"], 1)?;
     let loosen = r#"[{ id = "git.reset-hard", disabled = true }]"#;
     s.baton(human, &["config", "set", "learn.rules", loosen], 2)?;
-    s.baton_env(human, &["learn", "pre-command", "--command", "ls"], 2, &[("BATON_ACTOR", "nobody")])?;
+    s.baton_env(
+        human,
+        &["learn", "pre-command", "--command", "ls"],
+        2,
+        &[("BATON_ACTOR", "nobody")],
+    )?;
     Ok(())
 }
 

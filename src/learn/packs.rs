@@ -439,6 +439,23 @@ mod tests {
     }
 
     #[test]
+    fn the_docs_list_every_pack_and_its_rules() {
+        let docs = include_str!("../../docs/learn.md");
+        for (name, _) in PACKS {
+            let pack = pack(name).unwrap();
+            assert!(
+                docs.contains(&format!("#### `{name}`\n\n{}.", pack.description)),
+                "{name}"
+            );
+            for r in &pack.rules {
+                let level = r.level.unwrap();
+                let row = format!("| `{}` | {level} | {} |", r.id, r.why.as_deref().unwrap_or(""));
+                assert!(docs.contains(&row), "docs/learn.md lacks the row {row}");
+            }
+        }
+    }
+
+    #[test]
     fn unknown_pack_names_are_invalid_with_the_list() {
         let err = enabled(&["kubernetes".into(), "k8s".into()]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
