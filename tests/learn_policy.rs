@@ -329,3 +329,59 @@ fn packs_turn_on_by_config_and_shared_rules_only_tighten() {
         "{rules}"
     );
 }
+
+#[test]
+fn git_discards_are_judged_and_their_look_alikes_are_not() {
+    let repo = Repo::new();
+    let cases: &[(&str, &str, Option<&str>)] = &[
+        ("git checkout -- src/main.rs", "medium", Some("git.discard-changes")),
+        ("git checkout HEAD~1 -- src", "medium", Some("git.discard-changes")),
+        ("git checkout main src/lib.rs", "medium", Some("git.discard-changes")),
+        ("git restore src/lib.rs", "medium", Some("git.discard-changes")),
+        (
+            "git switch --discard-changes main",
+            "medium",
+            Some("git.discard-changes"),
+        ),
+        ("git stash drop", "medium", Some("git.stash-discard")),
+        ("git stash clear", "medium", Some("git.stash-discard")),
+        ("git reset --merge ORIG_HEAD", "medium", Some("git.reset-merge")),
+        (
+            "git worktree remove --force ../wt",
+            "medium",
+            Some("git.worktree-force-remove"),
+        ),
+        (
+            "git reflog expire --expire=now --all",
+            "high",
+            Some("git.reflog-expire"),
+        ),
+        ("git gc --prune=now", "medium", Some("git.prune-now")),
+        (
+            "git filter-repo --path secrets --invert-paths",
+            "high",
+            Some("git.history-rewrite"),
+        ),
+        ("git push --force-with-lease", "medium", Some("git.force-push-lease")),
+        ("git checkout main", "low", None),
+        ("git checkout -bfeature", "low", None),
+        ("git checkout -b feature origin/main", "low", None),
+        ("git restore --staged src/lib.rs", "low", None),
+        ("git stash pop", "low", None),
+        ("git gc", "low", None),
+        ("git reflog expire --expire=90.days.ago --all", "low", None),
+        ("echo git stash drop", "low", None),
+        ("git clean -n", "low", None),
+    ];
+    for (line, level, rule) in cases {
+        let run = repo.run(HUMAN, &["learn", "pre-command", "--command", line]);
+        let v = run.json();
+        assert_eq!(v["level"], *level, "{line}: {v}");
+        if let Some(rule) = rule {
+            assert!(
+                v["reasons"].as_array().unwrap().iter().any(|r| r["rule"] == *rule),
+                "{line}: {v}"
+            );
+        }
+    }
+}

@@ -361,6 +361,7 @@ mod tests {
         "aws s3 ls s3://bucket",
         "aws s3 cp x s3://bucket/x",
         "aws ec2 describe-instances",
+        "aws s3 cp delete-me.txt s3://bucket/",
         "gcloud compute instances list",
         "az group list",
         "psql -c 'SELECT * FROM drop_log'",
