@@ -31,15 +31,21 @@ pub fn check_id(id: &str) -> Result<()> {
     }
 }
 
-/// A declared rule's matcher, compiled.
+/// A declared rule's matcher: the program glob, compiled at once (every
+/// command is checked against it), and the rest, compiled when a command of
+/// that program is first seen (a pack's rules cost nothing on lines that do
+/// not run its tools).
 #[derive(Debug, Clone)]
 pub struct Declared {
     program: globset::GlobMatcher,
+    entry: RuleEntry,
+    rest: std::sync::OnceLock<Option<Rest>>,
+}
+
+#[derive(Debug, Clone)]
+struct Rest {
     /// Globs that must match operands in this order (not necessarily adjacent).
     words: Vec<globset::GlobMatcher>,
-    flags: Vec<String>,
-    any_flags: Vec<String>,
-    not_flags: Vec<String>,
     args: Vec<globset::GlobMatcher>,
     text: Option<regex::Regex>,
 }
@@ -52,19 +58,25 @@ impl Declared {
         if !self.program.is_match(program) {
             return false;
         }
+        // Compiled when the rule was checked; a pack's are checked by its tests.
+        // A rule that still does not compile matches: the guard fails closed.
+        let Some(rest) = self.rest.get_or_init(|| compile_rest(&self.entry).ok()) else {
+            return true;
+        };
+        let entry = &self.entry;
         let words = command.args();
         let args = m::Args::of(words);
         let mut operands = args.operands.iter();
-        let in_order = self.words.iter().all(|glob| operands.any(|w| glob.is_match(&w.text)));
+        let in_order = rest.words.iter().all(|glob| operands.any(|w| glob.is_match(&w.text)));
         in_order
-            && self.flags.iter().all(|f| has_flag(&args, words, f))
-            && (self.any_flags.is_empty() || self.any_flags.iter().any(|f| has_flag(&args, words, f)))
-            && !self.not_flags.iter().any(|f| has_flag(&args, words, f))
-            && self
+            && entry.flags.iter().all(|f| has_flag(&args, words, f))
+            && (entry.any_flags.is_empty() || entry.any_flags.iter().any(|f| has_flag(&args, words, f)))
+            && !entry.not_flags.iter().any(|f| has_flag(&args, words, f))
+            && rest
                 .args
                 .iter()
                 .all(|p| args.operands.iter().any(|w| p.is_match(&w.text)))
-            && self
+            && rest
                 .text
                 .as_ref()
                 .is_none_or(|re| words.iter().any(|w| re.is_match(&w.text)))
@@ -99,8 +111,11 @@ pub fn has_matcher(entry: &RuleEntry) -> bool {
         || entry.why.is_some()
 }
 
-/// Compile a new rule: its level, reason and matcher.
-pub fn compile(entry: &RuleEntry, known: &[&str]) -> Result<(super::judge::Level, String, Declared)> {
+/// Compile a new rule: its level, reason and matcher. `checked`: every
+/// pattern is compiled now, so a bad one is refused here (rules a person
+/// wrote); otherwise only the program glob, the rest on first use (the
+/// built-in packs, whose patterns the tests compile).
+pub fn compile(entry: &RuleEntry, known: &[&str], checked: bool) -> Result<(super::judge::Level, String, Declared)> {
     let id = &entry.id;
     let program = entry.program.as_deref().ok_or_else(|| {
         invalid(
@@ -123,14 +138,6 @@ pub fn compile(entry: &RuleEntry, known: &[&str]) -> Result<(super::judge::Level
             "add `why = \"...\"`: it is shown as the reason",
         )
     })?;
-    let pattern = |p: &str| {
-        globset::Glob::new(p).map(|g| g.compile_matcher()).map_err(|e| {
-            invalid(
-                format!("learn rule {id}: {p:?} is not a glob pattern ({e})"),
-                "use *, ?, [...] and {a,b} as in shell globs",
-            )
-        })
-    };
     for flag in entry.flags.iter().chain(&entry.any_flags).chain(&entry.not_flags) {
         if !flag.starts_with('-') || flag == "-" || flag == "--" {
             return Err(invalid(
@@ -139,6 +146,32 @@ pub fn compile(entry: &RuleEntry, known: &[&str]) -> Result<(super::judge::Level
             ));
         }
     }
+    let rest = std::sync::OnceLock::new();
+    if checked {
+        let _ = rest.set(Some(compile_rest(entry)?));
+    }
+    Ok((
+        level,
+        why,
+        Declared {
+            program: glob(id, program)?,
+            entry: entry.clone(),
+            rest,
+        },
+    ))
+}
+
+fn glob(id: &str, pattern: &str) -> Result<globset::GlobMatcher> {
+    globset::Glob::new(pattern).map(|g| g.compile_matcher()).map_err(|e| {
+        invalid(
+            format!("learn rule {id}: {pattern:?} is not a glob pattern ({e})"),
+            "use *, ?, [...] and {a,b} as in shell globs",
+        )
+    })
+}
+
+fn compile_rest(entry: &RuleEntry) -> Result<Rest> {
+    let id = &entry.id;
     let text = match &entry.text {
         None => None,
         Some(t) => Some(
@@ -154,24 +187,29 @@ pub fn compile(entry: &RuleEntry, known: &[&str]) -> Result<(super::judge::Level
                 })?,
         ),
     };
-    let words = entry
-        .subcommand
-        .as_deref()
-        .unwrap_or("")
-        .split_whitespace()
-        .map(pattern)
-        .collect::<Result<_>>()?;
-    Ok((
-        level,
-        why,
-        Declared {
-            program: pattern(program)?,
-            words,
-            flags: entry.flags.clone(),
-            any_flags: entry.any_flags.clone(),
-            not_flags: entry.not_flags.clone(),
-            args: entry.args.iter().map(|a| pattern(a)).collect::<Result<_>>()?,
-            text,
-        },
-    ))
+    Ok(Rest {
+        words: entry
+            .subcommand
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(|w| glob(id, w))
+            .collect::<Result<_>>()?,
+        args: entry.args.iter().map(|a| glob(id, a)).collect::<Result<_>>()?,
+        text,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pack_rule_compiles_when_checked() {
+        for (name, _) in super::super::packs::PACKS {
+            for entry in super::super::packs::pack(name).unwrap().rules {
+                compile(&entry, &[], true).unwrap_or_else(|e| panic!("{name}: {}: {}", entry.id, e.message));
+            }
+        }
+    }
 }

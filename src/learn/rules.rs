@@ -384,7 +384,8 @@ impl RuleSet {
             match self.rules.iter().position(|r| r.id == entry.id) {
                 Some(index) => self.change(index, entry, may_loosen)?,
                 None => {
-                    let (level, why, matcher) = declared::compile(entry, &self.known_ids())?;
+                    let checked = !matches!(origin, Origin::Pack(_));
+                    let (level, why, matcher) = declared::compile(entry, &self.known_ids(), checked)?;
                     if !entry.disabled {
                         self.rules.push(Rule {
                             id: entry.id.clone(),
