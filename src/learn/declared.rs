@@ -37,16 +37,49 @@ pub fn check_id(id: &str) -> Result<()> {
 /// not run its tools).
 #[derive(Debug, Clone)]
 pub struct Declared {
-    program: globset::GlobMatcher,
+    program: Name,
     entry: RuleEntry,
     rest: std::sync::OnceLock<Option<Rest>>,
 }
 
+/// A name pattern (a program, a subcommand word, an operand): plain names (`kubectl`, `{kubectl,oc}`) are compared
+/// as strings, which costs nothing to build; anything else is a glob
+/// (compiling one builds a regular expression, about as costly as the
+/// whole judgement of a short line).
+#[derive(Debug, Clone)]
+enum Name {
+    Names(Vec<String>),
+    Glob(globset::GlobMatcher),
+}
+
+impl Name {
+    fn new(id: &str, pattern: &str) -> Result<Name> {
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
+        };
+        let inner = pattern.strip_prefix('{').and_then(|p| p.strip_suffix('}'));
+        match inner {
+            Some(list) if list.split(',').all(plain) => Ok(Name::Names(list.split(',').map(str::to_owned).collect())),
+            None if plain(pattern) => Ok(Name::Names(vec![pattern.to_owned()])),
+            _ => glob(id, pattern).map(Name::Glob),
+        }
+    }
+
+    fn is_match(&self, program: &str) -> bool {
+        match self {
+            Name::Names(names) => names.iter().any(|n| n == program),
+            Name::Glob(g) => g.is_match(program),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Rest {
-    /// Globs that must match operands in this order (not necessarily adjacent).
-    words: Vec<globset::GlobMatcher>,
-    args: Vec<globset::GlobMatcher>,
+    /// Patterns that must match operands in this order (not necessarily adjacent).
+    words: Vec<Name>,
+    args: Vec<Name>,
     text: Option<regex::Regex>,
 }
 
@@ -154,7 +187,7 @@ pub fn compile(entry: &RuleEntry, known: &[&str], checked: bool) -> Result<(supe
         level,
         why,
         Declared {
-            program: glob(id, program)?,
+            program: Name::new(id, program)?,
             entry: entry.clone(),
             rest,
         },
@@ -174,11 +207,21 @@ fn compile_rest(entry: &RuleEntry) -> Result<Rest> {
     let id = &entry.id;
     let text = match &entry.text {
         None => None,
+        // ASCII classes (`\w`, `\s`, `\b`) when the pattern allows it: a
+        // Unicode `\w` builds an automaton hundreds of times bigger, which
+        // costs milliseconds on every judgement; command lines are ASCII.
         Some(t) => Some(
             regex::RegexBuilder::new(t)
                 .case_insensitive(true)
+                .unicode(false)
                 .size_limit(1 << 20)
                 .build()
+                .or_else(|_| {
+                    regex::RegexBuilder::new(t)
+                        .case_insensitive(true)
+                        .size_limit(1 << 20)
+                        .build()
+                })
                 .map_err(|e| {
                     invalid(
                         format!("learn rule {id}: `text` is not a regular expression ({e})"),
@@ -193,9 +236,9 @@ fn compile_rest(entry: &RuleEntry) -> Result<Rest> {
             .as_deref()
             .unwrap_or("")
             .split_whitespace()
-            .map(|w| glob(id, w))
+            .map(|w| Name::new(id, w))
             .collect::<Result<_>>()?,
-        args: entry.args.iter().map(|a| glob(id, a)).collect::<Result<_>>()?,
+        args: entry.args.iter().map(|a| Name::new(id, a)).collect::<Result<_>>()?,
         text,
     })
 }
@@ -203,6 +246,35 @@ fn compile_rest(entry: &RuleEntry) -> Result<Rest> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_program_names_need_no_glob() {
+        assert!(matches!(Name::new("a.b", "{kubectl,oc}").unwrap(), Name::Names(n) if n == ["kubectl", "oc"]));
+        assert!(matches!(Name::new("a.b", "redis-cli").unwrap(), Name::Names(_)));
+        for (pattern, yes, no) in [
+            ("kube*", "kubectl", "oc"),
+            ("{kube*,oc}", "oc", "kc"),
+            ("[ab]c", "ac", "cc"),
+        ] {
+            let name = Name::new("a.b", pattern).unwrap();
+            assert!(matches!(name, Name::Glob(_)), "{pattern}");
+            assert!(name.is_match(yes) && !name.is_match(no), "{pattern}");
+        }
+        let name = Name::new("a.b", "{terraform,tofu}").unwrap();
+        assert!(name.is_match("tofu") && !name.is_match("terraform,tofu"));
+    }
+
+    #[test]
+    fn pack_patterns_use_ascii_classes() {
+        for (name, _) in super::super::packs::PACKS {
+            for entry in super::super::packs::pack(name).unwrap().rules {
+                if let Some(t) = &entry.text {
+                    let ascii = regex::RegexBuilder::new(t).unicode(false).build();
+                    assert!(ascii.is_ok(), "{name}: {} falls back to Unicode classes: {t}", entry.id);
+                }
+            }
+        }
+    }
 
     #[test]
     fn every_pack_rule_compiles_when_checked() {
