@@ -74,12 +74,16 @@ fn rules(rules: &Result<(usize, Vec<String>)>) -> Finding {
         ))
         .at(crate::config::PATH),
         // Every command that reads the rules refuses until it is fixed.
-        Err(e) => Finding::error(RULES, format!("the learn rules are refused: {}", e.message))
-            .hint(format!(
-                "{}; pre-command refuses every command until then",
-                e.hint
-            ))
-            .at(crate::config::PATH),
+        Err(e) => {
+            let found = Finding::error(RULES, format!("the learn rules are refused: {}", e.message))
+                .hint(format!("{}; pre-command refuses every command until then", e.hint));
+            // The local file names itself in the message; it is not in the state.
+            if e.code == "invalid_learn_local" {
+                found
+            } else {
+                found.at(crate::config::PATH)
+            }
+        }
     }
 }
 
