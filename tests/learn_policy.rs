@@ -123,6 +123,14 @@ fn an_invalid_actor_or_local_file_blocks_too() {
     std::fs::create_dir_all(local.parent().unwrap()).unwrap();
     std::fs::write(&local, "[[rules]\n").unwrap();
     assert_blocked_everywhere(&repo, &[("BATON_ACTOR", HUMAN)], "local.toml does not parse");
+    let doctor = repo.run(HUMAN, &["learn", "doctor"]);
+    assert_eq!(doctor.code, 1, "{}", doctor.describe());
+    let errors = common::doctor_errors(&doctor.json());
+    assert_eq!(errors[0]["check"], "learn.rules");
+    assert!(errors[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("local.toml does not parse"));
     std::fs::write(&local, "[[rules]]\nid = \"git.reset-hard\"\nlevel = \"medium\"\n").unwrap();
     let v = repo
         .run(HUMAN, &["learn", "pre-command", "--command", "git reset --hard"])
