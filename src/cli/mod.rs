@@ -8,6 +8,7 @@ mod claims;
 mod daemon;
 mod delivery;
 mod doctor;
+mod help;
 mod learn;
 mod output;
 mod pool;
@@ -24,21 +25,24 @@ use crate::error::{Error, Kind, Result};
 use crate::ops::Session;
 pub use output::Output;
 
+/// Where `--help` lists the flags every command takes.
+const GLOBAL: &str = "Global options";
+
 /// Git-native coordination for humans and coding agents sharing one repository.
 #[derive(Debug, Parser)]
 #[command(name = "baton", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     /// Run as if baton was started in <PATH> (like `git -C`).
-    #[arg(short = 'C', global = true, value_name = "PATH")]
+    #[arg(short = 'C', global = true, value_name = "PATH", help_heading = GLOBAL)]
     pub dir: Option<PathBuf>,
     /// Print one JSON document on stdout instead of text.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
     /// Act as this actor (`human:<name>` or `agent:<name>`); default: $BATON_ACTOR, then the git identity.
-    #[arg(long, global = true, value_name = "ACTOR")]
+    #[arg(long, global = true, value_name = "ACTOR", help_heading = GLOBAL)]
     pub actor: Option<String>,
     /// Print nothing on success.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
@@ -105,7 +109,7 @@ pub fn main() -> i32 {
     let json = args.iter().skip(1).any(|a| a == "--json");
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(e) => return report_parse_error(e, json),
+        Err(e) => return report_parse_error(e, &args, json),
     };
     let quiet = cli.quiet;
     match run(cli) {
@@ -165,16 +169,18 @@ fn report_error(err: &Error, json: bool) {
 
 /// clap's own errors, in baton's `error:`/`hint:` shape (exit 2), keeping
 /// help and version output as they are.
-fn report_parse_error(e: clap::Error, json: bool) -> i32 {
+fn report_parse_error(e: clap::Error, args: &[std::ffi::OsString], json: bool) -> i32 {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+        ErrorKind::DisplayVersion => {
             let _ = e.print();
             return 0;
         }
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
-            return 2;
+        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // Parsing again, with the examples only help needs, renders the same help decorated.
+            let shown = help::decorate(command()).try_get_matches_from(args).err().unwrap_or(e);
+            let _ = shown.print();
+            return if shown.kind() == ErrorKind::DisplayHelp { 0 } else { 2 };
         }
         _ => {}
     }
@@ -198,12 +204,34 @@ fn report_parse_error(e: clap::Error, json: bool) -> i32 {
             .lines()
             .find(|l| l.trim_start().starts_with("Usage:"))
             .map(str::trim);
-        let hint = match usage {
-            Some(u) => format!("{u}; see --help"),
-            None => "see `baton --help`".to_owned(),
+        let hint = match (suggestion(&e), usage) {
+            (Some(s), Some(u)) => format!("{s}? {u}; see --help"),
+            (Some(s), None) => format!("{s}? see `baton --help`"),
+            (None, Some(u)) => format!("{u}; see --help"),
+            (None, None) => "see `baton --help`".to_owned(),
         };
         Error::invalid("usage", message).with_hint(hint)
     });
     report_error(&err, json);
     Kind::Invalid.exit_code()
+}
+
+/// clap's closest match for a mistyped subcommand, flag or value, as a
+/// question: "did you mean `claims`".
+fn suggestion(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let kinds = [
+        ContextKind::SuggestedSubcommand,
+        ContextKind::SuggestedArg,
+        ContextKind::SuggestedValue,
+    ];
+    kinds.iter().find_map(|k| {
+        let names = match e.get(*k)? {
+            ContextValue::String(s) => vec![s.clone()],
+            ContextValue::Strings(v) if !v.is_empty() => v.clone(),
+            _ => return None,
+        };
+        let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+        Some(format!("did you mean {}", quoted.join(" or ")))
+    })
 }

@@ -19,6 +19,9 @@ pub struct Output {
     pub exit_code: i32,
     /// Printed as-is even with `--json` (completion scripts).
     raw: bool,
+    /// Said on stderr as `note: ...` in text mode (not with `-q`), so
+    /// stdout keeps only the result a script reads.
+    notes: Vec<String>,
 }
 
 impl Output {
@@ -28,6 +31,7 @@ impl Output {
             text: text.into(),
             exit_code: 0,
             raw: false,
+            notes: Vec::new(),
         }
     }
 
@@ -37,7 +41,13 @@ impl Output {
             text,
             exit_code: 0,
             raw: true,
+            notes: Vec::new(),
         }
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Output {
+        self.notes.push(note.into());
+        self
     }
 
     pub fn exit(mut self, code: i32) -> Output {
@@ -56,6 +66,11 @@ impl Output {
         } else if !quiet && !self.text.is_empty() {
             let text = crate::term::lines(&self.text);
             write_stdout(&format!("{}\n", text.trim_end_matches('\n')));
+        }
+        if !json && !quiet {
+            for n in &self.notes {
+                eprintln!("note: {}", crate::term::lines(n));
+            }
         }
     }
 }

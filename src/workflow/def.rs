@@ -136,9 +136,13 @@ pub fn invalid(source: &str, problems: &[Problem]) -> Error {
 /// Parse and validate, returning every problem found.
 pub fn parse_checked(text: &str, format: Format) -> std::result::Result<Definition, Vec<Problem>> {
     let raw: RawDefinition = match format {
-        Format::Toml => {
-            toml::from_str(text).map_err(|e| vec![problem(None, format!("does not parse: {}", e.message()))])?
-        }
+        Format::Toml => toml::from_str(text).map_err(|e| {
+            vec![problem(
+                None,
+                format!("does not parse: {}", crate::codec::toml_problem(text, &e)),
+            )]
+        })?,
+        // serde_json's message ends "at line L column C" already.
         Format::Json => serde_json::from_str(text).map_err(|e| vec![problem(None, format!("does not parse: {e}"))])?,
     };
     let _ = raw.description;

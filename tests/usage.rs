@@ -1,0 +1,149 @@
+//! Everyday use through the binary: mistakes get help (suggestions, TOML
+//! line and column, config sources), help has examples, completions and man
+//! pages come from the CLI.
+
+mod common;
+
+use common::*;
+
+/// `baton <args>` in `repo` as text (no `--json`).
+fn text(repo: &Repo, args: &[&str]) -> Run {
+    let out = baton_cmd()
+        .arg("-C")
+        .arg(repo.path())
+        .args(args)
+        .env("BATON_ACTOR", "human:alice")
+        .output()
+        .expect("running baton");
+    Run::from_output(args.iter().map(|s| s.to_string()).collect(), out)
+}
+
+#[test]
+fn mistyped_subcommands_and_flags_suggest_the_closest() {
+    let repo = Repo::new();
+    let cases: &[(&[&str], &str)] = &[
+        (&["claim", "T-1"], "did you mean `claims`?"),
+        (&["claims", "cliam", "T-1"], "did you mean `claim`?"),
+        (&["claims", "list", "--stat", "active"], "did you mean `--state`?"),
+        (&["workflow", "stauts"], "did you mean `status`?"),
+    ];
+    for (args, suggestion) in cases {
+        let tip = repo.tip();
+        let run = text(&repo, args);
+        assert_eq!(run.code, 2, "{}", run.describe());
+        assert!(run.stderr.starts_with("error: "), "{}", run.describe());
+        let hint = run.stderr.lines().find(|l| l.starts_with("hint: ")).unwrap_or_default();
+        assert!(hint.contains(suggestion), "{}", run.describe());
+        assert!(run.stdout.is_empty(), "{}", run.describe());
+        assert_eq!(repo.tip(), tip);
+        // The same with --json: one error document.
+        let mut with_json = vec!["--json"];
+        with_json.extend_from_slice(args);
+        let run = text(&repo, &with_json);
+        let e = run.err(2, "usage");
+        assert!(e["hint"].as_str().unwrap().contains(suggestion), "{e}");
+    }
+}
+
+#[test]
+fn help_describes_positionals_shows_examples_and_groups_global_flags() {
+    let repo = Repo::new();
+    let run = text(&repo, &["claims", "claim", "--help"]);
+    let help = run.ok_text();
+    assert!(help.contains("<ID>  The claim id"), "{help}");
+    assert!(help.contains("Examples:\n  $ baton claims claim T-42"), "{help}");
+    let (own, global) = help.split_once("Global options:").expect("a Global options heading");
+    assert!(own.contains("--lease"), "{help}");
+    assert!(
+        !own.contains("--actor") && global.contains("--actor") && global.contains("--json"),
+        "{help}"
+    );
+    // `help <command>` renders the same.
+    assert_eq!(text(&repo, &["help", "claims", "claim"]).ok_text(), help);
+    // A group without its subcommand: help on stderr, exit 2.
+    let run = text(&repo, &["claims"]);
+    assert_eq!(run.code, 2, "{}", run.describe());
+}
+
+#[test]
+fn toml_errors_name_line_and_column() {
+    let repo = Repo::new();
+    define(
+        &repo,
+        "broken",
+        "description = \"x\"\n\n[steps.build]\ncommand = \"make\n",
+    );
+    let run = repo.refuse(
+        "human:alice",
+        &["workflow", "validate", "broken"],
+        2,
+        "invalid_workflow",
+    );
+    assert!(run.message().contains("line 4, column"), "{}", run.describe());
+    // A config.toml that does not parse, committed by hand.
+    repo.commit_files(
+        &[("config.toml", b"schema = 1\n[claims]\nstale_after = = \"1h\"\n")],
+        "hand edit",
+    );
+    let run = repo.run("human:alice", &["config", "get", "claims.stale_after"]);
+    run.err(3, "corrupt_state");
+    assert!(run.message().contains("line 3, column 15"), "{}", run.describe());
+}
+
+#[test]
+fn config_list_and_get_say_where_values_come_from() {
+    let repo = Repo::new();
+    repo.run("human:alice", &["config", "set", "claims.stale_after", "12h"])
+        .ok();
+    let doc = repo.run("human:alice", &["config", "list"]).ok();
+    let settings = doc["settings"].as_array().unwrap();
+    assert_eq!(settings.len(), 17, "{doc}");
+    let find = |k: &str| settings.iter().find(|s| s["key"] == k).unwrap().clone();
+    let stale = find("claims.stale_after");
+    assert_eq!(
+        (stale["value"].as_str(), stale["default"].as_str()),
+        (Some("12h"), Some("48h"))
+    );
+    assert_eq!(stale["source"], "state");
+    assert_eq!(find("claims.handoff_timeout")["source"], "default");
+    let listed = text(&repo, &["config", "list"]);
+    let line = |k: &str| {
+        listed
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(k))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        line("claims.stale_after ").contains("state config (default 48h)"),
+        "{}",
+        listed.stdout
+    );
+    assert!(line("claims.handoff_timeout ").contains("default"), "{}", listed.stdout);
+    assert!(line("claims.default_lease ").ends_with(" -"), "{}", listed.stdout);
+
+    // get: the value on stdout; at its default, a note on stderr says so.
+    let run = text(&repo, &["config", "get", "claims.handoff_timeout"]);
+    assert_eq!(run.ok_text(), "24h\n");
+    assert!(
+        run.stderr
+            .contains("note: 24h is the default of claims.handoff_timeout"),
+        "{}",
+        run.describe()
+    );
+    let run = text(&repo, &["config", "get", "claims.default_lease"]);
+    assert!(
+        run.stderr.contains("claims.default_lease is not set (its default)"),
+        "{}",
+        run.describe()
+    );
+    let run = text(&repo, &["config", "get", "claims.stale_after"]);
+    assert_eq!((run.ok_text(), run.stderr.as_str()), ("12h\n", ""));
+    let run = text(&repo, &["-q", "config", "get", "claims.handoff_timeout"]);
+    assert_eq!(run.stderr, "", "{}", run.describe());
+    let doc = repo
+        .run("human:alice", &["config", "get", "claims.handoff_timeout"])
+        .ok();
+    assert_eq!(doc["source"], "default");
+}
