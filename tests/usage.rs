@@ -147,3 +147,115 @@ fn config_list_and_get_say_where_values_come_from() {
         .ok();
     assert_eq!(doc["source"], "default");
 }
+
+/// What baton offers for the word being typed (the fish protocol: one
+/// candidate per line, a tab before its description).
+fn complete(repo: &Repo, words: &[&str]) -> Vec<String> {
+    let out = baton_cmd()
+        .current_dir(repo.path())
+        .env("BATON_COMPLETE", "fish")
+        .arg("--")
+        .arg("baton")
+        .args(words)
+        .output()
+        .expect("running baton");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('\t').next().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[test]
+fn completions_offer_states_roles_agents_and_workflow_names() {
+    let repo = Repo::new();
+    repo.run("human:alice", &["pool", "spawn", "--role", "reviewer", "--count", "2"])
+        .ok();
+    repo.run("human:alice", &["workflow", "template", "init", "rust-ship"])
+        .ok();
+    define(
+        &repo,
+        "ship",
+        "name = \"ship\"\n[[steps]]\nid = \"a\"\nrun = [\"true\"]\n",
+    );
+    assert_eq!(
+        complete(&repo, &["claims", "list", "--state", ""]),
+        ["active", "paused", "blocked", "handoff_pending", "completed", "expired"]
+    );
+    assert_eq!(
+        complete(&repo, &["claims", "list", "--state", "h"]),
+        ["handoff_pending"]
+    );
+    assert_eq!(complete(&repo, &["claims", "claim", "T-1", "--role", ""]), ["reviewer"]);
+    let agents = complete(&repo, &["pool", "drain", ""]);
+    assert!(
+        agents.starts_with(&["reviewer-1".to_owned(), "reviewer-2".to_owned()]),
+        "{agents:?}"
+    );
+    let workflows = complete(&repo, &["workflow", "run", ""]);
+    assert!(
+        workflows.starts_with(&["rust-ship".to_owned(), "ship".to_owned()]),
+        "{workflows:?}"
+    );
+    assert_eq!(complete(&repo, &["clai"]), ["claims"]);
+    assert_eq!(complete(&repo, &["config", "get", "claims.st"]), ["claims.stale_after"]);
+    // Outside a repository the state's values are simply not offered.
+    let elsewhere = assert_fs::TempDir::new().unwrap();
+    let out = baton_cmd()
+        .current_dir(elsewhere.path())
+        .env("BATON_COMPLETE", "fish")
+        .args(["--", "baton", "claims", "claim", "T-1", "--role", ""])
+        .output()
+        .unwrap();
+    assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
+}
+
+#[test]
+fn completion_scripts_call_baton_back_for_every_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = baton_cmd().args(["completions", shell]).output().unwrap();
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && script.contains("BATON_COMPLETE"),
+            "{shell}: {script}"
+        );
+    }
+    let run = Run::from_output(
+        vec!["completions".into(), "tcsh".into()],
+        baton_cmd().args(["--json", "completions", "tcsh"]).output().unwrap(),
+    );
+    run.err(2, "usage");
+}
+
+#[test]
+fn man_pages_come_from_the_cli() {
+    let out = baton_cmd().arg("man").output().unwrap();
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && page.contains(".TH baton 1"), "{page}");
+    assert!(page.contains("claims"), "{page}");
+    let dir = assert_fs::TempDir::new().unwrap();
+    let target = dir.path().join("man1");
+    let out = baton_cmd()
+        .arg("--json")
+        .arg("man")
+        .arg("--dir")
+        .arg(&target)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pages: Vec<&str> = doc["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.as_str())
+        .collect();
+    assert!(
+        pages.contains(&"baton.1") && pages.contains(&"baton-claims-claim.1"),
+        "{doc}"
+    );
+    let claim = std::fs::read_to_string(target.join("baton-claims-claim.1")).unwrap();
+    assert!(
+        claim.contains(r"baton claims claim T\-42"),
+        "the page has the example: {claim}"
+    );
+}

@@ -5,6 +5,7 @@
 //! its typed result.
 
 mod claims;
+mod complete;
 mod daemon;
 mod delivery;
 mod doctor;
@@ -81,8 +82,10 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Run an end-to-end scenario in a temporary repository.
     Selftest(SelftestArgs),
-    /// Print a shell completion script.
+    /// Print a shell completion script (it completes subcommands, flags, claim states, roles, agents and workflow names).
     Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command into a directory.
+    Man(ManArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,6 +93,13 @@ pub struct SelftestArgs {
     /// Keep the temporary repository and print where it is.
     #[arg(long)]
     pub keep: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Write `baton.1`, `baton-claims.1`, `baton-claims-claim.1`, ... into this directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -105,6 +115,7 @@ pub fn command() -> clap::Command {
 
 /// Parse, run, print; returns the process exit code.
 pub fn main() -> i32 {
+    complete::answer_if_asked();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let json = args.iter().skip(1).any(|a| a == "--json");
     let cli = match Cli::try_parse_from(&args) {
@@ -127,11 +138,8 @@ pub fn main() -> i32 {
 pub fn run(cli: Cli) -> Result<Output> {
     let open = || Session::open(cli.dir.as_deref(), cli.actor.as_deref());
     match &cli.command {
-        Command::Completions(args) => {
-            let mut buf = Vec::new();
-            clap_complete::generate(args.shell, &mut command(), "baton", &mut buf);
-            Ok(Output::raw(String::from_utf8_lossy(&buf).into_owned()))
-        }
+        Command::Completions(args) => Ok(Output::raw(complete::script(args.shell)?)),
+        Command::Man(args) => man(args),
         Command::Selftest(args) => selftest::run(args.keep),
         Command::Init(args) => repo::init(&open()?, args),
         Command::Log(args) => repo::log_command(&open()?, args),
@@ -151,6 +159,35 @@ pub fn run(cli: Cli) -> Result<Output> {
             cmd,
         ),
     }
+}
+
+/// `baton man`: the pages come from the same command tree as `--help`,
+/// examples included.
+fn man(args: &ManArgs) -> Result<Output> {
+    let cmd = help::decorate(command());
+    let Some(dir) = &args.dir else {
+        let mut buf = Vec::new();
+        let mut top = cmd;
+        top.build();
+        clap_mangen::Man::new(top)
+            .render(&mut buf)
+            .map_err(|e| Error::io("rendering the manual page", e))?;
+        return Ok(Output::raw(String::from_utf8_lossy(&buf).into_owned()));
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    clap_mangen::generate_to(cmd, dir).map_err(|e| Error::io(format!("writing pages into {}", dir.display()), e))?;
+    let mut pages: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(format!("reading {}", dir.display()), e))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("baton") && n.ends_with(".1"))
+        .collect();
+    pages.sort();
+    let text = format!("wrote {} manual pages into {}", pages.len(), dir.display());
+    Ok(Output::new(
+        serde_json::json!({"dir": dir.display().to_string(), "pages": pages}),
+        text,
+    ))
 }
 
 fn report_error(err: &Error, json: bool) {

@@ -162,3 +162,9 @@ pub fn health(s: &Session, stale_after: Option<Span>) -> Result<Vec<Health>> {
     let timeout = stale_after.or(s.config()?.pool.heartbeat_timeout);
     Ok(pool::health(&agents, &loads, s.now, timeout))
 }
+
+/// Every agent as stored, without loads (shell completion reads ids and
+/// roles; loads would read every claim).
+pub fn agents(s: &Session) -> Result<Vec<crate::pool::Agent>> {
+    state::all_agents(&s.snapshot()?)
+}
