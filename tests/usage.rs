@@ -259,3 +259,102 @@ fn man_pages_come_from_the_cli() {
         "the page has the example: {claim}"
     );
 }
+
+/// `baton daemon install <manager>` in `repo` with `home` as HOME.
+fn install(repo: &Repo, home: &std::path::Path, args: &[&str]) -> Run {
+    let mut all = vec!["daemon", "install"];
+    all.extend_from_slice(args);
+    repo.run_env("human:dana", &all, &[("HOME", home.to_str().unwrap())])
+}
+
+#[test]
+fn daemon_install_writes_a_systemd_unit_that_verifies_and_a_launchd_agent() {
+    let repo = Repo::new();
+    let home = assert_fs::TempDir::new().unwrap();
+    let doc = install(&repo, home.path(), &["systemd"]).ok();
+    let unit_path = std::path::PathBuf::from(doc["path"].as_str().unwrap());
+    let repo_dir = repo.path().canonicalize().unwrap();
+    let name = repo_dir
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .trim_start_matches('.')
+        .to_owned();
+    assert_eq!(
+        unit_path,
+        home.path()
+            .join(format!(".config/systemd/user/baton-daemon-{name}.service"))
+    );
+    assert_eq!(doc["changed"], true);
+    let unit = std::fs::read_to_string(&unit_path).unwrap();
+    let exe = exe().canonicalize().unwrap();
+    assert!(
+        unit.contains(&format!(
+            "ExecStart={} -C {} daemon run",
+            exe.display(),
+            repo_dir.display()
+        )),
+        "{unit}"
+    );
+    assert!(unit.contains("Environment=BATON_ACTOR=human:dana"), "{unit}");
+    let (unit_section, service_section) = unit.split_once("\n[Service]\n").unwrap();
+    assert!(unit_section.contains("\nStartLimitIntervalSec=") && unit_section.contains("\nStartLimitBurst="));
+    assert!(!service_section.contains("StartLimit"), "{unit}");
+    match std::process::Command::new("systemd-analyze").arg("--version").output() {
+        Ok(o) if o.status.success() => {
+            let out = std::process::Command::new("systemd-analyze")
+                .arg("verify")
+                .arg(&unit_path)
+                .output()
+                .unwrap();
+            let said = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "systemd-analyze verify: {said}");
+            assert!(!said.contains(&*unit_path.to_string_lossy()), "verify warned: {said}");
+        }
+        _ => eprintln!("skipped: systemd-analyze is not installed, the unit was not verified"),
+    }
+    // Again: nothing to do. A different file there: refused unless --force.
+    assert_eq!(install(&repo, home.path(), &["systemd"]).ok()["changed"], false);
+    std::fs::write(&unit_path, "[Unit]\n").unwrap();
+    let run = repo.refuse_env(
+        "human:dana",
+        &["daemon", "install", "systemd"],
+        &[("HOME", home.path().to_str().unwrap())],
+        1,
+        "exists",
+    );
+    assert!(run.hint().contains("--force"), "{}", run.describe());
+    assert_eq!(
+        install(&repo, home.path(), &["systemd", "--force"]).ok()["changed"],
+        true
+    );
+
+    let doc = install(&repo, home.path(), &["launchd"]).ok();
+    let plist = std::fs::read_to_string(doc["path"].as_str().unwrap()).unwrap();
+    assert!(doc["path"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("Library/LaunchAgents/com.baton.daemon.{name}.plist")));
+    assert!(
+        plist.contains("<key>BATON_ACTOR</key>\n    <string>human:dana</string>"),
+        "{plist}"
+    );
+    assert!(
+        plist.contains(&format!("<string>{}</string>", exe.display())),
+        "{plist}"
+    );
+    assert!(
+        plist.contains(&format!("<string>{}</string>", repo_dir.display())),
+        "{plist}"
+    );
+    let out = home.path().join("elsewhere/baton.service");
+    let doc = install(&repo, home.path(), &["systemd", "--output", out.to_str().unwrap()]).ok();
+    assert_eq!(doc["path"], out.to_str().unwrap());
+    assert!(out.is_file());
+    repo.refuse(
+        "human:dana",
+        &["daemon", "install", "upstart"],
+        2,
+        "unknown_service_manager",
+    );
+}

@@ -21,6 +21,7 @@
 
 pub mod check;
 pub mod head;
+pub mod service;
 pub mod view;
 
 use std::collections::BTreeMap;
