@@ -358,3 +358,170 @@ fn daemon_install_writes_a_systemd_unit_that_verifies_and_a_launchd_agent() {
         "unknown_service_manager",
     );
 }
+
+/// A state with a 2 MB blob in it, so a transfer takes many packets.
+fn heavy_state(repo: &Repo) {
+    // xorshift: bytes zlib cannot shrink, so the pack stays large.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let noise: Vec<u8> = (0..2_000_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    repo.commit_files(&[("notes/big.bin", &noise)], "a large file");
+}
+
+/// `baton sync` over the fixture ssh that drops the connection after
+/// `limit` bytes.
+fn sync_over_dying_ssh(repo: &Repo, limit: &str) -> Run {
+    let ssh = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dying-ssh");
+    repo.run_env(
+        "human:alice",
+        &["sync"],
+        &[("GIT_SSH_COMMAND", ssh.to_str().unwrap()), ("DYING_SSH_LIMIT", limit)],
+    )
+}
+
+#[test]
+fn a_server_that_goes_away_mid_transfer_is_reported_as_that() {
+    let server = assert_fs::TempDir::new().unwrap();
+    let bare = server.path().join("state.git");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git").args(args).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    git(&["init", "-q", "--bare", bare.to_str().unwrap()]);
+    let url = format!("ssh://example.invalid{}", bare.display());
+
+    // Pushing: the connection drops while the pack goes up.
+    let a = Repo::new();
+    heavy_state(&a);
+    a.git(&["remote", "add", "origin", &url]);
+    let tip = a.tip();
+    let run = sync_over_dying_ssh(&a, "60000");
+    let e = run.err(3, "remote_interrupted");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("broke off while pushing to origin"),
+        "{e}"
+    );
+    assert!(!e["hint"].as_str().unwrap().contains("check"), "{e}");
+    assert_eq!(a.tip(), tip, "local state unchanged");
+    // The same transport with room enough: an ordinary sync.
+    assert_eq!(sync_over_dying_ssh(&a, "100000000").ok()["action"], "pushed");
+
+    // Fetching: the connection drops while the pack comes down.
+    let b = Repo::new();
+    b.git(&["remote", "add", "origin", &url]);
+    let tip = b.tip();
+    let run = sync_over_dying_ssh(&b, "60000");
+    let e = run.err(3, "remote_interrupted");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("broke off while fetching from origin"),
+        "{e}"
+    );
+    assert_eq!(b.tip(), tip, "local state unchanged");
+
+    // A repository that is not there is still a matter of the URL.
+    let c = Repo::new();
+    c.git(&[
+        "remote",
+        "add",
+        "origin",
+        &format!("ssh://example.invalid{}/none.git", server.path().display()),
+    ]);
+    let run = sync_over_dying_ssh(&c, "100000000");
+    let e = run.err(3, "remote_unreachable");
+    assert!(e["hint"].as_str().unwrap().contains("URL"), "{e}");
+}
+
+/// `baton <args>` in `repo` on a terminal (util-linux `script` gives it a
+/// pty; stdout and stderr arrive together), or `None` where `script` is
+/// missing.
+fn on_terminal(repo: &Repo, args: &str, env: &[(&str, &str)]) -> Option<String> {
+    let line = format!("{} -C {} {args}", exe().display(), repo.path().display());
+    let mut cmd = std::process::Command::new("script");
+    hermetic(&mut cmd)
+        .args(["-qec", &line, "/dev/null"])
+        .env("BATON_ACTOR", "human:alice")
+        .env("TERM", "xterm")
+        .env_remove("NO_COLOR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    match cmd.output() {
+        Ok(out) => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+        Err(_) => {
+            eprintln!("skipped: util-linux `script` is not installed, no terminal to test on");
+            None
+        }
+    }
+}
+
+#[test]
+fn labels_are_coloured_on_a_terminal_unless_no_color() {
+    let repo = Repo::new();
+    let Some(shown) = on_terminal(&repo, "claim T-1", &[]) else {
+        return;
+    };
+    assert!(
+        shown.contains("\x1b[1;31merror:\x1b[0m unrecognized subcommand"),
+        "{shown:?}"
+    );
+    assert!(shown.contains("\x1b[36mhint:\x1b[0m did you mean"), "{shown:?}");
+    let plain = on_terminal(&repo, "claim T-1", &[("NO_COLOR", "1")]).unwrap();
+    assert!(
+        plain.contains("error: unrecognized") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+    // Not a terminal: never a colour.
+    let run = text(&repo, &["claim", "T-1"]);
+    assert!(!run.stderr.contains('\x1b'), "{}", run.describe());
+}
+
+#[test]
+fn network_operations_show_progress_on_a_terminal_only() {
+    let server = assert_fs::TempDir::new().unwrap();
+    let bare = server.path().join("state.git");
+    let out = std::process::Command::new("git")
+        .args(["init", "-q", "--bare", bare.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let repo = Repo::new();
+    heavy_state(&repo);
+    repo.git(&[
+        "remote",
+        "add",
+        "origin",
+        &format!("ssh://example.invalid{}", bare.display()),
+    ]);
+    let ssh = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dying-ssh");
+    let env = [
+        ("GIT_SSH_COMMAND", ssh.to_str().unwrap()),
+        ("DYING_SSH_LIMIT", "100000000"),
+    ];
+    // The push of 2 MB through the byte-at-a-time fixture takes seconds.
+    let Some(shown) = on_terminal(&repo, "sync", &env) else {
+        return;
+    };
+    assert!(shown.contains("pushing to origin..."), "{shown:?}");
+    assert!(shown.contains("\r\x1b[K"), "the line is cleared: {shown:?}");
+    assert!(shown.contains("published to origin"), "{shown:?}");
+    // -q: nothing at all. Not a terminal: no progress line.
+    repo.commit_files(&[("notes/more.bin", b"more")], "more");
+    let quiet = on_terminal(&repo, "-q sync", &env).unwrap();
+    assert!(!quiet.contains("origin"), "{quiet:?}");
+    repo.commit_files(&[("notes/again.bin", b"again")], "again");
+    let run = repo.run_env("human:alice", &["sync"], &env);
+    assert_eq!(run.ok()["action"], "pushed");
+    assert_eq!(run.stderr, "", "{}", run.describe());
+}

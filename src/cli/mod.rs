@@ -123,6 +123,7 @@ pub fn main() -> i32 {
         Err(e) => return report_parse_error(e, &args, json),
     };
     let quiet = cli.quiet;
+    crate::term::set_quiet(quiet);
     match run(cli) {
         Ok(out) => {
             out.print(json, quiet);
@@ -198,10 +199,12 @@ fn report_error(err: &Error, json: bool) {
         ));
     }
     // Messages quote state files and arguments: never a control character raw.
-    eprintln!("error: {}", crate::term::lines(&err.message));
+    let mut text = format!("error: {}", crate::term::lines(&err.message));
     if !err.hint.is_empty() {
-        eprintln!("hint: {}", crate::term::lines(&err.hint));
+        text.push_str(&format!("\nhint: {}", crate::term::lines(&err.hint)));
     }
+    let colour = crate::term::colour(crate::term::Stream::Stderr);
+    eprintln!("{}", crate::term::paint(&text, colour));
 }
 
 /// clap's own errors, in baton's `error:`/`hint:` shape (exit 2), keeping

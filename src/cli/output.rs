@@ -65,11 +65,15 @@ impl Output {
             ));
         } else if !quiet && !self.text.is_empty() {
             let text = crate::term::lines(&self.text);
-            write_stdout(&format!("{}\n", text.trim_end_matches('\n')));
+            let colour = crate::term::colour(crate::term::Stream::Stdout);
+            let text = crate::term::paint(text.trim_end_matches('\n'), colour);
+            write_stdout(&format!("{text}\n"));
         }
         if !json && !quiet {
+            let colour = crate::term::colour(crate::term::Stream::Stderr);
             for n in &self.notes {
-                eprintln!("note: {}", crate::term::lines(n));
+                let line = format!("note: {}", crate::term::lines(n));
+                eprintln!("{}", crate::term::paint(&line, colour));
             }
         }
     }

@@ -234,6 +234,7 @@ fn publish(
                 )),
             )
         }
+        Err(PushError::Interrupted(why)) => Err(crate::store::remote::interrupted(remote, "pushing to", &why)),
         Err(PushError::Rejected(why)) => Ok(Round::Rejected(why)),
     }
 }
