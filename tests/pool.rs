@@ -249,7 +249,7 @@ fn pool_logs_show_pool_operations_newest_first() {
     let entries = logs["entries"].as_array().unwrap();
     let ops: Vec<&str> = entries
         .iter()
-        .map(|e| e["trailers"]["Baton-Op"].as_str().unwrap())
+        .map(|e| e["trailers"]["Baton-Op"][0].as_str().unwrap())
         .collect();
     assert_eq!(
         ops,

@@ -525,3 +525,22 @@ fn network_operations_show_progress_on_a_terminal_only() {
     assert_eq!(run.ok()["action"], "pushed");
     assert_eq!(run.stderr, "", "{}", run.describe());
 }
+
+#[test]
+fn refusals_read_as_sentences() {
+    let repo = Repo::new();
+    repo.run("human:alice", &["claims", "claim", "T-1"]).ok();
+    repo.run("human:alice", &["claims", "release", "T-1"]).ok();
+    for (verb, done) in [("handoff", "handed off"), ("pause", "paused"), ("renew", "renewed")] {
+        let mut args = vec!["claims", verb, "T-1"];
+        if verb == "handoff" {
+            args.extend(["--to", "human:bob"]);
+        }
+        let run = repo.refuse("human:alice", &args, 1, "wrong_state");
+        assert!(
+            run.message().ends_with(&format!("claims can be {done}")),
+            "{}",
+            run.describe()
+        );
+    }
+}

@@ -317,11 +317,26 @@ fn require<'c>(existing: Option<&'c Claim>, id: &ClaimId) -> Result<&'c Claim> {
     existing.ok_or_else(|| no_claim(id))
 }
 
+/// "hand off" -> "handed off", "pause" -> "paused": what a claim "can be".
+fn participle(verb: &str) -> String {
+    let (head, rest) = verb.split_once(' ').map_or((verb, ""), |(h, r)| (h, r));
+    let done = match head {
+        "hand" => "handed".to_owned(),
+        h if h.ends_with('e') => format!("{h}d"),
+        h => format!("{h}ed"),
+    };
+    if rest.is_empty() {
+        done
+    } else {
+        format!("{done} {rest}")
+    }
+}
+
 fn require_owner(claim: &Claim, ctx: &Ctx<'_>, what: &str) -> Result<()> {
     if !claim.state.is_held() {
         return Err(wrong_state(
             claim,
-            what,
+            &participle(what),
             "held (active, paused, blocked, handoff_pending)",
         ));
     }

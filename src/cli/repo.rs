@@ -117,17 +117,14 @@ pub fn log(s: &Session, filter: &LogFilter, limit: Option<usize>) -> Result<Outp
             safe(&e.author).into_owned(),
             safe(&e.message.summary).into_owned(),
         ]);
-        let trailers: serde_json::Map<String, serde_json::Value> =
-            e.message.trailers.iter().fold(serde_json::Map::new(), |mut m, (k, v)| {
-                match m.get_mut(k) {
-                    Some(serde_json::Value::Array(a)) => a.push(v.clone().into()),
-                    Some(prev) => *prev = json!([prev.clone(), v]),
-                    None => {
-                        m.insert(k.clone(), v.clone().into());
-                    }
-                }
-                m
-            });
+        // Every trailer is an array, one value or many: a reader never
+        // has to tell a string from a list.
+        let mut trailers = serde_json::Map::new();
+        for (k, v) in &e.message.trailers {
+            if let serde_json::Value::Array(values) = trailers.entry(k.clone()).or_insert_with(|| json!([])) {
+                values.push(v.clone().into());
+            }
+        }
         items.push(json!({
             "commit": e.id.to_string(),
             "time": when,
