@@ -544,3 +544,48 @@ fn refusals_read_as_sentences() {
         );
     }
 }
+
+#[test]
+fn doctor_flags_timestamps_from_the_future() {
+    let repo = Repo::new();
+    repo.run("human:alice", &["claims", "claim", "T-1"]).ok();
+    let doc = repo.run("human:alice", &["doctor"]).json();
+    let future = |doc: &serde_json::Value| -> Vec<String> {
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"].as_str().unwrap_or("").ends_with(".future"))
+            .map(|f| format!("{} {}", f["check"].as_str().unwrap(), f["message"].as_str().unwrap()))
+            .collect()
+    };
+    assert!(future(&doc).is_empty(), "{doc}");
+    // Written with the clock a day ahead (BATON_NOW), read on the real clock.
+    let ahead = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    repo.run_at("human:alice", &ahead, &["claims", "claim", "T-2"]).ok();
+    repo.run_at("human:alice", &ahead, &["pool", "spawn", "--role", "rev"])
+        .ok();
+    let doc = repo.run("human:alice", &["doctor"]).json();
+    let found = future(&doc);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.starts_with("claims.future claim T-2 updated_at")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|f| f.starts_with("pool.future agent rev-1 created_at")),
+        "{found:?}"
+    );
+    assert!(!found.iter().any(|f| f.contains("T-1")), "{found:?}");
+    let finding = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "claims.future")
+        .unwrap();
+    assert_eq!(finding["severity"], "warn", "{finding}");
+    assert!(finding["hint"].as_str().unwrap().contains("clock"), "{finding}");
+}

@@ -6,6 +6,8 @@
 //! operations layer (`ops::doctor`) gathers the facts, runs every
 //! subsystem's own checks and applies fixes.
 
+pub mod future;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
