@@ -589,3 +589,45 @@ fn doctor_flags_timestamps_from_the_future() {
     assert_eq!(finding["severity"], "warn", "{finding}");
     assert!(finding["hint"].as_str().unwrap().contains("clock"), "{finding}");
 }
+
+/// The first ```sh block under `## Use` in the README.
+fn readme_use_block() -> String {
+    let readme = include_str!("../README.md");
+    let use_section = &readme[readme.find("\n## Use\n").expect("a Use section")..];
+    let block = use_section.split("```sh\n").nth(1).expect("a sh block under Use");
+    block.split("\n```").next().unwrap().to_owned()
+}
+
+#[test]
+fn the_readme_use_block_runs_as_written_from_a_fresh_directory() {
+    let dir = assert_fs::TempDir::new().unwrap();
+    let script = dir.path().join("use.sh");
+    std::fs::write(&script, readme_use_block()).unwrap();
+    let bin = exe();
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = std::process::Command::new("bash");
+    hermetic(&mut cmd)
+        .arg("-euo")
+        .arg("pipefail")
+        .arg(&script)
+        .current_dir(dir.path())
+        .env("PATH", path);
+    let out = cmd.output().unwrap();
+    // Whatever happened, no daemon is left running.
+    let _ = std::process::Command::new(&bin)
+        .args(["-C", dir.path().join("demo").to_str().unwrap(), "daemon", "stop"])
+        .output();
+    let said = format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "the README's Use block failed: {said}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("of T-41: closed"), "{said}");
+    assert!(stdout.contains("0 error(s)"), "{said}");
+}
