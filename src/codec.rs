@@ -1,5 +1,5 @@
 //! Encoding of state files: TOML for human-edited, slowly changing things,
-//! JSON for machine-written records (DESIGN §1.1). A file that does not parse
+//! JSON for machine-written records (docs/storage.md). A file that does not parse
 //! is an environment problem (exit 3) that names the file and points at doctor;
 //! a file a newer baton wrote is one too, with its own code
 //! ([`NEWER_SCHEMA`]): not corruption, and the fix is an upgrade.

@@ -1,4 +1,4 @@
-//! `config.toml`: the shared policy (DESIGN §1.5), and `config get|set` on
+//! `config.toml`: the shared policy (docs/command-handbook.md, `config`), and `config get|set` on
 //! `section.key` names. Setting a key re-validates the whole file, so a bad
 //! duration or an unknown key never reaches the ref.
 
@@ -90,7 +90,7 @@ pub struct SyncPolicy {
     pub extra: toml::Table,
 }
 
-/// A default, written as DESIGN §1.5 writes it.
+/// A default, written as docs/command-handbook.md (`config get`) shows it.
 fn written(text: &str) -> Span {
     Span::parse(text).expect("defaults are valid durations")
 }

@@ -1,4 +1,4 @@
-//! The agent pool of DESIGN §2.2 against the built binary: spawn numbering,
+//! The agent pool (docs/command-handbook.md, Agent pool) against the built binary: spawn numbering,
 //! list and health, heartbeats, drain, retire and the pool log. Load is
 //! never stored, so it is always checked through claims.
 

@@ -1,4 +1,4 @@
-//! Repository-level commands (DESIGN §2): `init` (idempotent, hooks, fetch
+//! Repository-level commands (docs/command-handbook.md, Repository): `init` (idempotent, hooks, fetch
 //! refspec), `log`, `config get|set`, `completions`, and output that goes to
 //! a closed pipe.
 

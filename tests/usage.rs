@@ -631,3 +631,30 @@ fn the_readme_use_block_runs_as_written_from_a_fresh_directory() {
     assert!(stdout.contains("of T-41: closed"), "{said}");
     assert!(stdout.contains("0 error(s)"), "{said}");
 }
+
+#[test]
+fn no_file_points_at_a_design_document_the_repository_does_not_have() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = std::process::Command::new("git")
+        .args(["-C", root, "ls-files", "-z"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // Built at run time, so this file does not match itself.
+    let needles = [format!("{}.md", "DESIGN"), format!("{} §", "DESIGN")];
+    let mut found = Vec::new();
+    for path in String::from_utf8_lossy(&out.stdout)
+        .split('\0')
+        .filter(|p| !p.is_empty())
+    {
+        let Ok(text) = std::fs::read_to_string(std::path::Path::new(root).join(path)) else {
+            continue;
+        };
+        for (n, line) in text.lines().enumerate() {
+            if needles.iter().any(|needle| line.contains(needle.as_str())) {
+                found.push(format!("{path}:{}: {line}", n + 1));
+            }
+        }
+    }
+    assert!(found.is_empty(), "cite docs/*.md instead:\n{}", found.join("\n"));
+}

@@ -1,4 +1,4 @@
-//! The daemon's operations (DESIGN §2.5): the reconcile tick as one
+//! The daemon's operations (docs/daemon.md): the reconcile tick as one
 //! transaction, the foreground loop (`daemon run`), starting it detached,
 //! stopping it, its status, the metrics summary from history, and what
 //! doctor gathers about it.

@@ -1,4 +1,4 @@
-//! Pool operations (DESIGN §2.2): spawn, heartbeat, drain, retire, health,
+//! Pool operations (docs/command-handbook.md, Agent pool): spawn, heartbeat, drain, retire, health,
 //! and the assignment of pool capacity to a claim (`--role`, `--agent`).
 //! A spawn publishes like a claim (`--sync`, `sync.auto`): synced first, so
 //! new ids are numbered after the remote's agents.

@@ -1,4 +1,4 @@
-//! Workflow operations (DESIGN §2.3): locate and validate definitions in
+//! Workflow operations (docs/workflows.md): locate and validate definitions in
 //! the work tree, plan (dry run), execute with a run ledger, resume, stop,
 //! and read runs back.
 //!
