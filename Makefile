@@ -4,7 +4,7 @@ BATON_DEBUG := target/debug/baton
 # cargo-nextest when it is installed, cargo test otherwise: both run the same tests.
 TEST_CMD := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "nextest run --no-fail-fast" || echo "test --no-fail-fast")
 
-.PHONY: help build test validate selftest install-test bench demo
+.PHONY: help build test validate selftest install-test bench demo man
 
 help:
 	@echo "make build         release build (target/release/baton)"
@@ -14,6 +14,7 @@ help:
 	@echo "make install-test  install into a temporary root and run the installed selftest"
 	@echo "make bench         benchmark against the git-plumbing baseline (docs/performance.md)"
 	@echo "make demo          build and run a demo on a throwaway repository"
+	@echo "make man           manual pages generated from the CLI, into target/man/"
 
 build:
 	$(CARGO) build --release
@@ -43,3 +44,7 @@ bench:
 demo:
 	$(CARGO) build
 	bash scripts/demo.sh $(BATON_DEBUG)
+
+man:
+	$(CARGO) build
+	$(BATON_DEBUG) man --dir target/man

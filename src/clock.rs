@@ -40,7 +40,7 @@ pub fn format_timestamp(t: &Timestamp) -> String {
 /// short enough that adding it to any clock reading cannot overflow.
 pub const MAX_SPAN: std::time::Duration = std::time::Duration::from_secs(315_576_000);
 
-/// The range a duration must lie in where it is given (DESIGN §1.5, §2.3;
+/// The range a duration must lie in where it is given (docs/command-handbook.md, `config`; docs/workflows.md;
 /// docs/command-handbook.md lists which use has which).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bounds {

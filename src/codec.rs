@@ -1,5 +1,5 @@
 //! Encoding of state files: TOML for human-edited, slowly changing things,
-//! JSON for machine-written records (DESIGN §1.1). A file that does not parse
+//! JSON for machine-written records (docs/storage.md). A file that does not parse
 //! is an environment problem (exit 3) that names the file and points at doctor;
 //! a file a newer baton wrote is one too, with its own code
 //! ([`NEWER_SCHEMA`]): not corruption, and the fix is an upgrade.
@@ -26,7 +26,21 @@ pub fn corrupt(path: &str, why: impl std::fmt::Display) -> Error {
 
 pub fn decode_toml<T: DeserializeOwned>(path: &str, bytes: &[u8]) -> Result<T> {
     let text = std::str::from_utf8(bytes).map_err(|e| corrupt(path, e))?;
-    toml::from_str(text).map_err(|e| corrupt(path, e.message()))
+    toml::from_str(text).map_err(|e| corrupt(path, toml_problem(text, &e)))
+}
+
+/// A TOML error where a person can find it: `line 3, column 9: <what>`
+/// (lines and columns from 1, columns in characters), from the error's span
+/// in `text`; just the message when it has no span.
+pub fn toml_problem(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end();
+    let Some(span) = e.span() else {
+        return message.to_owned();
+    };
+    let before = text.get(..span.start.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    format!("line {line}, column {column}: {message}")
 }
 
 pub fn decode_json<T: DeserializeOwned>(path: &str, bytes: &[u8]) -> Result<T> {
@@ -68,6 +82,25 @@ pub fn check_schema(path: &str, schema: u32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn toml_problems_name_line_and_column() {
+        let text = "schema = 1\n[claims]\nstale_after = = \"1h\"\n";
+        let e = toml::from_str::<toml::Table>(text).unwrap_err();
+        assert!(
+            toml_problem(text, &e).starts_with("line 3, column 15: "),
+            "{}",
+            toml_problem(text, &e)
+        );
+        // Columns count characters, not bytes.
+        let text = "a = \"ü\" x\n";
+        let e = toml::from_str::<toml::Table>(text).unwrap_err();
+        assert!(
+            toml_problem(text, &e).starts_with("line 1, column 9: "),
+            "{}",
+            toml_problem(text, &e)
+        );
+    }
 
     #[test]
     fn a_newer_schema_is_not_corruption() {

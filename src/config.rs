@@ -1,4 +1,4 @@
-//! `config.toml`: the shared policy (DESIGN §1.5), and `config get|set` on
+//! `config.toml`: the shared policy (docs/command-handbook.md, `config`), and `config get|set` on
 //! `section.key` names. Setting a key re-validates the whole file, so a bad
 //! duration or an unknown key never reaches the ref.
 
@@ -90,7 +90,7 @@ pub struct SyncPolicy {
     pub extra: toml::Table,
 }
 
-/// A default, written as DESIGN §1.5 writes it.
+/// A default, written as docs/command-handbook.md (`config get`) shows it.
 fn written(text: &str) -> Span {
     Span::parse(text).expect("defaults are valid durations")
 }
@@ -188,6 +188,35 @@ pub const KEYS: &[(&str, &str)] = &[
     ("learn.keywords", KEYWORDS),
 ];
 
+/// Where a key's value comes from, as `config list` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// baton's built-in value (`baton init` writes the defaults into the
+    /// state's config.toml; a key left at its default still counts as one).
+    Default,
+    /// Set to something else in `config.toml` on the state ref.
+    State,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Default => "default",
+            Source::State => "state config",
+        }
+    }
+}
+
+/// One key with its value, its default and where the value comes from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Setting {
+    pub key: &'static str,
+    pub value: String,
+    pub default: String,
+    pub source: Source,
+}
+
 fn unknown_key(key: &str) -> Error {
     let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
     Error::invalid("unknown_key", format!("unknown config key {key:?}"))
@@ -233,6 +262,29 @@ impl Config {
                 .join(","),
             other => other.to_string(),
         })
+    }
+
+    /// `key` with its value, default and source.
+    pub fn setting(&self, key: &str) -> Result<Setting> {
+        let (key, _) = KEYS.iter().find(|(k, _)| *k == key).ok_or_else(|| unknown_key(key))?;
+        let value = self.get(key)?;
+        let default = Config::default().get(key)?;
+        let source = if value == default {
+            Source::Default
+        } else {
+            Source::State
+        };
+        Ok(Setting {
+            key,
+            value,
+            default,
+            source,
+        })
+    }
+
+    /// Every key, in the order of [`KEYS`].
+    pub fn settings(&self) -> Result<Vec<Setting>> {
+        KEYS.iter().map(|(k, _)| self.setting(k)).collect()
     }
 
     /// A copy with `section.key` set from text, validated as a whole.
@@ -391,6 +443,21 @@ mod tests {
         assert!(text.contains("stale_after = \"48h\""), "{text}");
         assert_eq!(back.workflow.secret_env, DEFAULT_SECRET_ENV);
         assert_eq!(back.get("sync.auto").unwrap(), "false");
+    }
+
+    #[test]
+    fn settings_say_where_each_value_comes_from() {
+        let c = Config::default().with("claims.stale_after", "12h").unwrap();
+        let all = c.settings().unwrap();
+        assert_eq!(all.len(), KEYS.len());
+        let stale = all.iter().find(|s| s.key == "claims.stale_after").unwrap();
+        assert_eq!(
+            (stale.value.as_str(), stale.default.as_str(), stale.source),
+            ("12h", "48h", Source::State)
+        );
+        let lease = c.setting("claims.default_lease").unwrap();
+        assert_eq!((lease.value.as_str(), lease.source), ("", Source::Default));
+        assert_eq!(c.setting("nope.key").unwrap_err().exit_code(), 2);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The one error type of baton: a kind that decides the exit code, a message
 //! that says what went wrong, and a hint that says what to do about it.
 //!
-//! Exit codes (DESIGN §2): 0 done; 1 refused or failed; 2 invalid usage or
+//! Exit codes (docs/command-handbook.md, Conventions): 0 done; 1 refused or failed; 2 invalid usage or
 //! input; 3 environment problem.
 
 use std::fmt;

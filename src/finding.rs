@@ -1,5 +1,5 @@
 //! A doctor finding: one line of a check report, with a severity and a hint
-//! (DESIGN §2.7). A leaf type: every subsystem's checks return findings
+//! (docs/command-handbook.md, `doctor`). A leaf type: every subsystem's checks return findings
 //! without depending on doctor or on the store.
 
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
 //! Validated identifiers. Every id that ever becomes part of a path in the
-//! state tree goes through one of these newtypes first (DESIGN §1.4), so no
+//! state tree goes through one of these newtypes first (docs/command-handbook.md, Conventions), so no
 //! path is ever built from unvalidated input.
 
 use std::fmt;
@@ -101,7 +101,7 @@ id_newtype!(
     "workflow name"
 );
 
-/// A run id, `wf-<yyyymmddTHHMMSSZ>-<6 hex>` (DESIGN §1.4); it names a ledger
+/// A run id, `wf-<yyyymmddTHHMMSSZ>-<6 hex>` (docs/command-handbook.md, Conventions); it names a ledger
 /// file, so its exact form is checked.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RunId(String);
@@ -176,7 +176,7 @@ pub enum ActorKind {
     Agent,
 }
 
-/// An actor, `human:<name>` or `agent:<name>` (DESIGN §1.4).
+/// An actor, `human:<name>` or `agent:<name>` (docs/command-handbook.md, Conventions).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Actor {
     kind: ActorKind,

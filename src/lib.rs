@@ -1,6 +1,6 @@
 //! baton: git-native coordination for humans and coding agents sharing one
 //! repository. All shared state lives as files in commits on one ref,
-//! `refs/baton/state`; see `DESIGN.md` for the contract.
+//! `refs/baton/state`; docs/ (listed in the README) says how each part works.
 //!
 //! Layers, each using only the ones below it (see `docs/architecture.md`):
 //! - [`cli`] parses arguments and renders text or JSON;

@@ -1,4 +1,4 @@
-//! Compare-and-swap on the state ref (DESIGN §1.3) with real processes:
+//! Compare-and-swap on the state ref (docs/storage.md) with real processes:
 //! racing claimants of one id get exactly one winner; writers of different
 //! ids all land, one commit each, nothing lost.
 

@@ -1,4 +1,4 @@
-//! Crash safety (DESIGN §1.3): writers killed with SIGKILL at arbitrary
+//! Crash safety (docs/storage.md): writers killed with SIGKILL at arbitrary
 //! moments leave a state ref that git accepts and doctor finds healthy, with
 //! no half-applied operation, and later writes still work. A leftover ref
 //! lock is a warning while young, an error when stale, and `doctor --fix`

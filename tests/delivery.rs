@@ -1,4 +1,4 @@
-//! Delivery (DESIGN §2.4) against the built binary: the phases, their
+//! Delivery (docs/delivery.md) against the built binary: the phases, their
 //! commits (each touching the claim and the ledger), the fence between
 //! phases, refusals before any step runs, crashes at every phase boundary
 //! finished by `delivery resume`, and `claims verify`.

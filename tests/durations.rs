@@ -2,7 +2,7 @@
 //! has documented bounds (at least 1s where zero makes no sense, at most
 //! 10y), refused with exit 2 where it is given; nothing panics on an absurd
 //! one that reached the state another way; and a duration keeps the text it
-//! was written with (`24h` stays `24h`, defaults read as DESIGN §1.5 writes
+//! was written with (`24h` stays `24h`, defaults read as the handbook writes
 //! them).
 
 #![cfg(unix)]
@@ -134,7 +134,7 @@ fn command_line_durations_have_bounds() {
 #[test]
 fn config_durations_keep_the_text_they_were_written_with() {
     let repo = Repo::new();
-    // The defaults, as DESIGN §1.5 writes them, in the file and through `config get`.
+    // The defaults, as the handbook writes them, in the file and through `config get`.
     let file = repo.state_file("config.toml").unwrap();
     for (key, line, value) in [
         ("claims.stale_after", "stale_after = \"48h\"", "48h"),

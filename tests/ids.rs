@@ -1,4 +1,4 @@
-//! Input and environment refusals (DESIGN §1.4, §2): ids that could become
+//! Input and environment refusals (docs/command-handbook.md, Conventions): ids that could become
 //! paths are refused with exit 2 before anything is written; a repository
 //! without state, or no repository at all, is an environment problem (exit 3).
 
@@ -9,7 +9,7 @@ use predicates::prelude::*;
 
 const ALICE: &str = "agent:alice";
 
-/// The ids DESIGN §1.4 says must be refused, with a name for messages.
+/// The ids the handbook's Conventions say must be refused, with a name for messages.
 fn bad_ids() -> Vec<String> {
     vec![
         "../x".into(),

@@ -567,7 +567,23 @@ fn define(repo: &Repo, name: &str, exit: u8) {
 #[test]
 fn routes_come_from_keywords_and_from_how_each_roles_deliveries_ended() {
     let repo = Repo::new();
-    repo.refuse(HUMAN, &["learn", "route", "fix the flaky test"], 1, "no_roles");
+    // No pool yet: the keyword table still names the role, and says no agent has it.
+    let r = repo.run(HUMAN, &["learn", "route", "fix the flaky test"]).ok();
+    assert_eq!(
+        (r["suggestion"]["role"].as_str(), r["unstaffed"].as_bool()),
+        (Some("tester"), Some(true))
+    );
+    let out = repo
+        .cmd(HUMAN)
+        .args(["learn", "route", "fix the flaky test"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("no agent has the role tester yet") && text.contains("`baton pool spawn --role tester`"),
+        "{text}"
+    );
+    repo.refuse(HUMAN, &["learn", "route", "zzz qqq"], 1, "no_roles");
     for role in ["tester", "coder"] {
         repo.run(HUMAN, &["pool", "spawn", "--role", role, "--capacity", "9"])
             .ok();

@@ -1,4 +1,4 @@
-//! The agent pool of DESIGN §2.2 against the built binary: spawn numbering,
+//! The agent pool (docs/command-handbook.md, Agent pool) against the built binary: spawn numbering,
 //! list and health, heartbeats, drain, retire and the pool log. Load is
 //! never stored, so it is always checked through claims.
 
@@ -249,7 +249,7 @@ fn pool_logs_show_pool_operations_newest_first() {
     let entries = logs["entries"].as_array().unwrap();
     let ops: Vec<&str> = entries
         .iter()
-        .map(|e| e["trailers"]["Baton-Op"].as_str().unwrap())
+        .map(|e| e["trailers"]["Baton-Op"][0].as_str().unwrap())
         .collect();
     assert_eq!(
         ops,

@@ -1,4 +1,4 @@
-//! Repository-level commands (DESIGN §2): `init` (idempotent, hooks, fetch
+//! Repository-level commands (docs/command-handbook.md, Repository): `init` (idempotent, hooks, fetch
 //! refspec), `log`, `config get|set`, `completions`, and output that goes to
 //! a closed pipe.
 
@@ -324,29 +324,31 @@ fn config_get_and_set_validate_and_commit() {
 
 #[test]
 fn completions_print_a_script() {
+    // The script calls baton back for candidates (see tests/usage.rs).
     baton_cmd()
         .args(["completions", "bash"])
         .assert()
         .success()
         .stdout(
-            predicate::str::starts_with("_baton()")
-                .and(predicate::str::contains("complete -F _baton"))
-                .and(predicate::str::contains("claims"))
-                .and(predicate::str::contains("handoff")),
+            predicate::str::contains("_clap_complete_baton()")
+                .and(predicate::str::contains("BATON_COMPLETE=\"bash\""))
+                .and(predicate::str::contains("-F _clap_complete_baton baton")),
         )
         .stderr(predicate::str::is_empty());
     baton_cmd()
         .args(["completions", "zsh"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("#compdef baton"));
+        .stdout(predicate::str::contains("#compdef baton").and(predicate::str::contains("BATON_COMPLETE")));
     // Completions need no repository, and --json does not wrap them.
     baton_cmd()
         .current_dir(std::env::temp_dir())
         .args(["--json", "completions", "fish"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("complete -c baton"));
+        .stdout(predicate::str::contains(
+            "complete --keep-order --exclusive --command baton",
+        ));
     baton_cmd()
         .args(["completions", "tcsh"])
         .assert()
@@ -356,18 +358,22 @@ fn completions_print_a_script() {
 
 #[test]
 fn output_into_a_closed_pipe_does_not_panic() {
-    // `baton completions bash | head -1`: the reader goes away after the
-    // first bytes; the script is larger than a pipe buffer, so baton is still
-    // writing when it does, and must not panic on the broken pipe.
+    // `baton claims status T-1 | head -c 16`: the reader goes away after the
+    // first bytes; the output (a 120 KB note) is larger than a pipe buffer,
+    // so baton is still writing when it does, and must not panic on the
+    // broken pipe.
+    let repo = Repo::new();
+    let note = "a".repeat(120_000);
+    repo.run("human:alice", &["claims", "claim", "T-1", "--note", &note])
+        .ok();
     let mut child = baton_cmd_std()
-        .args(["completions", "bash"])
+        .args(["-C", repo.path().to_str().unwrap(), "claims", "status", "T-1"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut first = [0u8; 16];
     child.stdout.take().unwrap().read_exact(&mut first).unwrap();
-    assert_eq!(&first[..8], b"_baton()");
     // Our end of stdout is closed now.
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 const HANDBOOK: &str = include_str!("../docs/command-handbook.md");
 const OPENCODE: &str = include_str!("../opencode.json");
 
-/// Subsystem groups that get an opencode command when the CLI has them (DESIGN §3).
+/// Subsystem groups that get an opencode command when the CLI has them.
 const OPENCODE_GROUPS: &[&str] = &[
     "claims", "workflow", "pool", "daemon", "delivery", "learn", "doctor", "selftest",
 ];

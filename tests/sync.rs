@@ -1,5 +1,4 @@
-//! `baton sync` between clones of a real bare repository (DESIGN §2.8,
-//! docs/sync.md), driven through the built binary: merges keep distinct
+//! `baton sync` between clones of a real bare repository (docs/sync.md), driven through the built binary: merges keep distinct
 //! claims, contested claims go to whoever published first and the loser is
 //! told, concurrent syncing converges, rejected and unreachable remotes leave
 //! local state intact, fresh clones adopt the remote state, `sync.auto`

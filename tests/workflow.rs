@@ -1,4 +1,4 @@
-//! The workflow engine (DESIGN §2.3, docs/workflows.md) through the built
+//! The workflow engine (docs/workflows.md) through the built
 //! binary on real temporary repositories: order and conditions, argv without
 //! a shell, retries and backoff, timeouts killing whole process groups,
 //! secret redaction in what reaches git, resume, a SIGKILLed runner and

@@ -1,4 +1,4 @@
-//! Claims invariants for doctor (DESIGN §2.7): pure checks over loaded claims,
+//! Claims invariants for doctor (docs/command-handbook.md, `doctor`): pure checks over loaded claims,
 //! the pool's agent ids and the generation trail in history.
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,4 +1,4 @@
-//! Claims on work (DESIGN §2.1): who holds which piece of work, handoffs,
+//! Claims on work (docs/command-handbook.md, Claims): who holds which piece of work, handoffs,
 //! leases and expiry. Every operation here is a pure function from the claim
 //! as loaded (and the policy, the actor, the time) to the new claim or a
 //! refusal; the caller loads and stores files.
@@ -317,11 +317,26 @@ fn require<'c>(existing: Option<&'c Claim>, id: &ClaimId) -> Result<&'c Claim> {
     existing.ok_or_else(|| no_claim(id))
 }
 
+/// "hand off" -> "handed off", "pause" -> "paused": what a claim "can be".
+fn participle(verb: &str) -> String {
+    let (head, rest) = verb.split_once(' ').map_or((verb, ""), |(h, r)| (h, r));
+    let done = match head {
+        "hand" => "handed".to_owned(),
+        h if h.ends_with('e') => format!("{h}d"),
+        h => format!("{h}ed"),
+    };
+    if rest.is_empty() {
+        done
+    } else {
+        format!("{done} {rest}")
+    }
+}
+
 fn require_owner(claim: &Claim, ctx: &Ctx<'_>, what: &str) -> Result<()> {
     if !claim.state.is_held() {
         return Err(wrong_state(
             claim,
-            what,
+            &participle(what),
             "held (active, paused, blocked, handoff_pending)",
         ));
     }
@@ -537,7 +552,7 @@ pub fn release(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, force: &Fo
 
 /// The delivery acting on a holding, as the claim records it: rewritten
 /// with every phase, so each phase's commit changes the claim and the
-/// delivery ledger together (DESIGN §2.4).
+/// delivery ledger together (docs/delivery.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryMark {
     pub id: RunId,
@@ -604,7 +619,7 @@ impl std::fmt::Display for DeliveryPhase {
 }
 
 /// A holding: who holds a claim, at which generation. Anything acting on
-/// behalf of a claim carries one and checks it is still current (DESIGN §2.1).
+/// behalf of a claim carries one and checks it is still current (docs/command-handbook.md, Claims).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holding {
     pub owner: Actor,

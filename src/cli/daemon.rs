@@ -9,6 +9,7 @@ use serde_json::json;
 use super::doctor;
 use super::output::{safe, Output};
 use crate::clock::{age, format_timestamp, Span};
+use crate::daemon::service::Manager;
 use crate::daemon::{Report, TickRecord};
 use crate::error::{Error, Result};
 use crate::ops::daemon::{self as op, RunArgs};
@@ -53,6 +54,18 @@ pub enum DaemonCommand {
     },
     /// Daemon checks (same as `baton doctor daemon`): pid file, last tick.
     Doctor(doctor::SubsystemDoctorArgs),
+    /// Write a systemd user unit or a launchd agent that runs `daemon run` for this repository.
+    Install {
+        /// The service manager: systemd (Linux) or launchd (macOS).
+        #[arg(value_parser = Manager::parse)]
+        manager: Manager,
+        /// Write the definition to this file instead of the service manager's user directory.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Overwrite a different definition already there.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// `daemon run` opens the repository itself at every tick; the others
@@ -97,7 +110,55 @@ pub fn run(
         }
         DaemonCommand::Summary { window, svg } => summary(&open()?, *window, svg.as_deref()),
         DaemonCommand::Doctor(args) => doctor::run_for(&open()?, &["daemon"], args),
+        DaemonCommand::Install { manager, output, force } => install(
+            &open()?,
+            &op::InstallArgs {
+                manager: *manager,
+                output: output.clone(),
+                force: *force,
+            },
+        ),
     }
+}
+
+fn install(s: &Session, args: &op::InstallArgs) -> Result<Output> {
+    let done = op::install(s, args)?;
+    let path = done.path.display().to_string();
+    let mut text = if done.changed {
+        format!(
+            "wrote the {} definition {} (baton {}, repository {}, actor {})",
+            done.manager.as_str(),
+            safe(&path),
+            safe(&done.baton.display().to_string()),
+            safe(&done.repo.display().to_string()),
+            done.actor
+        )
+    } else {
+        format!("{} is already up to date", safe(&path))
+    };
+    text.push_str(
+        "
+start it with:",
+    );
+    for step in &done.next {
+        text.push_str(&format!(
+            "
+  {}",
+            safe(step)
+        ));
+    }
+    Ok(Output::new(
+        json!({
+            "manager": done.manager.as_str(),
+            "path": path,
+            "changed": done.changed,
+            "actor": done.actor.to_string(),
+            "baton": done.baton.display().to_string(),
+            "repository": done.repo.display().to_string(),
+            "next": done.next,
+        }),
+        text,
+    ))
 }
 
 fn mode(r: &Report) -> String {

@@ -303,6 +303,12 @@ fn suggestion_lines(s: &Suggestion) -> String {
 
 fn routed(r: &Routing) -> Output {
     let mut text = format!("suggested role: {}", suggestion_lines(&r.suggestion));
+    if r.unstaffed {
+        text.push_str(&format!(
+            "\nno agent has the role {role} yet (the pool is empty): add one with `baton pool spawn --role {role}`",
+            role = r.suggestion.role
+        ));
+    }
     if !r.alternatives.is_empty() {
         text.push_str("\nalternatives:");
         for alt in &r.alternatives {
@@ -346,9 +352,15 @@ fn metrics(m: &Metrics) -> Output {
     }
     if m.pending > 0 {
         text.push_str(&format!(
-            "{} entr(ies) of this machine's journal are counted above and not folded into the state yet",
-            m.pending
+            "{} of this machine's journal {} counted above and not folded into the state yet",
+            plural(m.pending, "entry", "entries"),
+            if m.pending == 1 { "is" } else { "are" }
         ));
     }
     Output::new(json!(m), text)
+}
+
+/// `1 entry`, `3 entries`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -5,9 +5,11 @@
 //! its typed result.
 
 mod claims;
+mod complete;
 mod daemon;
 mod delivery;
 mod doctor;
+mod help;
 mod learn;
 mod output;
 mod pool;
@@ -24,21 +26,24 @@ use crate::error::{Error, Kind, Result};
 use crate::ops::Session;
 pub use output::Output;
 
+/// Where `--help` lists the flags every command takes.
+const GLOBAL: &str = "Global options";
+
 /// Git-native coordination for humans and coding agents sharing one repository.
 #[derive(Debug, Parser)]
 #[command(name = "baton", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     /// Run as if baton was started in <PATH> (like `git -C`).
-    #[arg(short = 'C', global = true, value_name = "PATH")]
+    #[arg(short = 'C', global = true, value_name = "PATH", help_heading = GLOBAL)]
     pub dir: Option<PathBuf>,
     /// Print one JSON document on stdout instead of text.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
     /// Act as this actor (`human:<name>` or `agent:<name>`); default: $BATON_ACTOR, then the git identity.
-    #[arg(long, global = true, value_name = "ACTOR")]
+    #[arg(long, global = true, value_name = "ACTOR", help_heading = GLOBAL)]
     pub actor: Option<String>,
     /// Print nothing on success.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
@@ -77,8 +82,10 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Run an end-to-end scenario in a temporary repository.
     Selftest(SelftestArgs),
-    /// Print a shell completion script.
+    /// Print a shell completion script (it completes subcommands, flags, claim states, roles, agents and workflow names).
     Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command into a directory.
+    Man(ManArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -86,6 +93,13 @@ pub struct SelftestArgs {
     /// Keep the temporary repository and print where it is.
     #[arg(long)]
     pub keep: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Write `baton.1`, `baton-claims.1`, `baton-claims-claim.1`, ... into this directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -101,17 +115,19 @@ pub fn command() -> clap::Command {
 
 /// Parse, run, print; returns the process exit code.
 pub fn main() -> i32 {
+    complete::answer_if_asked();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let json = json_wanted(&args);
-            return report_parse_error(e, json);
+            return report_parse_error(e, &args, json);
         }
     };
     // What was parsed decides: a `--json` among a command's own arguments
     // (`learn pre-command -- printf --json`) is the command's, not baton's.
     let (json, quiet) = (cli.json, cli.quiet);
+    crate::term::set_quiet(quiet);
     match run(cli) {
         Ok(out) => {
             out.print(json, quiet);
@@ -127,11 +143,8 @@ pub fn main() -> i32 {
 pub fn run(cli: Cli) -> Result<Output> {
     let open = || Session::open(cli.dir.as_deref(), cli.actor.as_deref());
     match &cli.command {
-        Command::Completions(args) => {
-            let mut buf = Vec::new();
-            clap_complete::generate(args.shell, &mut command(), "baton", &mut buf);
-            Ok(Output::raw(String::from_utf8_lossy(&buf).into_owned()))
-        }
+        Command::Completions(args) => Ok(Output::raw(complete::script(args.shell)?)),
+        Command::Man(args) => man(args),
         Command::Selftest(args) => selftest::run(args.keep),
         Command::Init(args) => repo::init(&open()?, args),
         Command::Log(args) => repo::log_command(&open()?, args),
@@ -161,6 +174,35 @@ fn json_wanted(args: &[std::ffi::OsString]) -> bool {
     args.iter().skip(1).take_while(|a| *a != "--").any(|a| a == "--json")
 }
 
+/// `baton man`: the pages come from the same command tree as `--help`,
+/// examples included.
+fn man(args: &ManArgs) -> Result<Output> {
+    let cmd = help::decorate(command());
+    let Some(dir) = &args.dir else {
+        let mut buf = Vec::new();
+        let mut top = cmd;
+        top.build();
+        clap_mangen::Man::new(top)
+            .render(&mut buf)
+            .map_err(|e| Error::io("rendering the manual page", e))?;
+        return Ok(Output::raw(String::from_utf8_lossy(&buf).into_owned()));
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    clap_mangen::generate_to(cmd, dir).map_err(|e| Error::io(format!("writing pages into {}", dir.display()), e))?;
+    let mut pages: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(format!("reading {}", dir.display()), e))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("baton") && n.ends_with(".1"))
+        .collect();
+    pages.sort();
+    let text = format!("wrote {} manual pages into {}", pages.len(), dir.display());
+    Ok(Output::new(
+        serde_json::json!({"dir": dir.display().to_string(), "pages": pages}),
+        text,
+    ))
+}
+
 fn report_error(err: &Error, json: bool) {
     if json {
         output::write_stdout(&format!(
@@ -169,24 +211,28 @@ fn report_error(err: &Error, json: bool) {
         ));
     }
     // Messages quote state files and arguments: never a control character raw.
-    eprintln!("error: {}", crate::term::lines(&err.message));
+    let mut text = format!("error: {}", crate::term::lines(&err.message));
     if !err.hint.is_empty() {
-        eprintln!("hint: {}", crate::term::lines(&err.hint));
+        text.push_str(&format!("\nhint: {}", crate::term::lines(&err.hint)));
     }
+    let colour = crate::term::colour(crate::term::Stream::Stderr);
+    eprintln!("{}", crate::term::paint(&text, colour));
 }
 
 /// clap's own errors, in baton's `error:`/`hint:` shape (exit 2), keeping
 /// help and version output as they are.
-fn report_parse_error(e: clap::Error, json: bool) -> i32 {
+fn report_parse_error(e: clap::Error, args: &[std::ffi::OsString], json: bool) -> i32 {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+        ErrorKind::DisplayVersion => {
             let _ = e.print();
             return 0;
         }
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
-            return 2;
+        ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // Parsing again, with the examples only help needs, renders the same help decorated.
+            let shown = help::decorate(command()).try_get_matches_from(args).err().unwrap_or(e);
+            let _ = shown.print();
+            return if shown.kind() == ErrorKind::DisplayHelp { 0 } else { 2 };
         }
         _ => {}
     }
@@ -210,12 +256,34 @@ fn report_parse_error(e: clap::Error, json: bool) -> i32 {
             .lines()
             .find(|l| l.trim_start().starts_with("Usage:"))
             .map(str::trim);
-        let hint = match usage {
-            Some(u) => format!("{u}; see --help"),
-            None => "see `baton --help`".to_owned(),
+        let hint = match (suggestion(&e), usage) {
+            (Some(s), Some(u)) => format!("{s}? {u}; see --help"),
+            (Some(s), None) => format!("{s}? see `baton --help`"),
+            (None, Some(u)) => format!("{u}; see --help"),
+            (None, None) => "see `baton --help`".to_owned(),
         };
         Error::invalid("usage", message).with_hint(hint)
     });
     report_error(&err, json);
     Kind::Invalid.exit_code()
+}
+
+/// clap's closest match for a mistyped subcommand, flag or value, as a
+/// question: "did you mean `claims`".
+fn suggestion(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let kinds = [
+        ContextKind::SuggestedSubcommand,
+        ContextKind::SuggestedArg,
+        ContextKind::SuggestedValue,
+    ];
+    kinds.iter().find_map(|k| {
+        let names = match e.get(*k)? {
+            ContextValue::String(s) => vec![s.clone()],
+            ContextValue::Strings(v) if !v.is_empty() => v.clone(),
+            _ => return None,
+        };
+        let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+        Some(format!("did you mean {}", quoted.join(" or ")))
+    })
 }

@@ -24,6 +24,9 @@ pub struct Output {
     /// The write landed but was not published: said on stderr (and in
     /// the JSON document as `not_published`), exit 3.
     unpublished: Option<Error>,
+    /// Said on stderr as `note: ...` in text mode (not with `-q`), so
+    /// stdout keeps only the result a script reads.
+    notes: Vec<String>,
 }
 
 impl Output {
@@ -34,6 +37,7 @@ impl Output {
             exit_code: 0,
             raw: false,
             unpublished: None,
+            notes: Vec::new(),
         }
     }
 
@@ -44,7 +48,13 @@ impl Output {
             exit_code: 0,
             raw: true,
             unpublished: None,
+            notes: Vec::new(),
         }
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Output {
+        self.notes.push(note.into());
+        self
     }
 
     pub fn exit(mut self, code: i32) -> Output {
@@ -62,7 +72,16 @@ impl Output {
             ));
         } else if !quiet && !self.text.is_empty() {
             let text = crate::term::lines(&self.text);
-            write_stdout(&format!("{}\n", text.trim_end_matches('\n')));
+            let colour = crate::term::colour(crate::term::Stream::Stdout);
+            let text = crate::term::paint(text.trim_end_matches('\n'), colour);
+            write_stdout(&format!("{text}\n"));
+        }
+        if !json && !quiet {
+            let colour = crate::term::colour(crate::term::Stream::Stderr);
+            for n in &self.notes {
+                let line = format!("note: {}", crate::term::lines(n));
+                eprintln!("{}", crate::term::paint(&line, colour));
+            }
         }
         if let Some(e) = &self.unpublished {
             eprintln!("error: {}", crate::term::lines(&e.message));

@@ -4,6 +4,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::output::{published, safe, short, short_opt, table, Output};
+use crate::config::Source;
 use crate::error::Result;
 use crate::ops::repo::{self as op, LogFilter};
 use crate::ops::Session;
@@ -31,8 +32,10 @@ pub struct LogArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Print the value of `section.key`.
+    /// Print the value of `section.key` (its default when the state config leaves it unchanged).
     Get { key: String },
+    /// Every key with its value, its default and where the value comes from.
+    List,
     /// Set `section.key` to a value (one commit).
     Set { key: String, value: String },
 }
@@ -114,17 +117,14 @@ pub fn log(s: &Session, filter: &LogFilter, limit: Option<usize>) -> Result<Outp
             safe(&e.author).into_owned(),
             safe(&e.message.summary).into_owned(),
         ]);
-        let trailers: serde_json::Map<String, serde_json::Value> =
-            e.message.trailers.iter().fold(serde_json::Map::new(), |mut m, (k, v)| {
-                match m.get_mut(k) {
-                    Some(serde_json::Value::Array(a)) => a.push(v.clone().into()),
-                    Some(prev) => *prev = json!([prev.clone(), v]),
-                    None => {
-                        m.insert(k.clone(), v.clone().into());
-                    }
-                }
-                m
-            });
+        // Every trailer is an array, one value or many: a reader never
+        // has to tell a string from a list.
+        let mut trailers = serde_json::Map::new();
+        for (k, v) in &e.message.trailers {
+            if let serde_json::Value::Array(values) = trailers.entry(k.clone()).or_insert_with(|| json!([])) {
+                values.push(v.clone().into());
+            }
+        }
         items.push(json!({
             "commit": e.id.to_string(),
             "time": when,
@@ -144,9 +144,29 @@ pub fn log(s: &Session, filter: &LogFilter, limit: Option<usize>) -> Result<Outp
 pub fn config(s: &Session, cmd: &ConfigCommand) -> Result<Output> {
     match cmd {
         ConfigCommand::Get { key } => {
-            let value = op::config_get(s, key)?;
-            let text = safe(&value).into_owned();
-            Ok(Output::new(json!({"key": key, "value": value}), text))
+            let setting = op::config_setting(s, key)?;
+            // The value may come from a hand-written config.toml: escaped, never raw.
+            let text = safe(&setting.value).into_owned();
+            let out = Output::new(json!(setting), text.clone());
+            Ok(match setting.source {
+                Source::State => out,
+                Source::Default if setting.value.is_empty() => out.note(format!("{key} is not set (its default)")),
+                Source::Default => out.note(format!(
+                    "{text} is the default of {key}: the state config does not change it"
+                )),
+            })
+        }
+        ConfigCommand::List => {
+            let settings = op::config_list(s)?;
+            let mut rows = vec![vec!["KEY".into(), "SOURCE".into(), "VALUE".into()]];
+            for st in &settings {
+                let source = match st.source {
+                    Source::Default => st.source.as_str().to_owned(),
+                    Source::State => format!("{} (default {})", st.source.as_str(), shown(&st.default)),
+                };
+                rows.push(vec![st.key.to_owned(), source, safe(&shown(&st.value)).into_owned()]);
+            }
+            Ok(Output::new(json!({ "settings": settings }), table(&rows)))
         }
         ConfigCommand::Set { key, value } => {
             let applied = op::config_set(s, key, value)?;
@@ -160,5 +180,14 @@ pub fn config(s: &Session, cmd: &ConfigCommand) -> Result<Output> {
             );
             Ok(published(out, &applied))
         }
+    }
+}
+
+/// A value in a table: an empty one shows as `-` (not set).
+fn shown(value: &str) -> String {
+    if value.is_empty() {
+        "-".to_owned()
+    } else {
+        value.to_owned()
     }
 }

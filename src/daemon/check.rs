@@ -1,4 +1,4 @@
-//! Daemon checks for doctor (DESIGN §2.7): the pid file against the process
+//! Daemon checks for doctor (docs/command-handbook.md, `doctor`): the pid file against the process
 //! that holds its lock, the age of the last tick against the interval, and
 //! the last tick's errors. Pure: `ops::daemon` gathers the facts.
 

@@ -1,4 +1,4 @@
-//! The daemon (DESIGN §2.5): the reconcile pass's decisions, its report
+//! The daemon (docs/daemon.md): the reconcile pass's decisions, its report
 //! (kept in `.git/baton/reconcile-last.json` on the machine that made it), and what `daemon status` and doctor read of the
 //! daemon's machine-local files. Pure: the operations layer
 //! (`ops::daemon`) loads the state into a [`View`], asks these functions
@@ -21,6 +21,7 @@
 
 pub mod check;
 pub mod head;
+pub mod service;
 pub mod view;
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! Delivery (DESIGN §2.4): one flow that claims an issue, runs a workflow
+//! Delivery (docs/delivery.md): one flow that claims an issue, runs a workflow
 //! and finishes the claim — released on success (or handed off), kept with
 //! its owner on failure. The ledger (`runs/delivery/yyyy/mm/dd/<id>.json`)
 //! records each phase; every phase is one commit that changes the claim and

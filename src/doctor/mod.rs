@@ -1,10 +1,12 @@
-//! Doctor (DESIGN §2.7): the judgement of what the store looks like — a
+//! Doctor (docs/command-handbook.md, `doctor`): the judgement of what the store looks like — a
 //! lock left behind, objects piling up, no reflog, no hook, foreign entries
 //! in the state tree, files that do not parse (or that a newer baton wrote),
 //! a state ref that points at nothing, files set aside in quarantine, where
 //! local state stands against the remote. Pure functions from facts to [`Finding`]s; the
 //! operations layer (`ops::doctor`) gathers the facts, runs every
 //! subsystem's own checks and applies fixes.
+
+pub mod future;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -20,7 +22,7 @@ pub const SUBSYSTEMS: &[&str] = &[
     "store", "claims", "pool", "workflow", "delivery", "sync", "daemon", "learn",
 ];
 
-/// Top-level entries the state tree may hold (DESIGN §1.1).
+/// Top-level entries the state tree may hold (docs/storage.md).
 const KNOWN_TOP_LEVEL: &[&str] = &[
     "config.toml",
     "claims",
@@ -98,7 +100,7 @@ pub fn orphaned_keeps(keeps: &[(std::path::PathBuf, u32)]) -> Vec<Finding> {
         .collect()
 }
 
-/// Top-level entries of the state tree that DESIGN §1.1 does not name.
+/// Top-level entries of the state tree that docs/storage.md does not name.
 pub fn unknown_entries<'a>(paths: impl IntoIterator<Item = &'a str>) -> Vec<Finding> {
     let unknown: BTreeSet<&str> = paths
         .into_iter()

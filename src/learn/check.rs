@@ -112,10 +112,11 @@ fn journal(j: &JournalFacts) -> Finding {
         return Finding::ok(JOURNAL, "the local journal is empty");
     }
     let waiting = j.oldest.map(|t| j.now.signed_duration_since(t));
+    let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let said = format!(
-        "{} entr(ies) in {} journal file(s), {} KiB, the oldest from {} ago",
-        j.entries,
-        j.files,
+        "{} in {}, {} KiB, the oldest from {} ago",
+        count(j.entries, "entry", "entries"),
+        count(j.files, "journal file", "journal files"),
         j.bytes.div_ceil(1024),
         j.oldest.map_or("0s".to_owned(), |t| crate::clock::age(j.now, t))
     );

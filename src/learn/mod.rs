@@ -1,4 +1,4 @@
-//! learn: the command risk guard and task routing (DESIGN §2.6).
+//! learn: the command risk guard and task routing (docs/learn.md).
 //!
 //! Pure core, no git and no files: [`shell`] turns a line into the simple
 //! commands that would run (with [`wrappers`] peeled off), [`rules`] holds

@@ -170,6 +170,11 @@ impl KeywordRules {
     pub fn keywords(&self, role: &Role) -> &[String] {
         self.roles.get(role).map_or(&[], Vec::as_slice)
     }
+
+    /// Every role the table has keywords for.
+    pub fn roles(&self) -> Vec<Role> {
+        self.roles.keys().cloned().collect()
+    }
 }
 
 /// One route reason: which signal, and what it saw.
@@ -195,6 +200,9 @@ pub struct Suggestion {
 pub struct Routing {
     pub suggestion: Suggestion,
     pub alternatives: Vec<Suggestion>,
+    /// The pool has no agents to route to: the roles come from the keyword
+    /// table, and no agent has the suggested one yet.
+    pub unstaffed: bool,
 }
 
 /// Lower-case alphanumeric words of the task.
@@ -268,7 +276,21 @@ pub fn route(task: &str, roles: &[Role], keywords: &KeywordRules, stats: &RouteS
         return Err(Error::invalid("empty_task", "the task text has no words to route on")
             .with_hint("describe the task, e.g. baton learn route \"fix the flaky login test\""));
     }
-    let mut candidates: Vec<Suggestion> = roles.iter().map(|r| suggest(r, &tokens, keywords, stats)).collect();
+    // Without a pool, the keyword table's roles still say who should do
+    // it: only those the task matched, or any suggestion would be a guess.
+    let unstaffed = roles.is_empty();
+    let table_roles;
+    let roles = if unstaffed {
+        table_roles = keywords.roles();
+        &table_roles[..]
+    } else {
+        roles
+    };
+    let mut candidates: Vec<Suggestion> = roles
+        .iter()
+        .map(|r| suggest(r, &tokens, keywords, stats))
+        .filter(|c| !unstaffed || c.matched > 0)
+        .collect();
     candidates.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
@@ -277,13 +299,17 @@ pub fn route(task: &str, roles: &[Role], keywords: &KeywordRules, stats: &RouteS
     });
     candidates.dedup_by(|a, b| a.role == b.role);
     if candidates.is_empty() {
-        return Err(Error::refused("no_roles", "the pool has no roles to route to")
-            .with_hint("add agents first: baton pool spawn --role <role>"));
+        return Err(Error::refused(
+            "no_roles",
+            "the pool has no agents, and no role's keywords match the task",
+        )
+        .with_hint("add agents first: baton pool spawn --role <role>; or set learn.keywords (docs/learn.md)"));
     }
     let suggestion = candidates.remove(0);
     Ok(Routing {
         suggestion,
         alternatives: candidates,
+        unstaffed,
     })
 }
 
@@ -310,6 +336,22 @@ mod tests {
         assert_eq!(r.suggestion.reasons[1].why, "no delivery outcomes yet (counted as 50%)");
         assert_eq!(r.suggestion.score, 0.617);
         assert_eq!(r.alternatives.len(), 2);
+    }
+
+    #[test]
+    fn without_a_pool_the_keyword_table_still_suggests() {
+        let r = route(
+            "Fix the flaky login tests",
+            &[],
+            &KeywordRules::builtin(),
+            &RouteStats::default(),
+        )
+        .unwrap();
+        assert!(r.unstaffed);
+        assert_eq!(r.suggestion.role.as_str(), "tester");
+        assert!(r.alternatives.iter().all(|a| a.matched > 0));
+        let none = route("zzz qqq", &[], &KeywordRules::builtin(), &RouteStats::default()).unwrap_err();
+        assert_eq!((none.code, none.exit_code()), ("no_roles", 1));
     }
 
     #[test]
@@ -369,8 +411,8 @@ mod tests {
     }
 
     #[test]
-    fn empty_pool_and_empty_task_are_errors() {
-        let err = route("fix it", &[], &KeywordRules::builtin(), &RouteStats::default()).unwrap_err();
+    fn empty_pool_without_a_match_and_empty_task_are_errors() {
+        let err = route("zzz qqq", &[], &KeywordRules::builtin(), &RouteStats::default()).unwrap_err();
         assert_eq!(err.exit_code(), 1);
         let err = route(
             "  ?! ",

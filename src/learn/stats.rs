@@ -2,7 +2,7 @@
 //! local journal of outcomes (`.git/baton/learn/journal*.jsonl`).
 //!
 //! Sync merges `learn/` files as base + both deltas for every integer, and
-//! takes the remote's value for anything else (DESIGN §2.8). So everything
+//! takes the remote's value for anything else (docs/sync.md). So everything
 //! that must add up across machines is an integer counter here, and nothing
 //! grows with the number of outcomes: one small table per family.
 //!

@@ -1,4 +1,4 @@
-//! Metrics (DESIGN §2.5): the counters of a snapshot computed from loaded
+//! Metrics (docs/daemon.md): the counters of a snapshot computed from loaded
 //! state ([`snapshot`]), the summary of a snapshot history over a window
 //! ([`summary`]: currents, deltas, sparklines, the text table) and the SVG
 //! chart of it ([`svg`]). Pure functions only: the daemon loads the state and

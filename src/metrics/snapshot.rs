@@ -1,4 +1,4 @@
-//! The metrics snapshot file, `metrics/snapshot.json` (DESIGN §1.1, §2.5):
+//! The metrics snapshot file, `metrics/snapshot.json` (docs/storage.md; docs/daemon.md):
 //! every counter computed from the loaded state at one `taken_at`, and the
 //! rule for when the daemon commits a new one. Its history is the git log of
 //! that path; this module never reads git.
@@ -35,9 +35,9 @@ pub const STEPS_FAILED: &str = "steps.failed";
 /// Attempts beyond the first, summed over every step of every run.
 pub const STEPS_RETRIES: &str = "steps.retries";
 
-/// Delivery ledger phases (DESIGN §2.4), always present so a series has no holes.
+/// Delivery ledger phases (docs/delivery.md), always present so a series has no holes.
 pub const DELIVERY_PHASES: [&str; 6] = ["claimed", "running", "closed", "handed_off", "failed", "abandoned"];
-/// Risk levels of the learn guard (DESIGN §2.6), always present.
+/// Risk levels of the learn guard (docs/learn.md), always present.
 pub const LEARN_LEVELS: [&str; 3] = ["low", "medium", "high"];
 
 /// Every run status, in ledger order. `run_status_index` matches

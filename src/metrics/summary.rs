@@ -1,4 +1,4 @@
-//! `daemon summary` (DESIGN §2.5): from a history of snapshots, each
+//! `daemon summary` (docs/daemon.md): from a history of snapshots, each
 //! counter's current value, its change over a window measured on `taken_at`,
 //! its range and series inside the window, a sparkline, and the text table.
 //!

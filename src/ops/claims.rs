@@ -1,4 +1,4 @@
-//! Claims operations (DESIGN §2.1): each loads the one claim it needs,
+//! Claims operations (docs/command-handbook.md, Claims): each loads the one claim it needs,
 //! applies the pure transition of [`crate::claims`] inside the
 //! compare-and-swap, and commits it with its trailers; `claim` also assigns
 //! pool capacity and publishes with `--sync` or `sync.auto`.

@@ -1,4 +1,4 @@
-//! The daemon's operations (DESIGN §2.5): the reconcile tick as one
+//! The daemon's operations (docs/daemon.md): the reconcile tick as one
 //! transaction, the foreground loop (`daemon run`), starting it detached,
 //! stopping it, its status, the metrics summary from history, and what
 //! doctor gathers about it.
@@ -688,10 +688,12 @@ fn tick_message(report: &Report, actor: &str, taken: Option<&Taken>) -> Message 
     }
 }
 
+pub use install::{install, InstallArgs, Installed};
 pub use lifecycle::{run, start, status, stop, RunArgs, RunEnd, Started, Status, Stopped};
 pub use local::{last_tick, local_path, LOG_FILE, PID_FILE};
 pub use report::{doctor, summary, Summarized};
 
+mod install;
 mod lifecycle;
 mod local;
 mod quiet;

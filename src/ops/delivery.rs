@@ -1,4 +1,4 @@
-//! Delivery operations (see docs/delivery.md): claim an issue, run its
+//! Delivery operations (docs/delivery.md): claim an issue, run its
 //! workflow, release or hand off the claim — each phase one commit that
 //! changes the claim and the delivery ledger together, fenced by the
 //! delivery's holding. Composes [`super::claims`]-style transitions,

@@ -9,6 +9,7 @@ use super::{repo, sync, verify, Session};
 use crate::claims::{self, Claim};
 use crate::config::Config;
 use crate::doctor;
+use crate::doctor::future::{self, Stamp};
 use crate::error::{Error, Result};
 use crate::finding::{Finding, Severity};
 use crate::pool::{self, Agent};
@@ -126,8 +127,38 @@ pub fn full(s: &Session, opts: &Options) -> Result<Vec<Finding>> {
         out.extend(doctor::broken(broken_agents, "pool.files"));
         let loads = pool::loads(claims.iter().map(|(_, c)| c));
         out.extend(pool::check(agents, &loads, s.now, config.pool.heartbeat_timeout));
+        out.extend(future::check(
+            agents.iter().flat_map(|(path, a)| {
+                let heartbeat = a.last_heartbeat.map(|at| ("last_heartbeat", at));
+                [Some(("created_at", a.created_at)), heartbeat]
+                    .into_iter()
+                    .flatten()
+                    .map(|(field, at)| Stamp {
+                        check: "pool.future",
+                        what: format!("agent {} {field}", a.id),
+                        path,
+                        at,
+                    })
+            }),
+            s.now,
+        ));
     }
     if opts.wants("workflow") {
+        out.extend(future::check(
+            loaded.runs.0.iter().flat_map(|(path, r)| {
+                let finished = r.finished_at.map(|at| ("finished_at", at));
+                [Some(("started_at", r.started_at)), finished]
+                    .into_iter()
+                    .flatten()
+                    .map(|(field, at)| Stamp {
+                        check: "workflow.future",
+                        what: format!("run {} {field}", r.id),
+                        path,
+                        at,
+                    })
+            }),
+            s.now,
+        ));
         let found = workflow_checks(s, &loaded.runs, opts.fix.then_some(actor.as_str()));
         let found = gathered(&mut out, "workflow.runs", found);
         out.extend(found);
@@ -164,6 +195,17 @@ fn claims_checks(
     let agent_ids: BTreeSet<_> = loaded.agents.0.iter().map(|(_, a)| a.id.clone()).collect();
     let mut found = doctor::broken(broken_claims, "claims.files");
     found.extend(claims::check::check(claims, &agent_ids, s.now, &config.claims));
+    found.extend(future::check(
+        claims.iter().flat_map(|(path, c)| {
+            [("created_at", c.created_at), ("updated_at", c.updated_at)].map(|(field, at)| Stamp {
+                check: "claims.future",
+                what: format!("claim {} {field}", c.id),
+                path,
+                at,
+            })
+        }),
+        s.now,
+    ));
     let trail = gathered(out, "claims.generation", generation_trail(&s.store, snap));
     found.extend(claims::check::check_generations(&trail));
     if found.is_empty() {

@@ -1,4 +1,4 @@
-//! Learn operations (DESIGN §2.6): judging a command before it runs
+//! Learn operations (docs/learn.md): judging a command before it runs
 //! (`pre-command`), recording how it ended (`post-command`, into the local
 //! [`journal`]), folding the journal into `learn/commands.toml`, counting
 //! delivery outcomes per role for routing, `route`, `metrics`, the learn

@@ -1,4 +1,4 @@
-//! Pool operations (DESIGN §2.2): spawn, heartbeat, drain, retire, health,
+//! Pool operations (docs/command-handbook.md, Agent pool): spawn, heartbeat, drain, retire, health,
 //! and the assignment of pool capacity to a claim (`--role`, `--agent`).
 //! A spawn publishes like a claim (`--sync`, `sync.auto`): synced first, so
 //! new ids are numbered after the remote's agents.
@@ -164,4 +164,10 @@ pub fn health(s: &Session, stale_after: Option<Span>) -> Result<Vec<Health>> {
     let loads = pool::loads(&state::all_claims(&snap)?);
     let timeout = stale_after.or(s.config()?.pool.heartbeat_timeout);
     Ok(pool::health(&agents, &loads, s.now, timeout))
+}
+
+/// Every agent as stored, without loads (shell completion reads ids and
+/// roles; loads would read every claim).
+pub fn agents(s: &Session) -> Result<Vec<crate::pool::Agent>> {
+    state::all_agents(&s.snapshot()?)
 }

@@ -220,9 +220,14 @@ pub fn log(s: &Session, filter: &LogFilter, limit: Option<usize>) -> Result<Vec<
     Ok(entries)
 }
 
-/// `config get KEY`: the value as text.
-pub fn config_get(s: &Session, key: &str) -> Result<String> {
-    state::config(&s.snapshot()?)?.get(key)
+/// `config get KEY` with its default and where the value comes from.
+pub fn config_setting(s: &Session, key: &str) -> Result<config::Setting> {
+    state::config(&s.snapshot()?)?.setting(key)
+}
+
+/// `config list`: every key.
+pub fn config_list(s: &Session) -> Result<Vec<config::Setting>> {
+    state::config(&s.snapshot()?)?.settings()
 }
 
 /// `config set KEY VALUE`: one commit, none when the value is already so.

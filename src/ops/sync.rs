@@ -1,4 +1,4 @@
-//! Sync between machines (DESIGN §2.8): fetch the remote's state with git,
+//! Sync between machines (docs/sync.md): fetch the remote's state with git,
 //! then fast-forward, push, or merge and push; never force. The merge is
 //! 3-way from the merge base and per path, by the policy table of
 //! [`crate::sync`]. Also the publishing decision of every write: `--sync`
@@ -283,6 +283,7 @@ fn publish(
                 )),
             )
         }
+        Err(PushError::Interrupted(why)) => Err(crate::store::remote::interrupted(remote, "pushing to", &why)),
         Err(PushError::Rejected(why)) => Ok(Round::Rejected(why)),
     }
 }

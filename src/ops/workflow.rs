@@ -1,4 +1,4 @@
-//! Workflow operations (DESIGN §2.3): locate and validate definitions in
+//! Workflow operations (docs/workflows.md): locate and validate definitions in
 //! the work tree, plan (dry run), execute with a run ledger, resume, stop,
 //! and read runs back.
 //!
@@ -651,6 +651,29 @@ pub fn put_interrupted(snap: &Snapshot<'_>, ids: &[RunId], now: Timestamp, chang
         out.push(run);
     }
     Ok(out)
+}
+
+/// The names of the definitions in `.baton/workflows` (`ship` for
+/// `ship.toml`), sorted: what `workflow run <name>` takes.
+pub fn definition_names(s: &Session) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(s.base_dir().join(DEFINITIONS_DIR)) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let path = e.path();
+            let ext = path.extension()?.to_str()?;
+            if !matches!(ext, "toml" | "json") || !path.is_file() {
+                return None;
+            }
+            let stem = path.file_stem()?.to_str()?;
+            WorkflowName::parse(stem).ok().map(|_| stem.to_owned())
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 #[cfg(test)]

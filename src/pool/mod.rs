@@ -1,4 +1,4 @@
-//! The agent pool (DESIGN §2.2): agents with a role and a capacity, their
+//! The agent pool (docs/command-handbook.md, Agent pool): agents with a role and a capacity, their
 //! health, and which one gets new work. Load is never stored: it is derived
 //! from the held claims that name an agent, so it cannot drift.
 

@@ -1,6 +1,6 @@
 //! Commit messages of state commits: a human first line, then git trailers
 //! (`Baton-Op`, `Baton-Subject`, `Baton-Actor`, `Baton-Generation`, ...) that
-//! `baton log` and doctor read back (DESIGN §1.2).
+//! `baton log` and doctor read back (docs/storage.md).
 
 /// A state commit's message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! The git store: one ref, `refs/baton/state`, whose commits hold the whole
-//! shared state as files (DESIGN §1). It knows TOML and JSON, commits, trees
+//! shared state as files (docs/storage.md). It knows TOML and JSON, commits, trees
 //! and refs, never what a claim is.
 //!
 //! One file per storage concept, like jj's `lib/src`: [`read`] (the tip and

@@ -1,5 +1,5 @@
 //! Moving state between machines by running the `git` binary, so transport,
-//! ssh and credential helpers are git's own (DESIGN §2.8). Fetch never
+//! ssh and credential helpers are git's own (docs/sync.md). Fetch never
 //! force-updates the local state ref: it only writes remote-tracking refs.
 
 use std::process::Output;
@@ -26,6 +26,64 @@ pub enum PushError {
     Rejected(String),
     /// The remote could not be reached at all.
     Unreachable(String),
+    /// The connection broke off during the transfer: the server went away.
+    Interrupted(String),
+}
+
+/// How a transfer git ran failed, from what it said on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Never got through: a wrong URL, no access, no such host or repository.
+    Unreachable,
+    /// Got through, then the connection dropped mid-transfer.
+    Interrupted,
+}
+
+/// What git (and curl, ssh) print when a conversation that had started
+/// ends early; checked after the signs of never getting through, since a
+/// refused ssh login also ends with "the remote end hung up".
+const BROKE_OFF: &[&str] = &[
+    "early eof",
+    "unexpected disconnect",
+    "the remote end hung up unexpectedly",
+    "rpc failed",
+    "transfer closed",
+    "connection reset",
+    "broken pipe",
+    "unpack-objects failed",
+    "index-pack failed",
+    "invalid index-pack output",
+    "protocol error: bad pack header",
+];
+
+/// What git prints when it never reached a repository it may read.
+const NEVER_REACHED: &[&str] = &[
+    "could not resolve",
+    "connection refused",
+    "permission denied",
+    "authentication failed",
+    "does not appear to be a git repository",
+    "repository not found",
+    "not found",
+    "no route to host",
+    "could not read from remote repository",
+    "unable to access",
+];
+
+pub fn classify(stderr: &str) -> Failure {
+    let text = stderr.to_lowercase();
+    // "Could not read from remote repository" follows a dropped connection
+    // too; it means never reached only without a sign of a started transfer.
+    let started = BROKE_OFF.iter().any(|s| text.contains(s));
+    let never = NEVER_REACHED
+        .iter()
+        .filter(|s| **s != "could not read from remote repository")
+        .any(|s| text.contains(s));
+    if started && !never {
+        Failure::Interrupted
+    } else {
+        Failure::Unreachable
+    }
 }
 
 /// The last meaningful lines of git's stderr, for messages.
@@ -48,6 +106,17 @@ fn lock_in_the_way(out: &Output) -> Option<String> {
         let path = &rest[..rest.find("': File exists")?];
         path.ends_with(".lock").then(|| path.to_owned())
     })
+}
+
+/// The remote went away while `doing` (`fetching from`, `pushing to`) it.
+pub fn interrupted(remote: &str, doing: &str, said: &str) -> Error {
+    Error::environment(
+        "remote_interrupted",
+        format!("the connection broke off while {doing} {remote}: {said}"),
+    )
+    .with_hint(format!(
+        "the server went away mid-transfer (not a problem with the URL or your access); local state is unchanged: run the command again once {remote} is back"
+    ))
 }
 
 impl Store {
@@ -96,6 +165,7 @@ impl Store {
     /// Fetch the remote's baton refs into its remote-tracking refs and return
     /// the remote's state tip, if it has state. Exit 3 when unreachable.
     pub fn fetch_state(&self, remote: &str) -> Result<Option<ObjectId>> {
+        let busy = crate::term::Activity::start(format!("fetching from {remote}"));
         let out = self
             .git()
             .args([
@@ -110,6 +180,7 @@ impl Store {
             .env("GIT_TERMINAL_PROMPT", "0")
             .output()
             .map_err(|e| Error::io("running git fetch", e))?;
+        drop(busy);
         if !out.status.success() {
             if let Some(lock) = lock_in_the_way(&out) {
                 // A lock on a remote-tracking ref here, not the remote.
@@ -120,13 +191,17 @@ impl Store {
                         )),
                 );
             }
-            return Err(Error::environment(
-                "remote_unreachable",
-                format!("cannot fetch from {remote}: {}", stderr_summary(&out)),
-            )
-            .with_hint(format!(
-                "check the remote's URL and your access (`git fetch {remote}`); local state is unchanged"
-            )));
+            let said = stderr_summary(&out);
+            return Err(match classify(&String::from_utf8_lossy(&out.stderr)) {
+                Failure::Interrupted => interrupted(remote, "fetching from", &said),
+                Failure::Unreachable => {
+                    Error::environment("remote_unreachable", format!("cannot fetch from {remote}: {said}")).with_hint(
+                        format!(
+                            "check the remote's URL and your access (`git fetch {remote}`); local state is unchanged"
+                        ),
+                    )
+                }
+            });
         }
         self.resolve(&tracking_ref(remote))
     }
@@ -136,6 +211,7 @@ impl Store {
     /// local ref's name means the caller knows exactly what was published,
     /// even if a local writer moves the ref meanwhile.
     pub fn push_state(&self, remote: &str, commit: ObjectId) -> std::result::Result<(), PushError> {
+        let busy = crate::term::Activity::start(format!("pushing to {remote}"));
         let out = self
             .git()
             .args([
@@ -148,6 +224,7 @@ impl Store {
             .env("GIT_TERMINAL_PROMPT", "0")
             .output()
             .map_err(|e| PushError::Unreachable(format!("running git push: {e}")))?;
+        drop(busy);
         if out.status.success() {
             return Ok(());
         }
@@ -159,7 +236,32 @@ impl Store {
             Some(line) => Err(PushError::Rejected(
                 format!("{} {}", line.trim(), stderr_summary(&out)).trim().to_owned(),
             )),
-            None => Err(PushError::Unreachable(stderr_summary(&out))),
+            None => match classify(&String::from_utf8_lossy(&out.stderr)) {
+                Failure::Interrupted => Err(PushError::Interrupted(stderr_summary(&out))),
+                Failure::Unreachable => Err(PushError::Unreachable(stderr_summary(&out))),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dropped_connection_is_told_from_a_wrong_url() {
+        let cases = [
+            ("fetch-pack: unexpected disconnect while reading sideband packet\nfatal: early EOF", Failure::Interrupted),
+            ("error: RPC failed; curl 18 transfer closed with outstanding read data remaining", Failure::Interrupted),
+            ("send-pack: unexpected disconnect while reading sideband packet\nfatal: the remote end hung up unexpectedly", Failure::Interrupted),
+            ("fatal: the remote end hung up unexpectedly\nfatal: Could not read from remote repository.", Failure::Interrupted),
+            ("fatal: 'nope' does not appear to be a git repository\nfatal: Could not read from remote repository.", Failure::Unreachable),
+            ("git@host: Permission denied (publickey).\nfatal: the remote end hung up unexpectedly", Failure::Unreachable),
+            ("fatal: unable to access 'https://x/': Could not resolve host: x", Failure::Unreachable),
+            ("fatal: something new", Failure::Unreachable),
+        ];
+        for (said, expected) in cases {
+            assert_eq!(classify(said), expected, "{said}");
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Writing state: a [`Change`] (files to write and delete, and the commit
 //! message) becomes a commit on top of the state that was read, and the ref
-//! moves to it with compare-and-swap (DESIGN §1.3).
+//! moves to it with compare-and-swap (docs/storage.md).
 //!
 //! A write is: read the tip, let the caller compute changes from the files it
 //! loads (a pure function), write only the blobs and trees on the changed

@@ -1,4 +1,4 @@
-//! The per-path merge policy of sync (DESIGN §2.8), as one table that later
+//! The per-path merge policy of sync (docs/sync.md), as one table that later
 //! subsystems extend, and the pure resolution of one diverged path from its
 //! base, local and remote versions.
 

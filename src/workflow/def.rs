@@ -1,4 +1,4 @@
-//! Workflow definitions (DESIGN §2.3): parsing TOML or JSON, validating with
+//! Workflow definitions (docs/workflows.md): parsing TOML or JSON, validating with
 //! every problem named by its step, the execution order (topological, ties by
 //! file order) and each step's upstream for `when` conditions.
 
@@ -136,9 +136,13 @@ pub fn invalid(source: &str, problems: &[Problem]) -> Error {
 /// Parse and validate, returning every problem found.
 pub fn parse_checked(text: &str, format: Format) -> std::result::Result<Definition, Vec<Problem>> {
     let raw: RawDefinition = match format {
-        Format::Toml => {
-            toml::from_str(text).map_err(|e| vec![problem(None, format!("does not parse: {}", e.message()))])?
-        }
+        Format::Toml => toml::from_str(text).map_err(|e| {
+            vec![problem(
+                None,
+                format!("does not parse: {}", crate::codec::toml_problem(text, &e)),
+            )]
+        })?,
+        // serde_json's message ends "at line L column C" already.
         Format::Json => serde_json::from_str(text).map_err(|e| vec![problem(None, format!("does not parse: {e}"))])?,
     };
     let _ = raw.description;
@@ -381,7 +385,7 @@ pub enum Direct {
 }
 
 /// Each step's upstream: its transitive `depends_on`, or, without
-/// `depends_on`, every step before it in execution order (DESIGN §2.3).
+/// `depends_on`, every step before it in execution order (docs/workflows.md).
 ///
 /// Kept as each step's direct upstream, never as the transitive sets: a
 /// definition of n steps without `depends_on` has upstream sets of

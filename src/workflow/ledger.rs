@@ -389,7 +389,7 @@ mod tests {
             })
         }
 
-        /// Each step's upstream as DESIGN §2.3 says, computed the plain way.
+        /// Each step's upstream as docs/workflows.md says, computed the plain way.
         fn naive_upstreams(d: &Definition) -> Vec<BTreeSet<usize>> {
             let mut up = vec![BTreeSet::new(); d.steps.len()];
             for (pos, &i) in d.order.iter().enumerate() {

@@ -1,4 +1,4 @@
-//! Workflows (DESIGN §2.3): definitions in `.baton/workflows/`, validated and
+//! Workflows (docs/workflows.md): definitions in `.baton/workflows/`, validated and
 //! ordered ([`def`]); run ledgers and the pure decisions over them
 //! ([`ledger`]); execution ([`exec`]); what may run ([`policy`]); secret
 //! redaction of recorded output ([`redact`]); shipped templates.

@@ -201,7 +201,7 @@ impl Run {
         &self.stdout
     }
 
-    /// Assert the error shape of DESIGN §2: the exit code, `error:` and
+    /// Assert the error shape of the handbook's Conventions: the exit code, `error:` and
     /// `hint:` lines on stderr, and exactly `{"error": {code, message, hint}}`
     /// on stdout. Returns the error object.
     pub fn err(&self, exit: i32, code: &str) -> Value {
@@ -534,7 +534,7 @@ impl Repo {
 }
 
 /// The shard path of a claim, computed here independently of baton:
-/// `claims/<first two hex digits of sha1(id)>/<id>.toml` (DESIGN §1.1).
+/// `claims/<first two hex digits of sha1(id)>/<id>.toml` (docs/storage.md).
 pub fn claim_path(id: &str) -> String {
     let digest = sha1_smol::Sha1::from(id).digest().to_string();
     format!("claims/{}/{id}.toml", &digest[..2])
