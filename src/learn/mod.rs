@@ -20,6 +20,8 @@ pub mod rules;
 pub mod shell;
 pub mod stats;
 pub mod targets;
+mod walk;
+mod words;
 pub mod wrappers;
 
 #[cfg(test)]

@@ -1,0 +1,517 @@
+//! The walk over a parsed line: every simple command that would run, in
+//! lists, pipelines, subshells, groups, compound commands, function calls,
+//! substitutions and redirections, then unwrapped (see [`super::wrappers`])
+//! and, when it runs code given as text, that code walked in turn.
+
+use std::collections::HashMap;
+
+use brush_parser::ast;
+use brush_parser::word::{WordPiece, WordPieceWithSource};
+
+use super::shell::{Command, Redirect, RedirectOp, Script, Word, MAX_COMMANDS, MAX_DEPTH};
+use super::words::{append_pieces, parse_heredoc, parse_program, parse_word};
+use super::wrappers::{self, Unwrapped};
+
+/// Walk a parsed program.
+pub fn program(program: &ast::Program) -> Script {
+    let mut walker = Walker::default();
+    walker.program(program, &Ctx::default());
+    walker.finish()
+}
+
+/// One simple command given as argv, unwrapped like a parsed one.
+pub fn argv(words: Vec<Word>) -> Script {
+    let mut walker = Walker::default();
+    walker.emit(
+        Pending {
+            argv: words,
+            ..Pending::default()
+        },
+        &Ctx::default(),
+    );
+    walker.finish()
+}
+
+/// Where the walker is: how deep, what feeds stdin, which functions are
+/// being expanded, whether this runs concurrently with its caller.
+#[derive(Debug, Clone, Default)]
+struct Ctx {
+    depth: usize,
+    upstream: Vec<String>,
+    /// Text the previous pipeline stage prints (`echo ... |`, `cat <<EOF |`).
+    piped_text: Option<String>,
+    wrappers: Vec<String>,
+    functions: Vec<String>,
+    concurrent: bool,
+    /// Run by `xargs` (or nested in code it runs): operands come from input.
+    appended: bool,
+}
+
+impl Ctx {
+    fn nested(&self, wrapper: &str) -> Ctx {
+        let mut wrappers = self.wrappers.clone();
+        wrappers.push(wrapper.to_owned());
+        Ctx {
+            depth: self.depth + 1,
+            wrappers,
+            functions: self.functions.clone(),
+            appended: self.appended,
+            ..Ctx::default()
+        }
+    }
+}
+
+/// A simple command before its wrappers are unwrapped.
+#[derive(Debug, Default)]
+struct Pending {
+    argv: Vec<Word>,
+    redirects: Vec<Redirect>,
+    substituted: Vec<String>,
+    /// Here-doc or here-string text given to its stdin.
+    stdin_text: Option<String>,
+    /// Operands are added at run time (a `find -exec` command with `{}`).
+    appended: bool,
+}
+
+#[derive(Default)]
+pub struct Walker {
+    commands: Vec<Command>,
+    problems: Vec<String>,
+    /// Function definitions seen so far, by name, as source to walk when called.
+    functions: HashMap<String, ast::FunctionBody>,
+}
+
+impl Walker {
+    fn finish(self) -> Script {
+        Script {
+            commands: self.commands,
+            problems: self.problems,
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.commands.len() >= MAX_COMMANDS
+    }
+
+    fn program(&mut self, program: &ast::Program, ctx: &Ctx) {
+        for list in &program.complete_commands {
+            self.compound_list(list, ctx);
+        }
+    }
+
+    fn compound_list(&mut self, list: &ast::CompoundList, ctx: &Ctx) {
+        for ast::CompoundListItem(and_or, sep) in &list.0 {
+            let mut item_ctx = ctx.clone();
+            item_ctx.concurrent |= matches!(sep, ast::SeparatorOperator::Async);
+            self.pipeline(&and_or.first, &item_ctx);
+            for next in &and_or.additional {
+                let (ast::AndOr::And(p) | ast::AndOr::Or(p)) = next;
+                self.pipeline(p, &item_ctx);
+            }
+        }
+    }
+
+    fn pipeline(&mut self, pipeline: &ast::Pipeline, ctx: &Ctx) {
+        let mut stage_ctx = ctx.clone();
+        stage_ctx.concurrent |= pipeline.seq.len() > 1;
+        for command in &pipeline.seq {
+            let before = self.commands.len();
+            let printed = self.command(command, &stage_ctx);
+            let programs: Vec<String> = self.commands[before..]
+                .iter()
+                .filter_map(|c| c.program().map(str::to_owned))
+                .collect();
+            stage_ctx.upstream.extend(programs);
+            stage_ctx.piped_text = printed;
+        }
+    }
+
+    /// Walk one command; returns the text it prints when that is known
+    /// statically (so a following `| sh` can be judged on it).
+    fn command(&mut self, command: &ast::Command, ctx: &Ctx) -> Option<String> {
+        if self.full() {
+            return None;
+        }
+        match command {
+            ast::Command::Simple(simple) => self.simple(simple, ctx),
+            ast::Command::Compound(compound, redirects) => {
+                self.compound(compound, ctx);
+                if let Some(list) = redirects {
+                    let mut pending = Pending::default();
+                    for r in &list.0 {
+                        self.redirect(r, &mut pending, ctx);
+                    }
+                    self.attach_redirects(pending, ctx);
+                }
+                None
+            }
+            ast::Command::Function(def) => {
+                self.functions.insert(def.fname.value.clone(), def.body.clone());
+                None
+            }
+            ast::Command::ExtendedTest(test, _) => {
+                self.extended_test(&test.expr, ctx);
+                None
+            }
+        }
+    }
+
+    /// Redirections on a compound command (`{ ...; } > /dev/sda`) are judged
+    /// as a command of their own, named after the group.
+    fn attach_redirects(&mut self, pending: Pending, ctx: &Ctx) {
+        if pending.redirects.is_empty() {
+            return;
+        }
+        self.commands.push(Command {
+            argv: vec![Word::literal("{...}")],
+            redirects: pending.redirects,
+            wrappers: ctx.wrappers.clone(),
+            upstream: ctx.upstream.clone(),
+            substituted: pending.substituted,
+            depth: ctx.depth,
+            ..Command::default()
+        });
+    }
+
+    fn compound(&mut self, compound: &ast::CompoundCommand, ctx: &Ctx) {
+        use ast::CompoundCommand as C;
+        match compound {
+            C::BraceGroup(g) => self.compound_list(&g.list, ctx),
+            C::Subshell(s) => self.compound_list(&s.list, ctx),
+            C::ForClause(f) => {
+                for w in f.values.iter().flatten() {
+                    self.word(&w.value, ctx, &mut Vec::new());
+                }
+                self.compound_list(&f.body.list, ctx);
+            }
+            C::ArithmeticForClause(f) => self.compound_list(&f.body.list, ctx),
+            C::CaseClause(c) => {
+                self.word(&c.value.value, ctx, &mut Vec::new());
+                for item in &c.cases {
+                    if let Some(list) = &item.cmd {
+                        self.compound_list(list, ctx);
+                    }
+                }
+            }
+            C::IfClause(i) => {
+                self.compound_list(&i.condition, ctx);
+                self.compound_list(&i.then, ctx);
+                for e in i.elses.iter().flatten() {
+                    if let Some(cond) = &e.condition {
+                        self.compound_list(cond, ctx);
+                    }
+                    self.compound_list(&e.body, ctx);
+                }
+            }
+            C::WhileClause(w) | C::UntilClause(w) => {
+                self.compound_list(&w.0, ctx);
+                self.compound_list(&w.1.list, ctx);
+            }
+            C::Coprocess(c) => {
+                let mut co = ctx.clone();
+                co.concurrent = true;
+                self.command(&c.body, &co);
+            }
+            C::Arithmetic(a) => {
+                self.word(&a.expr.value, ctx, &mut Vec::new());
+            }
+        }
+    }
+
+    fn extended_test(&mut self, expr: &ast::ExtendedTestExpr, ctx: &Ctx) {
+        use ast::ExtendedTestExpr as E;
+        match expr {
+            E::And(a, b) | E::Or(a, b) => {
+                self.extended_test(a, ctx);
+                self.extended_test(b, ctx);
+            }
+            E::Not(a) | E::Parenthesized(a) => self.extended_test(a, ctx),
+            E::UnaryTest(_, w) => {
+                self.word(&w.value, ctx, &mut Vec::new());
+            }
+            E::BinaryTest(_, a, b) => {
+                self.word(&a.value, ctx, &mut Vec::new());
+                self.word(&b.value, ctx, &mut Vec::new());
+            }
+        }
+    }
+
+    fn simple(&mut self, simple: &ast::SimpleCommand, ctx: &Ctx) -> Option<String> {
+        use ast::CommandPrefixOrSuffixItem as Item;
+        let mut pending = Pending::default();
+        let prefix = simple.prefix.iter().flat_map(|p| p.0.iter());
+        let suffix = simple.suffix.iter().flat_map(|s| s.0.iter());
+        let mut items: Vec<&Item> = prefix.collect();
+        let name = simple.word_or_name.as_ref();
+        let name_index = items.len();
+        items.extend(suffix);
+        for (i, item) in items.iter().enumerate() {
+            if i == name_index {
+                if let Some(w) = name {
+                    let word = self.word(&w.value, ctx, &mut pending.substituted);
+                    pending.argv.push(word);
+                }
+            }
+            match item {
+                Item::Word(w) => {
+                    let word = self.word(&w.value, ctx, &mut pending.substituted);
+                    pending.argv.push(word);
+                }
+                Item::AssignmentWord(_, w) => {
+                    // `X=$(cmd) prog`: the substitution runs; the assignment is not argv,
+                    // unless it follows the program (`export X=...`).
+                    let word = self.word(&w.value, ctx, &mut pending.substituted);
+                    if i >= name_index && name.is_some() {
+                        pending.argv.push(word);
+                    }
+                }
+                Item::IoRedirect(r) => self.redirect(r, &mut pending, ctx),
+                Item::ProcessSubstitution(_, sub) => self.process_substitution(sub, &mut pending, ctx),
+            }
+        }
+        if name_index == items.len() {
+            if let Some(w) = name {
+                let word = self.word(&w.value, ctx, &mut pending.substituted);
+                pending.argv.push(word);
+            }
+        }
+        if pending.argv.is_empty() {
+            // Only assignments or redirections (`> /dev/sda`): still judged.
+            self.attach_redirects(pending, ctx);
+            return None;
+        }
+        let printed = printed_text(&pending);
+        self.emit(pending, ctx);
+        printed
+    }
+
+    fn process_substitution(&mut self, sub: &ast::SubshellCommand, pending: &mut Pending, ctx: &Ctx) {
+        let before = self.commands.len();
+        let inner = ctx.nested("<(...)");
+        if inner.depth > MAX_DEPTH {
+            self.problems.push("process substitution nested too deeply".into());
+            return;
+        }
+        self.compound_list(&sub.list, &inner);
+        pending.substituted.extend(
+            self.commands[before..]
+                .iter()
+                .filter_map(|c| c.program().map(str::to_owned)),
+        );
+    }
+
+    fn redirect(&mut self, r: &ast::IoRedirect, pending: &mut Pending, ctx: &Ctx) {
+        use ast::IoFileRedirectKind as K;
+        use ast::IoFileRedirectTarget as T;
+        match r {
+            ast::IoRedirect::File(_, kind, target) => {
+                let op = match kind {
+                    K::Read => RedirectOp::Read,
+                    K::Write | K::Clobber => RedirectOp::Write,
+                    K::Append => RedirectOp::Append,
+                    K::ReadAndWrite => RedirectOp::ReadWrite,
+                    K::DuplicateInput | K::DuplicateOutput => RedirectOp::Duplicate,
+                };
+                match target {
+                    T::Filename(w) | T::Duplicate(w) => {
+                        let target = self.word(&w.value, ctx, &mut pending.substituted);
+                        pending.redirects.push(Redirect { op, target });
+                    }
+                    T::Fd(_) => {}
+                    T::ProcessSubstitution(_, sub) => self.process_substitution(sub, pending, ctx),
+                }
+            }
+            ast::IoRedirect::OutputAndError(w, append) => {
+                let target = self.word(&w.value, ctx, &mut pending.substituted);
+                let op = if *append { RedirectOp::Append } else { RedirectOp::Write };
+                pending.redirects.push(Redirect { op, target });
+            }
+            ast::IoRedirect::HereString(_, w) => {
+                let word = self.word(&w.value, ctx, &mut pending.substituted);
+                pending.stdin_text = Some(word.text);
+            }
+            ast::IoRedirect::HereDocument(_, doc) => {
+                let body = doc.doc.value.clone();
+                if doc.requires_expansion {
+                    // An unquoted here-doc runs the substitutions in its body.
+                    if let Some(pieces) = parse_heredoc(&body) {
+                        self.substitutions(&pieces, ctx, &mut pending.substituted);
+                    }
+                }
+                pending.stdin_text = Some(body);
+            }
+        }
+    }
+
+    /// Convert one raw word; command substitutions inside it are walked (they
+    /// run), their programs added to `substituted`.
+    fn word(&mut self, raw: &str, ctx: &Ctx, substituted: &mut Vec<String>) -> Word {
+        match parse_word(raw) {
+            Some(pieces) => {
+                self.substitutions(&pieces, ctx, substituted);
+                let mut word = Word {
+                    only_expansion: !pieces.is_empty(),
+                    ..Word::default()
+                };
+                append_pieces(&mut word, raw, &pieces, false);
+                word
+            }
+            None => Word {
+                text: raw.to_owned(),
+                dynamic: raw.contains('$') || raw.contains('`'),
+                ..Word::default()
+            },
+        }
+    }
+
+    fn substitutions(&mut self, pieces: &[WordPieceWithSource], ctx: &Ctx, substituted: &mut Vec<String>) {
+        for p in pieces {
+            match &p.piece {
+                WordPiece::CommandSubstitution(code) | WordPiece::BackquotedCommandSubstitution(code) => {
+                    let before = self.commands.len();
+                    self.nested_code(code, "$(...)", ctx);
+                    substituted.extend(
+                        self.commands[before..]
+                            .iter()
+                            .filter_map(|c| c.program().map(str::to_owned)),
+                    );
+                }
+                WordPiece::DoubleQuotedSequence(inner) | WordPiece::GettextDoubleQuotedSequence(inner) => {
+                    self.substitutions(inner, ctx, substituted)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Parse and walk code that runs nested (`$(...)`, `sh -c`, `eval`).
+    fn nested_code(&mut self, code: &str, wrapper: &str, ctx: &Ctx) {
+        let inner = ctx.nested(wrapper);
+        if inner.depth > MAX_DEPTH {
+            self.problems
+                .push(format!("{wrapper} nested more than {MAX_DEPTH} deep is not parsed"));
+            return;
+        }
+        match parse_program(code) {
+            Ok(program) => self.program(&program, &inner),
+            Err(e) => self.problems.push(format!("{wrapper} code: {e}")),
+        }
+    }
+
+    /// Unwrap wrappers and shells, then record the command (and whatever it runs).
+    fn emit(&mut self, pending: Pending, ctx: &Ctx) {
+        if self.full() {
+            return;
+        }
+        let Unwrapped {
+            argv,
+            wrappers: names,
+            appended_args,
+            nested,
+            code,
+        } = wrappers::unwrap(pending.argv);
+        let mut wrappers_all = ctx.wrappers.clone();
+        wrappers_all.extend(names);
+        for extra in nested {
+            let mut inner = ctx.clone();
+            inner.wrappers = wrappers_all.clone();
+            inner.wrappers.push("find -exec".into());
+            let appended = extra.iter().any(|w| w.text.contains("{}"));
+            self.emit(
+                Pending {
+                    argv: extra,
+                    appended,
+                    ..Pending::default()
+                },
+                &inner,
+            );
+        }
+        let mut command = Command {
+            argv,
+            redirects: pending.redirects,
+            wrappers: wrappers_all,
+            upstream: ctx.upstream.clone(),
+            substituted: pending.substituted,
+            appended_args: appended_args || pending.appended || ctx.appended,
+            depth: ctx.depth,
+            ..Command::default()
+        };
+        if let Some(code) = code {
+            self.run_code(&mut command, code, ctx);
+        } else if let Some(code) = stdin_code(&command, pending.stdin_text.or_else(|| ctx.piped_text.clone())) {
+            self.run_code(&mut command, wrappers::Code::Static(code), ctx);
+        }
+        if let Some(name) = command.program().map(str::to_owned) {
+            self.call_function(&name, &mut command, ctx);
+        }
+        self.commands.push(command);
+    }
+
+    /// Code a command runs: parsed and walked when it is fixed text; when it
+    /// is decided at run time the command is marked (the substitutions that
+    /// print it were already walked as part of its words).
+    fn run_code(&mut self, command: &mut Command, code: wrappers::Code, ctx: &Ctx) {
+        command.runs_code = true;
+        match code {
+            wrappers::Code::Static(text) => {
+                let label = command.program().unwrap_or("sh").to_owned();
+                let mut inner = ctx.clone();
+                inner.wrappers = command.wrappers.clone();
+                inner.appended = command.appended_args;
+                self.nested_code(&text, &label, &inner);
+            }
+            wrappers::Code::Variable => command.dynamic_code = true,
+            wrappers::Code::Substituted => command.substituted_code = true,
+        }
+    }
+
+    /// A call of a function defined on this line walks its body; a call of a
+    /// function from inside itself, piped or in the background, is a fork bomb.
+    fn call_function(&mut self, name: &str, command: &mut Command, ctx: &Ctx) {
+        if ctx.functions.iter().any(|f| f == name) {
+            command.fork_bomb = ctx.concurrent;
+            return;
+        }
+        let Some(body) = self.functions.get(name).cloned() else {
+            return;
+        };
+        if ctx.depth + 1 > MAX_DEPTH {
+            self.problems.push(format!("function {name} nested too deeply"));
+            return;
+        }
+        let mut inner = ctx.clone();
+        inner.depth += 1;
+        inner.functions.push(name.to_owned());
+        inner.upstream.clear();
+        inner.piped_text = None;
+        self.compound(&body.0, &inner);
+    }
+}
+
+/// The code a shell reads on stdin, when it reads code from stdin at all.
+fn stdin_code(command: &Command, stdin: Option<String>) -> Option<String> {
+    let program = command.program()?;
+    if !wrappers::reads_code_from_stdin(program, command.args()) {
+        return None;
+    }
+    stdin
+}
+
+/// What a command prints, when that is fixed text (`echo`, `printf`, `cat <<EOF`).
+fn printed_text(pending: &Pending) -> Option<String> {
+    let first = pending.argv.first()?.static_text()?;
+    let program = first.rsplit('/').next().unwrap_or(first);
+    let args = &pending.argv[1..];
+    match program {
+        "echo" | "printf" => {
+            let words: Vec<&str> = args
+                .iter()
+                .filter(|w| !(program == "echo" && matches!(w.text.as_str(), "-n" | "-e" | "-E")))
+                .map(|w| w.text.as_str())
+                .collect();
+            Some(words.join(" "))
+        }
+        "cat" if args.is_empty() => pending.stdin_text.clone(),
+        _ => None,
+    }
+}
