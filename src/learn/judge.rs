@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::family;
 use super::policy::Escalation;
 use super::rules::{RuleSet, CLAIMS_NONE, LEARNED_FAILURES, PARSE_UNREADABLE};
+use super::scan;
 use super::shell::{self, Command, Script, ShellError};
 use super::stats::CommandStats;
 use crate::claims::{lease_lapsed, Claim};
@@ -183,28 +184,56 @@ pub fn judge_argv(argv: &[String], rules: &RuleSet, ctx: &Context<'_>) -> Verdic
     judge_script(&shell::from_argv(argv), rules, ctx)
 }
 
-/// Judge parsed commands.
+/// Judge parsed commands. Code the walk stopped at is scanned word by word
+/// (see [`scan`]): at least `parse.unreadable`, and never lower than any
+/// rule matching there.
 pub fn judge_script(script: &Script, rules: &RuleSet, ctx: &Context<'_>) -> Verdict {
     let mut reasons = Vec::new();
     let mut level = Level::Low;
     for command in &script.commands {
         level = level.max(judge_command(command, rules, ctx, &mut reasons));
     }
-    if let (Some(problem), Some(rule)) = (script.problems.first(), rules.get(PARSE_UNREADABLE)) {
-        level = level.max(rule.level);
-        push(
-            &mut reasons,
-            rule.id.clone(),
-            rule.level,
-            "(nested code)".into(),
-            format!("{}: {problem}", rule.why),
-        );
+    let mut families = family::families(script);
+    for problem in &script.problems {
+        if let Some(rule) = rules.get(PARSE_UNREADABLE) {
+            level = level.max(rule.level);
+            let shown: String = problem.code.chars().take(120).collect();
+            push(
+                &mut reasons,
+                rule.id.clone(),
+                rule.level,
+                shown,
+                format!("{}: {}", rule.why, problem.why),
+            );
+        }
+        level = level.max(judge_scanned(&problem.code, rules, ctx, &mut reasons, &mut families));
     }
-    finish(level, reasons, family::families(script))
+    finish(level, reasons, families)
 }
 
-/// A line the parser cannot read: at least `parse.unreadable`, and whatever
-/// a plain word split of it still shows (`rm -rf / "` is high).
+/// The scanned pieces of `text`, judged like commands.
+fn judge_scanned(
+    text: &str,
+    rules: &RuleSet,
+    ctx: &Context<'_>,
+    reasons: &mut Vec<Reason>,
+    families: &mut Vec<String>,
+) -> Level {
+    let mut level = Level::Low;
+    for command in scan::scan(text) {
+        level = level.max(judge_command(&command, rules, ctx, reasons));
+        if let Some(f) = family::family(&command) {
+            if !families.contains(&f) {
+                families.push(f);
+            }
+        }
+    }
+    level
+}
+
+/// A line the parser cannot read (or over its bounds): at least
+/// `parse.unreadable`, and whatever a scan of its words still shows
+/// (`rm -rf / "` is high).
 fn judge_unreadable(line: &str, error: &ShellError, rules: &RuleSet, ctx: &Context<'_>) -> Verdict {
     let mut reasons = Vec::new();
     let mut level = Level::Low;
@@ -220,22 +249,7 @@ fn judge_unreadable(line: &str, error: &ShellError, rules: &RuleSet, ctx: &Conte
         );
     }
     let mut families = Vec::new();
-    for segment in line.split([';', '&', '|', '\n']) {
-        let argv: Vec<String> = segment
-            .split_whitespace()
-            .map(|w| w.trim_matches(['"', '\'', '`', '(', ')', '{', '}']).to_owned())
-            .filter(|w| !w.is_empty())
-            .collect();
-        if argv.is_empty() || line.len() > shell::MAX_INPUT {
-            continue;
-        }
-        let script = shell::from_argv(&argv);
-        for command in &script.commands {
-            level = level.max(judge_command(command, rules, ctx, &mut reasons));
-        }
-        families.extend(family::families(&script));
-    }
-    families.dedup();
+    level = level.max(judge_scanned(line, rules, ctx, &mut reasons, &mut families));
     finish(level, reasons, families)
 }
 

@@ -18,10 +18,21 @@ pub struct Args<'a> {
 
 impl<'a> Args<'a> {
     pub fn of(words: &'a [Word]) -> Args<'a> {
+        Args::with_values(words, "")
+    }
+
+    /// Like [`Args::of`], with `valued` short options taking a value: glued
+    /// (`-bname`) or the next word (`-b name`), never read as flags.
+    pub fn with_values(words: &'a [Word], valued: &str) -> Args<'a> {
         let mut out = Args::default();
         let mut options_done = false;
+        let mut skip_next = false;
         for w in words {
             let t = w.text.as_str();
+            if skip_next {
+                skip_next = false;
+                continue;
+            }
             if options_done || t == "-" || !t.starts_with('-') {
                 out.operands.push(w);
             } else if t == "--" {
@@ -29,7 +40,13 @@ impl<'a> Args<'a> {
             } else if let Some(long) = t.strip_prefix("--") {
                 out.longs.push(long.split_once('=').map_or(long, |(name, _)| name));
             } else if t[1..].chars().all(|c| c.is_ascii_alphabetic()) {
-                out.shorts.extend(t[1..].chars());
+                for (at, c) in t[1..].char_indices() {
+                    out.shorts.push(c);
+                    if valued.contains(c) {
+                        skip_next = at + 2 == t.len();
+                        break;
+                    }
+                }
             } else {
                 // `-1`, `-n5`: a number or a glued value; an operand for our purposes.
                 out.operands.push(w);
@@ -112,8 +129,25 @@ fn find(command: &Command) -> Option<Find<'_>> {
     });
     Some(Find {
         roots: args[..start].iter().collect(),
-        deletes: exec_rm || expression.iter().any(|w| w.text == "-delete"),
+        deletes: exec_rm || outside_exec(expression).any(|w| w.text == "-delete"),
         filtered: filtered(expression),
+    })
+}
+
+/// The words of a find expression that are find's own, not the arguments
+/// of an `-exec ... ;` command (`-exec echo -delete ;` deletes nothing).
+fn outside_exec(expression: &[Word]) -> impl Iterator<Item = &Word> {
+    let mut in_exec = false;
+    expression.iter().filter(move |w| match w.text.as_str() {
+        "-exec" | "-execdir" | "-ok" | "-okdir" if !in_exec => {
+            in_exec = true;
+            false
+        }
+        ";" | "+" if in_exec => {
+            in_exec = false;
+            false
+        }
+        _ => !in_exec,
     })
 }
 
@@ -275,7 +309,16 @@ fn git_sub<'a>(command: &'a Command, names: &[&str]) -> Option<Args<'a>> {
         return None;
     }
     let (sub, rest) = family::subcommand(command)?;
-    names.contains(&sub).then(|| Args::of(rest))
+    // Short options whose value may be glued: `checkout -bfeature` is a
+    // branch name, not `-f`.
+    let valued = match sub {
+        "checkout" => "bBo",
+        "switch" => "cC",
+        "clean" => "e",
+        "push" => "o",
+        _ => "",
+    };
+    names.contains(&sub).then(|| Args::with_values(rest, valued))
 }
 
 fn push_refspecs<'a>(args: &'a Args<'a>) -> impl Iterator<Item = &'a str> {
@@ -408,6 +451,40 @@ pub fn fork_bomb(command: &Command) -> bool {
 
 pub fn dynamic_code(command: &Command) -> bool {
     command.dynamic_code
+}
+
+// ---- code decided at run time ------------------------------------------------
+
+/// The program itself comes from a variable, a substitution or word
+/// splitting (`$r -rf /`, `$(echo rm) ...`, `${RM:-rm}`).
+pub fn dynamic_program(command: &Command) -> bool {
+    command.argv.first().is_some_and(|w| w.dynamic)
+}
+
+/// Programs that decode or unpack what they read: their output cannot be
+/// read in the line.
+const DECODERS: &[&str] = &[
+    "base64", "base32", "basenc", "xxd", "uudecode", "openssl", "gunzip", "gzip", "zcat", "bzcat", "bunzip2", "bzip2",
+    "xz", "unxz", "xzcat", "zstd", "zstdcat", "unzstd", "lzcat", "brotli", "rev", "gpg",
+];
+
+fn code_from(command: &Command, programs: &[&str]) -> bool {
+    command.code_input
+        && command
+            .upstream
+            .iter()
+            .chain(&command.substituted)
+            .any(|p| programs.contains(&p.as_str()))
+}
+
+/// Runs code decoded from an encoded blob (`base64 -d | sh`).
+pub fn decoded_code(command: &Command) -> bool {
+    code_from(command, DECODERS) && !pipe_to_shell(command)
+}
+
+/// Runs code another command prints (`cat x | sh`, `eval "$(tool)"`).
+pub fn stdin_code(command: &Command) -> bool {
+    command.code_input && !decoded_code(command) && !pipe_to_shell(command)
 }
 
 #[cfg(test)]

@@ -12,11 +12,13 @@
 pub mod check;
 pub mod family;
 pub mod hooks;
+mod interp;
 pub mod judge;
 pub mod matchers;
 pub mod policy;
 pub mod route;
 pub mod rules;
+mod scan;
 pub mod shell;
 pub mod stats;
 pub mod targets;

