@@ -12,9 +12,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::deletes::{self, Files, Reach};
 use super::family;
 use super::policy::Escalation;
-use super::rules::{RuleSet, CLAIMS_NONE, LEARNED_FAILURES, PARSE_UNREADABLE};
+use super::rules::{RuleSet, CLAIMS_NONE, LEARNED_FAILURES, PARSE_UNREADABLE, RM_OUTSIDE, RM_TRACKED};
 use super::scan;
 use super::shell::{self, Command, Script, ShellError};
 use super::stats::CommandStats;
@@ -163,6 +164,8 @@ pub struct Context<'a> {
     pub stats: Option<&'a CommandStats>,
     pub escalation: Escalation,
     pub claims: Option<&'a ClaimContext>,
+    /// The work tree around the line, for recursive deletes; `None` outside one.
+    pub files: Option<&'a Files<'a>>,
 }
 
 /// Judge a shell line.
@@ -280,6 +283,22 @@ fn judge_command(command: &Command, rules: &RuleSet, ctx: &Context<'_>, reasons:
     for rule in rules.matching(command) {
         level = level.max(rule.level);
         push(reasons, rule.id.clone(), rule.level, shown.clone(), rule.why.clone());
+    }
+    if let Some(reach) = ctx.files.and_then(|files| deletes::judge(command, files)) {
+        let (id, target) = match &reach {
+            Reach::Outside(t) => (RM_OUTSIDE, t),
+            Reach::Tracked(t) => (RM_TRACKED, t),
+        };
+        if let Some(rule) = rules.get(id) {
+            level = level.max(rule.level);
+            push(
+                reasons,
+                rule.id.clone(),
+                rule.level,
+                shown.clone(),
+                format!("{}: {target}", rule.why),
+            );
+        }
     }
     let Some(family) = family::family(command) else {
         return level;

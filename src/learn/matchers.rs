@@ -82,6 +82,11 @@ fn rm_recursive(command: &Command) -> Option<Args<'_>> {
     args.any("rR", &["recursive"]).then_some(args)
 }
 
+/// The operands of a recursive `rm`.
+pub fn rm_recursive_operands(command: &Command) -> Option<Vec<&Word>> {
+    rm_recursive(command).map(|a| a.operands)
+}
+
 pub fn rm_recursive_broad(command: &Command) -> bool {
     rm_recursive(command).is_some_and(|a| a.operands.iter().any(|w| targets::broad(w).is_some()))
 }

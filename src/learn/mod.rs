@@ -10,6 +10,7 @@
 //! doctor's judgement of the learn files and the local journal.
 
 pub mod check;
+pub mod deletes;
 pub mod family;
 pub mod hooks;
 mod interp;

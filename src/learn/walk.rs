@@ -9,6 +9,7 @@ use brush_parser::ast;
 use brush_parser::word::{WordPiece, WordPieceWithSource};
 
 use super::interp::{self, Effect};
+use super::scan;
 use super::shell::{Command, Problem, Redirect, RedirectOp, Script, Word, MAX_COMMANDS, MAX_DEPTH};
 use super::words::{append_pieces, parse_heredoc, parse_program, parse_word};
 use super::wrappers::{self, Unwrapped};
@@ -456,7 +457,19 @@ impl Walker {
             self.substitutions(&pieces, ctx, substituted);
         }
         if ctx.depth < MAX_DEPTH {
-            if let Ok(program) = parse_program(expr) {
+            let Ok(program) = parse_program(expr) else {
+                // Neither arithmetic nor code the parser reads (`( ( sudo (x) ) )`):
+                // its words still count.
+                for mut command in scan::scan(expr) {
+                    if command.program().is_some() {
+                        command.wrappers.insert(0, ARITHMETIC.to_owned());
+                        command.depth = ctx.depth + 1;
+                        self.commands.push(command);
+                    }
+                }
+                return;
+            };
+            {
                 let inner = ctx.nested(ARITHMETIC);
                 let before = self.commands.len();
                 self.subshell(|w| w.program(&program, &inner));
