@@ -13,11 +13,19 @@ fn options() -> ParserOptions {
     ParserOptions::default()
 }
 
+/// How deep brackets nest; a backtick opens and the next one closes (they
+/// counted as openers only, so a here-doc with 129 backticks was "too deep").
 fn bracket_depth(text: &str) -> usize {
     let (mut depth, mut max) = (0usize, 0usize);
+    let mut tick_open = false;
     for c in text.chars() {
         match c {
+            '`' if tick_open => {
+                tick_open = false;
+                depth = depth.saturating_sub(1);
+            }
             '(' | '{' | '[' | '`' => {
+                tick_open |= c == '`';
                 depth += 1;
                 max = max.max(depth);
             }
@@ -168,6 +176,14 @@ fn ansi_c_unescape(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::learn::shell::parse_line;
+
+    #[test]
+    fn backticks_pair_up_in_the_depth_bound() {
+        let doc = format!("cat <<'EOF'\n{}EOF", "a `b` c\n".repeat(300));
+        assert_eq!(bracket_depth(&doc), 1);
+        assert!(parse_line(&doc).is_ok());
+        assert_eq!(bracket_depth("(((`x`)))"), 4);
+    }
 
     #[test]
     fn ansi_c_quotes_are_unescaped() {
