@@ -278,11 +278,13 @@ fn push(reasons: &mut Vec<Reason>, rule: String, level: Level, command: String, 
 
 /// Judge one command: its rules, the claim check, then learned escalation.
 fn judge_command(command: &Command, rules: &RuleSet, ctx: &Context<'_>, reasons: &mut Vec<Reason>) -> Level {
-    let shown = command.display();
+    // The command's text only when a reason needs it (most commands have none).
+    let shown_cell = std::cell::OnceCell::new();
+    let shown = || shown_cell.get_or_init(|| command.display()).clone();
     let mut level = Level::Low;
     for rule in rules.matching(command) {
         level = level.max(rule.level);
-        push(reasons, rule.id.clone(), rule.level, shown.clone(), rule.why.clone());
+        push(reasons, rule.id.clone(), rule.level, shown(), rule.why.clone());
     }
     if let Some(reach) = ctx.files.and_then(|files| deletes::judge(command, files)) {
         let (id, target) = match &reach {
@@ -295,7 +297,7 @@ fn judge_command(command: &Command, rules: &RuleSet, ctx: &Context<'_>, reasons:
                 reasons,
                 rule.id.clone(),
                 rule.level,
-                shown.clone(),
+                shown(),
                 format!("{}: {target}", rule.why),
             );
         }
@@ -307,7 +309,7 @@ fn judge_command(command: &Command, rules: &RuleSet, ctx: &Context<'_>, reasons:
         if matches!(family.as_str(), "git push" | "git commit") {
             if let Some(why) = claims.missing() {
                 level = level.max(rule.level);
-                push(reasons, rule.id.clone(), rule.level, shown.clone(), why);
+                push(reasons, rule.id.clone(), rule.level, shown(), why);
             }
         }
     }
@@ -317,7 +319,7 @@ fn judge_command(command: &Command, rules: &RuleSet, ctx: &Context<'_>, reasons:
         .and_then(|f| f.escalation(&ctx.escalation));
     if let (Some(why), Some(rule)) = (learned, rules.get(LEARNED_FAILURES)) {
         level = level.raised();
-        push(reasons, rule.id.clone(), level, shown, format!("`{family}` {why}"));
+        push(reasons, rule.id.clone(), level, shown(), format!("`{family}` {why}"));
     }
     level
 }

@@ -395,6 +395,11 @@ impl Walker {
     /// Convert one raw word; command substitutions inside it are walked (they
     /// run), their programs added to `substituted`.
     fn word(&mut self, raw: &str, ctx: &Ctx, substituted: &mut Vec<String>) -> Word {
+        // Most words have nothing to expand or unquote: skip the word parser
+        // (it dominated the walk of long lines).
+        if !raw.is_empty() && !raw.contains(['$', '`', '\'', '"', '\\', '~', '*', '?', '[', '{', '(', '@', '+', '!']) {
+            return Word::literal(raw);
+        }
         match parse_word(raw) {
             Some(pieces) => {
                 self.substitutions(&pieces, ctx, substituted);
