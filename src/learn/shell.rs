@@ -182,7 +182,8 @@ pub struct Script {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub why: String,
-    /// The text left unwalked, for [`super::scan`].
+    /// The text left unwalked, for [`super::scan`] (the whole line when the
+    /// walk no longer has the text at hand).
     pub code: String,
 }
 
@@ -211,6 +212,11 @@ impl std::fmt::Display for ShellError {
 pub fn parse_line(line: &str) -> Result<Script, ShellError> {
     let program = parse_program(line)?;
     let mut script = walk::program(&program);
+    for problem in &mut script.problems {
+        if problem.code.is_empty() {
+            problem.code = line.to_owned();
+        }
+    }
     if script.commands.len() >= MAX_COMMANDS {
         script.problems.push(Problem {
             why: format!("the line runs more than {MAX_COMMANDS} commands; the rest is scanned word by word"),

@@ -4,6 +4,11 @@
 //! here-docs, and harmless lookalikes.
 
 use super::judge::{judge_line, Context, Level};
+
+/// `text` in single quotes for a shell.
+fn scan_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
 use super::rules::RuleSet;
 
 use Level::{High, Low, Medium};
@@ -419,6 +424,60 @@ fn the_command_table() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Past every bound of the walk the answer is at least medium, and high
+/// when the scan sees a high rule: nothing after a limit goes unjudged.
+#[test]
+fn limits_fall_back_to_the_scan() {
+    use super::shell::{MAX_COMMANDS, MAX_DEPTH, MAX_INPUT};
+    use super::wrappers::MAX_WRAPPERS;
+    let rules = RuleSet::builtin();
+    let ctx = Context::default();
+    let judge = |line: &str| judge_line(line, &rules, &ctx);
+    let many = format!("{}rm -rf /", "true; ".repeat(MAX_COMMANDS + 1));
+    let long = format!("echo {} && rm -rf /", "x".repeat(MAX_INPUT));
+    // Each `eval` runs the rest as code one level deeper.
+    let deep = format!("{}rm -rf /", "eval ".repeat(MAX_DEPTH + 4));
+    let mut quoted = "rm -rf /".to_owned();
+    for _ in 0..6 {
+        quoted = format!("bash -c {}", scan_quote(&quoted));
+    }
+    let quoted = format!("{}{quoted}", "echo $(".repeat(MAX_DEPTH - 2)) + &")".repeat(MAX_DEPTH - 2);
+    let mut substituted = "git push --force".to_owned();
+    for _ in 0..MAX_DEPTH + 4 {
+        substituted = format!("echo $({substituted})");
+    }
+    let wrapped = format!("{}rm -rf /", "sudo ".repeat(MAX_WRAPPERS + 1));
+    let brackets = format!("{}rm -rf /{}", "(".repeat(200), ")".repeat(200));
+    let functions: String = (0..80).map(|i| format!("f{i}() {{ f{}; }}; ", i + 1)).collect();
+    let chained = format!("{functions}f80() {{ rm -rf /; }}; f0");
+    for line in [
+        &many,
+        &long,
+        &deep,
+        &quoted,
+        &substituted,
+        &wrapped,
+        &brackets,
+        &chained,
+    ] {
+        let v = judge(line);
+        assert_eq!(
+            v.level,
+            High,
+            "{}: {:?}",
+            &line[line.len().saturating_sub(80)..],
+            v.reasons
+        );
+        assert!(
+            v.reasons.iter().any(|r| r.rule == "parse.unreadable"),
+            "{:?}",
+            v.reasons
+        );
+    }
+    let quiet = format!("{}true", "true; ".repeat(MAX_COMMANDS + 1));
+    assert_eq!(judge(&quiet).level, Medium, "past a bound it is at least medium");
 }
 
 #[test]

@@ -643,7 +643,8 @@ impl Walker {
             return;
         };
         if ctx.functions.len() >= MAX_CALLS {
-            self.problem(format!("function calls nested more than {MAX_CALLS} deep"), name);
+            // The body's text is not at hand: the whole line is scanned.
+            self.problem(format!("function calls nested more than {MAX_CALLS} deep"), "");
             return;
         }
         let mut inner = ctx.clone();
