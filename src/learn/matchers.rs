@@ -214,6 +214,24 @@ pub fn dd_device(command: &Command) -> bool {
 
 pub fn disk_format(command: &Command) -> bool {
     let p = program(command);
+    const TOOLS: &[&str] = &[
+        "mke2fs",
+        "mkswap",
+        "mkntfs",
+        "mkdosfs",
+        "mkexfatfs",
+        "newfs",
+        "wipefs",
+        "blkdiscard",
+        "sfdisk",
+        "sgdisk",
+        "shred",
+        "diskutil",
+    ];
+    // Most commands are none of these: no argument reading for them.
+    if !p.starts_with("mkfs") && !TOOLS.contains(&p) {
+        return false;
+    }
     let args = Args::of(command.args());
     let first = args.operands.first().map_or("", |w| w.text.as_str());
     match p {
@@ -406,7 +424,20 @@ fn tool_words(command: &Command) -> (String, Vec<&str>, Args<'_>) {
     (p, words, args)
 }
 
+/// Programs the package rules look at (`python` for `python -m twine`).
+fn package_tool(command: &Command) -> bool {
+    const TOOLS: &[&str] = &[
+        "npm", "pnpm", "bun", "cargo", "poetry", "flit", "hatch", "uv", "vsce", "ovsx", "yarn", "twine", "gem",
+        "dotnet", "nuget", "mvn", "mvnw", "gradle", "gradlew",
+    ];
+    let p = program(command);
+    TOOLS.contains(&p) || p.starts_with("python")
+}
+
 pub fn pkg_publish(command: &Command) -> bool {
+    if !package_tool(command) {
+        return false;
+    }
     let (p, words, args) = tool_words(command);
     let first = words.first().copied().unwrap_or("");
     let second = words.get(1).copied().unwrap_or("");
@@ -426,6 +457,9 @@ pub fn pkg_publish(command: &Command) -> bool {
 }
 
 pub fn pkg_unpublish(command: &Command) -> bool {
+    if !package_tool(command) {
+        return false;
+    }
     let (p, words, args) = tool_words(command);
     let first = words.first().copied().unwrap_or("");
     match p.as_str() {
@@ -439,6 +473,19 @@ pub fn pkg_unpublish(command: &Command) -> bool {
 // ---- system ----------------------------------------------------------------
 
 pub fn sys_shutdown(command: &Command) -> bool {
+    const TOOLS: &[&str] = &[
+        "shutdown",
+        "reboot",
+        "halt",
+        "poweroff",
+        "systemctl",
+        "loginctl",
+        "init",
+        "telinit",
+    ];
+    if !TOOLS.contains(&program(command)) {
+        return false;
+    }
     let args = Args::of(command.args());
     let first = args.operands.first().map_or("", |w| w.text.as_str());
     match program(command) {
