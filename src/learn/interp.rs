@@ -76,8 +76,9 @@ pub fn inline(argv: &[Word]) -> Option<(Lang, Code)> {
     let args = &argv[1..];
     let codes = match lang {
         Lang::Python => flag_code(args, "c", "WXQ", "WXQ", "m"),
-        Lang::Perl => flag_code(args, "eE", "IMmlix0dDC", "", ""),
-        Lang::Ruby => flag_code(args, "e", "IrCEFKTWx0il", "Ir", ""),
+        // `-l` and `-0` take only digits, so `-lne` is `-l -n -e`.
+        Lang::Perl => flag_code(args, "eE", "IMmixdDC", "", ""),
+        Lang::Ruby => flag_code(args, "e", "IrCEFKTWxi", "Ir", ""),
         Lang::Php => flag_code(args, "r", "cdz", "cdz", ""),
         Lang::Lua => flag_code(args, "e", "l", "l", ""),
         Lang::Node => node_code(argv, args),
@@ -895,6 +896,9 @@ mod tests {
             (&["python3", "-c", "print(1)"], "print(1)"),
             (&["python3.12", "-u", "-c", "x"], "x"),
             (&["perl", "-ne", "print"], "print"),
+            (&["perl", "-lne", "print"], "print"),
+            (&["perl", "-pi.bak", "-e", "s/a/b/"], "s/a/b/"),
+            (&["ruby", "-lne", "puts"], "puts"),
             (&["perl", "-e", "a", "-E", "b"], "a\nb"),
             (&["ruby", "-rfileutils", "-e", "x"], "x"),
             (&["node", "--eval", "x"], "x"),

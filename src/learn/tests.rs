@@ -331,6 +331,7 @@ const TABLE: &[(&str, Level, Option<&str>)] = &[
     ),
     ("perl -E 'unlink glob \"/etc/*\"; `reboot`'", High, Some("sys.shutdown")),
     ("perl -ne 'print if /x/' f", Low, None),
+    ("perl -lne 'system(\"reboot\")' f", High, Some("sys.shutdown")),
     (
         "ruby -e 'require \"fileutils\"; FileUtils.rm_rf(\"/\")'",
         High,
