@@ -1,7 +1,10 @@
 //! learn: the command risk guard and task routing (DESIGN §2.6).
 //!
 //! Pure core, no git and no files: [`shell`] turns a line into the simple
-//! commands that would run (with [`wrappers`] peeled off), [`rules`] holds
+//! commands that would run (parsed by `words`, walked by `walk`, with
+//! [`wrappers`] peeled off, `git_config`'s and interpreters' code — `interp`,
+//! `calls` — followed, and `scan` where a bound stops the walk), [`deletes`]
+//! judges recursive deletes against the work tree, [`rules`] holds
 //! the rule table (matchers in [`matchers`], path reach in [`targets`]),
 //! [`judge`] gives a [`judge::Verdict`], [`family`] names command families,
 //! [`stats`] holds the shared statistics and the local journal, [`route`]
@@ -9,9 +12,11 @@
 //! [`policy`] is the `[learn]` section of `config.toml` and [`check`] is
 //! doctor's judgement of the learn files and the local journal.
 
+mod calls;
 pub mod check;
 pub mod deletes;
 pub mod family;
+mod git_config;
 pub mod hooks;
 mod interp;
 pub mod judge;
@@ -21,6 +26,7 @@ pub mod route;
 pub mod rules;
 mod scan;
 pub mod shell;
+mod simple;
 pub mod stats;
 pub mod targets;
 mod walk;

@@ -11,6 +11,7 @@ use brush_parser::word::{WordPiece, WordPieceWithSource};
 use super::interp::{self, Effect};
 use super::scan;
 use super::shell::{Command, Problem, Redirect, RedirectOp, Script, Word, MAX_COMMANDS, MAX_DEPTH};
+use super::simple;
 use super::words::{append_pieces, parse_heredoc, parse_program, parse_word};
 use super::wrappers::{self, Unwrapped};
 
@@ -320,7 +321,7 @@ impl Walker {
             self.attach_redirects(pending, ctx);
             return None;
         }
-        let printed = printed_text(&pending);
+        let printed = simple::printed_text(&pending.argv, pending.stdin_text.as_deref());
         self.emit(pending, ctx);
         printed
     }
@@ -541,7 +542,7 @@ impl Walker {
             self.run_code(&mut command, code, ctx);
         } else if let Some((lang, code)) = interp::inline(&command.argv) {
             self.run_interpreted(&mut command, lang, code, ctx);
-        } else if let Some(reader) = input_reader(&command, pending.process_substitution) {
+        } else if let Some(reader) = simple::input_reader(&command, pending.process_substitution) {
             // The code comes from a process substitution or stdin: judged when
             // it is fixed text, marked when another command prints it.
             let stdin = pending.stdin_text.or_else(|| ctx.piped_text.clone());
@@ -562,7 +563,7 @@ impl Walker {
         if let Some(name) = command.program().map(str::to_owned) {
             self.call_function(&name, &mut command, ctx);
         }
-        let moved = cd_target(&command);
+        let moved = simple::cd_target(&command);
         self.commands.push(command);
         self.cd.extend(moved);
     }
@@ -652,64 +653,5 @@ impl Walker {
         inner.upstream.clear();
         inner.piped_text = None;
         self.compound(&body.0, &inner);
-    }
-}
-
-/// Does this command run its input as code (a shell or `source` reading
-/// stdin or a process substitution, an interpreter reading `-`)? `Some(None)`
-/// for shell code, `Some(Some(lang))` for an interpreter's.
-fn input_reader(command: &Command, process_substitution: bool) -> Option<Option<interp::Lang>> {
-    let program = command.program()?;
-    let args = command.args();
-    if wrappers::reads_code_from_stdin(program, args) {
-        return Some(None);
-    }
-    if matches!(program, "source" | ".") {
-        let from_input = match args.first() {
-            None => process_substitution,
-            Some(w) => matches!(w.text.as_str(), "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0" | "-"),
-        };
-        return from_input.then_some(None);
-    }
-    interp::reads_input(&command.argv).map(Some)
-}
-
-/// Where a `cd`, `pushd` or `popd` moves the shell (`-`: somewhere unknown).
-fn cd_target(command: &Command) -> Option<Word> {
-    let program = command.program()?;
-    if !matches!(program, "cd" | "pushd" | "popd") {
-        return None;
-    }
-    let operand = command
-        .args()
-        .iter()
-        .find(|w| !w.text.starts_with('-') || w.text == "-");
-    Some(match (program, operand) {
-        ("popd", _) => Word::literal("-"),
-        (_, Some(w)) => w.clone(),
-        (_, None) => Word {
-            text: "~".into(),
-            tilde: true,
-            ..Word::default()
-        },
-    })
-}
-
-/// What a command prints, when that is fixed text (`echo`, `printf`, `cat <<EOF`).
-fn printed_text(pending: &Pending) -> Option<String> {
-    let first = pending.argv.first()?.static_text()?;
-    let program = first.rsplit('/').next().unwrap_or(first);
-    let args = &pending.argv[1..];
-    match program {
-        "echo" | "printf" => {
-            let words: Vec<&str> = args
-                .iter()
-                .filter(|w| !(program == "echo" && matches!(w.text.as_str(), "-n" | "-e" | "-E")))
-                .map(|w| w.text.as_str())
-                .collect();
-            Some(words.join(" "))
-        }
-        "cat" if args.is_empty() => pending.stdin_text.clone(),
-        _ => None,
     }
 }

@@ -6,6 +6,7 @@
 //! `ssh host cmd`, `watch cmd`, `env -S`), and the commands `find -exec`
 //! runs. Pure functions over words.
 
+use super::git_config;
 use super::shell::Word;
 
 /// At most this many wrappers are peeled off one command (more is recorded
@@ -440,7 +441,7 @@ fn code_of(argv: &[Word]) -> Option<Code> {
             .filter(|w| argv.len() > 2 && !w.text.starts_with('-'))
             .map(single_code),
         "su" => su_code(argv),
-        "git" => git_config_code(argv),
+        "git" => git_config::code(argv).map(Code::Static),
         "ssh" => {
             let o = read_options(argv, &spec("BbcDEeFIiJLlmOopQRSWw", "", &[]));
             let remote = argv.get(o.operand + 1..).filter(|rest| !rest.is_empty())?;
@@ -448,77 +449,6 @@ fn code_of(argv: &[Word]) -> Option<Code> {
         }
         _ => None,
     }
-}
-
-/// Shell commands given to git in `-c key=value` before its subcommand:
-/// `alias.x=!cmd`, `core.sshCommand`, `core.pager`, `core.editor`, ...
-fn git_config_code(argv: &[Word]) -> Option<Code> {
-    let mut codes = Vec::new();
-    let mut i = 1;
-    while i < argv.len() {
-        let t = argv[i].text.as_str();
-        match t {
-            "-c" => {
-                if let Some(code) = argv.get(i + 1).and_then(|w| git_config_value_code(&w.text)) {
-                    codes.push(code);
-                }
-                i += 2;
-            }
-            "-C" | "--git-dir" | "--work-tree" | "--namespace" | "--exec-path" | "--config-env" => i += 2,
-            _ if t.starts_with('-') => i += 1,
-            _ => break,
-        }
-    }
-    (!codes.is_empty()).then(|| Code::Static(codes.join("\n")))
-}
-
-/// The shell command in one `key=value` of `git -c`, when the key names one.
-fn git_config_value_code(pair: &str) -> Option<String> {
-    let (key, value) = pair.split_once('=')?;
-    let key = key.to_ascii_lowercase();
-    let value = value.trim();
-    if value.is_empty() {
-        return None;
-    }
-    if key.starts_with("alias.") {
-        // Without `!` an alias runs a git subcommand.
-        return Some(
-            value
-                .strip_prefix('!')
-                .map_or_else(|| format!("git {value}"), str::to_owned),
-        );
-    }
-    if key == "credential.helper" || key.starts_with("credential.") && key.ends_with(".helper") {
-        return value.strip_prefix('!').map(str::to_owned);
-    }
-    const EXACT: &[&str] = &[
-        "core.sshcommand",
-        "core.pager",
-        "core.editor",
-        "core.askpass",
-        "core.fsmonitor",
-        "core.gitproxy",
-        "sequence.editor",
-        "diff.external",
-        "gpg.program",
-        "interactive.difffilter",
-        "web.browser",
-        "uploadpack.packobjectshook",
-    ];
-    const SUFFIXES: &[&str] = &[
-        ".command",
-        ".textconv",
-        ".driver",
-        ".clean",
-        ".smudge",
-        ".process",
-        ".cmd",
-        ".uploadpack",
-        ".receivepack",
-        ".program",
-    ];
-    let runs = EXACT.contains(&key.as_str()) || key.starts_with("pager.") || SUFFIXES.iter().any(|s| key.ends_with(s));
-    runs.then(|| value.to_owned())
 }
 
 /// `su [options] [-] [user] -c CMD`: options may follow the user.
