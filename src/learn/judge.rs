@@ -188,7 +188,7 @@ pub fn judge_argv(argv: &[String], rules: &RuleSet, ctx: &Context<'_>) -> Verdic
 }
 
 /// Judge parsed commands. Code the walk stopped at is scanned word by word
-/// (see [`scan`]): at least `parse.unreadable`, and never lower than any
+/// (see `scan`): at least `parse.unreadable`, and never lower than any
 /// rule matching there.
 pub fn judge_script(script: &Script, rules: &RuleSet, ctx: &Context<'_>) -> Verdict {
     let mut reasons = Vec::new();

@@ -1,7 +1,7 @@
 //! The command model: a shell line as the simple commands that would run
 //! ([`Command`], its [`Word`]s and redirections), and the entry points that
-//! build it. The line is parsed with `brush-parser` (see [`super::words`])
-//! and walked (see [`super::walk`]): quotes, escapes, lists, pipelines,
+//! build it. The line is parsed with `brush-parser` (see `words`)
+//! and walked (see `walk`): quotes, escapes, lists, pipelines,
 //! subshells, groups, `$(...)`, backticks, redirections, here-docs, then
 //! unwrapped: the strings given to `sh -c`/`bash -c`/`eval`/`su -c`/`ssh`,
 //! code fed to a shell on stdin, and the wrappers that run another command
@@ -12,7 +12,7 @@
 //! the parser runs under `catch_unwind`, so no input can make it panic or
 //! recurse without end; a line it cannot read is a [`ShellError`]. Where a
 //! bound stops the walk, the code left is recorded as a [`Problem`] for the
-//! judge to scan word by word (see [`super::scan`]): nothing goes unjudged.
+//! judge to scan word by word (see `scan`): nothing goes unjudged.
 
 use super::walk;
 use super::words::parse_program;
@@ -182,7 +182,7 @@ pub struct Script {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub why: String,
-    /// The text left unwalked, for [`super::scan`] (the whole line when the
+    /// The text left unwalked, for `scan` (the whole line when the
     /// walk no longer has the text at hand).
     pub code: String,
 }
