@@ -2,7 +2,9 @@
 //! the release `baton` binary for the learn guard's hot path, as whole
 //! processes, side by side with the process start of `baton --version` in
 //! the same rounds: `learn pre-command` on a repository whose
-//! `learn/commands.toml` holds 10 000 recorded outcomes, and
+//! `learn/commands.toml` holds 10 000 recorded outcomes (a push, a
+//! pipeline, a line with interpreter code, and two 60 KiB lines: one of
+//! about 1 500 commands, one a here-doc writing a file), and
 //! `learn post-command`. Prints a table and PASS/FAIL per target; a report,
 //! so it exits 0 unless the harness itself fails. See docs/performance.md.
 //!
@@ -35,8 +37,41 @@ const ACTOR: &str = "human:bench";
 const TARGETS: &[(&str, f64)] = &[
     ("pre-command push", 3.0),
     ("pre-command pipeline", 3.0),
+    ("pre-command interpreter", 3.0),
+    ("pre-command 60k commands", 15.0),
+    ("pre-command 60k here-doc", 15.0),
     ("post-command", 5.0),
 ];
+
+/// A line with interpreter code: inline Python that deletes and runs a
+/// shell string, then a Node one-liner, in a list.
+const INTERPRETER_LINE: &str = "python3 -c 'import os, shutil; shutil.rmtree(\"build\", ignore_errors=True); \
+     os.system(\"make -j4 test\")' && node -e 'require(\"child_process\").execSync(\"npm run lint\")'";
+
+/// Just under 60 KiB of `&&`-chained commands (about 1 500 of them).
+fn many_commands() -> String {
+    let mut line = String::from("cd app");
+    let mut i = 0;
+    while line.len() < 60 * 1024 - 64 {
+        line.push_str(&format!(" && printf '%s\\n' item{i} >> list.txt"));
+        i += 1;
+    }
+    line
+}
+
+/// Just under 60 KiB of a file written through a quoted here-doc.
+fn here_doc() -> String {
+    let mut line = String::from("cat > src/generated.rs <<'EOF'\n");
+    let mut i = 0;
+    while line.len() < 60 * 1024 - 64 {
+        line.push_str(&format!(
+            "pub const ITEM_{i}: &str = \"value {i} with $HOME and `ticks`\";\n"
+        ));
+        i += 1;
+    }
+    line.push_str("EOF");
+    line
+}
 
 fn main() {
     if let Err(e) = run() {
@@ -57,6 +92,8 @@ fn cells() -> Vec<Cell> {
         args: args.iter().map(|s| s.to_string()).collect(),
         samples: Vec::new(),
     };
+    let commands = many_commands();
+    let doc = here_doc();
     vec![
         cell("--version", &["--version"]),
         cell(
@@ -72,6 +109,15 @@ fn cells() -> Vec<Cell> {
                 "cd app && npm ci && npm test -- --coverage 2>&1 | tee test.log",
             ],
         ),
+        cell(
+            "pre-command interpreter",
+            &["learn", "pre-command", "--command", INTERPRETER_LINE],
+        ),
+        cell(
+            "pre-command 60k commands",
+            &["learn", "pre-command", "--command", &commands],
+        ),
+        cell("pre-command 60k here-doc", &["learn", "pre-command", "--command", &doc]),
         cell(
             "post-command",
             &[

@@ -274,6 +274,12 @@ fn learn_scenario(s: &mut Scenario) -> anyhow::Result<()> {
         high["level"] == json!("high") && high["reasons"][0]["rule"] == json!("rm.recursive-broad"),
         "pre-command: {high}"
     );
+    let nested = "sudo sh -c \"python3 -c 'import shutil; shutil.rmtree(\\\"/\\\")'\"";
+    let inner = s.baton(human, &["learn", "pre-command", "--command", nested], 1)?;
+    ensure!(
+        inner["reasons"][0]["rule"] == json!("rm.recursive-broad"),
+        "pre-command of interpreter code in a shell string: {inner}"
+    );
     for _ in 0..3 {
         s.baton(
             agent,

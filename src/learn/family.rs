@@ -8,6 +8,7 @@
 //! collapsed, bounded.
 
 use super::shell::{Command, Script, Word};
+use super::walk::ARITHMETIC;
 use crate::workflow::redact::redact;
 
 /// Programs whose outcome says nothing about risk.
@@ -138,7 +139,8 @@ fn name_like(word: &str) -> bool {
 /// (`$CMD`) and shells whose code is judged instead (`bash -c ...`).
 pub fn family(command: &Command) -> Option<String> {
     let program = command.program()?;
-    if TRIVIAL.contains(&program) || command.runs_code || !name_like(program) {
+    let from_arithmetic = command.wrappers.iter().any(|w| w == ARITHMETIC);
+    if TRIVIAL.contains(&program) || command.runs_code || from_arithmetic || !name_like(program) {
         return None;
     }
     let args = command.args();

@@ -12,9 +12,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::deletes::{self, Files, Reach};
 use super::family;
 use super::policy::Escalation;
-use super::rules::{RuleSet, CLAIMS_NONE, LEARNED_FAILURES, PARSE_UNREADABLE};
+use super::rules::{RuleSet, CLAIMS_NONE, LEARNED_FAILURES, PARSE_UNREADABLE, RM_OUTSIDE, RM_TRACKED};
+use super::scan;
 use super::shell::{self, Command, Script, ShellError};
 use super::stats::CommandStats;
 use crate::claims::{lease_lapsed, Claim};
@@ -162,6 +164,8 @@ pub struct Context<'a> {
     pub stats: Option<&'a CommandStats>,
     pub escalation: Escalation,
     pub claims: Option<&'a ClaimContext>,
+    /// The work tree around the line, for recursive deletes; `None` outside one.
+    pub files: Option<&'a Files<'a>>,
 }
 
 /// Judge a shell line.
@@ -183,28 +187,56 @@ pub fn judge_argv(argv: &[String], rules: &RuleSet, ctx: &Context<'_>) -> Verdic
     judge_script(&shell::from_argv(argv), rules, ctx)
 }
 
-/// Judge parsed commands.
+/// Judge parsed commands. Code the walk stopped at is scanned word by word
+/// (see `scan`): at least `parse.unreadable`, and never lower than any
+/// rule matching there.
 pub fn judge_script(script: &Script, rules: &RuleSet, ctx: &Context<'_>) -> Verdict {
     let mut reasons = Vec::new();
     let mut level = Level::Low;
     for command in &script.commands {
         level = level.max(judge_command(command, rules, ctx, &mut reasons));
     }
-    if let (Some(problem), Some(rule)) = (script.problems.first(), rules.get(PARSE_UNREADABLE)) {
-        level = level.max(rule.level);
-        push(
-            &mut reasons,
-            rule.id.clone(),
-            rule.level,
-            "(nested code)".into(),
-            format!("{}: {problem}", rule.why),
-        );
+    let mut families = family::families(script);
+    for problem in &script.problems {
+        if let Some(rule) = rules.get(PARSE_UNREADABLE) {
+            level = level.max(rule.level);
+            let shown: String = problem.code.chars().take(120).collect();
+            push(
+                &mut reasons,
+                rule.id.clone(),
+                rule.level,
+                shown,
+                format!("{}: {}", rule.why, problem.why),
+            );
+        }
+        level = level.max(judge_scanned(&problem.code, rules, ctx, &mut reasons, &mut families));
     }
-    finish(level, reasons, family::families(script))
+    finish(level, reasons, families)
 }
 
-/// A line the parser cannot read: at least `parse.unreadable`, and whatever
-/// a plain word split of it still shows (`rm -rf / "` is high).
+/// The scanned pieces of `text`, judged like commands.
+fn judge_scanned(
+    text: &str,
+    rules: &RuleSet,
+    ctx: &Context<'_>,
+    reasons: &mut Vec<Reason>,
+    families: &mut Vec<String>,
+) -> Level {
+    let mut level = Level::Low;
+    for command in scan::scan(text) {
+        level = level.max(judge_command(&command, rules, ctx, reasons));
+        if let Some(f) = family::family(&command) {
+            if !families.contains(&f) {
+                families.push(f);
+            }
+        }
+    }
+    level
+}
+
+/// A line the parser cannot read (or over its bounds): at least
+/// `parse.unreadable`, and whatever a scan of its words still shows
+/// (`rm -rf / "` is high).
 fn judge_unreadable(line: &str, error: &ShellError, rules: &RuleSet, ctx: &Context<'_>) -> Verdict {
     let mut reasons = Vec::new();
     let mut level = Level::Low;
@@ -220,22 +252,7 @@ fn judge_unreadable(line: &str, error: &ShellError, rules: &RuleSet, ctx: &Conte
         );
     }
     let mut families = Vec::new();
-    for segment in line.split([';', '&', '|', '\n']) {
-        let argv: Vec<String> = segment
-            .split_whitespace()
-            .map(|w| w.trim_matches(['"', '\'', '`', '(', ')', '{', '}']).to_owned())
-            .filter(|w| !w.is_empty())
-            .collect();
-        if argv.is_empty() || line.len() > shell::MAX_INPUT {
-            continue;
-        }
-        let script = shell::from_argv(&argv);
-        for command in &script.commands {
-            level = level.max(judge_command(command, rules, ctx, &mut reasons));
-        }
-        families.extend(family::families(&script));
-    }
-    families.dedup();
+    level = level.max(judge_scanned(line, rules, ctx, &mut reasons, &mut families));
     finish(level, reasons, families)
 }
 
@@ -261,11 +278,29 @@ fn push(reasons: &mut Vec<Reason>, rule: String, level: Level, command: String, 
 
 /// Judge one command: its rules, the claim check, then learned escalation.
 fn judge_command(command: &Command, rules: &RuleSet, ctx: &Context<'_>, reasons: &mut Vec<Reason>) -> Level {
-    let shown = command.display();
+    // The command's text only when a reason needs it (most commands have none).
+    let shown_cell = std::cell::OnceCell::new();
+    let shown = || shown_cell.get_or_init(|| command.display()).clone();
     let mut level = Level::Low;
     for rule in rules.matching(command) {
         level = level.max(rule.level);
-        push(reasons, rule.id.clone(), rule.level, shown.clone(), rule.why.clone());
+        push(reasons, rule.id.clone(), rule.level, shown(), rule.why.clone());
+    }
+    if let Some(reach) = ctx.files.and_then(|files| deletes::judge(command, files)) {
+        let (id, target) = match &reach {
+            Reach::Outside(t) => (RM_OUTSIDE, t),
+            Reach::Tracked(t) => (RM_TRACKED, t),
+        };
+        if let Some(rule) = rules.get(id) {
+            level = level.max(rule.level);
+            push(
+                reasons,
+                rule.id.clone(),
+                rule.level,
+                shown(),
+                format!("{}: {target}", rule.why),
+            );
+        }
     }
     let Some(family) = family::family(command) else {
         return level;
@@ -274,7 +309,7 @@ fn judge_command(command: &Command, rules: &RuleSet, ctx: &Context<'_>, reasons:
         if matches!(family.as_str(), "git push" | "git commit") {
             if let Some(why) = claims.missing() {
                 level = level.max(rule.level);
-                push(reasons, rule.id.clone(), rule.level, shown.clone(), why);
+                push(reasons, rule.id.clone(), rule.level, shown(), why);
             }
         }
     }
@@ -284,7 +319,7 @@ fn judge_command(command: &Command, rules: &RuleSet, ctx: &Context<'_>, reasons:
         .and_then(|f| f.escalation(&ctx.escalation));
     if let (Some(why), Some(rule)) = (learned, rules.get(LEARNED_FAILURES)) {
         level = level.raised();
-        push(reasons, rule.id.clone(), level, shown, format!("`{family}` {why}"));
+        push(reasons, rule.id.clone(), level, shown(), format!("`{family}` {why}"));
     }
     level
 }

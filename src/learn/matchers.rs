@@ -18,10 +18,21 @@ pub struct Args<'a> {
 
 impl<'a> Args<'a> {
     pub fn of(words: &'a [Word]) -> Args<'a> {
+        Args::with_values(words, "")
+    }
+
+    /// Like [`Args::of`], with `valued` short options taking a value: glued
+    /// (`-bname`) or the next word (`-b name`), never read as flags.
+    pub fn with_values(words: &'a [Word], valued: &str) -> Args<'a> {
         let mut out = Args::default();
         let mut options_done = false;
+        let mut skip_next = false;
         for w in words {
             let t = w.text.as_str();
+            if skip_next {
+                skip_next = false;
+                continue;
+            }
             if options_done || t == "-" || !t.starts_with('-') {
                 out.operands.push(w);
             } else if t == "--" {
@@ -29,7 +40,13 @@ impl<'a> Args<'a> {
             } else if let Some(long) = t.strip_prefix("--") {
                 out.longs.push(long.split_once('=').map_or(long, |(name, _)| name));
             } else if t[1..].chars().all(|c| c.is_ascii_alphabetic()) {
-                out.shorts.extend(t[1..].chars());
+                for (at, c) in t[1..].char_indices() {
+                    out.shorts.push(c);
+                    if valued.contains(c) {
+                        skip_next = at + 2 == t.len();
+                        break;
+                    }
+                }
             } else {
                 // `-1`, `-n5`: a number or a glued value; an operand for our purposes.
                 out.operands.push(w);
@@ -63,6 +80,11 @@ fn rm_recursive(command: &Command) -> Option<Args<'_>> {
     }
     let args = Args::of(command.args());
     args.any("rR", &["recursive"]).then_some(args)
+}
+
+/// The operands of a recursive `rm`.
+pub fn rm_recursive_operands(command: &Command) -> Option<Vec<&Word>> {
+    rm_recursive(command).map(|a| a.operands)
 }
 
 pub fn rm_recursive_broad(command: &Command) -> bool {
@@ -112,8 +134,25 @@ fn find(command: &Command) -> Option<Find<'_>> {
     });
     Some(Find {
         roots: args[..start].iter().collect(),
-        deletes: exec_rm || expression.iter().any(|w| w.text == "-delete"),
+        deletes: exec_rm || outside_exec(expression).any(|w| w.text == "-delete"),
         filtered: filtered(expression),
+    })
+}
+
+/// The words of a find expression that are find's own, not the arguments
+/// of an `-exec ... ;` command (`-exec echo -delete ;` deletes nothing).
+fn outside_exec(expression: &[Word]) -> impl Iterator<Item = &Word> {
+    let mut in_exec = false;
+    expression.iter().filter(move |w| match w.text.as_str() {
+        "-exec" | "-execdir" | "-ok" | "-okdir" if !in_exec => {
+            in_exec = true;
+            false
+        }
+        ";" | "+" if in_exec => {
+            in_exec = false;
+            false
+        }
+        _ => !in_exec,
     })
 }
 
@@ -175,6 +214,24 @@ pub fn dd_device(command: &Command) -> bool {
 
 pub fn disk_format(command: &Command) -> bool {
     let p = program(command);
+    const TOOLS: &[&str] = &[
+        "mke2fs",
+        "mkswap",
+        "mkntfs",
+        "mkdosfs",
+        "mkexfatfs",
+        "newfs",
+        "wipefs",
+        "blkdiscard",
+        "sfdisk",
+        "sgdisk",
+        "shred",
+        "diskutil",
+    ];
+    // Most commands are none of these: no argument reading for them.
+    if !p.starts_with("mkfs") && !TOOLS.contains(&p) {
+        return false;
+    }
     let args = Args::of(command.args());
     let first = args.operands.first().map_or("", |w| w.text.as_str());
     match p {
@@ -275,7 +332,16 @@ fn git_sub<'a>(command: &'a Command, names: &[&str]) -> Option<Args<'a>> {
         return None;
     }
     let (sub, rest) = family::subcommand(command)?;
-    names.contains(&sub).then(|| Args::of(rest))
+    // Short options whose value may be glued: `checkout -bfeature` is a
+    // branch name, not `-f`.
+    let valued = match sub {
+        "checkout" => "bBo",
+        "switch" => "cC",
+        "clean" => "e",
+        "push" => "o",
+        _ => "",
+    };
+    names.contains(&sub).then(|| Args::with_values(rest, valued))
 }
 
 fn push_refspecs<'a>(args: &'a Args<'a>) -> impl Iterator<Item = &'a str> {
@@ -325,18 +391,6 @@ pub fn git_branch_force_delete(command: &Command) -> bool {
     git_sub(command, &["branch"]).is_some_and(|a| a.short('D') || (a.any("d", &["delete"]) && a.any("f", &["force"])))
 }
 
-pub fn git_discard_changes(command: &Command) -> bool {
-    let everything = |a: &Args<'_>| a.operands.iter().any(|w| matches!(w.text.as_str(), "." | ":/" | "*"));
-    if let Some(a) = git_sub(command, &["checkout"]) {
-        return everything(&a) || a.any("f", &["force"]);
-    }
-    if let Some(a) = git_sub(command, &["restore"]) {
-        let worktree = !a.any("S", &["staged"]) || a.any("W", &["worktree"]);
-        return worktree && everything(&a);
-    }
-    false
-}
-
 pub fn git_update_ref(command: &Command) -> bool {
     git_sub(command, &["update-ref"]).is_some()
 }
@@ -358,7 +412,20 @@ fn tool_words(command: &Command) -> (String, Vec<&str>, Args<'_>) {
     (p, words, args)
 }
 
+/// Programs the package rules look at (`python` for `python -m twine`).
+fn package_tool(command: &Command) -> bool {
+    const TOOLS: &[&str] = &[
+        "npm", "pnpm", "bun", "cargo", "poetry", "flit", "hatch", "uv", "vsce", "ovsx", "yarn", "twine", "gem",
+        "dotnet", "nuget", "mvn", "mvnw", "gradle", "gradlew",
+    ];
+    let p = program(command);
+    TOOLS.contains(&p) || p.starts_with("python")
+}
+
 pub fn pkg_publish(command: &Command) -> bool {
+    if !package_tool(command) {
+        return false;
+    }
     let (p, words, args) = tool_words(command);
     let first = words.first().copied().unwrap_or("");
     let second = words.get(1).copied().unwrap_or("");
@@ -378,6 +445,9 @@ pub fn pkg_publish(command: &Command) -> bool {
 }
 
 pub fn pkg_unpublish(command: &Command) -> bool {
+    if !package_tool(command) {
+        return false;
+    }
     let (p, words, args) = tool_words(command);
     let first = words.first().copied().unwrap_or("");
     match p.as_str() {
@@ -391,6 +461,19 @@ pub fn pkg_unpublish(command: &Command) -> bool {
 // ---- system ----------------------------------------------------------------
 
 pub fn sys_shutdown(command: &Command) -> bool {
+    const TOOLS: &[&str] = &[
+        "shutdown",
+        "reboot",
+        "halt",
+        "poweroff",
+        "systemctl",
+        "loginctl",
+        "init",
+        "telinit",
+    ];
+    if !TOOLS.contains(&program(command)) {
+        return false;
+    }
     let args = Args::of(command.args());
     let first = args.operands.first().map_or("", |w| w.text.as_str());
     match program(command) {
@@ -408,6 +491,40 @@ pub fn fork_bomb(command: &Command) -> bool {
 
 pub fn dynamic_code(command: &Command) -> bool {
     command.dynamic_code
+}
+
+// ---- code decided at run time ------------------------------------------------
+
+/// The program itself comes from a variable, a substitution or word
+/// splitting (`$r -rf /`, `$(echo rm) ...`, `${RM:-rm}`).
+pub fn dynamic_program(command: &Command) -> bool {
+    command.argv.first().is_some_and(|w| w.dynamic)
+}
+
+/// Programs that decode or unpack what they read: their output cannot be
+/// read in the line.
+const DECODERS: &[&str] = &[
+    "base64", "base32", "basenc", "xxd", "uudecode", "openssl", "gunzip", "gzip", "zcat", "bzcat", "bunzip2", "bzip2",
+    "xz", "unxz", "xzcat", "zstd", "zstdcat", "unzstd", "lzcat", "brotli", "rev", "gpg",
+];
+
+fn code_from(command: &Command, programs: &[&str]) -> bool {
+    command.code_input
+        && command
+            .upstream
+            .iter()
+            .chain(&command.substituted)
+            .any(|p| programs.contains(&p.as_str()))
+}
+
+/// Runs code decoded from an encoded blob (`base64 -d | sh`).
+pub fn decoded_code(command: &Command) -> bool {
+    code_from(command, DECODERS) && !pipe_to_shell(command)
+}
+
+/// Runs code another command prints (`cat x | sh`, `eval "$(tool)"`).
+pub fn stdin_code(command: &Command) -> bool {
+    command.code_input && !decoded_code(command) && !pipe_to_shell(command)
 }
 
 #[cfg(test)]

@@ -30,6 +30,8 @@ pub struct Builtin {
 pub const PARSE_UNREADABLE: &str = "parse.unreadable";
 pub const LEARNED_FAILURES: &str = "learned.failures";
 pub const CLAIMS_NONE: &str = "claims.none";
+pub const RM_OUTSIDE: &str = "rm.recursive-outside";
+pub const RM_TRACKED: &str = "rm.recursive-tracked";
 
 const fn rule(id: &'static str, level: Level, why: &'static str, matcher: fn(&Command) -> bool) -> Builtin {
     Builtin {
@@ -255,6 +257,34 @@ pub const BUILTIN: &[Builtin] = &[
         CLAIMS_NONE,
         Medium,
         "an agent pushes or commits without an active claim",
+    ),
+    rule(
+        "shell.dynamic-program",
+        Medium,
+        "the program to run is decided at run time (a variable, a substitution or word splitting)",
+        m::dynamic_program,
+    ),
+    rule(
+        "shell.decoded-code",
+        High,
+        "runs code decoded or unpacked at run time, which cannot be read before it runs",
+        m::decoded_code,
+    ),
+    rule(
+        "shell.stdin-code",
+        Medium,
+        "runs code another command prints, which cannot be judged in advance",
+        m::stdin_code,
+    ),
+    context(
+        RM_OUTSIDE,
+        High,
+        "recursively deletes the work tree itself or a directory outside it (other than a temporary directory)",
+    ),
+    context(
+        RM_TRACKED,
+        Medium,
+        "recursively deletes files git tracks: committed content comes back, uncommitted changes do not",
     ),
 ];
 

@@ -1,31 +1,31 @@
-//! A shell line as the simple commands that would run: parsed with
-//! `brush-parser` (quotes, escapes, lists, pipelines, subshells, groups,
-//! `$(...)`, backticks, redirections, here-docs), then unwrapped: the strings
-//! given to `sh -c`/`bash -c`/`eval`/`su -c`/`ssh`, code fed to a shell on
-//! stdin, and the wrappers that run another command (`sudo`, `env`, `xargs`,
-//! `nohup`, `timeout`, `find -exec`, ...; see [`super::wrappers`]).
+//! The command model: a shell line as the simple commands that would run
+//! ([`Command`], its [`Word`]s and redirections), and the entry points that
+//! build it. The line is parsed with `brush-parser` (see `words`)
+//! and walked (see `walk`): quotes, escapes, lists, pipelines,
+//! subshells, groups, `$(...)`, backticks, redirections, here-docs, then
+//! unwrapped: the strings given to `sh -c`/`bash -c`/`eval`/`su -c`/`ssh`,
+//! code fed to a shell on stdin, and the wrappers that run another command
+//! (`sudo`, `env`, `xargs`, `nohup`, `timeout`, `find -exec`, ...; see
+//! [`super::wrappers`]).
 //!
 //! Pure: text in, commands out. Input size and nesting depth are bounded, and
 //! the parser runs under `catch_unwind`, so no input can make it panic or
-//! recurse without end; a line it cannot read is a [`ShellError`].
+//! recurse without end; a line it cannot read is a [`ShellError`]. Where a
+//! bound stops the walk, the code left is recorded as a [`Problem`] for the
+//! judge to scan word by word (see `scan`): nothing goes unjudged.
 
-use std::collections::HashMap;
-
-use brush_parser::ast;
-use brush_parser::word::{TildeExpr, WordPiece, WordPieceWithSource};
-use brush_parser::ParserOptions;
-
-use super::wrappers::{self, Unwrapped};
+use super::walk;
+use super::words::parse_program;
 
 /// Lines longer than this are not parsed (the judge says so, at medium).
 pub const MAX_INPUT: usize = 64 * 1024;
 /// How deep `sh -c`, `eval`, `$(...)` and function calls may nest.
-pub const MAX_DEPTH: usize = 8;
+pub const MAX_DEPTH: usize = 16;
 /// Brackets nested deeper than this are refused before parsing: the parser
 /// recurses once per level.
-const MAX_BRACKETS: usize = 128;
+pub const MAX_BRACKETS: usize = 128;
 /// At most this many simple commands are collected from one line.
-const MAX_COMMANDS: usize = 512;
+pub const MAX_COMMANDS: usize = 4096;
 
 /// One word after quote removal. Expansions keep their source text (`$HOME`,
 /// `$(date)`), with `dynamic` set: their value is decided at run time.
@@ -75,7 +75,7 @@ impl RedirectOp {
         matches!(self, RedirectOp::Write | RedirectOp::Append | RedirectOp::ReadWrite)
     }
 
-    fn symbol(self) -> &'static str {
+    pub(super) fn symbol(self) -> &'static str {
         match self {
             RedirectOp::Read => "<",
             RedirectOp::Write => ">",
@@ -114,8 +114,14 @@ pub struct Command {
     /// It runs code printed by another command (`bash -c "$(curl ...)"`,
     /// `eval "$(direnv hook bash)"`); that command is judged on its own.
     pub substituted_code: bool,
+    /// It runs code another command prints at run time (`... | sh`,
+    /// `eval "$(...)"`, `source <(...)`), which cannot be judged in advance.
+    pub code_input: bool,
     /// A function calling itself in a pipeline or in the background: a fork bomb.
     pub fork_bomb: bool,
+    /// The `cd`/`pushd` targets run before it in the same shell, in order
+    /// (`-`: somewhere unknown): where it runs, relative to the line's start.
+    pub cd: Vec<Word>,
     /// How deeply nested (`0` = the line itself).
     pub depth: usize,
 }
@@ -167,8 +173,18 @@ fn shorten(text: &str, limit: usize) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Script {
     pub commands: Vec<Command>,
-    /// Nested code that could not be parsed (a broken `sh -c` string, too deep).
-    pub problems: Vec<String>,
+    /// Code the walk could not follow (a broken `sh -c` string, nesting or a
+    /// count past a bound): the judge scans it word by word.
+    pub problems: Vec<Problem>,
+}
+
+/// Code the walk stopped at, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub why: String,
+    /// The text left unwalked, for `scan` (the whole line when the
+    /// walk no longer has the text at hand).
+    pub code: String,
 }
 
 /// Why a line could not be read.
@@ -194,664 +210,26 @@ impl std::fmt::Display for ShellError {
 
 /// Parse a shell line into the commands it would run.
 pub fn parse_line(line: &str) -> Result<Script, ShellError> {
-    let mut walker = Walker::default();
     let program = parse_program(line)?;
-    walker.program(&program, &Ctx::default());
-    Ok(walker.finish())
+    let mut script = walk::program(&program);
+    for problem in &mut script.problems {
+        if problem.code.is_empty() {
+            problem.code = line.to_owned();
+        }
+    }
+    if script.commands.len() >= MAX_COMMANDS {
+        script.problems.push(Problem {
+            why: format!("the line runs more than {MAX_COMMANDS} commands; the rest is scanned word by word"),
+            code: line.to_owned(),
+        });
+    }
+    Ok(script)
 }
 
 /// An argv given directly (`pre-command -- <argv...>`): one simple command,
 /// with its wrappers unwrapped like a parsed one.
 pub fn from_argv(argv: &[String]) -> Script {
-    let mut walker = Walker::default();
-    let words: Vec<Word> = argv.iter().map(Word::literal).collect();
-    walker.emit(
-        Pending {
-            argv: words,
-            ..Pending::default()
-        },
-        &Ctx::default(),
-    );
-    walker.finish()
-}
-
-fn options() -> ParserOptions {
-    ParserOptions::default()
-}
-
-fn bracket_depth(text: &str) -> usize {
-    let (mut depth, mut max) = (0usize, 0usize);
-    for c in text.chars() {
-        match c {
-            '(' | '{' | '[' | '`' => {
-                depth += 1;
-                max = max.max(depth);
-            }
-            ')' | '}' | ']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    max
-}
-
-/// `~` followed by a number too big for the parser's integer: brush-parser
-/// panics on it (caught below, but the panic message would reach stderr).
-fn huge_tilde_index(text: &str) -> bool {
-    text.match_indices('~').any(|(at, _)| {
-        let rest = text[at + 1..].trim_start_matches(['+', '-']);
-        rest.chars().take_while(char::is_ascii_digit).count() > 18
-    })
-}
-
-fn parse_program(text: &str) -> Result<ast::Program, ShellError> {
-    if text.len() > MAX_INPUT {
-        return Err(ShellError::TooLong(text.len()));
-    }
-    if bracket_depth(text) > MAX_BRACKETS {
-        return Err(ShellError::TooDeep);
-    }
-    if huge_tilde_index(text) {
-        return Err(ShellError::Syntax("a `~` directory-stack index is too large".into()));
-    }
-    // The parser is third-party code with unwraps inside; a panic on odd
-    // input must become "cannot read", never a crash of the guard.
-    let parsed = std::panic::catch_unwind(|| {
-        let mut parser = brush_parser::Parser::new(std::io::BufReader::new(text.as_bytes()), &options());
-        parser.parse_program().map_err(|e| e.to_string())
-    });
-    match parsed {
-        Ok(Ok(program)) => Ok(program),
-        Ok(Err(why)) => Err(ShellError::Syntax(why)),
-        Err(_) => Err(ShellError::Syntax("the parser failed on this input".into())),
-    }
-}
-
-fn parse_word(raw: &str) -> Option<Vec<WordPieceWithSource>> {
-    if huge_tilde_index(raw) {
-        return None;
-    }
-    std::panic::catch_unwind(|| brush_parser::word::parse(raw, &options()).ok())
-        .ok()
-        .flatten()
-}
-
-fn parse_heredoc(raw: &str) -> Option<Vec<WordPieceWithSource>> {
-    if huge_tilde_index(raw) {
-        return None;
-    }
-    std::panic::catch_unwind(|| brush_parser::word::parse_heredoc(raw, &options()).ok())
-        .ok()
-        .flatten()
-}
-
-/// Where the walker is: how deep, what feeds stdin, which functions are
-/// being expanded, whether this runs concurrently with its caller.
-#[derive(Debug, Clone, Default)]
-struct Ctx {
-    depth: usize,
-    upstream: Vec<String>,
-    /// Text the previous pipeline stage prints (`echo ... |`, `cat <<EOF |`).
-    piped_text: Option<String>,
-    wrappers: Vec<String>,
-    functions: Vec<String>,
-    concurrent: bool,
-    /// Run by `xargs` (or nested in code it runs): operands come from input.
-    appended: bool,
-}
-
-impl Ctx {
-    fn nested(&self, wrapper: &str) -> Ctx {
-        let mut wrappers = self.wrappers.clone();
-        wrappers.push(wrapper.to_owned());
-        Ctx {
-            depth: self.depth + 1,
-            wrappers,
-            functions: self.functions.clone(),
-            appended: self.appended,
-            ..Ctx::default()
-        }
-    }
-}
-
-/// A simple command before its wrappers are unwrapped.
-#[derive(Debug, Default)]
-struct Pending {
-    argv: Vec<Word>,
-    redirects: Vec<Redirect>,
-    substituted: Vec<String>,
-    /// Here-doc or here-string text given to its stdin.
-    stdin_text: Option<String>,
-    /// Operands are added at run time (a `find -exec` command with `{}`).
-    appended: bool,
-}
-
-#[derive(Default)]
-struct Walker {
-    commands: Vec<Command>,
-    problems: Vec<String>,
-    /// Function definitions seen so far, by name, as source to walk when called.
-    functions: HashMap<String, ast::FunctionBody>,
-}
-
-impl Walker {
-    fn finish(self) -> Script {
-        Script {
-            commands: self.commands,
-            problems: self.problems,
-        }
-    }
-
-    fn full(&self) -> bool {
-        self.commands.len() >= MAX_COMMANDS
-    }
-
-    fn program(&mut self, program: &ast::Program, ctx: &Ctx) {
-        for list in &program.complete_commands {
-            self.compound_list(list, ctx);
-        }
-    }
-
-    fn compound_list(&mut self, list: &ast::CompoundList, ctx: &Ctx) {
-        for ast::CompoundListItem(and_or, sep) in &list.0 {
-            let mut item_ctx = ctx.clone();
-            item_ctx.concurrent |= matches!(sep, ast::SeparatorOperator::Async);
-            self.pipeline(&and_or.first, &item_ctx);
-            for next in &and_or.additional {
-                let (ast::AndOr::And(p) | ast::AndOr::Or(p)) = next;
-                self.pipeline(p, &item_ctx);
-            }
-        }
-    }
-
-    fn pipeline(&mut self, pipeline: &ast::Pipeline, ctx: &Ctx) {
-        let mut stage_ctx = ctx.clone();
-        stage_ctx.concurrent |= pipeline.seq.len() > 1;
-        for command in &pipeline.seq {
-            let before = self.commands.len();
-            let printed = self.command(command, &stage_ctx);
-            let programs: Vec<String> = self.commands[before..]
-                .iter()
-                .filter_map(|c| c.program().map(str::to_owned))
-                .collect();
-            stage_ctx.upstream.extend(programs);
-            stage_ctx.piped_text = printed;
-        }
-    }
-
-    /// Walk one command; returns the text it prints when that is known
-    /// statically (so a following `| sh` can be judged on it).
-    fn command(&mut self, command: &ast::Command, ctx: &Ctx) -> Option<String> {
-        if self.full() {
-            return None;
-        }
-        match command {
-            ast::Command::Simple(simple) => self.simple(simple, ctx),
-            ast::Command::Compound(compound, redirects) => {
-                self.compound(compound, ctx);
-                if let Some(list) = redirects {
-                    let mut pending = Pending::default();
-                    for r in &list.0 {
-                        self.redirect(r, &mut pending, ctx);
-                    }
-                    self.attach_redirects(pending, ctx);
-                }
-                None
-            }
-            ast::Command::Function(def) => {
-                self.functions.insert(def.fname.value.clone(), def.body.clone());
-                None
-            }
-            ast::Command::ExtendedTest(test, _) => {
-                self.extended_test(&test.expr, ctx);
-                None
-            }
-        }
-    }
-
-    /// Redirections on a compound command (`{ ...; } > /dev/sda`) are judged
-    /// as a command of their own, named after the group.
-    fn attach_redirects(&mut self, pending: Pending, ctx: &Ctx) {
-        if pending.redirects.is_empty() {
-            return;
-        }
-        self.commands.push(Command {
-            argv: vec![Word::literal("{...}")],
-            redirects: pending.redirects,
-            wrappers: ctx.wrappers.clone(),
-            upstream: ctx.upstream.clone(),
-            substituted: pending.substituted,
-            depth: ctx.depth,
-            ..Command::default()
-        });
-    }
-
-    fn compound(&mut self, compound: &ast::CompoundCommand, ctx: &Ctx) {
-        use ast::CompoundCommand as C;
-        match compound {
-            C::BraceGroup(g) => self.compound_list(&g.list, ctx),
-            C::Subshell(s) => self.compound_list(&s.list, ctx),
-            C::ForClause(f) => {
-                for w in f.values.iter().flatten() {
-                    self.word(&w.value, ctx, &mut Vec::new());
-                }
-                self.compound_list(&f.body.list, ctx);
-            }
-            C::ArithmeticForClause(f) => self.compound_list(&f.body.list, ctx),
-            C::CaseClause(c) => {
-                self.word(&c.value.value, ctx, &mut Vec::new());
-                for item in &c.cases {
-                    if let Some(list) = &item.cmd {
-                        self.compound_list(list, ctx);
-                    }
-                }
-            }
-            C::IfClause(i) => {
-                self.compound_list(&i.condition, ctx);
-                self.compound_list(&i.then, ctx);
-                for e in i.elses.iter().flatten() {
-                    if let Some(cond) = &e.condition {
-                        self.compound_list(cond, ctx);
-                    }
-                    self.compound_list(&e.body, ctx);
-                }
-            }
-            C::WhileClause(w) | C::UntilClause(w) => {
-                self.compound_list(&w.0, ctx);
-                self.compound_list(&w.1.list, ctx);
-            }
-            C::Coprocess(c) => {
-                let mut co = ctx.clone();
-                co.concurrent = true;
-                self.command(&c.body, &co);
-            }
-            C::Arithmetic(a) => {
-                self.word(&a.expr.value, ctx, &mut Vec::new());
-            }
-        }
-    }
-
-    fn extended_test(&mut self, expr: &ast::ExtendedTestExpr, ctx: &Ctx) {
-        use ast::ExtendedTestExpr as E;
-        match expr {
-            E::And(a, b) | E::Or(a, b) => {
-                self.extended_test(a, ctx);
-                self.extended_test(b, ctx);
-            }
-            E::Not(a) | E::Parenthesized(a) => self.extended_test(a, ctx),
-            E::UnaryTest(_, w) => {
-                self.word(&w.value, ctx, &mut Vec::new());
-            }
-            E::BinaryTest(_, a, b) => {
-                self.word(&a.value, ctx, &mut Vec::new());
-                self.word(&b.value, ctx, &mut Vec::new());
-            }
-        }
-    }
-
-    fn simple(&mut self, simple: &ast::SimpleCommand, ctx: &Ctx) -> Option<String> {
-        use ast::CommandPrefixOrSuffixItem as Item;
-        let mut pending = Pending::default();
-        let prefix = simple.prefix.iter().flat_map(|p| p.0.iter());
-        let suffix = simple.suffix.iter().flat_map(|s| s.0.iter());
-        let mut items: Vec<&Item> = prefix.collect();
-        let name = simple.word_or_name.as_ref();
-        let name_index = items.len();
-        items.extend(suffix);
-        for (i, item) in items.iter().enumerate() {
-            if i == name_index {
-                if let Some(w) = name {
-                    let word = self.word(&w.value, ctx, &mut pending.substituted);
-                    pending.argv.push(word);
-                }
-            }
-            match item {
-                Item::Word(w) => {
-                    let word = self.word(&w.value, ctx, &mut pending.substituted);
-                    pending.argv.push(word);
-                }
-                Item::AssignmentWord(_, w) => {
-                    // `X=$(cmd) prog`: the substitution runs; the assignment is not argv,
-                    // unless it follows the program (`export X=...`).
-                    let word = self.word(&w.value, ctx, &mut pending.substituted);
-                    if i >= name_index && name.is_some() {
-                        pending.argv.push(word);
-                    }
-                }
-                Item::IoRedirect(r) => self.redirect(r, &mut pending, ctx),
-                Item::ProcessSubstitution(_, sub) => self.process_substitution(sub, &mut pending, ctx),
-            }
-        }
-        if name_index == items.len() {
-            if let Some(w) = name {
-                let word = self.word(&w.value, ctx, &mut pending.substituted);
-                pending.argv.push(word);
-            }
-        }
-        if pending.argv.is_empty() {
-            // Only assignments or redirections (`> /dev/sda`): still judged.
-            self.attach_redirects(pending, ctx);
-            return None;
-        }
-        let printed = printed_text(&pending);
-        self.emit(pending, ctx);
-        printed
-    }
-
-    fn process_substitution(&mut self, sub: &ast::SubshellCommand, pending: &mut Pending, ctx: &Ctx) {
-        let before = self.commands.len();
-        let inner = ctx.nested("<(...)");
-        if inner.depth > MAX_DEPTH {
-            self.problems.push("process substitution nested too deeply".into());
-            return;
-        }
-        self.compound_list(&sub.list, &inner);
-        pending.substituted.extend(
-            self.commands[before..]
-                .iter()
-                .filter_map(|c| c.program().map(str::to_owned)),
-        );
-    }
-
-    fn redirect(&mut self, r: &ast::IoRedirect, pending: &mut Pending, ctx: &Ctx) {
-        use ast::IoFileRedirectKind as K;
-        use ast::IoFileRedirectTarget as T;
-        match r {
-            ast::IoRedirect::File(_, kind, target) => {
-                let op = match kind {
-                    K::Read => RedirectOp::Read,
-                    K::Write | K::Clobber => RedirectOp::Write,
-                    K::Append => RedirectOp::Append,
-                    K::ReadAndWrite => RedirectOp::ReadWrite,
-                    K::DuplicateInput | K::DuplicateOutput => RedirectOp::Duplicate,
-                };
-                match target {
-                    T::Filename(w) | T::Duplicate(w) => {
-                        let target = self.word(&w.value, ctx, &mut pending.substituted);
-                        pending.redirects.push(Redirect { op, target });
-                    }
-                    T::Fd(_) => {}
-                    T::ProcessSubstitution(_, sub) => self.process_substitution(sub, pending, ctx),
-                }
-            }
-            ast::IoRedirect::OutputAndError(w, append) => {
-                let target = self.word(&w.value, ctx, &mut pending.substituted);
-                let op = if *append { RedirectOp::Append } else { RedirectOp::Write };
-                pending.redirects.push(Redirect { op, target });
-            }
-            ast::IoRedirect::HereString(_, w) => {
-                let word = self.word(&w.value, ctx, &mut pending.substituted);
-                pending.stdin_text = Some(word.text);
-            }
-            ast::IoRedirect::HereDocument(_, doc) => {
-                let body = doc.doc.value.clone();
-                if doc.requires_expansion {
-                    // An unquoted here-doc runs the substitutions in its body.
-                    if let Some(pieces) = parse_heredoc(&body) {
-                        self.substitutions(&pieces, ctx, &mut pending.substituted);
-                    }
-                }
-                pending.stdin_text = Some(body);
-            }
-        }
-    }
-
-    /// Convert one raw word; command substitutions inside it are walked (they
-    /// run), their programs added to `substituted`.
-    fn word(&mut self, raw: &str, ctx: &Ctx, substituted: &mut Vec<String>) -> Word {
-        match parse_word(raw) {
-            Some(pieces) => {
-                self.substitutions(&pieces, ctx, substituted);
-                let mut word = Word {
-                    only_expansion: !pieces.is_empty(),
-                    ..Word::default()
-                };
-                append_pieces(&mut word, raw, &pieces, false);
-                word
-            }
-            None => Word {
-                text: raw.to_owned(),
-                dynamic: raw.contains('$') || raw.contains('`'),
-                ..Word::default()
-            },
-        }
-    }
-
-    fn substitutions(&mut self, pieces: &[WordPieceWithSource], ctx: &Ctx, substituted: &mut Vec<String>) {
-        for p in pieces {
-            match &p.piece {
-                WordPiece::CommandSubstitution(code) | WordPiece::BackquotedCommandSubstitution(code) => {
-                    let before = self.commands.len();
-                    self.nested_code(code, "$(...)", ctx);
-                    substituted.extend(
-                        self.commands[before..]
-                            .iter()
-                            .filter_map(|c| c.program().map(str::to_owned)),
-                    );
-                }
-                WordPiece::DoubleQuotedSequence(inner) | WordPiece::GettextDoubleQuotedSequence(inner) => {
-                    self.substitutions(inner, ctx, substituted)
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// Parse and walk code that runs nested (`$(...)`, `sh -c`, `eval`).
-    fn nested_code(&mut self, code: &str, wrapper: &str, ctx: &Ctx) {
-        let inner = ctx.nested(wrapper);
-        if inner.depth > MAX_DEPTH {
-            self.problems
-                .push(format!("{wrapper} nested more than {MAX_DEPTH} deep is not parsed"));
-            return;
-        }
-        match parse_program(code) {
-            Ok(program) => self.program(&program, &inner),
-            Err(e) => self.problems.push(format!("{wrapper} code: {e}")),
-        }
-    }
-
-    /// Unwrap wrappers and shells, then record the command (and whatever it runs).
-    fn emit(&mut self, pending: Pending, ctx: &Ctx) {
-        if self.full() {
-            return;
-        }
-        let Unwrapped {
-            argv,
-            wrappers: names,
-            appended_args,
-            nested,
-            code,
-        } = wrappers::unwrap(pending.argv);
-        let mut wrappers_all = ctx.wrappers.clone();
-        wrappers_all.extend(names);
-        for extra in nested {
-            let mut inner = ctx.clone();
-            inner.wrappers = wrappers_all.clone();
-            inner.wrappers.push("find -exec".into());
-            let appended = extra.iter().any(|w| w.text.contains("{}"));
-            self.emit(
-                Pending {
-                    argv: extra,
-                    appended,
-                    ..Pending::default()
-                },
-                &inner,
-            );
-        }
-        let mut command = Command {
-            argv,
-            redirects: pending.redirects,
-            wrappers: wrappers_all,
-            upstream: ctx.upstream.clone(),
-            substituted: pending.substituted,
-            appended_args: appended_args || pending.appended || ctx.appended,
-            depth: ctx.depth,
-            ..Command::default()
-        };
-        if let Some(code) = code {
-            self.run_code(&mut command, code, ctx);
-        } else if let Some(code) = stdin_code(&command, pending.stdin_text.or_else(|| ctx.piped_text.clone())) {
-            self.run_code(&mut command, wrappers::Code::Static(code), ctx);
-        }
-        if let Some(name) = command.program().map(str::to_owned) {
-            self.call_function(&name, &mut command, ctx);
-        }
-        self.commands.push(command);
-    }
-
-    /// Code a command runs: parsed and walked when it is fixed text; when it
-    /// is decided at run time the command is marked (the substitutions that
-    /// print it were already walked as part of its words).
-    fn run_code(&mut self, command: &mut Command, code: wrappers::Code, ctx: &Ctx) {
-        command.runs_code = true;
-        match code {
-            wrappers::Code::Static(text) => {
-                let label = command.program().unwrap_or("sh").to_owned();
-                let mut inner = ctx.clone();
-                inner.wrappers = command.wrappers.clone();
-                inner.appended = command.appended_args;
-                self.nested_code(&text, &label, &inner);
-            }
-            wrappers::Code::Variable => command.dynamic_code = true,
-            wrappers::Code::Substituted => command.substituted_code = true,
-        }
-    }
-
-    /// A call of a function defined on this line walks its body; a call of a
-    /// function from inside itself, piped or in the background, is a fork bomb.
-    fn call_function(&mut self, name: &str, command: &mut Command, ctx: &Ctx) {
-        if ctx.functions.iter().any(|f| f == name) {
-            command.fork_bomb = ctx.concurrent;
-            return;
-        }
-        let Some(body) = self.functions.get(name).cloned() else {
-            return;
-        };
-        if ctx.depth + 1 > MAX_DEPTH {
-            self.problems.push(format!("function {name} nested too deeply"));
-            return;
-        }
-        let mut inner = ctx.clone();
-        inner.depth += 1;
-        inner.functions.push(name.to_owned());
-        inner.upstream.clear();
-        inner.piped_text = None;
-        self.compound(&body.0, &inner);
-    }
-}
-
-/// The code a shell reads on stdin, when it reads code from stdin at all.
-fn stdin_code(command: &Command, stdin: Option<String>) -> Option<String> {
-    let program = command.program()?;
-    if !wrappers::reads_code_from_stdin(program, command.args()) {
-        return None;
-    }
-    stdin
-}
-
-/// What a command prints, when that is fixed text (`echo`, `printf`, `cat <<EOF`).
-fn printed_text(pending: &Pending) -> Option<String> {
-    let first = pending.argv.first()?.static_text()?;
-    let program = first.rsplit('/').next().unwrap_or(first);
-    let args = &pending.argv[1..];
-    match program {
-        "echo" | "printf" => {
-            let words: Vec<&str> = args
-                .iter()
-                .filter(|w| !(program == "echo" && matches!(w.text.as_str(), "-n" | "-e" | "-E")))
-                .map(|w| w.text.as_str())
-                .collect();
-            Some(words.join(" "))
-        }
-        "cat" if args.is_empty() => pending.stdin_text.clone(),
-        _ => None,
-    }
-}
-
-/// Append word pieces to `word`; `quoted` says whether they sit inside quotes
-/// (where globs and tildes are literal).
-fn append_pieces(word: &mut Word, raw: &str, pieces: &[WordPieceWithSource], quoted: bool) {
-    for (i, p) in pieces.iter().enumerate() {
-        let source = raw.get(p.start_index..p.end_index).unwrap_or("");
-        match &p.piece {
-            WordPiece::Text(t) => {
-                word.only_expansion = false;
-                if !quoted && t.contains(['*', '?', '[']) {
-                    word.glob = true;
-                }
-                word.text.push_str(t);
-            }
-            WordPiece::SingleQuotedText(t) => {
-                word.only_expansion &= t.is_empty();
-                word.text.push_str(t);
-            }
-            WordPiece::AnsiCQuotedText(t) => {
-                word.only_expansion = false;
-                word.text.push_str(&ansi_c_unescape(t));
-            }
-            WordPiece::DoubleQuotedSequence(inner) | WordPiece::GettextDoubleQuotedSequence(inner) => {
-                // Inner indices are relative to the raw word as well.
-                if inner.is_empty() {
-                    word.only_expansion = false;
-                }
-                append_pieces(word, raw, inner, true);
-            }
-            WordPiece::TildeExpansion(expr) => {
-                word.only_expansion = false;
-                if i == 0 && !quoted {
-                    word.tilde = matches!(expr, TildeExpr::Home | TildeExpr::UserHome(_));
-                }
-                word.text.push_str(source);
-            }
-            WordPiece::EscapeSequence(s) => {
-                word.only_expansion = false;
-                word.text.push_str(s.strip_prefix('\\').unwrap_or(s));
-            }
-            WordPiece::ParameterExpansion(_) => {
-                word.dynamic = true;
-                word.parameter = true;
-                word.text.push_str(source);
-            }
-            WordPiece::CommandSubstitution(_)
-            | WordPiece::BackquotedCommandSubstitution(_)
-            | WordPiece::ArithmeticExpression(_) => {
-                word.dynamic = true;
-                word.text.push_str(source);
-            }
-        }
-    }
-}
-
-/// `$'...'` escapes: the common ones; anything else is kept as written.
-fn ansi_c_unescape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('e' | 'E') => out.push('\u{1b}'),
-            Some('a') => out.push('\u{7}'),
-            Some('0') => out.push('\0'),
-            Some('x') => {
-                let hex: String = std::iter::from_fn(|| chars.next_if(|c| c.is_ascii_hexdigit()))
-                    .take(2)
-                    .collect();
-                match u8::from_str_radix(&hex, 16) {
-                    Ok(b) => out.push(char::from(b)),
-                    Err(_) => out.push_str("\\x"),
-                }
-            }
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    out
+    walk::argv(argv.iter().map(Word::literal).collect())
 }
 
 #[cfg(test)]
@@ -1000,12 +378,5 @@ mod tests {
         assert_eq!(script.commands.len(), 1);
         assert_eq!(script.commands[0].display(), "rm -rf /");
         assert_eq!(script.commands[0].wrappers, ["sudo"]);
-    }
-
-    #[test]
-    fn ansi_c_quotes_are_unescaped() {
-        assert_eq!(ansi_c_unescape(r"a\tb\x41\\"), "a\tbA\\");
-        let script = parse_line(r"echo $'rm\x20-rf'").unwrap();
-        assert_eq!(script.commands[0].argv[1].text, "rm -rf");
     }
 }

@@ -1,11 +1,16 @@
 //! What a path operand reaches: the root, a home directory, a system
 //! directory, the whole working tree, or a path that becomes `/` when a
 //! variable is empty. The rules use it for deletes and permission changes.
+//!
+//! An operand is read the way the shell would expand it: brace expansion
+//! (`/{etc,usr}` is `/etc` and `/usr`), `.` and `..` (`/tmp/../etc` is
+//! `/etc`, also after `~`, `$HOME`, `${HOME}` and `$TMPDIR`), and globs
+//! (`/e*c` and `/[e]tc` can be `/etc`).
 
 use super::shell::Word;
 
 /// A broad target, from most to least dangerous.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Broad {
     Root,
     Home,
@@ -94,8 +99,197 @@ fn reach(word: &Word) -> String {
     }
 }
 
-/// How broad a path operand is, if it is broad at all.
+/// At most this many words come out of one brace expansion.
+const MAX_VARIANTS: usize = 64;
+
+/// Stand-ins for the directories variables name, so `..` after them can be
+/// resolved: `$HOME/..` is `/home`, `$TMPDIR/../etc` is `/etc`.
+const HOME_MODEL: &str = "/home/~";
+const TMP_MODEL: &str = "/tmp";
+
+/// How broad a path operand is, if it is broad at all: the broadest of the
+/// words it expands to.
 pub fn broad(word: &Word) -> Option<Broad> {
+    expansions(word).iter().filter_map(broad_one).min()
+}
+
+/// The words an operand expands to: its brace alternatives, each with `.`
+/// and `..` resolved (through `~`, `$HOME` and `$TMPDIR` too).
+pub fn expansions(word: &Word) -> Vec<Word> {
+    let texts = if word.text.contains('{') {
+        braces(&word.text)
+    } else {
+        vec![word.text.clone()]
+    };
+    texts.into_iter().map(|text| resolved(word, text)).collect()
+}
+
+fn resolved(word: &Word, text: String) -> Word {
+    let mut out = Word { text, ..word.clone() };
+    if !out.text.contains("..") && !out.text.contains("/./") {
+        return out;
+    }
+    let (model, rest) = match split_home_or_tmp(&out.text, word.tilde) {
+        Some(found) => found,
+        None => (None, out.text.clone()),
+    };
+    let base = model.unwrap_or("");
+    let Some(normal) = normalize(&format!("{base}{rest}")) else {
+        return out;
+    };
+    match model {
+        Some(_) if normal == HOME_MODEL || normal.starts_with(&format!("{HOME_MODEL}/")) => {
+            out.text = format!("~{}", &normal[HOME_MODEL.len()..]);
+            out.tilde = true;
+            out.dynamic = false;
+        }
+        Some(_) => {
+            out.text = normal;
+            out.tilde = false;
+            out.dynamic = false;
+            out.only_expansion = false;
+            out.parameter = false;
+        }
+        None => out.text = normal,
+    }
+    out
+}
+
+/// `~/x`, `$HOME/x`, `${HOME}/x`, `$TMPDIR/x`: the modelled directory and the rest.
+fn split_home_or_tmp(text: &str, tilde: bool) -> Option<(Option<&'static str>, String)> {
+    let home = ["$HOME", "${HOME}"];
+    let tmp = ["$TMPDIR", "${TMPDIR}"];
+    if tilde && (text == "~" || text.starts_with("~/")) {
+        return Some((Some(HOME_MODEL), text[1..].to_owned()));
+    }
+    for (names, model) in [(home, HOME_MODEL), (tmp, TMP_MODEL)] {
+        for name in names {
+            if let Some(rest) = text.strip_prefix(name).filter(|r| r.is_empty() || r.starts_with('/')) {
+                return Some((Some(model), rest.to_owned()));
+            }
+        }
+    }
+    None
+}
+
+/// `.` and `..` resolved lexically; `None` when a variable sits in the path.
+fn normalize(path: &str) -> Option<String> {
+    if path.contains('$') {
+        return None;
+    }
+    let absolute = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => match parts.last() {
+                Some(&last) if last != ".." => {
+                    parts.pop();
+                }
+                _ if absolute => {}
+                _ => parts.push(".."),
+            },
+            other => parts.push(other),
+        }
+    }
+    let joined = parts.join("/");
+    Some(match (absolute, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".into(),
+        (false, false) => joined,
+    })
+}
+
+/// Brace expansion (`a{b,c}d`, `{1..3}`), bounded.
+fn braces(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    expand_braces(text, &mut out);
+    if out.is_empty() {
+        out.push(text.to_owned());
+    }
+    out
+}
+
+fn expand_braces(text: &str, out: &mut Vec<String>) {
+    if out.len() >= MAX_VARIANTS {
+        return;
+    }
+    let Some((open, close, alternatives)) = first_brace(text) else {
+        out.push(text.to_owned());
+        return;
+    };
+    for alt in alternatives {
+        let next = format!("{}{alt}{}", &text[..open], &text[close + 1..]);
+        expand_braces(&next, out);
+        if out.len() >= MAX_VARIANTS {
+            return;
+        }
+    }
+}
+
+/// The first `{...}` holding a top-level `,` or a `..` range, with its alternatives.
+fn first_brace(text: &str) -> Option<(usize, usize, Vec<String>)> {
+    let bytes = text.as_bytes();
+    for (open, _) in text.match_indices('{') {
+        if open > 0 && bytes[open - 1] == b'$' {
+            continue;
+        }
+        let mut depth = 0usize;
+        let mut commas = Vec::new();
+        for (i, &b) in bytes.iter().enumerate().skip(open) {
+            match b {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        let inner = &text[open + 1..i];
+                        if !commas.is_empty() {
+                            let mut alts = Vec::new();
+                            let mut start = open + 1;
+                            for &c in &commas {
+                                alts.push(text[start..c].to_owned());
+                                start = c + 1;
+                            }
+                            alts.push(text[start..i].to_owned());
+                            return Some((open, i, alts));
+                        }
+                        if let Some((a, b)) = inner.split_once("..") {
+                            if let (Ok(a), Ok(b)) = (a.parse::<i64>(), b.parse::<i64>()) {
+                                let (lo, hi) = (a.min(b), a.max(b));
+                                let alts = (lo..=hi).take(MAX_VARIANTS).map(|n| n.to_string()).collect();
+                                return Some((open, i, alts));
+                            }
+                        }
+                        break;
+                    }
+                }
+                b',' if depth == 1 => commas.push(i),
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+/// A glob that can match the root, a system directory or a user's home.
+fn glob_reaches_machine(pattern: &str) -> Option<Broad> {
+    if !pattern.starts_with('/') {
+        return None;
+    }
+    let glob = globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .ok()?
+        .compile_matcher();
+    let homes = ["/home/user", "/Users/user"];
+    SYSTEM_DIRS
+        .iter()
+        .chain(&homes)
+        .any(|dir| glob.is_match(dir))
+        .then_some(Broad::System)
+}
+
+fn broad_one(word: &Word) -> Option<Broad> {
     let t = reach(word);
     if t == "/" {
         return Some(Broad::Root);
@@ -108,6 +302,11 @@ pub fn broad(word: &Word) -> Option<Broad> {
     }
     if SYSTEM_DIRS.contains(&t.as_str()) || is_user_home(&t) {
         return Some(Broad::System);
+    }
+    if word.glob && t.contains(['*', '?', '[']) {
+        if let Some(b) = glob_reaches_machine(&t) {
+            return Some(b);
+        }
     }
     let working = matches!(t.as_str(), "." | ".." | "./.." | "../..")
         || (word.glob && matches!(t.as_str(), "*" | ".*" | "./*" | "../*" | "*/" | ".[!.]*"));
@@ -211,6 +410,22 @@ mod tests {
             ("./dist", None),
             ("/home/alice/tmp", None),
             ("$HOME/.cache/x", None),
+            ("/{etc,usr}", Some(Broad::System)),
+            ("~/{,}", Some(Broad::Home)),
+            ("/tmp/{a,b}", None),
+            ("/e*c", Some(Broad::System)),
+            ("/[e]tc", Some(Broad::System)),
+            ("/u?r/", Some(Broad::System)),
+            ("/tmp/*.log", None),
+            ("/tmp/../etc", Some(Broad::System)),
+            ("/tmp/x/../..", Some(Broad::Root)),
+            ("$TMPDIR/../etc", Some(Broad::System)),
+            ("\"${TMPDIR}\"/x", None),
+            ("$HOME/..", Some(Broad::System)),
+            ("~/../..", Some(Broad::Root)),
+            ("~/x/..", Some(Broad::Home)),
+            ("build/..", Some(Broad::WorkingTree)),
+            ("build/../dist", None),
         ];
         for (text, want) in cases {
             assert_eq!(broad(&operand(text)), want, "{text}");

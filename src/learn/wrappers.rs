@@ -6,10 +6,12 @@
 //! `ssh host cmd`, `watch cmd`, `env -S`), and the commands `find -exec`
 //! runs. Pure functions over words.
 
+use super::git_config;
 use super::shell::Word;
 
-/// At most this many wrappers are peeled off one command.
-const MAX_WRAPPERS: usize = 16;
+/// At most this many wrappers are peeled off one command (more is recorded
+/// as a problem, and the command is scanned word by word).
+pub const MAX_WRAPPERS: usize = 16;
 
 /// Shells that take `-c STRING` and read code from stdin otherwise.
 pub const SHELLS: &[&str] = &["sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "rbash", "fish"];
@@ -45,6 +47,8 @@ pub struct Unwrapped {
     pub nested: Vec<Vec<Word>>,
     /// Code the command runs (`sh -c`, `eval`, ...).
     pub code: Option<Code>,
+    /// More wrappers remained than [`MAX_WRAPPERS`].
+    pub exhausted: bool,
 }
 
 /// How a wrapper's options are read.
@@ -55,13 +59,11 @@ struct Spec {
     short_glued: &'static str,
     /// Long options that take a value as the next word (`--user root`).
     long_value: &'static [&'static str],
+    /// A lone `-` is an option (`env -`), not an operand.
+    dash_option: bool,
 }
 
-const NO_OPTIONS: Spec = Spec {
-    short_value: "",
-    short_glued: "",
-    long_value: &[],
-};
+const NO_OPTIONS: Spec = spec("", "", &[]);
 
 /// The options read before the first operand, and where that operand is.
 #[derive(Debug, Default)]
@@ -94,6 +96,11 @@ fn read_options(argv: &[Word], spec: &Spec) -> Options {
         if text == "--" {
             out.operand = i + 1;
             return out;
+        }
+        if text == "-" && spec.dash_option {
+            out.seen.push(("-".into(), None));
+            i += 1;
+            continue;
         }
         if let Some(long) = text.strip_prefix("--") {
             match long.split_once('=') {
@@ -157,11 +164,16 @@ enum Step {
 /// Peel wrappers off `argv` and find what it runs.
 pub fn unwrap(mut argv: Vec<Word>) -> Unwrapped {
     let mut out = Unwrapped::default();
-    for _ in 0..MAX_WRAPPERS {
+    for round in 0..=MAX_WRAPPERS {
         let Some(program) = argv.first().and_then(basename).map(str::to_owned) else {
             break;
         };
-        match peel(&program, &argv) {
+        let step = peel(&program, &argv);
+        if round == MAX_WRAPPERS {
+            out.exhausted = !matches!(step, Step::Stop);
+            break;
+        }
+        match step {
             Step::Command { start, appended } if start < argv.len() => {
                 out.wrappers.push(program);
                 out.appended_args |= appended;
@@ -187,7 +199,11 @@ pub fn unwrap(mut argv: Vec<Word>) -> Unwrapped {
 fn peel(program: &str, argv: &[Word]) -> Step {
     let command_at = |start: usize| Step::Command { start, appended: false };
     match program {
-        "--" | "builtin" | "nohup" => command_at(1),
+        "--" | "builtin" | "nohup" | "unbuffer" | "torsocks" => command_at(1),
+        "pkexec" => command_at(read_options(argv, &spec("", "", &["user"])).operand),
+        "proxychains" | "proxychains4" => command_at(read_options(argv, &spec("f", "", &[])).operand),
+        "flock" => flock(argv),
+        "parallel" | "sem" => parallel(argv),
         "busybox" if argv.len() > 1 && !argv[1].text.starts_with('-') => command_at(1),
         "sudo" => sudo(argv),
         "doas" => command_at(read_options(argv, &spec("uC", "", &[])).operand),
@@ -201,7 +217,8 @@ fn peel(program: &str, argv: &[Word]) -> Step {
                 "max-chars",
                 "process-slot-var",
             ];
-            let o = read_options(argv, &spec("adEILnPs", "eil", long));
+            // GNU and BSD options that take a value (`-J %`, `-R n`, `-S n` are BSD's).
+            let o = read_options(argv, &spec("adEIJLnPRSs", "eil", long));
             Step::Command {
                 start: o.operand,
                 appended: true,
@@ -240,7 +257,81 @@ const fn spec(short_value: &'static str, short_glued: &'static str, long_value: 
         short_value,
         short_glued,
         long_value,
+        dash_option: false,
     }
+}
+
+/// `flock [options] FILE COMMAND...`, `flock [options] FILE -c CODE`, `flock FD`.
+fn flock(argv: &[Word]) -> Step {
+    let long = &["timeout", "wait", "conflict-exit-code", "command"];
+    let o = read_options(argv, &spec("wEc", "", long));
+    if let Some(code) = o.value("c").or(o.value("command")) {
+        return Step::Code(Code::Static(code.to_owned()));
+    }
+    let after = o.operand + 1;
+    match argv.get(after).map(|w| w.text.as_str()) {
+        Some("-c" | "--command") => argv.get(after + 1).map_or(Step::Stop, |w| Step::Code(single_code(w))),
+        Some(_) => Step::Command {
+            start: after,
+            appended: false,
+        },
+        None => Step::Stop,
+    }
+}
+
+/// GNU `parallel [options] COMMAND ::: ARGS`: each argument is put in the
+/// command (at `{}`, or at the end) and the result run by a shell; without
+/// `:::` the arguments come from stdin, like `xargs`.
+fn parallel(argv: &[Word]) -> Step {
+    let long = &[
+        "jobs",
+        "arg-file",
+        "colsep",
+        "delimiter",
+        "sshlogin",
+        "workdir",
+        "timeout",
+        "joblog",
+        "results",
+        "tmpdir",
+        "retries",
+        "delay",
+        "memfree",
+        "load",
+    ];
+    let o = read_options(argv, &spec("jaCdSEIinNLlPs", "", long));
+    let rest = &argv[o.operand.min(argv.len())..];
+    let split = rest.iter().position(|w| w.text.starts_with(":::"));
+    let (command, inputs) = match split {
+        Some(at) => (&rest[..at], &rest[at..]),
+        None => {
+            return Step::Command {
+                start: o.operand,
+                appended: true,
+            }
+        }
+    };
+    if command.is_empty() {
+        return Step::Stop;
+    }
+    let args: Vec<&str> = inputs
+        .iter()
+        .filter(|w| !w.text.starts_with(":::"))
+        .map(|w| w.text.as_str())
+        .collect();
+    let template: Vec<&str> = command.iter().map(|w| w.text.as_str()).collect();
+    let template = template.join(" ");
+    let runs: Vec<String> = args
+        .iter()
+        .map(|a| {
+            if template.contains("{}") {
+                template.replace("{}", a)
+            } else {
+                format!("{template} {a}")
+            }
+        })
+        .collect();
+    Step::Code(Code::Static(runs.join("\n")))
 }
 
 fn sudo(argv: &[Word]) -> Step {
@@ -269,7 +360,11 @@ fn sudo(argv: &[Word]) -> Step {
 }
 
 fn env(argv: &[Word]) -> Step {
-    let o = read_options(argv, &spec("uCS", "", &["unset", "chdir", "split-string"]));
+    let spec = Spec {
+        dash_option: true,
+        ..spec("uCSP", "", &["unset", "chdir", "split-string"])
+    };
+    let o = read_options(argv, &spec);
     let mut start = o.operand;
     while argv.get(start).is_some_and(is_assignment) {
         start += 1;
@@ -346,6 +441,7 @@ fn code_of(argv: &[Word]) -> Option<Code> {
             .filter(|w| argv.len() > 2 && !w.text.starts_with('-'))
             .map(single_code),
         "su" => su_code(argv),
+        "git" => git_config::code(argv).map(Code::Static),
         "ssh" => {
             let o = read_options(argv, &spec("BbcDEeFIiJLlmOopQRSWw", "", &[]));
             let remote = argv.get(o.operand + 1..).filter(|rest| !rest.is_empty())?;

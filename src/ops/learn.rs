@@ -12,6 +12,7 @@
 //! `learn: fold ...`). Until then `pre-command` and `metrics` read the
 //! journal too, so what this machine saw counts at once.
 
+mod files;
 mod held;
 pub mod journal;
 
@@ -128,7 +129,13 @@ pub fn pre_command(s: &Session, input: &Input) -> Result<Verdict> {
     let local = local_rules(&s.store)?;
     let Some(tip) = s.store.tip()? else {
         let rules = RuleSet::with_local(&LearnPolicy::default(), &local)?;
-        return Ok(verdict(input, &parsed, &rules, &Context::default()));
+        return Ok(files::with_files(s, |files| {
+            let ctx = Context {
+                files,
+                ..Context::default()
+            };
+            verdict(input, &parsed, &rules, &ctx)
+        }));
     };
     let snap = s.store.snapshot_at(Some(tip))?;
     // Read from this snapshot, not `Session::config`, which would resolve the tip again.
@@ -138,12 +145,15 @@ pub fn pre_command(s: &Session, input: &Input) -> Result<Verdict> {
     let families = families_of(&parsed);
     let stats = known_stats(s, &snap, families.as_deref())?;
     let claims = claim_context(s, &snap, &actor, &input.text(), families.as_deref())?;
-    let ctx = Context {
-        stats: Some(&stats),
-        escalation,
-        claims: claims.as_ref(),
-    };
-    let verdict = verdict(input, &parsed, &rules, &ctx);
+    let verdict = files::with_files(s, |files| {
+        let ctx = Context {
+            stats: Some(&stats),
+            escalation,
+            claims: claims.as_ref(),
+            files,
+        };
+        verdict(input, &parsed, &rules, &ctx)
+    });
     let decided = JournalEntry::Decision {
         at: s.now,
         level: verdict.level,
