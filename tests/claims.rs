@@ -785,13 +785,15 @@ fn list_filters_by_state_owner_and_agent() {
             .map(|c| c["id"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(ids(&[]), ["T-1", "T-2", "T-3", "T-4"], "sorted by id");
+    assert_eq!(ids(&[]), ["T-1", "T-2", "T-3"], "held claims by default, sorted by id");
+    assert_eq!(ids(&["--all"]), ["T-1", "T-2", "T-3", "T-4"], "--all: history too");
     assert_eq!(ids(&["--state", "active"]), ["T-1", "T-3"]);
     assert_eq!(ids(&["--state", "paused"]), ["T-2"]);
-    assert_eq!(ids(&["--state", "completed"]), ["T-4"]);
+    assert_eq!(ids(&["--state", "completed"]), ["T-4"], "a state asked for is shown");
     assert_eq!(ids(&["--state", "expired"]), Vec::<String>::new());
     assert_eq!(ids(&["--owner", ALICE]), ["T-1", "T-3"]);
-    assert_eq!(ids(&["--owner", BOB]), ["T-2", "T-4"]);
+    assert_eq!(ids(&["--owner", BOB]), ["T-2"]);
+    assert_eq!(ids(&["--owner", BOB, "--all"]), ["T-2", "T-4"]);
     assert_eq!(ids(&["--agent", "rev-1"]), ["T-3"]);
     assert_eq!(ids(&["--agent", "rev-2"]), ["T-2"]);
     assert_eq!(ids(&["--owner", BOB, "--state", "paused", "--agent", "rev-2"]), ["T-2"]);
@@ -799,6 +801,51 @@ fn list_filters_by_state_owner_and_agent() {
 
     repo.refuse(CAROL, &["claims", "list", "--state", "done"], 2, "invalid_state");
     repo.refuse(CAROL, &["claims", "list", "--owner", "alice"], 2, "invalid_actor");
+}
+
+#[test]
+fn list_sorts_naturally_limits_and_shows_pending_handoffs() {
+    let repo = Repo::new();
+    for id in ["T-10", "T-2", "T-1", "T-100", "S-3"] {
+        step(&repo, ALICE, &["claims", "claim", id]);
+    }
+    step(&repo, ALICE, &["claims", "handoff", "T-10", "--to", BOB]);
+    let ids = |args: &[&str]| -> Vec<String> {
+        let mut full = vec!["claims", "list"];
+        full.extend_from_slice(args);
+        repo.run(CAROL, &full).ok()["claims"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&[]), ["S-3", "T-1", "T-2", "T-10", "T-100"], "T-2 before T-10");
+    assert_eq!(ids(&["--limit", "2"]), ["S-3", "T-1"]);
+    assert_eq!(ids(&["--limit", "0"]), Vec::<String>::new());
+    assert_eq!(ids(&["--to", BOB]), ["T-10"]);
+    assert_eq!(ids(&["--to", CAROL]), Vec::<String>::new());
+
+    // The table has a TO column naming the pending handoff's target.
+    let out = repo.cmd(CAROL).args(["claims", "list"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let header = text.lines().next().unwrap();
+    assert!(header.contains(" TO "), "{text}");
+    let row = text.lines().find(|l| l.starts_with("T-10 ")).unwrap();
+    assert!(row.contains(BOB), "{text}");
+    let row = text.lines().find(|l| l.starts_with("T-2 ")).unwrap();
+    assert!(!row.contains(BOB), "{text}");
+
+    // The inbox: `claims status` lists what is offered to the actor.
+    let status = repo.cmd(BOB).args(["claims", "status"]).output().unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains(&format!("offered to you: T-10 by {ALICE}")), "{text}");
+    let doc = repo.run(BOB, &["claims", "status"]).ok();
+    assert_eq!(doc["offered"][0]["id"], "T-10");
+    assert_eq!(
+        repo.run(CAROL, &["claims", "status"]).ok()["offered"],
+        serde_json::json!([])
+    );
 }
 
 // ------------------------------------------------------------------ log

@@ -7,7 +7,11 @@
 //! changes (a claim, a takeover, an accepted handoff), so anything acting on
 //! behalf of a claim can say which holding it belongs to.
 
+pub mod actors;
 pub mod check;
+mod list;
+
+pub use list::{natural_cmp, select, Filter};
 
 use serde::{Deserialize, Serialize};
 
@@ -129,6 +133,8 @@ pub struct Transition {
     pub summary: String,
     /// A `--force` override, recorded in the commit.
     pub forced: Option<String>,
+    /// Worth saying, not refusing (a handoff to an actor this state never saw).
+    pub warnings: Vec<String>,
 }
 
 impl Transition {
@@ -138,6 +144,7 @@ impl Transition {
             changed: true,
             summary,
             forced: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -147,6 +154,7 @@ impl Transition {
             changed: false,
             summary,
             forced: None,
+            warnings: Vec::new(),
         }
     }
 }
@@ -193,7 +201,23 @@ fn held_by_other(claim: &Claim) -> Error {
     ))
 }
 
+/// Refused: someone else holds it. The hint says what the asker may do,
+/// never to act as the owner (actor ids are not authenticated: see
+/// docs/decisions.md).
 fn not_owner(claim: &Claim, actor: &Actor, what: &str) -> Error {
+    let lease = match &claim.lease_until {
+        Some(t) => format!("wait for its lease to run out ({})", format_timestamp(t)),
+        None => "wait for it to go stale and expire".to_owned(),
+    };
+    // Only a release (and a claim, see `held_by_other`) may be forced.
+    let force = if what == "release" {
+        format!(
+            ", or release it anyway with `baton claims release {} --force --reason <why>`",
+            claim.id
+        )
+    } else {
+        String::new()
+    };
     Error::refused(
         "not_owner",
         format!(
@@ -202,8 +226,8 @@ fn not_owner(claim: &Claim, actor: &Actor, what: &str) -> Error {
         ),
     )
     .with_hint(format!(
-        "act as the owner (--actor {}), or override with --force --reason <why> where allowed",
-        claim.owner
+        "ask {} to hand it off to you (`baton claims handoff {} --to {actor}`, run by them) or to release it; {lease}{force}",
+        claim.owner, claim.id
     ))
 }
 
@@ -735,22 +759,6 @@ pub fn expiries(claims: &[Claim], now: Timestamp, policy: &ClaimsPolicy, older_t
         out.push(Expiry { cause, claim });
     }
     out
-}
-
-/// Filters of `claims list`.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    pub state: Option<ClaimState>,
-    pub owner: Option<Actor>,
-    pub agent: Option<AgentId>,
-}
-
-impl Filter {
-    pub fn matches(&self, c: &Claim) -> bool {
-        self.state.is_none_or(|s| c.state == s)
-            && self.owner.as_ref().is_none_or(|o| &c.owner == o)
-            && self.agent.as_ref().is_none_or(|a| c.agent.as_ref() == Some(a))
-    }
 }
 
 #[cfg(test)]

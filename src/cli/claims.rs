@@ -116,14 +116,26 @@ pub enum ClaimsCommand {
         #[arg(value_parser = ClaimId::parse)]
         id: Option<ClaimId>,
     },
-    /// List claims.
+    /// List claims in natural id order (T-2 before T-10): held ones unless --all or --state.
     List {
+        /// Only claims in this state (completed and expired included).
         #[arg(long, value_parser = ClaimState::parse)]
         state: Option<ClaimState>,
+        /// Only claims this actor owns.
         #[arg(long, value_parser = Actor::parse)]
         owner: Option<Actor>,
+        /// Only claims assigned to this pool agent.
         #[arg(long, value_parser = AgentId::parse)]
         agent: Option<AgentId>,
+        /// Only handoffs pending to this actor.
+        #[arg(long, value_parser = Actor::parse)]
+        to: Option<Actor>,
+        /// History too: completed and expired claims.
+        #[arg(long)]
+        all: bool,
+        /// At most this many claims.
+        #[arg(long)]
+        limit: Option<usize>,
     },
     /// Exit 0 while a holding (owner and generation) is current, 1 naming the holder otherwise: a fencing check for scripts.
     Verify {
@@ -197,11 +209,21 @@ pub fn run(s: &Session, cmd: &ClaimsCommand, json: bool) -> Result<Output> {
             Ok(Output::new(json!({ "claim": claim }), describe(&claim)))
         }
         C::Status { id: None } => Ok(summary(&op::summary(s)?)),
-        C::List { state, owner, agent } => {
+        C::List {
+            state,
+            owner,
+            agent,
+            to,
+            all,
+            limit,
+        } => {
             let filter = Filter {
                 state: *state,
                 owner: owner.clone(),
                 agent: agent.clone(),
+                to: to.clone(),
+                all: *all,
+                limit: *limit,
             };
             Ok(list(&op::list(s, &filter)?, json))
         }
@@ -224,12 +246,19 @@ fn transition(op_name: &str, applied: Applied<Transition>) -> Output {
         Some(commit) => format!("{summary} [{}]", short(commit)),
         None => format!("{summary} (nothing to do)"),
     };
-    let json = json!({
+    let mut json = json!({
         "op": op_name,
         "changed": applied.commit.is_some(),
         "commit": short_opt(&applied.commit),
         "claim": applied.value.claim,
     });
+    if !applied.value.warnings.is_empty() {
+        json["warnings"] = json!(applied.value.warnings);
+    }
+    // Warnings go to stderr, as every diagnostic does, and are printed even with --json.
+    for w in &applied.value.warnings {
+        eprintln!("warning: {}", crate::term::lines(w));
+    }
     published(Output::new(json, text), &applied)
 }
 
@@ -305,8 +334,18 @@ fn summary(summary: &op::Summary) -> Output {
     for c in &summary.mine {
         text.push_str(&format!("  {}  {}\n", c.id, c.state));
     }
+    for c in &summary.offered {
+        text.push_str(&format!("offered to you: {} by {}", c.id, c.owner));
+        if let Some(note) = &c.handoff_note {
+            text.push_str(&format!(" ({})", safe(note)));
+        }
+        text.push('\n');
+    }
+    if !summary.offered.is_empty() {
+        text.push_str("accept with `baton claims accept <id>`, or `baton claims reject <id> --reason <why>`\n");
+    }
     Output::new(
-        json!({"counts": counts, "actor": summary.actor, "mine": summary.mine}),
+        json!({"counts": counts, "actor": summary.actor, "mine": summary.mine, "offered": summary.offered}),
         text,
     )
 }
@@ -319,7 +358,7 @@ fn list(claims: &[Claim], json: bool) -> Output {
     if claims.is_empty() {
         return Output::new(serde_json::Value::Null, "no claims");
     }
-    let mut rows = vec![["ID", "STATE", "OWNER", "AGENT", "GEN", "UPDATED"]
+    let mut rows = vec![["ID", "STATE", "OWNER", "TO", "AGENT", "GEN", "UPDATED"]
         .map(String::from)
         .to_vec()];
     for c in claims {
@@ -327,6 +366,10 @@ fn list(claims: &[Claim], json: bool) -> Output {
             c.id.to_string(),
             c.state.to_string(),
             c.owner.to_string(),
+            c.handoff_to
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "-".into()),
             c.agent.as_ref().map(ToString::to_string).unwrap_or_else(|| "-".into()),
             c.generation.to_string(),
             format_timestamp(&c.updated_at),

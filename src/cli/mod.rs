@@ -86,6 +86,8 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff), or write one page per command into a directory.
     Man(ManArgs),
+    /// Print the actor baton acts as here, and where it came from.
+    Whoami,
 }
 
 #[derive(Debug, clap::Args)]
@@ -142,18 +144,26 @@ pub fn main() -> i32 {
 
 pub fn run(cli: Cli) -> Result<Output> {
     let open = || Session::open(cli.dir.as_deref(), cli.actor.as_deref());
+    // Commands on claims, the pool, runs and deliveries see what a plain
+    // `git fetch` brought (docs/sync.md).
+    let opened = || -> Result<Session> {
+        let mut s = open()?;
+        adopt_fetched(&mut s, cli.quiet);
+        Ok(s)
+    };
     match &cli.command {
         Command::Completions(args) => Ok(Output::raw(complete::script(args.shell)?)),
         Command::Man(args) => man(args),
         Command::Selftest(args) => selftest::run(args.keep),
+        Command::Whoami => whoami(&open()?),
         Command::Init(args) => repo::init(&open()?, args),
-        Command::Log(args) => repo::log_command(&open()?, args),
+        Command::Log(args) => repo::log_command(&opened()?, args),
         Command::Sync(args) => sync::run(&open()?, args),
-        Command::Config(cmd) => repo::config(&open()?, cmd),
-        Command::Claims(cmd) => claims::run(&open()?, cmd, cli.json),
-        Command::Pool(cmd) => pool::run(&open()?, cmd),
-        Command::Workflow(cmd) => workflow::run(&open()?, cmd, cli.json),
-        Command::Delivery(cmd) => delivery::run(&open()?, cmd, cli.json),
+        Command::Config(cmd) => repo::config(&opened()?, cmd),
+        Command::Claims(cmd) => claims::run(&opened()?, cmd, cli.json),
+        Command::Pool(cmd) => pool::run(&opened()?, cmd),
+        Command::Workflow(cmd) => workflow::run(&opened()?, cmd, cli.json),
+        Command::Delivery(cmd) => delivery::run(&opened()?, cmd, cli.json),
         Command::Doctor(args) => doctor::run(open, args),
         Command::Daemon(cmd) => daemon::run(cli.dir.as_deref(), cli.actor.as_deref(), cmd, open),
         Command::Learn(cmd) => learn::run(
@@ -201,6 +211,27 @@ fn man(args: &ManArgs) -> Result<Output> {
         serde_json::json!({"dir": dir.display().to_string(), "pages": pages}),
         text,
     ))
+}
+
+/// `baton whoami`: the actor and its source. Actor ids are not
+/// authenticated (docs/decisions.md): this is who baton will record.
+fn whoami(s: &Session) -> Result<Output> {
+    let (actor, source) = s.actor_and_source()?;
+    Ok(Output::new(
+        serde_json::json!({"actor": actor, "source": source.code(), "from": source.describe()}),
+        format!("{actor}\n(from {})", source.describe()),
+    ))
+}
+
+/// Bring in a plainly fetched state and say so on stderr (a divergence
+/// even with `-q`). Best effort: the command runs on the local state when
+/// this cannot be done, and doctor reports why.
+fn adopt_fetched(s: &mut Session, quiet: bool) {
+    if let Ok(Some(adopted)) = crate::ops::fetched::adopt(s) {
+        if !quiet || matches!(adopted, crate::ops::fetched::Adopted::Diverged { .. }) {
+            eprintln!("{}", crate::term::lines(&adopted.describe()));
+        }
+    }
 }
 
 fn report_error(err: &Error, json: bool) {

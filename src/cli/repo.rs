@@ -6,13 +6,14 @@ use serde_json::json;
 use super::output::{published, safe, short, short_opt, table, Output};
 use crate::config::Source;
 use crate::error::Result;
+use crate::ops::hooks::Hook;
 use crate::ops::repo::{self as op, LogFilter};
 use crate::ops::Session;
 use crate::store::STATE_REF;
 
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
-    /// Install a git pre-commit hook that runs `baton doctor --hook` (an existing hook keeps running first).
+    /// Install git hooks: pre-commit runs `baton doctor --hook`, pre-push publishes the state with `baton sync` (existing hooks keep running first).
     #[arg(long)]
     pub hooks: bool,
     /// The remote to add the baton fetch refspec to (default: sync.remote, `origin`).
@@ -73,12 +74,16 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<Output> {
     for n in &done.notes {
         text.push_str(&format!("\n{n}"));
     }
-    if let Some((path, installed)) = &done.hook {
-        text.push_str(&if *installed {
-            format!("\ninstalled pre-commit hook {}", path.display())
-        } else {
-            format!("\npre-commit hook {} already runs baton doctor --hook", path.display())
-        });
+    if let Some(hooks) = &done.hooks {
+        for h in &hooks.installed {
+            let what = match h.hook {
+                Hook::PreCommit => "runs `baton doctor --hook` before each commit",
+                Hook::PrePush => "publishes refs/baton/state with each `git push` (`baton sync`)",
+            };
+            let verb = if h.new { "installed" } else { "already installed:" };
+            text.push_str(&format!("\n{verb} {} hook {}: {what}", h.hook.name(), h.path.display()));
+        }
+        text.push_str(&format!("\nthe hooks run `baton` from PATH, else {}", hooks.fallback));
     }
     Ok(Output::new(
         json!({
@@ -87,7 +92,15 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<Output> {
             "commit": done.tip.to_string(),
             "remote": done.remote,
             "refspec_added": done.refspec.as_ref().map(|(_, added)| added),
-            "hook": done.hook.as_ref().map(|(p, _)| p.display().to_string()),
+            "hook": done.hooks.as_ref().and_then(|h| h.installed.first()).map(|h| h.path.display().to_string()),
+            "hooks": done.hooks.as_ref().map(|h| json!({
+                "installed": h.installed.iter().map(|i| json!({
+                    "hook": i.hook.name(),
+                    "path": i.path.display().to_string(),
+                    "new": i.new,
+                })).collect::<Vec<_>>(),
+                "fallback": h.fallback,
+            })),
         }),
         text,
     ))

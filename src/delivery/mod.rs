@@ -348,7 +348,11 @@ pub fn require_owner(delivery: &Delivery, actor: &Actor) -> Result<()> {
         "not_owner",
         format!("delivery {} acts for {}, not for {actor}", delivery.id, delivery.owner),
     )
-    .with_hint(format!("act as its owner: --actor {}", delivery.owner)))
+    .with_hint(format!(
+        "only {} can resume, close or hand it off; ask them to, or take the claim on {} over with \
+         `baton claims claim {} --force --reason <why>` (the delivery then stops)",
+        delivery.owner, delivery.issue, delivery.issue
+    )))
 }
 
 #[cfg(test)]

@@ -68,10 +68,49 @@ pub fn claim(s: &Session, id: &ClaimId, args: &ClaimArgs) -> Result<Applied<Tran
 }
 
 /// `claims handoff --to`: offer the actor's active claim to someone else.
+/// A target this state never saw is warned about, with the actors it may
+/// have meant (docs/decisions.md: a warning, not a refusal).
 pub fn handoff(s: &Session, id: &ClaimId, to: &Actor, note: Option<String>) -> Result<Applied<Transition>> {
-    transition(s, id, "claims.handoff", true, |_, c, ctx| {
+    let mut applied = transition(s, id, "claims.handoff", true, |_, c, ctx| {
         claims::handoff(c.as_ref(), id, ctx, to, note.clone())
-    })
+    })?;
+    if applied.commit.is_some() {
+        if let Some(warning) = unseen_actor(s, to)? {
+            applied.value.warnings.push(warning);
+        }
+    }
+    Ok(applied)
+}
+
+/// A warning when no claim, handoff or pool agent of the state names `to`.
+fn unseen_actor(s: &Session, to: &Actor) -> Result<Option<String>> {
+    let snap = s.snapshot()?;
+    // A pool agent is known: one file, before reading every claim.
+    if let Some(agent) = to.as_agent_id() {
+        if state::agent(&snap, &agent)?.is_some() {
+            return Ok(None);
+        }
+    }
+    let claims = state::all_claims(&snap)?;
+    let agents = state::all_agents(&snap)?;
+    let pool = agents
+        .iter()
+        .filter_map(|a| Actor::parse(&format!("agent:{}", a.id)).ok());
+    // The handoff just written names `to`: leave that one claim out.
+    let seen = claims::actors::seen(
+        claims.iter().filter(|c| c.handoff_to.as_ref() != Some(to)),
+        pool.chain([s.actor()?]),
+    );
+    if seen.contains(to) {
+        return Ok(None);
+    }
+    let close = claims::actors::close_matches(to, &seen);
+    let mut warning = format!("{to} has never held or been offered a claim here, nor is it a pool agent");
+    if !close.is_empty() {
+        let names: Vec<String> = close.iter().map(ToString::to_string).collect();
+        warning.push_str(&format!("; did you mean {}?", names.join(" or ")));
+    }
+    Ok(Some(warning))
 }
 
 /// `claims accept`: the handoff's target takes the claim; when it is a
@@ -204,12 +243,32 @@ pub fn expire(s: &Session, older_than: Option<Span>, apply: bool) -> Result<Appl
     Ok(Committed { value, commit: None }.local())
 }
 
-/// One claim; refused when there is none.
+/// One claim; refused when there is none — naming its holder when the
+/// last fetch has it (the local state diverged from the fetched one).
 pub fn get(s: &Session, id: &ClaimId) -> Result<Claim> {
-    state::claim(&s.snapshot()?, id)?.ok_or_else(|| {
-        Error::refused("no_claim", format!("there is no claim {id}"))
-            .with_hint(format!("claim it with: baton claims claim {id}"))
-    })
+    if let Some(claim) = state::claim(&s.snapshot()?, id)? {
+        return Ok(claim);
+    }
+    // Best effort: a fetched state that cannot be read says nothing more.
+    if let Ok(Some((remote, theirs))) = super::fetched::fetched_claim(s, id) {
+        let held = if theirs.state.is_held() {
+            format!("held by {}", theirs.owner)
+        } else {
+            format!("last held by {}", theirs.owner)
+        };
+        return Err(Error::refused(
+            "claim_not_merged",
+            format!(
+                "there is no claim {id} in the local state, but the state fetched from {remote} has it: {held} (state {}, generation {})",
+                theirs.state, theirs.generation
+            ),
+        )
+        .with_hint(format!(
+            "run `baton sync` to merge the fetched state, then `baton claims status {id}`"
+        )));
+    }
+    Err(Error::refused("no_claim", format!("there is no claim {id}"))
+        .with_hint(format!("claim it with: baton claims claim {id}")))
 }
 
 /// `claims verify`: the claim, while `(owner, generation)` is its current
@@ -223,12 +282,14 @@ pub fn verify(s: &Session, id: &ClaimId, generation: u64, owner: Option<Actor>) 
     claims::verify(claim.as_ref(), id, &Holding { owner, generation }).cloned()
 }
 
-/// Counts by state, and the claims the actor holds.
+/// Counts by state, the claims the actor holds, and the handoffs offered to it.
 #[derive(Debug, Clone)]
 pub struct Summary {
     pub counts: Vec<(ClaimState, usize)>,
     pub actor: Actor,
     pub mine: Vec<Claim>,
+    /// Handoffs waiting for the actor to accept or reject them.
+    pub offered: Vec<Claim>,
 }
 
 pub fn summary(s: &Session) -> Result<Summary> {
@@ -238,16 +299,23 @@ pub fn summary(s: &Session) -> Result<Summary> {
         .iter()
         .map(|st| (*st, all.iter().filter(|c| c.state == *st).count()))
         .collect();
-    let mine = all.into_iter().filter(|c| c.is_held_by(&actor)).collect();
-    Ok(Summary { counts, actor, mine })
+    let offered = claims::select(
+        all.iter().filter(|c| c.handoff_to.as_ref() == Some(&actor)).cloned(),
+        &Filter {
+            to: Some(actor.clone()),
+            ..Filter::default()
+        },
+    );
+    let mine = claims::select(all.into_iter().filter(|c| c.is_held_by(&actor)), &Filter::default());
+    Ok(Summary {
+        counts,
+        actor,
+        mine,
+        offered,
+    })
 }
 
-/// The claims `filter` keeps, by id.
+/// The claims `filter` keeps, in natural id order ([`claims::select`]).
 pub fn list(s: &Session, filter: &Filter) -> Result<Vec<Claim>> {
-    let mut all: Vec<Claim> = state::all_claims(&s.snapshot()?)?
-        .into_iter()
-        .filter(|c| filter.matches(c))
-        .collect();
-    all.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(all)
+    Ok(claims::select(state::all_claims(&s.snapshot()?)?, filter))
 }

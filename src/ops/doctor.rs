@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::SystemTime;
 
-use super::{repo, sync, verify, Session};
+use super::{hooks, sync, verify, Session};
 use crate::claims::{self, Claim};
 use crate::config::Config;
 use crate::doctor;
@@ -362,7 +362,7 @@ fn store_checks(store: &Store, snap: &Snapshot<'_>, fix: bool) -> Result<Vec<Fin
         STATE_REF,
     ));
     out.push(objects_check(store, fix));
-    out.push(doctor::hook(repo::hook_installed(store)));
+    out.push(doctor::hook(hooks::hook_installed(store)));
     Ok(out)
 }
 

@@ -9,13 +9,15 @@
 //!
 //! One file per subsystem, like cargo's `ops/`: [`claims`], [`pool`],
 //! [`workflow`], [`delivery`], [`repo`] (init, log, config), [`sync`],
-//! [`doctor`] and [`learn`]; [`verify`] finds state files this baton cannot parse for the
+//! [`doctor`] and [`learn`]; [`fetched`] brings in what a plain `git fetch` brought; [`verify`] finds state files this baton cannot parse for the
 //! hook, sync and doctor's quarantine.
 
 pub mod claims;
 pub mod daemon;
 pub mod delivery;
 pub mod doctor;
+pub mod fetched;
+pub mod hooks;
 pub mod learn;
 pub mod pool;
 pub mod repo;
@@ -72,6 +74,39 @@ impl<T> Committed<T> {
     }
 }
 
+/// Where the acting actor came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorSource {
+    /// `--actor`.
+    Flag,
+    /// `BATON_ACTOR`.
+    Env,
+    /// The git identity: `user.email` or `user.name`.
+    Git(&'static str),
+    /// `$USER` (`%USERNAME%`).
+    User,
+}
+
+impl ActorSource {
+    pub fn describe(self) -> String {
+        match self {
+            ActorSource::Flag => "the --actor flag".to_owned(),
+            ActorSource::Env => "the BATON_ACTOR environment variable".to_owned(),
+            ActorSource::Git(key) => format!("git config {key}"),
+            ActorSource::User => "$USER (no BATON_ACTOR and no git identity)".to_owned(),
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ActorSource::Flag => "flag",
+            ActorSource::Env => "env",
+            ActorSource::Git(_) => "git",
+            ActorSource::User => "user",
+        }
+    }
+}
+
 /// What a write operation did: what landed, and what publishing it did.
 #[derive(Debug)]
 pub struct Applied<T> {
@@ -117,23 +152,29 @@ impl Session {
 
     /// `--actor`, else `BATON_ACTOR`, else `human:<git email or name>`, else `human:$USER`.
     pub fn actor(&self) -> Result<Actor> {
+        self.actor_and_source().map(|(actor, _)| actor)
+    }
+
+    /// The actor, and where it came from (`baton whoami`).
+    pub fn actor_and_source(&self) -> Result<(Actor, ActorSource)> {
         if let Some(a) = &self.actor_flag {
-            return Actor::parse(a);
+            return Ok((Actor::parse(a)?, ActorSource::Flag));
         }
         if let Ok(a) = std::env::var("BATON_ACTOR") {
             if !a.is_empty() {
-                return Actor::parse(&a).map_err(|e| e.context("BATON_ACTOR"));
+                let actor = Actor::parse(&a).map_err(|e| e.context("BATON_ACTOR"))?;
+                return Ok((actor, ActorSource::Env));
             }
         }
         for key in ["user.email", "user.name"] {
             if let Some(v) = self.store.config_string(key).filter(|v| !v.is_empty()) {
-                return Ok(Actor::human_from_local(&v));
+                return Ok((Actor::human_from_local(&v), ActorSource::Git(key)));
             }
         }
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("USERNAME"))
             .unwrap_or_default();
-        Ok(Actor::human_from_local(&user))
+        Ok((Actor::human_from_local(&user), ActorSource::User))
     }
 
     /// The shared policy (`config.toml`) as of the tip, read once; the

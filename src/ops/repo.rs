@@ -1,25 +1,20 @@
 //! Repository-level operations: `init` (the first state commit, the fetch
-//! refspec, adopting a remote's existing state, the pre-commit hook), the
+//! refspec, adopting a remote's existing state, the git hooks), the
 //! state history for `log`, and `config get|set`.
-
-use std::path::{Path, PathBuf};
 
 use gix::ObjectId;
 
 use super::{sync, Applied, Session};
 use crate::config::{self, Config};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::state;
 use crate::store::remote::refspec;
 use crate::store::{message, Change, HistoryEntry, Message, Outcome, Store, STATE_REF};
 
-/// The line that marks the pre-commit hook `baton init --hooks` writes.
-pub const HOOK_MARKER: &str = "# installed by baton init --hooks";
-
 /// What `init` asks for.
 #[derive(Debug, Clone, Default)]
 pub struct InitArgs {
-    /// Install the pre-commit hook.
+    /// Install the git hooks (pre-commit, pre-push).
     pub hooks: bool,
     /// The remote to add the fetch refspec to and adopt state from (default: `sync.remote`).
     pub remote: Option<String>,
@@ -38,8 +33,8 @@ pub struct Initialized {
     /// The baton fetch refspec of the remote, and whether it was added now
     /// (`None`: no such remote).
     pub refspec: Option<(String, bool)>,
-    /// The hook's path, and whether it was installed now (`false`: it already was).
-    pub hook: Option<(PathBuf, bool)>,
+    /// The hooks, when asked for (`--hooks`).
+    pub hooks: Option<super::hooks::Hooks>,
     /// Things worth saying that are not failures (a remote that could not be reached).
     pub notes: Vec<String>,
 }
@@ -71,8 +66,8 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<Initialized> {
         change.put_toml(config::PATH.to_owned(), &Config::default())?;
         Ok(Outcome::Write(change, true))
     })?;
-    let hook = if args.hooks {
-        Some(install_hook(&s.store)?)
+    let hooks = if args.hooks {
+        Some(super::hooks::install(&s.store)?)
     } else {
         None
     };
@@ -83,7 +78,7 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<Initialized> {
         tip,
         remote: has_remote.then_some(remote),
         refspec,
-        hook,
+        hooks,
         notes,
     })
 }
@@ -104,81 +99,6 @@ pub fn adopt(store: &Store, remote: &str, notes: &mut Vec<String>) -> Result<boo
             Ok(false)
         }
     }
-}
-
-/// Where git looks for the pre-commit hook (honours core.hooksPath).
-pub fn hook_path(store: &Store) -> PathBuf {
-    let fallback = store.git_dir().join("hooks").join("pre-commit");
-    let Ok(out) = store
-        .git()
-        .args(["rev-parse", "--git-path", "hooks/pre-commit"])
-        .output()
-    else {
-        return fallback;
-    };
-    let rel = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    if !out.status.success() || rel.is_empty() {
-        return fallback;
-    }
-    let p = PathBuf::from(rel);
-    if p.is_absolute() {
-        p
-    } else {
-        store.work_dir().unwrap_or(store.git_dir()).join(p)
-    }
-}
-
-/// Whether the pre-commit hook runs `baton doctor --hook`.
-pub fn hook_installed(store: &Store) -> bool {
-    std::fs::read_to_string(hook_path(store)).is_ok_and(|t| t.contains(HOOK_MARKER))
-}
-
-/// Install the pre-commit hook; an existing foreign hook moves to
-/// `pre-commit.local` and keeps running first. Returns (path, newly installed).
-fn install_hook(store: &Store) -> Result<(PathBuf, bool)> {
-    let path = hook_path(store);
-    if hook_installed(store) {
-        return Ok((path, false));
-    }
-    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-    let local = dir.join("pre-commit.local");
-    if path.exists() {
-        if local.exists() {
-            return Err(Error::refused(
-                "hook_exists",
-                format!("{} and {} both exist", path.display(), local.display()),
-            )
-            .with_hint("merge them by hand, then rerun `baton init --hooks`"));
-        }
-        std::fs::rename(&path, &local)
-            .map_err(|e| Error::io(format!("moving the existing hook to {}", local.display()), e))?;
-    }
-    std::fs::write(&path, hook_script()).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| Error::io(format!("making {} executable", path.display()), e))?;
-    }
-    Ok((path, true))
-}
-
-/// The hook: the moved foreign hook first, then this very binary (or
-/// `baton` on PATH when it has moved) in `doctor --hook` mode.
-fn hook_script() -> String {
-    let exe = std::env::current_exe()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| "baton".into());
-    format!(
-        "#!/bin/sh\n{HOOK_MARKER}\n# An existing hook, if any, was moved to pre-commit.local and runs first.\n\
-         hook_dir=$(dirname \"$0\")\n\
-         if [ -x \"$hook_dir/pre-commit.local\" ]; then \"$hook_dir/pre-commit.local\" \"$@\" || exit $?; fi\n\
-         baton_bin='{}'\n\
-         [ -x \"$baton_bin\" ] || baton_bin=baton\n\
-         exec \"$baton_bin\" doctor --hook\n",
-        exe.replace('\'', "")
-    )
 }
 
 /// Which operations `log` shows.

@@ -521,9 +521,9 @@ impl Repo {
         commit
     }
 
-    /// The claims of `claims list --json`, by id.
+    /// Every claim, history included (`claims list --all --json`), by id.
     pub fn claims(&self) -> Vec<Value> {
-        let run = self.run("human:reader", &["claims", "list"]);
+        let run = self.run("human:reader", &["claims", "list", "--all"]);
         run.ok()["claims"].as_array().expect("claims is a list").clone()
     }
 

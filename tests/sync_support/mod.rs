@@ -255,9 +255,9 @@ impl Clone {
         claims_at(&self.dir, STATE_REF)
     }
 
-    /// Claim ids as `baton claims list` shows them.
+    /// Claim ids as `baton claims list --all` shows them.
     pub fn listed(&self) -> Vec<String> {
-        let doc = self.run("human:reader", &["claims", "list"]).ok();
+        let doc = self.run("human:reader", &["claims", "list", "--all"]).ok();
         doc["claims"]
             .as_array()
             .expect("claims array")

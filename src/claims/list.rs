@@ -1,0 +1,113 @@
+//! What `claims list` shows: the claims a filter keeps, in natural id order
+//! (T-2 before T-10), active work unless `--all` or `--state` asks for
+//! history, at most `--limit`. One pure function over loaded claims, so any
+//! source of claims (the state, a read index) feeds it alike.
+
+use std::cmp::Ordering;
+
+use super::{Claim, ClaimState};
+use crate::ids::{Actor, AgentId};
+
+/// Filters of `claims list`.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only this state (history included: `--state completed` lists completed claims).
+    pub state: Option<ClaimState>,
+    pub owner: Option<Actor>,
+    pub agent: Option<AgentId>,
+    /// Only handoffs pending to this actor.
+    pub to: Option<Actor>,
+    /// Completed and expired claims too (without `state`, only held ones are listed).
+    pub all: bool,
+    /// At most this many, after sorting.
+    pub limit: Option<usize>,
+}
+
+impl Filter {
+    pub fn matches(&self, c: &Claim) -> bool {
+        let shown = match self.state {
+            Some(s) => c.state == s,
+            None => self.all || c.state.is_held(),
+        };
+        shown
+            && self.owner.as_ref().is_none_or(|o| &c.owner == o)
+            && self.agent.as_ref().is_none_or(|a| c.agent.as_ref() == Some(a))
+            && self
+                .to
+                .as_ref()
+                .is_none_or(|t| c.state == ClaimState::HandoffPending && c.handoff_to.as_ref() == Some(t))
+    }
+}
+
+/// The claims `filter` keeps, sorted naturally by id, cut at its limit.
+pub fn select(claims: impl IntoIterator<Item = Claim>, filter: &Filter) -> Vec<Claim> {
+    let mut kept: Vec<Claim> = claims.into_iter().filter(|c| filter.matches(c)).collect();
+    kept.sort_by(|a, b| natural_cmp(a.id.as_str(), b.id.as_str()));
+    if let Some(limit) = filter.limit {
+        kept.truncate(limit);
+    }
+    kept
+}
+
+/// Ids compared as people read them: runs of digits by their value
+/// (`T-2` < `T-10`), everything else character by character; ids that only
+/// differ in leading zeros fall back to plain order, so the order is total.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut x, mut y) = (a, b);
+    loop {
+        match (x.chars().next(), y.chars().next()) {
+            (None, None) => return a.cmp(b),
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(p), Some(q)) if p.is_ascii_digit() && q.is_ascii_digit() => {
+                let (dx, rx) = split_digits(x);
+                let (dy, ry) = split_digits(y);
+                let (vx, vy) = (dx.trim_start_matches('0'), dy.trim_start_matches('0'));
+                let by_value = vx.len().cmp(&vy.len()).then_with(|| vx.cmp(vy));
+                if by_value != Ordering::Equal {
+                    return by_value;
+                }
+                (x, y) = (rx, ry);
+            }
+            (Some(p), Some(q)) => {
+                if p != q {
+                    return p.cmp(&q);
+                }
+                (x, y) = (&x[p.len_utf8()..], &y[q.len_utf8()..]);
+            }
+        }
+    }
+}
+
+fn split_digits(s: &str) -> (&str, &str) {
+    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    s.split_at(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn numbers_compare_by_value() {
+        let mut ids = vec!["T-10", "T-2", "T-1", "A-3", "T-02", "T-100", "T-9a", "T-9", "t-1", "T-"];
+        ids.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            ids,
+            ["A-3", "T-", "T-1", "T-02", "T-2", "T-9", "T-9a", "T-10", "T-100", "t-1"]
+        );
+    }
+
+    proptest! {
+        /// A total order: antisymmetric, equal only for equal strings, transitive.
+        #[test]
+        fn natural_order_is_total(a in "[A-Z0-9-]{0,6}", b in "[A-Z0-9-]{0,6}", c in "[A-Z0-9-]{0,6}") {
+            prop_assert_eq!(natural_cmp(&a, &b), natural_cmp(&b, &a).reverse());
+            prop_assert_eq!(natural_cmp(&a, &b) == Ordering::Equal, a == b);
+            if natural_cmp(&a, &b) != Ordering::Greater && natural_cmp(&b, &c) != Ordering::Greater {
+                prop_assert_ne!(natural_cmp(&a, &c), Ordering::Greater);
+            }
+        }
+    }
+}
