@@ -242,10 +242,22 @@ pub fn run(s: &Session, cmd: &ClaimsCommand, json: bool) -> Result<Output> {
 /// A claim transition: what happened, in one line, and the claim as it is now.
 fn transition(op_name: &str, applied: Applied<Transition>) -> Output {
     let summary = safe(applied.value.summary.trim_start_matches("claims: "));
-    let text = match &applied.commit {
+    let mut text = match &applied.commit {
         Some(commit) => format!("{summary} [{}]", short(commit)),
         None => format!("{summary} (nothing to do)"),
     };
+    if op_name == "claims.claim" {
+        if let Some(agent) = &applied.value.claim.agent {
+            let role = applied
+                .value
+                .claim
+                .role
+                .as_ref()
+                .map(|r| format!(" (role {r})"))
+                .unwrap_or_default();
+            text.push_str(&format!("\nassigned pool agent {agent}{role}"));
+        }
+    }
     let mut json = json!({
         "op": op_name,
         "changed": applied.commit.is_some(),

@@ -79,8 +79,9 @@ pub enum DeliveryCommand {
     },
     /// Continue a delivery from its recorded phase: resume its workflow run, then finish.
     Resume {
+        /// The delivery (default: your latest unfinished one).
         #[arg(long, value_parser = RunId::parse)]
-        run_id: RunId,
+        run_id: Option<RunId>,
         #[command(flatten)]
         how: Execution,
     },
@@ -116,28 +117,37 @@ pub fn run(s: &Session, cmd: &DeliveryCommand, json: bool) -> Result<Output> {
                 sync: *sync,
             };
             if how.execute {
-                return Ok(delivered(&op::start(s, &args, &how.ops(json))?));
+                return Ok(delivered(s, &op::start(s, &args, &how.ops(json))?));
             }
             Ok(plan(&op::plan(s, &args)?))
         }
-        DeliveryCommand::Status { run_id: Some(id), .. } => Ok(delivered(&op::status(s, id)?).exit(0)),
+        DeliveryCommand::Status { run_id: Some(id), .. } => Ok(describe_delivered(&op::status(s, id)?)),
         DeliveryCommand::Status { run_id: None, limit } => {
             let (deliveries, unreadable) = op::list(s, *limit)?;
             Ok(list(&deliveries, &unreadable))
         }
-        DeliveryCommand::Handoff { run_id, to } => Ok(delivered(&op::handoff(s, run_id, to)?)),
+        DeliveryCommand::Handoff { run_id, to } => Ok(delivered(s, &op::handoff(s, run_id, to)?)),
         DeliveryCommand::Close {
             run_id,
             abandon,
             reason,
         } => {
             let why = abandon.then(|| reason.clone().unwrap_or_else(|| "abandoned".to_owned()));
-            Ok(delivered(&op::close(s, run_id, why.as_deref())?))
+            Ok(delivered(s, &op::close(s, run_id, why.as_deref())?))
         }
         DeliveryCommand::Resume { run_id, how } => {
-            let (d, action) = op::resume_plan(s, run_id)?;
+            let picked = match run_id {
+                Some(id) => id.clone(),
+                None => {
+                    let id = crate::ops::latest::unfinished_delivery(s)?;
+                    // Said on stderr: stdout stays the result (one JSON document with --json).
+                    eprintln!("resuming {id}, your latest unfinished delivery");
+                    id
+                }
+            };
+            let (d, action) = op::resume_plan(s, &picked)?;
             if how.execute {
-                return Ok(delivered(&op::resume(s, &d, action, &how.ops(json))?));
+                return Ok(delivered(s, &op::resume(s, &d, action, &how.ops(json))?));
             }
             Ok(resume_plan(&d, &action))
         }
@@ -207,19 +217,61 @@ fn plan(p: &op::Plan) -> Output {
     .exit(code)
 }
 
-/// A delivery after an operation: exit 1 unless it is on its way or done well.
-fn delivered(d: &Delivered) -> Output {
-    let code = match d.delivery.phase {
-        Phase::Failed | Phase::Stopped => 1,
-        _ => 0,
+/// A delivery after an operation: exit 1 unless it is on its way or done
+/// well. A failed or stopped one also prints `error:` (what failed, with the
+/// step's exit code) and `hint:` (the exact next command) on stderr, and
+/// carries them in JSON as `"error": {code, message, hint}`.
+fn delivered(s: &Session, d: &Delivered) -> Output {
+    let mut out = describe_delivered(d);
+    let l = &d.delivery;
+    // The reason is the state's free text: one line, whatever it holds.
+    let why = safe(l.reason.as_deref().unwrap_or("no reason recorded"));
+    let (code, message, hint) = match l.phase {
+        Phase::Failed => (
+            "delivery_failed",
+            format!("delivery {} of {} failed: {why}", l.id, l.issue),
+            format!(
+                "fix the cause, then resume it: `{}`; or, fixed by other means, `baton delivery close --run-id {}`",
+                resume_command(s, l),
+                l.id
+            ),
+        ),
+        Phase::Stopped => (
+            "delivery_stopped",
+            format!("delivery {} of {} stopped: {why}", l.id, l.issue),
+            format!("the claim moved on; see `baton claims status {}`", l.issue),
+        ),
+        // A phase that landed here but did not reach the remote: exit 3.
+        _ => return publication(out, &d.published, &d.not_published),
     };
-    let out = Output::new(
+    report(&message, &hint);
+    out.json["error"] = json!({"code": code, "message": message, "hint": hint});
+    // A phase that landed here but did not reach the remote: exit 3.
+    publication(out.exit(1), &d.published, &d.not_published)
+}
+
+/// The command that resumes `d`, as its owner runs it.
+fn resume_command(s: &Session, d: &Delivery) -> String {
+    // Name the actor only when it came from --actor: BATON_ACTOR and the
+    // git identity carry over to the next command by themselves.
+    let actor = match s.actor_and_source() {
+        Ok((_, crate::ops::ActorSource::Flag)) => format!("--actor {} ", d.owner),
+        _ => String::new(),
+    };
+    format!("baton {actor}delivery resume --run-id {} --execute", d.id)
+}
+
+/// `error:` and `hint:` on stderr for a result that is also rendered.
+fn report(message: &str, hint: &str) {
+    eprintln!("error: {}", crate::term::lines(message));
+    eprintln!("hint: {}", crate::term::lines(hint));
+}
+
+fn describe_delivered(d: &Delivered) -> Output {
+    Output::new(
         json!({"delivery": d.delivery, "claim": d.claim, "run": d.run}),
         describe(d),
     )
-    .exit(code);
-    // A phase that landed here but did not reach the remote: exit 3.
-    publication(out, &d.published, &d.not_published)
 }
 
 fn describe(d: &Delivered) -> String {

@@ -130,7 +130,7 @@ pub fn main() -> i32 {
     // (`learn pre-command -- printf --json`) is the command's, not baton's.
     let (json, quiet) = (cli.json, cli.quiet);
     crate::term::set_quiet(quiet);
-    match run(cli) {
+    let code = match run(cli) {
         Ok(out) => {
             out.print(json, quiet);
             out.exit_code
@@ -139,8 +139,16 @@ pub fn main() -> i32 {
             report_error(&err, json);
             err.exit_code()
         }
+    };
+    // Ctrl-C stopped a run: it was recorded, and the exit says how it ended.
+    if crate::os::interrupted() {
+        return INTERRUPTED_EXIT;
     }
+    code
 }
+
+/// The exit code of a command Ctrl-C stopped (128 + SIGINT, as shells report it).
+pub const INTERRUPTED_EXIT: i32 = 130;
 
 pub fn run(cli: Cli) -> Result<Output> {
     let open = || Session::open(cli.dir.as_deref(), cli.actor.as_deref());

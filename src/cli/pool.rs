@@ -71,13 +71,24 @@ pub fn run(s: &Session, cmd: &PoolCommand) -> Result<Output> {
             capacity,
             sync,
         } => {
+            let unpublished = op::unpublished_spawn(s, *sync)?;
             let applied = op::spawn_published(s, role, *count, *capacity, *sync)?;
             let ids: Vec<String> = applied.value.iter().map(|a| a.id.to_string()).collect();
             let commit = applied.commit.as_ref().map(short).unwrap_or_default();
-            let out = Output::new(
+            let mut out = Output::new(
                 json!({"agents": applied.value, "commit": short_opt(&applied.commit)}),
                 format!("spawned {} [{commit}]", ids.join(", ")),
             );
+            if let Some(remote) = unpublished {
+                let warning = format!(
+                    "{} numbered from this clone's state only: another machine spawning role {role} before \
+                     the next `baton sync` may pick the same ids; with a shared remote ({remote}) spawn with \
+                     --sync (or set sync.auto = true)",
+                    ids.join(", ")
+                );
+                eprintln!("warning: {}", crate::term::lines(&warning));
+                out.json["warnings"] = json!([warning]);
+            }
             Ok(published(out, &applied))
         }
         PoolCommand::List => Ok(health(s, &op::health(s, None)?, false)),

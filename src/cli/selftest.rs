@@ -75,6 +75,13 @@ fn scenario(s: &mut Scenario) -> anyhow::Result<()> {
     ensure!(init["created"] == json!(true), "init did not create state: {init}");
     let again = s.baton(human, &["init"], 0)?;
     ensure!(again["created"] == json!(false), "second init was not a no-op");
+    let hooks: Vec<&str> = init["hooks"]["installed"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|h| h["hook"].as_str()).collect())
+        .unwrap_or_default();
+    ensure!(hooks == ["pre-commit", "pre-push"], "init --hooks installed {hooks:?}");
+    let me = s.baton(human, &["whoami"], 0)?;
+    ensure!(me["actor"] == json!(human), "whoami: {me}");
 
     let spawned = s.baton(human, &["pool", "spawn", "--role", "rev", "--count", "2"], 0)?;
     ensure!(
@@ -110,6 +117,11 @@ fn scenario(s: &mut Scenario) -> anyhow::Result<()> {
         0,
     )?;
     s.baton(alice, &["claims", "accept", "T-1"], 1)?;
+    let inbox = s.baton(human, &["claims", "status"], 0)?;
+    ensure!(
+        inbox["offered"][0]["id"] == json!("T-1"),
+        "the handoff is not in the inbox: {inbox}"
+    );
     let accepted = s.baton(human, &["claims", "accept", "T-1"], 0)?;
     ensure!(
         accepted["claim"]["owner"] == json!(human) && accepted["claim"]["generation"] == json!(2),

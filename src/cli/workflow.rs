@@ -30,9 +30,9 @@ pub enum WorkflowCommand {
     },
     /// Re-run the failed, stopped, interrupted or failure-skipped steps of a run, and everything downstream.
     Resume {
-        /// The run, as `workflow list` shows it (wf-YYYYMMDDTHHMMSSZ-xxxxxx).
+        /// The run, as `workflow list` shows it (wf-YYYYMMDDTHHMMSSZ-xxxxxx); default: your latest failed, stopped or interrupted run.
         #[arg(long, value_parser = RunId::parse)]
-        run_id: RunId,
+        run_id: Option<RunId>,
         #[command(flatten)]
         how: Execution,
     },
@@ -95,7 +95,17 @@ pub enum TemplateCommand {
 pub fn run(s: &Session, cmd: &WorkflowCommand, json: bool) -> Result<Output> {
     match cmd {
         WorkflowCommand::Run { workflow, how } => run_workflow(s, workflow, how, json),
-        WorkflowCommand::Resume { run_id, how } => resume(s, run_id, how, json),
+        WorkflowCommand::Resume { run_id, how } => {
+            let id = match run_id {
+                Some(id) => id.clone(),
+                None => {
+                    let id = crate::ops::latest::resumable_run(s)?;
+                    eprintln!("resuming {id}, your latest failed, stopped or interrupted run");
+                    id
+                }
+            };
+            resume(s, &id, how, json)
+        }
         WorkflowCommand::Stop { run_id } => Ok(match op::stop(s, run_id)? {
             Stopped::ByRunner(run) => Output::new(
                 json!({ "run": run }),

@@ -40,7 +40,7 @@ pub fn claim(s: &Session, id: &ClaimId, args: &ClaimArgs) -> Result<Applied<Tran
     let config = s.config()?;
     let committed = transition(s, id, "claims.claim", false, |snap, existing, ctx| {
         claims::claim(existing, id, ctx, &args.request, || {
-            pool::assignment(snap, config, s.now, &args.wanted)
+            pool::assignment(snap, config, s.now, &args.wanted, ctx.actor)
         })
     })?;
     let Some(remote) = &publish_to else {

@@ -196,7 +196,7 @@ fn take_claim(
         force: Default::default(),
     };
     let t = claims::claim(existing, &args.issue, &ctx, &req, || {
-        pool::assignment(snap, config, now, &args.wanted)
+        pool::assignment(snap, config, now, &args.wanted, actor)
     })?;
     Ok(t.claim)
 }

@@ -18,6 +18,7 @@ pub mod delivery;
 pub mod doctor;
 pub mod fetched;
 pub mod hooks;
+pub mod latest;
 pub mod learn;
 pub mod pool;
 pub mod repo;

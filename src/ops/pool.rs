@@ -8,7 +8,7 @@ use crate::claims::Assignment;
 use crate::clock::{Span, Timestamp};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::ids::{AgentId, Role};
+use crate::ids::{Actor, AgentId, Role};
 use crate::pool::{self, Agent, Health};
 use crate::state;
 use crate::store::{message, Change, Message, Outcome, Snapshot};
@@ -23,13 +23,27 @@ pub struct Wanted {
 
 /// Pick the pool agent for `--role` or check the one named by `--agent`,
 /// against the loads of `snap` (inside the claim's own transaction, so two
-/// claimants racing for the last capacity cannot both get it).
-pub fn assignment(snap: &Snapshot<'_>, config: &Config, now: Timestamp, wanted: &Wanted) -> Result<Option<Assignment>> {
+/// claimants racing for the last capacity cannot both get it). An actor
+/// that is itself a pool agent of the role asked for is the agent assigned
+/// (`--actor agent:rev-2 ... --role rev` gets rev-2, or a refusal saying
+/// why rev-2 cannot take it): the agent acting is the agent assigned.
+pub fn assignment(
+    snap: &Snapshot<'_>,
+    config: &Config,
+    now: Timestamp,
+    wanted: &Wanted,
+    actor: &Actor,
+) -> Result<Option<Assignment>> {
     if wanted.role.is_none() && wanted.agent.is_none() {
         return Ok(None);
     }
     let timeout = config.pool.heartbeat_timeout;
     let loads = pool::loads(&state::all_claims(snap)?);
+    if let (Some(role), None, Some(own)) = (&wanted.role, &wanted.agent, actor.as_agent_id()) {
+        if let Some(agent) = state::agent(snap, &own)?.filter(|a| &a.role == role) {
+            return pool::check_assignable(Some(&agent), &own, &loads, now, timeout).map(Some);
+        }
+    }
     match (&wanted.role, &wanted.agent) {
         (Some(role), _) => pool::pick(&state::all_agents(snap)?, &loads, role, now, timeout).map(Some),
         (None, Some(id)) => {
@@ -102,6 +116,17 @@ pub fn spawn_published(s: &Session, role: &Role, count: u32, capacity: u32, sync
         }
     }
     Ok(applied)
+}
+
+/// The remote a spawn is not published to: `sync.remote` exists, yet
+/// neither `--sync` nor `sync.auto` publishes the spawn. Ids are numbered
+/// from this clone's state, so another machine may pick the same ones.
+pub fn unpublished_spawn(s: &Session, sync: bool) -> Result<Option<String>> {
+    if sync::publish_target(s, sync)?.is_some() {
+        return Ok(None);
+    }
+    let remote = sync::remote_name(s, None)?;
+    Ok(s.store.remote_names().contains(&remote).then_some(remote))
 }
 
 /// The pool operations on one agent.

@@ -83,6 +83,11 @@ pub fn crash_point(name: &str) {
     }
 }
 
+/// Set by SIGINT once [`stop_on_signals`] handles it: the command then
+/// exits 130 (128 + SIGINT) after recording the stop, as if Ctrl-C had
+/// killed it.
+static INTERRUPTED: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>> = std::sync::OnceLock::new();
+
 /// A flag that SIGINT and SIGTERM set, so a runner can stop its steps
 /// and record the stop instead of dying mid-write.
 pub fn stop_on_signals() -> std::io::Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
@@ -90,7 +95,16 @@ pub fn stop_on_signals() -> std::io::Result<std::sync::Arc<std::sync::atomic::At
     for signal in [SIGINT, SIGTERM] {
         signal_hook::flag::register(signal, flag.clone())?;
     }
+    let interrupted = INTERRUPTED.get_or_init(Default::default);
+    signal_hook::flag::register(SIGINT, interrupted.clone())?;
     Ok(flag)
+}
+
+/// Whether SIGINT (Ctrl-C) stopped a run of this process.
+pub fn interrupted() -> bool {
+    INTERRUPTED
+        .get()
+        .is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst))
 }
 
 /// Put SIGCHLD back to its default action, as the first thing a process does.
