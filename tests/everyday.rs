@@ -177,6 +177,56 @@ fn hooks_prefer_baton_on_path_and_fall_back_to_the_writer() {
     assert!(push.status.success(), "{}", String::from_utf8_lossy(&push.stderr));
     let ran = std::fs::read_to_string(&log).unwrap();
     assert!(ran.contains("doctor --hook"), "{ran}");
-    assert!(ran.contains("sync --remote origin"), "{ran}");
+    assert_eq!(ran.matches("sync --remote origin").count(), 1, "{ran}");
     assert!(!Path::new(&a.dir.join(".git/hooks/pre-push.local")).exists());
+
+    // `baton sync` itself pushes through the hook without starting a second sync.
+    std::fs::remove_file(&log).unwrap();
+    a.run(ALICE, &["claims", "claim", "T-40"]).ok();
+    let mut sync = Command::new(assert_cmd::cargo::cargo_bin("baton"));
+    hermetic(&mut sync)
+        .env("PATH", &path)
+        .args(["-C", a.dir.to_str().unwrap(), "--actor", ALICE, "sync"]);
+    let out = sync.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(net.tip(), a.tip());
+    assert!(
+        !log.exists(),
+        "the hook ran baton again: {:?}",
+        std::fs::read_to_string(&log)
+    );
+}
+
+#[test]
+fn a_foreign_pre_push_hook_keeps_running_first_and_can_stop_the_push() {
+    let net = Net::new();
+    let a = net.joined("a");
+    a.hook(
+        "pre-push",
+        "#!/bin/sh
+cat >/dev/null
+echo ran >> \"$(git rev-parse --git-dir)/local-pre-push\"
+exit \"${STOP_PUSH:-0}\"
+",
+    );
+    a.run("human:setup", &["init", "--hooks"]).ok();
+    assert!(a.dir.join(".git/hooks/pre-push.local").exists());
+    a.run(ALICE, &["claims", "claim", "T-50"]).ok();
+    let commit = git_with_path(&a, PLAIN_PATH, &["commit", "-q", "--allow-empty", "-m", "x"]);
+    assert!(commit.status.success());
+    let mut stopped = Command::new("git");
+    hermetic(&mut stopped)
+        .current_dir(&a.dir)
+        .env("PATH", PLAIN_PATH)
+        .env("STOP_PUSH", "1")
+        .args(["push", "-q", "origin", "HEAD:refs/heads/main"]);
+    let stopped = stopped.output().unwrap();
+    assert!(!stopped.status.success(), "the local hook's refusal stops the push");
+    assert_ne!(net.tip(), a.tip(), "nothing published when the push was stopped");
+    let push = git_with_path(&a, PLAIN_PATH, &["push", "-q", "origin", "HEAD:refs/heads/main"]);
+    assert!(push.status.success(), "{}", String::from_utf8_lossy(&push.stderr));
+    assert_eq!(net.tip(), a.tip());
+    let ran = std::fs::read_to_string(a.dir.join(".git/local-pre-push")).unwrap();
+    // Once per git push, and once more for baton's own push of the state.
+    assert_eq!(ran.lines().count(), 3, "{ran}");
 }

@@ -162,15 +162,14 @@ fn script(hook: Hook, fallback: &str) -> String {
              # Publishes refs/baton/state (`baton sync`) with every push to a remote that\n\
              # fetches baton state. What git pushes otherwise is unchanged, and a failure\n\
              # here never stops the push.\n\
-             # baton's own push of the state runs this hook again: let it through.\n\
-             if [ -n \"$BATON_PRE_PUSH\" ]; then cat >/dev/null; exit 0; fi\n\
              # An existing hook, if any, was moved to pre-push.local and runs first.\n\
              hook_dir=$(dirname \"$0\")\n\
-             if [ -x \"$hook_dir/pre-push.local\" ]; then\n  \
-               \"$hook_dir/pre-push.local\" \"$@\" || exit $?\n\
-             else\n  \
-               cat >/dev/null\n\
-             fi\n\
+             run_local() {{\n  \
+               if [ -x \"$hook_dir/pre-push.local\" ]; then \"$hook_dir/pre-push.local\" \"$@\"; else cat >/dev/null; fi\n\
+             }}\n\
+             # baton's own push of the state (`baton sync`, BATON_PRE_PUSH set) gets only the local hook.\n\
+             if [ -n \"$BATON_PRE_PUSH\" ]; then run_local \"$@\"; exit $?; fi\n\
+             run_local \"$@\" || exit $?\n\
              remote=$1\n\
              git config --get-all \"remote.$remote.fetch\" 2>/dev/null | grep -q 'refs/baton/' || exit 0\n\
              {find}\
@@ -178,7 +177,7 @@ fn script(hook: Hook, fallback: &str) -> String {
                echo \"baton: not on PATH and $baton_bin is gone: refs/baton/state was not pushed\" >&2\n  \
                exit 0\n\
              fi\n\
-             BATON_PRE_PUSH=1 \"$baton_bin\" sync --remote \"$remote\" </dev/null >&2 ||\n  \
+             \"$baton_bin\" sync --remote \"$remote\" </dev/null >&2 ||\n  \
                echo \"baton: refs/baton/state was not published to $remote; run \\`baton sync\\`\" >&2\n\
              exit 0\n"
         ),

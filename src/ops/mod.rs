@@ -9,8 +9,10 @@
 //!
 //! One file per subsystem, like cargo's `ops/`: [`claims`], [`pool`],
 //! [`workflow`], [`delivery`], [`repo`] (init, log, config), [`sync`],
-//! [`doctor`] and [`learn`]; [`fetched`] brings in what a plain `git fetch` brought; [`verify`] finds state files this baton cannot parse for the
-//! hook, sync and doctor's quarantine.
+//! [`doctor`] and [`learn`]; [`fetched`] brings in what a plain `git fetch`
+//! brought, [`hooks`] writes the git hooks, [`latest`] picks the run a
+//! resume without `--run-id` means; [`verify`] finds state files this baton
+//! cannot parse for the hook, sync and doctor's quarantine.
 
 pub mod claims;
 pub mod daemon;

@@ -222,6 +222,10 @@ impl Store {
                 &format!("{commit}:{STATE_REF}"),
             ])
             .env("GIT_TERMINAL_PROMPT", "0")
+            // The pre-push hook `baton init --hooks` writes publishes the
+            // state by running a sync; this push is that sync's own, so the
+            // hook must not start another one (see `ops::hooks`).
+            .env("BATON_PRE_PUSH", "1")
             .output()
             .map_err(|e| PushError::Unreachable(format!("running git push: {e}")))?;
         drop(busy);
