@@ -97,8 +97,9 @@ fn config_list_and_get_say_where_values_come_from() {
         .ok();
     let doc = repo.run("human:alice", &["config", "list"]).ok();
     let settings = doc["settings"].as_array().unwrap();
-    assert_eq!(settings.len(), 17, "{doc}");
+    assert_eq!(settings.len(), 18, "{doc}");
     let find = |k: &str| settings.iter().find(|s| s["key"] == k).unwrap().clone();
+    assert_eq!(find("learn.packs")["source"], "default");
     let stale = find("claims.stale_after");
     assert_eq!(
         (stale["value"].as_str(), stale["default"].as_str()),
