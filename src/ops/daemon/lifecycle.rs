@@ -274,7 +274,12 @@ pub fn start(s: &Session, interval: Option<Span>, actor: Option<&str>) -> Result
         .map_err(|e| Error::io("starting the daemon", e))?;
     let deadline = Instant::now() + START_WAIT;
     loop {
-        if proc::lock_holder(&pid_path).ok().flatten() == Some(child.id()) {
+        // Held is not enough: the daemon locks the file before it writes its
+        // pid there, and whoever reads the file after `start` returns must
+        // find it written.
+        let holds = proc::lock_holder(&pid_path).ok().flatten() == Some(child.id());
+        let written = || read_json::<PidFile>(&pid_path).and_then(|r| r.ok()).map(|p| p.pid) == Some(child.id());
+        if holds && written() {
             break;
         }
         if let Ok(Some(status)) = child.try_wait() {
