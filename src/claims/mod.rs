@@ -8,6 +8,9 @@
 //! behalf of a claim can say which holding it belongs to.
 
 pub mod check;
+mod row;
+
+pub use row::Row;
 
 use serde::{Deserialize, Serialize};
 
@@ -746,7 +749,7 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub fn matches(&self, c: &Claim) -> bool {
+    pub fn matches(&self, c: &Row) -> bool {
         self.state.is_none_or(|s| c.state == s)
             && self.owner.as_ref().is_none_or(|o| &c.owner == o)
             && self.agent.as_ref().is_none_or(|a| c.agent.as_ref() == Some(a))

@@ -4,8 +4,8 @@
 //! pool capacity and publishes with `--sync` or `sync.auto`.
 
 use super::pool::{self, Wanted};
-use super::{sync, Applied, Committed, Session};
-use crate::claims::{self, Claim, ClaimRequest, ClaimState, Ctx, Expiry, Filter, Force, Holding, Transition};
+use super::{index, sync, Applied, Committed, Session};
+use crate::claims::{self, Claim, ClaimRequest, ClaimState, Ctx, Expiry, Filter, Force, Holding, Row, Transition};
 use crate::clock::Span;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, ClaimId};
@@ -228,11 +228,17 @@ pub fn verify(s: &Session, id: &ClaimId, generation: u64, owner: Option<Actor>) 
 pub struct Summary {
     pub counts: Vec<(ClaimState, usize)>,
     pub actor: Actor,
-    pub mine: Vec<Claim>,
+    pub mine: Vec<Row>,
+}
+
+/// Every claim's row, through the read index (`ops::index`); refused, as
+/// `state::all_claims` refuses, when a claim file does not parse.
+pub fn rows(s: &Session) -> Result<Vec<Row>> {
+    index::strict_rows::<index::Claims>(&s.store, &s.snapshot()?)
 }
 
 pub fn summary(s: &Session) -> Result<Summary> {
-    let all = state::all_claims(&s.snapshot()?)?;
+    let all = rows(s)?;
     let actor = s.actor()?;
     let counts = ClaimState::ALL
         .iter()
@@ -243,11 +249,8 @@ pub fn summary(s: &Session) -> Result<Summary> {
 }
 
 /// The claims `filter` keeps, by id.
-pub fn list(s: &Session, filter: &Filter) -> Result<Vec<Claim>> {
-    let mut all: Vec<Claim> = state::all_claims(&s.snapshot()?)?
-        .into_iter()
-        .filter(|c| filter.matches(c))
-        .collect();
+pub fn list(s: &Session, filter: &Filter) -> Result<Vec<Row>> {
+    let mut all: Vec<Row> = rows(s)?.into_iter().filter(|c| filter.matches(c)).collect();
     all.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(all)
 }

@@ -9,13 +9,15 @@
 //!
 //! One file per subsystem, like cargo's `ops/`: [`claims`], [`pool`],
 //! [`workflow`], [`delivery`], [`repo`] (init, log, config), [`sync`],
-//! [`doctor`] and [`learn`]; [`verify`] finds state files this baton cannot parse for the
+//! [`doctor`] and [`learn`]; [`index`] is the machine-local read index the
+//! listings read through; [`verify`] finds state files this baton cannot parse for the
 //! hook, sync and doctor's quarantine.
 
 pub mod claims;
 pub mod daemon;
 pub mod delivery;
 pub mod doctor;
+pub mod index;
 pub mod learn;
 pub mod pool;
 pub mod repo;
