@@ -44,13 +44,10 @@ use crate::error::{Error, Result};
 const QUEUE_BYTES: usize = 6 << 20;
 
 /// How long the writer gathers changes after the first of a batch before
-/// landing them: every batch is a pack synced to the disk (three flushes:
-/// milliseconds, tens of them on a busy disk), so a burst of fast steps is
-/// better landed in one batch than in several. A run of fast steps that
-/// ends within this lands all its results with its end, in one pack. A
-/// result lands this much later at most (what another process's
-/// `workflow status` sees; what a killed runner can lose).
-const GATHER: Duration = Duration::from_millis(200);
+/// landing them: every batch is a pack synced to the disk (milliseconds on
+/// a busy disk), so a burst of fast steps is better landed in a few
+/// batches than in one per step. A result lands this much later at most.
+const GATHER: Duration = Duration::from_millis(20);
 
 /// More packs than this of the writer's own, and it merges some (see
 /// [`OwnPacks::add`]); fewer are left as they are until its last write
