@@ -1,7 +1,8 @@
 //! `cargo bench --bench cli` (`make bench`): wall time per invocation of the
-//! release `baton` binary at 0, 1 000 and 10 000 existing claims, side by side
-//! with the git-plumbing baseline script doing the same claim on a repository
-//! with the same claims. Prints a table and PASS/FAIL per target; it is a
+//! release `baton` binary at 0, 100, 10 000 and 100 000 existing claims, side
+//! by side with the git-plumbing baseline script doing the same claim on a
+//! repository with the same claims, and `baton --version` beside
+//! `git --version`. Prints a table and PASS/FAIL per target; it is a
 //! report, so it exits 0 unless the harness itself fails. See
 //! docs/performance.md.
 //!
@@ -11,7 +12,7 @@
 //! - `BATON_BASELINE`: the baseline script (default
 //!   `../shared/bench/git-plumbing-claim.sh` relative to the package).
 //! - `BATON_BENCH_RUNS`: measured runs per cell (default 40; 3 warmups come first).
-//! - `BATON_BENCH_SIZES`: comma-separated claim counts (default `0,1000,10000`).
+//! - `BATON_BENCH_SIZES`: comma-separated claim counts (default `0,100,10000,100000`).
 //! - `BATON_BENCH_DIR`: where the repositories are created (default: cargo's
 //!   `target/tmp`); the filesystem and its recent churn matter for the
 //!   commands that create files (the claims).
@@ -27,7 +28,7 @@ use support::{command, load_average, ms, output, timed, Res, Stats};
 
 const WARMUPS: usize = 3;
 const DEFAULT_RUNS: usize = 40;
-const DEFAULT_SIZES: &[usize] = &[0, 1_000, 10_000];
+const DEFAULT_SIZES: &[usize] = &[0, 100, 10_000, 100_000];
 const ACTOR: &str = "agent:bench";
 /// The claim every read command looks at (added to the reads copy, see `prepare_reads`).
 const PROBE: &str = "probe-0";
@@ -294,16 +295,23 @@ enum Cell {
     BaselineClaim,
     Status,
     List,
+    JsonList,
     DoctorHook,
+    /// Process start: `baton --version` beside `git --version`.
+    Version,
+    GitVersion,
 }
 
 impl Cell {
-    const ALL: [Cell; 5] = [
+    const ALL: [Cell; 8] = [
         Cell::BatonClaim,
         Cell::BaselineClaim,
         Cell::Status,
         Cell::List,
+        Cell::JsonList,
         Cell::DoctorHook,
+        Cell::Version,
+        Cell::GitVersion,
     ];
 
     fn label(self) -> &'static str {
@@ -312,7 +320,10 @@ impl Cell {
             Cell::BaselineClaim => "baseline git-plumbing claim",
             Cell::Status => "baton claims status <id>",
             Cell::List => "baton claims list",
+            Cell::JsonList => "baton --json claims list",
             Cell::DoctorHook => "baton doctor --hook",
+            Cell::Version => "baton --version",
+            Cell::GitVersion => "git --version",
         }
     }
 }
@@ -398,9 +409,24 @@ impl Set {
                     c.args(["claims", "list"]);
                     c
                 }
+                Cell::JsonList => {
+                    let mut c = env.cmd(&env.baton, &self.reads_repo);
+                    c.args(["--json", "claims", "list"]);
+                    c
+                }
                 Cell::DoctorHook => {
                     let mut c = env.cmd(&env.baton, &self.reads_repo);
                     c.args(["doctor", "--hook"]);
+                    c
+                }
+                Cell::Version => {
+                    let mut c = env.cmd(&env.baton, &self.reads_repo);
+                    c.arg("--version");
+                    c
+                }
+                Cell::GitVersion => {
+                    let mut c = env.cmd(Path::new("git"), &self.reads_repo);
+                    c.arg("--version");
                     c
                 }
             };
@@ -524,5 +550,40 @@ fn report(results: &[SizeResult]) {
         "doctor --hook p50 at 10k <= 50 ms",
         hook.map(|d| format!("{:.1} ms", ms(d))),
         hook.map(|d| ms(d) <= 50.0),
+    );
+    // Issue 20: listing grows far slower than the claims; the hot paths stay flat.
+    let ratio = |cell: Cell, big: usize, small: usize| {
+        Some(at(big)?.p50(cell)?.as_secs_f64() / at(small)?.p50(cell)?.as_secs_f64())
+    };
+    for (big, limit) in [(10_000, 4.0), (100_000, 40.0)] {
+        let r = ratio(Cell::JsonList, big, 100);
+        line(
+            &format!("--json claims list p50 at {}k / at 100 <= {limit}x", big / 1000),
+            r.map(|x| format!("{x:.2}x")),
+            r.map(|x| x <= limit),
+        );
+    }
+    for cell in [Cell::BatonClaim, Cell::Status, Cell::DoctorHook] {
+        let r = ratio(cell, 100_000, 0);
+        line(
+            &format!("{} p50 at 100k / at 0 <= 1.5x", cell.label()),
+            r.map(|x| format!("{x:.2}x")),
+            r.map(|x| x <= 1.5),
+        );
+    }
+    // Process start, pooled over every size (each round runs both once).
+    let pooled = |cell: Cell| {
+        let mut all: Vec<Duration> = results
+            .iter()
+            .flat_map(|r| r.cells.iter().filter(|(c, _)| *c == cell).map(|(_, s)| s.p50))
+            .collect();
+        all.sort();
+        all.get(all.len() / 2).copied()
+    };
+    let start = pooled(Cell::Version).zip(pooled(Cell::GitVersion));
+    line(
+        "baton --version p50 <= git --version p50 (median over sizes)",
+        start.map(|(b, g)| format!("{:.2} ms against {:.2} ms", ms(b), ms(g))),
+        start.map(|(b, g)| b <= g),
     );
 }

@@ -146,7 +146,7 @@ where
 }
 
 /// The bytes of a file where only `.toml` files belong (claims, agents).
-fn read_toml_entry(snap: &Snapshot<'_>, entry: &Entry) -> Result<Vec<u8>> {
+pub fn read_toml_entry(snap: &Snapshot<'_>, entry: &Entry) -> Result<Vec<u8>> {
     if entry.path.ends_with(".toml") {
         read_entry(snap, entry)
     } else {
@@ -165,6 +165,25 @@ pub fn load_toml_entry<T: serde::de::DeserializeOwned>(
     read_toml_entry(snap, entry).and_then(|b| decode_checked(&entry.path, &b, codec::decode_toml::<T>, schema_of))
 }
 
+/// A TOML file's bytes (from [`read_toml_entry`]) parsed exactly as
+/// [`load_all`] parses them, wherever they were read.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    path: &str,
+    bytes: &[u8],
+    schema_of: impl Fn(&T) -> u32,
+) -> Result<T> {
+    decode_checked(path, bytes, codec::decode_toml::<T>, schema_of)
+}
+
+/// A JSON record's bytes (from [`read_entry`]) parsed exactly as [`load_all_json`] parses them.
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    path: &str,
+    bytes: &[u8],
+    schema_of: impl Fn(&T) -> u32,
+) -> Result<T> {
+    decode_checked(path, bytes, codec::decode_json::<T>, schema_of)
+}
+
 /// One record of a directory [`load_all_json`] reads, parsed exactly as it would parse it.
 pub fn load_json_entry<T: serde::de::DeserializeOwned>(
     snap: &Snapshot<'_>,
@@ -176,7 +195,7 @@ pub fn load_json_entry<T: serde::de::DeserializeOwned>(
 
 /// `f` over `items`, on up to 8 threads when there are many: parsing
 /// dominates at 10k claims.
-fn parallel<I: Sync, O: Send>(items: &[I], f: impl Fn(&I) -> O + Sync) -> Vec<O> {
+pub fn parallel<I: Sync, O: Send>(items: &[I], f: impl Fn(&I) -> O + Sync) -> Vec<O> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let chunk = items.len().div_ceil(threads).max(256);
     std::thread::scope(|s| {
@@ -218,7 +237,7 @@ fn decode_checked<T>(
 
 /// The bytes of a file entry; a gitlink, a symlink or a missing object is
 /// a file that does not parse.
-fn read_entry(snap: &Snapshot<'_>, entry: &Entry) -> Result<Vec<u8>> {
+pub fn read_entry(snap: &Snapshot<'_>, entry: &Entry) -> Result<Vec<u8>> {
     match entry.kind {
         EntryKind::File => snap.read_blob(entry.id).map_err(|e| {
             codec::corrupt(

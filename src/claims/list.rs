@@ -1,11 +1,11 @@
 //! What `claims list` shows: the claims a filter keeps, in natural id order
 //! (T-2 before T-10), active work unless `--all` or `--state` asks for
-//! history, at most `--limit`. One pure function over loaded claims, so any
-//! source of claims (the state, a read index) feeds it alike.
+//! history, at most `--limit`. One pure function over claim rows ([`Row`]), so any
+//! source of claims (the state, the read index) feeds it alike.
 
 use std::cmp::Ordering;
 
-use super::{Claim, ClaimState};
+use super::{ClaimState, Row};
 use crate::ids::{Actor, AgentId};
 
 /// Filters of `claims list`.
@@ -24,7 +24,7 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub fn matches(&self, c: &Claim) -> bool {
+    pub fn matches(&self, c: &Row) -> bool {
         let shown = match self.state {
             Some(s) => c.state == s,
             None => self.all || c.state.is_held(),
@@ -40,8 +40,8 @@ impl Filter {
 }
 
 /// The claims `filter` keeps, sorted naturally by id, cut at its limit.
-pub fn select(claims: impl IntoIterator<Item = Claim>, filter: &Filter) -> Vec<Claim> {
-    let mut kept: Vec<Claim> = claims.into_iter().filter(|c| filter.matches(c)).collect();
+pub fn select(claims: impl IntoIterator<Item = Row>, filter: &Filter) -> Vec<Row> {
+    let mut kept: Vec<Row> = claims.into_iter().filter(|c| filter.matches(c)).collect();
     kept.sort_by(|a, b| natural_cmp(a.id.as_str(), b.id.as_str()));
     if let Some(limit) = filter.limit {
         kept.truncate(limit);

@@ -11,9 +11,11 @@ pub mod actors;
 pub mod check;
 mod list;
 mod refusals;
+mod row;
 
 pub use list::{natural_cmp, select, Filter};
 use refusals::{held_by_other, no_claim, not_owner, wrong_state};
+pub use row::Row;
 
 use serde::{Deserialize, Serialize};
 

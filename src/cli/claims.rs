@@ -5,8 +5,8 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::doctor;
-use super::output::{published, safe, short, short_opt, table, Output};
-use crate::claims::{Claim, ClaimRequest, ClaimState, Expiry, Filter, Force, Transition};
+use super::output::{json_list, published, safe, short, short_opt, table, Output};
+use crate::claims::{Claim, ClaimRequest, ClaimState, Expiry, Filter, Force, Row, Transition};
 use crate::clock::{format_timestamp, Span};
 use crate::error::Result;
 use crate::ids::{Actor, AgentId, ClaimId, Role};
@@ -356,16 +356,25 @@ fn summary(summary: &op::Summary) -> Output {
     if !summary.offered.is_empty() {
         text.push_str("accept with `baton claims accept <id>`, or `baton claims reject <id> --reason <why>`\n");
     }
+    // A row keeps its claim as printed JSON; the few held ones are read back.
+    let mine: Vec<serde_json::Value> = summary
+        .mine
+        .iter()
+        .map(|r| serde_json::from_str(&r.json).unwrap_or_default())
+        .collect();
     Output::new(
-        json!({"counts": counts, "actor": summary.actor, "mine": summary.mine, "offered": summary.offered}),
+        json!({"counts": counts, "actor": summary.actor, "mine": mine, "offered": summary.offered}),
         text,
     )
 }
 
-fn list(claims: &[Claim], json: bool) -> Output {
+fn list(claims: &[Row], json: bool) -> Output {
     // At 10k claims either rendering costs milliseconds: build only the one asked for.
     if json {
-        return Output::new(json!({ "claims": claims }), String::new());
+        return Output::printed_json(
+            json_list("claims", claims.iter().map(|c| c.json.as_str())),
+            String::new(),
+        );
     }
     if claims.is_empty() {
         return Output::new(serde_json::Value::Null, "no claims");

@@ -8,6 +8,7 @@ use super::doctor;
 use super::output::{publication, safe, table, Output};
 use super::workflow::Execution;
 use crate::clock::{format_timestamp, Span};
+use crate::delivery::row::Row;
 use crate::delivery::{Delivery, Phase};
 use crate::error::Result;
 use crate::ids::{Actor, AgentId, ClaimId, Role, RunId};
@@ -317,7 +318,7 @@ fn describe(d: &Delivered) -> String {
     text
 }
 
-fn list(deliveries: &[Delivery], unreadable: &[crate::finding::Finding]) -> Output {
+fn list(deliveries: &[Row], unreadable: &[crate::finding::Finding]) -> Output {
     let mut rows = vec![["DELIVERY", "ISSUE", "PHASE", "OWNER", "RUN", "UPDATED"]
         .map(String::from)
         .to_vec()];
@@ -344,7 +345,12 @@ fn list(deliveries: &[Delivery], unreadable: &[crate::finding::Finding]) -> Outp
     for f in unreadable {
         text.push_str(&format!("warning: {} ({})\n", safe(&f.message), safe(&f.hint)));
     }
-    Output::new(json!({ "deliveries": deliveries, "unreadable": unreadable }), text)
+    // A row keeps its ledger as printed JSON; the few listed are read back.
+    let listed: Vec<serde_json::Value> = deliveries
+        .iter()
+        .map(|d| serde_json::from_str(&d.json).unwrap_or_default())
+        .collect();
+    Output::new(json!({ "deliveries": listed, "unreadable": unreadable }), text)
 }
 
 fn resume_plan(d: &Delivery, action: &Resume) -> Output {

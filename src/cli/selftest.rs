@@ -130,6 +130,17 @@ fn scenario(s: &mut Scenario) -> anyhow::Result<()> {
     let released = s.baton(human, &["claims", "release", "T-1"], 0)?;
     ensure!(released["claim"]["state"] == json!("completed"), "release: {released}");
 
+    // The read index is a cache: without it, the same list.
+    let listed = s.baton(human, &["claims", "list"], 0)?;
+    let index = s.repo.join(".git/baton/index");
+    ensure!(index.join("claims").is_file(), "claims list left no read index");
+    std::fs::remove_dir_all(&index).context("removing the read index")?;
+    let relisted = s.baton(human, &["claims", "list"], 0)?;
+    ensure!(
+        listed == relisted,
+        "the list changed without the read index: {listed} / {relisted}"
+    );
+
     expiry_pool_and_history(s)
 }
 

@@ -17,6 +17,7 @@ use crate::workflow::def::Definition;
 use crate::workflow::exec::Sink;
 use crate::workflow::ledger::{Run, RunStatus};
 use crate::workflow::policy::Refusal;
+use crate::workflow::summary::Summary;
 use crate::workflow::{template_description, TEMPLATES};
 
 #[derive(Debug, Subcommand)]
@@ -278,7 +279,7 @@ fn describe_run(run: &Run) -> String {
     )
 }
 
-fn list(runs: &[Run]) -> Output {
+fn list(runs: &[Summary]) -> Output {
     let mut rows = vec![["RUN", "WORKFLOW", "STATUS", "STARTED", "HOST"]
         .map(String::from)
         .to_vec()];
@@ -298,7 +299,15 @@ fn list(runs: &[Run]) -> Output {
     };
     let items: Vec<_> = runs
         .iter()
-        .map(|r| json!({"id": r.id, "workflow": r.workflow, "status": r.status, "started_at": r.started_at, "host": r.host}))
+        .map(|r| {
+            let mut item = json!({"id": r.id, "workflow": r.workflow, "status": r.status, "started_at": r.started_at});
+            if let Some(t) = &r.finished_at {
+                item["finished_at"] = json!(t);
+            }
+            item["host"] = json!(r.host);
+            item["steps"] = json!(r.steps);
+            item
+        })
         .collect();
     Output::new(json!({ "runs": items }), text)
 }

@@ -11,6 +11,7 @@
 //! delivery instead of being acted on.
 
 pub mod check;
+pub mod row;
 
 use serde::{Deserialize, Serialize};
 

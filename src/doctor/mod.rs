@@ -149,6 +149,55 @@ pub fn hook(installed: bool) -> Finding {
     }
 }
 
+/// What doctor finds of one index file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexStanding {
+    /// There is none (it is built on first use).
+    Missing,
+    /// It reads back and agrees with the state, or is of an older tree
+    /// (brought up to date on next use).
+    Sound,
+    /// It does not read back (corrupt, or written by another baton).
+    Unreadable,
+    /// It is of the current tree but its rows differ from a full read.
+    Disagrees,
+}
+
+/// The machine-local read index (`ops::index`): one finding per file that
+/// does not read back or disagrees with the state (`fixed`: removed, so it
+/// is rebuilt on next use), or one saying all are sound.
+pub fn read_index(files: &[(std::path::PathBuf, IndexStanding, bool)]) -> Vec<Finding> {
+    use IndexStanding as Standing;
+    let mut out: Vec<Finding> = files
+        .iter()
+        .filter_map(|(path, standing, fixed)| {
+            let what = match standing {
+                Standing::Unreadable => "does not read back (corrupt, or written by another version of baton)",
+                Standing::Disagrees => "disagrees with the state it says it indexes",
+                Standing::Missing | Standing::Sound => return None,
+            };
+            let mut f = Finding::warn(
+                "store.index",
+                format!(
+                    "read index {} {what}: listings rebuild it from the state",
+                    path.display()
+                ),
+            )
+            .hint("`baton doctor --fix` removes it (it is a cache; the next listing builds it again)");
+            f.fixed = *fixed;
+            Some(f)
+        })
+        .collect();
+    if out.is_empty() {
+        let built = files.iter().filter(|(_, s, _)| *s == Standing::Sound).count();
+        out.push(Finding::ok(
+            "store.index",
+            format!("read index: {built} of {} file(s) built, all sound", files.len()),
+        ));
+    }
+    out
+}
+
 /// State files that did not parse, as findings of `check`.
 pub fn broken(files: &[Broken], check: &str) -> Vec<Finding> {
     files.iter().map(|b| file_problem(check, &b.path, &b.error)).collect()

@@ -4,8 +4,8 @@
 //! pool capacity and publishes with `--sync` or `sync.auto`.
 
 use super::pool::{self, Wanted};
-use super::{sync, Applied, Committed, Session};
-use crate::claims::{self, Claim, ClaimRequest, ClaimState, Ctx, Expiry, Filter, Force, Holding, Transition};
+use super::{index, sync, Applied, Committed, Session};
+use crate::claims::{self, Claim, ClaimRequest, ClaimState, Ctx, Expiry, Filter, Force, Holding, Row, Transition};
 use crate::clock::Span;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, ClaimId};
@@ -287,25 +287,37 @@ pub fn verify(s: &Session, id: &ClaimId, generation: u64, owner: Option<Actor>) 
 pub struct Summary {
     pub counts: Vec<(ClaimState, usize)>,
     pub actor: Actor,
-    pub mine: Vec<Claim>,
-    /// Handoffs waiting for the actor to accept or reject them.
+    pub mine: Vec<Row>,
+    /// Handoffs waiting for the actor to accept or reject them (whole
+    /// claims: the few offered are read from the state for their notes).
     pub offered: Vec<Claim>,
 }
 
+/// Every claim's row, through the read index (`ops::index`); refused, as
+/// `state::all_claims` refuses, when a claim file does not parse.
+pub fn rows(s: &Session) -> Result<Vec<Row>> {
+    index::strict_rows::<index::Claims>(&s.store, &s.snapshot()?)
+}
+
 pub fn summary(s: &Session) -> Result<Summary> {
-    let all = state::all_claims(&s.snapshot()?)?;
+    let all = rows(s)?;
     let actor = s.actor()?;
     let counts = ClaimState::ALL
         .iter()
         .map(|st| (*st, all.iter().filter(|c| c.state == *st).count()))
         .collect();
-    let offered = claims::select(
+    let offered_rows = claims::select(
         all.iter().filter(|c| c.handoff_to.as_ref() == Some(&actor)).cloned(),
         &Filter {
             to: Some(actor.clone()),
             ..Filter::default()
         },
     );
+    let snap = s.snapshot()?;
+    let offered = offered_rows
+        .iter()
+        .filter_map(|r| state::claim(&snap, &r.id).transpose())
+        .collect::<Result<Vec<Claim>>>()?;
     let mine = claims::select(all.into_iter().filter(|c| c.is_held_by(&actor)), &Filter::default());
     Ok(Summary {
         counts,
@@ -316,6 +328,6 @@ pub fn summary(s: &Session) -> Result<Summary> {
 }
 
 /// The claims `filter` keeps, in natural id order ([`claims::select`]).
-pub fn list(s: &Session, filter: &Filter) -> Result<Vec<Claim>> {
-    Ok(claims::select(state::all_claims(&s.snapshot()?)?, filter))
+pub fn list(s: &Session, filter: &Filter) -> Result<Vec<Row>> {
+    Ok(claims::select(rows(s)?, filter))
 }

@@ -363,6 +363,7 @@ fn store_checks(store: &Store, snap: &Snapshot<'_>, fix: bool) -> Result<Vec<Fin
     ));
     out.push(objects_check(store, fix));
     out.push(doctor::hook(hooks::hook_installed(store)));
+    out.extend(doctor::read_index(&super::index::check_all(store, snap, fix)?));
     Ok(out)
 }
 

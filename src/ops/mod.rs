@@ -11,7 +11,8 @@
 //! [`workflow`], [`delivery`], [`repo`] (init, log, config), [`sync`],
 //! [`doctor`] and [`learn`]; [`fetched`] brings in what a plain `git fetch`
 //! brought, [`hooks`] writes the git hooks, [`latest`] picks the run a
-//! resume without `--run-id` means; [`verify`] finds state files this baton
+//! resume without `--run-id` means, [`index`] is the machine-local read
+//! index the listings read through; [`verify`] finds state files this baton
 //! cannot parse for the hook, sync and doctor's quarantine.
 
 pub mod claims;
@@ -20,6 +21,7 @@ pub mod delivery;
 pub mod doctor;
 pub mod fetched;
 pub mod hooks;
+pub mod index;
 pub mod latest;
 pub mod learn;
 pub mod pool;

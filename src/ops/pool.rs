@@ -186,7 +186,8 @@ pub fn change_agent(s: &Session, id: &AgentId, op: AgentOp) -> Result<Applied<Ag
 pub fn health(s: &Session, stale_after: Option<Span>) -> Result<Vec<Health>> {
     let snap = s.snapshot()?;
     let agents = state::all_agents(&snap)?;
-    let loads = pool::loads(&state::all_claims(&snap)?);
+    let rows = super::index::strict_rows::<super::index::Claims>(&s.store, &snap)?;
+    let loads = pool::loads_of(rows.iter().map(|r| (r.state, r.agent.as_ref())));
     let timeout = stale_after.or(s.config()?.pool.heartbeat_timeout);
     Ok(pool::health(&agents, &loads, s.now, timeout))
 }

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::Session;
+use super::{index, Session};
 use crate::clock::Timestamp;
 use crate::config::WorkflowPolicy;
 use crate::error::{Error, Kind, Result};
@@ -34,6 +34,7 @@ use crate::workflow::ledger::{self, DefinitionRef, Run, RunStatus, StepStatus};
 pub use crate::workflow::named;
 use crate::workflow::policy::{self, Refusal};
 use crate::workflow::redact::SecretNames;
+use crate::workflow::summary::Summary;
 use crate::workflow::{DEFINITIONS_DIR, TEMPLATES};
 
 /// How long `workflow stop` waits for the runner to record the stop.
@@ -362,20 +363,32 @@ fn no_run(id: &RunId) -> Error {
     Error::refused("no_run", format!("there is no run {id}")).with_hint("`baton workflow list` shows recent runs")
 }
 
-/// The run `id`, or the latest when `None`.
+/// The run `id`, or the latest when `None` (found through the read index:
+/// only that run's ledger is read).
 pub fn status(s: &Session, id: Option<&RunId>) -> Result<Run> {
     match id {
         Some(id) => get(s, id),
-        None => state::all_runs(&s.snapshot()?)?.into_iter().next().ok_or_else(|| {
-            Error::refused("no_run", "no workflow has run yet")
-                .with_hint("start one: baton workflow run <name> --execute")
-        }),
+        None => {
+            let latest = summaries(s)?.into_iter().next().ok_or_else(|| {
+                Error::refused("no_run", "no workflow has run yet")
+                    .with_hint("start one: baton workflow run <name> --execute")
+            })?;
+            get(s, &latest.id)
+        }
     }
 }
 
-/// Recent runs, newest first.
-pub fn list(s: &Session, limit: usize) -> Result<Vec<Run>> {
-    Ok(state::all_runs(&s.snapshot()?)?.into_iter().take(limit).collect())
+/// Every run's summary, newest first (by ledger path, as `state::all_runs`
+/// orders runs), through the read index; refused when a ledger does not parse.
+fn summaries(s: &Session) -> Result<Vec<Summary>> {
+    let mut rows = index::strict_rows::<index::Runs>(&s.store, &s.snapshot()?)?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// Recent runs' summaries, newest first.
+pub fn list(s: &Session, limit: usize) -> Result<Vec<Summary>> {
+    Ok(summaries(s)?.into_iter().take(limit).collect())
 }
 
 /// What resuming `id` would re-run, and what policy says of it.

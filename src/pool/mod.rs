@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::claims::{Assignment, Claim};
+use crate::claims::{Assignment, Claim, ClaimState};
 use crate::clock::{Span, Timestamp};
 use crate::codec::SCHEMA;
 use crate::error::{Error, Result};
@@ -55,9 +55,14 @@ pub struct Agent {
 pub type Loads = BTreeMap<AgentId, u32>;
 
 pub fn loads<'c>(claims: impl IntoIterator<Item = &'c Claim>) -> Loads {
+    loads_of(claims.into_iter().map(|c| (c.state, c.agent.as_ref())))
+}
+
+/// As [`loads`], from each claim's state and agent (a claim row has both).
+pub fn loads_of<'a>(claims: impl IntoIterator<Item = (ClaimState, Option<&'a AgentId>)>) -> Loads {
     let mut out = Loads::new();
-    for c in claims {
-        if let (true, Some(agent)) = (c.state.is_held(), &c.agent) {
+    for (state, agent) in claims {
+        if let (true, Some(agent)) = (state.is_held(), agent) {
             *out.entry(agent.clone()).or_default() += 1;
         }
     }

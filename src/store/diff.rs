@@ -71,6 +71,14 @@ impl Store {
         Ok(out)
     }
 
+    /// As [`Store::tree_changes`], for two versions of the tree at `dir`
+    /// (paths are given from the root, under `dir`).
+    pub fn tree_changes_under(&self, dir: &str, old: ObjectId, new: ObjectId) -> Result<Vec<(String, Option<Entry>)>> {
+        let mut out = Vec::new();
+        self.tree_changes_at(dir, Some(old), Some(new), &mut out)?;
+        Ok(out)
+    }
+
     fn tree_changes_at(
         &self,
         prefix: &str,

@@ -212,6 +212,20 @@ impl<'r> Snapshot<'r> {
         Ok(blob.take_data())
     }
 
+    /// The id of the tree at `dir` (`None` when there is none): what the
+    /// read index is keyed by.
+    pub fn subtree(&self, dir: &str) -> Result<Option<ObjectId>> {
+        let root = self
+            .repo
+            .find_tree(self.tree)
+            .git_context(|| "reading the state tree".into())?;
+        Ok(root
+            .lookup_entry_by_path(dir)
+            .git_context(|| format!("looking up {dir}"))?
+            .filter(|e| e.mode().is_tree())
+            .map(|e| e.object_id()))
+    }
+
     /// Every entry below `dir` that is not a tree (recursively), in tree order.
     pub fn files_under(&self, dir: &str) -> Result<Vec<Entry>> {
         let root = self

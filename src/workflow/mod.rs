@@ -9,6 +9,7 @@ pub mod exec;
 pub mod ledger;
 pub mod policy;
 pub mod redact;
+pub mod summary;
 
 /// Where definitions live in the working tree.
 pub const DEFINITIONS_DIR: &str = ".baton/workflows";

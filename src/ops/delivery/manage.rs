@@ -43,12 +43,21 @@ pub fn status(s: &Session, id: &RunId) -> Result<Delivered> {
     })
 }
 
-/// Recent deliveries, newest first, and a finding for each ledger that
-/// cannot be read (listed beside the others, never instead of them).
-pub fn list(s: &Session, limit: usize) -> Result<(Vec<Delivery>, Vec<Finding>)> {
-    let (ledgers, broken) = state::readable_deliveries(&s.snapshot()?)?;
+/// Recent deliveries' rows, newest first, through the read index
+/// (`ops::index`), and a finding for each ledger that cannot be read
+/// (listed beside the others, never instead of them).
+pub fn list(s: &Session, limit: usize) -> Result<(Vec<delivery::row::Row>, Vec<Finding>)> {
+    let mut rows = Vec::new();
+    let mut broken = Vec::new();
+    for (path, row) in crate::ops::index::rows::<crate::ops::index::Deliveries>(&s.store, &s.snapshot()?)? {
+        match row {
+            Ok(row) => rows.push(row),
+            Err(error) => broken.push(state::Broken { path, error }),
+        }
+    }
+    rows.reverse();
     let unreadable = crate::doctor::broken(&broken, "delivery.files");
-    Ok((ledgers.into_iter().take(limit).collect(), unreadable))
+    Ok((rows.into_iter().take(limit).collect(), unreadable))
 }
 
 /// Load a delivery its owner acts on.

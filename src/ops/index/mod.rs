@@ -1,0 +1,306 @@
+//! The machine-local read index: for each directory of records the listing
+//! commands read (claims, workflow runs, deliveries), one file under
+//! `.git/baton/index/` holding every record's row (what listing filters,
+//! sorts and shows), keyed by the id of that directory's tree in the state.
+//!
+//! - For a tree already indexed the rows come from the file: no claim,
+//!   ledger or tree below the directory is read.
+//! - For another tree the file is brought up to it from the tree diff
+//!   (`Store::tree_changes_under`): only the records that changed are read
+//!   and parsed, the others are kept.
+//! - A missing, unreadable or corrupt file (a checksum covers it), one
+//!   written by another baton version, or one whose tree cannot be read any
+//!   more is rebuilt from a full read.
+//!
+//! It is a cache: rows are made by the same functions either way
+//! ([`crate::claims::Row::of`], ...), a file that does not parse is
+//! remembered as broken and its error is worked out again from the state
+//! when it is asked for, and writing the index is best effort (a read-only
+//! repository just reads everything each time). Deleting it changes no
+//! answer; `baton doctor` checks it and `--fix` drops one that is corrupt or
+//! disagrees with the state.
+
+mod codec;
+mod collections;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+use gix::ObjectId;
+
+pub use codec::{Dec, Enc};
+pub use collections::{Claims, Deliveries, Runs};
+
+use crate::doctor::IndexStanding as Standing;
+use crate::error::Result;
+use crate::state;
+use crate::store::{Entry, Snapshot, Store};
+
+/// One directory of records the index keeps rows of.
+pub trait Collection {
+    /// The index file's name under `.git/baton/index/`.
+    const NAME: &'static str;
+    /// The records' directory in the state tree.
+    const DIR: &'static str;
+    type Row: Send;
+    /// A record's bytes, read as the full read reads them.
+    fn read(snap: &Snapshot<'_>, entry: &Entry) -> Result<Vec<u8>>;
+    /// A record's row, parsed as the full read parses it.
+    fn parse(path: &str, bytes: &[u8]) -> Result<Self::Row>;
+    fn encode(row: &Self::Row, out: &mut Enc);
+    fn decode(input: &mut Dec<'_>) -> Option<Self::Row>;
+}
+
+/// One record as the index keeps it: its path, and its row (`None`: it does
+/// not parse; the error is worked out again when asked for).
+struct Item<R> {
+    path: String,
+    row: Option<R>,
+}
+
+/// Where the index files live.
+pub fn dir(store: &Store) -> PathBuf {
+    store.git_dir().join("baton").join("index")
+}
+
+fn file<C: Collection>(store: &Store) -> PathBuf {
+    dir(store).join(C::NAME)
+}
+
+/// Every record of `C` in `snap`, in tree order: its row, or why it does
+/// not parse (exactly the error the full read gives).
+pub fn rows<C: Collection>(store: &Store, snap: &Snapshot<'_>) -> Result<Vec<(String, Result<C::Row>)>> {
+    let items = items::<C>(store, snap)?;
+    Ok(items
+        .into_iter()
+        .map(|item| {
+            let row = match item.row {
+                Some(row) => Ok(row),
+                None => broken::<C>(snap, &item.path),
+            };
+            (item.path, row)
+        })
+        .collect())
+}
+
+/// Every record's row, refusing on the first record that does not parse,
+/// as `state::all_claims` and its kin do.
+pub fn strict_rows<C: Collection>(store: &Store, snap: &Snapshot<'_>) -> Result<Vec<C::Row>> {
+    let items = items::<C>(store, snap)?;
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        match item.row {
+            Some(row) => out.push(row),
+            None => out.push(broken::<C>(snap, &item.path)?),
+        }
+    }
+    Ok(out)
+}
+
+/// A record remembered as not parsing, read again: its error (or its row,
+/// when it reads now — a missing object that was fetched since).
+fn broken<C: Collection>(snap: &Snapshot<'_>, path: &str) -> Result<C::Row> {
+    let entry = snap
+        .entry(path)?
+        .ok_or_else(|| crate::codec::corrupt(path, "it is not a file in the state tree"))?;
+    C::read(snap, &entry).and_then(|bytes| C::parse(path, &bytes))
+}
+
+/// The index's items for `snap`: read, brought up to date, or rebuilt
+/// (and written back when they changed).
+fn items<C: Collection>(store: &Store, snap: &Snapshot<'_>) -> Result<Vec<Item<C::Row>>> {
+    let Some(key) = snap.subtree(C::DIR)? else {
+        return Ok(Vec::new());
+    };
+    let path = file::<C>(store);
+    let items = match read::<C>(&path) {
+        Some((indexed, items)) if indexed == key => return Ok(items),
+        Some((indexed, items)) => match update::<C>(store, snap, indexed, key, items) {
+            Ok(items) => items,
+            Err(_) => build::<C>(snap)?,
+        },
+        None => build::<C>(snap)?,
+    };
+    write::<C>(store, &path, key, &items);
+    Ok(items)
+}
+
+/// Every record read and parsed (records are read on this thread, which
+/// holds the snapshot, and parsed on several).
+fn build<C: Collection>(snap: &Snapshot<'_>) -> Result<Vec<Item<C::Row>>> {
+    let read: Vec<(String, Result<Vec<u8>>)> = snap
+        .files_under(C::DIR)?
+        .into_iter()
+        .map(|entry| {
+            let bytes = C::read(snap, &entry);
+            (entry.path, bytes)
+        })
+        .collect();
+    let mut items = state::parallel(&read, |(path, bytes)| Item {
+        path: path.clone(),
+        row: bytes.as_ref().ok().and_then(|b| C::parse(path, b).ok()),
+    });
+    // Tree order is the paths' byte order; sorted anyway, as updates merge by it.
+    items.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(items)
+}
+
+/// `items`, indexed at tree `old`, brought up to tree `new`: only the
+/// records the diff names are read.
+fn update<C: Collection>(
+    store: &Store,
+    snap: &Snapshot<'_>,
+    old: ObjectId,
+    new: ObjectId,
+    items: Vec<Item<C::Row>>,
+) -> Result<Vec<Item<C::Row>>> {
+    let mut changes = store.tree_changes_under(C::DIR, old, new)?;
+    changes.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = Vec::with_capacity(items.len() + changes.len());
+    let mut kept = items.into_iter().peekable();
+    for (path, entry) in changes {
+        while let Some(item) = kept.next_if(|item| item.path < path) {
+            out.push(item);
+        }
+        kept.next_if(|item| item.path == path);
+        if let Some(entry) = entry {
+            let row = C::read(snap, &entry).and_then(|b| C::parse(&path, &b)).ok();
+            out.push(Item { path, row });
+        }
+    }
+    out.extend(kept);
+    Ok(out)
+}
+
+const MAGIC: &str = "baton-index";
+
+/// The first line: what wrote it, for which tree, and the body's checksum and length.
+fn header<C: Collection>(key: ObjectId, body: &[u8]) -> String {
+    format!(
+        "{MAGIC} {} {} {key} {:08x} {}\n",
+        C::NAME,
+        env!("CARGO_PKG_VERSION"),
+        crc32fast::hash(body),
+        body.len()
+    )
+}
+
+fn encode<C: Collection>(items: &[Item<C::Row>]) -> Vec<u8> {
+    let mut out = Enc::default();
+    out.u64(items.len() as u64);
+    let mut row_bytes = Enc::default();
+    for item in items {
+        out.str(&item.path);
+        match &item.row {
+            None => out.u8(0),
+            Some(row) => {
+                out.u8(1);
+                row_bytes.0.clear();
+                C::encode(row, &mut row_bytes);
+                out.bytes(&row_bytes.0);
+            }
+        }
+    }
+    out.0
+}
+
+/// The index file's tree and items; `None` when it is missing, corrupt, or
+/// written by another version of baton (which may make rows differently).
+fn read<C: Collection>(path: &Path) -> Option<(ObjectId, Vec<Item<C::Row>>)> {
+    let data = std::fs::read(path).ok()?;
+    decode::<C>(&data)
+}
+
+fn decode<C: Collection>(data: &[u8]) -> Option<(ObjectId, Vec<Item<C::Row>>)> {
+    let newline = data.iter().position(|&b| b == b'\n')?;
+    let (line, body) = (std::str::from_utf8(&data[..newline]).ok()?, &data[newline + 1..]);
+    let fields: Vec<&str> = line.split(' ').collect();
+    let [magic, name, version, key, crc, len] = fields[..] else {
+        return None;
+    };
+    if magic != MAGIC || name != C::NAME || version != env!("CARGO_PKG_VERSION") {
+        return None;
+    }
+    if len.parse::<usize>().ok()? != body.len() || u32::from_str_radix(crc, 16).ok()? != crc32fast::hash(body) {
+        return None;
+    }
+    let key = ObjectId::from_hex(key.as_bytes()).ok()?;
+    let mut input = Dec(body);
+    let count = usize::try_from(input.u64()?).ok()?;
+    let mut items = Vec::with_capacity(count.min(body.len()));
+    for _ in 0..count {
+        let path = input.str()?.to_owned();
+        let row = match input.u8()? {
+            0 => None,
+            1 => {
+                let mut row = Dec(input.bytes()?);
+                let decoded = C::decode(&mut row)?;
+                if !row.is_empty() {
+                    return None;
+                }
+                Some(decoded)
+            }
+            _ => return None,
+        };
+        // In strictly increasing path order, as written.
+        if items.last().is_some_and(|last: &Item<C::Row>| last.path >= path) {
+            return None;
+        }
+        items.push(Item { path, row });
+    }
+    input.is_empty().then_some((key, items))
+}
+
+/// Best effort: an index that cannot be written is rebuilt next time.
+/// Never creates `.git` itself (a repository deleted meanwhile stays gone).
+fn write<C: Collection>(store: &Store, path: &Path, key: ObjectId, items: &[Item<C::Row>]) {
+    if !store.git_dir().is_dir() {
+        return;
+    }
+    let body = encode::<C>(items);
+    let mut data = header::<C>(key, &body).into_bytes();
+    data.extend_from_slice(&body);
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let written = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(&tmp, &data))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+/// The standing of `C`'s index file against `snap`; with `fix`, a file
+/// that is unreadable or disagrees is removed (it is rebuilt on next use).
+pub fn check<C: Collection>(store: &Store, snap: &Snapshot<'_>, fix: bool) -> Result<(PathBuf, Standing, bool)> {
+    let path = file::<C>(store);
+    let Ok(data) = std::fs::read(&path) else {
+        return Ok((path, Standing::Missing, false));
+    };
+    let standing = match decode::<C>(&data) {
+        None => Standing::Unreadable,
+        Some((key, items)) if Some(key) == snap.subtree(C::DIR)? => {
+            let fresh = build::<C>(snap)?;
+            if encode::<C>(&items) == encode::<C>(&fresh) {
+                Standing::Sound
+            } else {
+                Standing::Disagrees
+            }
+        }
+        Some(_) => Standing::Sound,
+    };
+    let fixed =
+        fix && matches!(standing, Standing::Unreadable | Standing::Disagrees) && std::fs::remove_file(&path).is_ok();
+    Ok((path, standing, fixed))
+}
+
+/// The standing of every index file, for doctor.
+pub fn check_all(store: &Store, snap: &Snapshot<'_>, fix: bool) -> Result<Vec<(PathBuf, Standing, bool)>> {
+    Ok(vec![
+        check::<Claims>(store, snap, fix)?,
+        check::<Runs>(store, snap, fix)?,
+        check::<Deliveries>(store, snap, fix)?,
+    ])
+}
