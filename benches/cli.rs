@@ -19,12 +19,12 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{command, load_average, ms, output, timed, Res, Stats};
+use support::{command, fast_import, load_average, ms, output, timed, Res, Stats};
 
 const WARMUPS: usize = 3;
 const DEFAULT_RUNS: usize = 40;
@@ -247,27 +247,7 @@ fn seed(env: &Env, repo: &Path, n: usize) -> Res<()> {
     }
     stream.extend_from_slice(b"done\n");
 
-    let mut c = env.cmd(Path::new("git"), repo);
-    c.args(["fast-import", "--quiet", "--done"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().map_err(|e| format!("git fast-import: {e}"))?;
-    child
-        .stdin
-        .take()
-        .ok_or("no stdin")?
-        .write_all(&stream)
-        .map_err(|e| format!("feeding git fast-import: {e}"))?;
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "git fast-import: {}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(())
+    fast_import(env.cmd(Path::new("git"), repo), &stream)
 }
 
 fn describe_repo(env: &Env, repo: &Path) -> Res<String> {

@@ -21,12 +21,12 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{baton_bin, command, env_number, load_average, ms, output, timed, Res, Stats};
+use support::{baton_bin, command, env_number, fast_import, load_average, ms, output, timed, Res, Stats};
 
 const CLAIMS: usize = 10_000;
 const SNAPSHOTS: usize = 1_000;
@@ -243,7 +243,7 @@ fn prepare(b: &Bench, root: &Path) -> Res<PathBuf> {
             body.len()
         );
     }
-    fast_import(b, &repo, stream)?;
+    import(b, &repo, stream)?;
     output(b.cmd(Path::new("git"), &repo, &["gc", "-q", "--prune=now"]), "git gc")?;
     let first = output(b.baton(&repo, &["--json", "daemon", "tick", "--full"]), "first tick")?;
     let doc: serde_json::Value = serde_json::from_str(&first).map_err(|e| e.to_string())?;
@@ -257,22 +257,9 @@ fn prepare(b: &Bench, root: &Path) -> Res<PathBuf> {
 }
 
 /// Feed one fast-import stream (without its `done`) to `git fast-import`.
-fn fast_import(b: &Bench, repo: &Path, mut stream: Vec<u8>) -> Res<()> {
+fn import(b: &Bench, repo: &Path, mut stream: Vec<u8>) -> Res<()> {
     stream.extend_from_slice(b"done\n");
-    let mut c = b.cmd(Path::new("git"), repo, &["fast-import", "--quiet", "--done"]);
-    c.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
-    let mut child = c.spawn().map_err(|e| format!("git fast-import: {e}"))?;
-    child
-        .stdin
-        .take()
-        .ok_or("no stdin")?
-        .write_all(&stream)
-        .map_err(|e| format!("feeding git fast-import: {e}"))?;
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!("git fast-import: {}", String::from_utf8_lossy(&out.stderr)));
-    }
-    Ok(())
+    fast_import(b.cmd(Path::new("git"), repo, &[]), &stream)
 }
 
 /// A repository whose state history is `old` snapshots, one a minute
@@ -319,7 +306,7 @@ fn prepare_history(b: &Bench, root: &Path, name: &str, old: usize) -> Res<PathBu
             body.len()
         );
     }
-    fast_import(b, &repo, stream)?;
+    import(b, &repo, stream)?;
     output(b.cmd(Path::new("git"), &repo, &["gc", "-q", "--prune=now"]), "git gc")?;
     Ok(repo)
 }

@@ -13,12 +13,11 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{baton_bin, command, env_number, load_average, ms, output, timed, Res, Stats};
+use support::{baton_bin, command, env_number, fast_import, load_average, ms, output, timed, Res, Stats};
 
 const ACTOR: &str = "agent:bench";
 const STEPS: usize = 500;
@@ -85,22 +84,7 @@ fn prepare(baton: &Path, dir: &Path, runs: usize) -> Res<()> {
         .map_err(|e| e.to_string())?;
     }
     stream.extend_from_slice(b"done\n");
-    let mut c = command(Path::new("git"), dir);
-    c.args(["fast-import", "--quiet", "--done"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().map_err(|e| format!("git fast-import: {e}"))?;
-    child
-        .stdin
-        .take()
-        .ok_or("no stdin")?
-        .write_all(&stream)
-        .map_err(|e| format!("feeding git fast-import: {e}"))?;
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!("git fast-import: {}", String::from_utf8_lossy(&out.stderr)));
-    }
+    fast_import(command(Path::new("git"), dir), &stream)?;
     git(dir, &["gc", "-q", "--prune=now"])?;
     // baton reads them as its own: every run listed, 500 steps each.
     let mut c = command(baton, dir);

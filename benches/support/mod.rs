@@ -111,3 +111,29 @@ pub fn env_number(name: &str, default: usize) -> Res<usize> {
         Err(_) => Ok(default),
     }
 }
+
+/// Feed `stream` (a `git fast-import` stream ending in `done`) to `git`, a
+/// command already set up with the repository and its environment.
+pub fn fast_import(mut git: Command, stream: &[u8]) -> Res<()> {
+    use std::io::Write;
+    git.args(["fast-import", "--quiet", "--done"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = git.spawn().map_err(|e| format!("git fast-import: {e}"))?;
+    child
+        .stdin
+        .take()
+        .ok_or("no stdin")?
+        .write_all(stream)
+        .map_err(|e| format!("feeding git fast-import: {e}"))?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "git fast-import: {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
+}

@@ -539,3 +539,27 @@ pub fn claim_path(id: &str) -> String {
     let digest = sha1_smol::Sha1::from(id).digest().to_string();
     format!("claims/{}/{id}.toml", &digest[..2])
 }
+
+/// The daemon's pid file in `repo`.
+pub fn pid_file(repo: &Repo) -> PathBuf {
+    repo.path().join(".git/baton/daemon.pid")
+}
+
+/// Whether a process exists and is not a zombie.
+pub fn running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
+        Err(_) => false,
+    }
+}
+
+/// Polls `ok` until it holds; fails the test naming `what` after `timeout`.
+pub fn wait_until(what: &str, timeout: std::time::Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !ok() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
