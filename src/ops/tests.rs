@@ -11,7 +11,9 @@ use crate::ids::{ClaimId, Role};
 use crate::ops::claims::ClaimArgs;
 use crate::ops::sync::Action;
 
-fn git(dir: &Path, args: &[&str]) {
+/// Runs plain git in `dir` with no system or global config; fails the
+/// test on a non-zero exit. Shared by the operations' unit tests.
+pub(super) fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
         .current_dir(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")

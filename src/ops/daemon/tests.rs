@@ -5,6 +5,7 @@
 //! last tick left says a tick now is quiet, a full pass changes nothing and
 //! reports what the quiet tick reports.
 
+use crate::ops::tests::git;
 use proptest::prelude::*;
 
 use super::*;
@@ -87,18 +88,6 @@ fn session(dir: &Path, by: &Actor, now: Timestamp) -> Session {
     let mut s = Session::open(Some(dir), Some(&by.to_string())).unwrap();
     s.now = now;
     s
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let ok = std::process::Command::new("git")
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .args(args)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "git {args:?}");
 }
 
 /// The processes of the live runs: killed (and reaped) by `KillRuns` or at the end.

@@ -5,7 +5,7 @@
 //! full read of the state gives: the same records in the same order, the
 //! same rows, the same errors.
 
-use std::path::Path;
+use crate::ops::tests::git;
 
 use proptest::prelude::*;
 
@@ -81,18 +81,6 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..2u8, 0..3u8, any::<u16>()).prop_map(|(side, how, at)| Op::CorruptIndex { side, how, at }),
         4 => (0..2u8).prop_map(Op::Check),
     ]
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let ok = std::process::Command::new("git")
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .args(args)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "git {args:?}");
 }
 
 fn claim_file(id: u8, what: &Write) -> (String, Option<Vec<u8>>) {
