@@ -53,7 +53,25 @@ pub fn select(claims: impl IntoIterator<Item = Row>, filter: &Filter) -> Vec<Row
 /// (`T-2` < `T-10`), everything else character by character; ids that only
 /// differ in leading zeros fall back to plain order, so the order is total.
 pub fn natural_cmp(a: &str, b: &str) -> Ordering {
-    let (mut x, mut y) = (a, b);
+    // Sorting 100 000 ids compares ~1.7 million pairs that share long
+    // prefixes: the walk starts where they part, backed up to a character
+    // boundary and to the start of a run of digits there. Before that point
+    // both split into the same runs and characters, all equal.
+    let common = a.bytes().zip(b.bytes()).take_while(|(p, q)| p == q).count();
+    let mut start = common;
+    while !a.is_char_boundary(start) {
+        start -= 1;
+    }
+    while start > 0 && a.as_bytes()[start - 1].is_ascii_digit() {
+        start -= 1;
+    }
+    walk(a, b, start)
+}
+
+/// The natural order of `a` and `b` read from byte `start` on, where both
+/// are alike before it and a character and any run of digits begin.
+fn walk(a: &str, b: &str, start: usize) -> Ordering {
+    let (mut x, mut y) = (&a[start..], &b[start..]);
     loop {
         match (x.chars().next(), y.chars().next()) {
             (None, None) => return a.cmp(b),
@@ -100,6 +118,16 @@ mod tests {
     }
 
     proptest! {
+        /// Starting where the ids part gives the order the walk from their
+        /// first character gives (ids sharing prefixes, digits, non-ASCII).
+        #[test]
+        fn skipping_the_common_prefix_keeps_the_order(
+            prefix in "[a0-9é-]{0,6}", a in "[a0-9é-]{0,4}", b in "[a0-9é-]{0,4}",
+        ) {
+            let (a, b) = (format!("{prefix}{a}"), format!("{prefix}{b}"));
+            prop_assert_eq!(natural_cmp(&a, &b), walk(&a, &b, 0));
+        }
+
         /// A total order: antisymmetric, equal only for equal strings, transitive.
         #[test]
         fn natural_order_is_total(a in "[A-Z0-9-]{0,6}", b in "[A-Z0-9-]{0,6}", c in "[A-Z0-9-]{0,6}") {
