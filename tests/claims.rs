@@ -30,6 +30,18 @@ fn trailer(repo: &Repo, key: &str) -> Vec<String> {
         .collect()
 }
 
+/// The ids `claims list ARGS` prints for a third party, in its order.
+fn listed_ids(repo: &Repo, args: &[&str]) -> Vec<String> {
+    let mut full = vec!["claims", "list"];
+    full.extend_from_slice(args);
+    repo.run(CAROL, &full).ok()["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// Run, expect success with a new commit, return the claim.
 fn step(repo: &Repo, actor: &str, args: &[&str]) -> Value {
     let before = repo.commit_count();
@@ -775,16 +787,7 @@ fn list_filters_by_state_owner_and_agent() {
     step(&repo, BOB, &["claims", "claim", "T-4"]);
     step(&repo, BOB, &["claims", "release", "T-4"]);
 
-    let ids = |args: &[&str]| -> Vec<String> {
-        let mut full = vec!["claims", "list"];
-        full.extend_from_slice(args);
-        repo.run(CAROL, &full).ok()["claims"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let ids = |args: &[&str]| listed_ids(&repo, args);
     assert_eq!(ids(&[]), ["T-1", "T-2", "T-3"], "held claims by default, sorted by id");
     assert_eq!(ids(&["--all"]), ["T-1", "T-2", "T-3", "T-4"], "--all: history too");
     assert_eq!(ids(&["--state", "active"]), ["T-1", "T-3"]);
@@ -810,16 +813,7 @@ fn list_sorts_naturally_limits_and_shows_pending_handoffs() {
         step(&repo, ALICE, &["claims", "claim", id]);
     }
     step(&repo, ALICE, &["claims", "handoff", "T-10", "--to", BOB]);
-    let ids = |args: &[&str]| -> Vec<String> {
-        let mut full = vec!["claims", "list"];
-        full.extend_from_slice(args);
-        repo.run(CAROL, &full).ok()["claims"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let ids = |args: &[&str]| listed_ids(&repo, args);
     assert_eq!(ids(&[]), ["S-3", "T-1", "T-2", "T-10", "T-100"], "T-2 before T-10");
     assert_eq!(ids(&["--limit", "2"]), ["S-3", "T-1"]);
     assert_eq!(ids(&["--limit", "0"]), Vec::<String>::new());
