@@ -13,6 +13,12 @@
 //! - `BATON_BENCH_RUNS`: measured runs per cell (default 40; 3 warmups come first).
 //! - `BATON_BENCH_OUTCOMES`: outcomes in the statistics (default 10 000).
 //! - `BATON_BENCH_DIR`: where the repository is created (default cargo's `target/tmp`).
+//! - `BATON_BASELINE_BIN`: another baton build (say, of `main`) measured in
+//!   the same rounds, each cell right after the same cell of `BATON_BIN`, in
+//!   its own repository prepared the same way: a before/after whose ratio
+//!   holds on a busy machine.
+//! - `BATON_BENCH_KEEP=1`: keep the repository (its path is printed), to
+//!   profile one cell by hand (`valgrind --tool=callgrind baton learn ...`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -84,6 +90,14 @@ struct Cell {
     name: &'static str,
     args: Vec<String>,
     samples: Vec<Duration>,
+    /// The same cell run by `BATON_BASELINE_BIN`, when given.
+    baseline: Vec<Duration>,
+}
+
+/// A binary under test and the repository it runs in.
+struct Subject {
+    baton: PathBuf,
+    repo: PathBuf,
 }
 
 fn cells() -> Vec<Cell> {
@@ -91,6 +105,7 @@ fn cells() -> Vec<Cell> {
         name,
         args: args.iter().map(|s| s.to_string()).collect(),
         samples: Vec::new(),
+        baseline: Vec::new(),
     };
     let commands = many_commands();
     let doc = here_doc();
@@ -136,8 +151,17 @@ fn cells() -> Vec<Cell> {
 
 fn run() -> Res<()> {
     let baton = baton_bin()?;
+    let baseline = match std::env::var_os("BATON_BASELINE_BIN") {
+        Some(b) => Some(
+            PathBuf::from(&b)
+                .canonicalize()
+                .map_err(|e| format!("BATON_BASELINE_BIN {}: {e}", PathBuf::from(&b).display()))?,
+        ),
+        None => None,
+    };
     let runs = env_number("BATON_BENCH_RUNS", DEFAULT_RUNS)?;
     let outcomes = env_number("BATON_BENCH_OUTCOMES", DEFAULT_OUTCOMES)?;
+    let keep = std::env::var_os("BATON_BENCH_KEEP").is_some_and(|v| v == "1");
     let work_root = std::env::var_os("BATON_BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
@@ -146,40 +170,65 @@ fn run() -> Res<()> {
         .prefix("baton-bench-learn-")
         .tempdir_in(&work_root)
         .map_err(|e| e.to_string())?;
-    let repo = tmp.path().join("repo");
-    std::fs::create_dir(&repo).map_err(|e| e.to_string())?;
 
     let version = output(baton_cmd(&baton, Path::new("."), &["--version"]), "baton --version")?;
     println!("baton learn benchmark");
     println!("  baton: {} ({})", baton.display(), version.trim());
+    if let Some(b) = &baseline {
+        let v = output(baton_cmd(b, Path::new("."), &["--version"]), "baseline --version")?;
+        println!("  baseline: {} ({})", b.display(), v.trim());
+    }
     println!(
         "  {} cores; {WARMUPS} warmups + {runs} measured runs per cell; wall time per process",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!("  load average at start: {}", load_average());
-    let t = Instant::now();
-    let size = prepare(&baton, &repo, outcomes)?;
-    eprintln!(
-        "prepared {outcomes} outcomes over {} families ({size} bytes of learn/commands.toml) in {:.1}s",
-        FAMILIES + 3,
-        t.elapsed().as_secs_f64()
-    );
+    let mut subjects = vec![Subject {
+        baton: baton.clone(),
+        repo: tmp.path().join("repo"),
+    }];
+    if let Some(b) = baseline {
+        subjects.push(Subject {
+            baton: b,
+            repo: tmp.path().join("baseline-repo"),
+        });
+    }
+    for subject in &subjects {
+        std::fs::create_dir(&subject.repo).map_err(|e| e.to_string())?;
+        let t = Instant::now();
+        let size = prepare(&subject.baton, &subject.repo, outcomes)?;
+        eprintln!(
+            "prepared {outcomes} outcomes over {} families ({size} bytes of learn/commands.toml) in {} in {:.1}s",
+            FAMILIES + 3,
+            subject.repo.display(),
+            t.elapsed().as_secs_f64()
+        );
+    }
     println!();
 
     let mut cells = cells();
     for round in 0..WARMUPS + runs {
         for cell in &mut cells {
             let args: Vec<&str> = cell.args.iter().map(String::as_str).collect();
-            let (_, wall) = timed(baton_cmd(&baton, &repo, &args), &format!("baton {}", args.join(" ")))?;
-            if round >= WARMUPS {
-                cell.samples.push(wall);
+            for (i, subject) in subjects.iter().enumerate() {
+                let what = format!("{} {}", subject.baton.display(), args.join(" "));
+                let (_, wall) = timed(baton_cmd(&subject.baton, &subject.repo, &args), &what)?;
+                if round >= WARMUPS {
+                    if i == 0 { &mut cell.samples } else { &mut cell.baseline }.push(wall);
+                }
             }
         }
     }
-    check_recorded(&baton, &repo, outcomes, WARMUPS + runs)?;
+    for subject in &subjects {
+        check_recorded(&subject.baton, &subject.repo, outcomes, WARMUPS + runs)?;
+    }
     report(&cells);
     println!();
     println!("load average at end: {}", load_average());
+    if keep {
+        let kept = tmp.keep();
+        println!("kept the repositories under {}", kept.display());
+    }
     Ok(())
 }
 
@@ -307,6 +356,27 @@ fn report(cells: &[Cell]) {
             ms(s.min),
             ms(s.p50) - ms(base)
         );
+    }
+    if !cells[0].baseline.is_empty() {
+        println!();
+        println!("baseline (BATON_BASELINE_BIN) in the same rounds, milliseconds");
+        println!(
+            "{:<24} | {:>8} | {:>8} | {:>8} | {:>12}",
+            "command", "p50", "p95", "min", "p50 ratio"
+        );
+        println!("{}", "-".repeat(72));
+        for c in cells {
+            let s = Stats::of(&c.baseline);
+            let ratio = ms(Stats::of(&c.samples).p50) / ms(s.p50);
+            println!(
+                "{:<24} | {:>8.2} | {:>8.2} | {:>8.2} | {:>11.2}x",
+                c.name,
+                ms(s.p50),
+                ms(s.p95),
+                ms(s.min),
+                ratio
+            );
+        }
     }
     println!();
     for (name, limit) in TARGETS {
