@@ -49,7 +49,7 @@ pub fn cd_target(command: &Command) -> Option<Word> {
 /// What a command prints, when that is fixed text (`echo`, `printf`, `cat <<EOF`).
 pub fn printed_text(argv: &[Word], stdin_text: Option<&str>) -> Option<String> {
     let first = argv.first()?.static_text()?;
-    let program = first.rsplit('/').next().unwrap_or(first);
+    let program = super::shell::after_last_slash(first);
     let args = &argv[1..];
     match program {
         "echo" | "printf" => {

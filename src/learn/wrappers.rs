@@ -146,8 +146,7 @@ fn read_cluster(cluster: &str, next: Option<&Word>, spec: &Spec, seen: &mut Vec<
 
 /// The basename of a static program word.
 pub fn basename(word: &Word) -> Option<&str> {
-    let text = word.static_text()?;
-    let base = text.rsplit('/').next().unwrap_or(text);
+    let base = super::shell::after_last_slash(word.static_text()?);
     (!base.is_empty()).then_some(base)
 }
 
