@@ -12,7 +12,7 @@ use super::interp::{self, Effect};
 use super::scan;
 use super::shell::{Command, Problem, Redirect, RedirectOp, Script, Word, MAX_COMMANDS, MAX_DEPTH};
 use super::simple;
-use super::words::{append_pieces, parse_heredoc, parse_program, parse_word};
+use super::words::{append_pieces, parse_heredoc, parse_program, parse_word, plain_word};
 use super::wrappers::{self, Unwrapped};
 
 /// The wrapper name of commands found by reading an arithmetic expression as code.
@@ -396,10 +396,10 @@ impl Walker {
     /// Convert one raw word; command substitutions inside it are walked (they
     /// run), their programs added to `substituted`.
     fn word(&mut self, raw: &str, ctx: &Ctx, substituted: &mut Vec<String>) -> Word {
-        // Most words have nothing to expand or unquote: skip the word parser
+        // Most words are plain text and single quotes: skip the word parser
         // (it dominated the walk of long lines).
-        if !raw.is_empty() && !raw.contains(['$', '`', '\'', '"', '\\', '~', '*', '?', '[', '{', '(', '@', '+', '!']) {
-            return Word::literal(raw);
+        if let Some(word) = plain_word(raw) {
+            return word;
         }
         match parse_word(raw) {
             Some(pieces) => {

@@ -68,6 +68,48 @@ pub fn parse_program(text: &str) -> Result<ast::Program, ShellError> {
     }
 }
 
+/// Characters that make an unquoted word more than its own text: an
+/// expansion, a quote or escape, a glob, a brace, a tilde, an extended glob.
+const SPECIAL: [char; 14] = ['$', '`', '\'', '"', '\\', '~', '*', '?', '[', '{', '(', '@', '+', '!'];
+
+/// The [`Word`] of `raw` without the word parser, when `raw` is only plain
+/// text and single-quoted strings (`item7`, `'%s\n'`, `a'b c'd`): what
+/// [`parse_word`] and [`append_pieces`] give for it, which the property test
+/// below checks. Most words of a long line are like this, and the parser
+/// cost about 2 000 instructions a word. `None`: anything else, for the parser.
+pub fn plain_word(raw: &str) -> Option<Word> {
+    if raw.is_empty() {
+        return None;
+    }
+    if !raw.contains(SPECIAL) {
+        return Some(Word::literal(raw));
+    }
+    let mut word = Word {
+        // As for parsed pieces: nothing but empty quotes (`''`) is "only expansion".
+        only_expansion: true,
+        ..Word::default()
+    };
+    let mut rest = raw;
+    while !rest.is_empty() {
+        if let Some(quoted) = rest.strip_prefix('\'') {
+            let end = quoted.find('\'')?;
+            word.only_expansion &= end == 0;
+            word.text.push_str(&quoted[..end]);
+            rest = &quoted[end + 1..];
+        } else {
+            let end = rest.find('\'').unwrap_or(rest.len());
+            let plain = &rest[..end];
+            if plain.contains(SPECIAL) {
+                return None;
+            }
+            word.only_expansion = false;
+            word.text.push_str(plain);
+            rest = &rest[end..];
+        }
+    }
+    Some(word)
+}
+
 pub fn parse_word(raw: &str) -> Option<Vec<WordPieceWithSource>> {
     if huge_tilde_index(raw) {
         return None;
@@ -176,6 +218,56 @@ fn ansi_c_unescape(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::learn::shell::parse_line;
+    use proptest::prelude::*;
+
+    /// What the walk makes of a word through the parser (without the
+    /// substitutions it also walks: a plain word has none).
+    fn parsed_word(raw: &str) -> Word {
+        match parse_word(raw) {
+            Some(pieces) => {
+                let mut word = Word {
+                    only_expansion: !pieces.is_empty(),
+                    ..Word::default()
+                };
+                append_pieces(&mut word, raw, &pieces, false);
+                word
+            }
+            None => Word {
+                text: raw.to_owned(),
+                dynamic: raw.contains('$') || raw.contains('`'),
+                ..Word::default()
+            },
+        }
+    }
+
+    #[test]
+    fn plain_words_skip_the_parser() {
+        assert_eq!(plain_word("item7"), Some(Word::literal("item7")));
+        assert_eq!(plain_word("'%s\\n'"), Some(Word::literal("%s\\n")));
+        assert_eq!(plain_word("a'b c'd").map(|w| w.text), Some("ab cd".to_owned()));
+        assert_eq!(plain_word("''"), Some(parsed_word("''")));
+        for parsed in ["", "'open", "$HOME", "'a'$b", "a*'b'", "~/'x'", "\"a\"", "{a,b}"] {
+            assert_eq!(plain_word(parsed), None, "{parsed}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Plain text and single quotes: the shortcut answers, as the parser does.
+        #[test]
+        fn plain_and_quoted_words_are_the_parsed_word(raw in "([a-z0-9_./:=,%#^&<>|;-]{1,4}|'[^']{0,6}'){1,6}") {
+            prop_assert_eq!(plain_word(&raw), Some(parsed_word(&raw)), "{:?}", raw);
+        }
+
+        /// On any word, whenever the shortcut answers, it answers what the parser does.
+        #[test]
+        fn plain_word_is_the_parsed_word(raw in "([a-z0-9_./:=,%#^&<>|;@+!-]|'[^']{0,6}'|'|[$`\"\\~*?\\[\\]{}() \t\né])*") {
+            if let Some(word) = plain_word(&raw) {
+                prop_assert_eq!(word, parsed_word(&raw), "{:?}", raw);
+            }
+        }
+    }
 
     #[test]
     fn backticks_pair_up_in_the_depth_bound() {
