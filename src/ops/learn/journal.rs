@@ -160,15 +160,19 @@ pub fn pending(dir: &Path, families: Option<&[String]>) -> Result<JournalRead> {
     Ok(out)
 }
 
-/// The lines of `text` that contain one of `needles`, each once, in order:
-/// one substring search of the whole text per needle, so the lines of other
-/// families cost nothing but the search.
+/// The lines of `text` that contain one of `needles` (never empty: each is
+/// `"family":<name>`), each once, in order: one substring search of the
+/// whole text per needle, so the lines of other families cost nothing but
+/// the search.
 fn lines_with(text: &str, needles: &[String]) -> String {
     let mut starts: Vec<usize> = needles
         .iter()
         .flat_map(|n| {
-            text.match_indices(n.as_str())
-                .map(|(at, _)| text[..at].rfind('\n').map_or(0, |nl| nl + 1))
+            // memmem, not `str::match_indices`: std's two-way search cost
+            // about 3 instructions a byte of the journal, once per family.
+            // A match of a (non-empty, UTF-8) needle starts on a char boundary.
+            memchr::memmem::find_iter(text.as_bytes(), n.as_bytes())
+                .map(|at| text[..at].rfind('\n').map_or(0, |nl| nl + 1))
         })
         .collect();
     starts.sort_unstable();
@@ -349,6 +353,27 @@ mod tests {
             "a git push b npm test\nnpm test\ngit push\n"
         );
         assert_eq!(lines_with(text, &["absent".to_owned()]), "");
+    }
+
+    proptest::proptest! {
+        /// The memmem search keeps the lines std's `match_indices` kept.
+        #[test]
+        fn lines_with_is_the_std_search(
+            text in "([ab\"é:]|\n){0,60}",
+            needles in proptest::collection::vec("[ab\"é:\n]{1,3}", 0..4),
+        ) {
+            let mut starts: Vec<usize> = needles
+                .iter()
+                .flat_map(|n| text.match_indices(n.as_str()).map(|(at, _)| text[..at].rfind('\n').map_or(0, |nl| nl + 1)))
+                .collect();
+            starts.sort_unstable();
+            starts.dedup();
+            let std: String = starts
+                .iter()
+                .map(|&s| format!("{}\n", &text[s..text[s..].find('\n').map_or(text.len(), |nl| s + nl)]))
+                .collect();
+            proptest::prop_assert_eq!(lines_with(&text, &needles), std);
+        }
     }
 
     #[test]
