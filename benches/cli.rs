@@ -206,7 +206,7 @@ fn seed_id(i: usize) -> String {
 
 /// `claims/<first 2 hex of sha1(id)>/<id>.toml`, as baton lays claims out.
 fn claim_path(id: &str) -> String {
-    let digest = sha1_smol::Sha1::from(id).digest().to_string();
+    let digest = baton::codec::sha1_hex(id);
     format!("claims/{}/{id}.toml", &digest[..2])
 }
 

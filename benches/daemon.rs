@@ -211,7 +211,7 @@ fn prepare(b: &Bench, root: &Path) -> Res<PathBuf> {
     let fresh = at(SNAPSHOTS);
     for i in 0..CLAIMS {
         let id = format!("bench-{i:05}");
-        let digest = sha1_smol::Sha1::from(&id).digest().to_string();
+        let digest = baton::codec::sha1_hex(&id);
         let body = format!(
             "schema = 1\nid = \"{id}\"\nstate = \"active\"\nowner = \"{ACTOR}\"\ngeneration = 1\ncreated_at = \"{fresh}\"\nupdated_at = \"{fresh}\"\n"
         );

@@ -79,6 +79,30 @@ pub fn check_schema(path: &str, schema: u32) -> Result<()> {
     }
 }
 
+/// SHA-1 of `text` as 40 lowercase hex digits: the shard of a claim file
+/// (`claims::path`), the name of an actor's held-claims index. gix's hasher,
+/// the one that hashes objects and packs, so baton links one SHA-1.
+pub fn sha1_hex(text: &str) -> String {
+    let mut hasher = gix::hash::hasher(gix::hash::Kind::Sha1);
+    hasher.update(text.as_bytes());
+    match hasher.try_finalize() {
+        Ok(id) => id.to_hex().to_string(),
+        // sha1dc refuses input that carries a collision attack; the digest it
+        // computed anyway is in the message, and a shard needs only that.
+        Err(e) => last_hex_word(&e.to_string()),
+    }
+}
+
+/// The last run of 40 hex digits in `text`, else 40 zeros (never reached:
+/// gix's collision message always names the digest).
+fn last_hex_word(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_hexdigit())
+        .rev()
+        .find(|w| w.len() == 40)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_else(|| "0".repeat(40))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +133,21 @@ mod tests {
         assert_eq!(newer.code, NEWER_SCHEMA);
         assert!(newer.hint.contains("upgrade baton"), "{}", newer.hint);
         assert_eq!(check_schema("x", 0).unwrap_err().code, CORRUPT);
+    }
+
+    #[test]
+    fn sha1_hex_gives_the_standard_digests() {
+        // FIPS 180 test vectors (checked with `sha1sum`).
+        assert_eq!(sha1_hex(""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+        assert_eq!(sha1_hex("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(
+            sha1_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "84983e441c3bd26ebaae4aa1f95129e5e54670f1"
+        );
+        assert_eq!(
+            last_hex_word("attack with digest A9993E364706816ABA3E25717850C26C9CD0D89D"),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+        assert_eq!(last_hex_word("nothing"), "0".repeat(40));
     }
 }

@@ -31,7 +31,7 @@ pub const DIR: &str = "claims";
 /// `claims/<xx>/<id>.toml`, xx = the first two hex digits of sha1(id): a
 /// claim operation rewrites a small shard tree, never a flat 10k-entry one.
 pub fn path(id: &ClaimId) -> String {
-    let digest = sha1_smol::Sha1::from(id.as_str()).digest().to_string();
+    let digest = crate::codec::sha1_hex(id.as_str());
     format!("{DIR}/{}/{id}.toml", &digest[..2])
 }
 

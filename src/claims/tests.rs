@@ -29,10 +29,14 @@ fn claimed(by: &Actor, policy: &ClaimsPolicy) -> Claim {
 
 #[test]
 fn shard_path_is_sha1_prefix() {
-    // sha1("T-42") = 3b6...: the layout the git-plumbing baseline uses too.
+    // `printf T-42 | sha1sum` = ae25d54f...: the layout the git-plumbing
+    // baseline uses too, and the one every stored claim already has.
     let p = path(&ClaimId::parse("T-42").unwrap());
-    let digest = sha1_smol::Sha1::from("T-42").digest().to_string();
-    assert_eq!(p, format!("claims/{}/T-42.toml", &digest[..2]));
+    assert_eq!(p, "claims/ae/T-42.toml");
+    assert_eq!(
+        path(&ClaimId::parse("bench-00000").unwrap()),
+        "claims/a6/bench-00000.toml"
+    );
 }
 
 #[test]

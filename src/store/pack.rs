@@ -462,7 +462,7 @@ fn corrupt(what: &str) -> io::Error {
 }
 
 /// SHA-1 of a pack or index (gix's hasher: with the CPU's SHA
-/// instructions where it has them, twice as fast as `sha1_smol` here).
+/// instructions where it has them, twice as fast as the `sha1_smol` crate baton used to link).
 fn sha1(bytes: &[u8]) -> io::Result<[u8; 20]> {
     let mut hasher = gix::hash::hasher(gix::hash::Kind::Sha1);
     hasher.update(bytes);

@@ -533,10 +533,17 @@ impl Repo {
     }
 }
 
-/// The shard path of a claim, computed here independently of baton:
+/// The shard path of a claim, computed here independently of baton's code
+/// (gix's hasher used directly):
 /// `claims/<first two hex digits of sha1(id)>/<id>.toml` (docs/storage.md).
 pub fn claim_path(id: &str) -> String {
-    let digest = sha1_smol::Sha1::from(id).digest().to_string();
+    let mut hasher = gix::hash::hasher(gix::hash::Kind::Sha1);
+    hasher.update(id.as_bytes());
+    let digest = hasher
+        .try_finalize()
+        .expect("a test id carries no collision attack")
+        .to_hex()
+        .to_string();
     format!("claims/{}/{id}.toml", &digest[..2])
 }
 

@@ -24,7 +24,7 @@ struct Index {
 }
 
 fn index_path(dir: &Path, actor: &Actor) -> PathBuf {
-    let digest = sha1_smol::Sha1::from(actor.to_string()).digest().to_string();
+    let digest = crate::codec::sha1_hex(&actor.to_string());
     dir.join(format!("held-{digest}"))
 }
 
