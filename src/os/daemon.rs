@@ -17,6 +17,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::lock::{FileLock, Mode};
+
 /// A write lock on the whole file, set or tested with fcntl(2): POSIX record
 /// locks are released by the kernel when the holder dies (even by SIGKILL),
 /// and F_GETLK names the holder's pid.
@@ -125,22 +127,14 @@ impl PidLock {
 /// released by the kernel however the process ends, and (opened close-on-
 /// exec) never inherited by the git processes a tick runs.
 pub struct RepoLock {
-    _dir: File,
+    _dir: FileLock,
 }
 
 impl RepoLock {
     /// Take the lock; `Ok(None)` when another process holds it.
     pub fn acquire(git_dir: &Path) -> io::Result<Option<RepoLock>> {
         let dir = File::open(git_dir)?;
-        // SAFETY: flock on an open descriptor; no memory is passed.
-        if unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let err = io::Error::last_os_error();
-            return match err.raw_os_error() {
-                Some(libc::EWOULDBLOCK) => Ok(None),
-                _ => Err(err),
-            };
-        }
-        Ok(Some(RepoLock { _dir: dir }))
+        Ok(FileLock::try_lock(dir, Mode::Exclusive)?.map(|dir| RepoLock { _dir: dir }))
     }
 
     /// Whether a process (a daemon) holds the lock now. Never call this in

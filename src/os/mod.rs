@@ -1,9 +1,10 @@
 //! What baton needs from the operating system beyond std: the host name,
 //! whether a process is alive, signals to whole process groups, waiting on
 //! several pipes at once, stop flags from signals, the SIGCHLD disposition
-//! it needs, and starting a workflow step ([`spawn`]).
+//! it needs, starting a workflow step ([`spawn`]) and file locks ([`lock`]).
 
 pub mod daemon;
+pub mod lock;
 pub mod spawn;
 
 /// This machine's host name, as run records store it.

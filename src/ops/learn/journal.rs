@@ -22,11 +22,11 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::learn::stats::{parse_journal, JournalEntry, JournalRead};
+use crate::os::lock::{FileLock, Mode};
 use crate::store::Store;
 
 /// The journal new entries go to.
@@ -44,21 +44,6 @@ pub fn dir(store: &Store) -> PathBuf {
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
     Error::io(format!("{what} {}", path.display()), e)
-}
-
-/// `flock(2)` on an open file: shared, exclusive, or exclusive without waiting.
-fn lock(file: &File, operation: libc::c_int) -> std::io::Result<()> {
-    loop {
-        // SAFETY: flock on a descriptor this function borrows; no memory is shared.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), operation) };
-        if rc == 0 {
-            return Ok(());
-        }
-        let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
 }
 
 /// Whether the open `file` is still the file at `path`.
@@ -82,12 +67,12 @@ pub fn append(dir: &Path, entry: &JournalEntry) -> Result<()> {
             }
             Err(e) => return Err(io("opening", &path, e)),
         };
-        lock(&file, libc::LOCK_SH).map_err(|e| io("locking", &path, e))?;
-        if !still_at(&file, &path) {
+        let file = FileLock::wait(file, Mode::Shared).map_err(|e| io("locking", &path, e))?;
+        if !still_at(file.file(), &path) {
             continue;
         }
         // One write of a small line on an O_APPEND descriptor lands whole.
-        let mut f = &file;
+        let mut f = file.file();
         return f.write_all(line.as_bytes()).map_err(|e| io("appending to", &path, e));
     }
     Err(Error::failed(
@@ -193,7 +178,7 @@ pub fn live_bytes(dir: &Path) -> u64 {
 
 /// Journal files a fold holds (exclusively locked) until it has committed them.
 pub struct Taken {
-    files: Vec<(PathBuf, File)>,
+    files: Vec<(PathBuf, FileLock)>,
     /// Their names, for the commit's `Baton-Journal` trailers.
     pub names: Vec<String>,
     pub read: JournalRead,
@@ -246,39 +231,42 @@ pub fn take(dir: &Path, committed: impl Fn(&str) -> Result<bool>) -> Result<Take
     };
     for file in files(dir)?.into_iter().filter(|f| f.name != LIVE) {
         let path = dir.join(&file.name);
-        let Ok(mut handle) = File::open(&path) else { continue };
+        let Ok(handle) = File::open(&path) else { continue };
         // Locked: a live fold has it (or is about to delete it).
-        if lock(&handle, libc::LOCK_EX | libc::LOCK_NB).is_err() || !still_at(&handle, &path) {
+        let Ok(Some(mut handle)) = FileLock::try_lock(handle, Mode::Exclusive) else {
+            continue;
+        };
+        if !still_at(handle.file(), &path) {
             continue;
         }
         if committed(&file.name)? {
             std::fs::remove_file(&path).map_err(|e| io("removing", &path, e))?;
             continue;
         }
-        let text = read_all(&mut handle, &path)?;
+        let text = read_all(handle.file_mut(), &path)?;
         keep(&mut taken, path, file.name, handle, &text);
     }
     let live = dir.join(LIVE);
-    let mut handle = match File::open(&live) {
+    let handle = match File::open(&live) {
         Ok(h) => h,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(taken),
         Err(e) => return Err(io("opening", &live, e)),
     };
-    lock(&handle, libc::LOCK_EX).map_err(|e| io("locking", &live, e))?;
-    let empty = handle.metadata().map_or(true, |m| m.len() == 0);
+    let mut handle = FileLock::wait(handle, Mode::Exclusive).map_err(|e| io("locking", &live, e))?;
+    let empty = handle.file().metadata().map_or(true, |m| m.len() == 0);
     // Another fold renamed it while this one waited: that fold has it.
-    if empty || !still_at(&handle, &live) {
+    if empty || !still_at(handle.file(), &live) {
         return Ok(taken);
     }
     let name = aside_name();
     let aside = dir.join(&name);
     std::fs::rename(&live, &aside).map_err(|e| io("taking aside", &live, e))?;
-    let text = read_all(&mut handle, &aside)?;
+    let text = read_all(handle.file_mut(), &aside)?;
     keep(&mut taken, aside, name, handle, &text);
     Ok(taken)
 }
 
-fn keep(taken: &mut Taken, path: PathBuf, name: String, handle: File, text: &str) {
+fn keep(taken: &mut Taken, path: PathBuf, name: String, handle: FileLock, text: &str) {
     let read = parse_journal(text);
     taken.read.entries.extend(read.entries);
     taken.read.skipped += read.skipped;
