@@ -1,149 +1,38 @@
 //! `config.toml`: the shared policy (docs/command-handbook.md, `config`), and `config get|set` on
 //! `section.key` names. Setting a key re-validates the whole file, so a bad
-//! duration or an unknown key never reaches the ref.
+//! duration or an unknown key never reaches the ref. Each section is the
+//! policy type of the subsystem that applies it (`claims::Policy`,
+//! `workflow::Policy`, `daemon::Policy`, `pool::Policy`, `sync::Policy`,
+//! `learn::Policy`); this module only assembles them into one file.
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{optional_span, Span};
+use crate::clock::Span;
 use crate::codec::{self, SCHEMA};
 use crate::error::{Error, Result};
-use crate::learn::policy::LearnPolicy;
+use crate::{claims, daemon, learn, pool, sync, workflow};
 
-pub const PATH: &str = "config.toml";
+pub const PATH: &str = crate::broken::CONFIG_PATH;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Config {
     pub schema: u32,
     #[serde(default)]
-    pub claims: ClaimsPolicy,
+    pub claims: claims::Policy,
     #[serde(default)]
-    pub workflow: WorkflowPolicy,
+    pub workflow: workflow::Policy,
     #[serde(default)]
-    pub daemon: DaemonPolicy,
+    pub daemon: daemon::Policy,
     #[serde(default)]
-    pub pool: PoolPolicy,
+    pub pool: pool::Policy,
     #[serde(default)]
-    pub sync: SyncPolicy,
+    pub sync: sync::Policy,
     /// The risk guard's own rules, routing keywords and escalation thresholds.
     #[serde(default)]
-    pub learn: LearnPolicy,
+    pub learn: learn::Policy,
     #[serde(flatten)]
     pub extra: toml::Table,
 }
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ClaimsPolicy {
-    #[serde(default = "default_stale_after")]
-    pub stale_after: Span,
-    #[serde(default = "default_handoff_timeout")]
-    pub handoff_timeout: Span,
-    #[serde(default, with = "optional_span")]
-    pub default_lease: Option<Span>,
-    #[serde(flatten)]
-    pub extra: toml::Table,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WorkflowPolicy {
-    #[serde(default)]
-    pub allow: Vec<String>,
-    #[serde(default = "default_step_timeout")]
-    pub default_timeout: Span,
-    /// Globs over environment variable names (any case): the values of a
-    /// step's own `env` entries whose names match are redacted from its
-    /// recorded output.
-    #[serde(default = "default_secret_env")]
-    pub secret_env: Vec<String>,
-    #[serde(flatten)]
-    pub extra: toml::Table,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DaemonPolicy {
-    #[serde(default = "default_interval")]
-    pub interval: Span,
-    #[serde(default = "default_snapshot_every")]
-    pub snapshot_every: Span,
-    /// An incremental tick reads only what changed; a full pass reads
-    /// everything at least this often.
-    #[serde(default = "default_full_every")]
-    pub full_every: Span,
-    #[serde(flatten)]
-    pub extra: toml::Table,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct PoolPolicy {
-    #[serde(default, with = "optional_span")]
-    pub heartbeat_timeout: Option<Span>,
-    #[serde(flatten)]
-    pub extra: toml::Table,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SyncPolicy {
-    #[serde(default = "default_remote")]
-    pub remote: String,
-    #[serde(default)]
-    pub auto: bool,
-    #[serde(flatten)]
-    pub extra: toml::Table,
-}
-
-/// A default, written as docs/command-handbook.md (`config get`) shows it.
-fn written(text: &str) -> Span {
-    Span::parse(text).expect("defaults are valid durations")
-}
-
-fn default_stale_after() -> Span {
-    written("48h")
-}
-fn default_handoff_timeout() -> Span {
-    written("24h")
-}
-fn default_step_timeout() -> Span {
-    written("30m")
-}
-fn default_interval() -> Span {
-    written("60s")
-}
-fn default_snapshot_every() -> Span {
-    written("1h")
-}
-fn default_full_every() -> Span {
-    written("1h")
-}
-/// Names CI systems treat as secret; `*PAT` and not `*PAT*`, which would
-/// take `PATH` for a secret.
-pub const DEFAULT_SECRET_ENV: &[&str] = &[
-    "*TOKEN*",
-    "*SECRET*",
-    "*PASSWORD*",
-    "*PASSWD*",
-    "*PASSPHRASE*",
-    "*KEY*",
-    "*CREDENTIAL*",
-    "*PAT",
-    "*_PAT_*",
-    "PAT_*",
-];
-fn default_secret_env() -> Vec<String> {
-    DEFAULT_SECRET_ENV.iter().map(|s| s.to_string()).collect()
-}
-fn default_remote() -> String {
-    "origin".into()
-}
-
-macro_rules! default_from_serde {
-    ($($t:ty),*) => {$(
-        impl Default for $t {
-            fn default() -> Self {
-                toml::from_str("").expect("every field has a default")
-            }
-        }
-    )*};
-}
-default_from_serde!(ClaimsPolicy, WorkflowPolicy, DaemonPolicy, SyncPolicy);
 
 impl Default for Config {
     fn default() -> Self {
@@ -381,7 +270,7 @@ fn inline_toml(key: &str, kind: &str, raw: &str) -> Result<toml::Value> {
 fn glob_list(key: &str, raw: &str) -> Result<toml::Value> {
     let patterns = split_patterns(raw);
     for p in &patterns {
-        crate::workflow::policy::glob(p, false).map_err(|e| {
+        crate::glob::glob(p, false).map_err(|e| {
             let example = if key == "workflow.secret_env" {
                 "*TOKEN*,*SECRET*,*KEY*"
             } else {
@@ -441,7 +330,7 @@ mod tests {
         assert_eq!(back.get("daemon.full_every").unwrap(), "1h");
         assert_eq!(back.get("claims.default_lease").unwrap(), "");
         assert!(text.contains("stale_after = \"48h\""), "{text}");
-        assert_eq!(back.workflow.secret_env, DEFAULT_SECRET_ENV);
+        assert_eq!(back.workflow.secret_env, workflow::settings::DEFAULT_SECRET_ENV);
         assert_eq!(back.get("sync.auto").unwrap(), "false");
     }
 

@@ -33,6 +33,7 @@ macro_rules! serde_via_str {
     };
 }
 
+pub mod broken;
 pub mod claims;
 pub mod cli;
 pub mod clock;
@@ -43,11 +44,13 @@ pub mod delivery;
 pub mod doctor;
 pub mod error;
 pub mod finding;
+pub mod glob;
 pub mod ids;
 pub mod metrics;
 pub mod ops;
 pub mod os;
 pub mod pool;
+pub mod redact;
 pub mod state;
 pub mod store;
 pub mod sync;

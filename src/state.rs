@@ -16,12 +16,7 @@ use crate::pool::{self, Agent};
 use crate::store::{Entry, EntryKind, Snapshot};
 use crate::workflow::ledger::{self, Run};
 
-/// A file that is in the tree but does not parse, for doctor to report.
-#[derive(Debug, Clone)]
-pub struct Broken {
-    pub path: String,
-    pub error: Error,
-}
+pub use crate::broken::Broken;
 
 pub fn config(snap: &Snapshot<'_>) -> Result<Config> {
     match snap.read(config::PATH)? {

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use baton::clock::Span;
 use baton::ids::RunId;
+use baton::redact::SecretNames;
 use baton::workflow::def::{self, Format};
 use baton::workflow::exec::{self, Options, Sink};
 use baton::workflow::ledger::{DefinitionRef, Run, StepStatus};
-use baton::workflow::redact::SecretNames;
 
 #[test]
 fn ended_steps_are_seen_and_timeouts_honoured_when_waitpid_says_echild() {

@@ -3,19 +3,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::Policy;
 use super::{lease_lapsed, path, Claim, ClaimState};
 use crate::clock::{format_timestamp, Timestamp};
-use crate::config::ClaimsPolicy;
 use crate::finding::Finding;
 use crate::ids::AgentId;
 
 /// Check every loaded claim (`(path it was found at, claim)`).
-pub fn check(
-    claims: &[(String, Claim)],
-    agents: &BTreeSet<AgentId>,
-    now: Timestamp,
-    policy: &ClaimsPolicy,
-) -> Vec<Finding> {
+pub fn check(claims: &[(String, Claim)], agents: &BTreeSet<AgentId>, now: Timestamp, policy: &Policy) -> Vec<Finding> {
     let mut out = Vec::new();
     let stale_before = policy.stale_after.before(now);
     for (found_at, c) in claims {

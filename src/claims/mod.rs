@@ -10,10 +10,12 @@
 pub mod actors;
 pub mod check;
 mod list;
+mod policy;
 mod refusals;
 mod row;
 
 pub use list::{natural_cmp, select, Filter};
+pub use policy::Policy;
 use refusals::{held_by_other, no_claim, not_owner, wrong_state};
 pub use row::Row;
 
@@ -21,7 +23,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::{format_timestamp, Span, Timestamp};
 use crate::codec::SCHEMA;
-use crate::config::ClaimsPolicy;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, AgentId, ClaimId, Role, RunId};
 
@@ -124,7 +125,7 @@ pub struct Claim {
 pub struct Ctx<'a> {
     pub actor: &'a Actor,
     pub now: Timestamp,
-    pub policy: &'a ClaimsPolicy,
+    pub policy: &'a Policy,
 }
 
 /// The result of an operation on one claim.
@@ -669,7 +670,7 @@ pub struct Expiry {
 }
 
 /// Stale claims per policy, and timed-out handoffs, with what each becomes.
-pub fn expiries(claims: &[Claim], now: Timestamp, policy: &ClaimsPolicy, older_than: Option<Span>) -> Vec<Expiry> {
+pub fn expiries(claims: &[Claim], now: Timestamp, policy: &Policy, older_than: Option<Span>) -> Vec<Expiry> {
     let stale_before = older_than.unwrap_or(policy.stale_after).before(now);
     let handoff_before = policy.handoff_timeout.before(now);
     let mut out = Vec::new();

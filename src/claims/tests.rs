@@ -13,7 +13,7 @@ fn at(t: &str) -> Timestamp {
     parse_timestamp(t).unwrap()
 }
 
-fn ctx<'a>(a: &'a Actor, policy: &'a ClaimsPolicy) -> Ctx<'a> {
+fn ctx<'a>(a: &'a Actor, policy: &'a Policy) -> Ctx<'a> {
     Ctx {
         actor: a,
         now: at("2026-01-01T00:00:00Z"),
@@ -21,7 +21,7 @@ fn ctx<'a>(a: &'a Actor, policy: &'a ClaimsPolicy) -> Ctx<'a> {
     }
 }
 
-fn claimed(by: &Actor, policy: &ClaimsPolicy) -> Claim {
+fn claimed(by: &Actor, policy: &Policy) -> Claim {
     claim(None, &id(), &ctx(by, policy), &ClaimRequest::default(), || Ok(None))
         .unwrap()
         .claim
@@ -41,7 +41,7 @@ fn shard_path_is_sha1_prefix() {
 
 #[test]
 fn claim_repeat_by_owner_is_a_no_op_and_others_are_refused() {
-    let policy = ClaimsPolicy::default();
+    let policy = Policy::default();
     let (alice, bob) = (actor("agent:alice"), actor("agent:bob"));
     let c = claimed(&alice, &policy);
     assert_eq!(c.generation, 1);
@@ -76,7 +76,7 @@ fn claim_repeat_by_owner_is_a_no_op_and_others_are_refused() {
 
 #[test]
 fn handoff_accept_bumps_generation_and_reject_returns() {
-    let policy = ClaimsPolicy::default();
+    let policy = Policy::default();
     let (alice, bob, carol) = (actor("agent:alice"), actor("human:bob"), actor("human:carol"));
     let c = claimed(&alice, &policy);
     let pending = handoff(Some(&c), &id(), &ctx(&alice, &policy), &bob, Some("over to you".into()))
@@ -112,7 +112,7 @@ fn handoff_accept_bumps_generation_and_reject_returns() {
 
 #[test]
 fn owner_only_transitions() {
-    let policy = ClaimsPolicy::default();
+    let policy = Policy::default();
     let (alice, bob) = (actor("agent:alice"), actor("agent:bob"));
     let c = claimed(&alice, &policy);
     for err in [
@@ -160,7 +160,7 @@ fn owner_only_transitions() {
 
 #[test]
 fn the_holder_claiming_a_lapsed_lease_renews_the_holding() {
-    let policy = ClaimsPolicy {
+    let policy = Policy {
         default_lease: Some(Span::parse("2h").unwrap()),
         ..Default::default()
     };
@@ -192,7 +192,7 @@ fn the_holder_claiming_a_lapsed_lease_renews_the_holding() {
 
 #[test]
 fn leases_lapse_and_expiry_follows_policy() {
-    let policy = ClaimsPolicy {
+    let policy = Policy {
         default_lease: Some(Span::parse("2h").unwrap()),
         ..Default::default()
     };
@@ -214,11 +214,11 @@ fn leases_lapse_and_expiry_follows_policy() {
     assert_eq!(e[0].cause, ExpiryCause::LeaseLapsed);
     assert_eq!(e[0].claim.state, ClaimState::Expired);
 
-    let plain = claimed(&alice, &ClaimsPolicy::default());
+    let plain = claimed(&alice, &Policy::default());
     assert!(expiries(
         std::slice::from_ref(&plain),
         at("2026-01-02T23:00:00Z"),
-        &ClaimsPolicy::default(),
+        &Policy::default(),
         None
     )
     .is_empty());
@@ -226,7 +226,7 @@ fn leases_lapse_and_expiry_follows_policy() {
         expiries(
             std::slice::from_ref(&plain),
             at("2026-01-03T00:00:00Z"),
-            &ClaimsPolicy::default(),
+            &Policy::default(),
             None
         )
         .len(),
@@ -236,16 +236,16 @@ fn leases_lapse_and_expiry_follows_policy() {
         expiries(
             std::slice::from_ref(&plain),
             at("2026-01-01T01:00:00Z"),
-            &ClaimsPolicy::default(),
+            &Policy::default(),
             Some(Span::parse("1h").unwrap())
         )
         .len(),
         1
     );
-    let pending = handoff(Some(&plain), &id(), &ctx(&alice, &ClaimsPolicy::default()), &bob, None)
+    let pending = handoff(Some(&plain), &id(), &ctx(&alice, &Policy::default()), &bob, None)
         .unwrap()
         .claim;
-    let back = expiries(&[pending], at("2026-01-02T00:00:00Z"), &ClaimsPolicy::default(), None);
+    let back = expiries(&[pending], at("2026-01-02T00:00:00Z"), &Policy::default(), None);
     assert_eq!(back[0].cause, ExpiryCause::HandoffTimedOut);
     assert_eq!(
         (back[0].claim.state, back[0].claim.owner.clone()),
@@ -301,7 +301,7 @@ mod state_machine {
         /// exactly when the owner changes, and handoff fields exist only in handoff_pending.
         #[test]
         fn invariants_hold(ops in proptest::collection::vec(op(), 1..40)) {
-            let policy = ClaimsPolicy::default();
+            let policy = Policy::default();
             let actors = [actor("agent:a"), actor("agent:b"), actor("human:c")];
             let mut state: Option<Claim> = None;
             for op in ops {

@@ -20,9 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use super::view::{ClaimEntry, View};
 use super::{Mode, Report};
-use crate::claims::ClaimState;
+use crate::claims::{self, ClaimState};
 use crate::clock::{Span, Timestamp};
-use crate::config::ClaimsPolicy;
 use crate::pool::AgentStatus;
 
 /// The layout of the head; another is ignored (the next pass writes one).
@@ -48,7 +47,7 @@ pub struct Head {
 /// The times [`next_due`] counts from, besides the view's own.
 #[derive(Debug, Clone, Copy)]
 pub struct Deadlines<'a> {
-    pub claims: &'a ClaimsPolicy,
+    pub claims: &'a claims::Policy,
     pub heartbeat_timeout: Option<Span>,
     /// `taken_at` of the snapshot in the state, if there is one.
     pub snapshot_taken: Option<Timestamp>,
@@ -81,7 +80,7 @@ pub fn next_due(view: &View, d: &Deadlines<'_>) -> Timestamp {
 /// When `claims::expiries` first expires this claim or returns its handoff
 /// (`None`: never by time). The view keeps whole seconds rounded down, so
 /// this is at most a second early.
-pub fn claim_due(c: &ClaimEntry, policy: &ClaimsPolicy) -> Option<Timestamp> {
+pub fn claim_due(c: &ClaimEntry, policy: &claims::Policy) -> Option<Timestamp> {
     let at = |secs: i64| Timestamp::from_timestamp(secs, 0).unwrap_or(Timestamp::MIN_UTC);
     match c.state {
         ClaimState::HandoffPending => Some(policy.handoff_timeout.after(at(c.updated))),

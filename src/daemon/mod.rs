@@ -21,6 +21,7 @@
 
 pub mod check;
 pub mod head;
+mod policy;
 pub mod service;
 pub mod view;
 
@@ -29,12 +30,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use head::Head;
+pub use policy::Policy;
 pub use view::{Kind, LearnEntry, Record, View};
 
-use crate::claims::ClaimState;
+use crate::claims::{self, ClaimState};
 use crate::clock::{Span, Timestamp};
 use crate::codec::{self, SCHEMA};
-use crate::config::ClaimsPolicy;
 use crate::error::Result;
 use crate::finding::Finding;
 use crate::ids::AgentId;
@@ -95,7 +96,7 @@ pub fn full_because(view: Option<&View>, asked: bool, now: Timestamp, full_every
 /// Claims whose expiry may be due (a superset: `claims::expiries` decides
 /// on the loaded claims): held, and their lease ran out or they were
 /// untouched longer than the shorter of `stale_after` and `handoff_timeout`.
-pub fn expiry_candidates(view: &View, now: Timestamp, policy: &ClaimsPolicy) -> Vec<String> {
+pub fn expiry_candidates(view: &View, now: Timestamp, policy: &claims::Policy) -> Vec<String> {
     let quiet_since = policy.stale_after.min(policy.handoff_timeout).before(now).timestamp();
     let now = now.timestamp();
     view.claims

@@ -78,7 +78,7 @@ fn a_pass_is_full_without_a_view_when_asked_periodically_and_when_the_clock_went
 
 #[test]
 fn expiry_candidates_include_every_claim_expiries_would_touch() {
-    let policy = ClaimsPolicy::default();
+    let policy = claims::Policy::default();
     let claims = [
         claim("stale", ClaimState::Active, None, "2026-01-01T00:00:00Z", None),
         claim("fresh", ClaimState::Active, None, "2026-01-03T00:00:00Z", None),
@@ -262,10 +262,10 @@ proptest::proptest! {
         let mut c = claim("P-1", state, None, base, None);
         c.updated_at = secs(base, updated);
         c.lease_until = lease.map(|l| secs(base, l));
-        let policy = ClaimsPolicy {
+        let policy = claims::Policy {
             stale_after: Span::parse(&format!("{stale}s")).unwrap(),
             handoff_timeout: Span::parse(&format!("{handoff}s")).unwrap(),
-            ..ClaimsPolicy::default()
+            ..claims::Policy::default()
         };
         let now = secs(base, now);
         let acts = !crate::claims::expiries(std::slice::from_ref(&c), now, &policy, None).is_empty();
@@ -285,7 +285,7 @@ proptest::proptest! {
         let mut a = agent("rev-1", AgentStatus::Active);
         a.last_heartbeat = Some(secs(base, beat));
         let timeout = Span::parse(&format!("{timeout}s")).unwrap();
-        let policy = ClaimsPolicy::default();
+        let policy = claims::Policy::default();
         let deadlines = head::Deadlines {
             claims: &policy,
             heartbeat_timeout: Some(timeout),
@@ -302,7 +302,7 @@ proptest::proptest! {
 
 #[test]
 fn the_earliest_due_time_wins_and_done_claims_and_idle_agents_never_come_due() {
-    let policy = ClaimsPolicy::default(); // stale 48h, handoff 24h
+    let policy = claims::Policy::default(); // stale 48h, handoff 24h
     let claims = [
         claim("done", ClaimState::Completed, None, "2025-01-01T00:00:00Z", None),
         claim("held", ClaimState::Active, None, "2026-01-01T00:00:00Z", None),

@@ -19,7 +19,6 @@ pub use crate::claims::DeliveryPhase as Phase;
 use crate::claims::{self, Claim, Ctx, DeliveryMark, Force, Holding};
 use crate::clock::Timestamp;
 use crate::codec::SCHEMA;
-use crate::config::ClaimsPolicy;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, AgentId, ClaimId, Role, RunId};
 
@@ -225,7 +224,7 @@ pub fn running(delivery: &Delivery, claim: Option<&Claim>, run: &RunId, now: Tim
 pub fn succeeded(delivery: &Delivery, claim: Option<&Claim>, now: Timestamp) -> Result<Step> {
     delivery.require_open("finished")?;
     let current = fence(delivery, claim)?;
-    let policy = ClaimsPolicy::default();
+    let policy = claims::Policy::default();
     let ctx = owner_ctx(delivery, now, &policy);
     let mut next = delivery.clone();
     match &delivery.handoff_to {
@@ -300,7 +299,7 @@ fn finish_released(
     reason: Option<String>,
 ) -> Result<Step> {
     let current = fence(delivery, claim)?;
-    let policy = ClaimsPolicy::default();
+    let policy = claims::Policy::default();
     let ctx = owner_ctx(delivery, now, &policy);
     let t = claims::release(Some(current), &delivery.issue, &ctx, &Force::default())?;
     let mut next = delivery.clone();
@@ -320,7 +319,7 @@ pub fn handoff(delivery: &Delivery, claim: Option<&Claim>, to: &Actor, now: Time
         .with_hint("wait for it to end, or stop it: baton workflow stop --run-id <its run>"));
     }
     let current = fence(delivery, claim)?;
-    let policy = ClaimsPolicy::default();
+    let policy = claims::Policy::default();
     let ctx = owner_ctx(delivery, now, &policy);
     let note = Some(format!("delivery {} handed off", delivery.id));
     let t = claims::handoff(Some(current), &delivery.issue, &ctx, to, note)?;
@@ -332,7 +331,7 @@ pub fn handoff(delivery: &Delivery, claim: Option<&Claim>, to: &Actor, now: Time
 
 /// The delivery's owner acting on its claim. The claims policy only matters
 /// to claiming and renewing (leases), which no phase after the first does.
-fn owner_ctx<'a>(delivery: &'a Delivery, now: Timestamp, policy: &'a ClaimsPolicy) -> Ctx<'a> {
+fn owner_ctx<'a>(delivery: &'a Delivery, now: Timestamp, policy: &'a claims::Policy) -> Ctx<'a> {
     Ctx {
         actor: &delivery.owner,
         now,

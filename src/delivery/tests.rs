@@ -4,7 +4,6 @@ use super::check::{check, Fix};
 use super::*;
 use crate::claims::{ClaimRequest, ClaimState};
 use crate::clock::parse_timestamp;
-use crate::config::ClaimsPolicy;
 
 fn actor(s: &str) -> Actor {
     Actor::parse(s).unwrap()
@@ -19,7 +18,7 @@ fn issue() -> ClaimId {
 }
 
 fn claimed_by(owner: &str) -> Claim {
-    let policy = ClaimsPolicy::default();
+    let policy = claims::Policy::default();
     let a = actor(owner);
     let ctx = Ctx {
         actor: &a,

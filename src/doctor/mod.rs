@@ -12,10 +12,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::codec;
-use crate::error::Error;
+pub use crate::broken::file_problem;
+use crate::broken::Broken;
 use crate::finding::Finding;
-use crate::state::Broken;
 
 /// The subsystems doctor knows, in report order.
 pub const SUBSYSTEMS: &[&str] = &[
@@ -203,24 +202,6 @@ pub fn broken(files: &[Broken], check: &str) -> Vec<Finding> {
     files.iter().map(|b| file_problem(check, &b.path, &b.error)).collect()
 }
 
-/// A state file this baton cannot use: an error naming the file, or only a
-/// warning when a newer baton wrote it (nothing is wrong with it, and it
-/// must never block a commit).
-pub fn file_problem(check: &str, path: &str, error: &Error) -> Finding {
-    if error.code == codec::NEWER_SCHEMA {
-        return Finding::warn(check, error.message.clone())
-            .hint("upgrade baton to read it; baton leaves it as it is")
-            .at(path);
-    }
-    let hint = if path == crate::config::PATH {
-        // Set aside, the defaults would apply: a looser policy nobody chose.
-        "fix config.toml with a state commit (the previous version: `git show refs/baton/state~1:config.toml`)"
-    } else {
-        "`baton doctor --fix` moves it to quarantine/ in the state, in one commit"
-    };
-    Finding::error(check, error.message.clone()).hint(hint).at(path)
-}
-
 /// The state ref cannot be read, or points at a commit that cannot be (a
 /// dangling ref).
 pub fn unreadable_ref(state_ref: &str, why: &str) -> Finding {
@@ -317,6 +298,7 @@ pub fn sync(remote: &Remote<'_>) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec;
     use crate::finding::Severity;
 
     #[test]

@@ -72,7 +72,7 @@ fn rules(rules: &Result<(usize, Vec<String>)>) -> Finding {
             "remove them from learn.rules; to relax a rule on this machine only, put it in .git/{}",
             super::policy::LOCAL_PATH
         ))
-        .at(crate::config::PATH),
+        .at(crate::broken::CONFIG_PATH),
         // Every command that reads the rules refuses until it is fixed.
         Err(e) => {
             let found = Finding::error(RULES, format!("the learn rules are refused: {}", e.message))
@@ -81,14 +81,14 @@ fn rules(rules: &Result<(usize, Vec<String>)>) -> Finding {
             if e.code == "invalid_learn_local" {
                 found
             } else {
-                found.at(crate::config::PATH)
+                found.at(crate::broken::CONFIG_PATH)
             }
         }
     }
 }
 
 fn statistics(commands: &Result<(usize, u64)>, routes: &Result<usize>) -> Vec<Finding> {
-    let file = |path: &str, e: &Error| crate::doctor::file_problem(STATISTICS, path, e);
+    let file = |path: &str, e: &Error| crate::broken::file_problem(STATISTICS, path, e);
     match (commands, routes) {
         (Ok((families, runs)), Ok(roles)) => vec![Finding::ok(
             STATISTICS,

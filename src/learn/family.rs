@@ -9,7 +9,7 @@
 
 use super::shell::{Command, Script, Word};
 use super::walk::ARITHMETIC;
-use crate::workflow::redact::redact;
+use crate::redact::redact;
 
 /// Programs whose outcome says nothing about risk.
 const TRIVIAL: &[&str] = &[

@@ -19,7 +19,6 @@ use super::rules::{RuleSet, CLAIMS_NONE, LEARNED_FAILURES, PARSE_UNREADABLE, RM_
 use super::scan;
 use super::shell::{self, Command, Script, ShellError};
 use super::stats::CommandStats;
-use crate::claims::{lease_lapsed, Claim};
 use crate::clock::Timestamp;
 use crate::ids::{Actor, ActorKind, ClaimId};
 
@@ -111,6 +110,24 @@ impl Verdict {
     }
 }
 
+/// What `claims.none` needs of one held claim: its id, its holder and when
+/// its lease runs out. A view, so the judge does not depend on the claims
+/// subsystem; `ops::learn` makes these from the held claims it loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease<'a> {
+    pub id: &'a ClaimId,
+    pub holder: &'a Actor,
+    /// `None`: no lease, held until released.
+    pub until: Option<Timestamp>,
+}
+
+impl Lease<'_> {
+    /// Whether the lease has run out at `now` (a lease ending at `now` has).
+    pub fn lapsed(&self, now: Timestamp) -> bool {
+        self.until.is_some_and(|until| until <= now)
+    }
+}
+
 /// An agent's claims, as far as `claims.none` cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimContext {
@@ -122,8 +139,9 @@ pub struct ClaimContext {
 }
 
 impl ClaimContext {
-    /// The claims `actor` holds at `now`; `None` for humans (the rule is about agents).
-    pub fn from_claims<'a>(actor: &Actor, claims: impl IntoIterator<Item = &'a Claim>, now: Timestamp) -> Option<Self> {
+    /// The claims `actor` holds at `now`, from the leases of held claims;
+    /// `None` for humans (the rule is about agents).
+    pub fn from_leases<'a>(actor: &Actor, leases: impl IntoIterator<Item = Lease<'a>>, now: Timestamp) -> Option<Self> {
         if actor.kind() != ActorKind::Agent {
             return None;
         }
@@ -132,11 +150,11 @@ impl ClaimContext {
             live: Vec::new(),
             lapsed: Vec::new(),
         };
-        for claim in claims.into_iter().filter(|c| c.is_held_by(actor)) {
-            if lease_lapsed(claim, now) {
-                ctx.lapsed.push(claim.id.clone());
+        for lease in leases.into_iter().filter(|l| l.holder == actor) {
+            if lease.lapsed(now) {
+                ctx.lapsed.push(lease.id.clone());
             } else {
-                ctx.live.push(claim.id.clone());
+                ctx.live.push(lease.id.clone());
             }
         }
         Some(ctx)
@@ -447,34 +465,39 @@ mod tests {
     }
 
     #[test]
-    fn claim_context_comes_from_claims() {
-        use crate::claims::ClaimState;
+    fn claim_context_comes_from_leases() {
         let alice = Actor::parse("agent:alice").unwrap();
-        let now = crate::clock::parse_timestamp("2026-01-02T00:00:00Z").unwrap();
-        let claim = |id: &str, lease: Option<&str>| Claim {
-            schema: 1,
-            id: ClaimId::parse(id).unwrap(),
-            state: ClaimState::Active,
-            owner: alice.clone(),
-            agent: None,
-            role: None,
-            generation: 1,
-            created_at: now,
-            updated_at: now,
-            lease_until: lease.map(|t| crate::clock::parse_timestamp(t).unwrap()),
-            handoff_to: None,
-            handoff_note: None,
-            reason: None,
-            note: None,
-            delivery: None,
-            extra: Default::default(),
+        let bob = Actor::parse("agent:bob").unwrap();
+        let at = |t: &str| crate::clock::parse_timestamp(t).unwrap();
+        let now = at("2026-01-02T00:00:00Z");
+        let ids: Vec<ClaimId> = ["T-1", "T-2", "T-3", "T-4"]
+            .iter()
+            .map(|i| ClaimId::parse(i).unwrap())
+            .collect();
+        let lease = |i: usize, until: Option<Timestamp>| Lease {
+            id: &ids[i],
+            holder: &alice,
+            until,
         };
-        let claims = [claim("T-1", Some("2026-01-01T00:00:00Z")), claim("T-2", None)];
-        let ctx = ClaimContext::from_claims(&alice, &claims, now).unwrap();
-        assert_eq!(ctx.live, [ClaimId::parse("T-2").unwrap()]);
-        assert_eq!(ctx.lapsed, [ClaimId::parse("T-1").unwrap()]);
+        let leases = [
+            lease(0, Some(at("2026-01-01T00:00:00Z"))),
+            lease(1, None),
+            lease(2, Some(now)),
+            Lease {
+                id: &ids[3],
+                holder: &bob,
+                until: None,
+            },
+        ];
+        let ctx = ClaimContext::from_leases(&alice, leases, now).unwrap();
+        assert_eq!(ctx.live, [ids[1].clone()]);
+        assert_eq!(
+            ctx.lapsed,
+            [ids[0].clone(), ids[2].clone()],
+            "a lease ending now has lapsed"
+        );
         let human = Actor::parse("human:bob").unwrap();
-        assert!(ClaimContext::from_claims(&human, &claims, now).is_none());
+        assert!(ClaimContext::from_leases(&human, leases, now).is_none());
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod judge;
 pub mod matchers;
 pub mod packs;
 pub mod policy;
+pub use policy::Policy;
 pub mod route;
 pub mod rules;
 mod scan;

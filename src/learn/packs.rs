@@ -69,13 +69,13 @@ pub fn enabled(names: &[String]) -> Result<Vec<(&'static str, Vec<RuleEntry>)>> 
 mod tests {
     use super::*;
     use crate::learn::judge::{judge_line, Context, Level};
-    use crate::learn::policy::LearnPolicy;
     use crate::learn::rules::{Origin, RuleSet};
+    use crate::learn::Policy;
 
     fn with(packs: &[&str]) -> RuleSet {
-        let policy = LearnPolicy {
+        let policy = Policy {
             packs: packs.iter().map(|p| p.to_string()).collect(),
-            ..LearnPolicy::default()
+            ..Policy::default()
         };
         RuleSet::from_policy(&policy).unwrap()
     }

@@ -36,7 +36,7 @@ use crate::error::{Error, Result};
 use crate::ids::Role;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LearnPolicy {
+pub struct Policy {
     /// Rule packs turned on, by name (`all`: every pack); see [`super::packs`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub packs: Vec<String>,
@@ -65,7 +65,7 @@ fn default_escalate_failure_percent() -> u32 {
     50
 }
 
-impl Default for LearnPolicy {
+impl Default for Policy {
     fn default() -> Self {
         toml::from_str("").expect("every field has a default")
     }
@@ -160,7 +160,7 @@ pub struct Escalation {
 
 impl Default for Escalation {
     fn default() -> Self {
-        LearnPolicy::default().escalation().expect("defaults are valid")
+        Policy::default().escalation().expect("defaults are valid")
     }
 }
 
@@ -168,7 +168,7 @@ fn invalid(what: impl Into<String>, hint: impl Into<String>) -> Error {
     Error::invalid("invalid_learn_policy", what).with_hint(hint)
 }
 
-impl LearnPolicy {
+impl Policy {
     /// Check everything that `RuleSet::from_policy` does not: thresholds
     /// and keywords. (Rules are checked by compiling them.)
     pub fn escalation(&self) -> Result<Escalation> {
@@ -236,7 +236,7 @@ mod tests {
 
     #[test]
     fn defaults_and_round_trip() {
-        let p = LearnPolicy::default();
+        let p = Policy::default();
         assert_eq!(p.escalate_after, 3);
         assert!(p.validate().is_ok());
         let text = r#"
@@ -257,10 +257,10 @@ level = "high"
 [keywords]
 reviewer = ["Review", "audit"]
 "#;
-        let p: LearnPolicy = toml::from_str(text).unwrap();
+        let p: Policy = toml::from_str(text).unwrap();
         assert!(p.validate().is_ok());
         assert_eq!(p.extra["future"].as_str(), Some("kept"));
-        let again: LearnPolicy = toml::from_str(&toml::to_string(&p).unwrap()).unwrap();
+        let again: Policy = toml::from_str(&toml::to_string(&p).unwrap()).unwrap();
         assert_eq!(again, p);
         let kw = p.keyword_overrides().unwrap();
         assert_eq!(kw[&Role::parse("reviewer").unwrap()], ["review", "audit"]);
@@ -268,13 +268,13 @@ reviewer = ["Review", "audit"]
 
     #[test]
     fn bad_thresholds_and_keywords_are_invalid() {
-        let p: LearnPolicy = toml::from_str("escalate_after = 0").unwrap();
+        let p: Policy = toml::from_str("escalate_after = 0").unwrap();
         assert_eq!(p.validate().unwrap_err().exit_code(), 2);
-        let p: LearnPolicy = toml::from_str("escalate_failure_percent = 150").unwrap();
+        let p: Policy = toml::from_str("escalate_failure_percent = 150").unwrap();
         assert_eq!(p.validate().unwrap_err().exit_code(), 2);
-        let p: LearnPolicy = toml::from_str("[keywords]\n\"bad role\" = [\"x\"]").unwrap();
+        let p: Policy = toml::from_str("[keywords]\n\"bad role\" = [\"x\"]").unwrap();
         assert_eq!(p.validate().unwrap_err().exit_code(), 2);
-        let p: LearnPolicy = toml::from_str("[keywords]\nreviewer = [\" \"]").unwrap();
+        let p: Policy = toml::from_str("[keywords]\nreviewer = [\" \"]").unwrap();
         let err = p.validate().unwrap_err();
         assert!(!err.hint.is_empty());
     }

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::policy::LearnPolicy;
 use super::stats::RouteStats;
+use super::Policy;
 use crate::error::{Error, Result};
 use crate::ids::Role;
 
@@ -161,7 +161,7 @@ impl KeywordRules {
         KeywordRules { roles }
     }
 
-    pub fn from_policy(policy: &LearnPolicy) -> Result<KeywordRules> {
+    pub fn from_policy(policy: &Policy) -> Result<KeywordRules> {
         let mut rules = KeywordRules::builtin();
         rules.roles.extend(policy.keyword_overrides()?);
         Ok(rules)
@@ -395,8 +395,7 @@ mod tests {
 
     #[test]
     fn keywords_are_overridable_and_phrases_match() {
-        let policy: LearnPolicy =
-            toml::from_str("[keywords]\nreviewer = [\"code review\"]\nscribe = [\"notes\"]").unwrap();
+        let policy: Policy = toml::from_str("[keywords]\nreviewer = [\"code review\"]\nscribe = [\"notes\"]").unwrap();
         let rules = KeywordRules::from_policy(&policy).unwrap();
         let pool = roles(&["reviewer", "scribe"]);
         let r = route("please do a code review", &pool, &rules, &RouteStats::default()).unwrap();

@@ -13,7 +13,7 @@ use super::declared::{self, invalid, Declared};
 use super::discards as d;
 use super::judge::Level;
 use super::matchers as m;
-use super::policy::{LearnPolicy, LocalRules, RuleEntry};
+use super::policy::{LocalRules, Policy, RuleEntry};
 use super::shell::Command;
 use crate::error::Result;
 
@@ -367,7 +367,7 @@ impl RuleSet {
     /// The shared layers: built-ins, the packs `policy` turns on, then its
     /// `[[learn.rules]]`, which only tighten: a change that would lower or
     /// disable a rule is left out (and listed by [`RuleSet::loosened`]).
-    pub fn from_policy(policy: &LearnPolicy) -> Result<RuleSet> {
+    pub fn from_policy(policy: &Policy) -> Result<RuleSet> {
         let mut set = RuleSet::builtin();
         for (pack, entries) in super::packs::enabled(&policy.packs)? {
             set.layer(&entries, Origin::Pack(pack))?;
@@ -378,7 +378,7 @@ impl RuleSet {
 
     /// The shared layers and this machine's local file on top, which may
     /// also lower or disable rules.
-    pub fn with_local(policy: &LearnPolicy, local: &LocalRules) -> Result<RuleSet> {
+    pub fn with_local(policy: &Policy, local: &LocalRules) -> Result<RuleSet> {
         let mut set = RuleSet::from_policy(policy)?;
         set.layer(&local.rules, Origin::Local)?;
         Ok(set)
@@ -487,7 +487,7 @@ mod tests {
     use super::*;
     use crate::learn::shell::parse_line;
 
-    fn policy(text: &str) -> LearnPolicy {
+    fn policy(text: &str) -> Policy {
         toml::from_str(text).unwrap()
     }
 
@@ -572,7 +572,7 @@ why = "deletes production resources"
              [[rules]]\nid = \"git.clean-force\"\nlevel = \"low\"\n",
         )
         .unwrap();
-        let set = RuleSet::with_local(&LearnPolicy::default(), &local).unwrap();
+        let set = RuleSet::with_local(&Policy::default(), &local).unwrap();
         assert_eq!(set.get("git.reset-hard").unwrap().level, Level::Medium);
         assert!(set.get("pkg.publish").is_none());
         assert!(ids(&set, "cargo publish").is_empty());
@@ -605,7 +605,7 @@ why = "deletes production resources"
             assert_eq!(err.exit_code(), 2, "{text}");
             assert!(!err.hint.is_empty(), "{text}");
         }
-        let unknown_level = toml::from_str::<LearnPolicy>("[[rules]]\nid = \"x\"\nlevel = \"severe\"");
+        let unknown_level = toml::from_str::<Policy>("[[rules]]\nid = \"x\"\nlevel = \"severe\"");
         assert!(unknown_level.is_err());
     }
 }

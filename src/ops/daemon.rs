@@ -509,7 +509,7 @@ fn expire_claims(
     snap: &Snapshot<'_>,
     view: &View,
     now: Timestamp,
-    policy: &crate::config::ClaimsPolicy,
+    policy: &crate::claims::Policy,
     change: &mut Change,
     report: &mut Report,
     changed_view: &mut impl FnMut(&str, Record),

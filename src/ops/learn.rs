@@ -30,13 +30,14 @@ use crate::learn::check::{self as learn_check, JournalFacts};
 use crate::learn::family;
 use crate::learn::hooks::{self, HookCommand, Install, Target};
 use crate::learn::judge::{self, ClaimContext, Context, Verdict};
-use crate::learn::policy::{LearnPolicy, LocalRules, LOCAL_PATH};
+use crate::learn::policy::{LocalRules, LOCAL_PATH};
 use crate::learn::route::{self, KeywordRules, Routing};
 use crate::learn::rules::RuleSet;
 use crate::learn::shell::{self, Script, ShellError};
 use crate::learn::stats::{
     self, fold, CommandStats, DecisionCounts, DeliveryOutcome, FamilyStats, JournalEntry, Outcome, RouteStats,
 };
+use crate::learn::Policy as LearnPolicy;
 use crate::pool::{self, Agent, AgentStatus};
 use crate::state;
 use crate::store::{message, Change, Message, Outcome as Write, Snapshot, Store};
@@ -209,7 +210,7 @@ fn claim_context(
         return Ok(None);
     }
     let held = held::held_claims(&s.store, snap, &journal::dir(&s.store), actor)?;
-    Ok(ClaimContext::from_claims(actor, &held, s.now))
+    Ok(ClaimContext::from_leases(actor, held::leases(&held), s.now))
 }
 
 /// How a command ended, as `post-command` reports it.

@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 
 use super::{index, Session};
 use crate::clock::Timestamp;
-use crate::config::WorkflowPolicy;
 use crate::error::{Error, Kind, Result};
 use crate::ids::{RunId, WorkflowName};
 use crate::learn::rules::RuleSet;
 use crate::os;
+use crate::redact::SecretNames;
 use crate::state;
 use crate::store::write_behind::{Decide, WriteBehind};
 use crate::store::{message, Change, Message, Outcome, Snapshot, Store};
@@ -33,7 +33,6 @@ use crate::workflow::exec::{self, Sink};
 use crate::workflow::ledger::{self, DefinitionRef, Run, RunStatus, StepStatus};
 pub use crate::workflow::named;
 use crate::workflow::policy::{self, Refusal};
-use crate::workflow::redact::SecretNames;
 use crate::workflow::summary::Summary;
 use crate::workflow::{DEFINITIONS_DIR, TEMPLATES};
 
@@ -262,7 +261,7 @@ fn execute(
         Some(w) => (Some(w.before), Some(w.after)),
         None => (None, None),
     };
-    let policy: &WorkflowPolicy = &s.config()?.workflow;
+    let policy: &crate::workflow::Policy = &s.config()?.workflow;
     let opts = exec::Options {
         jobs: how.jobs,
         dir: s.base_dir(),

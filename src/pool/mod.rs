@@ -2,6 +2,8 @@
 //! health, and which one gets new work. Load is never stored: it is derived
 //! from the held claims that name an agent, so it cannot drift.
 
+mod policy;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +14,8 @@ use crate::codec::SCHEMA;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::ids::{AgentId, Role};
+
+pub use policy::Policy;
 
 pub const DIR: &str = "agents";
 

@@ -2,11 +2,15 @@
 //! subsystems extend, and the pure resolution of one diverged path from its
 //! base, local and remote versions.
 
+mod policy;
+
 use serde_json::Value as Json;
 
 use crate::claims::Claim;
 use crate::clock::{format_timestamp, parse_timestamp};
 use crate::pool::Agent;
+
+pub use policy::Policy;
 
 /// How a path changed on both sides is resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

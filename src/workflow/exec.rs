@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 
 use super::def::{Definition, Step, Upstreams};
 use super::ledger::{decide, Attempt, Readiness, Run, StepStatus};
-use super::redact::{self, SecretNames};
 use crate::clock::{self, Span, MAX_SPAN};
 use crate::error::{Error, Result};
 use crate::os::{self, spawn};
+use crate::redact::{self, SecretNames};
 
 /// How much output an attempt keeps in the ledger.
 pub const OUTPUT_TAIL: usize = 4096;

@@ -1,15 +1,18 @@
 //! Workflows (docs/workflows.md): definitions in `.baton/workflows/`, validated and
 //! ordered ([`def`]); run ledgers and the pure decisions over them
-//! ([`ledger`]); execution ([`exec`]); what may run ([`policy`]); secret
-//! redaction of recorded output ([`redact`]); shipped templates.
+//! ([`ledger`]); execution ([`exec`], which runs the steps as processes);
+//! what may run ([`policy`]); shipped templates. Recorded output is redacted
+//! by the [`crate::redact`] leaf.
 
 pub mod check;
 pub mod def;
 pub mod exec;
 pub mod ledger;
 pub mod policy;
-pub mod redact;
+pub mod settings;
 pub mod summary;
+
+pub use settings::Policy;
 
 /// Where definitions live in the working tree.
 pub const DEFINITIONS_DIR: &str = ".baton/workflows";

@@ -8,10 +8,11 @@
 //! everything), and a step may not change which program its argv starts,
 //! or load code into it, through its `env` (docs/workflows.md, "Policy").
 
-use globset::{Candidate, Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use globset::{Candidate, GlobSet, GlobSetBuilder};
 
 use super::def::Step;
 use crate::error::{Error, Result};
+use crate::glob::{example, glob_for};
 use crate::learn::judge::{judge_argv, Context, Level};
 use crate::learn::rules::RuleSet;
 
@@ -21,38 +22,6 @@ pub struct Refusal {
     pub step: String,
     pub command: String,
     pub reason: String,
-}
-
-/// One pattern of `workflow.allow` or `workflow.secret_env`, compiled the
-/// one way both are: `*` also matches `/` and spaces, `{a,b}` alternatives.
-pub fn glob(pattern: &str, any_case: bool) -> std::result::Result<Glob, globset::Error> {
-    GlobBuilder::new(pattern)
-        .literal_separator(false)
-        .case_insensitive(any_case)
-        .build()
-}
-
-/// [`glob`] for config key `key`: a pattern that is not a glob is an error
-/// naming the key and the pattern.
-pub fn glob_for(key: &str, pattern: &str, any_case: bool) -> Result<Glob> {
-    glob(pattern, any_case).map_err(|e| {
-        Error::invalid(
-            "invalid_config",
-            format!("{key} in the shared config has a pattern that is not a glob: {pattern:?} ({e})"),
-        )
-        .with_hint(format!(
-            "nothing ran; fix the list: baton config set {key} \"{}\"",
-            example(key)
-        ))
-    })
-}
-
-fn example(key: &str) -> &'static str {
-    if key == "workflow.secret_env" {
-        "*TOKEN*,*SECRET*,*KEY*"
-    } else {
-        "cargo *,make *"
-    }
 }
 
 /// Patterns compiled into one set.
@@ -210,7 +179,7 @@ mod tests {
 
     #[test]
     fn the_repository_rules_apply_to_steps() {
-        let policy: crate::learn::policy::LearnPolicy = toml::from_str(
+        let policy: crate::learn::Policy = toml::from_str(
             "[[rules]]\nid = \"git.clean-force\"\nlevel = \"high\"\n\
              [[rules]]\nid = \"deploy.prod\"\nprogram = \"kubectl\"\nsubcommand = \"delete\"\n\
              level = \"high\"\nwhy = \"deletes production resources\"\n",

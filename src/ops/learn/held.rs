@@ -15,7 +15,18 @@ use gix::ObjectId;
 use crate::claims::{self, Claim};
 use crate::error::Result;
 use crate::ids::Actor;
+use crate::learn::judge::Lease;
 use crate::store::{Snapshot, Store};
+
+/// The leases of the held ones among `claims`, as the judge's `claims.none`
+/// sees them.
+pub fn leases(claims: &[Claim]) -> impl Iterator<Item = Lease<'_>> {
+    claims.iter().filter(|c| c.state.is_held()).map(|c| Lease {
+        id: &c.id,
+        holder: &c.owner,
+        until: c.lease_until,
+    })
+}
 
 /// What the index remembers: the commit, and the claim files held then.
 struct Index {
@@ -128,4 +139,46 @@ pub fn held_claims(store: &Store, snap: &Snapshot<'_>, dir: &Path, actor: &Actor
         write_index(&path, &Index { commit: tip, paths });
     }
     Ok(held)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::ClaimState;
+    use crate::ids::ClaimId;
+    use crate::learn::judge::ClaimContext;
+
+    #[test]
+    fn held_claims_become_leases_and_the_rest_are_left_out() {
+        let alice = Actor::parse("agent:alice").unwrap();
+        let now = crate::clock::parse_timestamp("2026-01-02T00:00:00Z").unwrap();
+        let claim = |id: &str, state: ClaimState, lease: Option<&str>| Claim {
+            schema: 1,
+            id: ClaimId::parse(id).unwrap(),
+            state,
+            owner: alice.clone(),
+            agent: None,
+            role: None,
+            generation: 1,
+            created_at: now,
+            updated_at: now,
+            lease_until: lease.map(|t| crate::clock::parse_timestamp(t).unwrap()),
+            handoff_to: None,
+            handoff_note: None,
+            reason: None,
+            note: None,
+            delivery: None,
+            extra: Default::default(),
+        };
+        let claims = [
+            claim("T-1", ClaimState::Active, Some("2026-01-01T00:00:00Z")),
+            claim("T-2", ClaimState::Active, None),
+            claim("T-3", ClaimState::Completed, None),
+        ];
+        let ctx = ClaimContext::from_leases(&alice, leases(&claims), now).unwrap();
+        assert_eq!(ctx.live, [ClaimId::parse("T-2").unwrap()]);
+        assert_eq!(ctx.lapsed, [ClaimId::parse("T-1").unwrap()]);
+        let human = Actor::parse("human:bob").unwrap();
+        assert!(ClaimContext::from_leases(&human, leases(&claims), now).is_none());
+    }
 }

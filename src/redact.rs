@@ -167,7 +167,7 @@ impl SecretNames {
     pub fn new(patterns: &[String]) -> Result<SecretNames> {
         let globs = patterns
             .iter()
-            .map(|p| super::policy::glob_for("workflow.secret_env", p, true))
+            .map(|p| crate::glob::glob_for("workflow.secret_env", p, true))
             .collect::<Result<_>>()?;
         Ok(SecretNames {
             globs,
