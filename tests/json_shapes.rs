@@ -1,0 +1,100 @@
+//! The `--json` documents of claims, pool, doctor and whoami, field by field
+//! in the order they are printed: programs read them, so building them from
+//! typed structs (src/cli/messages.rs) must not change a key, its order, or
+//! whether it is there.
+
+mod common;
+
+use common::{Repo, T0};
+use serde_json::Value;
+
+const ALICE: &str = "agent:alice";
+const BOB: &str = "agent:bob";
+const OPS: &str = "human:ops";
+
+/// The keys of an object, in printed order.
+fn keys(v: &Value) -> Vec<&str> {
+    v.as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+#[test]
+fn claims_documents_keep_their_fields_and_order() {
+    let repo = Repo::new();
+    let claimed = repo.run_at(ALICE, T0, &["claims", "claim", "T-1"]).ok();
+    assert_eq!(keys(&claimed), ["op", "changed", "commit", "claim"]);
+    assert_eq!(claimed["op"], "claims.claim");
+    assert_eq!(claimed["changed"], true);
+    assert!(claimed["commit"].is_string());
+    let again = repo.run_at(ALICE, T0, &["claims", "claim", "T-1"]).ok();
+    assert_eq!(keys(&again), ["op", "changed", "commit", "claim"]);
+    assert_eq!(
+        (&again["changed"], &again["commit"]),
+        (&Value::Bool(false), &Value::Null)
+    );
+    repo.run_at(ALICE, T0, &["claims", "claim", "T-2"]).ok();
+
+    let status = repo.run(ALICE, &["claims", "status", "T-1"]).ok();
+    assert_eq!(keys(&status), ["claim"]);
+    let generation = status["claim"]["generation"].to_string();
+    let verified = repo
+        .run(
+            ALICE,
+            &["claims", "verify", "T-1", "--generation", &generation, "--owner", ALICE],
+        )
+        .ok();
+    assert_eq!(keys(&verified), ["current", "claim"]);
+    assert_eq!(verified["current"], true);
+
+    // A warning (bob was never seen) adds the one key `warnings`, at the end.
+    let offered = repo.run_at(ALICE, T0, &["claims", "handoff", "T-1", "--to", BOB]).ok();
+    assert_eq!(keys(&offered), ["op", "changed", "commit", "claim", "warnings"]);
+    let summary = repo.run_at(BOB, T0, &["claims", "status"]).ok();
+    assert_eq!(keys(&summary), ["counts", "actor", "mine", "offered"]);
+    assert_eq!(summary["actor"], BOB);
+    assert_eq!(summary["offered"][0]["id"], "T-1");
+    let mine = repo.run_at(ALICE, T0, &["claims", "status"]).ok();
+    assert_eq!(mine["mine"][1]["id"], "T-2", "{mine}");
+    assert_eq!(keys(&mine["counts"])[0], "active", "{mine}");
+    assert!(keys(&summary["counts"]).contains(&"handoff_pending"), "{summary}");
+
+    let dry = repo.run_at(OPS, &common::t0_plus(24 * 30), &["claims", "expire"]).ok();
+    assert_eq!(keys(&dry), ["applied", "commit", "expired"]);
+    assert_eq!((&dry["applied"], &dry["commit"]), (&Value::Bool(false), &Value::Null));
+    assert_eq!(keys(&dry["expired"][0]), ["id", "cause", "claim"], "{dry}");
+    let applied = repo
+        .run_at(OPS, &common::t0_plus(24 * 30), &["claims", "expire", "--apply"])
+        .ok();
+    assert_eq!(keys(&applied), ["applied", "commit", "expired"]);
+    assert_eq!(applied["applied"], true);
+}
+
+#[test]
+fn pool_doctor_and_whoami_documents_keep_their_fields_and_order() {
+    let repo = Repo::new();
+    let spawned = repo.run_at(OPS, T0, &["pool", "spawn", "--role", "rev"]).ok();
+    assert_eq!(keys(&spawned), ["agents", "commit"]);
+    assert_eq!(spawned["agents"][0]["id"], "rev-1");
+    let beat = repo.run_at(OPS, T0, &["pool", "heartbeat", "rev-1"]).ok();
+    assert_eq!(keys(&beat), ["op", "changed", "commit", "agent"]);
+    assert_eq!(beat["op"], "pool.heartbeat");
+    let remote = assert_fs::TempDir::new().unwrap();
+    repo.git(&["init", "-q", "--bare", remote.path().to_str().unwrap()]);
+    repo.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]);
+    let warned = repo.run_at(OPS, T0, &["pool", "spawn", "--role", "rev"]).ok();
+    assert_eq!(keys(&warned), ["agents", "commit", "warnings"]);
+    let list = repo.run_at(OPS, T0, &["pool", "list"]).ok();
+    assert_eq!(keys(&list), ["agents"]);
+
+    let doctor = repo.run(OPS, &["doctor"]);
+    assert_eq!(keys(&doctor.json()), ["ok", "findings"]);
+    let claims_doctor = repo.run(OPS, &["claims", "doctor"]);
+    assert_eq!(keys(&claims_doctor.json()), ["ok", "findings"]);
+
+    let who = repo.run(OPS, &["whoami"]).ok();
+    assert_eq!(keys(&who), ["actor", "source", "from"]);
+    assert_eq!(who["actor"], OPS);
+}
