@@ -2,10 +2,10 @@
 //! [`crate::ops::claims`] did.
 
 use clap::Subcommand;
-use serde_json::json;
 
 use super::doctor;
-use super::output::{json_list, published, safe, short, short_opt, table, Output};
+use super::messages::{self, commit_id};
+use super::output::{json_list, published, safe, short, table, Output};
 use crate::claims::{Claim, ClaimRequest, ClaimState, Expiry, Filter, Force, Row, Transition};
 use crate::clock::{format_timestamp, Span};
 use crate::error::Result;
@@ -206,7 +206,10 @@ pub fn run(s: &Session, cmd: &ClaimsCommand, json: bool) -> Result<Output> {
         C::Expire { older_than, apply } => Ok(expired(op::expire(s, *older_than, *apply)?, *apply)),
         C::Status { id: Some(id) } => {
             let claim = op::get(s, id)?;
-            Ok(Output::new(json!({ "claim": claim }), describe(&claim)))
+            Ok(Output::new(
+                messages::value(&messages::ClaimShown { claim: &claim }),
+                describe(&claim),
+            ))
         }
         C::Status { id: None } => Ok(summary(&op::summary(s)?)),
         C::List {
@@ -230,7 +233,10 @@ pub fn run(s: &Session, cmd: &ClaimsCommand, json: bool) -> Result<Output> {
         C::Verify { id, generation, owner } => {
             let claim = op::verify(s, id, *generation, owner.clone())?;
             Ok(Output::new(
-                json!({"current": true, "claim": claim}),
+                messages::value(&messages::ClaimCurrent {
+                    current: true,
+                    claim: &claim,
+                }),
                 format!("{id} is held by {} at generation {}", claim.owner, claim.generation),
             ))
         }
@@ -258,15 +264,13 @@ fn transition(op_name: &str, applied: Applied<Transition>) -> Output {
             text.push_str(&format!("\nassigned pool agent {agent}{role}"));
         }
     }
-    let mut json = json!({
-        "op": op_name,
-        "changed": applied.commit.is_some(),
-        "commit": short_opt(&applied.commit),
-        "claim": applied.value.claim,
+    let json = messages::value(&messages::ClaimChanged {
+        op: op_name,
+        changed: applied.commit.is_some(),
+        commit: commit_id(&applied.commit),
+        claim: &applied.value.claim,
+        warnings: &applied.value.warnings,
     });
-    if !applied.value.warnings.is_empty() {
-        json["warnings"] = json!(applied.value.warnings);
-    }
     // Warnings go to stderr, as every diagnostic does, and are printed even with --json.
     for w in &applied.value.warnings {
         eprintln!("warning: {}", crate::term::lines(w));
@@ -295,11 +299,18 @@ fn expired(applied: Applied<Vec<Expiry>>, apply: bool) -> Output {
         (None, false, false) => text.push_str("dry run: nothing changed; add --apply to expire them\n"),
         _ => {}
     }
-    let items: Vec<_> = found
-        .iter()
-        .map(|e| json!({"id": e.claim.id, "cause": e.cause, "claim": e.claim}))
-        .collect();
-    let json = json!({"applied": applied.commit.is_some(), "commit": short_opt(&applied.commit), "expired": items});
+    let json = messages::value(&messages::Expired {
+        applied: applied.commit.is_some(),
+        commit: commit_id(&applied.commit),
+        expired: found
+            .iter()
+            .map(|e| messages::ExpiredClaim {
+                id: &e.claim.id,
+                cause: e.cause,
+                claim: &e.claim,
+            })
+            .collect(),
+    });
     published(Output::new(json, text), &applied)
 }
 
@@ -336,10 +347,8 @@ fn describe(c: &Claim) -> String {
 }
 
 fn summary(summary: &op::Summary) -> Output {
-    let mut counts = serde_json::Map::new();
     let mut text = String::new();
     for (state, n) in &summary.counts {
-        counts.insert(state.to_string(), (*n).into());
         text.push_str(&format!("{:<16} {n}\n", state.as_str()));
     }
     text.push_str(&format!("\nheld by {}: {}\n", summary.actor, summary.mine.len()));
@@ -363,7 +372,12 @@ fn summary(summary: &op::Summary) -> Output {
         .map(|r| serde_json::from_str(&r.json).unwrap_or_default())
         .collect();
     Output::new(
-        json!({"counts": counts, "actor": summary.actor, "mine": mine, "offered": summary.offered}),
+        messages::value(&messages::ClaimsSummary {
+            counts: messages::Counts(&summary.counts),
+            actor: &summary.actor,
+            mine,
+            offered: &summary.offered,
+        }),
         text,
     )
 }

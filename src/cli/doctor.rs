@@ -1,8 +1,7 @@
 //! `baton doctor`, `claims doctor`, `pool doctor`, `workflow doctor`: run
 //! the checks of [`crate::ops::doctor`] and print one line per finding.
 
-use serde_json::json;
-
+use super::messages;
 use super::output::{safe, Output};
 use crate::error::Result;
 use crate::finding::{self, Finding, Severity};
@@ -47,7 +46,14 @@ pub fn run(open: impl FnOnce() -> Result<Session>, args: &DoctorArgs) -> Result<
             let said: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
             format!("baton doctor --hook: ok ({})", said.join("; "))
         };
-        return Ok(Output::new(json!({"ok": !failed, "findings": findings}), text).exit(if failed { 1 } else { 0 }));
+        return Ok(Output::new(
+            messages::value(&messages::Checked {
+                ok: !failed,
+                findings: &findings,
+            }),
+            text,
+        )
+        .exit(if failed { 1 } else { 0 }));
     }
     let names: Vec<&str> = args.subsystems.iter().map(String::as_str).collect();
     run_for(
@@ -75,7 +81,14 @@ pub fn run_for(s: &Session, subsystems: &[&str], args: &SubsystemDoctorArgs) -> 
         count(Severity::Warn),
         if failed { "" } else { ": healthy" }
     ));
-    Ok(Output::new(json!({"ok": !failed, "findings": findings}), text).exit(if failed { 1 } else { 0 }))
+    Ok(Output::new(
+        messages::value(&messages::Checked {
+            ok: !failed,
+            findings: &findings,
+        }),
+        text,
+    )
+    .exit(if failed { 1 } else { 0 }))
 }
 
 /// A failed pre-commit check, as git shows it above its refusal: one line per

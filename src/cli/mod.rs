@@ -11,6 +11,7 @@ mod delivery;
 mod doctor;
 mod help;
 mod learn;
+mod messages;
 mod output;
 mod pool;
 mod repo;
@@ -216,7 +217,10 @@ fn man(args: &ManArgs) -> Result<Output> {
     pages.sort();
     let text = format!("wrote {} manual pages into {}", pages.len(), dir.display());
     Ok(Output::new(
-        serde_json::json!({"dir": dir.display().to_string(), "pages": pages}),
+        messages::value(&messages::ManPages {
+            dir: dir.display().to_string(),
+            pages: &pages,
+        }),
         text,
     ))
 }
@@ -226,7 +230,11 @@ fn man(args: &ManArgs) -> Result<Output> {
 fn whoami(s: &Session) -> Result<Output> {
     let (actor, source) = s.actor_and_source()?;
     Ok(Output::new(
-        serde_json::json!({"actor": actor, "source": source.code(), "from": source.describe()}),
+        messages::value(&messages::WhoAmI {
+            actor: &actor,
+            source: source.code(),
+            from: source.describe(),
+        }),
         format!("{actor}\n(from {})", source.describe()),
     ))
 }

@@ -2,10 +2,10 @@
 //! [`crate::ops::pool`] did.
 
 use clap::Subcommand;
-use serde_json::json;
 
 use super::doctor;
-use super::output::{published, short, short_opt, table, Output};
+use super::messages::{self, commit_id};
+use super::output::{published, short, table, Output};
 use crate::clock::{age, format_timestamp, Span};
 use crate::error::Result;
 use crate::ids::{AgentId, Role};
@@ -75,10 +75,7 @@ pub fn run(s: &Session, cmd: &PoolCommand) -> Result<Output> {
             let applied = op::spawn_published(s, role, *count, *capacity, *sync)?;
             let ids: Vec<String> = applied.value.iter().map(|a| a.id.to_string()).collect();
             let commit = applied.commit.as_ref().map(short).unwrap_or_default();
-            let mut out = Output::new(
-                json!({"agents": applied.value, "commit": short_opt(&applied.commit)}),
-                format!("spawned {} [{commit}]", ids.join(", ")),
-            );
+            let mut warnings = Vec::new();
             if let Some(remote) = unpublished {
                 let warning = format!(
                     "{} numbered from this clone's state only: another machine spawning role {role} before \
@@ -87,8 +84,16 @@ pub fn run(s: &Session, cmd: &PoolCommand) -> Result<Output> {
                     ids.join(", ")
                 );
                 eprintln!("warning: {}", crate::term::lines(&warning));
-                out.json["warnings"] = json!([warning]);
+                warnings.push(warning);
             }
+            let out = Output::new(
+                messages::value(&messages::Spawned {
+                    agents: &applied.value,
+                    commit: commit_id(&applied.commit),
+                    warnings,
+                }),
+                format!("spawned {} [{commit}]", ids.join(", ")),
+            );
             Ok(published(out, &applied))
         }
         PoolCommand::List => Ok(health(s, &op::health(s, None)?, false)),
@@ -109,7 +114,12 @@ fn change_agent(s: &Session, id: &AgentId, op: AgentOp) -> Result<Output> {
         None => format!("{id} is already {status} (nothing to do)"),
     };
     let out = Output::new(
-        json!({"op": op.name(), "changed": applied.commit.is_some(), "commit": short_opt(&applied.commit), "agent": applied.value}),
+        messages::value(&messages::AgentChanged {
+            op: op.name(),
+            changed: applied.commit.is_some(),
+            commit: commit_id(&applied.commit),
+            agent: &applied.value,
+        }),
         text,
     );
     Ok(published(out, &applied))
@@ -138,5 +148,5 @@ fn health(s: &Session, agents: &[Health], with_heartbeat: bool) -> Output {
     } else {
         table(&rows)
     };
-    Output::new(json!({ "agents": agents }), text)
+    Output::new(messages::value(&messages::Agents { agents }), text)
 }

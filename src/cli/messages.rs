@@ -1,0 +1,134 @@
+//! The `--json` documents, as typed structs (as cargo's `machine_message.rs`):
+//! a document's keys, their order and when a key is left out are the
+//! struct's, checked by the compiler instead of spelled in `json!` literals
+//! (tests/json_shapes.rs holds them to what programs read). Commands not
+//! listed here still build their document in their own module.
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+use crate::claims::{Claim, ClaimState, ExpiryCause};
+use crate::finding::Finding;
+use crate::ids::{Actor, ClaimId};
+use crate::pool::{Agent, Health};
+
+/// A document as the [`Value`] an `Output` carries (`published` may add
+/// `sync` or `not_published` to it).
+pub fn value(doc: &impl Serialize) -> Value {
+    // Every document has string keys only, so it always serializes.
+    serde_json::to_value(doc).expect("a --json document serializes")
+}
+
+/// A commit as documents name it: its full id, or `null` when nothing was written.
+pub fn commit_id(id: &Option<gix::ObjectId>) -> Option<String> {
+    id.as_ref().map(ToString::to_string)
+}
+
+/// `claims claim|handoff|accept|...`: what a transition did.
+#[derive(Serialize)]
+pub struct ClaimChanged<'a> {
+    pub op: &'a str,
+    pub changed: bool,
+    pub commit: Option<String>,
+    pub claim: &'a Claim,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub warnings: &'a [String],
+}
+
+/// `claims status <id>`.
+#[derive(Serialize)]
+pub struct ClaimShown<'a> {
+    pub claim: &'a Claim,
+}
+
+/// `claims verify`: the claim is current (a stale one is refused).
+#[derive(Serialize)]
+pub struct ClaimCurrent<'a> {
+    pub current: bool,
+    pub claim: &'a Claim,
+}
+
+/// `claims expire [--apply]`.
+#[derive(Serialize)]
+pub struct Expired<'a> {
+    pub applied: bool,
+    pub commit: Option<String>,
+    pub expired: Vec<ExpiredClaim<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct ExpiredClaim<'a> {
+    pub id: &'a ClaimId,
+    pub cause: ExpiryCause,
+    pub claim: &'a Claim,
+}
+
+/// `claims status`: counts by state, the actor's claims, handoffs offered to it.
+#[derive(Serialize)]
+pub struct ClaimsSummary<'a> {
+    pub counts: Counts<'a>,
+    pub actor: &'a Actor,
+    /// Each held claim as its row printed it.
+    pub mine: Vec<Value>,
+    pub offered: &'a [Claim],
+}
+
+/// Claims per state, as an object in the order of the states.
+pub struct Counts<'a>(pub &'a [(ClaimState, usize)]);
+
+impl Serialize for Counts<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (state, n) in self.0 {
+            map.serialize_entry(&state.to_string(), n)?;
+        }
+        map.end()
+    }
+}
+
+/// `pool spawn`.
+#[derive(Serialize)]
+pub struct Spawned<'a> {
+    pub agents: &'a [Agent],
+    pub commit: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// `pool heartbeat|drain|retire|...`.
+#[derive(Serialize)]
+pub struct AgentChanged<'a> {
+    pub op: &'a str,
+    pub changed: bool,
+    pub commit: Option<String>,
+    pub agent: &'a Agent,
+}
+
+/// `pool list|health`.
+#[derive(Serialize)]
+pub struct Agents<'a> {
+    pub agents: &'a [Health],
+}
+
+/// `doctor` and `<subsystem> doctor`.
+#[derive(Serialize)]
+pub struct Checked<'a> {
+    pub ok: bool,
+    pub findings: &'a [Finding],
+}
+
+/// `whoami`.
+#[derive(Serialize)]
+pub struct WhoAmI<'a> {
+    pub actor: &'a Actor,
+    pub source: &'a str,
+    pub from: String,
+}
+
+/// `man --dir`.
+#[derive(Serialize)]
+pub struct ManPages<'a> {
+    pub dir: String,
+    pub pages: &'a [String],
+}
