@@ -2,17 +2,26 @@
 //! repository. All shared state lives as files in commits on one ref,
 //! `refs/baton/state`; docs/ (listed in the README) says how each part works.
 //!
-//! Layers, each using only the ones below it (see `docs/architecture.md`):
-//! - [`cli`] parses arguments and renders text or JSON;
+//! Layers, each using only the ones below it (see `docs/architecture.md`;
+//! `tests/layers.rs` fails on an import up the order or a cycle):
+//! - edges: [`cli`] parses arguments and renders text or JSON;
 //! - [`ops`] runs every operation as a transaction (read, decide, commit,
-//!   publish) and returns typed results;
-//! - the subsystems — [`claims`], [`pool`], [`workflow`], [`sync`] (the
-//!   merge policy), [`doctor`], [`config`] — are pure functions over loaded
-//!   state; [`state`] says where their files live and loads them;
-//! - [`store`] owns git (the ref, compare-and-swap, trees, trailers);
-//!   [`os`] the few system calls;
+//!   publish) and returns typed results; it is where processes run;
+//! - [`state`] says where each subsystem's files live and loads them;
+//!   [`doctor`] judges store facts; [`config`] assembles `config.toml` from
+//!   the subsystems' policies;
+//! - the subsystems, pure functions over loaded state, each using only those
+//!   listed after it: [`daemon`] (the reconcile pass's decisions),
+//!   [`delivery`] (the delivery ledger and phases), [`metrics`] (snapshots,
+//!   summaries, the SVG chart), [`workflow`] (definitions, ledgers, the
+//!   guard; its executor runs steps as processes), [`learn`] (the risk
+//!   guard: parser, rules, judge, statistics, routing, hook protocols),
+//!   [`sync`] (the merge table), [`pool`] (agents), [`claims`];
+//! - [`store`] owns git (the ref, compare-and-swap, trees, trailers, packs,
+//!   fetch/push); [`os`] the few system calls (processes, signals, file locks);
 //! - leaves every layer may use: [`error`], [`ids`], [`clock`], [`codec`],
-//!   [`finding`], [`term`].
+//!   [`finding`], [`term`], [`glob`] (config globs), [`redact`] (secrets out
+//!   of recorded output), [`broken`] (a state file this baton cannot use).
 
 /// Serde for types that are written as text: `Display` out, `parse` in, so
 /// a state file can never hold a value the type would refuse.
