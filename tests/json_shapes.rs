@@ -98,3 +98,63 @@ fn pool_doctor_and_whoami_documents_keep_their_fields_and_order() {
     assert_eq!(keys(&who), ["actor", "source", "from"]);
     assert_eq!(who["actor"], OPS);
 }
+
+#[test]
+fn init_log_and_config_documents_keep_their_fields_and_order() {
+    let repo = Repo::bare_git();
+    let init_keys = [
+        "created",
+        "adopted",
+        "commit",
+        "remote",
+        "refspec_added",
+        "hook",
+        "hooks",
+    ];
+    let plain = repo.run(OPS, &["init"]).ok();
+    assert_eq!(keys(&plain), init_keys);
+    assert_eq!(
+        (&plain["hook"], &plain["hooks"]),
+        (&Value::Null, &Value::Null),
+        "{plain}"
+    );
+    let hooked = repo.run(OPS, &["init", "--hooks"]).ok();
+    assert_eq!(keys(&hooked), init_keys);
+    assert_eq!(keys(&hooked["hooks"]), ["installed", "fallback"], "{hooked}");
+    assert_eq!(
+        keys(&hooked["hooks"]["installed"][0]),
+        ["hook", "path", "new"],
+        "{hooked}"
+    );
+    assert_eq!(hooked["hook"], hooked["hooks"]["installed"][0]["path"]);
+
+    let set = repo.run(OPS, &["config", "set", "claims.stale_after", "12h"]).ok();
+    assert_eq!(keys(&set), ["key", "value", "changed", "commit"]);
+    assert_eq!(
+        (&set["key"], &set["value"], &set["changed"]),
+        (&"claims.stale_after".into(), &"12h".into(), &Value::Bool(true))
+    );
+    let unchanged = repo.run(OPS, &["config", "set", "claims.stale_after", "12h"]).ok();
+    assert_eq!(
+        (&unchanged["changed"], &unchanged["commit"]),
+        (&Value::Bool(false), &Value::Null)
+    );
+    let list = repo.run(OPS, &["config", "list"]).ok();
+    assert_eq!(keys(&list), ["settings"]);
+    assert_eq!(keys(&list["settings"][0]), ["key", "value", "default", "source"]);
+    let got = repo.run(OPS, &["config", "get", "claims.stale_after"]).ok();
+    assert_eq!(keys(&got), ["key", "value", "default", "source"]);
+
+    repo.run(ALICE, &["claims", "claim", "T-1"]).ok();
+    let log = repo.run(OPS, &["log"]).ok();
+    assert_eq!(keys(&log), ["entries"]);
+    let newest = &log["entries"][0];
+    assert_eq!(keys(newest), ["commit", "time", "author", "summary", "trailers"]);
+    let trailers = keys(&newest["trailers"]);
+    assert_eq!(trailers[..2], ["Baton-Op", "Baton-Subject"], "{newest}");
+    assert_eq!(
+        newest["trailers"]["Baton-Subject"],
+        serde_json::json!(["claim/T-1"]),
+        "{newest}"
+    );
+}
