@@ -9,6 +9,7 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use crate::claims::{Claim, ClaimState, ExpiryCause};
+use crate::config::Setting;
 use crate::finding::Finding;
 use crate::ids::{Actor, ClaimId};
 use crate::pool::{Agent, Health};
@@ -131,4 +132,89 @@ pub struct WhoAmI<'a> {
 pub struct ManPages<'a> {
     pub dir: String,
     pub pages: &'a [String],
+}
+
+/// `init [--hooks]`.
+#[derive(Serialize)]
+pub struct Initialized<'a> {
+    pub created: bool,
+    pub adopted: bool,
+    pub commit: String,
+    pub remote: Option<&'a str>,
+    /// Whether the baton fetch refspec was added now (`null`: no remote).
+    pub refspec_added: Option<bool>,
+    /// The first hook's path (kept from before `hooks` listed them all).
+    pub hook: Option<String>,
+    pub hooks: Option<HooksInstalled<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct HooksInstalled<'a> {
+    pub installed: Vec<HookInstalled<'a>>,
+    pub fallback: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct HookInstalled<'a> {
+    pub hook: &'a str,
+    pub path: String,
+    pub new: bool,
+}
+
+/// `log`, `claims log`, …: the state history, newest first.
+#[derive(Serialize)]
+pub struct Log {
+    pub entries: Vec<LogEntry>,
+}
+
+#[derive(Serialize)]
+pub struct LogEntry {
+    pub commit: String,
+    pub time: String,
+    pub author: String,
+    pub summary: String,
+    /// Every trailer is an array, one value or many: a reader never has to
+    /// tell a string from a list.
+    pub trailers: Trailers,
+}
+
+/// Trailers by key in the order first seen, each with all its values.
+pub struct Trailers(pub Vec<(String, Vec<String>)>);
+
+impl Trailers {
+    pub fn of(pairs: &[(String, String)]) -> Trailers {
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        for (k, v) in pairs {
+            match out.iter_mut().find(|(key, _)| key == k) {
+                Some((_, values)) => values.push(v.clone()),
+                None => out.push((k.clone(), vec![v.clone()])),
+            }
+        }
+        Trailers(out)
+    }
+}
+
+impl Serialize for Trailers {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (key, values) in &self.0 {
+            map.serialize_entry(key, values)?;
+        }
+        map.end()
+    }
+}
+
+/// `config list`.
+#[derive(Serialize)]
+pub struct Settings<'a> {
+    pub settings: &'a [Setting],
+}
+
+/// `config set`.
+#[derive(Serialize)]
+pub struct ConfigSet<'a> {
+    pub key: &'a str,
+    pub value: &'a str,
+    pub changed: bool,
+    pub commit: Option<String>,
 }

@@ -214,13 +214,6 @@ pub fn short(id: &gix::ObjectId) -> String {
     id.to_hex_with_len(10).to_string()
 }
 
-pub fn short_opt(id: &Option<gix::ObjectId>) -> Value {
-    match id {
-        Some(id) => Value::String(id.to_string()),
-        None => Value::Null,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;

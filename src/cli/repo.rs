@@ -1,9 +1,9 @@
 //! Repository-level commands: `init`, `log`, `config get|set`.
 
 use clap::Subcommand;
-use serde_json::json;
 
-use super::output::{published, safe, short, short_opt, table, Output};
+use super::messages::{self, commit_id};
+use super::output::{published, safe, short, table, Output};
 use crate::config::Source;
 use crate::error::Result;
 use crate::ops::hooks::Hook;
@@ -86,21 +86,29 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<Output> {
         text.push_str(&format!("\nthe hooks run `baton` from PATH, else {}", hooks.fallback));
     }
     Ok(Output::new(
-        json!({
-            "created": done.created,
-            "adopted": done.adopted,
-            "commit": done.tip.to_string(),
-            "remote": done.remote,
-            "refspec_added": done.refspec.as_ref().map(|(_, added)| added),
-            "hook": done.hooks.as_ref().and_then(|h| h.installed.first()).map(|h| h.path.display().to_string()),
-            "hooks": done.hooks.as_ref().map(|h| json!({
-                "installed": h.installed.iter().map(|i| json!({
-                    "hook": i.hook.name(),
-                    "path": i.path.display().to_string(),
-                    "new": i.new,
-                })).collect::<Vec<_>>(),
-                "fallback": h.fallback,
-            })),
+        messages::value(&messages::Initialized {
+            created: done.created,
+            adopted: done.adopted,
+            commit: done.tip.to_string(),
+            remote: done.remote.as_deref(),
+            refspec_added: done.refspec.as_ref().map(|(_, added)| *added),
+            hook: done
+                .hooks
+                .as_ref()
+                .and_then(|h| h.installed.first())
+                .map(|h| h.path.display().to_string()),
+            hooks: done.hooks.as_ref().map(|h| messages::HooksInstalled {
+                installed: h
+                    .installed
+                    .iter()
+                    .map(|i| messages::HookInstalled {
+                        hook: i.hook.name(),
+                        path: i.path.display().to_string(),
+                        new: i.new,
+                    })
+                    .collect(),
+                fallback: &h.fallback,
+            }),
         }),
         text,
     ))
@@ -130,28 +138,20 @@ pub fn log(s: &Session, filter: &LogFilter, limit: Option<usize>) -> Result<Outp
             safe(&e.author).into_owned(),
             safe(&e.message.summary).into_owned(),
         ]);
-        // Every trailer is an array, one value or many: a reader never
-        // has to tell a string from a list.
-        let mut trailers = serde_json::Map::new();
-        for (k, v) in &e.message.trailers {
-            if let serde_json::Value::Array(values) = trailers.entry(k.clone()).or_insert_with(|| json!([])) {
-                values.push(v.clone().into());
-            }
-        }
-        items.push(json!({
-            "commit": e.id.to_string(),
-            "time": when,
-            "author": e.author,
-            "summary": e.message.summary,
-            "trailers": trailers,
-        }));
+        items.push(messages::LogEntry {
+            commit: e.id.to_string(),
+            time: when,
+            author: e.author.clone(),
+            summary: e.message.summary.clone(),
+            trailers: messages::Trailers::of(&e.message.trailers),
+        });
     }
     let text = if rows.is_empty() {
         "no matching operations\n".to_owned()
     } else {
         table(&rows)
     };
-    Ok(Output::new(json!({ "entries": items }), text))
+    Ok(Output::new(messages::value(&messages::Log { entries: items }), text))
 }
 
 pub fn config(s: &Session, cmd: &ConfigCommand) -> Result<Output> {
@@ -160,7 +160,7 @@ pub fn config(s: &Session, cmd: &ConfigCommand) -> Result<Output> {
             let setting = op::config_setting(s, key)?;
             // The value may come from a hand-written config.toml: escaped, never raw.
             let text = safe(&setting.value).into_owned();
-            let out = Output::new(json!(setting), text.clone());
+            let out = Output::new(messages::value(&setting), text.clone());
             Ok(match setting.source {
                 Source::State => out,
                 Source::Default if setting.value.is_empty() => out.note(format!("{key} is not set (its default)")),
@@ -179,7 +179,10 @@ pub fn config(s: &Session, cmd: &ConfigCommand) -> Result<Output> {
                 };
                 rows.push(vec![st.key.to_owned(), source, safe(&shown(&st.value)).into_owned()]);
             }
-            Ok(Output::new(json!({ "settings": settings }), table(&rows)))
+            Ok(Output::new(
+                messages::value(&messages::Settings { settings: &settings }),
+                table(&rows),
+            ))
         }
         ConfigCommand::Set { key, value } => {
             let applied = op::config_set(s, key, value)?;
@@ -188,7 +191,12 @@ pub fn config(s: &Session, cmd: &ConfigCommand) -> Result<Output> {
                 None => format!("{key} is already {} (nothing to do)", safe(&applied.value)),
             };
             let out = Output::new(
-                json!({"key": key, "value": applied.value, "changed": applied.commit.is_some(), "commit": short_opt(&applied.commit)}),
+                messages::value(&messages::ConfigSet {
+                    key,
+                    value: &applied.value,
+                    changed: applied.commit.is_some(),
+                    commit: commit_id(&applied.commit),
+                }),
                 text,
             );
             Ok(published(out, &applied))
