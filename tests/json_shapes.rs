@@ -158,3 +158,29 @@ fn init_log_and_config_documents_keep_their_fields_and_order() {
         "{newest}"
     );
 }
+
+#[test]
+fn learn_and_daemon_documents_keep_their_fields_and_order() {
+    let repo = Repo::new();
+    let installed = repo.run(OPS, &["learn", "hooks", "install", "claude"]).ok();
+    assert_eq!(keys(&installed), ["path", "changed", "added", "notes"]);
+    assert_eq!(installed["changed"], true);
+    let recorded = repo
+        .run(
+            ALICE,
+            &["learn", "post-command", "--command", "cargo test", "--exit-code", "101"],
+        )
+        .ok();
+    assert_eq!(keys(&recorded), ["recorded"], "{recorded}");
+    assert_eq!(recorded["recorded"]["command"], "cargo test", "{recorded}");
+
+    repo.run_at(OPS, T0, &["daemon", "tick"]).ok();
+    let summary = repo.run_at(OPS, T0, &["daemon", "summary"]).ok();
+    assert_eq!(keys(&summary), ["summary", "report", "last_tick", "unreadable"]);
+    let svg = repo.path().join("chart.svg");
+    let charted = repo
+        .run_at(OPS, T0, &["daemon", "summary", "--svg", svg.to_str().unwrap()])
+        .ok();
+    assert_eq!(keys(&charted), ["summary", "report", "last_tick", "unreadable", "svg"]);
+    assert_eq!(charted["svg"], svg.to_str().unwrap());
+}
