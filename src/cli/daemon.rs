@@ -7,6 +7,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::doctor;
+use super::messages;
 use super::output::{safe, Output};
 use crate::clock::{age, format_timestamp, Span};
 use crate::daemon::service::Manager;
@@ -88,7 +89,7 @@ pub fn run(
             };
             let end = op::run(&dir, &args)?;
             Ok(Output::new(
-                json!({"stopped": end}),
+                messages::value(&messages::DaemonStopped { stopped: &end }),
                 format!("baton daemon exited: {}", end.as_str()),
             ))
         }
@@ -281,12 +282,7 @@ fn summary(s: &Session, window: Span, svg: Option<&Path>) -> Result<Output> {
         text.push_str(&tick_line(t));
         text.push('\n');
     }
-    let mut doc = json!({
-        "summary": got.summary,
-        "report": got.report,
-        "last_tick": got.last_tick,
-        "unreadable": got.unreadable,
-    });
+    let mut written = None;
     if let Some(path) = svg {
         let path = if path.is_absolute() {
             path.to_path_buf()
@@ -296,7 +292,14 @@ fn summary(s: &Session, window: Span, svg: Option<&Path>) -> Result<Output> {
         std::fs::write(&path, crate::metrics::svg::render(&got.summary))
             .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
         text.push_str(&format!("wrote the chart to {}\n", path.display()));
-        doc["svg"] = json!(path);
+        written = Some(path);
     }
-    Ok(Output::new(doc, text))
+    let doc = messages::DaemonSummary {
+        summary: &got.summary,
+        report: &got.report,
+        last_tick: &got.last_tick,
+        unreadable: got.unreadable,
+        svg: written.as_deref(),
+    };
+    Ok(Output::new(messages::value(&doc), text))
 }

@@ -9,6 +9,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::doctor;
+use super::messages;
 use super::output::{safe, table, Output};
 use crate::clock::{Bounds, Span};
 use crate::error::{Error, Kind, Result};
@@ -141,7 +142,12 @@ pub fn run(how: &Opening<'_>, cmd: &LearnCommand) -> Result<Output> {
                 text.push_str(&format!("\nnote: {note}"));
             }
             Ok(Output::new(
-                json!({"path": done.path, "changed": done.changed, "added": done.added, "notes": done.notes}),
+                messages::value(&messages::AgentHooksInstalled {
+                    path: done.path,
+                    changed: done.changed,
+                    added: &done.added,
+                    notes: &done.notes,
+                }),
                 text,
             ))
         }
@@ -278,7 +284,7 @@ fn recorded(entry: &JournalEntry) -> Output {
         ..
     } = entry
     else {
-        return Output::new(json!({"recorded": entry}), "recorded");
+        return Output::new(messages::value(&messages::Recorded { recorded: entry }), "recorded");
     };
     let outcome = serde_json::to_value(outcome).unwrap_or_default();
     let outcome = outcome.as_str().unwrap_or_default();
@@ -289,7 +295,7 @@ fn recorded(entry: &JournalEntry) -> Output {
             safe(command)
         ),
     };
-    Output::new(json!({"recorded": entry}), text)
+    Output::new(messages::value(&messages::Recorded { recorded: entry }), text)
 }
 
 fn suggestion_lines(s: &Suggestion) -> String {

@@ -4,14 +4,18 @@
 //! (tests/json_shapes.rs holds them to what programs read). Commands not
 //! listed here still build their document in their own module.
 
+use std::path::Path;
+
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use crate::claims::{Claim, ClaimState, ExpiryCause};
 use crate::config::Setting;
+use crate::daemon::{Report, TickRecord};
 use crate::finding::Finding;
 use crate::ids::{Actor, ClaimId};
+use crate::learn::stats::JournalEntry;
 use crate::pool::{Agent, Health};
 
 /// A document as the [`Value`] an `Output` carries (`published` may add
@@ -217,4 +221,36 @@ pub struct ConfigSet<'a> {
     pub value: &'a str,
     pub changed: bool,
     pub commit: Option<String>,
+}
+
+/// `learn hooks install <agent>`.
+#[derive(Serialize)]
+pub struct AgentHooksInstalled<'a> {
+    pub path: &'a str,
+    pub changed: bool,
+    pub added: &'a [String],
+    pub notes: &'a [String],
+}
+
+/// `learn post-command`: the journal entry written.
+#[derive(Serialize)]
+pub struct Recorded<'a> {
+    pub recorded: &'a JournalEntry,
+}
+
+/// `daemon run`: why the daemon ended.
+#[derive(Serialize)]
+pub struct DaemonStopped<'a, T: Serialize> {
+    pub stopped: &'a T,
+}
+
+/// `daemon summary [--svg <path>]`.
+#[derive(Serialize)]
+pub struct DaemonSummary<'a> {
+    pub summary: &'a crate::metrics::Summary,
+    pub report: &'a Option<Report>,
+    pub last_tick: &'a Option<TickRecord>,
+    pub unreadable: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub svg: Option<&'a Path>,
 }
