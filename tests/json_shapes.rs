@@ -184,3 +184,55 @@ fn learn_and_daemon_documents_keep_their_fields_and_order() {
     assert_eq!(keys(&charted), ["summary", "report", "last_tick", "unreadable", "svg"]);
     assert_eq!(charted["svg"], svg.to_str().unwrap());
 }
+
+#[test]
+fn workflow_documents_keep_their_fields_and_order() {
+    let repo = Repo::new();
+    common::define(
+        &repo,
+        "shape",
+        r#"name = "shape"
+[[steps]]
+id = "first"
+run = ["true"]
+[[steps]]
+id = "second"
+run = ["sh", "-c", "test -f fixed || exit 5"]
+"#,
+    );
+    let valid = repo.run(OPS, &["workflow", "validate", "shape"]).ok();
+    assert_eq!(keys(&valid), ["valid", "workflow", "order"]);
+    assert_eq!(valid["order"], serde_json::json!(["first", "second"]));
+    let dry = repo.run(OPS, &["workflow", "run", "shape"]).ok();
+    assert_eq!(keys(&dry), ["dry_run", "workflow", "order", "refused"]);
+
+    let failed = repo.run(OPS, &["workflow", "run", "shape", "--execute"]);
+    assert_eq!(failed.code, 1, "{}", failed.describe());
+    let failed = failed.json();
+    assert_eq!(keys(&failed), ["run"]);
+    let id = failed["run"]["id"].as_str().unwrap().to_owned();
+    let status = repo.run(OPS, &["workflow", "status", "--run-id", &id]).ok();
+    assert_eq!(keys(&status), ["run"]);
+    let list = repo.run(OPS, &["workflow", "list"]).ok();
+    assert_eq!(keys(&list), ["runs"]);
+    assert_eq!(
+        keys(&list["runs"][0]),
+        ["id", "workflow", "status", "started_at", "finished_at", "host", "steps"]
+    );
+
+    let plan = repo.run(OPS, &["workflow", "resume", "--run-id", &id]).ok();
+    assert_eq!(keys(&plan), ["dry_run", "run_id", "steps", "refused"]);
+    std::fs::write(repo.path().join("fixed"), "").unwrap();
+    let resumed = repo.run(OPS, &["workflow", "resume", "--run-id", &id, "--execute"]).ok();
+    assert_eq!(keys(&resumed), ["run"]);
+    let nothing = repo.run(OPS, &["workflow", "resume", "--run-id", &id]).ok();
+    assert_eq!(keys(&nothing), ["run", "resumed"]);
+    assert_eq!(nothing["resumed"], false);
+
+    let templates = repo.run(OPS, &["workflow", "template", "list"]).ok();
+    assert_eq!(keys(&templates), ["templates"]);
+    assert_eq!(keys(&templates["templates"][0]), ["name", "description"]);
+    let name = templates["templates"][0]["name"].as_str().unwrap().to_owned();
+    let written = repo.run(OPS, &["workflow", "template", "init", &name]).ok();
+    assert_eq!(keys(&written), ["template", "path"]);
+}
