@@ -11,12 +11,17 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use crate::claims::{Claim, ClaimState, ExpiryCause};
+use crate::clock::Timestamp;
 use crate::config::Setting;
 use crate::daemon::{Report, TickRecord};
 use crate::finding::Finding;
-use crate::ids::{Actor, ClaimId};
+use crate::ids::{Actor, ClaimId, RunId};
 use crate::learn::stats::JournalEntry;
 use crate::pool::{Agent, Health};
+use crate::workflow::def::Definition;
+use crate::workflow::ledger::{Run, RunStatus};
+use crate::workflow::policy::Refusal;
+use crate::workflow::summary::{StepCounts, Summary as RunSummary};
 
 /// A document as the [`Value`] an `Output` carries (`published` may add
 /// `sync` or `not_published` to it).
@@ -253,4 +258,95 @@ pub struct DaemonSummary<'a> {
     pub unreadable: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub svg: Option<&'a Path>,
+}
+
+/// `workflow run|status|stop|resume` of one run: the run record.
+#[derive(Serialize)]
+pub struct RunShown<'a> {
+    pub run: &'a Run,
+}
+
+/// `workflow resume` of a run with nothing left to run.
+#[derive(Serialize)]
+pub struct NothingToResume<'a> {
+    pub run: &'a Run,
+    pub resumed: bool,
+}
+
+/// `workflow run` without `--execute`: the plan.
+#[derive(Serialize)]
+pub struct RunPlan<'a> {
+    pub dry_run: bool,
+    pub workflow: &'a Definition,
+    pub order: Vec<String>,
+    pub refused: &'a [Refusal],
+}
+
+/// `workflow resume` without `--execute`: the steps that would run.
+#[derive(Serialize)]
+pub struct ResumePlan<'a> {
+    pub dry_run: bool,
+    pub run_id: &'a RunId,
+    pub steps: Vec<String>,
+    pub refused: &'a [Refusal],
+}
+
+/// `workflow validate`.
+#[derive(Serialize)]
+pub struct Valid<'a> {
+    pub valid: bool,
+    pub workflow: &'a str,
+    pub order: Vec<String>,
+}
+
+/// `workflow list`: the runs' summaries, `finished_at` before `host` as
+/// always printed (the stored summary orders them the other way).
+#[derive(Serialize)]
+pub struct Runs<'a> {
+    pub runs: Vec<RunListed<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct RunListed<'a> {
+    pub id: &'a RunId,
+    pub workflow: &'a str,
+    pub status: RunStatus,
+    pub started_at: &'a Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<&'a Timestamp>,
+    pub host: &'a str,
+    pub steps: &'a StepCounts,
+}
+
+impl<'a> From<&'a RunSummary> for RunListed<'a> {
+    fn from(r: &'a RunSummary) -> Self {
+        RunListed {
+            id: &r.id,
+            workflow: &r.workflow,
+            status: r.status,
+            started_at: &r.started_at,
+            finished_at: r.finished_at.as_ref(),
+            host: &r.host,
+            steps: &r.steps,
+        }
+    }
+}
+
+/// `workflow template list`.
+#[derive(Serialize)]
+pub struct Templates {
+    pub templates: Vec<Template>,
+}
+
+#[derive(Serialize)]
+pub struct Template {
+    pub name: &'static str,
+    pub description: String,
+}
+
+/// `workflow template init`.
+#[derive(Serialize)]
+pub struct TemplateWritten<'a> {
+    pub template: &'a str,
+    pub path: String,
 }

@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 
 use clap::Subcommand;
-use serde_json::json;
 
 use super::doctor;
+use super::messages;
 use super::output::{safe, table, Output};
 use crate::clock::format_timestamp;
 use crate::error::Result;
@@ -109,17 +109,20 @@ pub fn run(s: &Session, cmd: &WorkflowCommand, json: bool) -> Result<Output> {
         }
         WorkflowCommand::Stop { run_id } => Ok(match op::stop(s, run_id)? {
             Stopped::ByRunner(run) => Output::new(
-                json!({ "run": run }),
+                messages::value(&messages::RunShown { run: &run }),
                 format!("stopped run {run_id}: {}", run.status.as_str()),
             ),
             Stopped::RunnerGone(run) => Output::new(
-                json!({ "run": run }),
+                messages::value(&messages::RunShown { run: &run }),
                 format!("run {run_id} was not alive; marked stopped"),
             ),
         }),
         WorkflowCommand::Status { run_id } => {
             let run = op::status(s, run_id.as_ref())?;
-            Ok(Output::new(json!({ "run": run }), describe_run(&run)))
+            Ok(Output::new(
+                messages::value(&messages::RunShown { run: &run }),
+                describe_run(&run),
+            ))
         }
         WorkflowCommand::List { limit } => Ok(list(&op::list(s, *limit)?)),
         WorkflowCommand::Validate { workflow } => {
@@ -132,7 +135,11 @@ pub fn run(s: &Session, cmd: &WorkflowCommand, json: bool) -> Result<Output> {
                 order_ids(&def).join(" -> ")
             );
             Ok(Output::new(
-                json!({"valid": true, "workflow": def.name, "order": order_ids(&def)}),
+                messages::value(&messages::Valid {
+                    valid: true,
+                    workflow: &def.name,
+                    order: order_ids(&def),
+                }),
                 text,
             ))
         }
@@ -140,7 +147,10 @@ pub fn run(s: &Session, cmd: &WorkflowCommand, json: bool) -> Result<Output> {
         WorkflowCommand::Template(TemplateCommand::Init { name, force }) => {
             let (name, path) = op::template_init(s, name, *force)?;
             Ok(Output::new(
-                json!({"template": name, "path": path.display().to_string()}),
+                messages::value(&messages::TemplateWritten {
+                    template: name,
+                    path: path.display().to_string(),
+                }),
                 format!("wrote {}; try: baton workflow run {name}", path.display()),
             ))
         }
@@ -173,7 +183,12 @@ fn run_workflow(s: &Session, workflow: &str, how: &Execution, json: bool) -> Res
     text.push_str(&plan_text(&plan.def, &all, &plan.refusals));
     text.push_str("add --execute to run it");
     Ok(Output::new(
-        json!({"dry_run": true, "workflow": plan.def, "order": order_ids(&plan.def), "refused": plan.refusals}),
+        messages::value(&messages::RunPlan {
+            dry_run: true,
+            workflow: &plan.def,
+            order: order_ids(&plan.def),
+            refused: &plan.refusals,
+        }),
         text,
     ))
 }
@@ -181,14 +196,18 @@ fn run_workflow(s: &Session, workflow: &str, how: &Execution, json: bool) -> Res
 /// A run that ended: its steps, and exit 1 unless it succeeded.
 fn ended(run: Run) -> Output {
     let code = if run.status == RunStatus::Succeeded { 0 } else { 1 };
-    Output::new(json!({ "run": run }), describe_run(&run)).exit(code)
+    Output::new(messages::value(&messages::RunShown { run: &run }), describe_run(&run)).exit(code)
 }
 
 fn resume(s: &Session, id: &RunId, how: &Execution, json: bool) -> Result<Output> {
     let plan = op::resume_plan(s, id)?;
     if plan.selected.is_empty() {
         let text = format!("run {id} has nothing to resume ({})", plan.run.status.as_str());
-        return Ok(Output::new(json!({"run": plan.run, "resumed": false}), text));
+        let doc = messages::NothingToResume {
+            run: &plan.run,
+            resumed: false,
+        };
+        return Ok(Output::new(messages::value(&doc), text));
     }
     if how.execute {
         return Ok(ended(op::resume(s, plan, &how.ops(json))?));
@@ -204,7 +223,12 @@ fn resume(s: &Session, id: &RunId, how: &Execution, json: bool) -> Result<Output
         .map(|&i| plan.def.steps[i].id.to_string())
         .collect();
     Ok(Output::new(
-        json!({"dry_run": true, "run_id": id, "steps": steps, "refused": plan.refusals}),
+        messages::value(&messages::ResumePlan {
+            dry_run: true,
+            run_id: id,
+            steps,
+            refused: &plan.refusals,
+        }),
         text,
     ))
 }
@@ -297,19 +321,10 @@ fn list(runs: &[Summary]) -> Output {
     } else {
         table(&rows)
     };
-    let items: Vec<_> = runs
-        .iter()
-        .map(|r| {
-            let mut item = json!({"id": r.id, "workflow": r.workflow, "status": r.status, "started_at": r.started_at});
-            if let Some(t) = &r.finished_at {
-                item["finished_at"] = json!(t);
-            }
-            item["host"] = json!(r.host);
-            item["steps"] = json!(r.steps);
-            item
-        })
-        .collect();
-    Output::new(json!({ "runs": items }), text)
+    let doc = messages::Runs {
+        runs: runs.iter().map(messages::RunListed::from).collect(),
+    };
+    Output::new(messages::value(&doc), text)
 }
 
 fn template_list() -> Output {
@@ -320,9 +335,14 @@ fn template_list() -> Output {
                 .map(|(name, text)| vec![name.to_string(), template_description(text)]),
         )
         .collect();
-    let items: Vec<_> = TEMPLATES
-        .iter()
-        .map(|(name, text)| json!({"name": name, "description": template_description(text)}))
-        .collect();
-    Output::new(json!({ "templates": items }), table(&rows))
+    let doc = messages::Templates {
+        templates: TEMPLATES
+            .iter()
+            .map(|&(name, text)| messages::Template {
+                name,
+                description: template_description(text),
+            })
+            .collect(),
+    };
+    Output::new(messages::value(&doc), table(&rows))
 }
