@@ -223,7 +223,9 @@ run = ["sh", "-c", "test -f fixed || exit 5"]
     let plan = repo.run(OPS, &["workflow", "resume", "--run-id", &id]).ok();
     assert_eq!(keys(&plan), ["dry_run", "run_id", "steps", "refused"]);
     std::fs::write(repo.path().join("fixed"), "").unwrap();
-    let resumed = repo.run(OPS, &["workflow", "resume", "--run-id", &id, "--execute"]).ok();
+    let resumed = repo
+        .run(OPS, &["workflow", "resume", "--run-id", &id, "--execute"])
+        .ok();
     assert_eq!(keys(&resumed), ["run"]);
     let nothing = repo.run(OPS, &["workflow", "resume", "--run-id", &id]).ok();
     assert_eq!(keys(&nothing), ["run", "resumed"]);
@@ -235,4 +237,46 @@ run = ["sh", "-c", "test -f fixed || exit 5"]
     let name = templates["templates"][0]["name"].as_str().unwrap().to_owned();
     let written = repo.run(OPS, &["workflow", "template", "init", &name]).ok();
     assert_eq!(keys(&written), ["template", "path"]);
+}
+
+#[test]
+fn delivery_documents_keep_their_fields_and_order() {
+    const DEV: &str = "agent:dev-1";
+    let repo = Repo::new();
+    repo.run(OPS, &["pool", "spawn", "--role", "dev"]).ok();
+    common::define(
+        &repo,
+        "ship",
+        "name = \"ship\"\n[[steps]]\nid = \"build\"\nrun = [\"true\"]\n\
+         [[steps]]\nid = \"test\"\nrun = [\"sh\", \"-c\", \"test -f fixed\"]\n",
+    );
+    let start = ["delivery", "start", "--issue", "T-1", "--workflow", "ship"];
+    let dry = repo.run(DEV, &start).ok();
+    assert_eq!(
+        keys(&dry),
+        ["dry_run", "issue", "claim", "workflow", "steps", "final", "refused"]
+    );
+    assert_eq!(keys(&dry["claim"]), ["action", "generation", "agent"], "{dry}");
+    assert_eq!(keys(&dry["final"]), ["action"], "{dry}");
+
+    let mut execute = start.to_vec();
+    execute.push("--execute");
+    let failed = repo.run(DEV, &execute);
+    assert_eq!(failed.code, 1, "{}", failed.describe());
+    let failed = failed.json();
+    assert_eq!(keys(&failed), ["delivery", "claim", "run", "error"]);
+    assert_eq!(keys(&failed["error"]), ["code", "message", "hint"]);
+    let id = failed["delivery"]["id"].as_str().unwrap().to_owned();
+
+    let listed = repo.run(OPS, &["delivery", "status"]).ok();
+    assert_eq!(keys(&listed), ["deliveries", "unreadable"]);
+    let one = repo.run(OPS, &["delivery", "status", "--run-id", &id]).ok();
+    assert_eq!(keys(&one), ["delivery", "claim", "run"]);
+    let plan = repo.run(DEV, &["delivery", "resume", "--run-id", &id]).ok();
+    assert_eq!(keys(&plan), ["dry_run", "delivery", "action", "steps"]);
+    std::fs::write(repo.path().join("fixed"), "").unwrap();
+    let resumed = repo
+        .run(DEV, &["delivery", "resume", "--run-id", &id, "--execute"])
+        .ok();
+    assert_eq!(keys(&resumed), ["delivery", "claim", "run"]);
 }
