@@ -107,7 +107,7 @@ pub fn run(
             for w in &t.warnings {
                 text.push_str(&format!("warning: {}\n", safe(w)));
             }
-            Ok(Output::new(json!(t), text))
+            Ok(Output::new(messages::value(&t), text))
         }
         DaemonCommand::Summary { window, svg } => summary(&open()?, *window, svg.as_deref()),
         DaemonCommand::Doctor(args) => doctor::run_for(&open()?, &["daemon"], args),
@@ -196,7 +196,7 @@ fn started(s: &op::Started) -> Result<Output> {
     if let Some(stale) = s.replaced_stale {
         text.push_str(&format!("\nreplaced a stale pid file (pid {stale} was not running)"));
     }
-    Ok(Output::new(json!(s), text))
+    Ok(Output::new(messages::value(&s), text))
 }
 
 fn stopped(s: &op::Stopped) -> Result<Output> {
@@ -211,7 +211,7 @@ fn stopped(s: &op::Stopped) -> Result<Output> {
             None => "no daemon was running".to_owned(),
         },
     };
-    Ok(Output::new(json!(s), text))
+    Ok(Output::new(messages::value(&s), text))
 }
 
 fn tick_line(t: &TickRecord) -> String {
@@ -254,7 +254,7 @@ fn status(st: &op::Status) -> Result<Output> {
         }
         None => text.push_str("\nno tick recorded on this machine"),
     }
-    Ok(Output::new(json!(st), text))
+    Ok(Output::new(messages::value(&st), text))
 }
 
 fn summary(s: &Session, window: Span, svg: Option<&Path>) -> Result<Output> {

@@ -2,9 +2,9 @@
 //! deliveries; [`crate::ops::delivery`] does the work.
 
 use clap::Subcommand;
-use serde_json::json;
 
 use super::doctor;
+use super::messages;
 use super::output::{publication, safe, table, Output};
 use super::workflow::Execution;
 use crate::clock::{format_timestamp, Span};
@@ -195,27 +195,32 @@ fn plan(p: &op::Plan) -> Output {
         ));
     }
     text.push_str("add --execute to run it");
-    let (claim_json, code) = match &p.claiming {
-        Claiming::New { generation, agent } => (
-            json!({"action": "claim", "generation": generation, "agent": agent.as_ref().map(|a| a.agent.to_string())}),
-            0,
-        ),
-        Claiming::Held { generation } => (json!({"action": "held", "generation": generation}), 0),
-        Claiming::Refused(e) => (json!({"action": "refused", "code": e.code, "message": e.message}), 0),
+    let claim = match &p.claiming {
+        Claiming::New { generation, agent } => messages::PlannedClaim::Claim {
+            generation: *generation,
+            agent: agent.as_ref().map(|a| a.agent.to_string()),
+        },
+        Claiming::Held { generation } => messages::PlannedClaim::Held {
+            generation: *generation,
+        },
+        Claiming::Refused(e) => messages::PlannedClaim::Refused {
+            code: e.code,
+            message: &e.message,
+        },
     };
-    Output::new(
-        json!({
-            "dry_run": true,
-            "issue": p.issue,
-            "claim": claim_json,
-            "workflow": p.workflow.def.name,
-            "steps": steps,
-            "final": match &p.handoff_to { Some(to) => json!({"action": "handoff", "to": to}), None => json!({"action": "release"}) },
-            "refused": p.workflow.refusals,
-        }),
-        text,
-    )
-    .exit(code)
+    let doc = messages::DeliveryPlan {
+        dry_run: true,
+        issue: &p.issue,
+        claim,
+        workflow: &p.workflow.def.name,
+        steps,
+        finally: match &p.handoff_to {
+            Some(to) => messages::PlannedEnd::Handoff { to },
+            None => messages::PlannedEnd::Release,
+        },
+        refused: &p.workflow.refusals,
+    };
+    Output::new(messages::value(&doc), text)
 }
 
 /// A delivery after an operation: exit 1 unless it is on its way or done
@@ -246,7 +251,11 @@ fn delivered(s: &Session, d: &Delivered) -> Output {
         _ => return publication(out, &d.published, &d.not_published),
     };
     report(&message, &hint);
-    out.json["error"] = json!({"code": code, "message": message, "hint": hint});
+    out.json["error"] = messages::value(&messages::Failure {
+        code,
+        message: &message,
+        hint: &hint,
+    });
     // A phase that landed here but did not reach the remote: exit 3.
     publication(out.exit(1), &d.published, &d.not_published)
 }
@@ -270,7 +279,11 @@ fn report(message: &str, hint: &str) {
 
 fn describe_delivered(d: &Delivered) -> Output {
     Output::new(
-        json!({"delivery": d.delivery, "claim": d.claim, "run": d.run}),
+        messages::value(&messages::DeliveryShown {
+            delivery: &d.delivery,
+            claim: &d.claim,
+            run: &d.run,
+        }),
         describe(d),
     )
 }
@@ -350,7 +363,11 @@ fn list(deliveries: &[Row], unreadable: &[crate::finding::Finding]) -> Output {
         .iter()
         .map(|d| serde_json::from_str(&d.json).unwrap_or_default())
         .collect();
-    Output::new(json!({ "deliveries": listed, "unreadable": unreadable }), text)
+    let doc = messages::Deliveries {
+        deliveries: listed,
+        unreadable,
+    };
+    Output::new(messages::value(&doc), text)
 }
 
 fn resume_plan(d: &Delivery, action: &Resume) -> Output {
@@ -389,7 +406,12 @@ fn resume_plan(d: &Delivery, action: &Resume) -> Output {
         text.push_str("add --execute to run it");
     }
     Output::new(
-        json!({"dry_run": true, "delivery": d, "action": what, "steps": steps}),
+        messages::value(&messages::DeliveryResumePlan {
+            dry_run: true,
+            delivery: d,
+            action: what,
+            steps,
+        }),
         text,
     )
 }

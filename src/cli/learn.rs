@@ -6,7 +6,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use serde_json::json;
 
 use super::doctor;
 use super::messages;
@@ -171,7 +170,7 @@ fn pre_command(how: &Opening<'_>, args: &PreArgs) -> Result<Output> {
         e
     })?;
     let code = verdict.exit_code();
-    Ok(Output::new(json!(verdict), verdict.explain()).exit(code))
+    Ok(Output::new(messages::value(&verdict), verdict.explain()).exit(code))
 }
 
 fn hook_pre(how: &Opening<'_>, agent: Agent) -> Result<HookAnswer> {
@@ -321,7 +320,7 @@ fn routed(r: &Routing) -> Output {
             text.push_str(&format!("\n{}", suggestion_lines(alt)));
         }
     }
-    Output::new(json!(r), text)
+    Output::new(messages::value(&r), text)
 }
 
 fn metrics(m: &Metrics) -> Output {
@@ -363,7 +362,7 @@ fn metrics(m: &Metrics) -> Output {
             if m.pending == 1 { "is" } else { "are" }
         ));
     }
-    Output::new(json!(m), text)
+    Output::new(messages::value(&m), text)
 }
 
 /// `1 entry`, `3 entries`.

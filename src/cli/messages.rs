@@ -14,6 +14,7 @@ use crate::claims::{Claim, ClaimState, ExpiryCause};
 use crate::clock::Timestamp;
 use crate::config::Setting;
 use crate::daemon::{Report, TickRecord};
+use crate::delivery::Delivery;
 use crate::finding::Finding;
 use crate::ids::{Actor, ClaimId, RunId};
 use crate::learn::stats::JournalEntry;
@@ -349,4 +350,68 @@ pub struct Template {
 pub struct TemplateWritten<'a> {
     pub template: &'a str,
     pub path: String,
+}
+
+/// `delivery start` without `--execute`: the plan.
+#[derive(Serialize)]
+pub struct DeliveryPlan<'a> {
+    pub dry_run: bool,
+    pub issue: &'a ClaimId,
+    pub claim: PlannedClaim<'a>,
+    pub workflow: &'a str,
+    pub steps: Vec<String>,
+    #[serde(rename = "final")]
+    pub finally: PlannedEnd<'a>,
+    pub refused: &'a [Refusal],
+}
+
+/// What the plan does with the claim first.
+#[derive(Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum PlannedClaim<'a> {
+    Claim { generation: u64, agent: Option<String> },
+    Held { generation: u64 },
+    Refused { code: &'a str, message: &'a str },
+}
+
+/// What the plan does with the claim on success.
+#[derive(Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum PlannedEnd<'a> {
+    Handoff { to: &'a Actor },
+    Release,
+}
+
+/// A delivery, the claim and the run it acted on (`delivery status
+/// --run-id`, and after every phase).
+#[derive(Serialize)]
+pub struct DeliveryShown<'a> {
+    pub delivery: &'a Delivery,
+    pub claim: &'a Option<Claim>,
+    pub run: &'a Option<Run>,
+}
+
+/// Why a delivery ended badly, added to its document as `error`.
+#[derive(Serialize)]
+pub struct Failure<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
+    pub hint: &'a str,
+}
+
+/// `delivery status`: every ledger's row, and the ledgers that do not parse.
+#[derive(Serialize)]
+pub struct Deliveries<'a> {
+    /// Each ledger as its row printed it.
+    pub deliveries: Vec<Value>,
+    pub unreadable: &'a [Finding],
+}
+
+/// `delivery resume` without `--execute`.
+#[derive(Serialize)]
+pub struct DeliveryResumePlan<'a> {
+    pub dry_run: bool,
+    pub delivery: &'a Delivery,
+    pub action: String,
+    pub steps: Vec<String>,
 }

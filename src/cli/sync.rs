@@ -1,8 +1,7 @@
 //! `baton sync`, and how a sync report reads (also after `--sync` and
 //! `sync.auto` writes).
 
-use serde_json::json;
-
+use super::messages;
 use super::output::{safe, Output};
 use crate::error::Result;
 use crate::ops::sync::{self as op, Action, Report};
@@ -17,7 +16,7 @@ pub struct SyncArgs {
 
 pub fn run(s: &Session, args: &SyncArgs) -> Result<Output> {
     let report = op::run(s, args.remote.as_deref())?;
-    Ok(Output::new(json!(report), describe(&report)))
+    Ok(Output::new(messages::value(&report), describe(&report)))
 }
 
 pub fn describe(r: &Report) -> String {
