@@ -280,3 +280,19 @@ fn delivery_documents_keep_their_fields_and_order() {
         .ok();
     assert_eq!(keys(&resumed), ["delivery", "claim", "run"]);
 }
+
+#[test]
+fn daemon_install_document_keeps_its_fields_and_order() {
+    let repo = Repo::new();
+    let unit = repo.path().join("baton.service");
+    let args = ["daemon", "install", "systemd", "--output", unit.to_str().unwrap()];
+    let installed = repo.run(OPS, &args).ok();
+    assert_eq!(
+        keys(&installed),
+        ["manager", "path", "changed", "actor", "baton", "repository", "next"]
+    );
+    assert_eq!(installed["manager"], "systemd");
+    assert_eq!(installed["path"], unit.to_str().unwrap());
+    assert_eq!(installed["changed"], true);
+    assert!(installed["next"].is_array(), "{installed}");
+}
