@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use serde_json::json;
 
 use super::doctor;
 use super::messages;
@@ -149,14 +148,14 @@ start it with:",
         ));
     }
     Ok(Output::new(
-        json!({
-            "manager": done.manager.as_str(),
-            "path": path,
-            "changed": done.changed,
-            "actor": done.actor.to_string(),
-            "baton": done.baton.display().to_string(),
-            "repository": done.repo.display().to_string(),
-            "next": done.next,
+        messages::value(&messages::ServiceInstalled {
+            manager: done.manager.as_str(),
+            path: &path,
+            changed: done.changed,
+            actor: done.actor.to_string(),
+            baton: done.baton.display().to_string(),
+            repository: done.repo.display().to_string(),
+            next: &done.next,
         }),
         text,
     ))

@@ -415,3 +415,15 @@ pub struct DeliveryResumePlan<'a> {
     pub action: String,
     pub steps: Vec<String>,
 }
+
+/// `daemon install <manager>`.
+#[derive(Serialize)]
+pub struct ServiceInstalled<'a> {
+    pub manager: &'a str,
+    pub path: &'a str,
+    pub changed: bool,
+    pub actor: String,
+    pub baton: String,
+    pub repository: String,
+    pub next: &'a [String],
+}
