@@ -26,7 +26,7 @@ validate:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) $(TEST_CMD)
-	$(CARGO) test --test surfaces
+	$(CARGO) test --test it surfaces::
 
 selftest:
 	$(CARGO) build

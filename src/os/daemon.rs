@@ -295,7 +295,7 @@ mod tests {
     #[test]
     fn a_pid_file_is_written_under_its_lock_and_removed_on_a_clean_stop() {
         // Locks are per process: that another process sees the holder and
-        // cannot start a second daemon is tested on the binary (tests/daemon.rs).
+        // cannot start a second daemon is tested on the binary (tests/it/daemon.rs).
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("daemon.pid");
         assert_eq!(lock_holder(&path).unwrap(), None);
