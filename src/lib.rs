@@ -66,5 +66,8 @@ pub mod sync;
 pub mod term;
 pub mod workflow;
 
+#[cfg(test)]
+mod testing;
+
 pub use error::{Error, Kind, Result};
 pub mod learn;

@@ -1,16 +1,8 @@
 use super::*;
-use crate::clock::parse_timestamp;
-
-fn actor(s: &str) -> Actor {
-    Actor::parse(s).unwrap()
-}
+use crate::testing::{actor, at};
 
 fn id() -> ClaimId {
     ClaimId::parse("T-1").unwrap()
-}
-
-fn at(t: &str) -> Timestamp {
-    parse_timestamp(t).unwrap()
 }
 
 fn ctx<'a>(a: &'a Actor, policy: &'a Policy) -> Ctx<'a> {

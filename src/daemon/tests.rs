@@ -1,47 +1,21 @@
 use super::check::{self, Facts};
 use super::*;
 use crate::claims::{Claim, ClaimState};
-use crate::clock::parse_timestamp;
 use crate::finding::Severity;
-use crate::ids::{Actor, ClaimId};
 use crate::pool::Agent;
-
-fn at(t: &str) -> Timestamp {
-    parse_timestamp(t).unwrap()
-}
+use crate::testing::{self, at, T0};
 
 fn claim(id: &str, state: ClaimState, agent: Option<&str>, updated: &str, lease: Option<&str>) -> Claim {
     Claim {
-        schema: SCHEMA,
-        id: ClaimId::parse(id).unwrap(),
-        state,
-        owner: Actor::parse("agent:alice").unwrap(),
-        agent: agent.map(|a| AgentId::parse(a).unwrap()),
-        role: None,
-        generation: 1,
         created_at: at(updated),
         updated_at: at(updated),
         lease_until: lease.map(at),
-        handoff_to: (state == ClaimState::HandoffPending).then(|| Actor::parse("agent:bob").unwrap()),
-        handoff_note: None,
-        reason: None,
-        note: None,
-        delivery: None,
-        extra: Default::default(),
+        ..testing::claim(id, state, agent)
     }
 }
 
 fn agent(id: &str, status: AgentStatus) -> Agent {
-    Agent {
-        schema: SCHEMA,
-        id: AgentId::parse(id).unwrap(),
-        role: crate::ids::Role::parse("rev").unwrap(),
-        capacity: 1,
-        status,
-        created_at: at("2026-01-01T00:00:00Z"),
-        last_heartbeat: Some(at("2026-01-01T00:00:00Z")),
-        extra: Default::default(),
-    }
+    testing::agent(id, "rev", 1, status, T0)
 }
 
 fn view_of(claims: &[Claim], agents: &[Agent]) -> View {
@@ -106,8 +80,8 @@ fn expiry_candidates_include_every_claim_expiries_would_touch() {
         assert!(candidates.contains(&crate::claims::path(&e.claim.id)), "{}", e.claim.id);
     }
     assert_eq!(expiring.len(), 3);
-    assert!(!candidates.contains(&crate::claims::path(&ClaimId::parse("done").unwrap())));
-    assert!(!candidates.contains(&crate::claims::path(&ClaimId::parse("fresh").unwrap())));
+    assert!(!candidates.contains(&crate::claims::path(&testing::claim_id("done"))));
+    assert!(!candidates.contains(&crate::claims::path(&testing::claim_id("fresh"))));
 }
 
 #[test]

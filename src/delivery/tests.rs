@@ -3,15 +3,7 @@ use std::collections::BTreeMap;
 use super::check::{check, Fix};
 use super::*;
 use crate::claims::{ClaimRequest, ClaimState};
-use crate::clock::parse_timestamp;
-
-fn actor(s: &str) -> Actor {
-    Actor::parse(s).unwrap()
-}
-
-fn at(t: &str) -> Timestamp {
-    parse_timestamp(t).unwrap()
-}
+use crate::testing::{actor, at};
 
 fn issue() -> ClaimId {
     ClaimId::parse("T-1").unwrap()

@@ -333,52 +333,10 @@ pub fn due(last: Option<&Snapshot>, next: &Snapshot, now: Timestamp, snapshot_ev
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::parse_timestamp;
-    use crate::ids::{Actor, AgentId, ClaimId, RunId, StepId};
+    use crate::ids::{RunId, StepId};
     use crate::pool::AgentStatus;
+    use crate::testing::{agent, at, claim, t0};
     use crate::workflow::ledger::{Attempt, DefinitionRef, StepRecord};
-
-    fn at(t: &str) -> Timestamp {
-        parse_timestamp(t).unwrap()
-    }
-
-    fn t0() -> Timestamp {
-        at("2026-01-01T00:00:00Z")
-    }
-
-    fn claim(id: &str, state: ClaimState, agent: Option<&str>) -> Claim {
-        Claim {
-            schema: SCHEMA,
-            id: ClaimId::parse(id).unwrap(),
-            state,
-            owner: Actor::parse("agent:alice").unwrap(),
-            agent: agent.map(|a| AgentId::parse(a).unwrap()),
-            role: None,
-            generation: 1,
-            created_at: t0(),
-            updated_at: t0(),
-            lease_until: None,
-            handoff_to: (state == ClaimState::HandoffPending).then(|| Actor::parse("agent:bob").unwrap()),
-            handoff_note: None,
-            reason: None,
-            note: None,
-            delivery: None,
-            extra: Default::default(),
-        }
-    }
-
-    fn agent(id: &str, role: &str, capacity: u32, status: AgentStatus, heartbeat: &str) -> Agent {
-        Agent {
-            schema: SCHEMA,
-            id: AgentId::parse(id).unwrap(),
-            role: crate::ids::Role::parse(role).unwrap(),
-            capacity,
-            status,
-            created_at: t0(),
-            last_heartbeat: Some(at(heartbeat)),
-            extra: Default::default(),
-        }
-    }
 
     fn step(id: &str, status: StepStatus, attempts: u32) -> StepRecord {
         StepRecord {

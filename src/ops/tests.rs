@@ -1,8 +1,7 @@
 //! Operations on real temporary repositories, called as delivery, the
 //! daemon and learn will call them: no binary in between.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use super::pool::Wanted;
 use super::{claims, pool, repo, sync, Session};
@@ -10,34 +9,7 @@ use crate::claims::ClaimRequest;
 use crate::ids::{ClaimId, Role};
 use crate::ops::claims::ClaimArgs;
 use crate::ops::sync::Action;
-
-/// Runs plain git in `dir` with no system or global config; fails the
-/// test on a non-zero exit. Shared by the operations' unit tests.
-pub(super) fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .args(args)
-        .output()
-        .expect("running git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A fresh repository with a local identity (the test process's global
-/// git config may say anything).
-fn repository(root: &Path, name: &str) -> PathBuf {
-    let dir = root.join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    git(&dir, &["init", "-q"]);
-    git(&dir, &["config", "user.email", "ops@example.com"]);
-    git(&dir, &["config", "user.name", "ops"]);
-    dir
-}
+use crate::testing::{git, repository};
 
 fn session(dir: &Path, actor: &str) -> Session {
     Session::open(Some(dir), Some(actor)).expect("opening the repository")

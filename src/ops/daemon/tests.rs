@@ -5,7 +5,7 @@
 //! last tick left says a tick now is quiet, a full pass changes nothing and
 //! reports what the quiet tick reports.
 
-use crate::ops::tests::git;
+use crate::testing::git;
 use proptest::prelude::*;
 
 use super::*;

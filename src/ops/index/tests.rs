@@ -5,7 +5,7 @@
 //! full read of the state gives: the same records in the same order, the
 //! same rows, the same errors.
 
-use crate::ops::tests::git;
+use crate::testing::git;
 
 use proptest::prelude::*;
 
