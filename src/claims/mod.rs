@@ -9,11 +9,13 @@
 
 pub mod actors;
 pub mod check;
+mod delivery_mark;
 mod list;
 mod policy;
 mod refusals;
 mod row;
 
+pub use delivery_mark::{DeliveryMark, DeliveryPhase};
 pub use list::{natural_cmp, select, Filter};
 pub use policy::Policy;
 use refusals::{held_by_other, no_claim, not_owner, wrong_state};
@@ -24,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::{format_timestamp, Span, Timestamp};
 use crate::codec::SCHEMA;
 use crate::error::{Error, Result};
-use crate::ids::{Actor, AgentId, ClaimId, Role, RunId};
+use crate::ids::{Actor, AgentId, ClaimId, Role};
 
 /// Where claims live in the state tree.
 pub const DIR: &str = "claims";
@@ -516,74 +518,6 @@ pub fn release(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, force: &Fo
     let mut transition = Transition::changed(claim, summary);
     transition.forced = forced;
     Ok(transition)
-}
-
-/// The delivery acting on a holding, as the claim records it: rewritten
-/// with every phase, so each phase's commit changes the claim and the
-/// delivery ledger together (docs/delivery.md).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeliveryMark {
-    pub id: RunId,
-    pub phase: DeliveryPhase,
-}
-
-/// The phases of a delivery (`crate::delivery` moves between them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryPhase {
-    /// The issue is claimed for this delivery.
-    Claimed,
-    /// Its workflow run is under way (`workflow_run` names it).
-    Running,
-    /// The workflow failed; the claim stays with its owner.
-    Failed,
-    /// Done: the claim was released.
-    Closed,
-    /// Done: the claim was offered to `handoff_to`.
-    HandedOff,
-    /// Given up: the claim was released, `reason` says why.
-    Abandoned,
-    /// The claim moved on (taken over, expired, lost in a sync): the
-    /// delivery stopped without touching it.
-    Stopped,
-}
-
-impl DeliveryPhase {
-    pub const ALL: [DeliveryPhase; 7] = [
-        DeliveryPhase::Claimed,
-        DeliveryPhase::Running,
-        DeliveryPhase::Failed,
-        DeliveryPhase::Closed,
-        DeliveryPhase::HandedOff,
-        DeliveryPhase::Abandoned,
-        DeliveryPhase::Stopped,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryPhase::Claimed => "claimed",
-            DeliveryPhase::Running => "running",
-            DeliveryPhase::Failed => "failed",
-            DeliveryPhase::Closed => "closed",
-            DeliveryPhase::HandedOff => "handed_off",
-            DeliveryPhase::Abandoned => "abandoned",
-            DeliveryPhase::Stopped => "stopped",
-        }
-    }
-
-    /// Nothing follows a final phase.
-    pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            DeliveryPhase::Closed | DeliveryPhase::HandedOff | DeliveryPhase::Abandoned | DeliveryPhase::Stopped
-        )
-    }
-}
-
-impl std::fmt::Display for DeliveryPhase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// A holding: who holds a claim, at which generation. Anything acting on
