@@ -13,6 +13,7 @@
 //! [`policy`] is the `[learn]` section of `config.toml` and [`check`] is
 //! doctor's judgement of the learn files and the local journal.
 
+mod call_args;
 mod calls;
 pub mod check;
 pub mod declared;
