@@ -60,8 +60,11 @@ fn run_status_index(status: RunStatus) -> usize {
     }
 }
 
+/// The counters of the state at one time, as `metrics/snapshot.json` holds
+/// them (not to be confused with `store::Snapshot`, a read view of a state
+/// commit).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Snapshot {
+pub struct MetricsSnapshot {
     pub schema: u32,
     pub taken_at: Timestamp,
     #[serde(default)]
@@ -71,10 +74,10 @@ pub struct Snapshot {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-impl Snapshot {
+impl MetricsSnapshot {
     /// Parse the file's bytes (from the tip or from any commit in its history).
-    pub fn decode(bytes: &[u8]) -> Result<Snapshot> {
-        let snapshot: Snapshot = codec::decode_json(PATH, bytes)?;
+    pub fn decode(bytes: &[u8]) -> Result<MetricsSnapshot> {
+        let snapshot: MetricsSnapshot = codec::decode_json(PATH, bytes)?;
         codec::check_schema(PATH, snapshot.schema)?;
         Ok(snapshot)
     }
@@ -117,7 +120,7 @@ pub struct Inputs<'a> {
     /// What this pass did; `Tick::default()` outside a reconcile pass.
     pub tick: Tick,
     /// The snapshot on the ref now, whose `_total` counters this one continues.
-    pub previous: Option<&'a Snapshot>,
+    pub previous: Option<&'a MetricsSnapshot>,
 }
 
 /// A count as a counter value (counts never come near `i64::MAX`; saturate rather than wrap).
@@ -184,13 +187,13 @@ impl Tally {
 }
 
 /// The snapshot of the state in `inputs`, taken at `inputs.now`.
-pub fn compute(inputs: &Inputs) -> Result<Snapshot> {
+pub fn compute(inputs: &Inputs) -> Result<MetricsSnapshot> {
     compute_tallied(&Tally::of(inputs.claims, inputs.runs), inputs)
 }
 
 /// [`compute`] from a tally of the claims and runs, which stands for
 /// `inputs.claims` and `inputs.runs` (those two are not read).
-pub fn compute_tallied(tally: &Tally, inputs: &Inputs) -> Result<Snapshot> {
+pub fn compute_tallied(tally: &Tally, inputs: &Inputs) -> Result<MetricsSnapshot> {
     let mut counters = Counters::new();
     claim_counters(tally, &mut counters);
     tick_totals(inputs.previous, inputs.tick, &mut counters);
@@ -198,7 +201,7 @@ pub fn compute_tallied(tally: &Tally, inputs: &Inputs) -> Result<Snapshot> {
     agent_counters(inputs, tally.loads(), &mut counters);
     open_counters("deliveries", &DELIVERY_PHASES, inputs.deliveries, &mut counters)?;
     open_counters("learn.decisions", &LEARN_LEVELS, inputs.learn_decisions, &mut counters)?;
-    Ok(Snapshot {
+    Ok(MetricsSnapshot {
         schema: SCHEMA,
         taken_at: inputs.now,
         counters,
@@ -213,7 +216,7 @@ fn claim_counters(tally: &Tally, counters: &mut Counters) {
     }
 }
 
-fn tick_totals(previous: Option<&Snapshot>, tick: Tick, counters: &mut Counters) {
+fn tick_totals(previous: Option<&MetricsSnapshot>, tick: Tick, counters: &mut Counters) {
     for (name, now) in [
         (EXPIRED_TOTAL, tick.expired),
         (HANDOFFS_RETURNED_TOTAL, tick.handoffs_returned),
@@ -280,7 +283,7 @@ fn check_key(prefix: &str, key: &str) -> Result<()> {
 }
 
 /// The counters are equal (`taken_at` and unknown fields aside).
-pub fn same_counters(a: &Snapshot, b: &Snapshot) -> bool {
+pub fn same_counters(a: &MetricsSnapshot, b: &MetricsSnapshot) -> bool {
     a.counters == b.counters
 }
 
@@ -317,7 +320,12 @@ impl std::fmt::Display for Due {
 ///
 /// A `last` taken after `now` (a clock ahead on another machine, or
 /// `BATON_NOW` set back) is never periodically due: only a change commits.
-pub fn due(last: Option<&Snapshot>, next: &Snapshot, now: Timestamp, snapshot_every: Span) -> Option<Due> {
+pub fn due(
+    last: Option<&MetricsSnapshot>,
+    next: &MetricsSnapshot,
+    now: Timestamp,
+    snapshot_every: Span,
+) -> Option<Due> {
     let Some(last) = last else {
         return Some(Due::First);
     };
@@ -532,7 +540,7 @@ mod tests {
     fn unknown_fields_survive_decode_compute_and_encode() {
         let raw =
             br#"{"schema":1,"taken_at":"2026-01-01T00:00:00Z","counters":{"claims.active":3},"histograms":{"x":1}}"#;
-        let previous = Snapshot::decode(raw).unwrap();
+        let previous = MetricsSnapshot::decode(raw).unwrap();
         assert_eq!(previous.get("claims.active"), 3);
         assert_eq!(previous.get("not.there"), 0);
         let empty = no_counts();
@@ -542,20 +550,20 @@ mod tests {
         let text = String::from_utf8(next.encode().unwrap()).unwrap();
         assert!(text.contains("\"histograms\""), "{text}");
         assert!(text.contains("\"taken_at\": \"2026-01-01T01:00:00Z\""), "{text}");
-        assert_eq!(Snapshot::decode(text.as_bytes()).unwrap(), next);
+        assert_eq!(MetricsSnapshot::decode(text.as_bytes()).unwrap(), next);
     }
 
     #[test]
     fn decode_refuses_other_schemas_and_garbage_as_corrupt_state() {
         let newer = br#"{"schema":2,"taken_at":"2026-01-01T00:00:00Z","counters":{}}"#;
-        assert_eq!(Snapshot::decode(newer).unwrap_err().exit_code(), 3);
-        assert_eq!(Snapshot::decode(b"{not json").unwrap_err().exit_code(), 3);
+        assert_eq!(MetricsSnapshot::decode(newer).unwrap_err().exit_code(), 3);
+        assert_eq!(MetricsSnapshot::decode(b"{not json").unwrap_err().exit_code(), 3);
         let float = br#"{"schema":1,"taken_at":"2026-01-01T00:00:00Z","counters":{"a":1.5}}"#;
-        assert_eq!(Snapshot::decode(float).unwrap_err().exit_code(), 3);
+        assert_eq!(MetricsSnapshot::decode(float).unwrap_err().exit_code(), 3);
     }
 
-    fn snap(taken_at: &str, active: i64) -> Snapshot {
-        Snapshot {
+    fn snap(taken_at: &str, active: i64) -> MetricsSnapshot {
+        MetricsSnapshot {
             schema: SCHEMA,
             taken_at: at(taken_at),
             counters: Counters::from([("claims.active".to_owned(), active)]),

@@ -12,7 +12,7 @@
 
 use serde::{Serialize, Serializer};
 
-use super::snapshot::Snapshot;
+use super::snapshot::MetricsSnapshot;
 use super::{display_key, printable, short_span};
 use crate::clock::{format_timestamp, Span, Timestamp};
 
@@ -89,8 +89,8 @@ fn seconds(from: Timestamp, to: Timestamp) -> i64 {
 }
 
 /// Summarize `history` (any order; identical snapshots counted once) as of `now` over `window`.
-pub fn summarize(history: &[Snapshot], now: Timestamp, window: Span) -> Summary {
-    let mut seen: Vec<&Snapshot> = history.iter().filter(|s| s.taken_at <= now).collect();
+pub fn summarize(history: &[MetricsSnapshot], now: Timestamp, window: Span) -> Summary {
+    let mut seen: Vec<&MetricsSnapshot> = history.iter().filter(|s| s.taken_at <= now).collect();
     // Ties on taken_at are ordered by counters, so the input order never shows.
     seen.sort_by(|a, b| a.taken_at.cmp(&b.taken_at).then_with(|| a.counters.cmp(&b.counters)));
     // A history walk through merges can meet the same snapshot twice.
@@ -148,7 +148,7 @@ fn counter(name: &str, start: i64, values: Vec<i64>, trend: String) -> Counter {
 
 /// Every counter name in `snapshots`, sorted. Snapshots nearly always have
 /// the names already collected, which one walk of equal pairs confirms.
-fn counter_names<'a>(snapshots: impl Iterator<Item = &'a Snapshot>) -> Vec<&'a str> {
+fn counter_names<'a>(snapshots: impl Iterator<Item = &'a MetricsSnapshot>) -> Vec<&'a str> {
     let mut names: Vec<&str> = Vec::new();
     for s in snapshots {
         let same = s.counters.len() == names.len() && s.counters.keys().zip(&names).all(|(k, n)| k == n);
@@ -175,7 +175,7 @@ fn sorted_union<'a>(a: &[&'a str], b: impl Iterator<Item = &'a str>) -> Vec<&'a 
 
 /// Each counter's value at each snapshot: one merge walk per snapshot, as
 /// both `names` and a snapshot's counters are sorted, so the cost is linear.
-fn columns(names: &[&str], snapshots: &[&Snapshot]) -> Vec<Vec<i64>> {
+fn columns(names: &[&str], snapshots: &[&MetricsSnapshot]) -> Vec<Vec<i64>> {
     let mut columns = vec![Vec::with_capacity(snapshots.len()); names.len()];
     for s in snapshots {
         let mut have = s.counters.iter().peekable();

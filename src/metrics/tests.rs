@@ -47,7 +47,7 @@ mod summaries {
 
     use crate::clock::{parse_timestamp, Span, Timestamp};
     use crate::codec::SCHEMA;
-    use crate::metrics::snapshot::{Counters, Snapshot};
+    use crate::metrics::snapshot::{Counters, MetricsSnapshot};
     use crate::metrics::summary::{buckets, render_text, sparkline, summarize, Counter, Summary, SPARK_WIDTH};
 
     pub fn t0() -> Timestamp {
@@ -58,8 +58,8 @@ mod summaries {
         t0() + chrono::Duration::hours(h)
     }
 
-    pub fn snap(taken_at: Timestamp, counters: &[(&str, i64)]) -> Snapshot {
-        Snapshot {
+    pub fn snap(taken_at: Timestamp, counters: &[(&str, i64)]) -> MetricsSnapshot {
+        MetricsSnapshot {
             schema: SCHEMA,
             taken_at,
             counters: counters.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
@@ -68,7 +68,7 @@ mod summaries {
     }
 
     /// Ticks at T0, T0+1h, T0+25h and T0+8d; `agents.load.rev` appears at T0+25h.
-    pub fn scripted() -> Vec<Snapshot> {
+    pub fn scripted() -> Vec<MetricsSnapshot> {
         vec![
             snap(t0(), &[("claims.active", 1), ("claims.paused", 0), ("runs.failed", 0)]),
             snap(
@@ -456,7 +456,7 @@ mod properties {
     use super::charts::check_xml;
     use super::summaries::{snap, t0};
     use crate::clock::{Span, Timestamp};
-    use crate::metrics::snapshot::Snapshot;
+    use crate::metrics::snapshot::MetricsSnapshot;
     use crate::metrics::summary::{buckets, render_text, sparkline, summarize, SPARK_WIDTH};
     use crate::metrics::svg;
 
@@ -472,7 +472,7 @@ mod properties {
         prop_oneof![8 => -3i64..40, 1 => any::<i64>()]
     }
 
-    fn history() -> impl Strategy<Value = Vec<Snapshot>> {
+    fn history() -> impl Strategy<Value = Vec<MetricsSnapshot>> {
         let counters = proptest::collection::btree_map(proptest::sample::select(&NAMES[..]), value(), 0..5);
         // Whole hours, so that snapshots often sit exactly on a window's edges.
         let at = prop_oneof![(0i64..720).prop_map(|h| h * 3600), 0i64..30 * 86_400];
@@ -496,14 +496,14 @@ mod properties {
     }
 
     /// The snapshot a careful reader would pick: latest by time, ties by counters.
-    fn latest_at_or_before(history: &[Snapshot], t: Timestamp) -> Option<&Snapshot> {
+    fn latest_at_or_before(history: &[MetricsSnapshot], t: Timestamp) -> Option<&MetricsSnapshot> {
         history
             .iter()
             .filter(|s| s.taken_at <= t)
             .max_by(|a, b| a.taken_at.cmp(&b.taken_at).then_with(|| a.counters.cmp(&b.counters)))
     }
 
-    fn earliest_after(history: &[Snapshot], t: Timestamp, now: Timestamp) -> Option<&Snapshot> {
+    fn earliest_after(history: &[MetricsSnapshot], t: Timestamp, now: Timestamp) -> Option<&MetricsSnapshot> {
         history
             .iter()
             .filter(|s| s.taken_at > t && s.taken_at <= now)

@@ -31,7 +31,7 @@ pub fn summary(s: &Session, window: Span) -> Result<Summarized> {
     let mut unreadable = 0;
     s.store.walk_touching(tip, metrics::snapshot::PATH, |commit| {
         let bytes = s.store.snapshot_at(Some(commit))?.read(metrics::snapshot::PATH)?;
-        match bytes.map(|b| metrics::Snapshot::decode(&b)) {
+        match bytes.map(|b| metrics::MetricsSnapshot::decode(&b)) {
             Some(Ok(snapshot)) => {
                 let baseline = snapshot.taken_at <= window_start;
                 history.push(snapshot);

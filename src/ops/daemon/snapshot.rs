@@ -11,7 +11,7 @@ pub(super) struct SnapshotStep {
     /// When the snapshot in the state was taken.
     pub previous: Option<Timestamp>,
     /// The snapshot of the state the pass leaves, and why it is due; `None`: not yet.
-    pub due: Option<(metrics::Snapshot, Due)>,
+    pub due: Option<(metrics::MetricsSnapshot, Due)>,
 }
 
 /// When the snapshot in the state was taken, and the metrics snapshot of the
@@ -26,7 +26,7 @@ pub(super) fn due_snapshot(
 ) -> Result<SnapshotStep> {
     let previous = match snap.read(metrics::snapshot::PATH)? {
         None => None,
-        Some(bytes) => match metrics::Snapshot::decode(&bytes) {
+        Some(bytes) => match metrics::MetricsSnapshot::decode(&bytes) {
             Ok(p) => Some(p),
             Err(e) if e.code == codec::NEWER_SCHEMA => {
                 // Its totals count on from what a newer baton knows: rewriting

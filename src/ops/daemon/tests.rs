@@ -348,7 +348,7 @@ fn a_quiet_tick_waits_for_the_learn_journal_and_a_fold_lands_in_the_ticks_one_co
     assert_eq!(s.store.tip().unwrap(), Some(commit), "one commit");
     let snap = s.store.snapshot().unwrap();
     assert_eq!(learn_ops::decisions(&snap)["high"], 1);
-    let counters = metrics::Snapshot::decode(&snap.read(metrics::snapshot::PATH).unwrap().unwrap()).unwrap();
+    let counters = metrics::MetricsSnapshot::decode(&snap.read(metrics::snapshot::PATH).unwrap().unwrap()).unwrap();
     assert_eq!(counters.get("learn.decisions.high"), 1);
     assert!(!learn_ops::journal_waiting(&s.store));
     // The view kept after the fold is the view of the fold's tree.
