@@ -285,7 +285,7 @@ pub fn load_all_json<T: serde::de::DeserializeOwned>(
 
 /// What this baton makes of one file of the state tree.
 #[derive(Debug, Clone)]
-pub enum Verdict {
+pub enum FileVerdict {
     /// It parses against the schema of where it lives.
     Parses,
     /// A newer baton wrote it (a higher `schema`): left as it is, not corrupt.
@@ -297,35 +297,35 @@ pub enum Verdict {
     Unknown,
 }
 
-impl Verdict {
-    fn of(result: Result<()>) -> Verdict {
+impl FileVerdict {
+    fn of(result: Result<()>) -> FileVerdict {
         match result {
-            Ok(()) => Verdict::Parses,
-            Err(e) if e.code == codec::NEWER_SCHEMA => Verdict::Newer(e),
-            Err(e) => Verdict::Broken(e),
+            Ok(()) => FileVerdict::Parses,
+            Err(e) if e.code == codec::NEWER_SCHEMA => FileVerdict::Newer(e),
+            Err(e) => FileVerdict::Broken(e),
         }
     }
 }
 
 /// What the file `entry` of `snap` is to this baton: parsed with the schema
 /// of its directory, exactly as the commands that read it would.
-pub fn verify(snap: &Snapshot<'_>, entry: &Entry) -> Verdict {
+pub fn verify(snap: &Snapshot<'_>, entry: &Entry) -> FileVerdict {
     match checker(&entry.path) {
-        None => Verdict::Unknown,
-        Some(check) => Verdict::of(read_entry(snap, entry).and_then(|bytes| check(&entry.path, &bytes))),
+        None => FileVerdict::Unknown,
+        Some(check) => FileVerdict::of(read_entry(snap, entry).and_then(|bytes| check(&entry.path, &bytes))),
     }
 }
 
 /// The verdicts of many files (in order), parsed in parallel.
-pub fn verify_all(snap: &Snapshot<'_>, entries: &[Entry]) -> Vec<Verdict> {
+pub fn verify_all(snap: &Snapshot<'_>, entries: &[Entry]) -> Vec<FileVerdict> {
     // A snapshot stays on its thread: read here, parse there.
     let read: Vec<(&str, Option<Result<Vec<u8>>>)> = entries
         .iter()
         .map(|e| (e.path.as_str(), checker(&e.path).map(|_| read_entry(snap, e))))
         .collect();
     parallel(&read, |(path, bytes)| match (checker(path), bytes) {
-        (Some(check), Some(bytes)) => Verdict::of(bytes.clone().and_then(|b| check(path, &b))),
-        _ => Verdict::Unknown,
+        (Some(check), Some(bytes)) => FileVerdict::of(bytes.clone().and_then(|b| check(path, &b))),
+        _ => FileVerdict::Unknown,
     })
 }
 

@@ -12,7 +12,7 @@ use gix::ObjectId;
 use crate::doctor;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
-use crate::state::{self, Verdict};
+use crate::state::{self, FileVerdict};
 use crate::store::{message, Change, Entry, EntryKind, Message, Outcome, Snapshot, Store};
 
 /// Where files that do not parse are moved, under their own path.
@@ -21,13 +21,13 @@ pub const QUARANTINE: &str = "quarantine";
 /// The files `new` adds or changes over `old` (`None`: all of them) that
 /// this baton cannot use, with what is wrong with each; files that parse
 /// and files of no known schema are left out.
-pub fn problems(store: &Store, snap: &Snapshot<'_>, old: Option<ObjectId>) -> Result<Vec<(Entry, Verdict)>> {
+pub fn problems(store: &Store, snap: &Snapshot<'_>, old: Option<ObjectId>) -> Result<Vec<(Entry, FileVerdict)>> {
     let changed = store.changed_files(old, snap.tree())?;
     let verdicts = state::verify_all(snap, &changed);
     Ok(changed
         .into_iter()
         .zip(verdicts)
-        .filter(|(_, v)| matches!(v, Verdict::Broken(_) | Verdict::Newer(_)))
+        .filter(|(_, v)| matches!(v, FileVerdict::Broken(_) | FileVerdict::Newer(_)))
         .collect())
 }
 
@@ -39,7 +39,7 @@ pub fn refuse_unparsable(store: &Store, remote: &str, theirs: Option<ObjectId>, 
     let broken: Vec<String> = problems(store, &snap, old)?
         .into_iter()
         .filter_map(|(_, v)| match v {
-            Verdict::Broken(e) => Some(message::one_line(&e.message)),
+            FileVerdict::Broken(e) => Some(message::one_line(&e.message)),
             _ => None,
         })
         .collect();
@@ -76,7 +76,7 @@ pub fn hook_findings(store: &Store, snap: &Snapshot<'_>) -> Vec<Finding> {
     let mut out: Vec<Finding> = found
         .iter()
         .filter_map(|(entry, verdict)| match verdict {
-            Verdict::Broken(e) | Verdict::Newer(e) => Some(doctor::file_problem("store.files", &entry.path, e)),
+            FileVerdict::Broken(e) | FileVerdict::Newer(e) => Some(doctor::file_problem("store.files", &entry.path, e)),
             _ => None,
         })
         .collect();
@@ -145,7 +145,7 @@ pub fn quarantine(store: &Store, actor: &str, paths: &[String]) -> Result<Vec<Se
         let mut body = Vec::new();
         for path in paths {
             let Some(entry) = snap.entry(path)? else { continue };
-            let Verdict::Broken(why) = state::verify(snap, &entry) else {
+            let FileVerdict::Broken(why) = state::verify(snap, &entry) else {
                 continue;
             };
             let why = message::one_line(&why.message);
