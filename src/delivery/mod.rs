@@ -88,7 +88,7 @@ pub struct Request {
 /// A phase's commit: the claim as it becomes (`None`: untouched, the claim
 /// is not the delivery's any more) and the ledger.
 #[derive(Debug, Clone)]
-pub struct Step {
+pub struct PhaseCommit {
     pub claim: Option<Claim>,
     pub delivery: Delivery,
     /// The commit message's first line.
@@ -123,7 +123,7 @@ impl Delivery {
     }
 
     /// The phase's commit; the claim, when it changes, records the phase.
-    fn step(self, mut claim: Option<Claim>, verb: &str) -> Step {
+    fn step(self, mut claim: Option<Claim>, verb: &str) -> PhaseCommit {
         if let Some(c) = &mut claim {
             c.delivery = Some(DeliveryMark {
                 id: self.id.clone(),
@@ -131,7 +131,7 @@ impl Delivery {
             });
         }
         let summary = format!("delivery: {} {verb} ({})", self.id, self.issue);
-        Step {
+        PhaseCommit {
             claim,
             delivery: self,
             summary,
@@ -141,7 +141,7 @@ impl Delivery {
 
 /// Phase `claimed`: the ledger of a new delivery acting on `claim` (just
 /// claimed, or a holding the caller already had), and the claim marked with it.
-pub fn open(req: Request, claim: &Claim, now: Timestamp) -> Step {
+pub fn open(req: Request, claim: &Claim, now: Timestamp) -> PhaseCommit {
     let mut claim = claim.clone();
     claim.updated_at = now;
     let delivery = Delivery {
@@ -202,7 +202,7 @@ pub fn one_per_claim(claim: &Claim, marked: Option<&Delivery>) -> Result<()> {
 }
 
 /// Phase `running`: the workflow run `run` is (about to be) under way.
-pub fn running(delivery: &Delivery, claim: Option<&Claim>, run: &RunId, now: Timestamp) -> Result<Step> {
+pub fn running(delivery: &Delivery, claim: Option<&Claim>, run: &RunId, now: Timestamp) -> Result<PhaseCommit> {
     delivery.require_open("run")?;
     if delivery.phase == Phase::Running && delivery.workflow_run.as_ref() == Some(run) {
         return Err(Error::refused(
@@ -221,7 +221,7 @@ pub fn running(delivery: &Delivery, claim: Option<&Claim>, run: &RunId, now: Tim
 
 /// The workflow run ended well: release the claim (`closed`), or offer it
 /// to `handoff_to` (`handed_off`).
-pub fn succeeded(delivery: &Delivery, claim: Option<&Claim>, now: Timestamp) -> Result<Step> {
+pub fn succeeded(delivery: &Delivery, claim: Option<&Claim>, now: Timestamp) -> Result<PhaseCommit> {
     delivery.require_open("finished")?;
     let current = fence(delivery, claim)?;
     let policy = claims::Policy::default();
@@ -244,7 +244,7 @@ pub fn succeeded(delivery: &Delivery, claim: Option<&Claim>, now: Timestamp) -> 
 
 /// The workflow run failed (or was stopped): the claim stays with its
 /// owner, touched, with the reason.
-pub fn failed(delivery: &Delivery, claim: Option<&Claim>, why: &str, now: Timestamp) -> Result<Step> {
+pub fn failed(delivery: &Delivery, claim: Option<&Claim>, why: &str, now: Timestamp) -> Result<PhaseCommit> {
     delivery.require_open("marked failed")?;
     let mut claim = fence(delivery, claim)?.clone();
     claim.updated_at = now;
@@ -255,14 +255,14 @@ pub fn failed(delivery: &Delivery, claim: Option<&Claim>, why: &str, now: Timest
 }
 
 /// The claim moved on: the delivery stops, the claim is left alone.
-pub fn stopped(delivery: &Delivery, why: &str, now: Timestamp) -> Step {
+pub fn stopped(delivery: &Delivery, why: &str, now: Timestamp) -> PhaseCommit {
     let mut next = delivery.clone();
     next.enter(Phase::Stopped, now, Some(why.to_owned()));
     next.step(None, "stopped")
 }
 
 /// `delivery close`: after a failure fixed by other means, release the claim.
-pub fn close(delivery: &Delivery, claim: Option<&Claim>, now: Timestamp) -> Result<Step> {
+pub fn close(delivery: &Delivery, claim: Option<&Claim>, now: Timestamp) -> Result<PhaseCommit> {
     if delivery.phase != Phase::Failed {
         return Err(Error::refused(
             "wrong_phase",
@@ -286,7 +286,7 @@ pub fn close(delivery: &Delivery, claim: Option<&Claim>, now: Timestamp) -> Resu
 }
 
 /// `delivery close --abandon`: release the claim and record why.
-pub fn abandon(delivery: &Delivery, claim: Option<&Claim>, why: &str, now: Timestamp) -> Result<Step> {
+pub fn abandon(delivery: &Delivery, claim: Option<&Claim>, why: &str, now: Timestamp) -> Result<PhaseCommit> {
     delivery.require_open("abandoned")?;
     finish_released(delivery, claim, now, Phase::Abandoned, Some(why.to_owned()))
 }
@@ -297,7 +297,7 @@ fn finish_released(
     now: Timestamp,
     phase: Phase,
     reason: Option<String>,
-) -> Result<Step> {
+) -> Result<PhaseCommit> {
     let current = fence(delivery, claim)?;
     let policy = claims::Policy::default();
     let ctx = owner_ctx(delivery, now, &policy);
@@ -309,7 +309,7 @@ fn finish_released(
 
 /// `delivery handoff --to`: offer the claim of an unfinished delivery
 /// (not while its workflow runs) to someone else.
-pub fn handoff(delivery: &Delivery, claim: Option<&Claim>, to: &Actor, now: Timestamp) -> Result<Step> {
+pub fn handoff(delivery: &Delivery, claim: Option<&Claim>, to: &Actor, now: Timestamp) -> Result<PhaseCommit> {
     delivery.require_open("handed off")?;
     if delivery.phase == Phase::Running {
         return Err(Error::refused(

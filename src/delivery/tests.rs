@@ -101,7 +101,7 @@ fn failure_keeps_the_claim_and_close_or_abandon_release_it() {
     );
 }
 
-impl Step {
+impl PhaseCommit {
     /// The claim of a step, for chaining in tests.
     fn claim_again(&self) -> Claim {
         self.claim.clone().unwrap()

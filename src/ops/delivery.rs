@@ -28,7 +28,7 @@ use super::workflow::{self, Execution};
 use super::{sync, Applied, Committed, Session};
 use crate::claims::{self, Claim, ClaimRequest, Ctx, Holding};
 use crate::clock::{Span, Timestamp};
-use crate::delivery::{self, Delivery, Phase, Request, Step};
+use crate::delivery::{self, Delivery, Phase, PhaseCommit, Request};
 use crate::error::{Error, Result};
 use crate::ids::{Actor, ClaimId};
 use crate::learn::stats::DeliveryOutcome;
@@ -90,7 +90,7 @@ pub struct Delivered {
 }
 
 impl Delivered {
-    fn from_step(applied: Applied<Step>) -> Delivered {
+    fn from_step(applied: Applied<PhaseCommit>) -> Delivered {
         Delivered {
             delivery: applied.value.delivery,
             claim: applied.value.claim,
@@ -366,7 +366,7 @@ enum Ended {
     /// It lands: closed / handed off / failed, or `stopped` with the
     /// refusal (`moved`) when the claim moved on.
     Landed {
-        step: Step,
+        step: PhaseCommit,
         change: Change,
         moved: Option<Error>,
     },
@@ -436,7 +436,7 @@ fn current(snap: &Snapshot<'_>, d: &Delivery) -> Result<Delivery> {
 /// The step a final phase landed, or the refusal it stands for: a stop
 /// (the claim moved on), or a ledger some other command finished while the
 /// workflow ran. `not_published`: the stop did not reach the remote.
-fn ended_step(end: Ended, not_published: Option<&Error>) -> Result<Step> {
+fn ended_step(end: Ended, not_published: Option<&Error>) -> Result<PhaseCommit> {
     match end {
         Ended::Landed { step, moved: None, .. } => Ok(step),
         Ended::Landed {
@@ -637,7 +637,7 @@ fn record_stop(s: &Session, d: &Delivery, why: &str, remote: Option<&str>, lost:
 
 /// One phase's commit: the ledger, the claim when the phase changes it,
 /// and trailers naming both subjects.
-fn phase_change(step: &Step, op: &str, actor: &Actor) -> Result<Change> {
+fn phase_change(step: &PhaseCommit, op: &str, actor: &Actor) -> Result<Change> {
     let d = &step.delivery;
     let mut msg = Message::new(&step.summary)
         .trailer(message::OP, op)

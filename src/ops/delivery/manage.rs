@@ -4,7 +4,7 @@
 //! of this work tree, never a path the shared state supplies.
 
 use super::{finish, named_plan, outcome_of, phase_change, run_and_finish, Delivered, Work};
-use crate::delivery::{self, Delivery, Step};
+use crate::delivery::{self, Delivery, PhaseCommit};
 use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::ids::{Actor, RunId};
@@ -73,8 +73,8 @@ fn land(
     s: &Session,
     op: &str,
     d: &Delivery,
-    decide: impl Fn(&Snapshot<'_>, &Delivery) -> Result<Step>,
-) -> Result<Applied<Step>> {
+    decide: impl Fn(&Snapshot<'_>, &Delivery) -> Result<PhaseCommit>,
+) -> Result<Applied<PhaseCommit>> {
     let actor = s.actor()?;
     s.apply(|snap| {
         let current = super::current(snap, d)?;
