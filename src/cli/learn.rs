@@ -13,7 +13,7 @@ use super::output::{safe, table, Output};
 use crate::clock::{Bounds, Span};
 use crate::error::{Error, Kind, Result};
 use crate::ids::Actor;
-use crate::learn::hooks::{self, Agent, HookAnswer, HookCommand, PostRequest, PreRequest, Target};
+use crate::learn::hooks::{self, Dialect, HookAnswer, HookCommand, PostRequest, PreRequest, Target};
 use crate::learn::judge::Verdict;
 use crate::learn::route::{Routing, Suggestion};
 use crate::learn::stats::{JournalEntry, Outcome};
@@ -50,8 +50,8 @@ pub struct PreArgs {
     #[arg(long, value_name = "LINE", allow_hyphen_values = true)]
     command: Option<String>,
     /// Read the agent's pre-tool hook payload on stdin and answer in its protocol (claude, codex, gemini).
-    #[arg(long, value_name = "AGENT", value_parser = Agent::parse)]
-    hook: Option<Agent>,
+    #[arg(long, value_name = "AGENT", value_parser = Dialect::parse)]
+    hook: Option<Dialect>,
     /// One command as argv, after `--` (no shell parsing).
     #[arg(last = true, value_name = "ARGV")]
     argv: Vec<String>,
@@ -70,8 +70,8 @@ pub struct PostArgs {
     #[arg(long, value_name = "DURATION", value_parser = duration, requires = "command")]
     duration: Option<Span>,
     /// Read the agent's post-tool hook payload on stdin (claude, codex, gemini).
-    #[arg(long, value_name = "AGENT", value_parser = Agent::parse, conflicts_with = "command")]
-    hook: Option<Agent>,
+    #[arg(long, value_name = "AGENT", value_parser = Dialect::parse, conflicts_with = "command")]
+    hook: Option<Dialect>,
 }
 
 fn hook_actor(raw: &str) -> Result<Actor> {
@@ -173,7 +173,7 @@ fn pre_command(how: &Opening<'_>, args: &PreArgs) -> Result<Output> {
     Ok(Output::new(messages::value(&verdict), verdict.explain()).exit(code))
 }
 
-fn hook_pre(how: &Opening<'_>, agent: Agent) -> Result<HookAnswer> {
+fn hook_pre(how: &Opening<'_>, agent: Dialect) -> Result<HookAnswer> {
     Ok(match hooks::parse_pre(agent, &read_payload()?)? {
         PreRequest::Judge {
             command, cwd, dialect, ..

@@ -38,39 +38,41 @@ use super::judge::{Level, Verdict};
 use super::stats::Outcome;
 use crate::error::{Error, Result};
 
-/// The agent a hook speaks for.
+/// The hook protocol an agent speaks (`--hook claude|codex|gemini`): the
+/// shape of its payloads and of the answers it reads. Not a pool agent
+/// (`pool::Agent`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Agent {
+pub enum Dialect {
     Claude,
     Codex,
     Gemini,
 }
 
-impl Agent {
+impl Dialect {
     pub const NAMES: &'static str = "claude, codex, gemini";
 
-    pub fn parse(raw: &str) -> Result<Agent> {
+    pub fn parse(raw: &str) -> Result<Dialect> {
         match raw {
-            "claude" => Ok(Agent::Claude),
-            "codex" => Ok(Agent::Codex),
-            "gemini" => Ok(Agent::Gemini),
+            "claude" => Ok(Dialect::Claude),
+            "codex" => Ok(Dialect::Codex),
+            "gemini" => Ok(Dialect::Gemini),
             _ => Err(Error::invalid("unknown_hook", format!("unknown hook protocol {raw:?}"))
-                .with_hint(format!("--hook takes one of: {}", Agent::NAMES))),
+                .with_hint(format!("--hook takes one of: {}", Dialect::NAMES))),
         }
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Agent::Claude => "claude",
-            Agent::Codex => "codex",
-            Agent::Gemini => "gemini",
+            Dialect::Claude => "claude",
+            Dialect::Codex => "codex",
+            Dialect::Gemini => "gemini",
         }
     }
 
     fn shell_tool(self) -> &'static str {
         match self {
-            Agent::Claude | Agent::Codex => "Bash",
-            Agent::Gemini => "run_shell_command",
+            Dialect::Claude | Dialect::Codex => "Bash",
+            Dialect::Gemini => "run_shell_command",
         }
     }
 }
@@ -83,7 +85,7 @@ pub enum PreRequest {
         command: String,
         cwd: Option<String>,
         session_id: Option<String>,
-        dialect: Agent,
+        dialect: Dialect,
     },
     /// Another tool: answer with [`answer_pass`].
     PassThrough { tool: String },
@@ -97,7 +99,7 @@ pub enum PostRequest {
         outcome: Outcome,
         exit_code: Option<i32>,
         duration_ms: Option<u64>,
-        dialect: Agent,
+        dialect: Dialect,
     },
     PassThrough {
         tool: String,
@@ -141,7 +143,7 @@ pub const BLOCK_EXIT: i32 = 2;
 /// config, local rules or statistics that do not load, an invalid actor):
 /// the call is blocked. Exit 2 blocks in every client, which then shows
 /// stderr; the deny on stdout says the same to a client that reads it.
-pub fn answer_error(dialect: Agent, error: &Error) -> HookAnswer {
+pub fn answer_error(dialect: Dialect, error: &Error) -> HookAnswer {
     let mut stderr = format!("error: {}\n", error.message);
     if !error.hint.is_empty() {
         stderr.push_str(&format!("hint: {}\n", error.hint));
@@ -155,14 +157,14 @@ pub fn answer_error(dialect: Agent, error: &Error) -> HookAnswer {
         )
     };
     let value = match dialect {
-        Agent::Claude | Agent::Codex => json!({
+        Dialect::Claude | Dialect::Codex => json!({
             "hookSpecificOutput": {
                 "hookEventName": "PreToolUse",
                 "permissionDecision": "deny",
                 "permissionDecisionReason": reason,
             }
         }),
-        Agent::Gemini => json!({ "decision": "deny", "reason": reason, "systemMessage": reason }),
+        Dialect::Gemini => json!({ "decision": "deny", "reason": reason, "systemMessage": reason }),
     };
     HookAnswer {
         stderr,
@@ -171,7 +173,7 @@ pub fn answer_error(dialect: Agent, error: &Error) -> HookAnswer {
     }
 }
 
-fn bad_payload(agent: Agent, why: impl std::fmt::Display) -> Error {
+fn bad_payload(agent: Dialect, why: impl std::fmt::Display) -> Error {
     Error::invalid(
         "invalid_hook_payload",
         format!("the {} hook payload {why}", agent.as_str()),
@@ -183,7 +185,7 @@ fn bad_payload(agent: Agent, why: impl std::fmt::Display) -> Error {
     ))
 }
 
-fn parse_payload(agent: Agent, payload: &[u8]) -> Result<Map<String, Value>> {
+fn parse_payload(agent: Dialect, payload: &[u8]) -> Result<Map<String, Value>> {
     match serde_json::from_slice::<Value>(payload) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(bad_payload(agent, "is not a JSON object")),
@@ -196,16 +198,16 @@ fn string_field(map: &Map<String, Value>, key: &str) -> Option<String> {
 }
 
 /// Claude's protocol carries Codex payloads too; Codex adds `turn_id`/`model`.
-fn dialect(agent: Agent, map: &Map<String, Value>) -> Agent {
-    if agent == Agent::Claude && (map.contains_key("turn_id") || map.contains_key("model")) {
-        Agent::Codex
+fn dialect(agent: Dialect, map: &Map<String, Value>) -> Dialect {
+    if agent == Dialect::Claude && (map.contains_key("turn_id") || map.contains_key("model")) {
+        Dialect::Codex
     } else {
         agent
     }
 }
 
 /// The shell command of a payload, or the other tool's name.
-fn tool_command(agent: Agent, map: &Map<String, Value>) -> Result<std::result::Result<String, String>> {
+fn tool_command(agent: Dialect, map: &Map<String, Value>) -> Result<std::result::Result<String, String>> {
     let tool = string_field(map, "tool_name").ok_or_else(|| bad_payload(agent, "has no tool_name"))?;
     if tool != agent.shell_tool() {
         return Ok(Err(tool));
@@ -219,7 +221,7 @@ fn tool_command(agent: Agent, map: &Map<String, Value>) -> Result<std::result::R
 }
 
 /// Read a `PreToolUse` / `BeforeTool` payload.
-pub fn parse_pre(agent: Agent, payload: &[u8]) -> Result<PreRequest> {
+pub fn parse_pre(agent: Dialect, payload: &[u8]) -> Result<PreRequest> {
     let map = parse_payload(agent, payload)?;
     Ok(match tool_command(agent, &map)? {
         Ok(command) => PreRequest::Judge {
@@ -243,21 +245,21 @@ pub fn reason_text(verdict: &Verdict) -> String {
 }
 
 /// The answer to a judged command, in the agent's dialect.
-pub fn answer_pre(dialect: Agent, verdict: &Verdict) -> HookAnswer {
+pub fn answer_pre(dialect: Dialect, verdict: &Verdict) -> HookAnswer {
     let reason = reason_text(verdict);
     match (dialect, verdict.level) {
-        (Agent::Claude | Agent::Codex, Level::Low) => HookAnswer::silent(),
-        (Agent::Codex, Level::Medium) => HookAnswer::json(&json!({ "systemMessage": reason })),
-        (Agent::Claude | Agent::Codex, level) => HookAnswer::json(&json!({
+        (Dialect::Claude | Dialect::Codex, Level::Low) => HookAnswer::silent(),
+        (Dialect::Codex, Level::Medium) => HookAnswer::json(&json!({ "systemMessage": reason })),
+        (Dialect::Claude | Dialect::Codex, level) => HookAnswer::json(&json!({
             "hookSpecificOutput": {
                 "hookEventName": "PreToolUse",
                 "permissionDecision": if level == Level::High { "deny" } else { "ask" },
                 "permissionDecisionReason": reason,
             }
         })),
-        (Agent::Gemini, Level::Low) => HookAnswer::json(&json!({})),
+        (Dialect::Gemini, Level::Low) => HookAnswer::json(&json!({})),
         // Gemini shows the user `systemMessage`; `reason` goes to the model.
-        (Agent::Gemini, level) => HookAnswer::json(&json!({
+        (Dialect::Gemini, level) => HookAnswer::json(&json!({
             "decision": if level == Level::High { "deny" } else { "ask" },
             "reason": reason,
             "systemMessage": reason,
@@ -266,15 +268,15 @@ pub fn answer_pre(dialect: Agent, verdict: &Verdict) -> HookAnswer {
 }
 
 /// The answer when there is nothing to say (another tool, a recorded outcome).
-pub fn answer_pass(agent: Agent) -> HookAnswer {
+pub fn answer_pass(agent: Dialect) -> HookAnswer {
     match agent {
-        Agent::Claude | Agent::Codex => HookAnswer::silent(),
-        Agent::Gemini => HookAnswer::json(&json!({})),
+        Dialect::Claude | Dialect::Codex => HookAnswer::silent(),
+        Dialect::Gemini => HookAnswer::json(&json!({})),
     }
 }
 
 /// Read a `PostToolUse` / `PostToolUseFailure` / `AfterTool` payload.
-pub fn parse_post(agent: Agent, payload: &[u8]) -> Result<PostRequest> {
+pub fn parse_post(agent: Dialect, payload: &[u8]) -> Result<PostRequest> {
     let map = parse_payload(agent, payload)?;
     let command = match tool_command(agent, &map)? {
         Ok(command) => command,
@@ -282,8 +284,8 @@ pub fn parse_post(agent: Agent, payload: &[u8]) -> Result<PostRequest> {
     };
     let dialect = dialect(agent, &map);
     let (outcome, exit_code) = match dialect {
-        Agent::Claude | Agent::Codex => claude_outcome(&map),
-        Agent::Gemini => gemini_outcome(&map),
+        Dialect::Claude | Dialect::Codex => claude_outcome(&map),
+        Dialect::Gemini => gemini_outcome(&map),
     };
     Ok(PostRequest::Record {
         command,
@@ -365,7 +367,7 @@ mod tests {
         };
     }
 
-    fn answer(agent: Agent, payload: &[u8]) -> (HookAnswer, Option<Value>) {
+    fn answer(agent: Dialect, payload: &[u8]) -> (HookAnswer, Option<Value>) {
         let answer = match parse_pre(agent, payload).unwrap() {
             PreRequest::Judge { command, dialect, .. } => {
                 answer_pre(dialect, &judge_line(&command, &RuleSet::builtin(), &Context::default()))
@@ -378,7 +380,7 @@ mod tests {
 
     #[test]
     fn claude_high_is_denied_with_the_reasons() {
-        let (a, json) = answer(Agent::Claude, fixture!("claude-pre-bash-high.json"));
+        let (a, json) = answer(Dialect::Claude, fixture!("claude-pre-bash-high.json"));
         assert_eq!(a.exit_code, 0);
         let out = &json.unwrap()["hookSpecificOutput"];
         assert_eq!(out["hookEventName"], "PreToolUse");
@@ -390,41 +392,41 @@ mod tests {
 
     #[test]
     fn claude_medium_asks_and_low_says_nothing() {
-        let (_, json) = answer(Agent::Claude, fixture!("claude-pre-bash-medium.json"));
+        let (_, json) = answer(Dialect::Claude, fixture!("claude-pre-bash-medium.json"));
         let out = &json.unwrap()["hookSpecificOutput"];
         assert_eq!(out["permissionDecision"], "ask");
         assert!(out["permissionDecisionReason"]
             .as_str()
             .unwrap()
             .contains("git.branch-force-delete"));
-        let (a, json) = answer(Agent::Claude, fixture!("claude-pre-bash-low.json"));
+        let (a, json) = answer(Dialect::Claude, fixture!("claude-pre-bash-low.json"));
         assert_eq!((a.exit_code, json), (0, None));
-        let (a, json) = answer(Agent::Claude, fixture!("claude-pre-read.json"));
+        let (a, json) = answer(Dialect::Claude, fixture!("claude-pre-read.json"));
         assert_eq!((a.exit_code, json), (0, None));
         assert_eq!(
-            parse_pre(Agent::Claude, fixture!("claude-pre-read.json")).unwrap(),
+            parse_pre(Dialect::Claude, fixture!("claude-pre-read.json")).unwrap(),
             PreRequest::PassThrough { tool: "Read".into() }
         );
     }
 
     #[test]
     fn codex_payloads_are_told_apart_and_never_get_ask() {
-        let req = parse_pre(Agent::Claude, fixture!("codex-pre-bash-high.json")).unwrap();
+        let req = parse_pre(Dialect::Claude, fixture!("codex-pre-bash-high.json")).unwrap();
         assert!(matches!(
             req,
             PreRequest::Judge {
-                dialect: Agent::Codex,
+                dialect: Dialect::Codex,
                 ..
             }
         ));
-        let (_, json) = answer(Agent::Claude, fixture!("codex-pre-bash-high.json"));
+        let (_, json) = answer(Dialect::Claude, fixture!("codex-pre-bash-high.json"));
         let json = json.unwrap();
         assert_eq!(json["hookSpecificOutput"]["permissionDecision"], "deny");
         assert!(json["hookSpecificOutput"]["permissionDecisionReason"]
             .as_str()
             .unwrap()
             .contains("net.pipe-to-shell"));
-        let (a, json) = answer(Agent::Codex, fixture!("codex-pre-bash-medium.json"));
+        let (a, json) = answer(Dialect::Codex, fixture!("codex-pre-bash-medium.json"));
         let json = json.unwrap();
         assert_eq!(a.exit_code, 0);
         assert!(json.get("hookSpecificOutput").is_none());
@@ -436,18 +438,18 @@ mod tests {
 
     #[test]
     fn gemini_decisions_follow_its_format() {
-        let (a, json) = answer(Agent::Gemini, fixture!("gemini-before-shell-high.json"));
+        let (a, json) = answer(Dialect::Gemini, fixture!("gemini-before-shell-high.json"));
         let json = json.unwrap();
         assert_eq!((a.exit_code, &json["decision"]), (0, &json!("deny")));
         assert!(json["reason"].as_str().unwrap().contains("git.force-push"));
-        let (_, json) = answer(Agent::Gemini, fixture!("gemini-before-shell-medium.json"));
+        let (_, json) = answer(Dialect::Gemini, fixture!("gemini-before-shell-medium.json"));
         let json = json.unwrap();
         assert_eq!(json["decision"], "ask");
         // Gemini shows the user systemMessage on an ask, not reason.
         assert_eq!(json["systemMessage"], json["reason"]);
-        let (a, json) = answer(Agent::Gemini, fixture!("gemini-before-shell-low.json"));
+        let (a, json) = answer(Dialect::Gemini, fixture!("gemini-before-shell-low.json"));
         assert_eq!((a.exit_code, json), (0, Some(json!({}))));
-        let (_, json) = answer(Agent::Gemini, fixture!("gemini-before-read.json"));
+        let (_, json) = answer(Dialect::Gemini, fixture!("gemini-before-read.json"));
         assert_eq!(json, Some(json!({})));
     }
 
@@ -463,31 +465,31 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert_eq!(
-            record(Agent::Claude, fixture!("claude-post-bash-success.json")),
+            record(Dialect::Claude, fixture!("claude-post-bash-success.json")),
             ("cargo test --lib".into(), Outcome::Success, Some(0))
         );
         assert_eq!(
-            record(Agent::Claude, fixture!("claude-post-bash-failure.json")),
+            record(Dialect::Claude, fixture!("claude-post-bash-failure.json")),
             ("git push origin main".into(), Outcome::Failure, Some(1))
         );
         assert_eq!(
-            record(Agent::Claude, fixture!("claude-post-bash-interrupted.json")).1,
+            record(Dialect::Claude, fixture!("claude-post-bash-interrupted.json")).1,
             Outcome::Interrupted
         );
         assert_eq!(
-            record(Agent::Claude, fixture!("codex-post-bash.json")).1,
+            record(Dialect::Claude, fixture!("codex-post-bash.json")).1,
             Outcome::Unknown
         );
         assert_eq!(
-            record(Agent::Gemini, fixture!("gemini-after-shell-failure.json")),
+            record(Dialect::Gemini, fixture!("gemini-after-shell-failure.json")),
             ("npm test".into(), Outcome::Failure, Some(1))
         );
         assert_eq!(
-            record(Agent::Gemini, fixture!("gemini-after-shell-success.json")).1,
+            record(Dialect::Gemini, fixture!("gemini-after-shell-success.json")).1,
             Outcome::Success
         );
-        assert_eq!(answer_pass(Agent::Claude).stdout, b"");
-        assert_eq!(answer_pass(Agent::Gemini).stdout, b"{}\n");
+        assert_eq!(answer_pass(Dialect::Claude).stdout, b"");
+        assert_eq!(answer_pass(Dialect::Gemini).stdout, b"{}\n");
     }
 
     #[test]
@@ -498,23 +500,23 @@ mod tests {
             b"{}",
             br#"{"tool_name":"Bash","tool_input":{}}"#,
         ] {
-            let err = parse_pre(Agent::Claude, bad).unwrap_err();
+            let err = parse_pre(Dialect::Claude, bad).unwrap_err();
             assert_eq!(err.exit_code(), 2);
             assert!(err.hint.contains("hooks install claude"));
         }
-        assert_eq!(Agent::parse("cursor").unwrap_err().exit_code(), 2);
+        assert_eq!(Dialect::parse("cursor").unwrap_err().exit_code(), 2);
     }
 
     #[test]
     fn a_guard_that_cannot_judge_blocks_in_every_protocol() {
         let err = Error::invalid("invalid_config", "config.toml does not parse").with_hint("fix it");
-        for agent in [Agent::Claude, Agent::Codex, Agent::Gemini] {
+        for agent in [Dialect::Claude, Dialect::Codex, Dialect::Gemini] {
             let a = answer_error(agent, &err);
             assert_eq!(a.exit_code, 2);
             assert_eq!(a.stderr, "error: config.toml does not parse\nhint: fix it\n");
             let json: Value = serde_json::from_slice(&a.stdout).unwrap();
             let (decision, reason) = match agent {
-                Agent::Gemini => (&json["decision"], &json["systemMessage"]),
+                Dialect::Gemini => (&json["decision"], &json["systemMessage"]),
                 _ => (
                     &json["hookSpecificOutput"]["permissionDecision"],
                     &json["hookSpecificOutput"]["permissionDecisionReason"],
