@@ -5,7 +5,7 @@
 //! last tick left says a tick now is quiet, a full pass changes nothing and
 //! reports what the quiet tick reports.
 
-use crate::testing::git;
+use crate::testing::{repository, t0};
 use proptest::prelude::*;
 
 use super::*;
@@ -272,11 +272,8 @@ proptest! {
     #[test]
     fn an_incremental_tick_decides_what_a_full_tick_decides(ops in prop::collection::vec(op(), 4..24)) {
         let root = tempfile::tempdir().unwrap();
-        let dir = root.path().to_path_buf();
-        git(&dir, &["init", "-q"]);
-        git(&dir, &["config", "user.email", "t@example.com"]);
-        git(&dir, &["config", "user.name", "t"]);
-        let mut now = crate::clock::parse_timestamp("2026-01-01T00:00:00Z").unwrap();
+        let dir = repository(root.path(), "r");
+        let mut now = t0();
         repo::init(&session(&dir, &actor(0), now), &repo::InitArgs::default()).unwrap();
         pool_ops::spawn(&session(&dir, &actor(0), now), &Role::parse("rev").unwrap(), 2, 1).unwrap();
         // Every time a quiet tick must not pass, apart enough to be told apart.
@@ -303,10 +300,7 @@ proptest! {
 /// A repository with state and a kept view, at `now`.
 fn fresh(now: Timestamp) -> (tempfile::TempDir, PathBuf) {
     let root = tempfile::tempdir().unwrap();
-    let dir = root.path().to_path_buf();
-    git(&dir, &["init", "-q"]);
-    git(&dir, &["config", "user.email", "t@example.com"]);
-    git(&dir, &["config", "user.name", "t"]);
+    let dir = repository(root.path(), "r");
     repo::init(&session(&dir, &actor(0), now), &repo::InitArgs::default()).unwrap();
     (root, dir)
 }
