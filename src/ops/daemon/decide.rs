@@ -97,11 +97,7 @@ pub(super) fn decide(
 
 /// The times a head's due time counts from: the policies, the snapshot in
 /// the state (taken at `previous`), the view's last full pass.
-pub(super) fn deadlines(
-    config: &crate::config::Config,
-    previous: Option<Timestamp>,
-    full_at: Timestamp,
-) -> Deadlines<'_> {
+fn deadlines(config: &crate::config::Config, previous: Option<Timestamp>, full_at: Timestamp) -> Deadlines<'_> {
     Deadlines {
         claims: &config.claims,
         heartbeat_timeout: config.pool.heartbeat_timeout,
@@ -114,7 +110,7 @@ pub(super) fn deadlines(
 
 /// Claims: stale ones expire, timed-out handoffs return to their owner.
 /// Returns the claims as expired, and what the snapshot counts of it.
-pub(super) fn expire_claims(
+fn expire_claims(
     snap: &Snapshot<'_>,
     view: &View,
     now: Timestamp,
@@ -148,7 +144,7 @@ pub(super) fn expire_claims(
 /// can leave them so). The statistics it writes into `change`, if any. A
 /// statistics file that does not parse is reported, not fatal: the journal
 /// waits for a fold after doctor's fix.
-pub(super) fn learn_step(
+fn learn_step(
     snap: &Snapshot<'_>,
     view: &View,
     taken: Option<&Taken>,
@@ -202,7 +198,7 @@ pub(super) fn learn_step(
 /// Open deliveries checked as `delivery doctor` checks them, against the
 /// claims and runs as this pass leaves them; a claim that moved on is
 /// recorded stopped (as `delivery doctor --fix` does), other drift reported.
-pub(super) fn reconcile_deliveries(
+fn reconcile_deliveries(
     snap: &Snapshot<'_>,
     view: &View,
     expired_now: &BTreeMap<ClaimId, Claim>,
@@ -250,7 +246,7 @@ pub(super) fn reconcile_deliveries(
 
 /// The reconcile commit's message: what it did, every subject it touched,
 /// and the journal files it folded (`taken`, when the learn step folded it).
-pub(super) fn tick_message(report: &Report, actor: &str, taken: Option<&Taken>) -> Message {
+fn tick_message(report: &Report, actor: &str, taken: Option<&Taken>) -> Message {
     let mut msg = Message::new(format!("daemon: reconcile: {}", report.summary()))
         .trailer(message::OP, "daemon.tick")
         .trailer(message::ACTOR, actor);

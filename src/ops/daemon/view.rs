@@ -91,7 +91,7 @@ pub fn full_view(snap: &Snapshot<'_>, now: Timestamp) -> Result<(View, usize)> {
 
 /// Take into `view` every tracked file that differs between its tree and
 /// `snap`'s; returns how many were read.
-pub(super) fn advance(store: &Store, view: &mut View, snap: &Snapshot<'_>) -> Result<usize> {
+fn advance(store: &Store, view: &mut View, snap: &Snapshot<'_>) -> Result<usize> {
     let tree = snap.tree();
     if tree.to_hex() == view.tree {
         return Ok(0);
@@ -114,7 +114,7 @@ pub(super) fn advance(store: &Store, view: &mut View, snap: &Snapshot<'_>) -> Re
 }
 
 /// One tracked file, parsed as the full pass's loaders parse it.
-pub(super) fn parse(snap: &Snapshot<'_>, kind: Kind, entry: &Entry) -> Record {
+fn parse(snap: &Snapshot<'_>, kind: Kind, entry: &Entry) -> Record {
     let parsed = match kind {
         Kind::Claim => claim_at(snap, entry).map(Record::Claim),
         Kind::Agent => state::load_toml_entry(snap, entry, |a: &Agent| a.schema).map(Record::Agent),
