@@ -640,4 +640,6 @@ pub fn expiries(claims: &[Claim], now: Timestamp, policy: &Policy, older_than: O
 }
 
 #[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
 mod tests;

@@ -4,18 +4,19 @@ use crate::claims::{Claim, ClaimState};
 use crate::finding::Severity;
 use crate::pool::Agent;
 use crate::testing::{self, at, T0};
+use crate::{claims, pool};
 
 fn claim(id: &str, state: ClaimState, agent: Option<&str>, updated: &str, lease: Option<&str>) -> Claim {
     Claim {
         created_at: at(updated),
         updated_at: at(updated),
         lease_until: lease.map(at),
-        ..testing::claim(id, state, agent)
+        ..claims::fixtures::claim(id, state, agent)
     }
 }
 
 fn agent(id: &str, status: AgentStatus) -> Agent {
-    testing::agent(id, "rev", 1, status, T0)
+    pool::fixtures::agent(id, "rev", 1, status, T0)
 }
 
 fn view_of(claims: &[Claim], agents: &[Agent]) -> View {

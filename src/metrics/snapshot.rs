@@ -341,9 +341,11 @@ pub fn due(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claims::fixtures::claim;
     use crate::ids::{RunId, StepId};
+    use crate::pool::fixtures::agent;
     use crate::pool::AgentStatus;
-    use crate::testing::{agent, at, claim, t0};
+    use crate::testing::{at, t0};
     use crate::workflow::ledger::{Attempt, DefinitionRef, StepRecord};
 
     fn step(id: &str, status: StepStatus, attempts: u32) -> StepRecord {

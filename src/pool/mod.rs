@@ -353,6 +353,8 @@ pub fn check(
 }
 
 #[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::parse_timestamp;
