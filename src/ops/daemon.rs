@@ -6,7 +6,7 @@
 //! A tick reads the state into a [`View`] — all of it on a full pass, else
 //! only the files that changed since the tree of the view it kept in
 //! `.git/baton/daemon-index.json` ([`view`]) — decides with
-//! [`crate::daemon`] ([`decide`]), reads the few files it must rewrite, and
+//! [`crate::daemon`] ([`decide`](mod@decide)), reads the few files it must rewrite, and
 //! commits expiries, interrupted runs, stopped deliveries, this machine's
 //! learn journal folded into the statistics and a due metrics snapshot as
 //! one commit; nothing when nothing changed. A pass that changed nothing leaves a
