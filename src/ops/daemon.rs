@@ -6,13 +6,13 @@
 //! A tick reads the state into a [`View`] — all of it on a full pass, else
 //! only the files that changed since the tree of the view it kept in
 //! `.git/baton/daemon-index.json` ([`view`]) — decides with
-//! [`crate::daemon`] ([`decide`](mod@decide)), reads the few files it must rewrite, and
-//! commits expiries, interrupted runs, stopped deliveries, this machine's
-//! learn journal folded into the statistics and a due metrics snapshot as
-//! one commit; nothing when nothing changed. A pass that changed nothing leaves a
-//! [`Head`] ([`quiet`]): the next tick on the same tree before anything
-//! comes due reads no view at all. Machine-local files live in
-//! `.git/baton/` ([`local`]): the pid file, the log, the kept view, its
+//! [`crate::daemon`] ([`decide`](mod@decide)), reads the few files it must
+//! rewrite, and commits expiries, interrupted runs, stopped deliveries, this
+//! machine's learn journal folded into the statistics and a due metrics
+//! snapshot as one commit; nothing when nothing changed. A pass that changed
+//! nothing leaves a [`Head`] ([`quiet`]): the next tick on the same tree
+//! before anything comes due reads no view at all. Machine-local files live
+//! in `.git/baton/` ([`local`]): the pid file, the log, the kept view, its
 //! head, the last tick and the report of the last pass that committed.
 
 use std::collections::BTreeMap;
