@@ -3,7 +3,7 @@
 //! `refs/baton/state`; docs/ (listed in the README) says how each part works.
 //!
 //! Layers, each using only the ones below it (see `docs/architecture.md`;
-//! `tests/layers.rs` fails on an import up the order or a cycle):
+//! `tests/it/layers.rs` fails on an import up the order or a cycle):
 //! - edges: [`cli`] parses arguments and renders text or JSON;
 //! - [`ops`] runs every operation as a transaction (read, decide, commit,
 //!   publish) and returns typed results; it is where processes run;
@@ -21,7 +21,8 @@
 //!   fetch/push); [`os`] the few system calls (processes, signals, file locks);
 //! - leaves every layer may use: [`error`], [`ids`], [`clock`], [`codec`],
 //!   [`finding`], [`term`], [`glob`] (config globs), [`redact`] (secrets out
-//!   of recorded output), [`broken`] (a state file this baton cannot use).
+//!   of recorded output), [`broken`] (a state file this baton cannot use);
+//!   in test builds, `testing` (fixtures shared by the unit tests).
 
 /// Serde for types that are written as text: `Display` out, `parse` in, so
 /// a state file can never hold a value the type would refuse.

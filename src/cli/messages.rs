@@ -1,7 +1,7 @@
 //! The `--json` documents, as typed structs (as cargo's `machine_message.rs`):
 //! a document's keys, their order and when a key is left out are the
 //! struct's, checked by the compiler instead of spelled in `json!` literals
-//! (tests/json_shapes.rs holds them to what programs read). Commands not
+//! (tests/it/json_shapes.rs holds them to what programs read). Commands not
 //! listed here still build their document in their own module.
 
 use std::path::Path;

@@ -30,6 +30,8 @@ mod hardening_runner;
 mod identities;
 mod ids;
 mod index;
+mod json_shapes;
+mod layers;
 mod learn;
 mod learn_deletes;
 mod learn_policy;

@@ -3,9 +3,7 @@
 //! typed structs (src/cli/messages.rs) must not change a key, its order, or
 //! whether it is there.
 
-mod common;
-
-use common::{Repo, T0};
+use crate::common::{Repo, T0};
 use serde_json::Value;
 
 const ALICE: &str = "agent:alice";
@@ -61,12 +59,14 @@ fn claims_documents_keep_their_fields_and_order() {
     assert_eq!(keys(&mine["counts"])[0], "active", "{mine}");
     assert!(keys(&summary["counts"]).contains(&"handoff_pending"), "{summary}");
 
-    let dry = repo.run_at(OPS, &common::t0_plus(24 * 30), &["claims", "expire"]).ok();
+    let dry = repo
+        .run_at(OPS, &crate::common::t0_plus(24 * 30), &["claims", "expire"])
+        .ok();
     assert_eq!(keys(&dry), ["applied", "commit", "expired"]);
     assert_eq!((&dry["applied"], &dry["commit"]), (&Value::Bool(false), &Value::Null));
     assert_eq!(keys(&dry["expired"][0]), ["id", "cause", "claim"], "{dry}");
     let applied = repo
-        .run_at(OPS, &common::t0_plus(24 * 30), &["claims", "expire", "--apply"])
+        .run_at(OPS, &crate::common::t0_plus(24 * 30), &["claims", "expire", "--apply"])
         .ok();
     assert_eq!(keys(&applied), ["applied", "commit", "expired"]);
     assert_eq!(applied["applied"], true);
@@ -188,7 +188,7 @@ fn learn_and_daemon_documents_keep_their_fields_and_order() {
 #[test]
 fn workflow_documents_keep_their_fields_and_order() {
     let repo = Repo::new();
-    common::define(
+    crate::common::define(
         &repo,
         "shape",
         r#"name = "shape"
@@ -244,7 +244,7 @@ fn delivery_documents_keep_their_fields_and_order() {
     const DEV: &str = "agent:dev-1";
     let repo = Repo::new();
     repo.run(OPS, &["pool", "spawn", "--role", "dev"]).ok();
-    common::define(
+    crate::common::define(
         &repo,
         "ship",
         "name = \"ship\"\n[[steps]]\nid = \"build\"\nrun = [\"true\"]\n\
