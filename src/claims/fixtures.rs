@@ -26,6 +26,7 @@ pub fn claim(id: &str, state: ClaimState, agent: Option<&str>) -> Claim {
         reason: None,
         note: None,
         delivery: None,
+        reservations: Vec::new(),
         extra: Default::default(),
     }
 }

@@ -13,6 +13,7 @@ mod delivery_mark;
 mod list;
 mod policy;
 mod refusals;
+pub mod reservations;
 mod row;
 
 pub use delivery_mark::{DeliveryMark, DeliveryPhase};
@@ -118,6 +119,9 @@ pub struct Claim {
     /// The delivery acting on this holding (`delivery start`) and its phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<DeliveryMark>,
+    /// Paths reserved while the claim is held (docs/reservations.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reservations: Vec<reservations::Reservation>,
     /// Fields a newer baton wrote: kept on rewrite.
     #[serde(flatten)]
     pub extra: toml::Table,
@@ -176,6 +180,9 @@ pub struct ClaimRequest {
     pub lease: Option<Span>,
     pub note: Option<String>,
     pub force: Force,
+    /// Paths to reserve (`--paths`); a new holding reserves exactly these,
+    /// the holder's repeat claim adds them.
+    pub paths: Vec<reservations::Reservation>,
 }
 
 /// A pool agent picked for the claim (by role or by name).
@@ -219,7 +226,10 @@ pub fn claim(
     let mut forced = None;
     if let Some(current) = &existing {
         if current.is_held_by(ctx.actor) && lease_lapsed(current, ctx.now) {
-            return Ok(renew_lapsed(current, ctx, req));
+            return renew_lapsed(current, ctx, req);
+        }
+        if current.is_held_by(ctx.actor) && !req.paths.is_empty() {
+            return reservations::reserve(Some(current), id, ctx, &req.paths, &[]);
         }
         if current.is_held_by(ctx.actor) {
             return Ok(Transition::unchanged(
@@ -253,6 +263,7 @@ pub fn claim(
         reason: forced.clone(),
         note: req.note.clone(),
         delivery: None,
+        reservations: reservations::add(&[], &req.paths)?,
         extra,
     };
     let summary = match (&forced, &existing) {
@@ -268,8 +279,9 @@ pub fn claim(
 /// it: the holding goes on (same generation, state and agent) with the lease
 /// this claim asks for, so it is not left free for the next claimant to take
 /// a moment later.
-fn renew_lapsed(current: &Claim, ctx: &Ctx<'_>, req: &ClaimRequest) -> Transition {
+fn renew_lapsed(current: &Claim, ctx: &Ctx<'_>, req: &ClaimRequest) -> Result<Transition> {
     let mut claim = current.clone();
+    claim.reservations = reservations::add(&claim.reservations, &req.paths)?;
     claim.lease_until = lease_from(ctx, req.lease);
     claim.updated_at = ctx.now;
     if req.note.is_some() {
@@ -280,7 +292,7 @@ fn renew_lapsed(current: &Claim, ctx: &Ctx<'_>, req: &ClaimRequest) -> Transitio
         None => "without a lease".to_owned(),
     };
     let summary = format!("claims: renew lapsed {} by {} {until}", claim.id, ctx.actor);
-    Transition::changed(claim, summary)
+    Ok(Transition::changed(claim, summary))
 }
 
 fn require<'c>(existing: Option<&'c Claim>, id: &ClaimId) -> Result<&'c Claim> {
@@ -506,6 +518,8 @@ pub fn release(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, force: &Fo
     let mut claim = current.clone();
     claim.state = ClaimState::Completed;
     claim.clear_handoff();
+    // Reservations live and die with their holding.
+    claim.reservations.clear();
     claim.lease_until = None;
     claim.updated_at = ctx.now;
     if forced.is_some() {
@@ -628,6 +642,7 @@ pub fn expiries(claims: &[Claim], now: Timestamp, policy: &Policy, older_than: O
             ExpiryCause::Stale | ExpiryCause::LeaseLapsed => {
                 claim.state = ClaimState::Expired;
                 claim.lease_until = None;
+                claim.reservations.clear();
                 claim.reason = Some(match cause {
                     ExpiryCause::Stale => "stale".into(),
                     _ => "lease lapsed".into(),

@@ -42,6 +42,20 @@ pub enum ClaimsCommand {
         /// Publish right away (sync before and after): the claim counts only once the remote has it.
         #[arg(long)]
         sync: bool,
+        /// Reserve these paths or globs with the claim (src/store/, docs/*.md, src/**/mod.rs).
+        #[arg(long, num_args = 1.., value_name = "GLOB")]
+        paths: Vec<String>,
+        /// Reserve --paths shared: other shared reservations may overlap them.
+        #[arg(long, requires = "paths")]
+        shared: bool,
+    },
+    /// Add (--paths) or drop (--release-paths) path reservations on your held claim.
+    Reserve(super::reservations::ReserveArgs),
+    /// Which claims and holders reserve each path.
+    Who {
+        /// Paths (relative to where baton runs, or absolute), inside the repository.
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
     },
     /// Offer your active claim to someone else.
     Handoff {
@@ -171,12 +185,15 @@ pub fn run(s: &Session, cmd: &ClaimsCommand, json: bool) -> Result<Output> {
             force,
             reason,
             sync,
+            paths,
+            shared,
         } => {
             let args = ClaimArgs {
                 request: ClaimRequest {
                     lease: *lease,
                     note: note.clone(),
                     force: Force(if *force { reason.clone() } else { None }),
+                    paths: super::reservations::patterns(paths, *shared)?,
                 },
                 wanted: Wanted {
                     role: role.clone(),
@@ -186,6 +203,8 @@ pub fn run(s: &Session, cmd: &ClaimsCommand, json: bool) -> Result<Output> {
             };
             Ok(transition("claims.claim", op::claim(s, id, &args)?))
         }
+        C::Reserve(args) => super::reservations::reserve(s, args),
+        C::Who { paths } => super::reservations::who(s, paths),
         C::Handoff { id, to, note } => Ok(transition("claims.handoff", op::handoff(s, id, to, note.clone())?)),
         C::Accept { id } => Ok(transition("claims.accept", op::accept(s, id)?)),
         C::Reject { id, reason } => Ok(transition("claims.reject", op::reject(s, id, reason)?)),
@@ -246,7 +265,7 @@ pub fn run(s: &Session, cmd: &ClaimsCommand, json: bool) -> Result<Output> {
 }
 
 /// A claim transition: what happened, in one line, and the claim as it is now.
-fn transition(op_name: &str, applied: Applied<Transition>) -> Output {
+pub(super) fn transition(op_name: &str, applied: Applied<Transition>) -> Output {
     let summary = safe(applied.value.summary.trim_start_matches("claims: "));
     let mut text = match &applied.commit {
         Some(commit) => format!("{summary} [{}]", short(commit)),
@@ -342,6 +361,9 @@ fn describe(c: &Claim) -> String {
     }
     if let Some(n) = &c.note {
         lines.push(format!("  note      {}", safe(n)));
+    }
+    for r in &c.reservations {
+        lines.push(format!("  reserves  {} ({})", safe(r.pattern.as_str()), r.mode));
     }
     lines.join("\n")
 }

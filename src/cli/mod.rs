@@ -15,6 +15,7 @@ mod messages;
 mod output;
 mod pool;
 mod repo;
+mod reservations;
 mod selftest;
 mod sync;
 mod workflow;

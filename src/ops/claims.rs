@@ -4,7 +4,7 @@
 //! pool capacity and publishes with `--sync` or `sync.auto`.
 
 use super::pool::{self, Wanted};
-use super::{index, sync, Applied, Committed, Session};
+use super::{index, reservations, sync, Applied, Committed, Session};
 use crate::claims::{self, Claim, ClaimRequest, ClaimState, Ctx, Expiry, Filter, Force, Holding, Row, Transition};
 use crate::clock::Span;
 use crate::error::{Error, Result};
@@ -38,7 +38,8 @@ pub fn claim(s: &Session, id: &ClaimId, args: &ClaimArgs) -> Result<Applied<Tran
         sync::sync(&s.store, remote, &actor)?;
     }
     let config = s.config()?;
-    let committed = transition(s, id, "claims.claim", false, |snap, existing, ctx| {
+    let force = args.request.force.0.as_deref();
+    let committed = transition_forcing(s, id, "claims.claim", false, force, |snap, existing, ctx| {
         claims::claim(existing, id, ctx, &args.request, || {
             pool::assignment(snap, config, s.now, &args.wanted, ctx.actor)
         })
@@ -175,6 +176,19 @@ fn transition(
     publish: bool,
     op: impl Fn(&Snapshot<'_>, Option<Claim>, &Ctx<'_>) -> Result<Transition>,
 ) -> Result<Applied<Transition>> {
+    transition_forcing(s, id, op_name, publish, None, op)
+}
+
+/// [`transition`], with the reservations it adds checked against other
+/// claims' (`force`: take overlapping paths from them, in the same commit).
+pub(super) fn transition_forcing(
+    s: &Session,
+    id: &ClaimId,
+    op_name: &str,
+    publish: bool,
+    force: Option<&str>,
+    op: impl Fn(&Snapshot<'_>, Option<Claim>, &Ctx<'_>) -> Result<Transition>,
+) -> Result<Applied<Transition>> {
     let actor = s.actor()?;
     let policy = &s.config()?.claims;
     let decide = |snap: &Snapshot<'_>| {
@@ -183,11 +197,15 @@ fn transition(
             now: s.now,
             policy,
         };
-        let transition = op(snap, state::claim(snap, id)?, &ctx)?;
+        let existing = state::claim(snap, id)?;
+        let before = existing.as_ref().map(|c| c.reservations.clone()).unwrap_or_default();
+        let mut transition = op(snap, existing, &ctx)?;
         if !transition.changed {
             return Ok(Outcome::Unchanged(transition));
         }
-        let change = transition_change(&transition, id, op_name, &actor)?;
+        let taken = reservations::guard(&s.store, snap, s.now, &before, &mut transition, force)?;
+        let mut change = transition_change(&transition, id, op_name, &actor)?;
+        reservations::put_taken(&mut change, &taken)?;
         Ok(Outcome::Write(change, transition))
     };
     if publish {

@@ -194,6 +194,7 @@ fn take_claim(
         lease: args.lease,
         note: args.note.clone(),
         force: Default::default(),
+        paths: Vec::new(),
     };
     let t = claims::claim(existing, &args.issue, &ctx, &req, || {
         pool::assignment(snap, config, now, &args.wanted, actor)

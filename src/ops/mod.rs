@@ -26,6 +26,7 @@ pub mod latest;
 pub mod learn;
 pub mod pool;
 pub mod repo;
+pub mod reservations;
 pub mod sync;
 pub mod verify;
 pub mod workflow;

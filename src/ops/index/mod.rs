@@ -22,6 +22,7 @@
 
 mod codec;
 mod collections;
+mod reserved;
 #[cfg(test)]
 mod tests;
 
@@ -31,6 +32,7 @@ use gix::ObjectId;
 
 pub use codec::{Dec, Enc};
 pub use collections::{Claims, Deliveries, Runs};
+pub use reserved::Reserved;
 
 use crate::doctor::IndexStanding as Standing;
 use crate::error::Result;
@@ -302,5 +304,6 @@ pub fn check_all(store: &Store, snap: &Snapshot<'_>, fix: bool) -> Result<Vec<(P
         check::<Claims>(store, snap, fix)?,
         check::<Runs>(store, snap, fix)?,
         check::<Deliveries>(store, snap, fix)?,
+        check::<Reserved>(store, snap, fix)?,
     ])
 }

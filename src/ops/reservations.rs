@@ -1,0 +1,251 @@
+//! Path reservations (docs/reservations.md) as operations: reserving and
+//! releasing paths on a held claim (refused when another claim's
+//! reservation meets them, or taken over with `--force --reason`),
+//! `claims who`, and the checks the pre-commit hook and the agents'
+//! edit-tool hooks run. The rules are [`crate::claims::reservations`]'s;
+//! this module loads the claims (through the read index) and commits.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::claims::{subject, transition_forcing};
+use super::{index, Applied, Session};
+use crate::claims::reservations::{self as rules, Conflict, Hit, Holder, Index, Mode, Pattern, Reservation};
+use crate::claims::{self, Claim, Transition};
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::ids::{Actor, ClaimId};
+use crate::state;
+use crate::store::{message, Change, Snapshot, Store};
+
+/// Every claim's reservations in `snap` (held or not), through the read
+/// index. A claim file that does not parse reserves nothing here: the
+/// checks that run on every commit and edit must not stop on it (doctor
+/// and `claims list` report it).
+pub fn holders(store: &Store, snap: &Snapshot<'_>) -> Result<Vec<Holder>> {
+    Ok(index::rows::<index::Reserved>(store, snap)?
+        .into_iter()
+        .filter_map(|(_, row)| row.ok().flatten())
+        .collect())
+}
+
+/// The reservations that count at `now`, compiled for matching.
+pub fn active_index(store: &Store, snap: &Snapshot<'_>, now: Timestamp) -> Result<Index> {
+    Ok(Index::new(rules::active(holders(store, snap)?, now)))
+}
+
+/// What `claims reserve` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ReserveArgs {
+    pub paths: Vec<Reservation>,
+    pub release: Vec<Pattern>,
+    /// `--force --reason`: take overlapping paths from other claims.
+    pub force: Option<String>,
+}
+
+/// `claims reserve <id> --paths … [--shared] [--release-paths …]`: the
+/// holder adds and drops reserved patterns of its held claim.
+pub fn reserve(s: &Session, id: &ClaimId, args: &ReserveArgs) -> Result<Applied<Transition>> {
+    if args.paths.is_empty() && args.release.is_empty() {
+        return Err(
+            Error::invalid("usage", "claims reserve needs --paths or --release-paths")
+                .with_hint(format!("baton claims reserve {id} --paths 'src/store/**'")),
+        );
+    }
+    transition_forcing(s, id, "claims.reserve", true, args.force.as_deref(), |_, c, ctx| {
+        rules::reserve(c.as_ref(), id, ctx, &args.paths, &args.release)
+    })
+}
+
+/// Patterns typed on the command line (or given to a tool), in `mode`.
+pub fn parse_patterns(raw: &[String], mode: Mode) -> Result<Vec<Reservation>> {
+    raw.iter()
+        .map(|p| {
+            Ok(Reservation {
+                pattern: Pattern::parse(p)?,
+                mode,
+            })
+        })
+        .collect()
+}
+
+/// Checks a claim transition's new reservations against every other active
+/// claim's, inside the compare-and-swap: refused naming the overlap, or
+/// with `force`, the overlapping patterns are taken from the other claims
+/// (returned, to be written in the same commit).
+pub(super) fn guard(
+    store: &Store,
+    snap: &Snapshot<'_>,
+    now: Timestamp,
+    before: &[Reservation],
+    transition: &mut Transition,
+    force: Option<&str>,
+) -> Result<Vec<Claim>> {
+    let new: Vec<Reservation> = transition
+        .claim
+        .reservations
+        .iter()
+        .filter(|r| !before.contains(r))
+        .cloned()
+        .collect();
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let id = transition.claim.id.clone();
+    let others = rules::active(holders(store, snap)?, now);
+    let found = rules::conflicts_with(&id, &new, &others);
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(reason) = force else {
+        return Err(rules::refusal(&id, &found));
+    };
+    transition.forced = Some(reason.to_owned());
+    take_over(snap, now, &found, transition)
+}
+
+/// The other claims with the patterns of `found` taken off them.
+fn take_over(
+    snap: &Snapshot<'_>,
+    now: Timestamp,
+    found: &[Conflict],
+    transition: &mut Transition,
+) -> Result<Vec<Claim>> {
+    let mut taken: Vec<Claim> = Vec::new();
+    for c in found {
+        if !taken.iter().any(|t| t.id == c.claim) {
+            match state::claim(snap, &c.claim)? {
+                Some(claim) => taken.push(claim),
+                None => continue,
+            }
+        }
+        if let Some(claim) = taken.iter_mut().find(|t| t.id == c.claim) {
+            claim.reservations.retain(|r| r.pattern != c.theirs);
+            claim.updated_at = now;
+        }
+        transition.warnings.push(format!(
+            "took {} ({}) from {} held by {}",
+            c.theirs, c.their_mode, c.claim, c.holder
+        ));
+    }
+    Ok(taken)
+}
+
+/// The other claims a forced reservation changed, into its commit.
+pub(super) fn put_taken(change: &mut Change, taken: &[Claim]) -> Result<()> {
+    for claim in taken {
+        change.message = std::mem::take(&mut change.message).trailer(message::SUBJECT, subject(&claim.id));
+        change.put_toml(claims::path(&claim.id), claim)?;
+    }
+    Ok(())
+}
+
+/// Who reserves one path.
+#[derive(Debug, Clone, Serialize)]
+pub struct Who {
+    /// Repository-relative.
+    pub path: String,
+    pub reservations: Vec<Hit>,
+}
+
+/// A path typed relative to `cwd` (or absolute), as a repository-relative
+/// path; refused when it is outside the work tree.
+pub fn repo_path(s: &Session, raw: &Path, cwd: &Path) -> Result<String> {
+    let root = root(s)?;
+    rules::normalise(raw, cwd, &root).ok_or_else(|| {
+        Error::invalid(
+            "path_outside_repository",
+            format!("{} is not inside the repository at {}", raw.display(), root.display()),
+        )
+        .with_hint("name files of this repository's work tree")
+    })
+}
+
+/// The work tree's root, absolute.
+pub fn root(s: &Session) -> Result<PathBuf> {
+    let base = s.base_dir();
+    std::path::absolute(&base).map_err(|e| Error::io("resolving the repository root", e))
+}
+
+/// `claims who <path>…`: the active reservations covering each
+/// (repository-relative) path.
+pub fn who(s: &Session, paths: &[String]) -> Result<Vec<Who>> {
+    let snap = s.snapshot()?;
+    let index = active_index(&s.store, &snap, s.now)?;
+    Ok(paths
+        .iter()
+        .map(|p| Who {
+            path: p.clone(),
+            reservations: index.who(p),
+        })
+        .collect())
+}
+
+/// A path someone else's reservation keeps from `actor`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Blocked {
+    pub path: String,
+    pub hit: Hit,
+}
+
+/// How an actor's write to some paths stands against the reservations.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Standing {
+    /// Under another actor's exclusive reservation.
+    pub exclusive: Vec<Blocked>,
+    /// Under another actor's shared reservation only.
+    pub shared: Vec<Blocked>,
+    /// Of the paths above, those the actor holds no reservation on at all.
+    pub unclaimed: Vec<String>,
+}
+
+impl Standing {
+    pub fn is_clear(&self) -> bool {
+        self.exclusive.is_empty() && self.shared.is_empty()
+    }
+}
+
+/// Where `actor` stands writing `paths`: its own reservations pass; a path
+/// another actor reserves exclusively is blocked (unless the actor also
+/// holds a reservation on it — a handoff left both), one reserved shared
+/// by others only is to be asked about.
+pub fn standing(index: &Index, actor: &Actor, paths: &[String]) -> Standing {
+    let mut out = Standing::default();
+    for path in paths {
+        let hits = index.who(path);
+        if hits.is_empty() || hits.iter().any(|h| &h.holder == actor) {
+            continue;
+        }
+        out.unclaimed.push(path.clone());
+        let (exclusive, shared): (Vec<Hit>, Vec<Hit>) = hits.into_iter().partition(|h| h.mode == Mode::Exclusive);
+        match exclusive.into_iter().next() {
+            Some(hit) => out.exclusive.push(Blocked {
+                path: path.clone(),
+                hit,
+            }),
+            None => out.shared.extend(shared.into_iter().take(1).map(|hit| Blocked {
+                path: path.clone(),
+                hit,
+            })),
+        }
+    }
+    out
+}
+
+/// The line naming a blocked path: `src/x.rs is reserved exclusive by
+/// agent:alice (T-1, src/**)`.
+pub fn describe(b: &Blocked) -> String {
+    format!(
+        "{} is reserved {} by {} ({}, pattern {})",
+        b.path, b.hit.mode, b.hit.holder, b.hit.claim, b.hit.pattern
+    )
+}
+
+/// What to ask of the holder.
+pub fn ask_hint(b: &Blocked, actor: &Actor) -> String {
+    format!(
+        "ask {} to hand off {} (`baton claims handoff {} --to {actor}`, run by them) or to release those paths",
+        b.hit.holder, b.hit.claim, b.hit.claim
+    )
+}

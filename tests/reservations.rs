@@ -1,0 +1,185 @@
+//! Path reservations on claims (docs/reservations.md) through the built
+//! binary on real repositories: reserving with a claim, refusals naming the
+//! other claim, `--force --reason`, `claims who`, and how reservations live
+//! and die with their claim.
+
+mod common;
+
+use common::Repo;
+use serde_json::Value;
+
+const ALICE: &str = "agent:alice";
+const BOB: &str = "agent:bob";
+
+fn who(repo: &Repo, path: &str) -> Vec<(String, String, String)> {
+    let doc = repo.run(BOB, &["claims", "who", path]).ok();
+    doc["paths"][0]["reservations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h: &Value| {
+            (
+                h["claim"].as_str().unwrap().to_owned(),
+                h["holder"].as_str().unwrap().to_owned(),
+                h["mode"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_claim_reserves_paths_and_who_names_its_holder() {
+    let repo = Repo::new();
+    let claim = repo
+        .run(ALICE, &["claims", "claim", "T-1", "--paths", "src/store/", "docs/*.md"])
+        .ok();
+    let res = &claim["claim"]["reservations"];
+    assert_eq!(res[0]["pattern"], "src/store");
+    assert_eq!(res[0]["mode"], "exclusive");
+    assert_eq!(res[1]["pattern"], "docs/*.md");
+    let file = repo.state_file(&common::claim_path("T-1")).unwrap();
+    assert!(file.contains("[[reservations]]"), "{file}");
+
+    assert_eq!(
+        who(&repo, "src/store/mod.rs"),
+        [("T-1".into(), ALICE.into(), "exclusive".into())]
+    );
+    assert_eq!(who(&repo, "docs/sync.md").len(), 1);
+    assert!(who(&repo, "docs/sub/x.rs").is_empty());
+    assert!(who(&repo, "src/storefront.rs").is_empty());
+    let text = repo
+        .cmd(BOB)
+        .args(["claims", "who", "src/store/read.rs"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("T-1") && text.contains(ALICE) && text.contains("exclusive"),
+        "{text}"
+    );
+
+    repo.refuse(BOB, &["claims", "who", "/etc/passwd"], 2, "path_outside_repository");
+    repo.refuse(
+        ALICE,
+        &["claims", "claim", "T-2", "--paths", "../x"],
+        2,
+        "invalid_pattern",
+    );
+}
+
+#[test]
+fn an_overlapping_exclusive_reservation_is_refused_naming_the_other_claim() {
+    let repo = Repo::new();
+    repo.run(ALICE, &["claims", "claim", "T-1", "--paths", "src/store/"])
+        .ok();
+    let run = repo.refuse(
+        BOB,
+        &["claims", "claim", "T-2", "--paths", "src/store/mod.rs"],
+        1,
+        "paths_reserved",
+    );
+    let msg = run.message();
+    assert!(
+        msg.contains("T-1") && msg.contains(ALICE) && msg.contains("src/store"),
+        "{msg}"
+    );
+    assert!(run.hint().contains("--force --reason"), "{}", run.hint());
+    // Shared against exclusive is refused too; disjoint paths pass.
+    repo.refuse(
+        BOB,
+        &["claims", "claim", "T-2", "--paths", "src/**", "--shared"],
+        1,
+        "paths_reserved",
+    );
+    repo.run(BOB, &["claims", "claim", "T-2", "--paths", "src/storefront/"])
+        .ok();
+    // Shared beside shared passes.
+    repo.run(ALICE, &["claims", "reserve", "T-1", "--paths", "docs/", "--shared"])
+        .ok();
+    repo.run(BOB, &["claims", "reserve", "T-2", "--paths", "docs/*.md", "--shared"])
+        .ok();
+    repo.refuse(
+        BOB,
+        &["claims", "reserve", "T-2", "--paths", "docs/x.md"],
+        1,
+        "paths_reserved",
+    );
+}
+
+#[test]
+fn force_takes_the_overlapping_paths_over_with_a_reason() {
+    let repo = Repo::new();
+    repo.run(ALICE, &["claims", "claim", "T-1", "--paths", "src/store/", "docs/"])
+        .ok();
+    repo.run(BOB, &["claims", "claim", "T-2"]).ok();
+    let run = repo.run(
+        BOB,
+        &[
+            "claims",
+            "reserve",
+            "T-2",
+            "--paths",
+            "src/store/mod.rs",
+            "--force",
+            "--reason",
+            "alice is away",
+        ],
+    );
+    let doc = run.ok();
+    assert!(doc["warnings"][0].as_str().unwrap().contains("T-1"), "{doc}");
+    assert_eq!(
+        who(&repo, "src/store/mod.rs"),
+        [("T-2".into(), BOB.into(), "exclusive".into())]
+    );
+    assert_eq!(who(&repo, "docs/a.md")[0].0, "T-1", "alice keeps what did not overlap");
+    let msg = repo.tip_message();
+    assert!(
+        msg.contains("alice is away") && msg.contains("claim/T-1") && msg.contains("claim/T-2"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn reservations_live_and_die_with_their_claim() {
+    let repo = Repo::new();
+    repo.run(ALICE, &["claims", "claim", "T-1", "--paths", "src/a.rs"]).ok();
+    // The holder's repeat claim adds paths; reserve drops them.
+    repo.run(ALICE, &["claims", "claim", "T-1", "--paths", "src/b.rs"]).ok();
+    assert_eq!(who(&repo, "src/b.rs").len(), 1);
+    repo.run(ALICE, &["claims", "reserve", "T-1", "--release-paths", "src/b.rs"])
+        .ok();
+    assert!(who(&repo, "src/b.rs").is_empty());
+    // Only the holder reserves on a claim.
+    repo.refuse(BOB, &["claims", "reserve", "T-1", "--paths", "x"], 1, "not_owner");
+    // A handoff moves them to the new holder.
+    repo.run(ALICE, &["claims", "handoff", "T-1", "--to", BOB]).ok();
+    repo.run(BOB, &["claims", "accept", "T-1"]).ok();
+    assert_eq!(who(&repo, "src/a.rs"), [("T-1".into(), BOB.into(), "exclusive".into())]);
+    // Release frees them.
+    repo.run(BOB, &["claims", "release", "T-1"]).ok();
+    assert!(who(&repo, "src/a.rs").is_empty());
+    repo.run(ALICE, &["claims", "claim", "T-3", "--paths", "src/a.rs"]).ok();
+}
+
+#[test]
+fn an_expired_or_lapsed_claim_reserves_nothing() {
+    let repo = Repo::new();
+    repo.run_at(
+        ALICE,
+        common::T0,
+        &["claims", "claim", "T-1", "--lease", "1h", "--paths", "src/"],
+    )
+    .ok();
+    let later = common::t0_plus(2);
+    repo.run_at(BOB, &later, &["claims", "claim", "T-2", "--paths", "src/x.rs"])
+        .ok();
+}
+
+#[test]
+fn claim_files_without_reservations_still_load() {
+    let repo = Repo::new();
+    repo.run(ALICE, &["claims", "claim", "T-1"]).ok();
+    let file = repo.state_file(&common::claim_path("T-1")).unwrap();
+    assert!(!file.contains("reservations"), "{file}");
+    assert!(who(&repo, "src/x.rs").is_empty());
+}
