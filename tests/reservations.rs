@@ -183,3 +183,58 @@ fn claim_files_without_reservations_still_load() {
     assert!(!file.contains("reservations"), "{file}");
     assert!(who(&repo, "src/x.rs").is_empty());
 }
+
+/// `git commit` in a real repository with `baton init --hooks`, as `actor`.
+fn commit(repo: &Repo, actor: &str, file: &str) -> std::process::Output {
+    let path = repo.path().join(file);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, format!("{actor}\n")).unwrap();
+    repo.git(&["add", file]);
+    repo.git_cmd()
+        .env("BATON_ACTOR", actor)
+        .args(["commit", "-q", "-m", file])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_pre_commit_hook_refuses_another_actors_exclusive_paths_and_passes_the_holder() {
+    let repo = Repo::bare_git();
+    repo.run("human:setup", &["init", "--hooks"]).ok();
+    repo.run(ALICE, &["claims", "claim", "T-1", "--paths", "src/store/"])
+        .ok();
+    repo.run(ALICE, &["claims", "claim", "T-2", "--paths", "docs/", "--shared"])
+        .ok();
+
+    let refused = commit(&repo, BOB, "src/store/mod.rs");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "the hook must refuse: {said}");
+    assert!(
+        said.contains("src/store/mod.rs") && said.contains("T-1") && said.contains(ALICE),
+        "names path, claim and holder: {said}"
+    );
+    assert!(said.contains("--no-verify") && said.contains("handoff"), "{said}");
+    assert!(repo
+        .git_cmd()
+        .args(["rev-parse", "-q", "--verify", "HEAD"])
+        .output()
+        .unwrap()
+        .stdout
+        .is_empty());
+
+    // The holder commits the same staged path.
+    let passed = commit(&repo, ALICE, "src/store/mod.rs");
+    assert!(passed.status.success(), "{}", String::from_utf8_lossy(&passed.stderr));
+    // A shared reservation of someone else warns, and the commit goes in.
+    let shared = commit(&repo, BOB, "docs/x.md");
+    let said = String::from_utf8_lossy(&shared.stderr);
+    assert!(shared.status.success(), "{said}");
+    // Paths nobody reserves pass.
+    let free = commit(&repo, BOB, "README.md");
+    assert!(free.status.success(), "{}", String::from_utf8_lossy(&free.stderr));
+    // Once released, Bob's commit passes.
+    repo.run(ALICE, &["claims", "release", "T-1"]).ok();
+    let after = commit(&repo, BOB, "src/store/read.rs");
+    assert!(after.status.success(), "{}", String::from_utf8_lossy(&after.stderr));
+    assert_eq!(repo.git(&["rev-list", "--count", "HEAD"]), "4");
+}

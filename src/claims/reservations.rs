@@ -447,6 +447,11 @@ impl Index {
         self.literal.is_empty() && self.glob_of.is_empty()
     }
 
+    /// How many reservations it holds.
+    pub fn len(&self) -> usize {
+        self.holders.iter().map(|h| h.reservations.len()).sum()
+    }
+
     pub fn holders(&self) -> &[Holder] {
         &self.holders
     }

@@ -74,6 +74,7 @@ pub fn hook(s: &Session) -> Result<Vec<Finding>> {
         Err(e) => out.push(doctor::file_problem("store.files", crate::config::PATH, &e)),
     }
     out.extend(verify::hook_findings(store, &snap));
+    out.extend(super::reservations::hook_findings(s, &snap));
     out.extend(lock_checks(store, false));
     Ok(out)
 }

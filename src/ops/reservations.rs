@@ -249,3 +249,94 @@ pub fn ask_hint(b: &Blocked, actor: &Actor) -> String {
         b.hit.holder, b.hit.claim, b.hit.claim
     )
 }
+
+/// The paths staged for the commit being made, read once
+/// (`git diff --cached --name-only -z`: repository-relative, as git
+/// stores them, renames as their new path).
+pub fn staged(s: &Session) -> Result<Vec<String>> {
+    let out = s
+        .store
+        .git()
+        .args(["diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff"])
+        .output()
+        .map_err(|e| Error::io("running git diff --cached", e))?;
+    if !out.status.success() {
+        return Err(Error::environment(
+            "git_failed",
+            format!(
+                "git diff --cached failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        )
+        .with_hint("check that git works in this repository (`git status`)"));
+    }
+    Ok(out
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect())
+}
+
+/// The most blocked paths a refusal lists one by one.
+const LISTED: usize = 10;
+
+/// The pre-commit check (`baton doctor --hook`): the staged paths against
+/// every active reservation, as the committer — the actor baton resolves
+/// (`baton whoami`). Another actor's exclusive reservation refuses the
+/// commit, naming path, claim and holder; a shared one is a warning. No
+/// active reservation: nothing is run (not even git).
+pub fn hook_findings(s: &Session, snap: &Snapshot<'_>) -> Vec<crate::finding::Finding> {
+    use crate::finding::Finding;
+    const CHECK: &str = "claims.reservations";
+    let index = match active_index(&s.store, snap, s.now) {
+        Ok(index) if index.is_empty() => return Vec::new(),
+        Ok(index) => index,
+        Err(e) => return vec![Finding::error(CHECK, e.message).hint(e.hint)],
+    };
+    if s.store.work_dir().is_none() {
+        return Vec::new();
+    }
+    let (actor, paths) = match s.actor().and_then(|a| Ok((a, staged(s)?))) {
+        Ok(found) => found,
+        Err(e) => return vec![Finding::error(CHECK, e.message).hint(e.hint)],
+    };
+    let standing = standing(&index, &actor, &paths);
+    let escape = "or commit anyway with `git commit --no-verify`";
+    let mut out = Vec::new();
+    for b in standing.exclusive.iter().take(LISTED) {
+        out.push(
+            Finding::error(CHECK, format!("{}; you commit as {actor}", describe(b)))
+                .hint(format!("{}, {escape}", ask_hint(b, &actor))),
+        );
+    }
+    if standing.exclusive.len() > LISTED {
+        out.push(
+            Finding::error(
+                CHECK,
+                format!(
+                    "and {} more staged path(s) reserved exclusively by others",
+                    standing.exclusive.len() - LISTED
+                ),
+            )
+            .hint(format!("see them with `baton claims who <path>...`, {escape}")),
+        );
+    }
+    for b in standing.shared.iter().take(LISTED) {
+        out.push(
+            Finding::warn(CHECK, format!("{} (shared): tell them you change it", describe(b)))
+                .hint(ask_hint(b, &actor)),
+        );
+    }
+    if out.is_empty() {
+        out.push(Finding::ok(
+            CHECK,
+            format!(
+                "{} staged path(s) clear of {} held reservation(s) for {actor}",
+                paths.len(),
+                index.len()
+            ),
+        ));
+    }
+    out
+}
