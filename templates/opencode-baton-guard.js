@@ -10,6 +10,11 @@
 // After the command it records the outcome with `baton learn post-command`
 // when opencode reports an exit code.
 //
+// Before `edit`, `write` and `patch` it asks `baton learn pre-command --json
+// --edit <files>` whether another actor reserved those files
+// (docs/reservations.md): reserved exclusively -> throws; shared -> a
+// warning in the log.
+//
 // Fail closed: when baton cannot answer (not found, an error such as a
 // config that does not load, no verdict at all), the command is refused
 // with what baton said. BATON_BIN overrides the baton it runs; BATON_ACTOR,
@@ -34,8 +39,53 @@ export const BatonGuard = async ({ $, client, directory }) => {
   const explain = (verdict) =>
     (verdict.reasons || []).map((r) => `[${r.rule}] ${r.command}: ${r.why}`).join("; ")
 
+  // The files an edit-tool call writes: `filePath`, or a patch's file headers.
+  const editedFiles = (tool, args) => {
+    if (tool === "edit" || tool === "write") {
+      return typeof args?.filePath === "string" && args.filePath !== "" ? [args.filePath] : []
+    }
+    if (tool === "patch") {
+      const text = typeof args?.patchText === "string" ? args.patchText : ""
+      const files = []
+      for (const line of text.split("\n")) {
+        const m = /^\*\*\* (?:Add File|Update File|Delete File|Move to): (.+)$/.exec(line.trimEnd())
+        if (m && !files.includes(m[1].trim())) files.push(m[1].trim())
+      }
+      return files
+    }
+    return null
+  }
+
+  const checkEdit = async (files) => {
+    let result
+    try {
+      result = await $`${baton} learn pre-command --json --edit ${files}`.cwd(directory).env(env).quiet().nothrow()
+    } catch (e) {
+      throw new Error(`baton: blocked, the guard could not run ${baton}: ${e?.message ?? e}`)
+    }
+    let verdict
+    try {
+      verdict = JSON.parse(result.stdout.toString())
+    } catch {
+      const said = `${result.stderr?.toString() ?? ""}`.trim()
+      throw new Error(`baton: blocked, the guard gave no verdict (exit ${result.exitCode}): ${said || "no output"}`)
+    }
+    if (verdict?.error || typeof verdict?.level !== "string") {
+      const message = verdict?.error?.message ?? "no verdict"
+      const hint = verdict?.error?.hint ? `; hint: ${verdict.error.hint}` : ""
+      throw new Error(`baton: blocked, the guard cannot judge: error: ${message}${hint}`)
+    }
+    if (verdict.level === "high") throw new Error(`baton: reserved, not written. ${explain(verdict)}`)
+    if (verdict.level === "medium") await log("warn", `baton: reserved shared. ${explain(verdict)}`)
+  }
+
   return {
     "tool.execute.before": async (input, output) => {
+      const files = editedFiles(input.tool, output?.args)
+      if (files !== null) {
+        if (files.length > 0) await checkEdit(files)
+        return
+      }
       if (input.tool !== "bash") return
       const command = output?.args?.command
       if (typeof command !== "string" || command.trim() === "") return

@@ -238,3 +238,106 @@ fn the_pre_commit_hook_refuses_another_actors_exclusive_paths_and_passes_the_hol
     assert!(after.status.success(), "{}", String::from_utf8_lossy(&after.stderr));
     assert_eq!(repo.git(&["rev-list", "--count", "HEAD"]), "4");
 }
+
+/// A recorded edit-tool payload (tests/fixtures/edits), its repository
+/// moved to `repo`, through `learn pre-command --hook <agent>` as `actor`
+/// (no `-C`: the payload's `cwd` finds the repository).
+fn edit_hook(repo: &Repo, agent: &str, fixture: &str, actor: &str) -> (i32, String) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/edits")
+        .join(fixture);
+    let payload = std::fs::read_to_string(path).unwrap();
+    let payload = payload.replace("/home/dev/repo", repo.path().to_str().unwrap());
+    let out = common::baton_cmd()
+        .current_dir(std::env::temp_dir())
+        .env("BATON_ACTOR", actor)
+        .args(["learn", "pre-command", "--hook", agent])
+        .write_stdin(payload)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn decision(stdout: &str) -> String {
+    if stdout.trim().is_empty() {
+        return "silent".into();
+    }
+    let doc: Value = serde_json::from_str(stdout).unwrap();
+    let claude = &doc["hookSpecificOutput"]["permissionDecision"];
+    if let Some(d) = claude.as_str() {
+        return d.to_owned();
+    }
+    match doc["decision"].as_str() {
+        Some(d) => d.to_owned(),
+        None if doc.get("systemMessage").is_some() => "message".into(),
+        None => "pass".into(),
+    }
+}
+
+#[test]
+fn recorded_edit_payloads_of_every_client_are_checked_against_reservations() {
+    let repo = Repo::new();
+    repo.run(ALICE, &["claims", "claim", "T-1", "--paths", "src/store/"])
+        .ok();
+    repo.run(ALICE, &["claims", "claim", "T-2", "--paths", "docs/", "--shared"])
+        .ok();
+    // The MultiEdit payload was recorded in a subdirectory.
+    std::fs::create_dir_all(repo.path().join("src")).unwrap();
+    let cases = [
+        ("claude", "claude-pre-edit.json", "deny", "silent"),
+        ("claude", "claude-pre-multiedit.json", "deny", "silent"),
+        ("claude", "claude-pre-notebookedit.json", "deny", "silent"),
+        ("claude", "claude-pre-write.json", "ask", "silent"),
+        // Codex payloads come under --hook claude; Codex fails open on ask, so a
+        // shared reservation is a message there, and a deny stays a deny.
+        ("claude", "codex-pre-apply-patch.json", "deny", "silent"),
+        ("gemini", "gemini-before-write-file.json", "deny", "pass"),
+        ("gemini", "gemini-before-replace.json", "ask", "pass"),
+    ];
+    for (agent, fixture, for_bob, for_alice) in cases {
+        let (code, out) = edit_hook(&repo, agent, fixture, BOB);
+        assert_eq!(code, 0, "{fixture}: {out}");
+        assert_eq!(decision(&out), for_bob, "{fixture} as bob: {out}");
+        if for_bob == "deny" {
+            assert!(
+                out.contains("T-1") && out.contains(ALICE) && out.contains("handoff"),
+                "{fixture}: {out}"
+            );
+        }
+        let (code, out) = edit_hook(&repo, agent, fixture, ALICE);
+        assert_eq!(
+            (code, decision(&out)),
+            (0, for_alice.to_owned()),
+            "{fixture} as alice: {out}"
+        );
+    }
+    // Once released, the edit passes for anyone.
+    repo.run(ALICE, &["claims", "release", "T-1"]).ok();
+    assert_eq!(
+        decision(&edit_hook(&repo, "claude", "claude-pre-edit.json", BOB).1),
+        "silent"
+    );
+}
+
+#[test]
+fn edits_outside_the_repository_are_not_judged_and_opencode_asks_by_path() {
+    let repo = Repo::new();
+    repo.run(ALICE, &["claims", "claim", "T-1", "--paths", "**"]).ok();
+    // opencode's plugin passes the files to --edit.
+    let run = repo.run(BOB, &["learn", "pre-command", "--edit", "src/lib.rs"]);
+    assert_eq!(run.code, 1, "{}", run.describe());
+    assert_eq!(run.json()["level"], "high");
+    assert!(run.json()["reasons"][0]["why"].as_str().unwrap().contains(ALICE));
+    let outside = repo.run(
+        BOB,
+        &["learn", "pre-command", "--edit", "/etc/hosts", "../elsewhere.rs"],
+    );
+    assert_eq!(outside.ok()["level"], "low");
+    assert_eq!(
+        repo.run(ALICE, &["learn", "pre-command", "--edit", "src/lib.rs"]).ok()["level"],
+        "low"
+    );
+}

@@ -44,7 +44,7 @@ pub enum LearnCommand {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("what").required(true).args(["command", "hook", "argv"])))]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["command", "hook", "argv", "edit"])))]
 pub struct PreArgs {
     /// The shell line to judge, as the shell would run it.
     #[arg(long, value_name = "LINE", allow_hyphen_values = true)]
@@ -55,6 +55,9 @@ pub struct PreArgs {
     /// One command as argv, after `--` (no shell parsing).
     #[arg(last = true, value_name = "ARGV")]
     argv: Vec<String>,
+    /// Judge a file edit instead: these files against the path reservations (docs/reservations.md).
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    edit: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -159,6 +162,14 @@ fn pre_command(how: &Opening<'_>, args: &PreArgs) -> Result<Output> {
         let answer = hook_pre(how, agent).unwrap_or_else(|e| hooks::answer_error(agent, &e));
         return Ok(answered(answer));
     }
+    if !args.edit.is_empty() {
+        let verdict = edit(how, None, &args.edit).map_err(|mut e| {
+            e.kind = Kind::Invalid;
+            e
+        })?;
+        let code = verdict.exit_code();
+        return Ok(Output::new(json!(verdict), verdict.explain()).exit(code));
+    }
     let input = match &args.command {
         Some(line) => Input::Line(line.clone()),
         None => Input::Argv(args.argv.clone()),
@@ -184,8 +195,28 @@ fn hook_pre(how: &Opening<'_>, agent: Dialect) -> Result<HookAnswer> {
                 Err(e) => hooks::answer_error(dialect, &e),
             }
         }
+        PreRequest::Edit {
+            paths, cwd, dialect, ..
+        } => {
+            let dir = payload_dir(how, cwd.as_deref());
+            match edit(how, dir.as_deref(), &paths) {
+                Ok(verdict) => hooks::answer_pre(dialect, &verdict),
+                Err(e) => hooks::answer_error(dialect, &e),
+            }
+        }
         PreRequest::PassThrough { .. } => hooks::answer_pass(agent),
     })
+}
+
+/// The verdict on a file edit (docs/reservations.md); outside a
+/// repository there are no reservations to keep.
+fn edit(how: &Opening<'_>, dir: Option<&Path>, paths: &[String]) -> Result<Verdict> {
+    let Some(s) = how.open_if_repository(dir)? else {
+        return Ok(crate::ops::reservations::edit_verdict_outside());
+    };
+    let cwd = dir.map(Path::to_path_buf).unwrap_or_else(|| s.dir.clone());
+    let cwd = std::path::absolute(&cwd).unwrap_or(cwd);
+    crate::ops::reservations::edit_verdict(&s, paths, &cwd)
 }
 
 fn judge(how: &Opening<'_>, dir: Option<&Path>, input: &Input) -> Result<Verdict> {

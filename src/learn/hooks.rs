@@ -87,6 +87,14 @@ pub enum PreRequest {
         session_id: Option<String>,
         dialect: Dialect,
     },
+    /// A file edit (docs/reservations.md): the files it writes, as the
+    /// payload names them; answer with [`answer_pre`] in `dialect`.
+    Edit {
+        tool: String,
+        paths: Vec<String>,
+        cwd: Option<String>,
+        dialect: Agent,
+    },
     /// Another tool: answer with [`answer_pass`].
     PassThrough { tool: String },
 }
@@ -230,7 +238,18 @@ pub fn parse_pre(agent: Dialect, payload: &[u8]) -> Result<PreRequest> {
             session_id: string_field(&map, "session_id"),
             dialect: dialect(agent, &map),
         },
-        Err(tool) => PreRequest::PassThrough { tool },
+        Err(tool) => {
+            let dialect = dialect(agent, &map);
+            match super::edits::edited_paths(dialect, &tool, map.get("tool_input")) {
+                Some(paths) => PreRequest::Edit {
+                    tool,
+                    paths,
+                    cwd: string_field(&map, "cwd"),
+                    dialect,
+                },
+                None => PreRequest::PassThrough { tool },
+            }
+        }
     })
 }
 
@@ -372,7 +391,7 @@ mod tests {
             PreRequest::Judge { command, dialect, .. } => {
                 answer_pre(dialect, &judge_line(&command, &RuleSet::builtin(), &Context::default()))
             }
-            PreRequest::PassThrough { .. } => answer_pass(agent),
+            PreRequest::PassThrough { .. } | PreRequest::Edit { .. } => answer_pass(agent),
         };
         let json = (!answer.stdout.is_empty()).then(|| serde_json::from_slice(&answer.stdout).unwrap());
         (answer, json)

@@ -19,6 +19,7 @@ pub mod check;
 pub mod declared;
 pub mod deletes;
 pub mod discards;
+pub mod edits;
 pub mod family;
 mod git_config;
 pub mod hooks;

@@ -340,3 +340,61 @@ pub fn hook_findings(s: &Session, snap: &Snapshot<'_>) -> Vec<crate::finding::Fi
     }
     out
 }
+
+/// No repository: nothing reserved, the edit passes.
+pub fn edit_verdict_outside() -> crate::learn::judge::Verdict {
+    use crate::learn::judge::{Level, Verdict};
+    Verdict {
+        level: Level::Low,
+        decision: Level::Low.decision(),
+        reasons: Vec::new(),
+        families: Vec::new(),
+    }
+}
+
+/// The verdict on an agent's file edit (the edit-tool hooks, `learn
+/// pre-command --edit`): `paths` as the payload names them, absolute or
+/// relative to `cwd`; those outside the repository are not baton's to
+/// judge. Another actor's exclusive reservation -> high (deny), a shared
+/// one -> medium (ask), the actor's own or none -> low (pass silently).
+pub fn edit_verdict(s: &Session, paths: &[String], cwd: &Path) -> Result<crate::learn::judge::Verdict> {
+    use crate::learn::judge::{Level, Reason};
+    let root = root(s)?;
+    let paths: Vec<String> = paths
+        .iter()
+        .filter_map(|p| rules::normalise(Path::new(p), cwd, &root))
+        .collect();
+    let mut verdict = edit_verdict_outside();
+    if paths.is_empty() {
+        return Ok(verdict);
+    }
+    let snap = match s.store.tip()? {
+        Some(tip) => s.store.snapshot_at(Some(tip))?,
+        None => return Ok(verdict),
+    };
+    let index = active_index(&s.store, &snap, s.now)?;
+    if index.is_empty() {
+        return Ok(verdict);
+    }
+    let actor = s.actor()?;
+    let standing = standing(&index, &actor, &paths);
+    let reason = |b: &Blocked, level: Level| Reason {
+        rule: "reservation".into(),
+        level,
+        command: b.path.clone(),
+        why: format!(
+            "{}; {actor} holds no reservation on it: {}",
+            describe(b),
+            ask_hint(b, &actor)
+        ),
+    };
+    verdict
+        .reasons
+        .extend(standing.exclusive.iter().map(|b| reason(b, Level::High)));
+    verdict
+        .reasons
+        .extend(standing.shared.iter().map(|b| reason(b, Level::Medium)));
+    verdict.level = verdict.reasons.iter().map(|r| r.level).max().unwrap_or(Level::Low);
+    verdict.decision = verdict.level.decision();
+    Ok(verdict)
+}

@@ -177,6 +177,13 @@ pub fn shell_quote(word: &str) -> String {
     }
 }
 
+/// The edit tools each client's pre-tool hook also runs for, checked
+/// against path reservations (docs/reservations.md): matchers are regular
+/// expressions over the tool's name in all three clients.
+pub const CLAUDE_EDITS: &str = "Edit|Write|MultiEdit|NotebookEdit";
+pub const CODEX_EDITS: &str = "apply_patch";
+pub const GEMINI_EDITS: &str = "write_file|replace";
+
 fn wanted(target: Target, how: &HookCommand) -> Vec<Wanted> {
     let pre = |agent: &str| how.pre(agent);
     let post = |agent: &str| how.post(agent);
@@ -188,6 +195,12 @@ fn wanted(target: Target, how: &HookCommand) -> Vec<Wanted> {
             Wanted {
                 event: "PreToolUse",
                 matcher: "Bash",
+                entry: plain(pre("claude")),
+                legacy: legacy_pre("claude"),
+            },
+            Wanted {
+                event: "PreToolUse",
+                matcher: CLAUDE_EDITS,
                 entry: plain(pre("claude")),
                 legacy: legacy_pre("claude"),
             },
@@ -212,6 +225,12 @@ fn wanted(target: Target, how: &HookCommand) -> Vec<Wanted> {
                 legacy: legacy_pre("codex"),
             },
             Wanted {
+                event: "PreToolUse",
+                matcher: CODEX_EDITS,
+                entry: plain(pre("codex")),
+                legacy: legacy_pre("codex"),
+            },
+            Wanted {
                 event: "PostToolUse",
                 matcher: "Bash",
                 entry: plain(post("codex")),
@@ -227,6 +246,17 @@ fn wanted(target: Target, how: &HookCommand) -> Vec<Wanted> {
                     "type": "command",
                     "command": pre("gemini"),
                     "description": "baton: judge shell commands before they run",
+                }),
+                legacy: legacy_pre("gemini"),
+            },
+            Wanted {
+                event: "BeforeTool",
+                matcher: GEMINI_EDITS,
+                entry: json!({
+                    "name": "baton-reservations",
+                    "type": "command",
+                    "command": pre("gemini"),
+                    "description": "baton: check file edits against path reservations",
                 }),
                 legacy: legacy_pre("gemini"),
             },
@@ -373,7 +403,13 @@ fn add_hook(hooks: &mut Map<String, Value>, path: &str, want: &Wanted) -> Result
             ),
         ));
     };
+    // The edit matchers run the same command as the shell one: only their
+    // own group says whether they are installed.
+    let edits = [CLAUDE_EDITS, CODEX_EDITS, GEMINI_EDITS].contains(&want.matcher);
     for (g, group) in groups.iter_mut().enumerate() {
+        if edits && group.get("matcher").and_then(Value::as_str) != Some(want.matcher) {
+            continue;
+        }
         let Some(entries) = group.get_mut("hooks").and_then(Value::as_array_mut) else {
             continue;
         };
@@ -529,14 +565,16 @@ mod tests {
         let existing = fixture!("claude-settings-existing.json");
         let done = install(Target::Claude, Some(existing), &claude()).unwrap();
         assert!(done.changed);
-        assert_eq!(done.added.len(), 3);
+        assert_eq!(done.added.len(), 4);
         let merged = json_of(&done.content);
         let before = json_of(existing);
         assert_eq!(merged["permissions"], before["permissions"]);
         assert_eq!(merged["env"], before["env"]);
         assert_eq!(merged["hooks"]["Stop"], before["hooks"]["Stop"]);
         let pre = merged["hooks"]["PreToolUse"].as_array().unwrap();
-        assert_eq!(pre.len(), 2, "joined the existing Bash matcher");
+        assert_eq!(pre.len(), 3, "joined the existing Bash matcher, added the edit tools'");
+        assert_eq!(pre[2]["matcher"], CLAUDE_EDITS);
+        assert_eq!(pre[2]["hooks"][0]["command"], PRE_CLAUDE);
         let bash = pre[0]["hooks"].as_array().unwrap();
         assert_eq!(bash[0], before["hooks"]["PreToolUse"][0]["hooks"][0]);
         assert_eq!(bash[1]["command"], PRE_CLAUDE);
