@@ -34,6 +34,9 @@ pub fn describe(r: &Report) -> String {
     for a in &r.lost_agents {
         text.push_str(&format!("\nlost: {}", safe(&a.message())));
     }
+    for l in &r.lost_reservations {
+        text.push_str(&format!("\nlost: {}", safe(&l.message())));
+    }
     for p in &r.remote_won {
         text.push_str(&format!("\nremote kept: {} (changed on both sides)", safe(p)));
     }

@@ -65,6 +65,18 @@ pub fn claim(s: &Session, id: &ClaimId, args: &ClaimArgs) -> Result<Applied<Tran
             "another machine published a claim on {id} first; see `baton claims status {id}`"
         )));
     }
+    if let Some(lost) = applied
+        .published
+        .iter()
+        .flat_map(|r| &r.lost_reservations)
+        .find(|l| l.claim == id.as_str())
+    {
+        return Err(Error::refused("paths_lost", lost.message()).with_hint(format!(
+            "{id} is yours, but another machine published an overlapping reservation first; \
+             ask {} for a handoff, or see `baton claims who <path>`",
+            lost.holder
+        )));
+    }
     Ok(applied)
 }
 

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::store::remote::{tracking_ref, PushError};
 use crate::store::write::stale_lock;
 use crate::store::{message, Change, Divergence, Message, RefError, Store, STATE_REF};
+use crate::sync::reservations::LostReservation;
 use crate::sync::{self as policy, Decision, LostAgent, LostClaim, Note, Versions};
 
 /// How many times a sync fetches and retries when the remote keeps moving.
@@ -40,6 +41,8 @@ pub struct Report {
     pub lost: Vec<LostClaim>,
     /// Local agent records the merge did not keep (an id spawned on both sides).
     pub lost_agents: Vec<LostAgent>,
+    /// Local path reservations overlapping ones published first.
+    pub lost_reservations: Vec<LostReservation>,
     /// Other paths where both sides changed and the remote's version was kept.
     pub remote_won: Vec<String>,
     pub tip: String,
@@ -88,6 +91,7 @@ struct Progress {
     merged: bool,
     lost: Vec<LostClaim>,
     lost_agents: Vec<LostAgent>,
+    lost_reservations: Vec<LostReservation>,
     remote_won: Vec<String>,
 }
 
@@ -107,6 +111,7 @@ impl Progress {
                 Note::Lost(l) if !self.lost.contains(&l) => self.lost.push(l),
                 Note::LostAgent(a) if !self.lost_agents.iter().any(|k| k.id == a.id) => self.lost_agents.push(a),
                 Note::RemoteWon(p) if !self.remote_won.contains(&p) => self.remote_won.push(p),
+                Note::LostReservation(r) if !self.lost_reservations.contains(&r) => self.lost_reservations.push(r),
                 _ => {}
             }
         }
@@ -171,6 +176,7 @@ pub fn sync(store: &Store, remote: &str, actor: &str) -> Result<Report> {
                     action,
                     lost: progress.lost,
                     lost_agents: progress.lost_agents,
+                    lost_reservations: progress.lost_reservations,
                     remote_won: progress.remote_won,
                     tip: tip.to_string(),
                     rounds: round,
@@ -308,6 +314,9 @@ pub fn merge_commit(
     let mut change = Change::default();
     let mut notes = Vec::new();
     let (mut from_local, mut from_remote) = (0usize, 0usize);
+    // Claims whose local version is kept: their new reservations are
+    // checked against the published ones below.
+    let mut kept_claims = Vec::new();
     for d in &divergences {
         let both_changed = d.local != d.base && d.remote != d.base;
         // Content matters only where both sides changed; elsewhere identity decides.
@@ -329,6 +338,9 @@ pub fn merge_commit(
             Decision::Remote => from_remote += 1,
             Decision::Local => {
                 from_local += 1;
+                if let (Some(local), policy::Rule::Claim) = (d.local, policy::rule_for(&d.path)) {
+                    kept_claims.push((d.path.clone(), local, d.base));
+                }
                 match d.local {
                     Some(id) => change.put_blob(d.path.clone(), id),
                     None => change.delete(d.path.clone()),
@@ -342,10 +354,49 @@ pub fn merge_commit(
         notes.extend(note);
     }
     notes.extend(agents_spawned_alike(store, base, local_tip, remote_tip)?);
+    notes.extend(reservations_published_first(store, &snap, &kept_claims, &mut change)?);
     change.message = merge_message(remote, actor, &notes, from_local, from_remote);
     let tree = store.write_tree(remote_tree, &change)?;
     let commit = store.write_commit_object(tree, &[remote_tip, local_tip], &change.message, actor)?;
     Ok((commit, notes))
+}
+
+/// The local claims kept by the merge, against the reservations the
+/// remote published first (`snap`): each loses the new patterns that
+/// overlap them (docs/reservations.md, Sync). Only read when a kept claim
+/// reserves something.
+fn reservations_published_first(
+    store: &Store,
+    snap: &crate::store::Snapshot<'_>,
+    kept: &[(String, ObjectId, Option<ObjectId>)],
+    change: &mut Change,
+) -> Result<Vec<Note>> {
+    let parse = |id: ObjectId| -> Option<crate::claims::Claim> {
+        let bytes = snap.read_blob(id).ok()?;
+        toml::from_str(std::str::from_utf8(&bytes).ok()?).ok()
+    };
+    let mut local = Vec::new();
+    for (path, id, base) in kept {
+        if let Some(claim) = parse(*id).filter(|c| !c.reservations.is_empty()) {
+            local.push((path, claim, base.and_then(parse)));
+        }
+    }
+    if local.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ours: Vec<&crate::claims::Claim> = local.iter().map(|(_, c, _)| c).collect();
+    let published: Vec<crate::claims::reservations::Holder> = super::reservations::holders(store, snap)?
+        .into_iter()
+        .filter(|h| !ours.iter().any(|c| c.id == h.claim))
+        .collect();
+    let mut notes = Vec::new();
+    for (path, claim, base) in &local {
+        if let Some((kept, lost)) = policy::reservations::settle(claim, base.as_ref(), &published) {
+            change.put_toml((*path).clone(), &kept)?;
+            notes.extend(lost.into_iter().map(Note::LostReservation));
+        }
+    }
+    Ok(notes)
 }
 
 /// Counter files (the learn statistics) both sides changed to the same
@@ -414,6 +465,10 @@ fn merge_message(remote: &str, actor: &str, notes: &[Note], from_local: usize, f
             Note::LostAgent(a) => {
                 body.push(format!("lost: {}", a.message()));
                 subjects.push(format!("agent/{}", a.id));
+            }
+            Note::LostReservation(r) => {
+                body.push(format!("lost: {}", r.message()));
+                subjects.push(format!("claim/{}", r.claim));
             }
             Note::RemoteWon(p) => body.push(format!("remote kept: {p}")),
         }

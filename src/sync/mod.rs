@@ -3,6 +3,7 @@
 //! base, local and remote versions.
 
 mod policy;
+pub mod reservations;
 
 use serde_json::Value as Json;
 
@@ -126,6 +127,8 @@ impl LostAgent {
 pub enum Note {
     Lost(LostClaim),
     LostAgent(LostAgent),
+    /// A local reservation overlapping one published first.
+    LostReservation(reservations::LostReservation),
     /// Both sides changed this path; the remote's version was kept.
     RemoteWon(String),
 }
