@@ -341,3 +341,76 @@ fn edits_outside_the_repository_are_not_judged_and_opencode_asks_by_path() {
         "low"
     );
 }
+
+fn reservation_findings(repo: &Repo) -> Vec<Value> {
+    let doc = repo.run(BOB, &["doctor", "claims"]).json();
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "claims.reservations")
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn doctor_reports_overlaps_that_slipped_in_and_reservations_on_gone_claims() {
+    let repo = Repo::new();
+    repo.run(ALICE, &["claims", "claim", "T-1", "--paths", "src/"]).ok();
+    repo.run(BOB, &["claims", "claim", "T-2", "--paths", "docs/"]).ok();
+    let ok = reservation_findings(&repo);
+    assert_eq!(ok.len(), 1);
+    assert_eq!(ok[0]["severity"], "ok", "{ok:?}");
+
+    // A state written without the check (an older baton's merge): overlapping.
+    let t2 = common::claim_path("T-2");
+    let file = repo
+        .state_file(&t2)
+        .unwrap()
+        .replace("pattern = \"docs\"", "pattern = \"src/x.rs\"");
+    repo.commit_files(&[(&t2, file.as_bytes())], "an overlap slips in");
+    let found = reservation_findings(&repo);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["severity"], "warn");
+    let msg = found[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("T-1") && msg.contains("T-2") && msg.contains("src/x.rs"),
+        "{msg}"
+    );
+    assert!(found[0]["hint"].as_str().unwrap().contains("--release-paths"));
+
+    // Reservations left on a released claim count for nothing, and doctor says so.
+    repo.run(BOB, &["claims", "release", "T-2"]).ok();
+    let file = repo.state_file(&t2).unwrap() + "\n[[reservations]]\npattern = \"src\"\nmode = \"exclusive\"\n";
+    repo.commit_files(&[(&t2, file.as_bytes())], "an older baton released it");
+    let found = reservation_findings(&repo);
+    assert!(
+        found
+            .iter()
+            .any(|f| f["message"].as_str().unwrap().contains("count for nothing")),
+        "{found:?}"
+    );
+    assert_eq!(
+        who(&repo, "src/y.rs"),
+        [("T-1".into(), ALICE.into(), "exclusive".into())]
+    );
+}
+
+#[test]
+fn metrics_count_the_active_reservations() {
+    let repo = Repo::new();
+    repo.run(ALICE, &["claims", "claim", "T-1", "--paths", "src/", "docs/"])
+        .ok();
+    repo.run(BOB, &["claims", "claim", "T-2", "--paths", "tests/"]).ok();
+    repo.run(BOB, &["claims", "release", "T-2"]).ok();
+    let counted = |repo: &Repo| -> Value {
+        repo.run("human:ops", &["daemon", "tick"]).ok();
+        let snap: Value = serde_json::from_str(&repo.state_file("metrics/snapshot.json").unwrap()).unwrap();
+        snap["counters"]["claims.reservations_active"].clone()
+    };
+    assert_eq!(counted(&repo), 2);
+    // The incremental pass sees a change of reservations.
+    repo.run(ALICE, &["claims", "reserve", "T-1", "--paths", "benches/"])
+        .ok();
+    assert_eq!(counted(&repo), 3);
+}

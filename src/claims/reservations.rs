@@ -554,5 +554,6 @@ pub fn left_on_a_gone_claim(claim: &Claim) -> bool {
     !claim.reservations.is_empty() && !claim.state.is_held()
 }
 
+pub mod check;
 #[cfg(test)]
 mod tests;

@@ -64,6 +64,13 @@ pub struct ClaimEntry {
     /// `lease_until`, likewise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<i64>,
+    /// How many paths it reserves (docs/reservations.md).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reservations: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl ClaimEntry {
@@ -74,6 +81,7 @@ impl ClaimEntry {
             agent: c.agent.clone(),
             updated: c.updated_at.timestamp(),
             lease: c.lease_until.map(|t| t.timestamp()),
+            reservations: c.reservations.len() as u64,
         }
     }
 }
@@ -255,6 +263,7 @@ impl View {
         let mut tally = Tally::default();
         for c in self.claims.values() {
             tally.add_claim(c.state, c.agent.as_ref());
+            tally.add_reservations(c.state, c.reservations);
         }
         for r in self.runs.values() {
             tally.add_run(r.status, r.failed, r.retries);

@@ -27,6 +27,8 @@ pub const PATH: &str = "metrics/snapshot.json";
 pub type Counters = BTreeMap<String, i64>;
 
 /// Claims the reconcile passes expired (stale `active`/`paused`/`blocked`).
+/// Paths reserved by held claims (docs/reservations.md).
+pub const RESERVATIONS_ACTIVE: &str = "claims.reservations_active";
 pub const EXPIRED_TOTAL: &str = "claims.expired_total";
 /// Timed-out handoffs the reconcile passes returned to their owner.
 pub const HANDOFFS_RETURNED_TOTAL: &str = "claims.handoffs_returned_total";
@@ -144,6 +146,8 @@ pub struct Tally {
     steps_failed: u64,
     steps_retries: u64,
     loads: pool::Loads,
+    /// Paths reserved by held claims.
+    reservations: u64,
 }
 
 impl Tally {
@@ -152,6 +156,7 @@ impl Tally {
         let mut tally = Tally::default();
         for c in claims {
             tally.add_claim(c.state, c.agent.as_ref());
+            tally.add_reservations(c.state, c.reservations.len() as u64);
         }
         for run in runs {
             let failed = run.steps.iter().filter(|s| s.status == StepStatus::Failed).count();
@@ -169,6 +174,13 @@ impl Tally {
         }
         if let (true, Some(agent)) = (state.is_held(), agent) {
             *self.loads.entry(agent.clone()).or_default() += 1;
+        }
+    }
+
+    /// A claim in `state` reserving `n` paths: counted while it is held.
+    pub fn add_reservations(&mut self, state: ClaimState, n: u64) {
+        if state.is_held() {
+            self.reservations += n;
         }
     }
 
@@ -214,6 +226,7 @@ fn claim_counters(tally: &Tally, counters: &mut Counters) {
     for (state, n) in ClaimState::ALL.iter().zip(tally.claims_by_state) {
         counters.insert(format!("claims.{}", state.as_str()), value(n));
     }
+    counters.insert(RESERVATIONS_ACTIVE.to_owned(), value(tally.reservations));
 }
 
 fn tick_totals(previous: Option<&MetricsSnapshot>, tick: Tick, counters: &mut Counters) {
@@ -453,6 +466,7 @@ mod tests {
             ("claims.handoff_pending", 1),
             ("claims.handoffs_returned_total", 0),
             ("claims.paused", 1),
+            ("claims.reservations_active", 0),
             ("deliveries.abandoned", 0),
             ("deliveries.claimed", 0),
             ("deliveries.closed", 0),
@@ -480,8 +494,20 @@ mod tests {
     fn compute_of_empty_state_has_every_fixed_counter_at_zero() {
         let empty = no_counts();
         let s = compute(&inputs(&[], &[], &[], &empty)).unwrap();
-        assert_eq!(s.counters.len(), 6 + 2 + 5 + 2 + 6 + 3);
+        // claim states + reservations, totals, runs, steps, deliveries, learn.
+        assert_eq!(s.counters.len(), 6 + 1 + 2 + 5 + 2 + 6 + 3);
         assert!(s.counters.values().all(|v| *v == 0));
+    }
+
+    #[test]
+    fn reservations_of_held_claims_are_counted() {
+        let mut tally = Tally::default();
+        tally.add_reservations(ClaimState::Active, 3);
+        tally.add_reservations(ClaimState::Paused, 1);
+        tally.add_reservations(ClaimState::Completed, 5);
+        let empty = no_counts();
+        let s = compute_tallied(&tally, &inputs(&[], &[], &[], &empty)).unwrap();
+        assert_eq!(s.get(RESERVATIONS_ACTIVE), 4);
     }
 
     #[test]

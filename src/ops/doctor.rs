@@ -215,6 +215,7 @@ fn claims_checks(
             format!("{} claim(s), invariants hold", claims.len()),
         ));
     }
+    found.extend(claims::reservations::check::check(claims, s.now));
     found
 }
 
