@@ -141,7 +141,39 @@ fn scenario(s: &mut Scenario) -> anyhow::Result<()> {
         "the list changed without the read index: {listed} / {relisted}"
     );
 
+    reservations(s)?;
     expiry_pool_and_history(s)
+}
+
+/// Path reservations (docs/reservations.md): reserve, a refused overlap,
+/// `claims who`, an edit judged against them, release.
+fn reservations(s: &mut Scenario) -> anyhow::Result<()> {
+    let (alice, human) = ("agent:rev-1", "human:dana");
+    let reserved = s.baton(alice, &["claims", "claim", "R-1", "--paths", "src/store/"], 0)?;
+    ensure!(
+        reserved["claim"]["reservations"][0]["pattern"] == json!("src/store"),
+        "claim --paths: {reserved}"
+    );
+    let refused = s.baton(human, &["claims", "claim", "R-2", "--paths", "src/store/mod.rs"], 1)?;
+    ensure!(
+        refused["error"]["code"] == json!("paths_reserved"),
+        "an overlapping reservation was not refused: {refused}"
+    );
+    let who = s.baton(human, &["claims", "who", "src/store/mod.rs"], 0)?;
+    ensure!(
+        who["paths"][0]["reservations"][0]["holder"] == json!(alice),
+        "claims who: {who}"
+    );
+    let edit = s.baton(human, &["learn", "pre-command", "--edit", "src/store/mod.rs"], 1)?;
+    ensure!(edit["level"] == json!("high"), "an edit of reserved paths: {edit}");
+    s.baton(alice, &["learn", "pre-command", "--edit", "src/store/mod.rs"], 0)?;
+    s.baton(alice, &["claims", "release", "R-1"], 0)?;
+    let free = s.baton(human, &["claims", "who", "src/store/mod.rs"], 0)?;
+    ensure!(
+        free["paths"][0]["reservations"] == json!([]),
+        "released paths still reserved: {free}"
+    );
+    Ok(())
 }
 
 /// Expiry in the future (`BATON_NOW`), pool upkeep, config, the log, doctor
