@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use globset::{GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
+use globset::{GlobBuilder, GlobMatcher};
 use serde::{Deserialize, Serialize};
 
 use super::{require, require_owner, Claim, ClaimState, Ctx, Transition};
@@ -399,52 +399,70 @@ pub struct Hit {
     pub mode: Mode,
 }
 
-/// The active reservations compiled once: literal patterns in a map looked
-/// up by each of a path's prefixes, wildcard patterns in one [`GlobSet`]
-/// matched against each prefix (a pattern covers what is under a match).
+/// The active reservations, indexed once for matching: literal patterns in
+/// a map looked up by each of a path's prefixes (a pattern covers what is
+/// under a match); wildcard patterns bucketed by their literal directory
+/// (`src/**/mod.rs` under `src`), each compiled the first time a path under
+/// that directory asks, so a check pays only for the globs that can match
+/// the paths it asks about — not for compiling all of them.
 pub struct Index {
     holders: Vec<Holder>,
     /// Literal pattern -> (holder, reservation) positions.
     literal: HashMap<String, Vec<(usize, usize)>>,
-    globs: GlobSet,
-    /// Glob number in `globs` -> (holder, reservation).
-    glob_of: Vec<(usize, usize)>,
+    /// Literal directory of a glob ("" for the root) -> its globs.
+    globs: HashMap<String, Vec<LazyGlob>>,
+    glob_count: usize,
+}
+
+/// A wildcard pattern, compiled on first use.
+struct LazyGlob {
+    at: (usize, usize),
+    matcher: std::cell::OnceCell<Option<GlobMatcher>>,
+}
+
+/// The segments of a glob before the first one with a wildcard.
+fn literal_dir(pattern: &str) -> &str {
+    let mut end = 0;
+    for (i, seg) in pattern.split('/').enumerate() {
+        if seg.contains(META) {
+            break;
+        }
+        end = if i == 0 { seg.len() } else { end + 1 + seg.len() };
+    }
+    &pattern[..end]
 }
 
 impl Index {
     pub fn new(holders: Vec<Holder>) -> Index {
         let mut literal: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
-        let mut builder = GlobSetBuilder::new();
-        let mut glob_of = Vec::new();
+        let mut globs: HashMap<String, Vec<LazyGlob>> = HashMap::new();
+        let mut glob_count = 0;
         for (h, holder) in holders.iter().enumerate() {
             for (r, res) in holder.reservations.iter().enumerate() {
-                if !res.pattern.is_glob() {
+                if res.pattern.is_glob() {
+                    globs
+                        .entry(literal_dir(res.pattern.as_str()).to_owned())
+                        .or_default()
+                        .push(LazyGlob {
+                            at: (h, r),
+                            matcher: std::cell::OnceCell::new(),
+                        });
+                    glob_count += 1;
+                } else {
                     literal.entry(res.pattern.0.clone()).or_default().push((h, r));
-                    continue;
-                }
-                // Patterns were validated when parsed; one that no longer
-                // compiles (a newer globset) is left out, not a panic.
-                if let Ok(g) = GlobBuilder::new(res.pattern.as_str())
-                    .literal_separator(true)
-                    .backslash_escape(false)
-                    .build()
-                {
-                    builder.add(g);
-                    glob_of.push((h, r));
                 }
             }
         }
-        let globs = builder.build().unwrap_or_else(|_| GlobSet::empty());
         Index {
             holders,
             literal,
             globs,
-            glob_of,
+            glob_count,
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.literal.is_empty() && self.glob_of.is_empty()
+        self.literal.is_empty() && self.glob_count == 0
     }
 
     /// How many reservations it holds.
@@ -459,14 +477,27 @@ impl Index {
     /// Every reservation covering `path` (repository-relative, `/`-separated).
     pub fn who(&self, path: &str) -> Vec<Hit> {
         let mut found: Vec<(usize, usize)> = Vec::new();
-        let mut matches = Vec::new();
-        for prefix in prefixes(path) {
-            if let Some(at) = self.literal.get(prefix) {
+        let prefixes: Vec<&str> = prefixes(path).collect();
+        for prefix in &prefixes {
+            if let Some(at) = self.literal.get(*prefix) {
                 found.extend(at);
             }
-            if !self.glob_of.is_empty() {
-                self.globs.matches_into(prefix, &mut matches);
-                found.extend(matches.iter().map(|&g| self.glob_of[g]));
+        }
+        if self.glob_count > 0 {
+            // A glob can match `path` or one of its ancestors only when its
+            // literal directory is an ancestor of `path` (or the root).
+            for dir in std::iter::once("").chain(prefixes.iter().copied()) {
+                for g in self.globs.get(dir).into_iter().flatten() {
+                    let matcher = g.matcher.get_or_init(|| {
+                        let (h, r) = g.at;
+                        glob(self.holders[h].reservations[r].pattern.as_str()).ok()
+                    });
+                    if let Some(m) = matcher {
+                        if prefixes.iter().any(|p| m.is_match(p)) {
+                            found.push(g.at);
+                        }
+                    }
+                }
             }
         }
         found.sort_unstable();
