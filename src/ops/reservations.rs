@@ -24,10 +24,18 @@ use crate::store::{message, Change, Snapshot, Store};
 /// checks that run on every commit and edit must not stop on it (doctor
 /// and `claims list` report it).
 pub fn holders(store: &Store, snap: &Snapshot<'_>) -> Result<Vec<Holder>> {
-    Ok(index::rows::<index::Reserved>(store, snap)?
+    let key = snap.subtree(claims::DIR)?;
+    if let Some(held) = key.and_then(|k| index::read_held(store, k)) {
+        return Ok(held);
+    }
+    let held: Vec<Holder> = index::rows::<index::Reserved>(store, snap)?
         .into_iter()
         .filter_map(|(_, row)| row.ok().flatten())
-        .collect())
+        .collect();
+    if let Some(key) = key {
+        index::write_held(store, key, &held);
+    }
+    Ok(held)
 }
 
 /// The reservations that count at `now`, compiled for matching.

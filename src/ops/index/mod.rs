@@ -32,7 +32,7 @@ use gix::ObjectId;
 
 pub use codec::{Dec, Enc};
 pub use collections::{Claims, Deliveries, Runs};
-pub use reserved::Reserved;
+pub use reserved::{read_held, write_held, Reserved};
 
 use crate::doctor::IndexStanding as Standing;
 use crate::error::Result;

@@ -4,7 +4,10 @@
 //! file of its own, so a check reads a few bytes per claim that reserves
 //! nothing instead of the listing's whole rows.
 
+use std::path::PathBuf;
+
 use chrono::DateTime;
+use gix::ObjectId;
 
 use super::{Collection, Dec, Enc};
 use crate::claims::reservations::{Holder, Mode, Pattern, Reservation};
@@ -90,5 +93,69 @@ impl Collection for Reserved {
             lease_until,
             reservations,
         }))
+    }
+}
+
+/// The holders that reserve something, for one `claims/` tree, in a file
+/// of their own (`index/reservations-held`): the hooks run on every commit
+/// and edit, and at 10 000 claims of which 1 000 reserve, reading these
+/// rows alone skips decoding 9 000 empty ones. Rebuilt from the index
+/// above whenever the tree differs; a cache like the rest.
+pub fn held_file(store: &crate::store::Store) -> PathBuf {
+    super::dir(store).join("reservations-held")
+}
+
+const HELD_MAGIC: &str = "baton-reservations-held";
+
+/// The holders cached for tree `key`, if the file is for it and reads back.
+pub fn read_held(store: &crate::store::Store, key: ObjectId) -> Option<Vec<Holder>> {
+    let data = std::fs::read(held_file(store)).ok()?;
+    let newline = data.iter().position(|&b| b == b'\n')?;
+    let (line, body) = (std::str::from_utf8(&data[..newline]).ok()?, &data[newline + 1..]);
+    let fields: Vec<&str> = line.split(' ').collect();
+    let [magic, version, tree, crc] = fields[..] else {
+        return None;
+    };
+    if magic != HELD_MAGIC || version != env!("CARGO_PKG_VERSION") || tree != key.to_string() {
+        return None;
+    }
+    if u32::from_str_radix(crc, 16).ok()? != crc32fast::hash(body) {
+        return None;
+    }
+    let mut input = Dec(body);
+    let count = usize::try_from(input.u64()?).ok()?;
+    let mut out = Vec::with_capacity(count.min(body.len()));
+    for _ in 0..count {
+        out.push(Reserved::decode(&mut input)??);
+    }
+    input.is_empty().then_some(out)
+}
+
+/// Best effort, as every index write.
+pub fn write_held(store: &crate::store::Store, key: ObjectId, holders: &[Holder]) {
+    if !store.git_dir().is_dir() {
+        return;
+    }
+    let mut body = Enc::default();
+    body.u64(holders.len() as u64);
+    for h in holders {
+        Reserved::encode(&Some(h.clone()), &mut body);
+    }
+    let mut data = format!(
+        "{HELD_MAGIC} {} {key} {:08x}\n",
+        env!("CARGO_PKG_VERSION"),
+        crc32fast::hash(&body.0)
+    )
+    .into_bytes();
+    data.extend_from_slice(&body.0);
+    let path = held_file(store);
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let written = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(&tmp, &data))
+        .and_then(|()| std::fs::rename(&tmp, &path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
 }
