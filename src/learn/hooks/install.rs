@@ -674,4 +674,24 @@ mod tests {
         assert_eq!(err.exit_code(), 1);
         assert_eq!(Target::parse("vim").unwrap_err().exit_code(), 2);
     }
+
+    #[test]
+    fn every_client_gets_its_edit_tool_matcher_once() {
+        for (target, event, matcher) in [
+            (Target::Claude, "PreToolUse", CLAUDE_EDITS),
+            (Target::Codex, "PreToolUse", CODEX_EDITS),
+            (Target::Gemini, "BeforeTool", GEMINI_EDITS),
+        ] {
+            let how = HookCommand::default_for(target);
+            let done = install(target, None, &how).unwrap();
+            let merged = json_of(&done.content);
+            let groups = merged["hooks"][event].as_array().unwrap();
+            let edits: Vec<&Value> = groups.iter().filter(|g| g["matcher"] == matcher).collect();
+            assert_eq!(edits.len(), 1, "{target:?}: {merged}");
+            assert_eq!(edits[0]["hooks"][0]["command"], how.pre(target.name()));
+            // Twice changes nothing.
+            let again = install(target, Some(&done.content), &how).unwrap();
+            assert!(!again.changed, "{target:?}: {:?}", again.added);
+        }
+    }
 }
