@@ -116,7 +116,7 @@ pub fn read_held(store: &crate::store::Store, key: ObjectId) -> Option<Vec<Holde
     let [magic, version, tree, crc] = fields[..] else {
         return None;
     };
-    if magic != HELD_MAGIC || version != env!("CARGO_PKG_VERSION") || tree != key.to_string() {
+    if magic != HELD_MAGIC || version != env!("CARGO_PKG_VERSION") || ObjectId::from_hex(tree.as_bytes()).ok()? != key {
         return None;
     }
     if u32::from_str_radix(crc, 16).ok()? != crc32fast::hash(body) {
