@@ -168,7 +168,7 @@ fn pre_command(how: &Opening<'_>, args: &PreArgs) -> Result<Output> {
             e
         })?;
         let code = verdict.exit_code();
-        return Ok(Output::new(json!(verdict), verdict.explain()).exit(code));
+        return Ok(Output::new(messages::value(&verdict), verdict.explain()).exit(code));
     }
     let input = match &args.command {
         Some(line) => Input::Line(line.clone()),

@@ -168,6 +168,7 @@ mod tests {
             reason: None,
             note: None,
             delivery: None,
+            reservations: Vec::new(),
             extra: Default::default(),
         };
         let claims = [
