@@ -14,11 +14,11 @@
 
 use serde_json::Value;
 
-use super::hooks::Agent;
+use super::hooks::Dialect;
 
 /// The files a tool call writes; `None` when the tool is not a file edit.
 /// An edit tool whose input names no file yields an empty list.
-pub fn edited_paths(dialect: Agent, tool: &str, input: Option<&Value>) -> Option<Vec<String>> {
+pub fn edited_paths(dialect: Dialect, tool: &str, input: Option<&Value>) -> Option<Vec<String>> {
     let field = |key: &str| -> Vec<String> {
         input
             .and_then(|i| i.get(key))
@@ -28,22 +28,22 @@ pub fn edited_paths(dialect: Agent, tool: &str, input: Option<&Value>) -> Option
             .unwrap_or_default()
     };
     match (dialect, tool) {
-        (Agent::Claude | Agent::Codex, "Edit" | "Write" | "MultiEdit") => Some(field("file_path")),
-        (Agent::Claude | Agent::Codex, "NotebookEdit") => {
+        (Dialect::Claude | Dialect::Codex, "Edit" | "Write" | "MultiEdit") => Some(field("file_path")),
+        (Dialect::Claude | Dialect::Codex, "NotebookEdit") => {
             let mut paths = field("notebook_path");
             if paths.is_empty() {
                 paths = field("file_path");
             }
             Some(paths)
         }
-        (Agent::Claude | Agent::Codex, "apply_patch") => {
+        (Dialect::Claude | Dialect::Codex, "apply_patch") => {
             let patch = ["command", "patch", "input"]
                 .iter()
                 .find_map(|k| input.and_then(|i| i.get(*k)).and_then(Value::as_str))
                 .unwrap_or_default();
             Some(patch_paths(patch))
         }
-        (Agent::Gemini, "write_file" | "replace") => {
+        (Dialect::Gemini, "write_file" | "replace") => {
             let mut paths = field("file_path");
             if paths.is_empty() {
                 paths = field("absolute_path");
@@ -86,22 +86,22 @@ mod tests {
         let input = json!({"file_path": "/r/src/a.rs", "notebook_path": "/r/n.ipynb"});
         for tool in ["Edit", "Write", "MultiEdit"] {
             assert_eq!(
-                edited_paths(Agent::Claude, tool, Some(&input)).unwrap(),
+                edited_paths(Dialect::Claude, tool, Some(&input)).unwrap(),
                 ["/r/src/a.rs"]
             );
         }
         assert_eq!(
-            edited_paths(Agent::Claude, "NotebookEdit", Some(&input)).unwrap(),
+            edited_paths(Dialect::Claude, "NotebookEdit", Some(&input)).unwrap(),
             ["/r/n.ipynb"]
         );
         assert_eq!(
-            edited_paths(Agent::Gemini, "replace", Some(&input)).unwrap(),
+            edited_paths(Dialect::Gemini, "replace", Some(&input)).unwrap(),
             ["/r/src/a.rs"]
         );
-        assert_eq!(edited_paths(Agent::Claude, "Read", Some(&input)), None);
-        assert_eq!(edited_paths(Agent::Gemini, "Edit", Some(&input)), None);
+        assert_eq!(edited_paths(Dialect::Claude, "Read", Some(&input)), None);
+        assert_eq!(edited_paths(Dialect::Gemini, "Edit", Some(&input)), None);
         assert_eq!(
-            edited_paths(Agent::Claude, "Write", None).unwrap(),
+            edited_paths(Dialect::Claude, "Write", None).unwrap(),
             Vec::<String>::new()
         );
     }
@@ -113,7 +113,7 @@ mod tests {
         assert_eq!(patch_paths(patch), ["src/a.rs", "src/b.rs", "docs/new.md", "old.txt"]);
         let input = json!({ "command": patch });
         assert_eq!(
-            edited_paths(Agent::Codex, "apply_patch", Some(&input)).unwrap().len(),
+            edited_paths(Dialect::Codex, "apply_patch", Some(&input)).unwrap().len(),
             4
         );
     }

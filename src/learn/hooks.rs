@@ -93,7 +93,7 @@ pub enum PreRequest {
         tool: String,
         paths: Vec<String>,
         cwd: Option<String>,
-        dialect: Agent,
+        dialect: Dialect,
     },
     /// Another tool: answer with [`answer_pass`].
     PassThrough { tool: String },

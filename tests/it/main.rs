@@ -40,6 +40,8 @@ mod pool;
 mod quarantine_edges;
 mod redaction;
 mod repo;
+mod reservations;
+mod reservations_sync;
 mod state_trust;
 mod surfaces;
 mod sync;

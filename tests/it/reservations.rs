@@ -3,9 +3,7 @@
 //! other claim, `--force --reason`, `claims who`, and how reservations live
 //! and die with their claim.
 
-mod common;
-
-use common::Repo;
+use crate::common::{self, Repo};
 use serde_json::Value;
 
 const ALICE: &str = "agent:alice";

@@ -2,10 +2,8 @@
 //! reserve overlapping paths offline on different claims, then sync; the
 //! reservation published first wins and the loser is told.
 
-mod sync_support;
-
+use crate::sync_support::{self, Clone, Net};
 use serde_json::Value;
-use sync_support::{Clone, Net};
 
 const ALICE: &str = "agent:alice";
 const BOB: &str = "agent:bob";
