@@ -10,7 +10,7 @@ use crate::clock::Span;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, ClaimId};
 use crate::state;
-use crate::store::{message, Change, Message, Outcome, Snapshot};
+use crate::store::{message, Change, Message, Snapshot, Update};
 
 /// The subject trailer of a claim's commits (`claim/T-42`).
 pub fn subject(id: &ClaimId) -> String {
@@ -185,10 +185,10 @@ fn transition(
         };
         let transition = op(snap, state::claim(snap, id)?, &ctx)?;
         if !transition.changed {
-            return Ok(Outcome::Unchanged(transition));
+            return Ok(Update::Unchanged(transition));
         }
         let change = transition_change(&transition, id, op_name, &actor)?;
-        Ok(Outcome::Write(change, transition))
+        Ok(Update::Write(change, transition))
     };
     if publish {
         s.apply(decide)
@@ -217,10 +217,10 @@ fn transition_change(transition: &Transition, id: &ClaimId, op_name: &str, actor
 pub fn expire(s: &Session, older_than: Option<Span>, apply: bool) -> Result<Applied<Vec<Expiry>>> {
     let actor = s.actor()?;
     let policy = &s.config()?.claims;
-    let decide = |snap: &Snapshot<'_>| -> Result<Outcome<Vec<Expiry>>> {
+    let decide = |snap: &Snapshot<'_>| -> Result<Update<Vec<Expiry>>> {
         let found = claims::expiries(&state::all_claims(snap)?, s.now, policy, older_than);
         if !apply || found.is_empty() {
-            return Ok(Outcome::Unchanged(found));
+            return Ok(Update::Unchanged(found));
         }
         let mut msg = Message::new(format!("claims: expire {} claim(s)", found.len()))
             .trailer(message::OP, "claims.expire")
@@ -232,13 +232,13 @@ pub fn expire(s: &Session, older_than: Option<Span>, apply: bool) -> Result<Appl
         for e in &found {
             change.put_toml(claims::path(&e.claim.id), &e.claim)?;
         }
-        Ok(Outcome::Write(change, found))
+        Ok(Update::Write(change, found))
     };
     if apply {
         return s.apply(decide);
     }
     let value = match decide(&s.snapshot()?)? {
-        Outcome::Unchanged(v) | Outcome::Write(_, v) | Outcome::WriteEach(_, v) => v,
+        Update::Unchanged(v) | Update::Write(_, v) | Update::WriteEach(_, v) => v,
     };
     Ok(Committed { value, commit: None }.local())
 }

@@ -33,7 +33,7 @@ use crate::error::{Error, Result};
 use crate::ids::{Actor, ClaimId};
 use crate::learn::stats::DeliveryOutcome;
 use crate::state;
-use crate::store::{message, Change, Message, Outcome, Snapshot};
+use crate::store::{message, Change, Message, Snapshot, Update};
 use crate::sync::LostClaim;
 use crate::workflow::ledger::{Run, RunStatus, StepStatus};
 
@@ -248,7 +248,7 @@ fn start_published(
         let existing = state::claim(snap, &args.issue)?;
         let claim = take_claim(s, snap, &actor, existing, args, now)?;
         let step = delivery::open(request.clone(), &claim, now);
-        Ok(Outcome::Write(phase_change(&step, "delivery.claimed", &actor)?, step))
+        Ok(Update::Write(phase_change(&step, "delivery.claimed", &actor)?, step))
     })?;
     let d = opened.value.delivery.clone();
     let claimed = s.publish(opened, remote);
@@ -500,7 +500,7 @@ fn run_and_finish(
                 let current = current(snap, d)?;
                 let claim = state::claim(snap, &current.issue)?;
                 let step = delivery::running(&current, claim.as_ref(), &run_id, now)?;
-                Ok(Outcome::Write(phase_change(&step, "delivery.running", &actor)?, step))
+                Ok(Update::Write(phase_change(&step, "delivery.running", &actor)?, step))
             });
             match running {
                 Ok(r) => r.value.delivery,
@@ -569,8 +569,8 @@ fn finish(
     let committed = s.commit(|snap| {
         let end = final_phase(snap, d, outcome.clone(), &actor, phase_time()?)?;
         Ok(match &end {
-            Ended::Landed { change, .. } => Outcome::Write(change.clone(), end),
-            Ended::Already(_) => Outcome::Unchanged(end),
+            Ended::Landed { change, .. } => Update::Write(change.clone(), end),
+            Ended::Already(_) => Update::Unchanged(end),
         })
     })?;
     let applied = published(s, committed, remote);
@@ -627,10 +627,10 @@ fn record_stop(s: &Session, d: &Delivery, why: &str, remote: Option<&str>, lost:
     let committed = s.commit(|snap| {
         let current = current(snap, d)?;
         if current.phase.is_final() && !(lost && current == *d) {
-            return Ok(Outcome::Unchanged(()));
+            return Ok(Update::Unchanged(()));
         }
         let step = delivery::stopped(&current, why, phase_time()?);
-        Ok(Outcome::Write(phase_change(&step, "delivery.stopped", &actor)?, ()))
+        Ok(Update::Write(phase_change(&step, "delivery.stopped", &actor)?, ()))
     })?;
     Ok(published(s, committed, remote))
 }

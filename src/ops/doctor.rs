@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::finding::{Finding, Severity};
 use crate::pool::{self, Agent};
 use crate::state;
-use crate::store::{message, Change, Message, Outcome, Snapshot, Store, STATE_REF};
+use crate::store::{message, Change, Message, Snapshot, Store, Update, STATE_REF};
 use crate::workflow::ledger::{self, Run};
 use crate::workflow::{check, DEFINITIONS_DIR};
 
@@ -526,7 +526,7 @@ fn mark_interrupted(s: &Session, actor: &str, dead: &[crate::ids::RunId]) -> Res
         let mut change = Change::default();
         let marked = super::workflow::put_interrupted(snap, dead, s.now, &mut change)?;
         if marked.is_empty() {
-            return Ok(Outcome::Unchanged(()));
+            return Ok(Update::Unchanged(()));
         }
         let mut msg = Message::new(format!("workflow: mark {} run(s) interrupted", marked.len()))
             .trailer(message::OP, "workflow.interrupt")
@@ -535,7 +535,7 @@ fn mark_interrupted(s: &Session, actor: &str, dead: &[crate::ids::RunId]) -> Res
             msg = msg.trailer(message::SUBJECT, format!("run/{}", run.id));
         }
         change.message = msg;
-        Ok(Outcome::Write(change, ()))
+        Ok(Update::Write(change, ()))
     })?;
     Ok(())
 }

@@ -40,7 +40,7 @@ use crate::learn::stats::{
 use crate::learn::Policy as LearnPolicy;
 use crate::pool::{self, Agent, AgentStatus};
 use crate::state;
-use crate::store::{message, Change, Message, Outcome as Write, Snapshot, Store};
+use crate::store::{message, Change, Message, Snapshot, Store, Update};
 
 /// The trailer that names each journal file a fold committed (see [`journal`]).
 pub const JOURNAL_TRAILER: &str = "Baton-Journal";
@@ -287,7 +287,7 @@ pub fn fold_journal(s: &Session) -> Result<Applied<Folded>> {
         .trailer(message::SUBJECT, stats::COMMANDS_PATH)
         .trailer(message::ACTOR, &actor);
         change.message = journal_trailers(msg, &taken);
-        Ok(Write::Write(change, folded))
+        Ok(Update::Write(change, folded))
     })?;
     taken.committed()?;
     Ok(Committed {

@@ -43,7 +43,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ids::Actor;
 use crate::state;
-use crate::store::{Outcome, Snapshot, Store};
+use crate::store::{Snapshot, Store, Update};
 
 /// What every operation needs: the store, who acts, and when; the shared
 /// policy, read once per command.
@@ -222,7 +222,7 @@ impl Session {
     /// Commit what `op` decides as one operation, then fold the local
     /// learn journal when it waits (see [`learn`]). Nothing is published:
     /// that is [`Session::publish`], a step of its own.
-    pub fn commit<T>(&self, op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>) -> Result<Committed<T>> {
+    pub fn commit<T>(&self, op: impl FnMut(&Snapshot<'_>) -> Result<Update<T>>) -> Result<Committed<T>> {
         let written = self.store.update(&self.actor()?.to_string(), op)?;
         self.after_write(written.commit);
         Ok(Committed {
@@ -248,7 +248,7 @@ impl Session {
     }
 
     /// [`Session::commit`], then [`Session::publish`] when `sync.auto` says so.
-    pub fn apply<T>(&self, op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>) -> Result<Applied<T>> {
+    pub fn apply<T>(&self, op: impl FnMut(&Snapshot<'_>) -> Result<Update<T>>) -> Result<Applied<T>> {
         let committed = self.commit(op)?;
         if committed.commit.is_some() {
             if let Some(remote) = sync::auto_remote(self)? {

@@ -23,7 +23,7 @@ use crate::os;
 use crate::redact::SecretNames;
 use crate::state;
 use crate::store::write_behind::{Decide, WriteBehind};
-use crate::store::{message, Change, Message, Outcome, Snapshot, Store};
+use crate::store::{message, Change, Message, Snapshot, Store, Update};
 use crate::workflow::def::{self, Definition, Format};
 use crate::workflow::exec::{self, Sink};
 use crate::workflow::ledger::{self, DefinitionRef, Run, RunStatus};
@@ -314,7 +314,7 @@ fn record_end_directly(s: &Session, run: &Run, failure: Error) -> Error {
     // A fresh handle: the session's may have looked at packs the writer
     // merged away since.
     let recorded = record_change(run, &summary)
-        .and_then(|end| Store::open(s.store.path())?.update(&run.actor, |_| Ok(Outcome::Write(end.clone(), ()))));
+        .and_then(|end| Store::open(s.store.path())?.update(&run.actor, |_| Ok(Update::Write(end.clone(), ()))));
     let failure = failure.context(format!("run {} stopped: recording its steps failed", run.id));
     match recorded {
         Ok(_) => failure.with_hint(format!(
@@ -403,7 +403,7 @@ pub fn stop(s: &Session, id: &RunId) -> Result<Stopped> {
     run.status = RunStatus::Stopped;
     run.finished_at = Some(s.now);
     let change = record_change(&run, "stopped (runner was gone)")?;
-    s.store.update(&run.actor, |_| Ok(Outcome::Write(change.clone(), ())))?;
+    s.store.update(&run.actor, |_| Ok(Update::Write(change.clone(), ())))?;
     Ok(Stopped::RunnerGone(run))
 }
 

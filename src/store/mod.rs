@@ -31,7 +31,7 @@ pub use diff::Divergence;
 pub use history::HistoryEntry;
 pub use message::Message;
 pub use read::{Entry, EntryKind, Snapshot};
-pub use write::{Change, Outcome, RefError, Written};
+pub use write::{Change, RefError, Update, Written};
 
 /// The one ref that holds all shared state.
 pub const STATE_REF: &str = "refs/baton/state";

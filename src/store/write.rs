@@ -42,8 +42,10 @@ enum Content {
     Blob(ObjectId),
 }
 
-/// What an operation decided after looking at the state.
-pub enum Outcome<T> {
+/// The update an operation asks of [`Store::update`], decided after looking
+/// at the state: write nothing, one commit, or a chain of commits; each
+/// with the operation's own result.
+pub enum Update<T> {
     /// Nothing to write (an idempotent repeat, a read): no commit.
     Unchanged(T),
     /// Write this change as one commit.
@@ -53,20 +55,20 @@ pub enum Outcome<T> {
     WriteEach(Vec<Change>, T),
 }
 
-/// An [`Outcome`] as the retry loop handles it: the changes owned, or
+/// An [`Update`] as the retry loop handles it: the changes owned, or
 /// borrowed from a caller that lands the same changes whatever the state.
 enum Plan<'c, T> {
     Unchanged(T),
     Chain(Cow<'c, [Change]>, T),
 }
 
-impl<T> From<Outcome<T>> for Plan<'static, T> {
-    fn from(outcome: Outcome<T>) -> Self {
-        match outcome {
-            Outcome::Unchanged(value) => Plan::Unchanged(value),
-            Outcome::Write(change, value) => Plan::Chain(Cow::Owned(vec![change]), value),
-            Outcome::WriteEach(changes, value) if changes.is_empty() => Plan::Unchanged(value),
-            Outcome::WriteEach(changes, value) => Plan::Chain(Cow::Owned(changes), value),
+impl<T> From<Update<T>> for Plan<'static, T> {
+    fn from(update: Update<T>) -> Self {
+        match update {
+            Update::Unchanged(value) => Plan::Unchanged(value),
+            Update::Write(change, value) => Plan::Chain(Cow::Owned(vec![change]), value),
+            Update::WriteEach(changes, value) if changes.is_empty() => Plan::Unchanged(value),
+            Update::WriteEach(changes, value) => Plan::Chain(Cow::Owned(changes), value),
         }
     }
 }
@@ -181,11 +183,7 @@ impl Store {
     /// Run `op` against the current state and commit what it returns, with
     /// compare-and-swap on the ref; re-run it whenever the ref moved meanwhile.
     /// Fails with "no state" unless the state exists.
-    pub fn update<T>(
-        &self,
-        actor: &str,
-        mut op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
-    ) -> Result<Written<T>> {
+    pub fn update<T>(&self, actor: &str, mut op: impl FnMut(&Snapshot<'_>) -> Result<Update<T>>) -> Result<Written<T>> {
         self.update_with(actor, false, Objects::Loose, |snap| op(snap).map(Plan::from))
     }
 
@@ -200,7 +198,7 @@ impl Store {
         &self,
         actor: &str,
         merge: &[PathBuf],
-        mut op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
+        mut op: impl FnMut(&Snapshot<'_>) -> Result<Update<T>>,
     ) -> Result<Written<T>> {
         self.update_with(actor, false, Objects::Packed(merge.to_vec()), |snap| {
             op(snap).map(Plan::from)
@@ -217,7 +215,7 @@ impl Store {
     pub fn update_or_create<T>(
         &self,
         actor: &str,
-        mut op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
+        mut op: impl FnMut(&Snapshot<'_>) -> Result<Update<T>>,
     ) -> Result<Written<T>> {
         self.update_with(actor, true, Objects::Loose, |snap| op(snap).map(Plan::from))
     }

@@ -32,7 +32,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::fsync::Durability;
-use super::{pack, Change, Outcome, Snapshot, Store};
+use super::{pack, Change, Snapshot, Store, Update};
 use crate::error::{Error, Result};
 
 /// How many bytes of changes may wait for the writer; a caller queueing
@@ -114,7 +114,7 @@ impl WriteBehind {
         mut first: impl FnMut(&Snapshot<'_>) -> Result<Vec<Change>>,
         alarm: Arc<AtomicBool>,
     ) -> Result<WriteBehind> {
-        let written = store.update_packed(actor, &[], |snap| Ok(Outcome::WriteEach(first(snap)?, ())))?;
+        let written = store.update_packed(actor, &[], |snap| Ok(Update::WriteEach(first(snap)?, ())))?;
         let mut packs = OwnPacks {
             dir: store.pack_dir(),
             git_dir: store.git_dir().to_owned(),
@@ -246,7 +246,7 @@ fn land_queued(
             Some(decide) => fresh.update_packed(actor, &merge, |snap| {
                 let mut chain = batch.clone();
                 chain.extend(decide(snap)?);
-                Ok(Outcome::WriteEach(chain, ()))
+                Ok(Update::WriteEach(chain, ()))
             })?,
         };
         drop(batch);

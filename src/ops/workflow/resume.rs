@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::ids::RunId;
 use crate::os;
 use crate::state;
-use crate::store::Outcome;
+use crate::store::Update;
 use crate::workflow::def::{self, Definition, Format};
 use crate::workflow::ledger::{self, Run, RunStatus, StepStatus};
 use crate::workflow::policy::{self, Refusal};
@@ -207,7 +207,7 @@ pub fn resume(s: &Session, plan: ResumePlan, how: &Execution) -> Result<Run> {
                 run.id
             )));
         }
-        Ok(Outcome::Write(resumed.clone(), ()))
+        Ok(Update::Write(resumed.clone(), ()))
     })?;
     execute(s, &def, run, &selected, how, None, None)
 }
