@@ -605,8 +605,13 @@ fn commit_cost(repo: &Path, record: &Value, runs: usize) -> Res<(Vec<f64>, Vec<f
         // The first lands synchronously, as a run's start does.
         let mut changes = changes.into_iter();
         let first = changes.next().ok_or("no changes")?;
-        let mut writer = WriteBehind::start(&store, ACTOR, |_| Ok(vec![first.clone()]), Default::default())
-            .map_err(|e| format!("{e:?}"))?;
+        let (mut writer, ()) = WriteBehind::<()>::start(
+            &store,
+            ACTOR,
+            |_| Ok(Update::Write(first.clone(), ())),
+            Default::default(),
+        )
+        .map_err(|e| format!("{e:?}"))?;
         for c in changes {
             writer.push(c).map_err(|e| format!("{e:?}"))?;
         }

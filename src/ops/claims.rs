@@ -193,7 +193,7 @@ fn transition(
     if publish {
         s.apply(decide)
     } else {
-        s.commit(decide).map(Committed::local)
+        s.commit(decide).map(|c| s.fold_journal(c).local())
     }
 }
 

@@ -100,6 +100,7 @@ pub fn spawn_published(s: &Session, role: &Role, count: u32, capacity: u32, sync
         }
         Ok(Update::Write(change, new))
     })?;
+    let committed = s.fold_journal(committed);
     let Some(remote) = &publish_to else {
         return Ok(committed.local());
     };

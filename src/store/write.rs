@@ -55,6 +55,18 @@ pub enum Update<T> {
     WriteEach(Vec<Change>, T),
 }
 
+impl<T> Update<T> {
+    /// The commits it asks for, in order (none when unchanged), and the
+    /// operation's result.
+    pub fn into_changes(self) -> (Vec<Change>, T) {
+        match self {
+            Update::Unchanged(value) => (Vec::new(), value),
+            Update::Write(change, value) => (vec![change], value),
+            Update::WriteEach(changes, value) => (changes, value),
+        }
+    }
+}
+
 /// An [`Update`] as the retry loop handles it: the changes owned, or
 /// borrowed from a caller that lands the same changes whatever the state.
 enum Plan<'c, T> {

@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::path::{Component, Path};
 
-use super::{execute, get, guard, named, no_run, record_change, refuse_unless_allowed, Execution, Session};
+use super::{execute, get, guard, named, no_run, record_change, refuse_unless_allowed, Execution, Session, Wrap};
 use crate::error::{Error, Result};
 use crate::ids::RunId;
 use crate::os;
@@ -209,7 +209,7 @@ pub fn resume(s: &Session, plan: ResumePlan, how: &Execution) -> Result<Run> {
         }
         Ok(Update::Write(resumed.clone(), ()))
     })?;
-    execute(s, &def, run, &selected, how, None, None)
+    execute(s, &def, run, &selected, how, None, Wrap::none()).map(|(run, ())| run)
 }
 
 #[cfg(test)]
