@@ -6,7 +6,8 @@
 //! snapshots of one commit), [`write`] (changes, commits, compare-and-swap),
 //! [`history`] (log walks, ancestry), [`diff`] (what differs between trees),
 //! [`remote`] (fetch and push through the `git` binary), [`pack`] and
-//! [`write_behind`] (packed writes for bursts of commits), [`fsync`] (what
+//! [`write_behind`] (packed writes for bursts of commits), `staging` (where
+//! a packed write builds its chain in memory), [`fsync`] (what
 //! reaches the disk before a ref points at it), [`message`] (commit
 //! messages and trailers), and the object cache (`cache`).
 
@@ -18,6 +19,7 @@ pub mod message;
 pub mod pack;
 pub mod read;
 pub mod remote;
+mod staging;
 pub mod write;
 pub mod write_behind;
 
@@ -43,12 +45,10 @@ pub const STALE_LOCK: Duration = Duration::from_secs(60);
 /// An opened repository with the state ref.
 pub struct Store {
     repo: gix::Repository,
-    /// Objects are written to memory (for a pack), not to the object database.
-    in_memory: bool,
     /// The objects of the last chain this handle packed: the next chain
-    /// usually builds on its tip, and finds the trees it edits here instead
+    /// usually builds on its tip, and finds the trees it edits there instead
     /// of searching every pack on disk.
-    kept: std::cell::RefCell<gix::odb::memory::Storage>,
+    staging: staging::Staging,
     /// What to sync before a ref points at new objects (`core.fsync`).
     durability: fsync::Durability,
 }
@@ -90,8 +90,7 @@ impl Store {
         };
         Store {
             repo,
-            in_memory: false,
-            kept: Default::default(),
+            staging: Default::default(),
             durability,
         }
     }
@@ -99,8 +98,8 @@ impl Store {
     /// The same repository opened afresh (a handle that never looked at
     /// packs deleted since), keeping the objects this one kept.
     pub fn reopen(self) -> Result<Store> {
-        let fresh = Store::open(self.repo.path())?;
-        fresh.kept.replace(self.kept.take());
+        let mut fresh = Store::open(self.repo.path())?;
+        fresh.staging = self.staging;
         Ok(fresh)
     }
 

@@ -132,14 +132,14 @@ impl<R: Send + 'static> WriteBehind<R> {
             packs.add(index);
         }
         // The objects of the start's chain, for the writer's first chain to build on.
-        let kept = store.kept.take();
+        let staging = store.staging.hand_over();
         let (queue, pending) = mpsc::channel::<Queued<R>>();
         let room = Arc::new(Room::default());
         let git_dir = store.repo.path().to_owned();
         let actor = actor.to_owned();
         let freed = room.clone();
         let worker = std::thread::spawn(move || {
-            let result = land_queued(&git_dir, &actor, &pending, &freed, &mut packs, kept);
+            let result = land_queued(&git_dir, &actor, &pending, &freed, &mut packs, staging);
             if result.is_err() {
                 alarm.store(true, Ordering::SeqCst);
             }
@@ -236,10 +236,10 @@ fn land_queued<R>(
     pending: &mpsc::Receiver<Queued<R>>,
     room: &Room,
     packs: &mut OwnPacks,
-    kept: gix::odb::memory::Storage,
+    staging: super::staging::Staging,
 ) -> Result<Option<R>> {
     let mut store: Option<Store> = None;
-    let mut kept = Some(kept);
+    let mut staging = Some(staging);
     let mut decided = None;
     while decided.is_none() {
         let Ok(first) = pending.recv() else { break };
@@ -252,8 +252,8 @@ fn land_queued<R>(
         let fresh = match store.take() {
             Some(used) => used.reopen()?,
             None => {
-                let opened = Store::open(git_dir)?;
-                opened.kept.replace(kept.take().unwrap_or_default());
+                let mut opened = Store::open(git_dir)?;
+                opened.staging = staging.take().unwrap_or_default();
                 opened
             }
         };
