@@ -132,7 +132,7 @@ fn not_moved(err: RefError) -> Result<Round> {
         RefError::Moved => Ok(Round::Again(None)),
         RefError::Locked { lock: Some(lock), .. } if lock.is_stale() => Err(stale_lock(&lock)),
         locked @ RefError::Locked { .. } => Ok(Round::Again(Some(locked))),
-        RefError::Io(why) => Err(Error::git(format!("moving {STATE_REF}"), why)),
+        RefError::Io(why) => Err(Error::git_says(format!("moving {STATE_REF}"), why)),
     }
 }
 

@@ -296,7 +296,7 @@ impl Store {
             // must not leave those objects out of its pack.
             self.staging.forget();
             match err {
-                RefError::Io(why) => return Err(Error::git(format!("updating {STATE_REF}"), why)),
+                RefError::Io(why) => return Err(Error::git_says(format!("updating {STATE_REF}"), why)),
                 RefError::Locked { lock: Some(lock), .. } if lock.is_stale() => return Err(stale_lock(&lock)),
                 err if started.elapsed() >= WRITE_BUDGET => return Err(self.gave_up(&err, retries)),
                 _ => {
@@ -373,7 +373,7 @@ impl Store {
             parent = Some(self.commit_object_to(to, tree, &parents, &change.message, actor)?);
             base_tree = tree;
         }
-        parent.ok_or_else(|| Error::git("writing the state", "no change to write"))
+        parent.ok_or_else(|| Error::git_says("writing the state", "no change to write"))
     }
 
     /// Where the object database keeps its packs (`.git/objects/pack`).
@@ -567,7 +567,7 @@ fn content_blob(to: Sink<'_>, path: &str, content: &Content) -> Result<ObjectId>
     match content {
         Content::Bytes(bytes) => to.put_blob(bytes).map_err(|e| e.context(format!("writing {path}"))),
         Content::Blob(id) if to.repo().has_object(id) => Ok(*id),
-        Content::Blob(id) => Err(Error::git(
+        Content::Blob(id) => Err(Error::git_says(
             "writing the state tree",
             format!("the object {id} at \"{path}\" could not be found"),
         )),
