@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::{format_timestamp, Span, Timestamp};
 use crate::codec::SCHEMA;
-use crate::error::{Error, Result};
+use crate::error::{code, Error, Result};
 use crate::ids::{Actor, AgentId, ClaimId, Role};
 
 /// Where claims live in the state tree.
@@ -539,20 +539,16 @@ impl Claim {
 }
 
 /// `claims verify`: `Ok` while `holding` is the claim's current holding;
-/// refused (`claim_moved`) naming the current holder otherwise. A holding
-/// is owner and generation together, so a claim lost in a sync merge (same
-/// generation, another owner) fails too.
-pub fn verify<'c>(claim: Option<&'c Claim>, id: &ClaimId, holding: &Holding) -> Result<&'c Claim> {
-    let current = claim.ok_or_else(|| {
-        Error::refused(
-            "claim_moved",
-            format!(
-                "there is no claim {id}; generation {} of {} is not current",
-                holding.generation, holding.owner
-            ),
-        )
-        .with_hint(format!("claim it first: baton claims claim {id}"))
-    })?;
+/// [`Moved`] naming the current holder otherwise. A holding is owner and
+/// generation together, so a claim lost in a sync merge (same generation,
+/// another owner) fails too.
+pub fn verify<'c>(claim: Option<&'c Claim>, id: &ClaimId, holding: &Holding) -> std::result::Result<&'c Claim, Moved> {
+    let moved = |now| Moved {
+        id: id.clone(),
+        held: holding.clone(),
+        now,
+    };
+    let current = claim.ok_or_else(|| moved(None))?;
     if current.holding().as_ref() == Some(holding) {
         return Ok(current);
     }
@@ -563,16 +559,49 @@ pub fn verify<'c>(claim: Option<&'c Claim>, id: &ClaimId, holding: &Holding) -> 
         ),
         None => format!("{} at generation {}, held by nobody", current.state, current.generation),
     };
-    Err(Error::refused(
-        "claim_moved",
-        format!(
-            "{id} moved on: it is {now}, not held by {} at generation {}",
-            holding.owner, holding.generation
-        ),
-    )
-    .with_hint(format!(
-        "stop acting on {id}; `baton claims log {id}` shows what happened"
-    )))
+    Err(moved(Some(now)))
+}
+
+/// A claim is no longer held as the caller held it (`claim_moved`): gone,
+/// or moved on to another holding (`now` says which).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Moved {
+    pub id: ClaimId,
+    /// The holding the caller acted on.
+    pub held: Holding,
+    /// The claim as it is now; `None`: there is no such claim.
+    pub now: Option<String>,
+}
+
+impl std::fmt::Display for Moved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (id, held) = (&self.id, &self.held);
+        match &self.now {
+            None => write!(
+                f,
+                "there is no claim {id}; generation {} of {} is not current",
+                held.generation, held.owner
+            ),
+            Some(now) => write!(
+                f,
+                "{id} moved on: it is {now}, not held by {} at generation {}",
+                held.owner, held.generation
+            ),
+        }
+    }
+}
+
+impl From<Moved> for Error {
+    fn from(moved: Moved) -> Error {
+        let id = &moved.id;
+        let hint = match moved.now {
+            None => format!("claim it first: baton claims claim {id}"),
+            Some(_) => format!("stop acting on {id}; `baton claims log {id}` shows what happened"),
+        };
+        Error::refused(code::CLAIM_MOVED, moved.to_string())
+            .with_hint(hint)
+            .with_source(moved)
+    }
 }
 
 /// Why `claims expire` touches a claim.

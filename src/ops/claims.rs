@@ -279,7 +279,7 @@ pub fn verify(s: &Session, id: &ClaimId, generation: u64, owner: Option<Actor>) 
         None => s.actor()?,
     };
     let claim = state::claim(&s.snapshot()?, id)?;
-    claims::verify(claim.as_ref(), id, &Holding { owner, generation }).cloned()
+    Ok(claims::verify(claim.as_ref(), id, &Holding { owner, generation })?.clone())
 }
 
 /// Counts by state, the claims the actor holds, and the handoffs offered to it.

@@ -180,7 +180,7 @@ fn take_claim(
             owner: actor.clone(),
             generation,
         };
-        return claims::verify(existing.as_ref(), &args.issue, &holding).cloned();
+        return Ok(claims::verify(existing.as_ref(), &args.issue, &holding)?.clone());
     }
     let config = s.config()?;
     let ctx = Ctx {
@@ -399,7 +399,7 @@ fn final_phase(
                 moved: None,
             })
         }
-        Err(moved) if moved.code == "claim_moved" => {
+        Err(moved) if moved.is::<claims::Moved>() => {
             let step = delivery::stopped(&current, &moved.message, now);
             let change = phase_change(&step, "delivery.stopped", actor)?;
             Ok(Ended::Landed {
@@ -486,7 +486,7 @@ fn run_and_finish(
             });
             match running {
                 Ok(r) => s.fold_journal(r).value.delivery,
-                Err(e) if e.code == "claim_moved" => return stop(s, d, e, remote),
+                Err(e) if e.is::<claims::Moved>() => return stop(s, d, e, remote),
                 Err(e) => return Err(e),
             }
         }

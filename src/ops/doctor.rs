@@ -268,7 +268,7 @@ fn quarantine_broken(s: &Session, actor: &str, opts: &Options, loaded: &Loaded, 
         ("delivery", &loaded.deliveries),
     ] {
         if opts.wants(subsystem) {
-            let unparsable = broken.iter().filter(|b| b.error.code != crate::codec::NEWER_SCHEMA);
+            let unparsable = broken.iter().filter(|b| !b.error.is::<crate::codec::NewerSchema>());
             paths.extend(unparsable.map(|b| b.path.clone()));
         }
     }

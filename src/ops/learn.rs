@@ -175,7 +175,7 @@ fn known_stats(s: &Session, snap: &Snapshot<'_>, families: Option<&[String]>) ->
         None => state::command_stats(snap),
     };
     let shared = shared.map_err(|e| {
-        let hint = if e.code == crate::codec::NEWER_SCHEMA {
+        let hint = if e.is::<crate::codec::NewerSchema>() {
             e.hint.clone()
         } else {
             "`baton doctor learn --fix` sets the file aside (the statistics start afresh)".to_owned()
@@ -534,7 +534,7 @@ pub fn check(s: &Session, snap: &Snapshot<'_>, policy: &LearnPolicy, fix: bool) 
 /// quarantine); a file a newer baton wrote is not among them.
 pub fn unparsable(snap: &Snapshot<'_>) -> Vec<String> {
     let broken = |r: Result<()>, path: &str| match r {
-        Err(e) if e.code != crate::codec::NEWER_SCHEMA => Some(path.to_owned()),
+        Err(e) if !e.is::<crate::codec::NewerSchema>() => Some(path.to_owned()),
         _ => None,
     };
     [

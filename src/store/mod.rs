@@ -28,7 +28,7 @@ use std::time::{Duration, SystemTime};
 
 use gix::bstr::ByteSlice;
 
-use crate::error::{Error, Result, ResultExt};
+use crate::error::{code, Error, Result, ResultExt};
 pub use diff::Divergence;
 pub use history::HistoryEntry;
 pub use message::Message;
@@ -56,12 +56,9 @@ pub struct Store {
 impl Store {
     /// Open the repository containing `dir` (like git, searching upwards).
     pub fn discover(dir: &Path) -> Result<Store> {
-        let repo = gix::discover(dir).map_err(|e| {
-            Error::environment(
-                "not_a_repository",
-                format!("{} is not in a git repository ({e})", dir.display()),
-            )
-            .with_hint("run baton inside a git repository, or pass -C <path>; `git init` creates one")
+        let repo = gix::discover(dir).map_err(|source| NotARepository {
+            dir: dir.to_owned(),
+            source: Box::new(source),
         })?;
         Ok(Store::with_caches(repo))
     }
@@ -208,6 +205,24 @@ impl Store {
     /// The names of the configured git remotes.
     pub fn remote_names(&self) -> Vec<String> {
         self.repo.remote_names().iter().map(|n| n.to_string()).collect()
+    }
+}
+
+/// No git repository contains the directory baton runs in: what gix
+/// found, kept as the source.
+#[derive(Debug, thiserror::Error)]
+#[error("{} is not in a git repository ({source})", dir.display())]
+pub struct NotARepository {
+    pub dir: PathBuf,
+    // Boxed: gix's discovery error is large, and this travels in `Result`s.
+    source: Box<gix::Error>,
+}
+
+impl From<NotARepository> for Error {
+    fn from(e: NotARepository) -> Error {
+        Error::environment(code::NOT_A_REPOSITORY, e.to_string())
+            .with_hint("run baton inside a git repository, or pass -C <path>; `git init` creates one")
+            .with_source(e)
     }
 }
 
