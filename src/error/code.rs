@@ -22,3 +22,7 @@ pub const INVALID_LEARN_LOCAL: &str = "invalid_learn_local";
 pub const LOCK_HELD: &str = "lock_held";
 /// The ref kept moving under a write.
 pub const CONTENTION: &str = "contention";
+/// A write landed here but did not reach the remote.
+pub const NOT_PUBLISHED: &str = "not_published";
+/// The remote cannot be reached.
+pub const REMOTE_UNREACHABLE: &str = "remote_unreachable";

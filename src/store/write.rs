@@ -121,6 +121,8 @@ pub enum RefError {
     Io(String),
 }
 
+impl std::error::Error for RefError {}
+
 impl std::fmt::Display for RefError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
