@@ -18,6 +18,7 @@ mod row;
 pub use delivery_mark::{DeliveryMark, DeliveryPhase};
 pub use list::{natural_cmp, select, Filter};
 pub use policy::Policy;
+pub use refusals::Moved;
 use refusals::{held_by_other, no_claim, not_owner, wrong_state};
 pub use row::Row;
 
@@ -25,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::{format_timestamp, Span, Timestamp};
 use crate::codec::SCHEMA;
-use crate::error::{code, Error, Result};
+use crate::error::{Error, Result};
 use crate::ids::{Actor, AgentId, ClaimId, Role};
 
 /// Where claims live in the state tree.
@@ -560,48 +561,6 @@ pub fn verify<'c>(claim: Option<&'c Claim>, id: &ClaimId, holding: &Holding) -> 
         None => format!("{} at generation {}, held by nobody", current.state, current.generation),
     };
     Err(moved(Some(now)))
-}
-
-/// A claim is no longer held as the caller held it (`claim_moved`): gone,
-/// or moved on to another holding (`now` says which).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct Moved {
-    pub id: ClaimId,
-    /// The holding the caller acted on.
-    pub held: Holding,
-    /// The claim as it is now; `None`: there is no such claim.
-    pub now: Option<String>,
-}
-
-impl std::fmt::Display for Moved {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (id, held) = (&self.id, &self.held);
-        match &self.now {
-            None => write!(
-                f,
-                "there is no claim {id}; generation {} of {} is not current",
-                held.generation, held.owner
-            ),
-            Some(now) => write!(
-                f,
-                "{id} moved on: it is {now}, not held by {} at generation {}",
-                held.owner, held.generation
-            ),
-        }
-    }
-}
-
-impl From<Moved> for Error {
-    fn from(moved: Moved) -> Error {
-        let id = &moved.id;
-        let hint = match moved.now {
-            None => format!("claim it first: baton claims claim {id}"),
-            Some(_) => format!("stop acting on {id}; `baton claims log {id}` shows what happened"),
-        };
-        Error::refused(code::CLAIM_MOVED, moved.to_string())
-            .with_hint(hint)
-            .with_source(moved)
-    }
 }
 
 /// Why `claims expire` touches a claim.
