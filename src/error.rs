@@ -179,3 +179,34 @@ impl<T, E: std::error::Error + Send + Sync + 'static> ResultExt<T> for std::resu
         self.map_err(|e| Error::git(what(), e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typed_failure_stays_behind_the_user_error() {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let e = Error::io("writing x", io);
+        assert_eq!((e.code, e.message.as_str()), (code::IO, "writing x: denied"));
+        let kept = e.find::<std::io::Error>().expect("the io error is kept");
+        assert_eq!(kept.kind(), std::io::ErrorKind::PermissionDenied);
+        assert!(std::error::Error::source(&e).is_some());
+
+        let newer: Error = crate::codec::NewerSchema {
+            path: "claims/x.toml".into(),
+            schema: 9,
+        }
+        .into();
+        assert!(newer.is::<crate::codec::NewerSchema>());
+        assert!(!newer.is::<std::io::Error>());
+        // Context changes the message, not what it was made from.
+        assert!(newer.context("reading").is::<crate::codec::NewerSchema>());
+
+        // The same code made by hand is not the typed failure: nothing
+        // branches on the string.
+        let by_hand = Error::environment(code::NEWER_SCHEMA, "newer");
+        assert!(!by_hand.is::<crate::codec::NewerSchema>());
+        assert!(std::error::Error::source(&by_hand).is_none());
+    }
+}
