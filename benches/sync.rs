@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use baton::claims::{self, ClaimRequest, Ctx, Force, Transition};
 use baton::config::Config;
 use baton::ids::{Actor, ClaimId};
-use baton::store::{message, Change, Message, Outcome, Store};
+use baton::store::{message, Change, Message, Store, Update};
 
 #[path = "support/mod.rs"]
 mod support;
@@ -116,7 +116,7 @@ fn write_op(store: &Store, actor: &Actor, id: &ClaimId, release: bool, now_secs:
                 .trailer(message::GENERATION, step.claim.generation.to_string());
             let mut change = Change::new(msg);
             change.put_toml(claims::path(id), &step.claim)?;
-            Ok(Outcome::Write(change, ()))
+            Ok(Update::Write(change, ()))
         })
         .map_err(|e| format!("{op_name} {id}: {e:?}"))?;
     written
@@ -150,7 +150,7 @@ fn write_base(store: &Store, n: usize) -> Res<()> {
                 let step = claims::claim(None, &id, &ctx, &ClaimRequest::default(), || Ok(None))?;
                 change.put_toml(claims::path(&id), &step.claim)?;
             }
-            Ok(Outcome::Write(change, ()))
+            Ok(Update::Write(change, ()))
         })
         .map_err(|e| format!("writing the base: {e:?}"))
         .map(drop)

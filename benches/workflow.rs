@@ -45,7 +45,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use baton::store::write_behind::WriteBehind;
-use baton::store::{Change, Message, Outcome, Store};
+use baton::store::{Change, Message, Store, Update};
 use serde_json::Value;
 
 #[path = "support/mod.rs"]
@@ -591,7 +591,7 @@ fn commit_cost(repo: &Path, record: &Value, runs: usize) -> Res<(Vec<f64>, Vec<f
             let c = change(seq)?;
             let t0 = Instant::now();
             store
-                .update(ACTOR, |_| Ok(Outcome::Write(c.clone(), ())))
+                .update(ACTOR, |_| Ok(Update::Write(c.clone(), ())))
                 .map_err(|e| format!("commit {seq}: {e:?}"))?;
             one_by_one.push(ms(t0.elapsed()));
         }
@@ -605,8 +605,13 @@ fn commit_cost(repo: &Path, record: &Value, runs: usize) -> Res<(Vec<f64>, Vec<f
         // The first lands synchronously, as a run's start does.
         let mut changes = changes.into_iter();
         let first = changes.next().ok_or("no changes")?;
-        let mut writer = WriteBehind::start(&store, ACTOR, |_| Ok(vec![first.clone()]), Default::default())
-            .map_err(|e| format!("{e:?}"))?;
+        let (mut writer, ()) = WriteBehind::<()>::start(
+            &store,
+            ACTOR,
+            |_| Ok(Update::Write(first.clone(), ())),
+            Default::default(),
+        )
+        .map_err(|e| format!("{e:?}"))?;
         for c in changes {
             writer.push(c).map_err(|e| format!("{e:?}"))?;
         }

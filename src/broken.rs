@@ -23,7 +23,7 @@ pub struct Broken {
 /// warning when a newer baton wrote it (nothing is wrong with it, and it
 /// must never block a commit).
 pub fn file_problem(check: &str, path: &str, error: &Error) -> Finding {
-    if error.code == codec::NEWER_SCHEMA {
+    if error.is::<codec::NewerSchema>() {
         return Finding::warn(check, error.message.clone())
             .hint("upgrade baton to read it; baton leaves it as it is")
             .at(path);

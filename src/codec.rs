@@ -1,22 +1,34 @@
 //! Encoding of state files: TOML for human-edited, slowly changing things,
 //! JSON for machine-written records (docs/storage.md). A file that does not parse
 //! is an environment problem (exit 3) that names the file and points at doctor;
-//! a file a newer baton wrote is one too, with its own code
-//! ([`NEWER_SCHEMA`]): not corruption, and the fix is an upgrade.
+//! a file a newer baton wrote is one too, a [`NewerSchema`] with its own
+//! code ([`NEWER_SCHEMA`]): not corruption, and the fix is an upgrade.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub use crate::error::code::{CORRUPT, NEWER_SCHEMA};
 use crate::error::{Error, Result};
 
 /// The schema version every state file carries.
 pub const SCHEMA: u32 = 1;
 
-/// The error code of a file written by a newer baton (a higher `schema`).
-pub const NEWER_SCHEMA: &str = "newer_schema";
+/// A state file written by a newer baton (a higher `schema`): readers
+/// tell it apart from corruption ([`Error::is`]) and leave the file alone.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("state file {path} was written by a newer baton (schema = {schema}; this baton understands schema = {SCHEMA})")]
+pub struct NewerSchema {
+    pub path: String,
+    pub schema: u32,
+}
 
-/// The error code of a file that does not parse.
-pub const CORRUPT: &str = "corrupt_state";
+impl From<NewerSchema> for Error {
+    fn from(newer: NewerSchema) -> Error {
+        Error::environment(NEWER_SCHEMA, newer.to_string())
+            .with_hint("upgrade baton to read it; it is left as it is")
+            .with_source(newer)
+    }
+}
 
 pub fn corrupt(path: &str, why: impl std::fmt::Display) -> Error {
     Error::environment(CORRUPT, format!("state file {path} does not parse: {why}")).with_hint(
@@ -65,13 +77,11 @@ pub fn encode_json<T: Serialize>(path: &str, value: &T) -> Result<Vec<u8>> {
 pub fn check_schema(path: &str, schema: u32) -> Result<()> {
     match schema {
         SCHEMA => Ok(()),
-        newer if newer > SCHEMA => Err(Error::environment(
-            NEWER_SCHEMA,
-            format!(
-                "state file {path} was written by a newer baton (schema = {newer}; this baton understands schema = {SCHEMA})"
-            ),
-        )
-        .with_hint("upgrade baton to read it; it is left as it is")),
+        newer if newer > SCHEMA => Err(NewerSchema {
+            path: path.to_owned(),
+            schema: newer,
+        }
+        .into()),
         older => Err(corrupt(
             path,
             format!("schema = {older}, this baton understands schema = {SCHEMA}"),

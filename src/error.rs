@@ -1,10 +1,20 @@
-//! The one error type of baton: a kind that decides the exit code, a message
+//! The one error type of baton, as the user sees it: a kind that decides
+//! the exit code, a stable code (for `--json`, from [`code`]), a message
 //! that says what went wrong, and a hint that says what to do about it.
+//!
+//! Inside, subsystems fail with typed errors of their own
+//! (`claims::Moved`, `codec::NewerSchema`, `store::NotARepository`, gix's
+//! and std's errors, ...); converting one into an [`Error`] keeps it as the
+//! source, so callers branch on the type ([`Error::is`]), never on the code
+//! string, and the cause stays available behind the message.
 //!
 //! Exit codes (docs/command-handbook.md, Conventions): 0 done; 1 refused or failed; 2 invalid usage or
 //! input; 3 environment problem.
 
+pub mod code;
+
 use std::fmt;
+use std::sync::Arc;
 
 /// What went wrong, coarsely: enough to pick the exit code and the JSON code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,13 +39,18 @@ impl Kind {
     }
 }
 
-/// A baton error: kind, a stable machine code (for `--json`), message and hint.
+/// A typed failure kept behind an [`Error`].
+pub type Source = Arc<dyn std::error::Error + Send + Sync>;
+
+/// A baton error: kind, a stable machine code (for `--json`), message and
+/// hint; and the typed failure it was made from, when there is one.
 #[derive(Debug, Clone)]
 pub struct Error {
     pub kind: Kind,
     pub code: &'static str,
     pub message: String,
     pub hint: String,
+    source: Option<Source>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -47,7 +62,32 @@ impl Error {
             code,
             message: message.into(),
             hint: String::new(),
+            source: None,
         }
+    }
+
+    /// Keep `source`, the typed failure this error stands for.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
+    }
+
+    /// The typed failure of type `E` this error was made from, if any
+    /// (searching the chain of sources).
+    pub fn find<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        let mut next: Option<&(dyn std::error::Error + 'static)> = self.source.as_deref().map(|s| s as _);
+        while let Some(e) = next {
+            if let Some(found) = e.downcast_ref::<E>() {
+                return Some(found);
+            }
+            next = e.source();
+        }
+        None
+    }
+
+    /// Whether this error was made from a failure of type `E`.
+    pub fn is<E: std::error::Error + 'static>(&self) -> bool {
+        self.find::<E>().is_some()
     }
 
     pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
@@ -81,14 +121,28 @@ impl Error {
         self.kind.exit_code()
     }
 
-    /// An unexpected failure of git or the file system, with what we were doing.
-    pub fn git(what: impl fmt::Display, err: impl fmt::Display) -> Self {
-        Error::environment("git", format!("{what}: {err}"))
+    /// An unexpected failure of git, with what we were doing; the failure
+    /// is kept as the source.
+    pub fn git(what: impl fmt::Display, err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::git_says(what, &err).with_source(err)
+    }
+
+    /// An unexpected failure of git known only by what it said (git's
+    /// stderr, a ref update's account), with what we were doing.
+    pub fn git_says(what: impl fmt::Display, why: impl fmt::Display) -> Self {
+        Error::environment(code::GIT, format!("{what}: {why}"))
             .with_hint("check the repository with `git fsck` and `baton doctor`")
     }
 
-    pub fn io(what: impl fmt::Display, err: impl fmt::Display) -> Self {
-        Error::environment("io", format!("{what}: {err}")).with_hint("check permissions and free space, then retry")
+    /// A failure of the file system, with what we were doing; the failure
+    /// is kept as the source.
+    pub fn io(what: impl fmt::Display, err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::io_says(what, &err).with_source(err)
+    }
+
+    /// A failure of the file system known only by a description.
+    pub fn io_says(what: impl fmt::Display, why: impl fmt::Display) -> Self {
+        Error::environment(code::IO, format!("{what}: {why}")).with_hint("check permissions and free space, then retry")
     }
 
     pub fn to_json(&self) -> serde_json::Value {
@@ -108,7 +162,11 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|s| s as _)
+    }
+}
 
 /// Attach context to results that carry foreign errors.
 pub trait ResultExt<T> {
@@ -116,8 +174,40 @@ pub trait ResultExt<T> {
     fn git_context(self, what: impl FnOnce() -> String) -> Result<T>;
 }
 
-impl<T, E: fmt::Display> ResultExt<T> for std::result::Result<T, E> {
+impl<T, E: std::error::Error + Send + Sync + 'static> ResultExt<T> for std::result::Result<T, E> {
     fn git_context(self, what: impl FnOnce() -> String) -> Result<T> {
         self.map_err(|e| Error::git(what(), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typed_failure_stays_behind_the_user_error() {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let e = Error::io("writing x", io);
+        assert_eq!((e.code, e.message.as_str()), (code::IO, "writing x: denied"));
+        let kept = e.find::<std::io::Error>().expect("the io error is kept");
+        assert_eq!(kept.kind(), std::io::ErrorKind::PermissionDenied);
+        assert!(std::error::Error::source(&e).is_some());
+
+        // A subsystem's typed failure (as `codec::NewerSchema` is one), made
+        // into the user's error the way subsystems do.
+        #[derive(Debug, thiserror::Error)]
+        #[error("written by a newer baton")]
+        struct Newer;
+        let newer = Error::environment(code::NEWER_SCHEMA, Newer.to_string()).with_source(Newer);
+        assert!(newer.is::<Newer>());
+        assert!(!newer.is::<std::io::Error>());
+        // Context changes the message, not what it was made from.
+        assert!(newer.context("reading").is::<Newer>());
+
+        // The same code made by hand is not the typed failure: nothing
+        // branches on the string.
+        let by_hand = Error::environment(code::NEWER_SCHEMA, "newer");
+        assert!(!by_hand.is::<Newer>());
+        assert!(std::error::Error::source(&by_hand).is_none());
     }
 }

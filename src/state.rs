@@ -301,7 +301,7 @@ impl FileVerdict {
     fn of(result: Result<()>) -> FileVerdict {
         match result {
             Ok(()) => FileVerdict::Parses,
-            Err(e) if e.code == codec::NEWER_SCHEMA => FileVerdict::Newer(e),
+            Err(e) if e.is::<codec::NewerSchema>() => FileVerdict::Newer(e),
             Err(e) => FileVerdict::Broken(e),
         }
     }

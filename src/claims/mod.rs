@@ -19,6 +19,7 @@ mod row;
 pub use delivery_mark::{DeliveryMark, DeliveryPhase};
 pub use list::{natural_cmp, select, Filter};
 pub use policy::Policy;
+pub use refusals::Moved;
 use refusals::{held_by_other, no_claim, not_owner, wrong_state};
 pub use row::Row;
 
@@ -553,20 +554,16 @@ impl Claim {
 }
 
 /// `claims verify`: `Ok` while `holding` is the claim's current holding;
-/// refused (`claim_moved`) naming the current holder otherwise. A holding
-/// is owner and generation together, so a claim lost in a sync merge (same
-/// generation, another owner) fails too.
-pub fn verify<'c>(claim: Option<&'c Claim>, id: &ClaimId, holding: &Holding) -> Result<&'c Claim> {
-    let current = claim.ok_or_else(|| {
-        Error::refused(
-            "claim_moved",
-            format!(
-                "there is no claim {id}; generation {} of {} is not current",
-                holding.generation, holding.owner
-            ),
-        )
-        .with_hint(format!("claim it first: baton claims claim {id}"))
-    })?;
+/// [`Moved`] naming the current holder otherwise. A holding is owner and
+/// generation together, so a claim lost in a sync merge (same generation,
+/// another owner) fails too.
+pub fn verify<'c>(claim: Option<&'c Claim>, id: &ClaimId, holding: &Holding) -> std::result::Result<&'c Claim, Moved> {
+    let moved = |now| Moved {
+        id: id.clone(),
+        held: holding.clone(),
+        now,
+    };
+    let current = claim.ok_or_else(|| moved(None))?;
     if current.holding().as_ref() == Some(holding) {
         return Ok(current);
     }
@@ -577,16 +574,7 @@ pub fn verify<'c>(claim: Option<&'c Claim>, id: &ClaimId, holding: &Holding) -> 
         ),
         None => format!("{} at generation {}, held by nobody", current.state, current.generation),
     };
-    Err(Error::refused(
-        "claim_moved",
-        format!(
-            "{id} moved on: it is {now}, not held by {} at generation {}",
-            holding.owner, holding.generation
-        ),
-    )
-    .with_hint(format!(
-        "stop acting on {id}; `baton claims log {id}` shows what happened"
-    )))
+    Err(moved(Some(now)))
 }
 
 /// Why `claims expire` touches a claim.

@@ -2,9 +2,9 @@
 //! asker may do about it (never "act as the owner": actor ids are not
 //! authenticated, docs/decisions.md).
 
-use super::Claim;
+use super::{Claim, Holding};
 use crate::clock::format_timestamp;
-use crate::error::Error;
+use crate::error::{code, Error};
 use crate::ids::{Actor, ClaimId};
 
 pub(super) fn no_claim(id: &ClaimId) -> Error {
@@ -66,4 +66,46 @@ pub(super) fn wrong_state(claim: &Claim, what: &str, allowed: &str) -> Error {
         format!("{} is {}; only {allowed} claims can be {what}", claim.id, claim.state),
     )
     .with_hint(format!("see its state with: baton claims status {}", claim.id))
+}
+
+/// A claim is no longer held as the caller held it (`claim_moved`): gone,
+/// or moved on to another holding (`now` says which).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Moved {
+    pub id: ClaimId,
+    /// The holding the caller acted on.
+    pub held: Holding,
+    /// The claim as it is now; `None`: there is no such claim.
+    pub now: Option<String>,
+}
+
+impl std::fmt::Display for Moved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (id, held) = (&self.id, &self.held);
+        match &self.now {
+            None => write!(
+                f,
+                "there is no claim {id}; generation {} of {} is not current",
+                held.generation, held.owner
+            ),
+            Some(now) => write!(
+                f,
+                "{id} moved on: it is {now}, not held by {} at generation {}",
+                held.owner, held.generation
+            ),
+        }
+    }
+}
+
+impl From<Moved> for Error {
+    fn from(moved: Moved) -> Error {
+        let id = &moved.id;
+        let hint = match moved.now {
+            None => format!("claim it first: baton claims claim {id}"),
+            Some(_) => format!("stop acting on {id}; `baton claims log {id}` shows what happened"),
+        };
+        Error::refused(code::CLAIM_MOVED, moved.to_string())
+            .with_hint(hint)
+            .with_source(moved)
+    }
 }

@@ -116,7 +116,7 @@ impl Opening<'_> {
     fn open_if_repository(&self, dir: Option<&Path>) -> Result<Option<Session>> {
         match self.open(dir) {
             Ok(s) => Ok(Some(s)),
-            Err(e) if e.code == "not_a_repository" => Ok(None),
+            Err(e) if e.is::<crate::store::NotARepository>() => Ok(None),
             Err(e) => Err(e),
         }
     }

@@ -65,14 +65,14 @@ pub fn check(
             out.push(
                 Finding::error(
                     "delivery.claim",
-                    format!("delivery {} is {} but {}", d.id, d.phase, moved.message),
+                    format!("delivery {} is {} but {}", d.id, d.phase, moved),
                 )
                 .hint("`baton delivery doctor --fix` records it stopped")
                 .at(path.clone()),
             );
             fixes.push(Fix::Stop {
                 delivery: d.id.clone(),
-                why: moved.message,
+                why: moved.to_string(),
             });
             continue;
         }

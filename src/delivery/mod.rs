@@ -172,7 +172,7 @@ pub fn open(req: Request, claim: &Claim, now: Timestamp) -> PhaseCommit {
 
 /// The claim, if it is still this delivery's holding; the refusal says who
 /// holds it now.
-pub fn fence<'c>(delivery: &Delivery, claim: Option<&'c Claim>) -> Result<&'c Claim> {
+pub fn fence<'c>(delivery: &Delivery, claim: Option<&'c Claim>) -> std::result::Result<&'c Claim, claims::Moved> {
     claims::verify(claim, &delivery.issue, &delivery.holding())
 }
 

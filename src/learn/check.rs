@@ -78,7 +78,7 @@ fn rules(rules: &Result<(usize, Vec<String>)>) -> Finding {
             let found = Finding::error(RULES, format!("the learn rules are refused: {}", e.message))
                 .hint(format!("{}; pre-command refuses every command until then", e.hint));
             // The local file names itself in the message; it is not in the state.
-            if e.code == "invalid_learn_local" {
+            if e.is::<super::policy::InvalidLocal>() {
                 found
             } else {
                 found.at(crate::broken::CONFIG_PATH)
@@ -209,7 +209,12 @@ mod tests {
         });
         f.rules = Err(Error::invalid("invalid_learn_rule", "learn rule x has no level").with_hint("add a level"));
         f.commands = Err(crate::codec::corrupt(COMMANDS_PATH, "bad"));
-        f.routes = Err(Error::environment(crate::codec::NEWER_SCHEMA, "newer").with_hint("upgrade"));
+        // As reading it makes it: a file a newer baton wrote is told apart by its type.
+        f.routes = Err(crate::codec::NewerSchema {
+            path: ROUTES_PATH.into(),
+            schema: crate::codec::SCHEMA + 1,
+        }
+        .into());
         let found = check(&f);
         assert_eq!(
             severities(&found),

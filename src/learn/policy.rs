@@ -129,24 +129,38 @@ impl LocalRules {
     /// Parse the local file; anything wrong in it is invalid input (the
     /// guard refuses until it is fixed), naming the file.
     pub fn parse(path: &std::path::Path, bytes: &[u8]) -> Result<LocalRules> {
-        let shown = path.display();
-        let hint = format!("fix or remove {shown}: it holds `[[rules]]` entries like learn.rules");
-        let text = std::str::from_utf8(bytes).map_err(|_| {
-            Error::invalid("invalid_learn_local", format!("{shown} is not UTF-8")).with_hint(hint.clone())
-        })?;
-        let local: LocalRules = toml::from_str(text).map_err(|e| {
-            Error::invalid(
-                "invalid_learn_local",
-                format!("{shown} does not parse: {}", e.message()),
-            )
-            .with_hint(hint.clone())
-        })?;
+        let invalid = |problem: String| InvalidLocal {
+            path: path.to_owned(),
+            problem,
+        };
+        let text = std::str::from_utf8(bytes).map_err(|_| invalid("is not UTF-8".into()))?;
+        let local: LocalRules =
+            toml::from_str(text).map_err(|e| invalid(format!("does not parse: {}", e.message())))?;
         if let Some(key) = local.extra.keys().next() {
-            return Err(
-                Error::invalid("invalid_learn_local", format!("{shown} has an unknown key {key:?}")).with_hint(hint),
-            );
+            return Err(invalid(format!("has an unknown key {key:?}")).into());
         }
         Ok(local)
+    }
+}
+
+/// The machine-local rules file is not usable (`invalid_learn_local`): it
+/// names itself, it is not in the state.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{} {problem}", path.display())]
+pub struct InvalidLocal {
+    pub path: std::path::PathBuf,
+    pub problem: String,
+}
+
+impl From<InvalidLocal> for Error {
+    fn from(e: InvalidLocal) -> Error {
+        let hint = format!(
+            "fix or remove {}: it holds `[[rules]]` entries like learn.rules",
+            e.path.display()
+        );
+        Error::invalid(crate::error::code::INVALID_LEARN_LOCAL, e.to_string())
+            .with_hint(hint)
+            .with_source(e)
     }
 }
 

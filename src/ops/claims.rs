@@ -10,7 +10,7 @@ use crate::clock::Span;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, ClaimId};
 use crate::state;
-use crate::store::{message, Change, Message, Outcome, Snapshot};
+use crate::store::{message, Change, Message, Snapshot, Update};
 
 /// The subject trailer of a claim's commits (`claim/T-42`).
 pub fn subject(id: &ClaimId) -> String {
@@ -213,17 +213,17 @@ pub(super) fn transition_forcing(
         let before = existing.as_ref().map(|c| c.reservations.clone()).unwrap_or_default();
         let mut transition = op(snap, existing, &ctx)?;
         if !transition.changed {
-            return Ok(Outcome::Unchanged(transition));
+            return Ok(Update::Unchanged(transition));
         }
         let taken = reservations::guard(&s.store, snap, s.now, &before, &mut transition, force)?;
         let mut change = transition_change(&transition, id, op_name, &actor)?;
         reservations::put_taken(&mut change, &taken)?;
-        Ok(Outcome::Write(change, transition))
+        Ok(Update::Write(change, transition))
     };
     if publish {
         s.apply(decide)
     } else {
-        s.commit(decide).map(Committed::local)
+        s.commit(decide).map(|c| s.fold_journal(c).local())
     }
 }
 
@@ -247,10 +247,10 @@ fn transition_change(transition: &Transition, id: &ClaimId, op_name: &str, actor
 pub fn expire(s: &Session, older_than: Option<Span>, apply: bool) -> Result<Applied<Vec<Expiry>>> {
     let actor = s.actor()?;
     let policy = &s.config()?.claims;
-    let decide = |snap: &Snapshot<'_>| -> Result<Outcome<Vec<Expiry>>> {
+    let decide = |snap: &Snapshot<'_>| -> Result<Update<Vec<Expiry>>> {
         let found = claims::expiries(&state::all_claims(snap)?, s.now, policy, older_than);
         if !apply || found.is_empty() {
-            return Ok(Outcome::Unchanged(found));
+            return Ok(Update::Unchanged(found));
         }
         let mut msg = Message::new(format!("claims: expire {} claim(s)", found.len()))
             .trailer(message::OP, "claims.expire")
@@ -262,13 +262,13 @@ pub fn expire(s: &Session, older_than: Option<Span>, apply: bool) -> Result<Appl
         for e in &found {
             change.put_toml(claims::path(&e.claim.id), &e.claim)?;
         }
-        Ok(Outcome::Write(change, found))
+        Ok(Update::Write(change, found))
     };
     if apply {
         return s.apply(decide);
     }
     let value = match decide(&s.snapshot()?)? {
-        Outcome::Unchanged(v) | Outcome::Write(_, v) | Outcome::WriteEach(_, v) => v,
+        Update::Unchanged(v) | Update::Write(_, v) | Update::WriteEach(_, v) => v,
     };
     Ok(Committed { value, commit: None }.local())
 }
@@ -309,7 +309,7 @@ pub fn verify(s: &Session, id: &ClaimId, generation: u64, owner: Option<Actor>) 
         None => s.actor()?,
     };
     let claim = state::claim(&s.snapshot()?, id)?;
-    claims::verify(claim.as_ref(), id, &Holding { owner, generation }).cloned()
+    Ok(claims::verify(claim.as_ref(), id, &Holding { owner, generation })?.clone())
 }
 
 /// Counts by state, the claims the actor holds, and the handoffs offered to it.

@@ -41,7 +41,7 @@ use crate::metrics;
 use crate::os::daemon::{self as proc, ExeIdentity, PidLock, Sleeper};
 use crate::pool::Agent;
 use crate::state;
-use crate::store::{message, Change, Entry, Message, Outcome as StoreOutcome, Snapshot, Store};
+use crate::store::{message, Change, Entry, Message, Snapshot, Store, Update};
 use crate::workflow::ledger::{self, Run};
 use decide::{decide, Decided};
 use local::{read_json, read_view, write_json, REPORT_FILE, TICK_FILE, VIEW_FILE};
@@ -235,8 +235,8 @@ fn pass(s: &Session, actor: &str, kept: Option<View>, full: bool, taken: Option<
         asked = false;
         let rest = (report, decided.post, decided.head);
         match decided.change {
-            Some(change) => Ok(StoreOutcome::Write(change, rest)),
-            None => Ok(StoreOutcome::Unchanged(rest)),
+            Some(change) => Ok(Update::Write(change, rest)),
+            None => Ok(Update::Unchanged(rest)),
         }
     })?;
     let (report, post, head) = written.value;

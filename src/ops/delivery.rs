@@ -18,8 +18,6 @@
 mod doctor;
 mod manage;
 
-use std::sync::{Arc, Mutex};
-
 pub use doctor::{check, put_stopped};
 pub use manage::{close, get, handoff, list, resume, resume_plan, status, Resume};
 
@@ -33,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::ids::{Actor, ClaimId};
 use crate::learn::stats::DeliveryOutcome;
 use crate::state;
-use crate::store::{message, Change, Message, Outcome, Snapshot};
+use crate::store::{message, Change, Message, Snapshot, Update};
 use crate::sync::LostClaim;
 use crate::workflow::ledger::{Run, RunStatus, StepStatus};
 
@@ -182,7 +180,7 @@ fn take_claim(
             owner: actor.clone(),
             generation,
         };
-        return claims::verify(existing.as_ref(), &args.issue, &holding).cloned();
+        return Ok(claims::verify(existing.as_ref(), &args.issue, &holding)?.clone());
     }
     let config = s.config()?;
     let ctx = Ctx {
@@ -249,8 +247,9 @@ fn start_published(
         let existing = state::claim(snap, &args.issue)?;
         let claim = take_claim(s, snap, &actor, existing, args, now)?;
         let step = delivery::open(request.clone(), &claim, now);
-        Ok(Outcome::Write(phase_change(&step, "delivery.claimed", &actor)?, step))
+        Ok(Update::Write(phase_change(&step, "delivery.claimed", &actor)?, step))
     })?;
+    let opened = s.fold_journal(opened);
     let d = opened.value.delivery.clone();
     let claimed = s.publish(opened, remote);
     if let Some(e) = claimed.not_published {
@@ -307,10 +306,8 @@ fn start_local(
 ) -> Result<Delivered> {
     let actor = s.actor()?;
     let run_id = workflow::fresh_id(s, "wf", crate::workflow::ledger::path)?;
-    let running: Arc<Mutex<Option<Delivery>>> = Arc::default();
-    let ended: Arc<Mutex<Option<Ended>>> = Arc::default();
     let before = {
-        let (running, actor, run_id) = (running.clone(), actor.clone(), run_id.clone());
+        let (actor, run_id) = (actor.clone(), run_id.clone());
         Box::new(move |snap: &Snapshot<'_>| {
             let now = phase_time()?;
             let existing = state::claim(snap, &args.issue)?;
@@ -321,34 +318,13 @@ fn start_local(
                 phase_change(&opened, "delivery.claimed", &actor)?,
                 phase_change(&started, "delivery.running", &actor)?,
             ];
-            *lock(&running) = Some(started.delivery);
-            Ok(chain)
+            Ok(Update::WriteEach(chain, started.delivery))
         })
     };
-    let after = {
-        let (running, ended) = (running.clone(), ended.clone());
-        Box::new(move |snap: &Snapshot<'_>, run: &Run| {
-            let Some(d) = lock(&running).clone() else {
-                return Ok(Vec::new());
-            };
-            let end = final_phase(snap, &d, outcome_of(run), &actor, phase_time()?)?;
-            let change = match &end {
-                Ended::Landed { change, .. } => vec![change.clone()],
-                Ended::Already(_) => Vec::new(),
-            };
-            *lock(&ended) = Some(end);
-            Ok(change)
-        })
-    };
-    let wrap = workflow::Wrap { before, after };
-    let run = workflow::run_wrapped(s, plan, run_id, how, Some(wrap))?;
-    let Some(end) = lock(&ended).take() else {
-        return Err(
-            Error::failed("delivery_unfinished", "the delivery's final phase was not recorded").with_hint(
-                "`baton delivery status` shows it; `baton delivery resume --run-id <id> --execute` finishes it",
-            ),
-        );
-    };
+    let after = Box::new(move |snap: &Snapshot<'_>, run: &Run, running: &Delivery| {
+        Ok(final_phase(snap, running, outcome_of(run), &actor, phase_time()?)?.into_update())
+    });
+    let (run, end) = workflow::run_wrapped(s, plan, run_id, how, workflow::Wrap { before, after })?;
     let step = ended_step(end, None)?;
     Ok(Delivered {
         delivery: step.delivery,
@@ -374,6 +350,16 @@ enum Ended {
     /// The ledger was already final there (abandoned while the workflow
     /// ran): nothing to write over it.
     Already(Delivery),
+}
+
+impl Ended {
+    /// What lands: its commit, if any; the phase itself as the result.
+    fn into_update(self) -> Update<Ended> {
+        match &self {
+            Ended::Landed { change, .. } => Update::Write(change.clone(), self),
+            Ended::Already(_) => Update::Unchanged(self),
+        }
+    }
 }
 
 /// The final phase's commit on `snap`, decided on the ledger as it is
@@ -414,7 +400,7 @@ fn final_phase(
                 moved: None,
             })
         }
-        Err(moved) if moved.code == "claim_moved" => {
+        Err(moved) if moved.is::<claims::Moved>() => {
             let step = delivery::stopped(&current, &moved.message, now);
             let change = phase_change(&step, "delivery.stopped", actor)?;
             Ok(Ended::Landed {
@@ -467,10 +453,6 @@ fn ended_step(end: Ended, not_published: Option<&Error>) -> Result<PhaseCommit> 
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// The workflow a delivery runs: a new run of a plan, or the continuation
 /// of its recorded run.
 enum Work<'p> {
@@ -501,11 +483,11 @@ fn run_and_finish(
                 let current = current(snap, d)?;
                 let claim = state::claim(snap, &current.issue)?;
                 let step = delivery::running(&current, claim.as_ref(), &run_id, now)?;
-                Ok(Outcome::Write(phase_change(&step, "delivery.running", &actor)?, step))
+                Ok(Update::Write(phase_change(&step, "delivery.running", &actor)?, step))
             });
             match running {
-                Ok(r) => r.value.delivery,
-                Err(e) if e.code == "claim_moved" => return stop(s, d, e, remote),
+                Ok(r) => s.fold_journal(r).value.delivery,
+                Err(e) if e.is::<claims::Moved>() => return stop(s, d, e, remote),
                 Err(e) => return Err(e),
             }
         }
@@ -567,13 +549,8 @@ fn finish(
     remote: Option<&str>,
 ) -> Result<Delivered> {
     let actor = s.actor()?;
-    let committed = s.commit(|snap| {
-        let end = final_phase(snap, d, outcome.clone(), &actor, phase_time()?)?;
-        Ok(match &end {
-            Ended::Landed { change, .. } => Outcome::Write(change.clone(), end),
-            Ended::Already(_) => Outcome::Unchanged(end),
-        })
-    })?;
+    let committed = s.commit(|snap| Ok(final_phase(snap, d, outcome.clone(), &actor, phase_time()?)?.into_update()))?;
+    let committed = s.fold_journal(committed);
     let applied = published(s, committed, remote);
     let end = applied.value.clone();
     let step = ended_step(end, applied.not_published.as_ref())?;
@@ -628,11 +605,12 @@ fn record_stop(s: &Session, d: &Delivery, why: &str, remote: Option<&str>, lost:
     let committed = s.commit(|snap| {
         let current = current(snap, d)?;
         if current.phase.is_final() && !(lost && current == *d) {
-            return Ok(Outcome::Unchanged(()));
+            return Ok(Update::Unchanged(()));
         }
         let step = delivery::stopped(&current, why, phase_time()?);
-        Ok(Outcome::Write(phase_change(&step, "delivery.stopped", &actor)?, ()))
+        Ok(Update::Write(phase_change(&step, "delivery.stopped", &actor)?, ()))
     })?;
+    let committed = s.fold_journal(committed);
     Ok(published(s, committed, remote))
 }
 

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::finding::{Finding, Severity};
 use crate::pool::{self, Agent};
 use crate::state;
-use crate::store::{message, Change, Message, Outcome, Snapshot, Store, STATE_REF};
+use crate::store::{message, Change, Message, Snapshot, Store, Update, STATE_REF};
 use crate::workflow::ledger::{self, Run};
 use crate::workflow::{check, DEFINITIONS_DIR};
 
@@ -270,7 +270,7 @@ fn quarantine_broken(s: &Session, actor: &str, opts: &Options, loaded: &Loaded, 
         ("delivery", &loaded.deliveries),
     ] {
         if opts.wants(subsystem) {
-            let unparsable = broken.iter().filter(|b| b.error.code != crate::codec::NEWER_SCHEMA);
+            let unparsable = broken.iter().filter(|b| !b.error.is::<crate::codec::NewerSchema>());
             paths.extend(unparsable.map(|b| b.path.clone()));
         }
     }
@@ -528,7 +528,7 @@ fn mark_interrupted(s: &Session, actor: &str, dead: &[crate::ids::RunId]) -> Res
         let mut change = Change::default();
         let marked = super::workflow::put_interrupted(snap, dead, s.now, &mut change)?;
         if marked.is_empty() {
-            return Ok(Outcome::Unchanged(()));
+            return Ok(Update::Unchanged(()));
         }
         let mut msg = Message::new(format!("workflow: mark {} run(s) interrupted", marked.len()))
             .trailer(message::OP, "workflow.interrupt")
@@ -537,7 +537,7 @@ fn mark_interrupted(s: &Session, actor: &str, dead: &[crate::ids::RunId]) -> Res
             msg = msg.trailer(message::SUBJECT, format!("run/{}", run.id));
         }
         change.message = msg;
-        Ok(Outcome::Write(change, ()))
+        Ok(Update::Write(change, ()))
     })?;
     Ok(())
 }

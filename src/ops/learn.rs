@@ -40,7 +40,7 @@ use crate::learn::stats::{
 use crate::learn::Policy as LearnPolicy;
 use crate::pool::{self, Agent, AgentStatus};
 use crate::state;
-use crate::store::{message, Change, Message, Outcome as Write, Snapshot, Store};
+use crate::store::{message, Change, Message, Snapshot, Store, Update};
 
 /// The trailer that names each journal file a fold committed (see [`journal`]).
 pub const JOURNAL_TRAILER: &str = "Baton-Journal";
@@ -175,7 +175,7 @@ fn known_stats(s: &Session, snap: &Snapshot<'_>, families: Option<&[String]>) ->
         None => state::command_stats(snap),
     };
     let shared = shared.map_err(|e| {
-        let hint = if e.code == crate::codec::NEWER_SCHEMA {
+        let hint = if e.is::<crate::codec::NewerSchema>() {
             e.hint.clone()
         } else {
             "`baton doctor learn --fix` sets the file aside (the statistics start afresh)".to_owned()
@@ -287,7 +287,7 @@ pub fn fold_journal(s: &Session) -> Result<Applied<Folded>> {
         .trailer(message::SUBJECT, stats::COMMANDS_PATH)
         .trailer(message::ACTOR, &actor);
         change.message = journal_trailers(msg, &taken);
-        Ok(Write::Write(change, folded))
+        Ok(Update::Write(change, folded))
     })?;
     taken.committed()?;
     Ok(Committed {
@@ -534,7 +534,7 @@ pub fn check(s: &Session, snap: &Snapshot<'_>, policy: &LearnPolicy, fix: bool) 
 /// quarantine); a file a newer baton wrote is not among them.
 pub fn unparsable(snap: &Snapshot<'_>) -> Vec<String> {
     let broken = |r: Result<()>, path: &str| match r {
-        Err(e) if e.code != crate::codec::NEWER_SCHEMA => Some(path.to_owned()),
+        Err(e) if !e.is::<crate::codec::NewerSchema>() => Some(path.to_owned()),
         _ => None,
     };
     [

@@ -44,7 +44,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ids::Actor;
 use crate::state;
-use crate::store::{Outcome, Snapshot, Store};
+use crate::store::{Snapshot, Store, Update};
 
 /// What every operation needs: the store, who acts, and when; the shared
 /// policy, read once per command.
@@ -210,22 +210,23 @@ impl Session {
             .unwrap_or_else(|| self.dir.clone())
     }
 
-    /// After a write op committed: fold the local learn journal when it
-    /// waits, in a commit of its own. Best effort: the operation has landed,
-    /// and a journal that cannot be folded now stays as it is (doctor
-    /// reports it) until the next write.
-    fn after_write(&self, commit: Option<ObjectId>) {
-        if commit.is_some() && learn::journal_waiting(&self.store) {
+    /// Fold the local learn journal when it waits and `committed` landed a
+    /// commit, in a commit of its own: a step of its own after
+    /// [`Session::commit`], which [`Session::apply`] takes. Best effort: the
+    /// operation has landed, and a journal that cannot be folded now stays
+    /// as it is (doctor reports it) until the next write.
+    pub fn fold_journal<T>(&self, committed: Committed<T>) -> Committed<T> {
+        if committed.commit.is_some() && learn::journal_waiting(&self.store) {
             let _ = learn::fold_journal(self);
         }
+        committed
     }
 
-    /// Commit what `op` decides as one operation, then fold the local
-    /// learn journal when it waits (see [`learn`]). Nothing is published:
-    /// that is [`Session::publish`], a step of its own.
-    pub fn commit<T>(&self, op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>) -> Result<Committed<T>> {
+    /// Commit what `op` decides as one operation. Nothing else: folding the
+    /// learn journal ([`Session::fold_journal`]) and publishing
+    /// ([`Session::publish`]) are steps of their own.
+    pub fn commit<T>(&self, op: impl FnMut(&Snapshot<'_>) -> Result<Update<T>>) -> Result<Committed<T>> {
         let written = self.store.update(&self.actor()?.to_string(), op)?;
-        self.after_write(written.commit);
         Ok(Committed {
             value: written.value,
             commit: written.commit,
@@ -248,9 +249,11 @@ impl Session {
         applied
     }
 
-    /// [`Session::commit`], then [`Session::publish`] when `sync.auto` says so.
-    pub fn apply<T>(&self, op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>) -> Result<Applied<T>> {
-        let committed = self.commit(op)?;
+    /// A write operation's steps: [`Session::commit`], then
+    /// [`Session::fold_journal`], then [`Session::publish`] when `sync.auto`
+    /// says so.
+    pub fn apply<T>(&self, op: impl FnMut(&Snapshot<'_>) -> Result<Update<T>>) -> Result<Applied<T>> {
+        let committed = self.fold_journal(self.commit(op)?);
         if committed.commit.is_some() {
             if let Some(remote) = sync::auto_remote(self)? {
                 return Ok(self.publish(committed, &remote));

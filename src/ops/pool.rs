@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::ids::{Actor, AgentId, Role};
 use crate::pool::{self, Agent, Health};
 use crate::state;
-use crate::store::{message, Change, Message, Outcome, Snapshot};
+use crate::store::{message, Change, Message, Snapshot, Update};
 
 /// What a claim asks of the pool: the least-loaded healthy agent of a
 /// role, or one named agent.
@@ -98,8 +98,9 @@ pub fn spawn_published(s: &Session, role: &Role, count: u32, capacity: u32, sync
         for a in &new {
             change.put_toml(pool::path(&a.id), a)?;
         }
-        Ok(Outcome::Write(change, new))
+        Ok(Update::Write(change, new))
     })?;
+    let committed = s.fold_journal(committed);
     let Some(remote) = &publish_to else {
         return Ok(committed.local());
     };
@@ -170,7 +171,7 @@ pub fn change_agent(s: &Session, id: &AgentId, op: AgentOp) -> Result<Applied<Ag
             }
         };
         let Some(next) = next else {
-            return Ok(Outcome::Unchanged(agent));
+            return Ok(Update::Unchanged(agent));
         };
         let msg = Message::new(format!("pool: {} {id}", op.verb()))
             .trailer(message::OP, op.name())
@@ -178,7 +179,7 @@ pub fn change_agent(s: &Session, id: &AgentId, op: AgentOp) -> Result<Applied<Ag
             .trailer(message::ACTOR, actor.to_string());
         let mut change = Change::new(msg);
         change.put_toml(pool::path(id), &next)?;
-        Ok(Outcome::Write(change, next))
+        Ok(Update::Write(change, next))
     })
 }
 

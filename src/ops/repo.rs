@@ -9,7 +9,7 @@ use crate::config::{self, Config};
 use crate::error::Result;
 use crate::state;
 use crate::store::remote::refspec;
-use crate::store::{message, Change, HistoryEntry, Message, Outcome, Store, STATE_REF};
+use crate::store::{message, Change, HistoryEntry, Message, Store, Update, STATE_REF};
 
 /// What `init` asks for.
 #[derive(Debug, Clone, Default)]
@@ -57,14 +57,14 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<Initialized> {
     let adopted = has_remote && s.store.tip()?.is_none() && adopt(&s.store, &remote, &mut notes)?;
     let written = s.store.update_or_create(&actor.to_string(), |snap| {
         if snap.commit().is_some() {
-            return Ok(Outcome::Unchanged(false));
+            return Ok(Update::Unchanged(false));
         }
         let msg = Message::new("init: baton state")
             .trailer(message::OP, "init")
             .trailer(message::ACTOR, actor.to_string());
         let mut change = Change::new(msg);
         change.put_toml(config::PATH.to_owned(), &Config::default())?;
-        Ok(Outcome::Write(change, true))
+        Ok(Update::Write(change, true))
     })?;
     let hooks = if args.hooks {
         Some(super::hooks::install(&s.store)?)
@@ -157,7 +157,7 @@ pub fn config_set(s: &Session, key: &str, value: &str) -> Result<Applied<String>
         let current = state::config(snap)?;
         let next = current.with(key, value)?;
         if next.get(key)? == current.get(key)? {
-            return Ok(Outcome::Unchanged(next.get(key)?));
+            return Ok(Update::Unchanged(next.get(key)?));
         }
         let msg = Message::new(format!("config: set {key} = {value}"))
             .trailer(message::OP, "config.set")
@@ -165,6 +165,6 @@ pub fn config_set(s: &Session, key: &str, value: &str) -> Result<Applied<String>
             .trailer(message::ACTOR, actor.to_string());
         let mut change = Change::new(msg);
         change.put_toml(config::PATH.to_owned(), &next)?;
-        Ok(Outcome::Write(change, next.get(key)?))
+        Ok(Update::Write(change, next.get(key)?))
     })
 }

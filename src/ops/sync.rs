@@ -7,6 +7,10 @@
 use gix::ObjectId;
 use serde::Serialize;
 
+mod failure;
+
+pub use failure::Failure;
+
 use super::Session;
 use crate::error::{Error, Result};
 use crate::store::remote::{tracking_ref, PushError};
@@ -137,7 +141,7 @@ fn not_moved(err: RefError) -> Result<Round> {
         RefError::Moved => Ok(Round::Again(None)),
         RefError::Locked { lock: Some(lock), .. } if lock.is_stale() => Err(stale_lock(&lock)),
         locked @ RefError::Locked { .. } => Ok(Round::Again(Some(locked))),
-        RefError::Io(why) => Err(Error::git(format!("moving {STATE_REF}"), why)),
+        io @ RefError::Io(_) => Err(Failure::Io(io).into()),
     }
 }
 
@@ -189,23 +193,16 @@ pub fn sync(store: &Store, remote: &str, actor: &str) -> Result<Report> {
             }
         }
     }
-    if let Some(lock) = last_lock {
-        return Err(Error::environment(
-            "lock_held",
-            format!("could not update {STATE_REF} to sync with {remote}: {lock}"),
-        )
-        .with_hint(
-            "another baton or git process holds the lock; if none runs, it was left behind: \
-             `baton doctor --fix` removes it once it is a minute old",
-        ));
+    let remote = remote.to_owned();
+    Err(match last_lock {
+        Some(lock) => Failure::Lock { remote, lock },
+        None => Failure::Rejected {
+            remote,
+            attempts: ATTEMPTS,
+            last: last_rejection,
+        },
     }
-    Err(Error::failed(
-        "not_published",
-        format!("could not publish to {remote} after {ATTEMPTS} attempts: {last_rejection}"),
-    )
-    .with_hint(
-        "the remote kept moving or refused the push (a server hook?); local state is intact, retry `baton sync`",
-    ))
+    .into())
 }
 
 fn one_round(store: &Store, remote: &str, actor: &str, progress: &mut Progress) -> Result<Round> {
@@ -282,13 +279,11 @@ fn publish(
             }
             Ok(Round::Done(progress.action(Action::Pushed), pushing))
         }
-        Err(PushError::Unreachable(why)) => {
-            Err(
-                Error::environment("remote_unreachable", format!("cannot push to {remote}: {why}")).with_hint(format!(
-                    "check access to {remote}; local state is intact, run `baton sync` again later"
-                )),
-            )
+        Err(PushError::Unreachable(why)) => Err(Failure::Unreachable {
+            remote: remote.to_owned(),
+            why,
         }
+        .into()),
         Err(PushError::Interrupted(why)) => Err(crate::store::remote::interrupted(remote, "pushing to", &why)),
         Err(PushError::Rejected(why)) => Ok(Round::Rejected(why)),
     }

@@ -13,7 +13,7 @@ use crate::doctor;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::state::{self, FileVerdict};
-use crate::store::{message, Change, Entry, EntryKind, Message, Outcome, Snapshot, Store};
+use crate::store::{message, Change, Entry, EntryKind, Message, Snapshot, Store, Update};
 
 /// Where files that do not parse are moved, under their own path.
 pub const QUARANTINE: &str = "quarantine";
@@ -163,7 +163,7 @@ pub fn quarantine(store: &Store, actor: &str, paths: &[String]) -> Result<Vec<Se
             change.delete(path.clone());
         }
         if done.is_empty() {
-            return Ok(Outcome::Unchanged(done));
+            return Ok(Update::Unchanged(done));
         }
         let mut msg = Message::new(format!(
             "doctor: quarantine {} state file(s) that do not parse",
@@ -176,7 +176,7 @@ pub fn quarantine(store: &Store, actor: &str, paths: &[String]) -> Result<Vec<Se
             msg = msg.trailer(message::SUBJECT, subject_of(set_aside.path()));
         }
         change.message = msg;
-        Ok(Outcome::Write(change, done))
+        Ok(Update::Write(change, done))
     })?;
     Ok(written.value)
 }

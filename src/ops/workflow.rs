@@ -23,7 +23,7 @@ use crate::os;
 use crate::redact::SecretNames;
 use crate::state;
 use crate::store::write_behind::{Decide, WriteBehind};
-use crate::store::{message, Change, Message, Outcome, Snapshot, Store};
+use crate::store::{message, Change, Message, Snapshot, Store, Update};
 use crate::workflow::def::{self, Definition, Format};
 use crate::workflow::exec::{self, Sink};
 use crate::workflow::ledger::{self, DefinitionRef, Run, RunStatus};
@@ -166,7 +166,7 @@ pub fn fresh_id(s: &Session, prefix: &str, path_of: impl Fn(&RunId) -> String) -
 
 /// Run `plan` as the run `id` (a delivery names its run before it starts).
 pub fn run_as(s: &Session, plan: &Plan, id: RunId, how: &Execution) -> Result<Run> {
-    run_wrapped(s, plan, id, how, None)
+    run_wrapped(s, plan, id, how, Wrap::none()).map(|(run, ())| run)
 }
 
 /// Commits an operation that wraps a run lands with it (a delivery's
@@ -174,21 +174,41 @@ pub fn run_as(s: &Session, plan: &Plan, id: RunId, how: &Execution) -> Result<Ru
 /// ahead of it; `after` in the one of its end record, behind it. Each is
 /// decided on the state it lands on, so a precondition it checks holds
 /// where it lands. They are their own commits; they only share the ref's
-/// moves (and the packs) of the run.
-pub struct Wrap<'a> {
-    pub before: Before<'a>,
-    pub after: After,
+/// moves (and the packs) of the run. `before` decides a `B` (a delivery's
+/// phase as it landed), which `after` is given; `after` decides the `A`
+/// the run returns with (its final phase).
+pub struct Wrap<'a, B, A> {
+    pub before: Before<'a, B>,
+    pub after: After<B, A>,
 }
 
 /// What lands ahead of a run's start record, decided on the state it lands on.
-pub type Before<'a> = Box<dyn FnMut(&Snapshot<'_>) -> Result<Vec<Change>> + 'a>;
+pub type Before<'a, B> = Box<dyn FnMut(&Snapshot<'_>) -> Result<Update<B>> + 'a>;
 
-/// What lands behind a run's end record (the run as it ended), decided on
-/// the state it lands on, from the writer's thread.
-pub type After = Box<dyn FnMut(&Snapshot<'_>, &Run) -> Result<Vec<Change>> + Send>;
+/// What lands behind a run's end record (the run as it ended, and what
+/// `before` decided), decided on the state it lands on, from the writer's
+/// thread.
+pub type After<B, A> = Box<dyn FnMut(&Snapshot<'_>, &Run, &B) -> Result<Update<A>> + Send>;
 
-/// [`run_as`], with `wrap`'s commits landing with the start and the end.
-pub fn run_wrapped(s: &Session, plan: &Plan, id: RunId, how: &Execution, wrap: Option<Wrap<'_>>) -> Result<Run> {
+impl Wrap<'static, (), ()> {
+    /// Nothing around the run.
+    pub fn none() -> Self {
+        Wrap {
+            before: Box::new(|_| Ok(Update::Unchanged(()))),
+            after: Box::new(|_, _, ()| Ok(Update::Unchanged(()))),
+        }
+    }
+}
+
+/// [`run_as`], with `wrap`'s commits landing with the start and the end;
+/// the run, and what `wrap.after` decided.
+pub fn run_wrapped<B: Send + 'static, A: Send + 'static>(
+    s: &Session,
+    plan: &Plan,
+    id: RunId,
+    how: &Execution,
+    wrap: Wrap<'_, B, A>,
+) -> Result<(Run, A)> {
     refuse_unless_allowed(&plan.refusals, how)?;
     let actor = s.actor()?.to_string();
     let mut start = Change::new(
@@ -236,20 +256,17 @@ pub fn refuse_unless_allowed(refusals: &[Refusal], how: &Execution) -> Result<()
 }
 
 /// Record `start` (the run's start; a resume has recorded its own), then
-/// run its `selected` steps.
-fn execute(
+/// run its `selected` steps; the run, and what `wrap.after` decided.
+fn execute<B: Send + 'static, A: Send + 'static>(
     s: &Session,
     def: &Definition,
     mut run: Run,
     selected: &BTreeSet<usize>,
     how: &Execution,
     start: Option<Change>,
-    wrap: Option<Wrap<'_>>,
-) -> Result<Run> {
-    let (mut before, after) = match wrap {
-        Some(w) => (Some(w.before), Some(w.after)),
-        None => (None, None),
-    };
+    wrap: Wrap<'_, B, A>,
+) -> Result<(Run, A)> {
+    let Wrap { mut before, mut after } = wrap;
     let policy: &crate::workflow::Policy = &s.config()?.workflow;
     let opts = exec::Options {
         jobs: how.jobs,
@@ -269,21 +286,19 @@ fn execute(
     // as not done, and resume runs them again.) A writer that fails raises
     // `stop`: the steps stop as for SIGTERM, since their results would be lost.
     let first = |snap: &Snapshot<'_>| {
-        let mut chain = match &mut before {
-            Some(before) => before(snap)?,
-            None => Vec::new(),
-        };
+        let (mut chain, value) = before(snap)?.into_changes();
         chain.extend(start.clone());
-        Ok(chain)
+        Ok(Update::WriteEach(chain, value))
     };
-    let mut writer = WriteBehind::start(&s.store, &run.actor, first, stop.clone()).map_err(|e| match e.kind {
-        // A refusal of the wrapping operation says what it refused.
-        Kind::Environment => e.context(format!(
-            "run {} did not start, no step ran: recording its start failed",
-            run.id
-        )),
-        _ => e,
-    })?;
+    let (mut writer, wrapped) =
+        WriteBehind::start(&s.store, &run.actor, first, stop.clone()).map_err(|e| match e.kind {
+            // A refusal of the wrapping operation says what it refused.
+            Kind::Environment => e.context(format!(
+                "run {} did not start, no step ran: recording its start failed",
+                run.id
+            )),
+            _ => e,
+        })?;
     os::crash_point("workflow.started");
     let executed = exec::execute(def, &mut run, selected, &opts, &stop, |run, summary| {
         writer.push(record_change(run, &summary)?)
@@ -292,16 +307,20 @@ fn execute(
     let stopped = !matches!(executed, Ok(false));
     run.conclude(def, stopped, crate::clock::now()?);
     os::crash_point("workflow.ending");
-    let landed = record_change(&run, run.status.as_str())
-        .and_then(|end| writer.push(end))
-        .and_then(|()| {
+    let landed = match record_change(&run, run.status.as_str()).and_then(|end| writer.push(end)) {
+        Ok(()) => {
             let ended = run.clone();
-            writer.finish_with(after.map(|mut after| -> Decide { Box::new(move |snap| after(snap, &ended)) }))
-        });
+            let last: Decide<A> = Box::new(move |snap| after(snap, &ended, &wrapped));
+            writer.finish_with(last)
+        }
+        // What was queued still lands; the writer's own failure, if it
+        // failed, is the one to tell.
+        Err(e) => writer.close().and(Err(e)),
+    };
     match (executed, landed) {
-        (Ok(_), Ok(())) => Ok(run),
+        (Ok(_), Ok(decided)) => Ok((run, decided)),
         // The end landed: the ledger is right, only the error is left to tell.
-        (Err(e), Ok(())) => Err(e),
+        (Err(e), Ok(_)) => Err(e),
         (executed, Err(writer_error)) => Err(record_end_directly(s, &run, executed.err().unwrap_or(writer_error))),
     }
 }
@@ -314,7 +333,7 @@ fn record_end_directly(s: &Session, run: &Run, failure: Error) -> Error {
     // A fresh handle: the session's may have looked at packs the writer
     // merged away since.
     let recorded = record_change(run, &summary)
-        .and_then(|end| Store::open(s.store.path())?.update(&run.actor, |_| Ok(Outcome::Write(end.clone(), ()))));
+        .and_then(|end| Store::open(s.store.path())?.update(&run.actor, |_| Ok(Update::Write(end.clone(), ()))));
     let failure = failure.context(format!("run {} stopped: recording its steps failed", run.id));
     match recorded {
         Ok(_) => failure.with_hint(format!(
@@ -403,7 +422,7 @@ pub fn stop(s: &Session, id: &RunId) -> Result<Stopped> {
     run.status = RunStatus::Stopped;
     run.finished_at = Some(s.now);
     let change = record_change(&run, "stopped (runner was gone)")?;
-    s.store.update(&run.actor, |_| Ok(Outcome::Write(change.clone(), ())))?;
+    s.store.update(&run.actor, |_| Ok(Update::Write(change.clone(), ())))?;
     Ok(Stopped::RunnerGone(run))
 }
 

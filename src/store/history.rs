@@ -135,7 +135,7 @@ impl Store {
             .wait_with_output()
             .map_err(|e| Error::io("running git rev-list", e))?;
         if !out.status.success() {
-            return Err(Error::git(
+            return Err(Error::git_says(
                 format!("listing the commits that changed {path}"),
                 super::remote::stderr_summary(&out),
             ));
@@ -151,7 +151,7 @@ impl Store {
             .output()
             .map_err(|e| Error::io("running git rev-list", e))?;
         if !out.status.success() {
-            return Err(Error::git("listing commits", super::remote::stderr_summary(&out)));
+            return Err(Error::git_says("listing commits", super::remote::stderr_summary(&out)));
         }
         Ok(String::from_utf8_lossy(&out.stdout)
             .lines()

@@ -6,7 +6,8 @@
 //! snapshots of one commit), [`write`] (changes, commits, compare-and-swap),
 //! [`history`] (log walks, ancestry), [`diff`] (what differs between trees),
 //! [`remote`] (fetch and push through the `git` binary), [`pack`] and
-//! [`write_behind`] (packed writes for bursts of commits), [`fsync`] (what
+//! [`write_behind`] (packed writes for bursts of commits), `staging` (where
+//! a packed write builds its chain in memory), [`fsync`] (what
 //! reaches the disk before a ref points at it), [`message`] (commit
 //! messages and trailers), and the object cache (`cache`).
 
@@ -18,6 +19,7 @@ pub mod message;
 pub mod pack;
 pub mod read;
 pub mod remote;
+mod staging;
 pub mod write;
 pub mod write_behind;
 
@@ -26,12 +28,12 @@ use std::time::{Duration, SystemTime};
 
 use gix::bstr::ByteSlice;
 
-use crate::error::{Error, Result, ResultExt};
+use crate::error::{code, Error, Result, ResultExt};
 pub use diff::Divergence;
 pub use history::HistoryEntry;
 pub use message::Message;
 pub use read::{Entry, EntryKind, Snapshot};
-pub use write::{Change, Outcome, RefError, Written};
+pub use write::{Change, RefError, Update, Written};
 
 /// The one ref that holds all shared state.
 pub const STATE_REF: &str = "refs/baton/state";
@@ -43,12 +45,10 @@ pub const STALE_LOCK: Duration = Duration::from_secs(60);
 /// An opened repository with the state ref.
 pub struct Store {
     repo: gix::Repository,
-    /// Objects are written to memory (for a pack), not to the object database.
-    in_memory: bool,
     /// The objects of the last chain this handle packed: the next chain
-    /// usually builds on its tip, and finds the trees it edits here instead
+    /// usually builds on its tip, and finds the trees it edits there instead
     /// of searching every pack on disk.
-    kept: std::cell::RefCell<gix::odb::memory::Storage>,
+    staging: staging::Staging,
     /// What to sync before a ref points at new objects (`core.fsync`).
     durability: fsync::Durability,
 }
@@ -56,12 +56,9 @@ pub struct Store {
 impl Store {
     /// Open the repository containing `dir` (like git, searching upwards).
     pub fn discover(dir: &Path) -> Result<Store> {
-        let repo = gix::discover(dir).map_err(|e| {
-            Error::environment(
-                "not_a_repository",
-                format!("{} is not in a git repository ({e})", dir.display()),
-            )
-            .with_hint("run baton inside a git repository, or pass -C <path>; `git init` creates one")
+        let repo = gix::discover(dir).map_err(|source| NotARepository {
+            dir: dir.to_owned(),
+            source: Box::new(source),
         })?;
         Ok(Store::with_caches(repo))
     }
@@ -90,8 +87,7 @@ impl Store {
         };
         Store {
             repo,
-            in_memory: false,
-            kept: Default::default(),
+            staging: Default::default(),
             durability,
         }
     }
@@ -99,8 +95,8 @@ impl Store {
     /// The same repository opened afresh (a handle that never looked at
     /// packs deleted since), keeping the objects this one kept.
     pub fn reopen(self) -> Result<Store> {
-        let fresh = Store::open(self.repo.path())?;
-        fresh.kept.replace(self.kept.take());
+        let mut fresh = Store::open(self.repo.path())?;
+        fresh.staging = self.staging;
         Ok(fresh)
     }
 
@@ -209,6 +205,24 @@ impl Store {
     /// The names of the configured git remotes.
     pub fn remote_names(&self) -> Vec<String> {
         self.repo.remote_names().iter().map(|n| n.to_string()).collect()
+    }
+}
+
+/// No git repository contains the directory baton runs in: what gix
+/// found, kept as the source.
+#[derive(Debug, thiserror::Error)]
+#[error("{} is not in a git repository ({source})", dir.display())]
+pub struct NotARepository {
+    pub dir: PathBuf,
+    // Boxed: gix's discovery error is large, and this travels in `Result`s.
+    source: Box<gix::Error>,
+}
+
+impl From<NotARepository> for Error {
+    fn from(e: NotARepository) -> Error {
+        Error::environment(code::NOT_A_REPOSITORY, e.to_string())
+            .with_hint("run baton inside a git repository, or pass -C <path>; `git init` creates one")
+            .with_source(e)
     }
 }
 

@@ -108,14 +108,7 @@ impl Store {
 
     /// The state at `commit`, or an empty state for `None`.
     pub fn snapshot_at(&self, commit: Option<ObjectId>) -> Result<Snapshot<'_>> {
-        let kept_tree = commit.and_then(|id| {
-            let kept = self.kept.borrow();
-            let (_, data) = kept.get(&id)?;
-            let tree = gix::objs::CommitRef::from_bytes(data, self.repo.object_hash())
-                .ok()?
-                .tree();
-            Some(tree)
-        });
+        let kept_tree = commit.and_then(|id| self.staging.tree_of(id));
         let tree = match commit {
             Some(_) if kept_tree.is_some() => kept_tree.expect("checked"),
             Some(id) => {

@@ -18,6 +18,7 @@ use gix::refs::Target;
 use gix::ObjectId;
 
 use super::fsync::Components;
+use super::staging::Sink;
 use super::{pack, HeldLock, Message, Snapshot, Store, STATE_REF};
 use crate::codec;
 use crate::error::{Error, Result, ResultExt};
@@ -42,8 +43,10 @@ enum Content {
     Blob(ObjectId),
 }
 
-/// What an operation decided after looking at the state.
-pub enum Outcome<T> {
+/// The update an operation asks of [`Store::update`], decided after looking
+/// at the state: write nothing, one commit, or a chain of commits; each
+/// with the operation's own result.
+pub enum Update<T> {
     /// Nothing to write (an idempotent repeat, a read): no commit.
     Unchanged(T),
     /// Write this change as one commit.
@@ -53,20 +56,32 @@ pub enum Outcome<T> {
     WriteEach(Vec<Change>, T),
 }
 
-/// An [`Outcome`] as the retry loop handles it: the changes owned, or
+impl<T> Update<T> {
+    /// The commits it asks for, in order (none when unchanged), and the
+    /// operation's result.
+    pub fn into_changes(self) -> (Vec<Change>, T) {
+        match self {
+            Update::Unchanged(value) => (Vec::new(), value),
+            Update::Write(change, value) => (vec![change], value),
+            Update::WriteEach(changes, value) => (changes, value),
+        }
+    }
+}
+
+/// An [`Update`] as the retry loop handles it: the changes owned, or
 /// borrowed from a caller that lands the same changes whatever the state.
 enum Plan<'c, T> {
     Unchanged(T),
     Chain(Cow<'c, [Change]>, T),
 }
 
-impl<T> From<Outcome<T>> for Plan<'static, T> {
-    fn from(outcome: Outcome<T>) -> Self {
-        match outcome {
-            Outcome::Unchanged(value) => Plan::Unchanged(value),
-            Outcome::Write(change, value) => Plan::Chain(Cow::Owned(vec![change]), value),
-            Outcome::WriteEach(changes, value) if changes.is_empty() => Plan::Unchanged(value),
-            Outcome::WriteEach(changes, value) => Plan::Chain(Cow::Owned(changes), value),
+impl<T> From<Update<T>> for Plan<'static, T> {
+    fn from(update: Update<T>) -> Self {
+        match update {
+            Update::Unchanged(value) => Plan::Unchanged(value),
+            Update::Write(change, value) => Plan::Chain(Cow::Owned(vec![change]), value),
+            Update::WriteEach(changes, value) if changes.is_empty() => Plan::Unchanged(value),
+            Update::WriteEach(changes, value) => Plan::Chain(Cow::Owned(changes), value),
         }
     }
 }
@@ -105,6 +120,8 @@ pub enum RefError {
     /// Anything else: I/O, permissions, an invalid name.
     Io(String),
 }
+
+impl std::error::Error for RefError {}
 
 impl std::fmt::Display for RefError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -181,11 +198,7 @@ impl Store {
     /// Run `op` against the current state and commit what it returns, with
     /// compare-and-swap on the ref; re-run it whenever the ref moved meanwhile.
     /// Fails with "no state" unless the state exists.
-    pub fn update<T>(
-        &self,
-        actor: &str,
-        mut op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
-    ) -> Result<Written<T>> {
+    pub fn update<T>(&self, actor: &str, mut op: impl FnMut(&Snapshot<'_>) -> Result<Update<T>>) -> Result<Written<T>> {
         self.update_with(actor, false, Objects::Loose, |snap| op(snap).map(Plan::from))
     }
 
@@ -200,7 +213,7 @@ impl Store {
         &self,
         actor: &str,
         merge: &[PathBuf],
-        mut op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
+        mut op: impl FnMut(&Snapshot<'_>) -> Result<Update<T>>,
     ) -> Result<Written<T>> {
         self.update_with(actor, false, Objects::Packed(merge.to_vec()), |snap| {
             op(snap).map(Plan::from)
@@ -217,7 +230,7 @@ impl Store {
     pub fn update_or_create<T>(
         &self,
         actor: &str,
-        mut op: impl FnMut(&Snapshot<'_>) -> Result<Outcome<T>>,
+        mut op: impl FnMut(&Snapshot<'_>) -> Result<Update<T>>,
     ) -> Result<Written<T>> {
         self.update_with(actor, true, Objects::Loose, |snap| op(snap).map(Plan::from))
     }
@@ -283,9 +296,9 @@ impl Store {
             };
             // What this attempt kept in memory never landed: another attempt
             // must not leave those objects out of its pack.
-            self.kept.take();
+            self.staging.forget();
             match err {
-                RefError::Io(why) => return Err(Error::git(format!("updating {STATE_REF}"), why)),
+                RefError::Io(why) => return Err(Error::git_says(format!("updating {STATE_REF}"), why)),
                 RefError::Locked { lock: Some(lock), .. } if lock.is_stale() => return Err(stale_lock(&lock)),
                 err if started.elapsed() >= WRITE_BUDGET => return Err(self.gave_up(&err, retries)),
                 _ => {
@@ -327,24 +340,16 @@ impl Store {
         objects: &Objects,
     ) -> Result<(ObjectId, Option<pack::Written>)> {
         let Objects::Packed(merge) = objects else {
-            return Ok((self.write_commits(snap, changes, actor)?, None));
+            return Ok((
+                self.write_commits(Sink::Database(&self.repo), snap, changes, actor)?,
+                None,
+            ));
         };
         // Built in memory, on top of the objects the last packed chain kept
         // (the next chain usually edits the trees its tip wrote).
-        let carried = self.kept.take();
-        let carried_ids: std::collections::HashSet<ObjectId> = carried.keys().copied().collect();
-        let mut repo = self.repo.clone();
-        repo.objects.set_object_memory(carried);
-        let mut staged = Store {
-            repo,
-            in_memory: true,
-            kept: Default::default(),
-            durability: self.durability,
-        };
-        let tip = staged.write_commits(snap, changes, actor)?;
-        let mut memory = staged.repo.objects.take_object_memory().unwrap_or_default();
-        drop(staged);
-        memory.retain(|id, _| !carried_ids.contains(id));
+        let staged = self.staging.begin(&self.repo);
+        let tip = self.write_commits(staged.target(), snap, changes, actor)?;
+        let memory = staged.into_new_objects();
         let entries: Vec<pack::Entry<'_>> = memory
             .iter()
             .map(|(id, (kind, data))| pack::Entry {
@@ -356,21 +361,21 @@ impl Store {
         let written = pack::write(&self.pack_dir(), &entries, merge, &self.durability)
             .map_err(|e| Error::io("writing the state objects as a pack", e))?;
         drop(entries);
-        self.kept.replace(tip_objects(memory, tip));
+        self.staging.carry(memory, tip);
         Ok((tip, Some(written)))
     }
 
     /// The commits of a chain, one per change, each on the one before.
-    fn write_commits(&self, snap: &Snapshot<'_>, changes: &[Change], actor: &str) -> Result<ObjectId> {
+    fn write_commits(&self, to: Sink<'_>, snap: &Snapshot<'_>, changes: &[Change], actor: &str) -> Result<ObjectId> {
         let mut parent = snap.commit;
         let mut base_tree = snap.tree;
         for change in changes {
-            let tree = self.write_tree(base_tree, change)?;
+            let tree = self.write_tree_to(to, base_tree, change)?;
             let parents: Vec<ObjectId> = parent.into_iter().collect();
-            parent = Some(self.write_commit_object(tree, &parents, &change.message, actor)?);
+            parent = Some(self.commit_object_to(to, tree, &parents, &change.message, actor)?);
             base_tree = tree;
         }
-        parent.ok_or_else(|| Error::git("writing the state", "no change to write"))
+        parent.ok_or_else(|| Error::git_says("writing the state", "no change to write"))
     }
 
     /// Where the object database keeps its packs (`.git/objects/pack`).
@@ -387,14 +392,18 @@ impl Store {
     /// tree has up to 256 shards), each a `stat` when the object is loose;
     /// the entries a change does not touch come from the existing state tree.
     pub fn write_tree(&self, base: ObjectId, change: &Change) -> Result<ObjectId> {
-        let mut editor = self
-            .repo
+        self.write_tree_to(Sink::Database(&self.repo), base, change)
+    }
+
+    fn write_tree_to(&self, to: Sink<'_>, base: ObjectId, change: &Change) -> Result<ObjectId> {
+        let mut editor = to
+            .repo()
             .edit_tree(base)
             .git_context(|| "reading the state tree".into())?
             .detach();
         let protect = self.protect_options();
         for (path, content) in &change.writes {
-            let blob = self.content_blob(path, content)?;
+            let blob = content_blob(to, path, content)?;
             for component in path.split('/') {
                 gix::validate::path::component(component.into(), None, protect)
                     .git_context(|| format!("placing {path} in the state tree"))?;
@@ -408,7 +417,7 @@ impl Store {
                 .remove(path.split('/'))
                 .git_context(|| format!("removing {path}"))?;
         }
-        editor.write(|tree| self.put_object(tree, "writing the state tree"))
+        editor.write(|tree| to.put_object(tree, "writing the state tree"))
     }
 
     /// Whether a change may place a file at `path`: every name component
@@ -418,18 +427,6 @@ impl Store {
         let protect = self.protect_options();
         path.split('/')
             .all(|c| gix::validate::path::component(c.into(), None, protect).is_ok())
-    }
-
-    /// The blob a change puts at `path`: written now, or checked to exist.
-    fn content_blob(&self, path: &str, content: &Content) -> Result<ObjectId> {
-        match content {
-            Content::Bytes(bytes) => self.write_blob(bytes).map_err(|e| e.context(format!("writing {path}"))),
-            Content::Blob(id) if self.repo.has_object(id) => Ok(*id),
-            Content::Blob(id) => Err(Error::git(
-                "writing the state tree",
-                format!("the object {id} at \"{path}\" could not be found"),
-            )),
-        }
     }
 
     /// The name rules gix applies when it writes a tree: git's defaults
@@ -446,6 +443,17 @@ impl Store {
     /// Write a commit object (author = actor, committer = this machine's git identity).
     pub fn write_commit_object(
         &self,
+        tree: ObjectId,
+        parents: &[ObjectId],
+        message: &Message,
+        actor: &str,
+    ) -> Result<ObjectId> {
+        self.commit_object_to(Sink::Database(&self.repo), tree, parents, message, actor)
+    }
+
+    fn commit_object_to(
+        &self,
+        to: Sink<'_>,
         tree: ObjectId,
         parents: &[ObjectId],
         message: &Message,
@@ -468,30 +476,12 @@ impl Store {
             message: message.render().into(),
             extra_headers: Vec::new(),
         };
-        self.put_object(&commit, "writing the state commit")
-    }
-
-    /// Write an object: to memory straight away when packing (nothing to
-    /// look up: a duplicate in a pack is harmless), else as a loose file
-    /// unless the database has it.
-    fn put_object<T: gix::objs::WriteTo>(&self, object: &T, what: &str) -> Result<ObjectId> {
-        if self.in_memory {
-            return gix::objs::Write::write(&self.repo.objects, object).git_context(|| what.into());
-        }
-        Ok(self.repo.write_object(object).git_context(|| what.into())?.detach())
+        to.put_object(&commit, "writing the state commit")
     }
 
     /// Store bytes as a blob.
     pub fn write_blob(&self, bytes: &[u8]) -> Result<ObjectId> {
-        if self.in_memory {
-            return gix::objs::Write::write_buf(&self.repo.objects, gix::objs::Kind::Blob, bytes)
-                .git_context(|| "writing a blob".into());
-        }
-        Ok(self
-            .repo
-            .write_blob(bytes)
-            .git_context(|| "writing a blob".into())?
-            .detach())
+        Sink::Database(&self.repo).put_blob(bytes)
     }
 
     /// Move the state ref from `old` to `new`, failing if it is no longer at `old`.
@@ -574,35 +564,16 @@ pub(crate) fn stale_lock(lock: &HeldLock) -> Error {
     .with_hint("`baton doctor --fix` removes a stale lock (check first that no git or baton process is running)")
 }
 
-/// Of a packed chain's objects, what the next chain needs: its tip commit
-/// and the trees of the tip's tree that were new (the next chain edits
-/// them). Not the blobs, nor the commits and trees before the tip: a long
-/// run's writer would otherwise carry every batch's ledger copies.
-fn tip_objects(mut memory: gix::odb::memory::Storage, tip: ObjectId) -> gix::odb::memory::Storage {
-    let mut keep = vec![tip];
-    let mut pending: Vec<ObjectId> = memory
-        .get(&tip)
-        .and_then(|(_, data)| gix::objs::CommitRef::from_bytes(data, tip.kind()).ok())
-        .map(|commit| vec![commit.tree()])
-        .unwrap_or_default();
-    while let Some(tree) = pending.pop() {
-        let Some((gix::objs::Kind::Tree, data)) = memory.get(&tree) else {
-            continue;
-        };
-        keep.push(tree);
-        if let Ok(decoded) = gix::objs::TreeRef::from_bytes(data, tree.kind()) {
-            pending.extend(
-                decoded
-                    .entries
-                    .iter()
-                    .filter(|e| e.mode.is_tree())
-                    .map(|e| e.oid.to_owned()),
-            );
-        }
+/// The blob a change puts at `path`: written now, or checked to exist.
+fn content_blob(to: Sink<'_>, path: &str, content: &Content) -> Result<ObjectId> {
+    match content {
+        Content::Bytes(bytes) => to.put_blob(bytes).map_err(|e| e.context(format!("writing {path}"))),
+        Content::Blob(id) if to.repo().has_object(id) => Ok(*id),
+        Content::Blob(id) => Err(Error::git_says(
+            "writing the state tree",
+            format!("the object {id} at \"{path}\" could not be found"),
+        )),
     }
-    let keep: std::collections::HashSet<ObjectId> = keep.into_iter().collect();
-    memory.retain(|id, _| keep.contains(id));
-    memory
 }
 
 /// Refuse a write whose new files already exist on the state it would land on.

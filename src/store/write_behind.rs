@@ -32,7 +32,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::fsync::Durability;
-use super::{pack, Change, Outcome, Snapshot, Store};
+use super::{pack, Change, Snapshot, Store, Update};
 use crate::error::{Error, Result};
 
 /// How many bytes of changes may wait for the writer; a caller queueing
@@ -54,10 +54,15 @@ const GATHER: Duration = Duration::from_millis(20);
 /// takes them all in.
 const MAX_OWN_PACKS: usize = 8;
 
-pub struct WriteBehind {
-    queue: Option<mpsc::Sender<Queued>>,
+/// The writer of one burst; `R` is what its last write decides and
+/// returns ([`WriteBehind::finish_with`]), as [`Store::update`] returns
+/// what its operation decides.
+pub struct WriteBehind<R> {
+    queue: Option<mpsc::Sender<Queued<R>>>,
     room: Arc<Room>,
-    worker: Option<JoinHandle<Result<()>>>,
+    /// The writer thread; it returns what the last write decided, or
+    /// nothing when the queue closed without a last write (the caller gave up).
+    worker: Option<JoinHandle<Result<Option<R>>>>,
 }
 
 /// The bytes queued and not yet taken by the writer.
@@ -89,32 +94,34 @@ impl Room {
     }
 }
 
-/// What a caller decides against the state a write lands on: changes to
-/// land in the same compare-and-swap (re-run when the ref moved).
-pub type Decide = Box<dyn FnMut(&Snapshot<'_>) -> Result<Vec<Change>> + Send>;
+/// What a caller decides against the state the last write lands on:
+/// changes to land behind everything queued, in the same compare-and-swap
+/// (re-run when the ref moved), and its result.
+pub type Decide<R> = Box<dyn FnMut(&Snapshot<'_>) -> Result<Update<R>> + Send>;
 
-enum Queued {
+enum Queued<R> {
     Change(Change),
     /// Nothing follows: the batch with this lands as the writer's one pack,
     /// followed by what the closure decides on the state it lands on.
-    Finish(Option<Decide>),
+    Finish(Decide<R>),
 }
 
-impl WriteBehind {
-    /// Land `first` now, on the caller's thread (its commit is on the ref
-    /// when this returns: a run's start record lands before any step runs),
-    /// then start the writer thread for the changes that follow; its commits
-    /// are authored by `actor`. When the writer stops on an error it raises
+impl<R: Send + 'static> WriteBehind<R> {
+    /// Land what `first` decides now, on the caller's thread (its commits
+    /// are on the ref when this returns: a run's start record lands before
+    /// any step runs), and return its result with the writer; then start
+    /// the writer thread for the changes that follow; its commits are
+    /// authored by `actor`. When the writer stops on an error it raises
     /// `alarm`, so the caller can stop producing work whose record would be
     /// lost; the error itself comes back from [`WriteBehind::push`] or
     /// [`WriteBehind::finish`].
-    pub fn start(
+    pub fn start<S>(
         store: &Store,
         actor: &str,
-        mut first: impl FnMut(&Snapshot<'_>) -> Result<Vec<Change>>,
+        first: impl FnMut(&Snapshot<'_>) -> Result<Update<S>>,
         alarm: Arc<AtomicBool>,
-    ) -> Result<WriteBehind> {
-        let written = store.update_packed(actor, &[], |snap| Ok(Outcome::WriteEach(first(snap)?, ())))?;
+    ) -> Result<(WriteBehind<R>, S)> {
+        let written = store.update_packed(actor, &[], first)?;
         let mut packs = OwnPacks {
             dir: store.pack_dir(),
             git_dir: store.git_dir().to_owned(),
@@ -125,24 +132,25 @@ impl WriteBehind {
             packs.add(index);
         }
         // The objects of the start's chain, for the writer's first chain to build on.
-        let kept = store.kept.take();
-        let (queue, pending) = mpsc::channel::<Queued>();
+        let staging = store.staging.hand_over();
+        let (queue, pending) = mpsc::channel::<Queued<R>>();
         let room = Arc::new(Room::default());
         let git_dir = store.repo.path().to_owned();
         let actor = actor.to_owned();
         let freed = room.clone();
         let worker = std::thread::spawn(move || {
-            let result = land_queued(&git_dir, &actor, &pending, &freed, &mut packs, kept);
+            let result = land_queued(&git_dir, &actor, &pending, &freed, &mut packs, staging);
             if result.is_err() {
                 alarm.store(true, Ordering::SeqCst);
             }
             result
         });
-        Ok(WriteBehind {
+        let writer = WriteBehind {
             queue: Some(queue),
             room,
             worker: Some(worker),
-        })
+        };
+        Ok((writer, written.value))
     }
 
     /// Queue `change` (waiting while the queue is full). Fails with the
@@ -166,33 +174,34 @@ impl WriteBehind {
 
     /// The writer ended before being told to finish, which it only does
     /// after an error: that error.
-    fn stopped(&mut self) -> Result<()> {
-        self.finish_inner().and(Err(Error::failed(
-            "state_writer_stopped",
-            "the state writer stopped before all changes were written",
-        )
-        .with_hint("run `baton doctor` to see the state")))
+    fn stopped<T>(&mut self) -> Result<T> {
+        self.join().and(Err(stopped()))
     }
 
-    /// Wait until everything queued has landed.
-    pub fn finish(self) -> Result<()> {
-        self.finish_with(None)
-    }
-
-    /// Like [`WriteBehind::finish`]; the last write also lands what `last`
-    /// decides on the state it lands on, after everything queued, in the
-    /// same compare-and-swap (a delivery's final phase with its run's end).
-    pub fn finish_with(mut self, last: Option<Decide>) -> Result<()> {
+    /// Wait until everything queued has landed, the last write landing
+    /// also what `last` decides on the state it lands on, after everything
+    /// queued, in the same compare-and-swap (a delivery's final phase with
+    /// its run's end); return what it decided.
+    pub fn finish_with(mut self, last: Decide<R>) -> Result<R> {
         if let Some(queue) = &self.queue {
             let _ = queue.send(Queued::Finish(last));
         }
-        self.finish_inner()
+        // No result: the writer stopped (on an error) before it took the last write.
+        self.join()?.ok_or_else(stopped)
     }
 
-    fn finish_inner(&mut self) -> Result<()> {
+    /// Give up without a last write: what was queued still lands; how the
+    /// writer fared.
+    pub fn close(mut self) -> Result<()> {
+        self.join().map(drop)
+    }
+
+    /// Close the queue and wait for the writer: what its last write
+    /// decided, if it took one.
+    fn join(&mut self) -> Result<Option<R>> {
         self.queue = None;
         match self.worker.take().map(JoinHandle::join) {
-            None => Ok(()),
+            None => Ok(None),
             Some(Ok(result)) => result,
             Some(Err(_)) => Err(
                 Error::failed("state_writer_panicked", "the state writer thread panicked")
@@ -202,27 +211,40 @@ impl WriteBehind {
     }
 }
 
+impl WriteBehind<()> {
+    /// Wait until everything queued has landed.
+    pub fn finish(self) -> Result<()> {
+        self.finish_with(Box::new(|_| Ok(Update::Unchanged(()))))
+    }
+}
+
+/// The writer ended before it was told to finish, which it only does
+/// after an error.
+fn stopped() -> Error {
+    Error::failed(
+        "state_writer_stopped",
+        "the state writer stopped before all changes were written",
+    )
+    .with_hint("run `baton doctor` to see the state")
+}
+
 /// The writer thread: land what is queued, batch by batch, until told to
 /// finish (or the queue is dropped); then leave one pack.
-fn land_queued(
+fn land_queued<R>(
     git_dir: &std::path::Path,
     actor: &str,
-    pending: &mpsc::Receiver<Queued>,
+    pending: &mpsc::Receiver<Queued<R>>,
     room: &Room,
     packs: &mut OwnPacks,
-    kept: gix::odb::memory::Storage,
-) -> Result<()> {
+    staging: super::staging::Staging,
+) -> Result<Option<R>> {
     let mut store: Option<Store> = None;
-    let mut kept = Some(kept);
-    let mut finished = false;
-    while !finished {
+    let mut staging = Some(staging);
+    let mut decided = None;
+    while decided.is_none() {
         let Ok(first) = pending.recv() else { break };
         let (batch, last) = gather(first, pending, room);
-        finished = last.is_some();
-        let mut last = last.flatten();
-        if batch.is_empty() && last.is_none() {
-            continue;
-        }
+        let finished = last.is_some();
         // Opened afresh for each batch: a repository handle that has
         // loaded a pack this writer then merged away must not look
         // for objects again (gix can panic when it re-reads a pack
@@ -230,8 +252,8 @@ fn land_queued(
         let fresh = match store.take() {
             Some(used) => used.reopen()?,
             None => {
-                let opened = Store::open(git_dir)?;
-                opened.kept.replace(kept.take().unwrap_or_default());
+                let mut opened = Store::open(git_dir)?;
+                opened.staging = staging.take().unwrap_or_default();
                 opened
             }
         };
@@ -241,29 +263,39 @@ fn land_queued(
         } else {
             Vec::new()
         };
-        let written = match &mut last {
-            None => fresh.write_each_packed(actor, &merge, &batch)?,
-            Some(decide) => fresh.update_packed(actor, &merge, |snap| {
-                let mut chain = batch.clone();
-                chain.extend(decide(snap)?);
-                Ok(Outcome::WriteEach(chain, ()))
-            })?,
+        let pack = match last {
+            None => fresh.write_each_packed(actor, &merge, &batch)?.pack,
+            Some(mut decide) => {
+                let written = fresh.update_packed(actor, &merge, |snap| {
+                    let (changes, value) = decide(snap)?.into_changes();
+                    let mut chain = batch.clone();
+                    chain.extend(changes);
+                    Ok(Update::WriteEach(chain, value))
+                })?;
+                if written.commit.is_none() {
+                    // Nothing landed (nothing queued, nothing decided): the
+                    // packs it was to take in are still there, to merge below.
+                    merge.into_iter().for_each(|index| packs.add(index));
+                }
+                decided = Some(written.value);
+                written.pack
+            }
         };
         drop(batch);
-        if let Some(index) = written.pack {
+        if let Some(index) = pack {
             packs.add(index);
         }
         store = Some(fresh);
     }
     packs.merge_all();
-    Ok(())
+    Ok(decided)
 }
 
 /// The batch that starts with `first`: what arrives within [`GATHER`] of
 /// it, up to a queue's worth, or until the caller says it is finished
 /// (then `Some`, with what the last write decides). Room is made in the
 /// queue as changes are taken.
-fn gather(first: Queued, pending: &mpsc::Receiver<Queued>, room: &Room) -> (Vec<Change>, Option<Option<Decide>>) {
+fn gather<R>(first: Queued<R>, pending: &mpsc::Receiver<Queued<R>>, room: &Room) -> (Vec<Change>, Option<Decide<R>>) {
     let deadline = std::time::Instant::now() + GATHER;
     let (mut batch, mut bytes) = (Vec::new(), 0);
     let mut next = Some(first);
@@ -373,16 +405,14 @@ impl OwnPacks {
     }
 }
 
-impl Drop for WriteBehind {
-    /// Whatever was queued still lands when the caller gives up early. A
-    /// caller that gives up without asking how the writer fared has already
-    /// failed; the writer's own error is then printed, not dropped.
+impl<R> Drop for WriteBehind<R> {
+    /// Whatever was queued still lands when the caller gives up early
+    /// (unwinding from a panic: every other path finishes the writer and
+    /// hears how it fared). The queue closes, and the thread is waited for.
     fn drop(&mut self) {
-        if let Err(e) = self.finish_inner() {
-            eprintln!("error: the state writer failed: {}", e.message);
-            if !e.hint.is_empty() {
-                eprintln!("hint: {}", e.hint);
-            }
+        self.queue = None;
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
         }
     }
 }

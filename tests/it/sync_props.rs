@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::sync_support::{files_at, Net, STATE_REF};
-use baton::store::{message, Change, Message, Outcome, Store};
+use baton::store::{message, Change, Message, Store, Update};
 use clap::Parser;
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -88,7 +88,7 @@ fn write_ledger(dir: &Path, run_id: &str) -> (String, String) {
                 .trailer(message::ACTOR, "agent:runner");
             let mut change = Change::new(msg);
             change.put_json(path.clone(), &body)?;
-            Ok(Outcome::Write(change, ()))
+            Ok(Update::Write(change, ()))
         })
         .expect("ledger written");
     let written = Store::discover(dir)

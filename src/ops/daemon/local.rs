@@ -46,7 +46,7 @@ pub(super) fn read_view(store: &Store) -> Option<View> {
 pub(super) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let dir = path
         .parent()
-        .ok_or_else(|| Error::io("writing a daemon file", "no directory"))?;
+        .ok_or_else(|| Error::io_says("writing a daemon file", "no directory"))?;
     // Only `.git/baton` itself is made: were the repository deleted meanwhile,
     // creating its parents would bring a `.git` back to life.
     match std::fs::create_dir(dir) {

@@ -28,7 +28,7 @@ pub(super) fn due_snapshot(
         None => None,
         Some(bytes) => match metrics::MetricsSnapshot::decode(&bytes) {
             Ok(p) => Some(p),
-            Err(e) if e.code == codec::NEWER_SCHEMA => {
+            Err(e) if e.is::<codec::NewerSchema>() => {
                 // Its totals count on from what a newer baton knows: rewriting
                 // it as this schema would lose them, and its fields.
                 report.reported.push(

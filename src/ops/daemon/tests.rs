@@ -174,7 +174,7 @@ fn running_run(s: &Session, n: u8, pid: u32) -> Result<()> {
     s.store.update("human:x", |_| {
         let mut change = Change::new(Message::new("a running run"));
         change.put_json(ledger::path(&id), &run)?;
-        Ok(StoreOutcome::Write(change, ()))
+        Ok(Update::Write(change, ()))
     })?;
     Ok(())
 }
@@ -361,7 +361,7 @@ fn statistics_that_do_not_parse_leave_the_journal_where_it_is() {
         .update("human:x", |_| {
             let mut change = Change::new(Message::new("broken statistics"));
             change.put(learn_stats::COMMANDS_PATH.to_owned(), b"schema = [".to_vec());
-            Ok(StoreOutcome::Write(change, ()))
+            Ok(Update::Write(change, ()))
         })
         .unwrap();
     apply(&dir, &mut now.clone(), &Op::Journal(0), &mut Children::default());

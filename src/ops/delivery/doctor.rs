@@ -12,7 +12,7 @@ use crate::finding::Finding;
 use crate::ids::{ClaimId, RunId};
 use crate::ops::Session;
 use crate::state;
-use crate::store::{message, Change, Message, Outcome, Snapshot};
+use crate::store::{message, Change, Message, Snapshot, Update};
 use crate::workflow::ledger::Run;
 
 /// Delivery checks for doctor: ledger vs claim vs workflow run; `fix`
@@ -45,7 +45,7 @@ fn apply_fixes(s: &Session, actor: &str, fixes: &[check::Fix]) -> Result<()> {
         let mut change = Change::default();
         let stopped = put_stopped(snap, fixes, s.now, &mut change)?;
         if stopped.is_empty() {
-            return Ok(Outcome::Unchanged(()));
+            return Ok(Update::Unchanged(()));
         }
         let mut msg = Message::new(format!(
             "delivery: stop {} delivery(ies) whose claim moved on",
@@ -57,7 +57,7 @@ fn apply_fixes(s: &Session, actor: &str, fixes: &[check::Fix]) -> Result<()> {
             msg = msg.trailer(message::SUBJECT, format!("delivery/{}", d.id));
         }
         change.message = msg;
-        Ok(Outcome::Write(change, ()))
+        Ok(Update::Write(change, ()))
     })?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use crate::ids::{Actor, RunId};
 use crate::ops::workflow::{self, Execution, Stopped};
 use crate::ops::{sync, Applied, Session};
 use crate::state;
-use crate::store::{Outcome, Snapshot};
+use crate::store::{Snapshot, Update};
 use crate::workflow::ledger::{Run, RunStatus};
 
 /// One delivery; refused when there is none.
@@ -79,7 +79,7 @@ fn land(
     s.apply(|snap| {
         let current = super::current(snap, d)?;
         let step = decide(snap, &current)?;
-        Ok(Outcome::Write(phase_change(&step, op, &actor)?, step))
+        Ok(Update::Write(phase_change(&step, op, &actor)?, step))
     })
 }
 

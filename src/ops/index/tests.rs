@@ -15,7 +15,7 @@ use crate::delivery::{self, Delivery};
 use crate::error::Result;
 use crate::ops::{repo, sync, Session};
 use crate::state;
-use crate::store::{Change, Message, Outcome};
+use crate::store::{Change, Message, Update};
 use crate::workflow::ledger::{self, Run};
 use crate::workflow::summary::Summary;
 
@@ -163,9 +163,9 @@ fn apply_write(s: &Session, id: u8, what: &Write) {
     let _ = s.store.update("human:test", |_| {
         let missing = change.is_empty();
         Ok(if missing {
-            Outcome::Unchanged(())
+            Update::Unchanged(())
         } else {
-            Outcome::Write(change.clone(), ())
+            Update::Write(change.clone(), ())
         })
     });
 }

@@ -10,12 +10,12 @@
 use std::collections::BTreeSet;
 use std::path::{Component, Path};
 
-use super::{execute, get, guard, named, no_run, record_change, refuse_unless_allowed, Execution, Session};
+use super::{execute, get, guard, named, no_run, record_change, refuse_unless_allowed, Execution, Session, Wrap};
 use crate::error::{Error, Result};
 use crate::ids::RunId;
 use crate::os;
 use crate::state;
-use crate::store::Outcome;
+use crate::store::Update;
 use crate::workflow::def::{self, Definition, Format};
 use crate::workflow::ledger::{self, Run, RunStatus, StepStatus};
 use crate::workflow::policy::{self, Refusal};
@@ -207,9 +207,9 @@ pub fn resume(s: &Session, plan: ResumePlan, how: &Execution) -> Result<Run> {
                 run.id
             )));
         }
-        Ok(Outcome::Write(resumed.clone(), ()))
+        Ok(Update::Write(resumed.clone(), ()))
     })?;
-    execute(s, &def, run, &selected, how, None, None)
+    execute(s, &def, run, &selected, how, None, Wrap::none()).map(|(run, ())| run)
 }
 
 #[cfg(test)]
