@@ -24,6 +24,7 @@ pub mod hooks;
 pub mod index;
 pub mod latest;
 pub mod learn;
+pub mod mcp;
 pub mod pool;
 pub mod repo;
 pub mod reservations;
