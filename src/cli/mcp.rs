@@ -2,7 +2,7 @@
 //! <client>`: arguments, and the rendering of what the install did.
 
 use clap::Subcommand;
-use serde_json::json;
+use serde::Serialize;
 
 use super::output::Output;
 use crate::error::Result;
@@ -38,6 +38,17 @@ pub enum McpCommand {
     },
 }
 
+/// `mcp install --json`: the file, whether it changed, and what the entry runs.
+#[derive(Serialize)]
+struct Installed<'a> {
+    path: &'a str,
+    changed: bool,
+    added: &'a [String],
+    notes: &'a [String],
+    command: &'a str,
+    args: Vec<String>,
+}
+
 /// `baton mcp`: serve until the client closes stdin. `-C` and `--actor` as given.
 pub fn run(dir: Option<&std::path::Path>, actor: Option<&str>, args: &McpArgs) -> Result<Output> {
     match &args.command {
@@ -61,7 +72,7 @@ pub fn run(dir: Option<&std::path::Path>, actor: Option<&str>, args: &McpArgs) -
                 baton: baton.clone(),
                 actor: as_actor.clone().unwrap_or(Launch::default_for(*client).actor),
             };
-            let done = crate::ops::mcp::install(&Session::open(dir, actor)?, *client, &launch, *force)?;
+            let done = mcp::install_entry(&Session::open(dir, actor)?, *client, &launch, *force)?;
             let mut text = if done.changed {
                 format!(
                     "installed the baton MCP server in {} ({})",
@@ -74,10 +85,15 @@ pub fn run(dir: Option<&std::path::Path>, actor: Option<&str>, args: &McpArgs) -
             for note in &done.notes {
                 text.push_str(&format!("\nnote: {note}"));
             }
-            Ok(Output::new(
-                json!({"path": done.path, "changed": done.changed, "added": done.added, "notes": done.notes, "command": [&launch.baton], "args": launch.args()}),
-                text,
-            ))
+            let document = Installed {
+                path: done.path,
+                changed: done.changed,
+                added: &done.added,
+                notes: &done.notes,
+                command: &launch.baton,
+                args: launch.args(),
+            };
+            Ok(Output::new(super::messages::value(&document), text))
         }
     }
 }

@@ -19,6 +19,10 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::ids::Actor;
+use crate::learn::hooks::Install;
+use crate::ops::learn::write_whole;
+use crate::ops::Session;
+use install::{Client, Launch};
 
 /// Where and as whom the server acts: `-C` and the actor, fixed for the
 /// session; each tool call opens the repository afresh (its state and
@@ -56,6 +60,30 @@ pub fn serve(place: Place) -> Result<()> {
         .build()
         .map_err(|e| Error::io("starting the MCP server's runtime", e))?;
     runtime.block_on(server::run(place))
+}
+
+/// Read the client's file, merge, and write it whole (then renamed, so a
+/// client reading it never sees half a file) when it changed.
+/// `mcp install <client>`: the merge is [`install::install`]; this reads and writes the file.
+pub fn install_entry(s: &Session, client: Client, launch: &Launch, force: bool) -> Result<Install> {
+    let root = s.store.work_dir().ok_or_else(|| {
+        Error::environment(
+            "no_work_tree",
+            "this repository has no work tree to install an MCP entry in",
+        )
+        .with_hint("run it in a clone with a work tree")
+    })?;
+    let path = root.join(client.path());
+    let existing = match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+    };
+    let done = install::install(client, existing.as_deref(), launch, force)?;
+    if done.changed {
+        write_whole(&path, &done.content)?;
+    }
+    Ok(done)
 }
 
 #[cfg(test)]

@@ -24,7 +24,6 @@ pub mod hooks;
 pub mod index;
 pub mod latest;
 pub mod learn;
-pub mod mcp;
 pub mod pool;
 pub mod repo;
 pub mod reservations;
