@@ -24,6 +24,7 @@ pub struct McpArgs {
 pub enum McpCommand {
     /// Write or merge the client's project MCP entry for `baton mcp` (claude, codex, gemini, opencode).
     Install {
+        /// The MCP client: claude, codex, gemini or opencode.
         #[arg(value_parser = Client::parse)]
         client: Client,
         /// The path of the baton the client starts.
