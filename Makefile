@@ -39,7 +39,7 @@ install-test:
 	"$$root/bin/baton" selftest
 
 bench:
-	$(CARGO) bench --bench cli && $(CARGO) bench --bench sync && $(CARGO) bench --bench workflow && $(CARGO) bench --bench delivery && $(CARGO) bench --bench daemon && $(CARGO) bench --bench learn && $(CARGO) bench --bench listing && $(CARGO) bench --bench reservations
+	$(CARGO) bench --bench cli && $(CARGO) bench --bench sync && $(CARGO) bench --bench workflow && $(CARGO) bench --bench delivery && $(CARGO) bench --bench daemon && $(CARGO) bench --bench learn && $(CARGO) bench --bench listing && $(CARGO) bench --bench reservations && $(CARGO) bench --bench startup
 
 demo:
 	$(CARGO) build

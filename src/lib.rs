@@ -72,3 +72,5 @@ mod testing;
 
 pub use error::{Error, Kind, Result};
 pub mod learn;
+/// `baton mcp`: the operations as tools of an MCP server (the async runtime lives only here).
+pub mod mcp;

@@ -11,12 +11,14 @@ mod delivery;
 mod doctor;
 mod help;
 mod learn;
+mod mcp;
 mod messages;
 mod output;
 mod pool;
 mod repo;
 mod reservations;
 mod selftest;
+mod selftest_mcp;
 mod sync;
 mod workflow;
 
@@ -90,6 +92,8 @@ pub enum Command {
     Man(ManArgs),
     /// Print the actor baton acts as here, and where it came from.
     Whoami,
+    /// Serve baton's operations as MCP tools on stdin/stdout; `mcp install <client>` writes a client's entry for it.
+    Mcp(mcp::McpArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -166,6 +170,7 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Man(args) => man(args),
         Command::Selftest(args) => selftest::run(args.keep),
         Command::Whoami => whoami(&open()?),
+        Command::Mcp(args) => mcp::run(cli.dir.as_deref(), cli.actor.as_deref(), args),
         Command::Init(args) => repo::init(&open()?, args),
         Command::Log(args) => repo::log_command(&opened()?, args),
         Command::Sync(args) => sync::run(&open()?, args),

@@ -218,6 +218,8 @@ fn expiry_pool_and_history(s: &mut Scenario) -> anyhow::Result<()> {
     delivery_scenario(s)?;
     daemon_scenario(s)?;
     learn_scenario(s)?;
+    let mcp = super::selftest_mcp::scenario(&s.exe, &s.repo);
+    s.steps.extend(mcp?);
     sync_scenario(s)
 }
 

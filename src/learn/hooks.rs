@@ -31,6 +31,7 @@
 mod install;
 
 pub use install::{install, opencode_plugin, shell_quote, HookCommand, Install, Target, CODEX_TRUST, OPENCODE_PLUGIN};
+pub(crate) use install::{object_at, settings};
 
 use serde_json::{json, Map, Value};
 

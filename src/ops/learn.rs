@@ -483,7 +483,7 @@ pub fn install_hooks(s: &Session, target: Target, how: &HookCommand) -> Result<I
     Ok(done)
 }
 
-fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
+pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     let tmp = path.with_extension(format!("baton-tmp.{}", std::process::id()));

@@ -35,6 +35,7 @@ mod layers;
 mod learn;
 mod learn_deletes;
 mod learn_policy;
+mod mcp;
 mod packs;
 mod pool;
 mod quarantine_edges;

@@ -16,15 +16,18 @@ const OPENCODE_GROUPS: &[&str] = &[
 fn leaves() -> Vec<(Vec<String>, Vec<String>)> {
     fn walk(cmd: &clap::Command, path: Vec<String>, out: &mut Vec<(Vec<String>, Vec<String>)>) {
         let subs: Vec<_> = cmd.get_subcommands().filter(|s| s.get_name() != "help").collect();
-        if subs.is_empty() {
+        // A command that runs by itself too (`baton mcp`, besides `baton mcp install`) is a leaf as well.
+        if subs.is_empty() || !cmd.is_subcommand_required_set() {
             let flags = cmd
                 .get_arguments()
                 .filter(|a| !a.is_global_set())
                 .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
                 .filter(|l| l != "--help" && l != "--version")
                 .collect();
-            out.push((path, flags));
-            return;
+            out.push((path.clone(), flags));
+            if subs.is_empty() {
+                return;
+            }
         }
         for s in subs {
             let mut p = path.clone();

@@ -290,14 +290,8 @@ pub fn install(target: Target, existing: Option<&[u8]>, how: &HookCommand) -> Re
     if target == Target::Opencode {
         return install_file(path, existing, opencode_plugin(how).as_bytes());
     }
-    let mut root = match existing.filter(|b| !b.iter().all(u8::is_ascii_whitespace)) {
-        None => Value::Object(Map::new()),
-        Some(bytes) => serde_json::from_slice::<Value>(bytes).map_err(|e| {
-            Error::invalid("invalid_settings", format!("{path} is not valid JSON ({e})"))
-                .with_hint(format!("fix {path} (or move it away), then run the install again"))
-        })?,
-    };
-    let hooks = object_at(&mut root, path, "the file", "hooks")?;
+    let mut root = settings(path, existing)?;
+    let hooks = object_at(&mut root, path, "the file", "hooks", "event names to hook lists")?;
     let mut added = Vec::new();
     for want in wanted(target, how) {
         if add_hook(hooks, path, &want)? {
@@ -352,12 +346,26 @@ fn install_file(path: &'static str, existing: Option<&[u8]>, content: &[u8]) -> 
     }
 }
 
-/// `parent[key]` as an object, created when absent; anything else is a conflict.
-fn object_at<'a>(
+/// A client's JSON settings file as it is (an object when absent or
+/// blank); one that does not parse is refused, never overwritten.
+pub(crate) fn settings(path: &str, existing: Option<&[u8]>) -> Result<Value> {
+    match existing.filter(|b| !b.iter().all(u8::is_ascii_whitespace)) {
+        None => Ok(Value::Object(Map::new())),
+        Some(bytes) => serde_json::from_slice::<Value>(bytes).map_err(|e| {
+            Error::invalid("invalid_settings", format!("{path} is not valid JSON ({e})"))
+                .with_hint(format!("fix {path} (or move it away), then run the install again"))
+        }),
+    }
+}
+
+/// `parent[key]` as an object, created when absent; anything else is a
+/// conflict. `holds` says what the object maps, for the hint.
+pub(crate) fn object_at<'a>(
     parent: &'a mut Value,
     path: &str,
     parent_name: &str,
     key: &str,
+    holds: &str,
 ) -> Result<&'a mut Map<String, Value>> {
     let Value::Object(map) = parent else {
         return Err(conflict(
@@ -372,7 +380,7 @@ fn object_at<'a>(
         _ => Err(conflict(
             path,
             format!("`{key}` is not an object"),
-            format!("`{key}` must map event names to hook lists; fix it by hand"),
+            format!("`{key}` must map {holds}; fix it by hand"),
         )),
     }
 }
