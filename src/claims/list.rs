@@ -1,11 +1,12 @@
 //! What `claims list` shows: the claims a filter keeps, in natural id order
 //! (T-2 before T-10), active work unless `--all` or `--state` asks for
-//! history, at most `--limit`. One pure function over claim rows ([`Row`]), so any
-//! source of claims (the state, the read index) feeds it alike.
+//! history, at most `--limit`. One pure function over claim rows, owned
+//! ([`Row`]) or borrowed from the read index ([`super::RowRef`]), so any
+//! source of claims feeds it alike.
 
 use std::cmp::Ordering;
 
-use super::{ClaimState, Row};
+use super::{ClaimState, Listed};
 use crate::ids::{Actor, AgentId};
 
 /// Filters of `claims list`.
@@ -24,25 +25,26 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub fn matches(&self, c: &Row) -> bool {
+    pub fn matches(&self, c: &impl Listed) -> bool {
+        let state = c.state();
         let shown = match self.state {
-            Some(s) => c.state == s,
-            None => self.all || c.state.is_held(),
+            Some(s) => state == s,
+            None => self.all || state.is_held(),
         };
         shown
-            && self.owner.as_ref().is_none_or(|o| &c.owner == o)
-            && self.agent.as_ref().is_none_or(|a| c.agent.as_ref() == Some(a))
+            && self.owner.as_ref().is_none_or(|o| c.owner_is(o))
+            && self.agent.as_ref().is_none_or(|a| c.agent_is(a))
             && self
                 .to
                 .as_ref()
-                .is_none_or(|t| c.state == ClaimState::HandoffPending && c.handoff_to.as_ref() == Some(t))
+                .is_none_or(|t| state == ClaimState::HandoffPending && c.handoff_to_is(t))
     }
 }
 
 /// The claims `filter` keeps, sorted naturally by id, cut at its limit.
-pub fn select(claims: impl IntoIterator<Item = Row>, filter: &Filter) -> Vec<Row> {
-    let mut kept: Vec<Row> = claims.into_iter().filter(|c| filter.matches(c)).collect();
-    kept.sort_by(|a, b| natural_cmp(a.id.as_str(), b.id.as_str()));
+pub fn select<R: Listed>(claims: impl IntoIterator<Item = R>, filter: &Filter) -> Vec<R> {
+    let mut kept: Vec<R> = claims.into_iter().filter(|c| filter.matches(c)).collect();
+    kept.sort_by(|a, b| natural_cmp(a.id(), b.id()));
     if let Some(limit) = filter.limit {
         kept.truncate(limit);
     }

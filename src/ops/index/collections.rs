@@ -5,7 +5,7 @@
 use chrono::DateTime;
 
 use super::{Collection, Dec, Enc};
-use crate::claims::{self, Claim, ClaimState, Row};
+use crate::claims::{self, Claim, ClaimState, Row, RowRef};
 use crate::delivery::{self, Delivery};
 use crate::error::Result;
 use crate::ids::{Actor, AgentId, ClaimId};
@@ -42,21 +42,39 @@ impl Collection for Claims {
     }
 
     fn decode(input: &mut Dec<'_>) -> Option<Row> {
+        let row = Claims::decode_ref(input)?;
         Some(Row {
-            id: ClaimId::parse(input.str()?).ok()?,
-            state: *ClaimState::ALL.get(usize::from(input.u8()?))?,
-            owner: Actor::parse(input.str()?).ok()?,
-            agent: match input.opt_str()? {
+            id: ClaimId::parse(row.id).ok()?,
+            state: row.state,
+            owner: Actor::parse(row.owner).ok()?,
+            agent: match row.agent {
                 Some(a) => Some(AgentId::parse(a).ok()?),
                 None => None,
             },
-            handoff_to: match input.opt_str()? {
+            handoff_to: match row.handoff_to {
                 Some(a) => Some(Actor::parse(a).ok()?),
                 None => None,
             },
+            generation: row.generation,
+            updated_at: row.updated_at,
+            json: row.json.to_owned(),
+        })
+    }
+}
+
+impl Claims {
+    /// A row as [`Collection::decode`] reads it, borrowed from the file's
+    /// bytes and not checked again (its checksum was).
+    pub fn decode_ref<'a>(input: &mut Dec<'a>) -> Option<RowRef<'a>> {
+        Some(RowRef {
+            id: input.str()?,
+            state: *ClaimState::ALL.get(usize::from(input.u8()?))?,
+            owner: input.str()?,
+            agent: input.opt_str()?,
+            handoff_to: input.opt_str()?,
             generation: input.u64()?,
             updated_at: DateTime::from_timestamp(input.i64()?, 0)?,
-            json: input.str()?.to_owned(),
+            json: input.str()?,
         })
     }
 }

@@ -22,6 +22,7 @@
 
 mod codec;
 mod collections;
+mod listing;
 mod reserved;
 #[cfg(test)]
 mod tests;
@@ -32,6 +33,7 @@ use gix::ObjectId;
 
 pub use codec::{Dec, Enc};
 pub use collections::{Claims, Deliveries, Runs};
+pub use listing::with_claim_rows;
 pub use reserved::{read_held, write_held, Reserved};
 
 use crate::doctor::IndexStanding as Standing;
@@ -116,7 +118,20 @@ fn items<C: Collection>(store: &Store, snap: &Snapshot<'_>) -> Result<Vec<Item<C
         return Ok(Vec::new());
     };
     let path = file::<C>(store);
-    let items = match read::<C>(&path) {
+    refresh::<C>(store, snap, key, &path, read::<C>(&path))
+}
+
+/// `indexed` (what the file at `path` held, if it read) as the items of
+/// tree `key`: kept when it is that tree's, else brought up to date or
+/// rebuilt, and written back.
+fn refresh<C: Collection>(
+    store: &Store,
+    snap: &Snapshot<'_>,
+    key: ObjectId,
+    path: &Path,
+    indexed: Option<(ObjectId, Vec<Item<C::Row>>)>,
+) -> Result<Vec<Item<C::Row>>> {
+    let items = match indexed {
         Some((indexed, items)) if indexed == key => return Ok(items),
         Some((indexed, items)) => match update::<C>(store, snap, indexed, key, items) {
             Ok(items) => items,
@@ -124,7 +139,7 @@ fn items<C: Collection>(store: &Store, snap: &Snapshot<'_>) -> Result<Vec<Item<C
         },
         None => build::<C>(snap)?,
     };
-    write::<C>(store, &path, key, &items);
+    write::<C>(store, path, key, &items);
     Ok(items)
 }
 
@@ -210,11 +225,37 @@ fn encode<C: Collection>(items: &[Item<C::Row>]) -> Vec<u8> {
 /// The index file's tree and items; `None` when it is missing, corrupt, or
 /// written by another version of baton (which may make rows differently).
 fn read<C: Collection>(path: &Path) -> Option<(ObjectId, Vec<Item<C::Row>>)> {
-    let data = std::fs::read(path).ok()?;
-    decode::<C>(&data)
+    decode::<C>(&read_file(path)?)
+}
+
+/// An index file's bytes, if it can be read.
+fn read_file(path: &Path) -> Option<Vec<u8>> {
+    std::fs::read(path).ok()
 }
 
 fn decode<C: Collection>(data: &[u8]) -> Option<(ObjectId, Vec<Item<C::Row>>)> {
+    let (key, body) = split::<C>(data)?;
+    let mut items = Vec::new();
+    let complete = walk(body, |path, row| {
+        let row = match row {
+            None => None,
+            Some(mut row) => {
+                let decoded = C::decode(&mut row)?;
+                row.is_empty().then_some(Some(decoded))?
+            }
+        };
+        items.push(Item {
+            path: path.to_owned(),
+            row,
+        });
+        Some(())
+    });
+    complete.then_some((key, items))
+}
+
+/// An index file's tree and body, when its header is this version's for
+/// `C` and the body is whole (its length and checksum).
+fn split<C: Collection>(data: &[u8]) -> Option<(ObjectId, &[u8])> {
     let newline = data.iter().position(|&b| b == b'\n')?;
     let (line, body) = (std::str::from_utf8(&data[..newline]).ok()?, &data[newline + 1..]);
     let fields: Vec<&str> = line.split(' ').collect();
@@ -227,31 +268,34 @@ fn decode<C: Collection>(data: &[u8]) -> Option<(ObjectId, Vec<Item<C::Row>>)> {
     if len.parse::<usize>().ok()? != body.len() || u32::from_str_radix(crc, 16).ok()? != crc32fast::hash(body) {
         return None;
     }
-    let key = ObjectId::from_hex(key.as_bytes()).ok()?;
+    Some((ObjectId::from_hex(key.as_bytes()).ok()?, body))
+}
+
+/// Hands each item of `body` to `each` in order: its path, and its row's
+/// bytes (`None`: it does not parse). False when the body is malformed or
+/// `each` refuses an item: the paths must strictly increase, as written,
+/// and nothing may follow the last item.
+fn walk<'a>(body: &'a [u8], mut each: impl FnMut(&'a str, Option<Dec<'a>>) -> Option<()>) -> bool {
     let mut input = Dec(body);
-    let count = usize::try_from(input.u64()?).ok()?;
-    let mut items = Vec::with_capacity(count.min(body.len()));
-    for _ in 0..count {
-        let path = input.str()?.to_owned();
-        let row = match input.u8()? {
-            0 => None,
-            1 => {
-                let mut row = Dec(input.bytes()?);
-                let decoded = C::decode(&mut row)?;
-                if !row.is_empty() {
-                    return None;
-                }
-                Some(decoded)
+    let mut last: Option<&str> = None;
+    let walked = (|| {
+        let count = input.u64()?;
+        for _ in 0..count {
+            let path = input.str()?;
+            if last.is_some_and(|last| last >= path) {
+                return None;
             }
-            _ => return None,
-        };
-        // In strictly increasing path order, as written.
-        if items.last().is_some_and(|last: &Item<C::Row>| last.path >= path) {
-            return None;
+            last = Some(path);
+            let row = match input.u8()? {
+                0 => None,
+                1 => Some(Dec(input.bytes()?)),
+                _ => return None,
+            };
+            each(path, row)?;
         }
-        items.push(Item { path, row });
-    }
-    input.is_empty().then_some((key, items))
+        Some(())
+    })();
+    walked.is_some() && input.is_empty()
 }
 
 /// Best effort: an index that cannot be written is rebuilt next time.
