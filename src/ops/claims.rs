@@ -363,5 +363,10 @@ pub fn summary(s: &Session) -> Result<Summary> {
 /// ([`claims::select`]); the rows are borrowed from the read index, so a
 /// listing of every claim copies none of them.
 pub fn list<T>(s: &Session, filter: &Filter, show: impl FnOnce(&[RowRef<'_>]) -> T) -> Result<T> {
-    index::with_claim_rows(&s.store, &s.snapshot()?, |rows| show(&claims::select(rows, filter)))
+    index::with_claim_rows(
+        &s.store,
+        &s.snapshot()?,
+        |row| filter.matches(row),
+        |rows| show(&claims::select(rows, filter)),
+    )
 }

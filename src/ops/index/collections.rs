@@ -2,6 +2,8 @@
 //! claims field by field (there may be 100 000 of them, read on every
 //! listing), run summaries and delivery rows as JSON (tens to hundreds).
 
+use std::cmp::Ordering;
+
 use chrono::DateTime;
 
 use super::{Collection, Dec, Enc};
@@ -39,6 +41,14 @@ impl Collection for Claims {
         out.u64(row.generation);
         out.i64(row.updated_at.timestamp());
         out.str(&row.json);
+    }
+
+    /// Natural id order, as `claims list` shows them, so a listing's sort
+    /// finds its rows already in order (one comparison a row instead of
+    /// ~17 at 100 000 claims). A file that does not parse sorts by its path.
+    fn order(a: (&str, Option<&Row>), b: (&str, Option<&Row>)) -> Ordering {
+        let (ka, kb) = (a.1.map_or(a.0, |r| r.id.as_str()), b.1.map_or(b.0, |r| r.id.as_str()));
+        claims::natural_cmp(ka, kb).then_with(|| a.0.cmp(b.0))
     }
 
     fn decode(input: &mut Dec<'_>) -> Option<Row> {

@@ -4,15 +4,22 @@
 //! 100 000 claims is then a pass over one file. Otherwise the rows are
 //! brought up to date as every read does, and lent from the owned rows.
 
-use super::{broken, file, read_file, refresh, split, Claims, Collection};
+use super::{broken, file, read_file, refresh, resolve, split, Claims, Collection};
 use crate::claims::{Row, RowRef};
 use crate::error::Result;
 use crate::ids::AgentId;
 use crate::store::{Snapshot, Store};
 
-/// `show` applied to every claim's row in tree order, refused as
-/// [`super::strict_rows`] refuses (the first claim file that does not parse).
-pub fn with_claim_rows<T>(store: &Store, snap: &Snapshot<'_>, show: impl FnOnce(Vec<RowRef<'_>>) -> T) -> Result<T> {
+/// `show` applied to the claims' rows `keep` keeps, in natural id order
+/// (the index's order for claims), refused as [`super::strict_rows`]
+/// refuses (the first claim file in tree order that does not parse, kept
+/// or not).
+pub fn with_claim_rows<T>(
+    store: &Store,
+    snap: &Snapshot<'_>,
+    keep: impl Fn(&RowRef<'_>) -> bool,
+    show: impl FnOnce(Vec<RowRef<'_>>) -> T,
+) -> Result<T> {
     let Some(key) = snap.subtree(Claims::DIR)? else {
         return Ok(show(Vec::new()));
     };
@@ -20,7 +27,7 @@ pub fn with_claim_rows<T>(store: &Store, snap: &Snapshot<'_>, show: impl FnOnce(
     let data = read_file(&path);
     if let Some((indexed, body)) = data.as_deref().and_then(split::<Claims>) {
         if indexed == key {
-            match borrow(body) {
+            match borrow(body, &keep) {
                 Some(Ok(rows)) => return Ok(show(rows)),
                 // Its error, unless it reads now: then as below.
                 Some(Err(path)) => drop(broken::<Claims>(snap, path)?),
@@ -35,13 +42,7 @@ pub fn with_claim_rows<T>(store: &Store, snap: &Snapshot<'_>, show: impl FnOnce(
         &path,
         data.as_deref().and_then(super::decode::<Claims>),
     )?;
-    let mut rows: Vec<Row> = Vec::with_capacity(items.len());
-    for item in items {
-        rows.push(match item.row {
-            Some(row) => row,
-            None => broken::<Claims>(snap, &item.path)?,
-        });
-    }
+    let rows: Vec<Row> = resolve::<Claims>(snap, items)?;
     // The actors as the index keeps them: as they print.
     let actors: Vec<(String, Option<String>)> = rows
         .iter()
@@ -60,24 +61,34 @@ pub fn with_claim_rows<T>(store: &Store, snap: &Snapshot<'_>, show: impl FnOnce(
             updated_at: r.updated_at,
             json: &r.json,
         })
+        .filter(|r| keep(r))
         .collect();
     Ok(show(borrowed))
 }
 
-/// Every row of a claims index body, borrowed; `Err` with the path of the
-/// first claim that does not parse; `None` when the body is malformed.
-fn borrow(body: &[u8]) -> Option<std::result::Result<Vec<RowRef<'_>>, &str>> {
+/// The rows of a claims index body `keep` keeps, borrowed; `Err` with the
+/// first path (tree order) of a claim that does not parse; `None` when the
+/// body is malformed.
+fn borrow<'a>(
+    body: &'a [u8],
+    keep: &impl Fn(&RowRef<'_>) -> bool,
+) -> Option<std::result::Result<Vec<RowRef<'a>>, &'a str>> {
     let mut rows = Vec::new();
     let mut unparsed = None;
     let complete = super::walk(body, |path, row| {
         match row {
             None => {
-                unparsed.get_or_insert(path);
+                if unparsed.is_none_or(|first| path < first) {
+                    unparsed = Some(path);
+                }
             }
-            Some(mut row) => {
-                rows.push(Claims::decode_ref(&mut row)?);
-                if !row.is_empty() {
+            Some(mut bytes) => {
+                let row = Claims::decode_ref(&mut bytes)?;
+                if !bytes.is_empty() {
                     return None;
+                }
+                if keep(&row) {
+                    rows.push(row);
                 }
             }
         }

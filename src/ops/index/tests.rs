@@ -191,6 +191,14 @@ fn full<T, R>(loaded: state::Loaded<T>, row: impl Fn(&T) -> R) -> Answer<R> {
     out
 }
 
+/// Claims read in tree order, in the order the index keeps them: natural
+/// id order (the sort is stable: equal ids stay in tree order, as the
+/// index breaks ties by path).
+fn in_listing_order(mut all: Vec<Claim>) -> Vec<Claim> {
+    all.sort_by(|a, b| claims::natural_cmp(a.id.as_str(), b.id.as_str()));
+    all
+}
+
 /// A claim row's fields as text, to compare borrowed rows with owned ones.
 type Fields = (
     String,
@@ -218,9 +226,15 @@ fn fields(r: &RowRef<'_>) -> Fields {
 
 /// The rows `claims list` borrows: those of the strict full read, or its error.
 fn check_borrowed(s: &Session, snap: &crate::store::Snapshot<'_>) {
-    let borrowed = with_claim_rows(&s.store, snap, |rows| rows.iter().map(fields).collect::<Vec<_>>());
+    let borrowed = with_claim_rows(
+        &s.store,
+        snap,
+        |_| true,
+        |rows| rows.iter().map(fields).collect::<Vec<_>>(),
+    );
     let full_strict = state::all_claims(snap).map(|c| {
-        c.iter()
+        in_listing_order(c)
+            .iter()
             .map(|c| {
                 let r = Row::of(c);
                 (
@@ -260,7 +274,7 @@ fn check(s: &Session) {
     assert_eq!(answer(rows::<Deliveries>(&s.store, &snap).unwrap()), deliveries_full);
     // The strict answer refuses exactly as the strict full read does.
     let strict = strict_rows::<Claims>(&s.store, &snap).map_err(|e| e.message);
-    let full_strict = state::all_claims(&snap).map(|c| c.iter().map(Row::of).collect::<Vec<_>>());
+    let full_strict = state::all_claims(&snap).map(|c| in_listing_order(c).iter().map(Row::of).collect::<Vec<_>>());
     assert_eq!(strict, full_strict.map_err(|e| e.message));
     // Asked again, the answer comes from the index as written.
     assert_eq!(answer(rows::<Claims>(&s.store, &snap).unwrap()), claims_full);
