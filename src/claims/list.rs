@@ -1,11 +1,12 @@
 //! What `claims list` shows: the claims a filter keeps, in natural id order
 //! (T-2 before T-10), active work unless `--all` or `--state` asks for
-//! history, at most `--limit`. One pure function over claim rows ([`Row`]), so any
-//! source of claims (the state, the read index) feeds it alike.
+//! history, at most `--limit`. One pure function over claim rows, owned
+//! ([`Row`]) or borrowed from the read index ([`super::RowRef`]), so any
+//! source of claims feeds it alike.
 
 use std::cmp::Ordering;
 
-use super::{ClaimState, Row};
+use super::{ClaimState, Listed};
 use crate::ids::{Actor, AgentId};
 
 /// Filters of `claims list`.
@@ -24,25 +25,26 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub fn matches(&self, c: &Row) -> bool {
+    pub fn matches(&self, c: &impl Listed) -> bool {
+        let state = c.state();
         let shown = match self.state {
-            Some(s) => c.state == s,
-            None => self.all || c.state.is_held(),
+            Some(s) => state == s,
+            None => self.all || state.is_held(),
         };
         shown
-            && self.owner.as_ref().is_none_or(|o| &c.owner == o)
-            && self.agent.as_ref().is_none_or(|a| c.agent.as_ref() == Some(a))
+            && self.owner.as_ref().is_none_or(|o| c.owner_is(o))
+            && self.agent.as_ref().is_none_or(|a| c.agent_is(a))
             && self
                 .to
                 .as_ref()
-                .is_none_or(|t| c.state == ClaimState::HandoffPending && c.handoff_to.as_ref() == Some(t))
+                .is_none_or(|t| state == ClaimState::HandoffPending && c.handoff_to_is(t))
     }
 }
 
 /// The claims `filter` keeps, sorted naturally by id, cut at its limit.
-pub fn select(claims: impl IntoIterator<Item = Row>, filter: &Filter) -> Vec<Row> {
-    let mut kept: Vec<Row> = claims.into_iter().filter(|c| filter.matches(c)).collect();
-    kept.sort_by(|a, b| natural_cmp(a.id.as_str(), b.id.as_str()));
+pub fn select<R: Listed>(claims: impl IntoIterator<Item = R>, filter: &Filter) -> Vec<R> {
+    let mut kept: Vec<R> = claims.into_iter().filter(|c| filter.matches(c)).collect();
+    kept.sort_by(|a, b| natural_cmp(a.id(), b.id()));
     if let Some(limit) = filter.limit {
         kept.truncate(limit);
     }
@@ -70,42 +72,87 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
 
 /// The natural order of `a` and `b` read from byte `start` on, where both
 /// are alike before it and a character and any run of digits begin.
+///
+/// Byte by byte: digits are ASCII, so a run of them is a run of bytes, and
+/// UTF-8 orders like the code points it encodes, so the first differing
+/// byte of two characters orders them as the characters do (the walk by
+/// characters this replaced is kept in the tests as the reference).
 fn walk(a: &str, b: &str, start: usize) -> Ordering {
-    let (mut x, mut y) = (&a[start..], &b[start..]);
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (start, start);
     loop {
-        match (x.chars().next(), y.chars().next()) {
+        match (x.get(i), y.get(j)) {
             (None, None) => return a.cmp(b),
             (None, Some(_)) => return Ordering::Less,
             (Some(_), None) => return Ordering::Greater,
             (Some(p), Some(q)) if p.is_ascii_digit() && q.is_ascii_digit() => {
-                let (dx, rx) = split_digits(x);
-                let (dy, ry) = split_digits(y);
-                let (vx, vy) = (dx.trim_start_matches('0'), dy.trim_start_matches('0'));
+                let (ei, ej) = (digits_end(x, i), digits_end(y, j));
+                let (vx, vy) = (trim_zeros(&x[i..ei]), trim_zeros(&y[j..ej]));
                 let by_value = vx.len().cmp(&vy.len()).then_with(|| vx.cmp(vy));
                 if by_value != Ordering::Equal {
                     return by_value;
                 }
-                (x, y) = (rx, ry);
+                (i, j) = (ei, ej);
             }
             (Some(p), Some(q)) => {
                 if p != q {
-                    return p.cmp(&q);
+                    return p.cmp(q);
                 }
-                (x, y) = (&x[p.len_utf8()..], &y[q.len_utf8()..]);
+                (i, j) = (i + 1, j + 1);
             }
         }
     }
 }
 
-fn split_digits(s: &str) -> (&str, &str) {
-    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    s.split_at(end)
+/// Where the run of ASCII digits starting at `from` ends.
+fn digits_end(s: &[u8], from: usize) -> usize {
+    s[from..]
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .map_or(s.len(), |n| from + n)
+}
+
+fn trim_zeros(digits: &[u8]) -> &[u8] {
+    let zeros = digits.iter().take_while(|&&b| b == b'0').count();
+    &digits[zeros..]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn split_digits(s: &str) -> (&str, &str) {
+        let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        s.split_at(end)
+    }
+
+    /// The walk by characters `walk` replaced: the reference order.
+    fn walk_chars(a: &str, b: &str) -> Ordering {
+        let (mut x, mut y) = (a, b);
+        loop {
+            match (x.chars().next(), y.chars().next()) {
+                (None, None) => return a.cmp(b),
+                (None, Some(_)) => return Ordering::Less,
+                (Some(_), None) => return Ordering::Greater,
+                (Some(p), Some(q)) if p.is_ascii_digit() && q.is_ascii_digit() => {
+                    let ((dx, rx), (dy, ry)) = (split_digits(x), split_digits(y));
+                    let (vx, vy) = (dx.trim_start_matches('0'), dy.trim_start_matches('0'));
+                    let by_value = vx.len().cmp(&vy.len()).then_with(|| vx.cmp(vy));
+                    if by_value != Ordering::Equal {
+                        return by_value;
+                    }
+                    (x, y) = (rx, ry);
+                }
+                (Some(p), Some(q)) => {
+                    if p != q {
+                        return p.cmp(&q);
+                    }
+                    (x, y) = (&x[p.len_utf8()..], &y[q.len_utf8()..]);
+                }
+            }
+        }
+    }
 
     #[test]
     fn numbers_compare_by_value() {
@@ -126,6 +173,14 @@ mod tests {
         ) {
             let (a, b) = (format!("{prefix}{a}"), format!("{prefix}{b}"));
             prop_assert_eq!(natural_cmp(&a, &b), walk(&a, &b, 0));
+        }
+
+        /// Byte by byte, the order the walk by characters gives (digits,
+        /// zeros, characters of one to four bytes).
+        #[test]
+        fn bytes_order_as_characters_do(a in "[a0-9é€😀ÿ-]{0,8}", b in "[a0-9é€😀ÿ-]{0,8}") {
+            prop_assert_eq!(natural_cmp(&a, &b), walk_chars(&a, &b));
+            prop_assert_eq!(walk(&a, &b, 0), walk_chars(&a, &b));
         }
 
         /// A total order: antisymmetric, equal only for equal strings, transitive.

@@ -21,7 +21,7 @@ pub use list::{natural_cmp, select, Filter};
 pub use policy::Policy;
 pub use refusals::Moved;
 use refusals::{held_by_other, no_claim, not_owner, wrong_state};
-pub use row::Row;
+pub use row::{list_item, Listed, Row, RowRef};
 
 use serde::{Deserialize, Serialize};
 

@@ -5,8 +5,8 @@ use clap::Subcommand;
 
 use super::doctor;
 use super::messages::{self, commit_id};
-use super::output::{json_list, published, safe, short, table, Output};
-use crate::claims::{Claim, ClaimRequest, ClaimState, Expiry, Filter, Force, Row, Transition};
+use super::output::{json_join, published, safe, short, table, Output};
+use crate::claims::{Claim, ClaimRequest, ClaimState, Expiry, Filter, Force, RowRef, Transition};
 use crate::clock::{format_timestamp, Span};
 use crate::error::Result;
 use crate::ids::{Actor, AgentId, ClaimId, Role};
@@ -247,7 +247,7 @@ pub fn run(s: &Session, cmd: &ClaimsCommand, json: bool) -> Result<Output> {
                 all: *all,
                 limit: *limit,
             };
-            Ok(list(&op::list(s, &filter)?, json))
+            op::list(s, &filter, |rows| list(rows, json))
         }
         C::Verify { id, generation, owner } => {
             let claim = op::verify(s, id, *generation, owner.clone())?;
@@ -404,13 +404,10 @@ fn summary(summary: &op::Summary) -> Output {
     )
 }
 
-fn list(claims: &[Row], json: bool) -> Output {
+fn list(claims: &[RowRef<'_>], json: bool) -> Output {
     // At 10k claims either rendering costs milliseconds: build only the one asked for.
     if json {
-        return Output::printed_json(
-            json_list("claims", claims.iter().map(|c| c.json.as_str())),
-            String::new(),
-        );
+        return Output::printed_json(json_join("claims", claims.iter().map(|c| c.json)), String::new());
     }
     if claims.is_empty() {
         return Output::new(serde_json::Value::Null, "no claims");
@@ -420,14 +417,11 @@ fn list(claims: &[Row], json: bool) -> Output {
         .to_vec()];
     for c in claims {
         rows.push(vec![
-            c.id.to_string(),
+            c.id.to_owned(),
             c.state.to_string(),
-            c.owner.to_string(),
-            c.handoff_to
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_else(|| "-".into()),
-            c.agent.as_ref().map(ToString::to_string).unwrap_or_else(|| "-".into()),
+            c.owner.to_owned(),
+            c.handoff_to.unwrap_or("-").to_owned(),
+            c.agent.unwrap_or("-").to_owned(),
             c.generation.to_string(),
             format_timestamp(&c.updated_at),
         ]);

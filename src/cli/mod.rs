@@ -125,7 +125,16 @@ pub fn command() -> clap::Command {
 pub fn main() -> i32 {
     complete::answer_if_asked();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let cli = match Cli::try_parse_from(&args) {
+    // As `Cli::try_parse_from`, except that the command tree (thousands of
+    // allocations) is not freed: the process ends right after the command,
+    // and freeing it was a fifth of `baton --version`'s instructions
+    // (docs/performance.md, "Fast at any size").
+    let mut command = Cli::command();
+    let parsed = command.try_get_matches_from_mut(&args).and_then(|mut matches| {
+        <Cli as clap::FromArgMatches>::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command))
+    });
+    std::mem::forget(command);
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let json = json_wanted(&args);

@@ -27,7 +27,7 @@ pub struct Output {
     /// Said on stderr as `note: ...` in text mode (not with `-q`), so
     /// stdout keeps only the result a script reads.
     notes: Vec<String>,
-    /// The `--json` document already printed (see [`json_list`]), instead of `json`.
+    /// The `--json` document already printed (see [`json_join`]), instead of `json`.
     json_text: Option<String>,
 }
 
@@ -45,7 +45,7 @@ impl Output {
     }
 
     /// A result whose `--json` document is already printed (a list of
-    /// thousands of records, see [`json_list`]).
+    /// thousands of records, see [`json_join`]).
     pub fn printed_json(json_text: String, text: impl Into<String>) -> Output {
         Output {
             json_text: Some(json_text),
@@ -149,32 +149,21 @@ pub fn write_stdout(text: &str) {
 }
 
 /// `{"<key>": [<items>]}` exactly as `serde_json::to_string_pretty` prints
-/// it, from items each already printed that way on its own: an item's lines
-/// only move right by its depth. Listing 100 000 claims then costs copying
-/// their text, not building and printing a document of them.
-pub fn json_list<'a>(key: &str, items: impl IntoIterator<Item = &'a str>) -> String {
+/// it, from items each already printed that way and indented for their
+/// place in the list ([`crate::claims::list_item`], as
+/// [`crate::claims::Row::json`] is): the document is their texts joined.
+/// Listing 100 000 claims then costs one copy of their text, not building
+/// and printing a document of them.
+pub fn json_join<'a>(key: &str, items: impl IntoIterator<Item = &'a str>) -> String {
     let items: Vec<&str> = items.into_iter().collect();
-    // Sized once: at 100 000 claims the document is ~25 MB, and growing it
-    // by doubling copied it again and again.
-    let size: usize = items
-        .iter()
-        .map(|item| item.len() + 2 + 4 * (1 + item.bytes().filter(|&b| b == b'\n').count()))
-        .sum();
+    let size: usize = items.iter().map(|item| item.len() + 2).sum();
     let mut out = String::with_capacity(size + key.len() + 32);
     out.push_str(&format!("{{\n  {}: [", Value::String(key.to_owned())));
-    let mut first = true;
-    for item in items {
-        out.push_str(if first { "\n" } else { ",\n" });
-        first = false;
-        for (n, line) in item.split('\n').enumerate() {
-            if n > 0 {
-                out.push('\n');
-            }
-            out.push_str("    ");
-            out.push_str(line);
-        }
+    for (n, item) in items.iter().enumerate() {
+        out.push_str(if n == 0 { "\n" } else { ",\n" });
+        out.push_str(item);
     }
-    out.push_str(if first { "]\n}" } else { "\n  ]\n}" });
+    out.push_str(if items.is_empty() { "]\n}" } else { "\n  ]\n}" });
     out
 }
 
@@ -244,7 +233,8 @@ mod tests {
                 .map(|v| serde_json::to_string_pretty(v).unwrap())
                 .collect();
             let expected = serde_json::to_string_pretty(&json!({ "claims": items[..n] })).unwrap();
-            assert_eq!(json_list("claims", printed.iter().map(String::as_str)), expected);
+            let items: Vec<String> = printed.iter().map(|p| crate::claims::list_item(p)).collect();
+            assert_eq!(json_join("claims", items.iter().map(String::as_str)), expected);
         }
     }
 }

@@ -5,7 +5,9 @@
 
 use super::pool::{self, Wanted};
 use super::{index, reservations, sync, Applied, Committed, Session};
-use crate::claims::{self, Claim, ClaimRequest, ClaimState, Ctx, Expiry, Filter, Force, Holding, Row, Transition};
+use crate::claims::{
+    self, Claim, ClaimRequest, ClaimState, Ctx, Expiry, Filter, Force, Holding, Row, RowRef, Transition,
+};
 use crate::clock::Span;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, ClaimId};
@@ -357,7 +359,14 @@ pub fn summary(s: &Session) -> Result<Summary> {
     })
 }
 
-/// The claims `filter` keeps, in natural id order ([`claims::select`]).
-pub fn list(s: &Session, filter: &Filter) -> Result<Vec<Row>> {
-    Ok(claims::select(rows(s)?, filter))
+/// `show` applied to the claims `filter` keeps, in natural id order
+/// ([`claims::select`]); the rows are borrowed from the read index, so a
+/// listing of every claim copies none of them.
+pub fn list<T>(s: &Session, filter: &Filter, show: impl FnOnce(&[RowRef<'_>]) -> T) -> Result<T> {
+    index::with_claim_rows(
+        &s.store,
+        &s.snapshot()?,
+        |row| filter.matches(row),
+        |rows| show(&claims::select(rows, filter)),
+    )
 }

@@ -2,10 +2,12 @@
 //! claims field by field (there may be 100 000 of them, read on every
 //! listing), run summaries and delivery rows as JSON (tens to hundreds).
 
+use std::cmp::Ordering;
+
 use chrono::DateTime;
 
 use super::{Collection, Dec, Enc};
-use crate::claims::{self, Claim, ClaimState, Row};
+use crate::claims::{self, Claim, ClaimState, Row, RowRef};
 use crate::delivery::{self, Delivery};
 use crate::error::Result;
 use crate::ids::{Actor, AgentId, ClaimId};
@@ -41,22 +43,48 @@ impl Collection for Claims {
         out.str(&row.json);
     }
 
+    /// Natural id order, as `claims list` shows them, so a listing's sort
+    /// finds its rows already in order (one comparison a row instead of
+    /// ~17 at 100 000 claims). A file that does not parse sorts by its path.
+    fn order(a: (&str, Option<&Row>), b: (&str, Option<&Row>)) -> Ordering {
+        let (ka, kb) = (a.1.map_or(a.0, |r| r.id.as_str()), b.1.map_or(b.0, |r| r.id.as_str()));
+        claims::natural_cmp(ka, kb).then_with(|| a.0.cmp(b.0))
+    }
+
     fn decode(input: &mut Dec<'_>) -> Option<Row> {
+        let row = Claims::decode_ref(input)?;
         Some(Row {
-            id: ClaimId::parse(input.str()?).ok()?,
-            state: *ClaimState::ALL.get(usize::from(input.u8()?))?,
-            owner: Actor::parse(input.str()?).ok()?,
-            agent: match input.opt_str()? {
+            id: ClaimId::parse(row.id).ok()?,
+            state: row.state,
+            owner: Actor::parse(row.owner).ok()?,
+            agent: match row.agent {
                 Some(a) => Some(AgentId::parse(a).ok()?),
                 None => None,
             },
-            handoff_to: match input.opt_str()? {
+            handoff_to: match row.handoff_to {
                 Some(a) => Some(Actor::parse(a).ok()?),
                 None => None,
             },
+            generation: row.generation,
+            updated_at: row.updated_at,
+            json: row.json.to_owned(),
+        })
+    }
+}
+
+impl Claims {
+    /// A row as [`Collection::decode`] reads it, borrowed from the file's
+    /// bytes and not checked again (its checksum was).
+    pub fn decode_ref<'a>(input: &mut Dec<'a>) -> Option<RowRef<'a>> {
+        Some(RowRef {
+            id: input.str()?,
+            state: *ClaimState::ALL.get(usize::from(input.u8()?))?,
+            owner: input.str()?,
+            agent: input.opt_str()?,
+            handoff_to: input.opt_str()?,
             generation: input.u64()?,
             updated_at: DateTime::from_timestamp(input.i64()?, 0)?,
-            json: input.str()?.to_owned(),
+            json: input.str()?,
         })
     }
 }

@@ -22,16 +22,19 @@
 
 mod codec;
 mod collections;
+mod listing;
 mod reserved;
 #[cfg(test)]
 mod tests;
 
+use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
 use gix::ObjectId;
 
 pub use codec::{Dec, Enc};
 pub use collections::{Claims, Deliveries, Runs};
+pub use listing::with_claim_rows;
 pub use reserved::{read_held, write_held, Reserved};
 
 use crate::doctor::IndexStanding as Standing;
@@ -52,6 +55,12 @@ pub trait Collection {
     fn parse(path: &str, bytes: &[u8]) -> Result<Self::Row>;
     fn encode(row: &Self::Row, out: &mut Enc);
     fn decode(input: &mut Dec<'_>) -> Option<Self::Row>;
+    /// The order of the items in the file, and so of the rows handed out
+    /// (`row` is `None` for a record that does not parse): by path, unless
+    /// the collection keeps the order its listing shows.
+    fn order(a: (&str, Option<&Self::Row>), b: (&str, Option<&Self::Row>)) -> Ordering {
+        a.0.cmp(b.0)
+    }
 }
 
 /// One record as the index keeps it: its path, and its row (`None`: it does
@@ -73,7 +82,8 @@ fn file<C: Collection>(store: &Store) -> PathBuf {
 /// Every record of `C` in `snap`, in tree order: its row, or why it does
 /// not parse (exactly the error the full read gives).
 pub fn rows<C: Collection>(store: &Store, snap: &Snapshot<'_>) -> Result<Vec<(String, Result<C::Row>)>> {
-    let items = items::<C>(store, snap)?;
+    let mut items = items::<C>(store, snap)?;
+    items.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(items
         .into_iter()
         .map(|item| {
@@ -86,18 +96,27 @@ pub fn rows<C: Collection>(store: &Store, snap: &Snapshot<'_>) -> Result<Vec<(St
         .collect())
 }
 
-/// Every record's row, refusing on the first record that does not parse,
-/// as `state::all_claims` and its kin do.
+/// Every record's row in the collection's order, refusing as
+/// `state::all_claims` and its kin do: on the first record in tree order
+/// that does not parse.
 pub fn strict_rows<C: Collection>(store: &Store, snap: &Snapshot<'_>) -> Result<Vec<C::Row>> {
-    let items = items::<C>(store, snap)?;
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        match item.row {
-            Some(row) => out.push(row),
-            None => out.push(broken::<C>(snap, &item.path)?),
-        }
+    resolve::<C>(snap, items::<C>(store, snap)?)
+}
+
+/// `items`' rows, those remembered as not parsing read again in path
+/// order (tree order): the first that still does not parse is the error.
+fn resolve<C: Collection>(snap: &Snapshot<'_>, mut items: Vec<Item<C::Row>>) -> Result<Vec<C::Row>> {
+    let mut unparsed: Vec<usize> = (0..items.len()).filter(|&i| items[i].row.is_none()).collect();
+    unparsed.sort_by(|&a, &b| items[a].path.cmp(&items[b].path));
+    for i in unparsed {
+        items[i].row = Some(broken::<C>(snap, &items[i].path)?);
     }
-    Ok(out)
+    Ok(items.into_iter().filter_map(|item| item.row).collect())
+}
+
+/// `items` in the collection's order.
+fn sort<C: Collection>(items: &mut [Item<C::Row>]) {
+    items.sort_by(|a, b| C::order((&a.path, a.row.as_ref()), (&b.path, b.row.as_ref())));
 }
 
 /// A record remembered as not parsing, read again: its error (or its row,
@@ -116,7 +135,20 @@ fn items<C: Collection>(store: &Store, snap: &Snapshot<'_>) -> Result<Vec<Item<C
         return Ok(Vec::new());
     };
     let path = file::<C>(store);
-    let items = match read::<C>(&path) {
+    refresh::<C>(store, snap, key, &path, read::<C>(&path))
+}
+
+/// `indexed` (what the file at `path` held, if it read) as the items of
+/// tree `key`: kept when it is that tree's, else brought up to date or
+/// rebuilt, and written back.
+fn refresh<C: Collection>(
+    store: &Store,
+    snap: &Snapshot<'_>,
+    key: ObjectId,
+    path: &Path,
+    indexed: Option<(ObjectId, Vec<Item<C::Row>>)>,
+) -> Result<Vec<Item<C::Row>>> {
+    let items = match indexed {
         Some((indexed, items)) if indexed == key => return Ok(items),
         Some((indexed, items)) => match update::<C>(store, snap, indexed, key, items) {
             Ok(items) => items,
@@ -124,7 +156,7 @@ fn items<C: Collection>(store: &Store, snap: &Snapshot<'_>) -> Result<Vec<Item<C
         },
         None => build::<C>(snap)?,
     };
-    write::<C>(store, &path, key, &items);
+    write::<C>(store, path, key, &items);
     Ok(items)
 }
 
@@ -143,8 +175,7 @@ fn build<C: Collection>(snap: &Snapshot<'_>) -> Result<Vec<Item<C::Row>>> {
         path: path.clone(),
         row: bytes.as_ref().ok().and_then(|b| C::parse(path, b).ok()),
     });
-    // Tree order is the paths' byte order; sorted anyway, as updates merge by it.
-    items.sort_by(|a, b| a.path.cmp(&b.path));
+    sort::<C>(&mut items);
     Ok(items)
 }
 
@@ -155,10 +186,12 @@ fn update<C: Collection>(
     snap: &Snapshot<'_>,
     old: ObjectId,
     new: ObjectId,
-    items: Vec<Item<C::Row>>,
+    mut items: Vec<Item<C::Row>>,
 ) -> Result<Vec<Item<C::Row>>> {
     let mut changes = store.tree_changes_under(C::DIR, old, new)?;
     changes.sort_by(|a, b| a.0.cmp(&b.0));
+    // Merged by path (already so unless the collection keeps another order).
+    items.sort_by(|a, b| a.path.cmp(&b.path));
     let mut out = Vec::with_capacity(items.len() + changes.len());
     let mut kept = items.into_iter().peekable();
     for (path, entry) in changes {
@@ -172,10 +205,14 @@ fn update<C: Collection>(
         }
     }
     out.extend(kept);
+    sort::<C>(&mut out);
     Ok(out)
 }
 
-const MAGIC: &str = "baton-index";
+/// Names the layout too: bumped when rows are stored differently, so a
+/// file from a build of the same version with the old layout is rebuilt
+/// (2: a claim's JSON indented for its place in the list).
+const MAGIC: &str = "baton-index/2";
 
 /// The first line: what wrote it, for which tree, and the body's checksum and length.
 fn header<C: Collection>(key: ObjectId, body: &[u8]) -> String {
@@ -210,11 +247,64 @@ fn encode<C: Collection>(items: &[Item<C::Row>]) -> Vec<u8> {
 /// The index file's tree and items; `None` when it is missing, corrupt, or
 /// written by another version of baton (which may make rows differently).
 fn read<C: Collection>(path: &Path) -> Option<(ObjectId, Vec<Item<C::Row>>)> {
-    let data = std::fs::read(path).ok()?;
-    decode::<C>(&data)
+    decode::<C>(&read_file(path)?)
+}
+
+/// An index file's bytes, if it can be read: mapped, so a listing of
+/// 100 000 claims reads the page cache in place instead of copying ~30 MB
+/// into fresh memory first.
+fn read_file(path: &Path) -> Option<Bytes> {
+    let file = std::fs::File::open(path).ok()?;
+    // SAFETY: index files are only ever replaced whole (written to a
+    // temporary file, then renamed over: `write`) or removed, never
+    // written in place, so the mapped file does not change while it is
+    // read; a file that is not what was written fails its checksum.
+    match unsafe { memmap2::Mmap::map(&file) } {
+        Ok(map) => Some(Bytes::Mapped(map)),
+        // An empty file cannot be mapped; read whatever is there.
+        Err(_) => std::fs::read(path).ok().map(Bytes::Read),
+    }
+}
+
+/// An index file's contents, mapped or read.
+enum Bytes {
+    Mapped(memmap2::Mmap),
+    Read(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(map) => map,
+            Bytes::Read(data) => data,
+        }
+    }
 }
 
 fn decode<C: Collection>(data: &[u8]) -> Option<(ObjectId, Vec<Item<C::Row>>)> {
+    let (key, body) = split::<C>(data)?;
+    let mut items = Vec::new();
+    let complete = walk(body, |path, row| {
+        let row = match row {
+            None => None,
+            Some(mut row) => {
+                let decoded = C::decode(&mut row)?;
+                row.is_empty().then_some(Some(decoded))?
+            }
+        };
+        items.push(Item {
+            path: path.to_owned(),
+            row,
+        });
+        Some(())
+    });
+    complete.then_some((key, items))
+}
+
+/// An index file's tree and body, when its header is this version's for
+/// `C` and the body is whole (its length and checksum).
+fn split<C: Collection>(data: &[u8]) -> Option<(ObjectId, &[u8])> {
     let newline = data.iter().position(|&b| b == b'\n')?;
     let (line, body) = (std::str::from_utf8(&data[..newline]).ok()?, &data[newline + 1..]);
     let fields: Vec<&str> = line.split(' ').collect();
@@ -227,31 +317,30 @@ fn decode<C: Collection>(data: &[u8]) -> Option<(ObjectId, Vec<Item<C::Row>>)> {
     if len.parse::<usize>().ok()? != body.len() || u32::from_str_radix(crc, 16).ok()? != crc32fast::hash(body) {
         return None;
     }
-    let key = ObjectId::from_hex(key.as_bytes()).ok()?;
+    Some((ObjectId::from_hex(key.as_bytes()).ok()?, body))
+}
+
+/// Hands each item of `body` to `each` in order: its path, and its row's
+/// bytes (`None`: it does not parse). False when the body is malformed or
+/// `each` refuses an item; nothing may follow the last item. (The order of
+/// the items is not checked here: the checksum guards what was written,
+/// and an update sorts the items by path before merging.)
+fn walk<'a>(body: &'a [u8], mut each: impl FnMut(&'a str, Option<Dec<'a>>) -> Option<()>) -> bool {
     let mut input = Dec(body);
-    let count = usize::try_from(input.u64()?).ok()?;
-    let mut items = Vec::with_capacity(count.min(body.len()));
-    for _ in 0..count {
-        let path = input.str()?.to_owned();
-        let row = match input.u8()? {
-            0 => None,
-            1 => {
-                let mut row = Dec(input.bytes()?);
-                let decoded = C::decode(&mut row)?;
-                if !row.is_empty() {
-                    return None;
-                }
-                Some(decoded)
-            }
-            _ => return None,
-        };
-        // In strictly increasing path order, as written.
-        if items.last().is_some_and(|last: &Item<C::Row>| last.path >= path) {
-            return None;
+    let walked = (|| {
+        let count = input.u64()?;
+        for _ in 0..count {
+            let path = input.str()?;
+            let row = match input.u8()? {
+                0 => None,
+                1 => Some(Dec(input.bytes()?)),
+                _ => return None,
+            };
+            each(path, row)?;
         }
-        items.push(Item { path, row });
-    }
-    input.is_empty().then_some((key, items))
+        Some(())
+    })();
+    walked.is_some() && input.is_empty()
 }
 
 /// Best effort: an index that cannot be written is rebuilt next time.

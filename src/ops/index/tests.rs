@@ -9,8 +9,8 @@ use crate::testing::git;
 
 use proptest::prelude::*;
 
-use super::{rows, strict_rows, Claims, Collection, Deliveries, Runs};
-use crate::claims::{self, Claim, Row};
+use super::{rows, strict_rows, with_claim_rows, Claims, Collection, Deliveries, Runs};
+use crate::claims::{self, Claim, ClaimState, Row, RowRef};
 use crate::delivery::{self, Delivery};
 use crate::error::Result;
 use crate::ops::{repo, sync, Session};
@@ -191,8 +191,72 @@ fn full<T, R>(loaded: state::Loaded<T>, row: impl Fn(&T) -> R) -> Answer<R> {
     out
 }
 
+/// Claims read in tree order, in the order the index keeps them: natural
+/// id order (the sort is stable: equal ids stay in tree order, as the
+/// index breaks ties by path).
+fn in_listing_order(mut all: Vec<Claim>) -> Vec<Claim> {
+    all.sort_by(|a, b| claims::natural_cmp(a.id.as_str(), b.id.as_str()));
+    all
+}
+
+/// A claim row's fields as text, to compare borrowed rows with owned ones.
+type Fields = (
+    String,
+    ClaimState,
+    String,
+    Option<String>,
+    Option<String>,
+    u64,
+    String,
+    String,
+);
+
+fn fields(r: &RowRef<'_>) -> Fields {
+    (
+        r.id.to_owned(),
+        r.state,
+        r.owner.to_owned(),
+        r.agent.map(str::to_owned),
+        r.handoff_to.map(str::to_owned),
+        r.generation,
+        r.updated_at.to_rfc3339(),
+        r.json.to_owned(),
+    )
+}
+
+/// The rows `claims list` borrows: those of the strict full read, or its error.
+fn check_borrowed(s: &Session, snap: &crate::store::Snapshot<'_>) {
+    let borrowed = with_claim_rows(
+        &s.store,
+        snap,
+        |_| true,
+        |rows| rows.iter().map(fields).collect::<Vec<_>>(),
+    );
+    let full_strict = state::all_claims(snap).map(|c| {
+        in_listing_order(c)
+            .iter()
+            .map(|c| {
+                let r = Row::of(c);
+                (
+                    r.id.to_string(),
+                    r.state,
+                    r.owner.to_string(),
+                    r.agent.as_ref().map(ToString::to_string),
+                    r.handoff_to.as_ref().map(ToString::to_string),
+                    r.generation,
+                    r.updated_at.to_rfc3339(),
+                    r.json,
+                )
+            })
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(borrowed.map_err(|e| e.message), full_strict.map_err(|e| e.message));
+}
+
 fn check(s: &Session) {
     let snap = s.store.snapshot().unwrap();
+    // First, while the index may be another tree's, missing or corrupt.
+    check_borrowed(s, &snap);
     let claims_full = full(
         state::load_all::<Claim>(&snap, claims::DIR, |c| c.schema).unwrap(),
         Row::of,
@@ -210,10 +274,11 @@ fn check(s: &Session) {
     assert_eq!(answer(rows::<Deliveries>(&s.store, &snap).unwrap()), deliveries_full);
     // The strict answer refuses exactly as the strict full read does.
     let strict = strict_rows::<Claims>(&s.store, &snap).map_err(|e| e.message);
-    let full_strict = state::all_claims(&snap).map(|c| c.iter().map(Row::of).collect::<Vec<_>>());
+    let full_strict = state::all_claims(&snap).map(|c| in_listing_order(c).iter().map(Row::of).collect::<Vec<_>>());
     assert_eq!(strict, full_strict.map_err(|e| e.message));
     // Asked again, the answer comes from the index as written.
     assert_eq!(answer(rows::<Claims>(&s.store, &snap).unwrap()), claims_full);
+    check_borrowed(s, &snap);
 }
 
 fn corrupt(s: &Session, how: u8, at: u16) {
