@@ -207,13 +207,14 @@ impl Baton {
                 // One more than shown, to say whether there were more.
                 limit: Some(limit.saturating_add(1)),
             };
-            let rows = op::list(s, &filter)?;
-            let truncated = rows.len() > limit;
-            let claims: Vec<Value> = rows
-                .iter()
-                .take(limit)
-                .map(|r| serde_json::from_str(&r.json).unwrap_or_default())
-                .collect();
+            let (claims, truncated) = op::list(s, &filter, |rows| {
+                let claims: Vec<Value> = rows
+                    .iter()
+                    .take(limit)
+                    .map(|r| serde_json::from_str(r.json).unwrap_or_default())
+                    .collect();
+                (claims, rows.len() > limit)
+            })?;
             Ok(json!({"claims": claims, "truncated": truncated}))
         })
         .await
