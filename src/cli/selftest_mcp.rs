@@ -95,7 +95,7 @@ pub(super) fn scenario(exe: &Path, repo: &Path) -> anyhow::Result<Vec<String>> {
         .map(|t| t.iter().filter_map(|t| t["name"].as_str()).collect())
         .unwrap_or_default();
     ensure!(
-        names.contains(&"claim") && names.contains(&"check_command"),
+        names.contains(&"claim") && names.contains(&"who") && names.contains(&"check_command"),
         "tools/list: {names:?}"
     );
     steps.push(format!("ok  baton mcp: initialize, tools/list ({} tools)", names.len()));

@@ -1,5 +1,5 @@
 //! The claims tools of `baton mcp`: `claim`, `release`, `handoff`,
-//! `accept`, `status` and `list`, each a call of the [`crate::ops::claims`]
+//! `accept`, `status`, `list` and `who`, each a call of the [`crate::ops::claims`]
 //! function `baton claims <command>` makes, answering the document
 //! `baton --json claims <command>` prints.
 
@@ -11,12 +11,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::server::Baton;
+use crate::claims::reservations::Mode;
 use crate::claims::{ClaimRequest, ClaimState, Filter, Force, Transition};
 use crate::clock::Span;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ids::{Actor, AgentId, ClaimId, Role};
 use crate::ops::claims::{self as op, ClaimArgs};
 use crate::ops::pool::Wanted;
+use crate::ops::reservations as reserve_op;
 use crate::ops::Applied;
 
 /// `list` answers at most this many claims unless asked for another limit:
@@ -38,6 +40,18 @@ pub struct ClaimInput {
     /// Publish right away (sync before and after): the claim counts only once the remote has it.
     #[serde(default)]
     pub sync: bool,
+    /// Reserve these paths or globs with the claim (src/store/, docs/*.md, src/**/mod.rs).
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Reserve `paths` shared: other shared reservations may overlap them.
+    #[serde(default)]
+    pub shared: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct WhoInput {
+    /// Paths (relative to the repository's work tree, or absolute), inside the repository.
+    pub paths: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -83,6 +97,17 @@ fn parsed<T>(raw: Option<&str>, parse: impl Fn(&str) -> Result<T>) -> Result<Opt
     raw.map(parse).transpose()
 }
 
+/// `paths` as typed, `shared` or exclusive, as `claims claim --paths
+/// [--shared]` parses them; `shared` without `paths` is refused as the CLI
+/// refuses `--shared` without `--paths`.
+fn reservations(raw: &[String], shared: bool) -> Result<Vec<crate::claims::reservations::Reservation>> {
+    if shared && raw.is_empty() {
+        return Err(Error::invalid("shared_without_paths", "shared needs paths")
+            .with_hint("name the paths or globs to reserve shared in `paths`"));
+    }
+    reserve_op::parse_patterns(raw, if shared { Mode::Shared } else { Mode::Exclusive })
+}
+
 /// A claim transition as `baton --json claims <command>` prints it.
 pub fn transition(op_name: &str, applied: &Applied<Transition>) -> Value {
     let mut out = json!({
@@ -125,8 +150,7 @@ impl Baton {
                     lease: parsed(input.lease.as_deref(), Span::parse)?,
                     note: input.note,
                     force: Force(None),
-                    // Path reservations through MCP are not wired yet (docs/mcp.md).
-                    paths: Vec::new(),
+                    paths: reservations(&input.paths, input.shared)?,
                 },
                 wanted: Wanted {
                     role: parsed(input.role.as_deref(), Role::parse)?,
@@ -216,6 +240,27 @@ impl Baton {
                 (claims, rows.len() > limit)
             })?;
             Ok(json!({"claims": claims, "truncated": truncated}))
+        })
+        .await
+    }
+
+    /// Which claims and holders reserve each path (repository-relative, or absolute inside the work tree).
+    #[tool]
+    async fn who(&self, Parameters(input): Parameters<WhoInput>) -> CallToolResult {
+        self.call(move |s| {
+            // Relative paths are taken from the work tree's root: the
+            // server's directory is wherever its client started it.
+            if input.paths.is_empty() {
+                return Err(Error::invalid("no_paths", "who needs at least one path")
+                    .with_hint("name the paths to look up in `paths`"));
+            }
+            let root = reserve_op::root(s)?;
+            let paths = input
+                .paths
+                .iter()
+                .map(|p| reserve_op::repo_path(s, std::path::Path::new(p), &root))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(json!({ "paths": reserve_op::who(s, &paths)? }))
         })
         .await
     }

@@ -111,7 +111,7 @@ impl ServerHandler for Baton {
             .with_server_info(Implementation::new("baton", env!("CARGO_PKG_VERSION")))
             .with_instructions(format!(
                 "baton coordinates work on this repository as {}: claim an issue before working on it \
-                 (`claim`), release it when done, hand it off with `handoff`; `status` shows your claims \
+                 (`claim`, with the `paths` you will edit; `who` says who reserves a path), release it when done, hand it off with `handoff`; `status` shows your claims \
                  and the handoffs offered to you; `check_command` judges a shell command's risk before you run it.",
                 self.place.actor
             ))

@@ -85,7 +85,7 @@ impl Session {
     }
 }
 
-const TOOLS: [&str; 10] = [
+const TOOLS: [&str; 11] = [
     "accept",
     "check_command",
     "claim",
@@ -96,6 +96,7 @@ const TOOLS: [&str; 10] = [
     "release",
     "route",
     "status",
+    "who",
 ];
 
 #[test]
@@ -168,6 +169,96 @@ fn a_session_over_stdio_claims_and_a_second_actor_is_refused_with_the_cli_messag
         released["structuredContent"]["claim"]["state"], "completed",
         "{released}"
     );
+    alice.close();
+    bob.close();
+}
+
+#[test]
+fn a_claim_reserves_paths_an_overlap_is_refused_as_the_cli_refuses_and_who_names_the_holder() {
+    let repo = Repo::new();
+    let mut alice = Session::start(&repo, &[("BATON_ACTOR", "agent:alice")], &[]);
+    let listed = alice.request("tools/list", json!({}));
+    let tools = listed["result"]["tools"].as_array().expect("a tool list");
+    let claim = tools.iter().find(|t| t["name"] == "claim").expect("claim");
+    let props = &claim["inputSchema"]["properties"];
+    assert!(props["paths"].is_object() && props["shared"].is_object(), "{claim}");
+    assert_eq!(claim["inputSchema"]["required"], json!(["id"]));
+    let who = tools.iter().find(|t| t["name"] == "who").expect("who");
+    assert_eq!(who["inputSchema"]["required"], json!(["paths"]), "{who}");
+
+    let claimed = alice.call("claim", json!({"id": "T-1", "paths": ["src/store/", "docs/*.md"]}));
+    assert_eq!(claimed["isError"], false, "{claimed}");
+    let res = &claimed["structuredContent"]["claim"]["reservations"];
+    assert_eq!(res[0]["pattern"], "src/store", "{claimed}");
+    assert_eq!(res[0]["mode"], "exclusive");
+    assert_eq!(res[1]["pattern"], "docs/*.md");
+    // The CLI's `claims who` sees what the tool reserved.
+    let cli_who = repo.run("agent:bob", &["claims", "who", "src/store/mod.rs"]).ok();
+    assert_eq!(cli_who["paths"][0]["reservations"][0]["claim"], "T-1");
+
+    // Another actor's overlapping exclusive reservation: refused with the CLI's text.
+    let mut bob = Session::start(&repo, &[("BATON_ACTOR", "agent:bob")], &[]);
+    let before = repo.state();
+    let refused = bob.call("claim", json!({"id": "T-2", "paths": ["src/store/mod.rs"]}));
+    assert_eq!(refused["isError"], true, "{refused}");
+    assert_eq!(repo.state(), before, "a refused claim moved the state ref");
+    let cli = repo.refuse(
+        "agent:bob",
+        &["claims", "claim", "T-2", "--paths", "src/store/mod.rs"],
+        1,
+        "paths_reserved",
+    );
+    let error = &refused["structuredContent"]["error"];
+    assert_eq!(error["code"], "paths_reserved");
+    assert_eq!(error["message"], cli.message());
+    assert_eq!(error["hint"], cli.hint());
+    let message = error["message"].as_str().expect("a message");
+    assert!(message.contains("T-1") && message.contains("agent:alice"), "{message}");
+    let text = refused["content"][0]["text"].as_str().expect("a text content");
+    assert_eq!(text, format!("error: {}\nhint: {}", cli.message(), cli.hint()));
+    // Shared against exclusive is refused too; disjoint shared paths pass.
+    let shared = bob.call("claim", json!({"id": "T-2", "paths": ["src/**"], "shared": true}));
+    assert_eq!(
+        shared["structuredContent"]["error"]["code"], "paths_reserved",
+        "{shared}"
+    );
+    let disjoint = bob.call("claim", json!({"id": "T-2", "paths": ["tests/"], "shared": true}));
+    assert_eq!(disjoint["isError"], false, "{disjoint}");
+    assert_eq!(
+        disjoint["structuredContent"]["claim"]["reservations"][0]["mode"],
+        "shared"
+    );
+    let bad = bob.call("claim", json!({"id": "T-3", "paths": ["../x"]}));
+    assert_eq!(bad["structuredContent"]["error"]["code"], "invalid_pattern", "{bad}");
+    assert_eq!(bad["structuredContent"]["exit_code"], 2);
+    let lone = bob.call("claim", json!({"id": "T-3", "shared": true}));
+    assert_eq!(lone["structuredContent"]["exit_code"], 2, "{lone}");
+
+    // `who`: the holder of each path, the same document as `baton --json claims who`.
+    let found = bob.call("who", json!({"paths": ["src/store/mod.rs", "tests/a.rs", "README.md"]}));
+    assert_eq!(found["isError"], false, "{found}");
+    let doc = &found["structuredContent"];
+    let hit = &doc["paths"][0]["reservations"][0];
+    assert_eq!(doc["paths"][0]["path"], "src/store/mod.rs");
+    assert_eq!(hit["claim"], "T-1");
+    assert_eq!(hit["holder"], "agent:alice");
+    assert_eq!(hit["mode"], "exclusive");
+    assert_eq!(doc["paths"][1]["reservations"][0]["holder"], "agent:bob");
+    assert_eq!(doc["paths"][2]["reservations"], json!([]));
+    let cli = repo
+        .run(
+            "agent:bob",
+            &["claims", "who", "src/store/mod.rs", "tests/a.rs", "README.md"],
+        )
+        .ok();
+    assert_eq!(doc, &cli, "who differs from the CLI's --json");
+    let outside = bob.call("who", json!({"paths": ["/etc/passwd"]}));
+    assert_eq!(
+        outside["structuredContent"]["error"]["code"], "path_outside_repository",
+        "{outside}"
+    );
+    let none = bob.call("who", json!({"paths": []}));
+    assert_eq!(none["structuredContent"]["exit_code"], 2, "{none}");
     alice.close();
     bob.close();
 }
