@@ -30,7 +30,7 @@ use baton::learn::stats::{fold, CommandStats, JournalEntry, Outcome};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{baton_bin, command, env_number, load_average, ms, output, timed, Res, Stats};
+use support::{baton_bin, command, env_number, git, load_average, ms, output, timed, Res, Stats};
 
 const WARMUPS: usize = 3;
 const DEFAULT_RUNS: usize = 40;
@@ -236,12 +236,6 @@ fn baton_cmd(baton: &Path, dir: &Path, args: &[&str]) -> Command {
     let mut c = command(baton, dir);
     c.env("BATON_ACTOR", ACTOR).args(args);
     c
-}
-
-fn git(dir: &Path, args: &[&str]) -> Res<String> {
-    let mut c = command(Path::new("git"), dir);
-    c.args(args);
-    output(c, &format!("git {}", args.join(" "))).map(|s| s.trim().to_owned())
 }
 
 fn git_stdin(dir: &Path, args: &[&str], env: &[(&str, &Path)], input: &[u8]) -> Res<String> {

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{baton_bin, command, env_number, fast_import, load_average, ms, output, timed, Res, Stats};
+use support::{baton_bin, command, env_number, fast_import, git, load_average, ms, output, timed, Res, Stats};
 
 const ACTOR: &str = "agent:bench";
 const STEPS: usize = 500;
@@ -28,12 +28,6 @@ fn main() {
         eprintln!("bench harness failed: {e}");
         std::process::exit(2);
     }
-}
-
-fn git(dir: &Path, args: &[&str]) -> Res<String> {
-    let mut c = command(Path::new("git"), dir);
-    c.args(args);
-    output(c, &format!("git {}", args.join(" ")))
 }
 
 fn run_id(i: usize) -> String {

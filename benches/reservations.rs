@@ -31,7 +31,7 @@ use baton::ids::{Actor, ClaimId};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{baton_bin, command, env_number, fast_import, load_average, ms, output, Res, Stats};
+use support::{baton_bin, command, env_number, fast_import, git, load_average, ms, output, Res, Stats};
 
 const WARMUPS: usize = 3;
 const DEFAULT_RUNS: usize = 40;
@@ -238,12 +238,6 @@ fn baton_cmd(baton: &Path, dir: &Path, args: &[&str]) -> Command {
     let mut c = command(baton, dir);
     c.env("BATON_ACTOR", ACTOR).args(args);
     c
-}
-
-fn git(dir: &Path, args: &[&str]) -> Res<String> {
-    let mut c = command(Path::new("git"), dir);
-    c.args(args);
-    output(c, &format!("git {}", args.join(" "))).map(|s| s.trim().to_owned())
 }
 
 /// `git init`, `baton init`, one state commit with every claim (git

@@ -40,7 +40,7 @@ use baton::store::{message, Change, Message, Store, Update};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{baton_bin, command, ms, output, Res, Stats};
+use support::{baton_bin, command, git, ms, output, Res, Stats};
 
 const TARGET: Duration = Duration::from_secs(1);
 const WARMUPS: usize = 1;
@@ -61,12 +61,6 @@ fn env_num(name: &str, default: usize) -> Res<usize> {
             .map_err(|_| format!("{name} must be a number, not {v:?}")),
         Err(_) => Ok(default),
     }
-}
-
-fn git(dir: &Path, args: &[&str]) -> Res<String> {
-    let mut c = command(Path::new("git"), dir);
-    c.args(args);
-    output(c, &format!("git {}", args.join(" ")))
 }
 
 fn baton(bin: &Path, dir: &Path, actor: &str, args: &[&str]) -> Res<serde_json::Value> {

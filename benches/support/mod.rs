@@ -80,6 +80,13 @@ pub fn output(c: Command, what: &str) -> Res<String> {
     timed(c, what).map(|(out, _)| out)
 }
 
+/// `git args` in `dir` (hermetic, as [`command`]); its output, trimmed.
+pub fn git(dir: &Path, args: &[&str]) -> Res<String> {
+    let mut c = command(Path::new("git"), dir);
+    c.args(args);
+    output(c, &format!("git {}", args.join(" "))).map(|s| s.trim().to_owned())
+}
+
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
