@@ -185,92 +185,63 @@ pub const CODEX_EDITS: &str = "apply_patch";
 pub const GEMINI_EDITS: &str = "write_file|replace";
 
 fn wanted(target: Target, how: &HookCommand) -> Vec<Wanted> {
-    let pre = |agent: &str| how.pre(agent);
-    let post = |agent: &str| how.post(agent);
-    let legacy_pre = |agent: &str| how.legacy("pre-command", agent);
-    let legacy_post = |agent: &str| how.legacy("post-command", agent);
+    let agent = target.name();
+    // The pre-tool hook runs the guard, the post-tool one records; an older
+    // install's command for either is replaced in place.
+    let pre = |event, matcher, entry| Wanted {
+        event,
+        matcher,
+        entry,
+        legacy: how.legacy("pre-command", agent),
+    };
+    let post = |event, matcher, entry| Wanted {
+        event,
+        matcher,
+        entry,
+        legacy: how.legacy("post-command", agent),
+    };
     let plain = |command: String| json!({ "type": "command", "command": command });
+    let named = |name: &str, command: String, description: &str| json!({ "name": name, "type": "command", "command": command, "description": description });
     match target {
         Target::Claude => vec![
-            Wanted {
-                event: "PreToolUse",
-                matcher: "Bash",
-                entry: plain(pre("claude")),
-                legacy: legacy_pre("claude"),
-            },
-            Wanted {
-                event: "PreToolUse",
-                matcher: CLAUDE_EDITS,
-                entry: plain(pre("claude")),
-                legacy: legacy_pre("claude"),
-            },
-            Wanted {
-                event: "PostToolUse",
-                matcher: "Bash",
-                entry: plain(post("claude")),
-                legacy: legacy_post("claude"),
-            },
-            Wanted {
-                event: "PostToolUseFailure",
-                matcher: "Bash",
-                entry: plain(post("claude")),
-                legacy: legacy_post("claude"),
-            },
+            pre("PreToolUse", "Bash", plain(how.pre(agent))),
+            pre("PreToolUse", CLAUDE_EDITS, plain(how.pre(agent))),
+            post("PostToolUse", "Bash", plain(how.post(agent))),
+            post("PostToolUseFailure", "Bash", plain(how.post(agent))),
         ],
         Target::Codex => vec![
-            Wanted {
-                event: "PreToolUse",
-                matcher: "Bash",
-                entry: plain(pre("codex")),
-                legacy: legacy_pre("codex"),
-            },
-            Wanted {
-                event: "PreToolUse",
-                matcher: CODEX_EDITS,
-                entry: plain(pre("codex")),
-                legacy: legacy_pre("codex"),
-            },
-            Wanted {
-                event: "PostToolUse",
-                matcher: "Bash",
-                entry: plain(post("codex")),
-                legacy: legacy_post("codex"),
-            },
+            pre("PreToolUse", "Bash", plain(how.pre(agent))),
+            pre("PreToolUse", CODEX_EDITS, plain(how.pre(agent))),
+            post("PostToolUse", "Bash", plain(how.post(agent))),
         ],
         Target::Gemini => vec![
-            Wanted {
-                event: "BeforeTool",
-                matcher: "run_shell_command",
-                entry: json!({
-                    "name": "baton-guard",
-                    "type": "command",
-                    "command": pre("gemini"),
-                    "description": "baton: judge shell commands before they run",
-                }),
-                legacy: legacy_pre("gemini"),
-            },
-            Wanted {
-                event: "BeforeTool",
-                matcher: GEMINI_EDITS,
-                entry: json!({
-                    "name": "baton-reservations",
-                    "type": "command",
-                    "command": pre("gemini"),
-                    "description": "baton: check file edits against path reservations",
-                }),
-                legacy: legacy_pre("gemini"),
-            },
-            Wanted {
-                event: "AfterTool",
-                matcher: "run_shell_command",
-                entry: json!({
-                    "name": "baton-record",
-                    "type": "command",
-                    "command": post("gemini"),
-                    "description": "baton: record how shell commands ended",
-                }),
-                legacy: legacy_post("gemini"),
-            },
+            pre(
+                "BeforeTool",
+                "run_shell_command",
+                named(
+                    "baton-guard",
+                    how.pre(agent),
+                    "baton: judge shell commands before they run",
+                ),
+            ),
+            pre(
+                "BeforeTool",
+                GEMINI_EDITS,
+                named(
+                    "baton-reservations",
+                    how.pre(agent),
+                    "baton: check file edits against path reservations",
+                ),
+            ),
+            post(
+                "AfterTool",
+                "run_shell_command",
+                named(
+                    "baton-record",
+                    how.post(agent),
+                    "baton: record how shell commands ended",
+                ),
+            ),
         ],
         Target::Opencode => Vec::new(),
     }
