@@ -9,11 +9,13 @@
 //! test of a binary shares one process. Such a test is a binary of its own
 //! beside this directory, as `tests/runner_echild.rs` is (it ignores SIGCHLD).
 
+mod clients_support;
 mod common;
 mod sync_support;
 
 mod allow;
 mod claims;
+mod clients;
 mod concurrency;
 mod corrupt;
 mod crash;
