@@ -10,9 +10,9 @@
 // After the command it records the outcome with `baton learn post-command`
 // when opencode reports an exit code.
 //
-// Before `edit`, `write` and `patch` it asks `baton learn pre-command --json
-// --edit <files>` whether another actor reserved those files
-// (docs/reservations.md): reserved exclusively -> throws; shared -> a
+// Before `edit`, `write`, `apply_patch` and `patch` it asks `baton learn
+// pre-command --json --edit <files>` whether another actor reserved those
+// files (docs/reservations.md): reserved exclusively -> throws; shared -> a
 // warning in the log.
 //
 // Fail closed: when baton cannot answer (not found, an error such as a
@@ -44,7 +44,9 @@ export const BatonGuard = async ({ $, client, directory }) => {
     if (tool === "edit" || tool === "write") {
       return typeof args?.filePath === "string" && args.filePath !== "" ? [args.filePath] : []
     }
-    if (tool === "patch") {
+    // `apply_patch` is what opencode offers GPT models instead of `edit`
+    // and `write`; `patch` is its older name.
+    if (tool === "patch" || tool === "apply_patch") {
       const text = typeof args?.patchText === "string" ? args.patchText : ""
       const files = []
       for (const line of text.split("\n")) {

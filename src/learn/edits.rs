@@ -9,8 +9,8 @@
 //!   `*** Add File:`, `*** Update File:`, `*** Delete File:` and
 //!   `*** Move to:` lines name the files, relative to the payload's `cwd`.
 //! - Gemini CLI: `write_file` and `replace` (`tool_input.file_path`).
-//! - opencode's `edit`, `write` and `patch` go through its plugin, which
-//!   passes the paths to `learn pre-command --edit`.
+//! - opencode's `edit`, `write`, `apply_patch` and `patch` go through its
+//!   plugin, which passes the paths to `learn pre-command --edit`.
 
 use serde_json::Value;
 

@@ -293,6 +293,13 @@ pub fn install(target: Target, existing: Option<&[u8]>, how: &HookCommand) -> Re
     })
 }
 
+/// The first line of every opencode plugin baton wrote: one an older baton
+/// wrote (say, before it judged `apply_patch`) is replaced, not refused.
+fn is_batons_plugin(bytes: &[u8]) -> bool {
+    let first = OPENCODE_PLUGIN.lines().next().unwrap_or_default();
+    bytes.starts_with(first.as_bytes())
+}
+
 fn install_file(path: &'static str, existing: Option<&[u8]>, content: &[u8]) -> Result<Install> {
     match existing {
         Some(bytes) if bytes == content => Ok(Install {
@@ -300,6 +307,13 @@ fn install_file(path: &'static str, existing: Option<&[u8]>, content: &[u8]) -> 
             content: content.to_vec(),
             changed: false,
             added: Vec::new(),
+            notes: Vec::new(),
+        }),
+        Some(bytes) if is_batons_plugin(bytes) => Ok(Install {
+            path,
+            content: content.to_vec(),
+            changed: true,
+            added: vec![path.to_owned()],
             notes: Vec::new(),
         }),
         Some(_) => Err(conflict(
@@ -652,6 +666,20 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.exit_code(), 1);
         assert_eq!(Target::parse("vim").unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn an_older_opencode_plugin_of_batons_is_replaced() {
+        let how = HookCommand::default_for(Target::Opencode);
+        // What baton wrote before the plugin judged `apply_patch`.
+        let older = OPENCODE_PLUGIN.replace(r#"tool === "patch" || tool === "apply_patch""#, r#"tool === "patch""#);
+        assert_ne!(older, OPENCODE_PLUGIN);
+        let done = install(Target::Opencode, Some(older.as_bytes()), &how).unwrap();
+        assert!(done.changed);
+        assert_eq!(done.content, OPENCODE_PLUGIN.as_bytes());
+        // Someone else's file at that path is still left alone.
+        let err = install(Target::Opencode, Some(b"// my guard\nexport const G = 1\n"), &how).unwrap_err();
+        assert_eq!(err.exit_code(), 1);
     }
 
     #[test]
