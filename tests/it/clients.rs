@@ -18,6 +18,15 @@ use crate::clients_support::{
 
 const FORCE_PUSH: &str = "git push --force origin main";
 
+/// A low-risk command that runs and succeeds, so the post-tool hook records it.
+const STATUS: &str = "git status --short";
+
+/// The shell tool's two calls: the force push (denied) and `git status`
+/// (runs; its outcome is recorded). `input` builds the tool's input.
+fn shell_steps(tool: &str, input: impl Fn(&str) -> Value) -> Vec<Step> {
+    vec![step(tool, input(FORCE_PUSH)), step(tool, input(STATUS))]
+}
+
 /// What the model is told; the script decides what it does.
 const PROMPT: &str = "Do the task.";
 
@@ -41,10 +50,29 @@ fn assert_result_contains(server: &ModelServer, out: &std::process::Output, inde
 }
 
 /// The guard's deny reached the model, the command did not run, and the
-/// decision was journaled as high; the state ref did not move.
-fn assert_denied_push(setup: &Setup, server: &ModelServer, out: &std::process::Output, before: Option<String>) {
+/// decision was journaled as high; `git status` ran and the post-tool hook
+/// recorded it, as a success when the client says how it ended (Codex does
+/// not: `succeeded` is false there). The state ref did not move.
+fn assert_guarded(
+    setup: &Setup,
+    server: &ModelServer,
+    out: &std::process::Output,
+    before: Option<String>,
+    succeeded: bool,
+) {
     assert_result_contains(server, out, 0, &["git.force-push"]);
     assert!(setup.decisions("high") >= 1, "{}", describe(out, server));
+    let metrics = setup.repo.run("human:reader", &["learn", "metrics"]).ok();
+    let status = metrics["families"]
+        .as_array()
+        .expect("families")
+        .iter()
+        .find(|f| f["family"] == "git status")
+        .cloned()
+        .unwrap_or_else(|| panic!("`git status` was not recorded: {metrics}\n{}", describe(out, server)));
+    assert_eq!(status["runs"], 1, "{status}");
+    assert_eq!(status["successes"], u64::from(succeeded), "{status}");
+    assert_eq!(status["failures"], 0, "{status}");
     assert_eq!(setup.repo.tip(), before, "the guard moved the state ref");
 }
 
@@ -112,17 +140,14 @@ fn claude_as(
 }
 
 #[test]
-fn claude_code_shell_tool_is_denied_by_the_guard() {
+fn claude_code_shell_tool_is_guarded_and_recorded() {
     let Some(bin) = Client::Claude.find() else { return };
     let setup = Setup::new();
     setup.baton(&["learn", "hooks", "install", "claude"]);
     let before = setup.repo.tip();
-    let server = ModelServer::start(vec![step(
-        "Bash",
-        json!({"command": FORCE_PUSH, "description": "Push"}),
-    )]);
-    let out = claude(&setup, &bin, &server, &[]);
-    assert_denied_push(&setup, &server, &out, before);
+    let server = ModelServer::start(shell_steps("Bash", |c| json!({"command": c, "description": "Run it"})));
+    let out = claude(&setup, &bin, &server, &["--allowedTools", "Bash"]);
+    assert_guarded(&setup, &server, &out, before, true);
 }
 
 #[test]
@@ -207,14 +232,14 @@ fn codex(
 }
 
 #[test]
-fn codex_shell_tool_is_denied_by_the_guard() {
+fn codex_shell_tool_is_guarded_and_recorded() {
     let Some(bin) = Client::Codex.find() else { return };
     let setup = Setup::new();
     setup.baton(&["learn", "hooks", "install", "codex"]);
     let before = setup.repo.tip();
-    let server = ModelServer::start(vec![step("exec_command", json!({"cmd": FORCE_PUSH}))]);
+    let server = ModelServer::start(shell_steps("exec_command", |c| json!({"cmd": c})));
     let out = codex(&setup, &bin, &server, &[], None);
-    assert_denied_push(&setup, &server, &out, before);
+    assert_guarded(&setup, &server, &out, before, false);
 }
 
 #[test]
@@ -289,14 +314,14 @@ fn gemini(
 }
 
 #[test]
-fn gemini_cli_shell_tool_is_denied_by_the_guard() {
+fn gemini_cli_shell_tool_is_guarded_and_recorded() {
     let Some(bin) = Client::Gemini.find() else { return };
     let setup = Setup::new();
     setup.baton(&["learn", "hooks", "install", "gemini"]);
     let before = setup.repo.tip();
-    let server = ModelServer::start(vec![step("run_shell_command", json!({"command": FORCE_PUSH}))]);
+    let server = ModelServer::start(shell_steps("run_shell_command", |c| json!({"command": c})));
     let out = gemini(&setup, &bin, &server, None);
-    assert_denied_push(&setup, &server, &out, before);
+    assert_guarded(&setup, &server, &out, before, true);
 }
 
 #[test]
@@ -368,17 +393,14 @@ const CLAUDE_MODEL: &str = "anthropic/claude-sonnet-4-5";
 const OPENAI_MODEL: &str = "openai/gpt-5.5";
 
 #[test]
-fn opencode_bash_tool_is_denied_by_the_plugin() {
+fn opencode_bash_tool_is_guarded_and_recorded() {
     let Some(bin) = Client::Opencode.find() else { return };
     let setup = Setup::new();
     setup.baton(&["learn", "hooks", "install", "opencode"]);
     let before = setup.repo.tip();
-    let server = ModelServer::start(vec![step(
-        "bash",
-        json!({"command": FORCE_PUSH, "description": "Push"}),
-    )]);
+    let server = ModelServer::start(shell_steps("bash", |c| json!({"command": c, "description": "Run it"})));
     let out = opencode(&setup, &bin, &server, CLAUDE_MODEL, None);
-    assert_denied_push(&setup, &server, &out, before);
+    assert_guarded(&setup, &server, &out, before, true);
 }
 
 #[test]
