@@ -151,7 +151,7 @@ fn claude_code_shell_tool_is_guarded_and_recorded() {
 }
 
 #[test]
-fn claude_code_edit_tool_is_denied_on_a_reserved_file_and_passes_for_its_holder() {
+fn claude_code_edit_tools_are_denied_on_a_reserved_file_and_pass_for_its_holder() {
     let Some(bin) = Client::Claude.find() else { return };
     let setup = Setup::new();
     setup.baton(&["learn", "hooks", "install", "claude"]);
@@ -163,10 +163,12 @@ fn claude_code_edit_tool_is_denied_on_a_reserved_file_and_passes_for_its_holder(
             "Edit",
             json!({"file_path": file, "old_string": "original", "new_string": "changed"}),
         ),
+        step("Write", json!({"file_path": file, "content": "written\n"})),
     ];
     let server = ModelServer::start(steps.clone());
     let out = claude(&setup, &bin, &server, &["--permission-mode", "acceptEdits"]);
     assert_edit_refused(&setup, &server, &out, 1);
+    assert_edit_refused(&setup, &server, &out, 2);
 
     let server = ModelServer::start(steps);
     let out = claude_as(
@@ -176,7 +178,8 @@ fn claude_code_edit_tool_is_denied_on_a_reserved_file_and_passes_for_its_holder(
         &["--permission-mode", "acceptEdits"],
         Some(as_holder()),
     );
-    assert_eq!(setup.locked(), "changed\n", "{}", describe(&out, &server));
+    assert_result_contains(&server, &out, 1, &["updated"]);
+    assert_eq!(setup.locked(), "written\n", "{}", describe(&out, &server));
 }
 
 #[test]
@@ -325,7 +328,7 @@ fn gemini_cli_shell_tool_is_guarded_and_recorded() {
 }
 
 #[test]
-fn gemini_cli_replace_is_denied_on_a_reserved_file_and_passes_for_its_holder() {
+fn gemini_cli_edit_tools_are_denied_on_a_reserved_file_and_pass_for_its_holder() {
     let Some(bin) = Client::Gemini.find() else { return };
     let setup = Setup::new();
     setup.baton(&["learn", "hooks", "install", "gemini"]);
@@ -334,13 +337,15 @@ fn gemini_cli_replace_is_denied_on_a_reserved_file_and_passes_for_its_holder() {
         "replace",
         json!({"file_path": file, "old_string": "original", "new_string": "changed", "instruction": "Change it."}),
     );
-    let server = ModelServer::start(vec![edit.clone()]);
+    let write = step("write_file", json!({"file_path": file, "content": "written\n"}));
+    let server = ModelServer::start(vec![edit.clone(), write.clone()]);
     let out = gemini(&setup, &bin, &server, None);
     assert_edit_refused(&setup, &server, &out, 0);
+    assert_edit_refused(&setup, &server, &out, 1);
 
-    let server = ModelServer::start(vec![edit]);
+    let server = ModelServer::start(vec![edit, write]);
     let out = gemini(&setup, &bin, &server, Some(as_holder()));
-    assert_eq!(setup.locked(), "changed\n", "{}", describe(&out, &server));
+    assert_eq!(setup.locked(), "written\n", "{}", describe(&out, &server));
 }
 
 #[test]

@@ -97,17 +97,14 @@ impl ModelServer {
         self.requests.lock().expect("the request log").clone()
     }
 
-    /// Every tool result the client sent back, in order, each once.
+    /// Every tool result the client sent back, in order: each request
+    /// carries the conversation so far, so the longest list is all of them.
     pub fn tool_results(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for r in self.requests() {
-            for text in tool_results(&r.body) {
-                if !out.contains(&text) {
-                    out.push(text);
-                }
-            }
-        }
-        out
+        self.requests()
+            .iter()
+            .map(|r| tool_results(&r.body))
+            .max_by_key(Vec::len)
+            .unwrap_or_default()
     }
 
     /// Every tool name any request offered.
