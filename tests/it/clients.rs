@@ -268,20 +268,31 @@ fn codex_claims_through_baton_mcp() {
     // A model Codex has no metadata for gets the MCP tools offered directly
     // (known models find them through tool search first); `codex exec`
     // never asks, so the tools are approved for the run.
+    let args = [
+        "-m",
+        "scripted-model",
+        "-c",
+        "mcp_servers.baton.default_tools_approval_mode=\"approve\"",
+    ];
     let server = ModelServer::start(mcp_steps("mcp__baton/claim"));
+    let out = codex(&setup, &bin, &server, &args, None);
+    assert_claimed_through_mcp(&setup, &server, &out, Client::Codex);
+
+    // Codex passes a server only the variables its entry names: a pool
+    // agent's BATON_ACTOR reaches `baton mcp` through `env_vars`.
+    let server = ModelServer::start(vec![step(
+        "mcp__baton/claim",
+        json!({"id": "T-4", "paths": ["docs/other.md"]}),
+    )]);
     let out = codex(
         &setup,
         &bin,
         &server,
-        &[
-            "-m",
-            "scripted-model",
-            "-c",
-            "mcp_servers.baton.default_tools_approval_mode=\"approve\"",
-        ],
-        None,
+        &args,
+        Some(("BATON_ACTOR", "agent:builder-2".to_owned())),
     );
-    assert_claimed_through_mcp(&setup, &server, &out, Client::Codex);
+    assert_result_contains(&server, &out, 0, &["claims.claim"]);
+    assert_eq!(setup.repo.claim("T-4")["owner"], "agent:builder-2");
 }
 
 // ----------------------------------------------------------------- Gemini CLI
