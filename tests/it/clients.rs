@@ -420,17 +420,21 @@ fn opencode_bash_tool_is_guarded_and_recorded() {
 }
 
 #[test]
-fn opencode_edit_tool_is_denied_on_a_reserved_file() {
+fn opencode_edit_tools_are_denied_on_a_reserved_file() {
     let Some(bin) = Client::Opencode.find() else { return };
     let setup = Setup::new();
     setup.baton(&["learn", "hooks", "install", "opencode"]);
     let file = setup.repo.path().join(LOCKED).display().to_string();
-    let server = ModelServer::start(vec![step(
-        "edit",
-        json!({"filePath": file, "oldString": "original", "newString": "changed"}),
-    )]);
+    let server = ModelServer::start(vec![
+        step(
+            "edit",
+            json!({"filePath": file, "oldString": "original", "newString": "changed"}),
+        ),
+        step("write", json!({"filePath": file, "content": "written\n"})),
+    ]);
     let out = opencode(&setup, &bin, &server, CLAUDE_MODEL, None);
     assert_edit_refused(&setup, &server, &out, 0);
+    assert_edit_refused(&setup, &server, &out, 1);
 }
 
 #[test]
