@@ -8,6 +8,10 @@
 //! baton can be found, and blocks (exit 2) when it cannot: a shell exits 127
 //! for a missing program, which every client reads as "let it run".
 
+mod opencode;
+
+pub use opencode::{opencode_plugin, OPENCODE_PLUGIN};
+
 use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
@@ -68,26 +72,6 @@ impl Target {
 /// (per hook, by its hash: a changed hook asks again); `codex exec` skips
 /// untrusted hooks without a word.
 pub const CODEX_TRUST: &str = "Codex runs these hooks only after you review and trust them: start `codex` in this repository and approve the baton hooks when it says hooks need review (`codex exec` skips untrusted hooks without a word; a changed hook must be trusted again)";
-
-/// The opencode plugin template: `hooks install opencode` writes it with
-/// the baton command and the actor filled in.
-pub const OPENCODE_PLUGIN: &str = include_str!("../../../templates/opencode-baton-guard.js");
-
-/// The plugin as installed: the template's default baton and actor replaced.
-pub fn opencode_plugin(how: &HookCommand) -> String {
-    let js = |s: &str| serde_json::to_string(s).expect("strings serialize");
-    OPENCODE_PLUGIN
-        .replacen(
-            "const DEFAULT_BATON = \"baton\"",
-            &format!("const DEFAULT_BATON = {}", js(&how.baton)),
-            1,
-        )
-        .replacen(
-            "const DEFAULT_ACTOR = \"agent:opencode\"",
-            &format!("const DEFAULT_ACTOR = {}", js(&how.actor.to_string())),
-            1,
-        )
-}
 
 /// The result of an install: the file's new content and what changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,7 +231,7 @@ fn wanted(target: Target, how: &HookCommand) -> Vec<Wanted> {
     }
 }
 
-fn conflict(path: &str, what: String, hint: String) -> Error {
+pub(super) fn conflict(path: &str, what: String, hint: String) -> Error {
     Error::refused("hook_conflict", format!("{path}: {what}")).with_hint(hint)
 }
 
@@ -259,7 +243,7 @@ fn conflict(path: &str, what: String, hint: String) -> Error {
 pub fn install(target: Target, existing: Option<&[u8]>, how: &HookCommand) -> Result<Install> {
     let path = target.path();
     if target == Target::Opencode {
-        return install_file(path, existing, opencode_plugin(how).as_bytes());
+        return opencode::install(path, existing, &opencode_plugin(how));
     }
     let mut root = settings(path, existing)?;
     let hooks = object_at(&mut root, path, "the file", "hooks", "event names to hook lists")?;
@@ -291,44 +275,6 @@ pub fn install(target: Target, existing: Option<&[u8]>, how: &HookCommand) -> Re
         added,
         notes: target.notes(),
     })
-}
-
-/// The first line of every opencode plugin baton wrote: one an older baton
-/// wrote (say, before it judged `apply_patch`) is replaced, not refused.
-fn is_batons_plugin(bytes: &[u8]) -> bool {
-    let first = OPENCODE_PLUGIN.lines().next().unwrap_or_default();
-    bytes.starts_with(first.as_bytes())
-}
-
-fn install_file(path: &'static str, existing: Option<&[u8]>, content: &[u8]) -> Result<Install> {
-    match existing {
-        Some(bytes) if bytes == content => Ok(Install {
-            path,
-            content: content.to_vec(),
-            changed: false,
-            added: Vec::new(),
-            notes: Vec::new(),
-        }),
-        Some(bytes) if is_batons_plugin(bytes) => Ok(Install {
-            path,
-            content: content.to_vec(),
-            changed: true,
-            added: vec![path.to_owned()],
-            notes: Vec::new(),
-        }),
-        Some(_) => Err(conflict(
-            path,
-            "exists and is not baton's plugin".into(),
-            format!("move {path} away (or merge it by hand with baton's template), then run the install again"),
-        )),
-        None => Ok(Install {
-            path,
-            content: content.to_vec(),
-            changed: true,
-            added: vec![path.to_owned()],
-            notes: Vec::new(),
-        }),
-    }
 }
 
 /// A client's JSON settings file as it is (an object when absent or
@@ -536,19 +482,6 @@ mod tests {
         assert_eq!(pre[0]["command"], PRE_CLAUDE);
     }
 
-    #[test]
-    fn the_opencode_plugin_carries_the_baton_and_actor() {
-        let how = HookCommand {
-            baton: "/opt/my tools/baton".into(),
-            actor: Actor::parse("agent:builder").unwrap(),
-        };
-        let plugin = opencode_plugin(&how);
-        assert!(plugin.contains(r#"const DEFAULT_BATON = "/opt/my tools/baton""#));
-        assert!(plugin.contains(r#"const DEFAULT_ACTOR = "agent:builder""#));
-        let default = opencode_plugin(&HookCommand::default_for(Target::Opencode));
-        assert_eq!(default, OPENCODE_PLUGIN, "the template's defaults are the defaults");
-    }
-
     fn json_of(bytes: &[u8]) -> Value {
         serde_json::from_slice(bytes).unwrap()
     }
@@ -643,43 +576,8 @@ mod tests {
     }
 
     #[test]
-    fn install_writes_the_opencode_plugin_once() {
-        let done = install(Target::Opencode, None, &HookCommand::default_for(Target::Opencode)).unwrap();
-        assert_eq!(done.path, ".opencode/plugins/baton-guard.js");
-        assert!(String::from_utf8(done.content.clone())
-            .unwrap()
-            .contains("tool.execute.before"));
-        assert!(
-            !install(
-                Target::Opencode,
-                Some(&done.content),
-                &HookCommand::default_for(Target::Opencode)
-            )
-            .unwrap()
-            .changed
-        );
-        let err = install(
-            Target::Opencode,
-            Some(b"// mine"),
-            &HookCommand::default_for(Target::Opencode),
-        )
-        .unwrap_err();
-        assert_eq!(err.exit_code(), 1);
+    fn unknown_agents_are_invalid_input() {
         assert_eq!(Target::parse("vim").unwrap_err().exit_code(), 2);
-    }
-
-    #[test]
-    fn an_older_opencode_plugin_of_batons_is_replaced() {
-        let how = HookCommand::default_for(Target::Opencode);
-        // What baton wrote before the plugin judged `apply_patch`.
-        let older = OPENCODE_PLUGIN.replace(r#"tool === "patch" || tool === "apply_patch""#, r#"tool === "patch""#);
-        assert_ne!(older, OPENCODE_PLUGIN);
-        let done = install(Target::Opencode, Some(older.as_bytes()), &how).unwrap();
-        assert!(done.changed);
-        assert_eq!(done.content, OPENCODE_PLUGIN.as_bytes());
-        // Someone else's file at that path is still left alone.
-        let err = install(Target::Opencode, Some(b"// my guard\nexport const G = 1\n"), &how).unwrap_err();
-        assert_eq!(err.exit_code(), 1);
     }
 
     #[test]
