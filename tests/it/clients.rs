@@ -150,6 +150,28 @@ fn claude_code_shell_tool_is_guarded_and_recorded() {
     assert_guarded(&setup, &server, &out, before, true);
 }
 
+/// A medium verdict is an `ask`; headless Claude Code, with nobody to ask,
+/// turns it into a denial that carries the reasons (docs/learn.md).
+#[test]
+fn claude_code_headless_turns_an_ask_into_a_denial() {
+    let Some(bin) = Client::Claude.find() else { return };
+    let setup = Setup::new();
+    setup.baton(&["learn", "hooks", "install", "claude"]);
+    setup.repo.git(&["branch", "feature"]);
+    let server = ModelServer::start(vec![step(
+        "Bash",
+        json!({"command": "git branch -D feature", "description": "Delete it"}),
+    )]);
+    let out = claude(&setup, &bin, &server, &["--allowedTools", "Bash"]);
+    assert_result_contains(&server, &out, 0, &["baton: medium risk", "git.branch-force-delete"]);
+    assert!(setup.decisions("medium") >= 1, "{}", describe(&out, &server));
+    assert_eq!(
+        setup.repo.git(&["branch", "--list", "feature"]),
+        "feature",
+        "the branch was deleted"
+    );
+}
+
 #[test]
 fn claude_code_edit_tools_are_denied_on_a_reserved_file_and_pass_for_its_holder() {
     let Some(bin) = Client::Claude.find() else { return };
