@@ -531,6 +531,18 @@ impl Setup {
             .env("XDG_CACHE_HOME", self.home().join(".cache"))
             .env("NO_COLOR", "1")
             .env_remove("CI")
+            // A developer's own client settings must not redirect a client
+            // (or send a real credential, even to localhost).
+            .env_remove("ANTHROPIC_AUTH_TOKEN")
+            .env_remove("ANTHROPIC_MODEL")
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("OPENAI_BASE_URL")
+            .env_remove("GOOGLE_API_KEY")
+            .env_remove("GOOGLE_GENAI_USE_VERTEXAI")
+            .env_remove("GEMINI_MODEL")
+            .env_remove("OPENCODE_CONFIG")
+            .env_remove("OPENCODE_CONFIG_CONTENT")
             .stdin(std::process::Stdio::null())
             .stdout(std::fs::File::create(&out).expect("the client's stdout file"))
             .stderr(std::fs::File::create(&err).expect("the client's stderr file"));
