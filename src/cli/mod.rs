@@ -14,6 +14,7 @@ mod learn;
 mod mcp;
 mod messages;
 mod output;
+mod parse;
 mod pool;
 mod repo;
 mod reservations;
@@ -36,7 +37,7 @@ const GLOBAL: &str = "Global options";
 /// Git-native coordination for humans and coding agents sharing one repository.
 #[derive(Debug, Parser)]
 #[command(name = "baton", version, propagate_version = true, max_term_width = 100)]
-pub struct Cli {
+pub struct CliOf<C: Subcommand + std::fmt::Debug> {
     /// Run as if baton was started in <PATH> (like `git -C`).
     #[arg(short = 'C', global = true, value_name = "PATH", help_heading = GLOBAL)]
     pub dir: Option<PathBuf>,
@@ -50,50 +51,84 @@ pub struct Cli {
     #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub quiet: bool,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: C,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum Command {
+/// The command line: the root's options and one command. The root is
+/// generic over its commands so that a parse can build it with only the
+/// one a command line names ([`parse`]).
+pub type Cli = CliOf<Command>;
+
+/// `Command`, and one enum per command holding only its variant (the
+/// subtree [`parse`] builds): both from one list, so the partial tree is
+/// the derive's own and cannot drift from the full one.
+macro_rules! commands {
+    ($( $(#[$attr:meta])* $variant:ident $(($ty:ty))? => $only:ident, )*) => {
+        #[derive(Debug, Subcommand)]
+        pub enum Command {
+            $( $(#[$attr])* $variant $(($ty))?, )*
+        }
+
+        $(
+            #[derive(Debug, Subcommand)]
+            pub enum $only {
+                $(#[$attr])* $variant $(($ty))?
+            }
+        )*
+
+        /// The root with only the top-level command `name`, or `None`
+        /// when `name` is none (`help`, a typo).
+        pub(crate) fn only(name: &str) -> Option<clap::Command> {
+            $(
+                if <$only as Subcommand>::has_subcommand(name) {
+                    return Some(CliOf::<$only>::command());
+                }
+            )*
+            None
+        }
+    };
+}
+
+commands! {
     /// Create the state ref (idempotent), the fetch refspec and optionally the pre-commit hook.
-    Init(repo::InitArgs),
+    Init(repo::InitArgs) => OnlyInit,
     /// Show the state history (one commit per operation).
-    Log(repo::LogArgs),
+    Log(repo::LogArgs) => OnlyLog,
     /// Read or change shared policy (config.toml in the state).
     #[command(subcommand)]
-    Config(repo::ConfigCommand),
+    Config(repo::ConfigCommand) => OnlyConfig,
     /// Claims on work: claim, hand off, accept, release, expire.
     #[command(subcommand)]
-    Claims(claims::ClaimsCommand),
+    Claims(claims::ClaimsCommand) => OnlyClaims,
     /// The agent pool: spawn agents, heartbeats, drain, retire.
     #[command(subcommand)]
-    Pool(pool::PoolCommand),
+    Pool(pool::PoolCommand) => OnlyPool,
     /// Workflows: dry-run or execute definitions with a run ledger, resume, stop.
     #[command(subcommand)]
-    Workflow(workflow::WorkflowCommand),
+    Workflow(workflow::WorkflowCommand) => OnlyWorkflow,
     /// Delivery: claim an issue, run its workflow, release or hand off the claim — one fenced flow.
     #[command(subcommand)]
-    Delivery(delivery::DeliveryCommand),
+    Delivery(delivery::DeliveryCommand) => OnlyDelivery,
     /// The reconciler: expire stale claims, mark dead runs, fix delivery drift, take metrics snapshots.
     #[command(subcommand)]
-    Daemon(daemon::DaemonCommand),
+    Daemon(daemon::DaemonCommand) => OnlyDaemon,
     /// The command risk guard (before and after a command, agent hooks) and task routing.
     #[command(subcommand)]
-    Learn(learn::LearnCommand),
+    Learn(learn::LearnCommand) => OnlyLearn,
     /// Share state with a remote: fetch, then fast-forward, push, or merge and push.
-    Sync(sync::SyncArgs),
+    Sync(sync::SyncArgs) => OnlySync,
     /// Check the state, the store and every subsystem.
-    Doctor(doctor::DoctorArgs),
+    Doctor(doctor::DoctorArgs) => OnlyDoctor,
     /// Run an end-to-end scenario in a temporary repository.
-    Selftest(SelftestArgs),
+    Selftest(SelftestArgs) => OnlySelftest,
     /// Print a shell completion script (it completes subcommands, flags, claim states, roles, agents and workflow names).
-    Completions(CompletionsArgs),
+    Completions(CompletionsArgs) => OnlyCompletions,
     /// Print the manual page (roff), or write one page per command into a directory.
-    Man(ManArgs),
+    Man(ManArgs) => OnlyMan,
     /// Print the actor baton acts as here, and where it came from.
-    Whoami,
+    Whoami => OnlyWhoami,
     /// Serve baton's operations as MCP tools on stdin/stdout; `mcp install <client>` writes a client's entry for it.
-    Mcp(mcp::McpArgs),
+    Mcp(mcp::McpArgs) => OnlyMcp,
 }
 
 #[derive(Debug, clap::Args)]
@@ -125,15 +160,7 @@ pub fn command() -> clap::Command {
 pub fn main() -> i32 {
     complete::answer_if_asked();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    // As `Cli::try_parse_from`, except that the command tree (thousands of
-    // allocations) is not freed: the process ends right after the command,
-    // and freeing it was a fifth of `baton --version`'s instructions
-    // (docs/performance.md, "Fast at any size").
-    let mut command = Cli::command();
-    let parsed = command.try_get_matches_from_mut(&args).and_then(|mut matches| {
-        <Cli as clap::FromArgMatches>::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command))
-    });
-    std::mem::forget(command);
+    let parsed = parse::parse(&args);
     let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
