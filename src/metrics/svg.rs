@@ -198,6 +198,22 @@ fn panel(out: &mut String, frame: &Frame, p: &Panel, top: f64) -> f64 {
     TITLE_H + (CHART_H + AXIS_H).max(rows as f64 * ROW) + GAP
 }
 
+/// The largest power of ten not above `x` (`x` >= 0.1), as
+/// `10f64.powf(x.log10().floor())` — without libm: a function of libm
+/// would make every baton process load it (docs/performance.md, "Process
+/// start"). Powers of ten up to 1e22 are exact in an `f64`, so the
+/// products are the same numbers `powf` gives.
+fn power_of_ten_below(x: f64) -> f64 {
+    let mut magnitude = 1.0;
+    while magnitude * 10.0 <= x {
+        magnitude *= 10.0;
+    }
+    while magnitude > x {
+        magnitude /= 10.0;
+    }
+    magnitude
+}
+
 /// The value axis of one panel: `ticks + 1` round numbers from `bottom` in `step`s.
 struct Scale {
     bottom: f64,
@@ -211,7 +227,7 @@ impl Scale {
         let hi = counters.iter().map(|c| c.max).max().unwrap_or(0) as f64;
         // Near i64::MIN, `lo + 1.0 == lo`: the range, not `hi`, gets the floor.
         let raw = (hi - lo).max(1.0) / 5.0;
-        let magnitude = 10f64.powf(raw.log10().floor());
+        let magnitude = power_of_ten_below(raw);
         let step = [1.0, 2.0, 5.0, 10.0]
             .iter()
             .map(|m| m * magnitude)
@@ -455,4 +471,29 @@ fn esc(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod scale_tests {
+    use super::power_of_ten_below;
+    use proptest::prelude::*;
+
+    #[test]
+    fn powers_of_ten_are_their_own_magnitude() {
+        for k in -1..=18 {
+            let p = 10f64.powi(k);
+            assert_eq!(power_of_ten_below(p), 10f64.powf(p.log10().floor()), "1e{k}");
+        }
+    }
+
+    proptest! {
+        /// The same magnitude as libm's `powf`/`log10` over the ranges the
+        /// axis sees (a fifth of a counter range: 0.2 to ~3.7e18).
+        #[test]
+        fn the_magnitude_is_libms(raw in 0.2f64..4e18, small in 0.2f64..1000.0) {
+            for x in [raw, small] {
+                prop_assert_eq!(power_of_ten_below(x), 10f64.powf(x.log10().floor()), "{}", x);
+            }
+        }
+    }
 }
