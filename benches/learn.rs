@@ -268,7 +268,7 @@ fn git_stdin(dir: &Path, args: &[&str], env: &[(&str, &Path)], input: &[u8]) -> 
 /// `learn/commands.toml` with `outcomes` outcomes, as baton's own fold writes
 /// it: spread over [`FAMILIES`] families, plus the families the cells judge.
 fn statistics(outcomes: usize) -> Res<Vec<u8>> {
-    let at = parse_timestamp("2026-01-01T00:00:00Z").map_err(|e| e.message)?;
+    let at = parse_timestamp("2026-01-01T00:00:00Z").map_err(|e| e.to_string())?;
     let mut names: Vec<String> = (0..FAMILIES).map(|i| format!("tool{i} run")).collect();
     names.extend(["git push", "npm test", "npm ci"].map(String::from));
     let entries: Vec<JournalEntry> = (0..outcomes)
@@ -282,7 +282,7 @@ fn statistics(outcomes: usize) -> Res<Vec<u8>> {
             actor: None,
         })
         .collect();
-    fold(CommandStats::default(), &entries).encode().map_err(|e| e.message)
+    fold(CommandStats::default(), &entries).encode().map_err(|e| e.to_string())
 }
 
 /// `git init`, `baton init`, then one state commit adding the statistics

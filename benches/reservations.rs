@@ -246,7 +246,7 @@ fn prepare(baton: &Path, repo: &Path, claims: usize, reserving: usize) -> Res<()
     git(repo, &["init", "-q"])?;
     output(baton_cmd(baton, repo, &["-q", "init"]), "baton init")?;
     let tip = git(repo, &["rev-parse", "refs/baton/state"])?;
-    let at = parse_timestamp("2026-01-01T00:00:00Z").map_err(|e| e.message)?;
+    let at = parse_timestamp("2026-01-01T00:00:00Z").map_err(|e| e.to_string())?;
     let message = format!("bench: {claims} claims\n");
     let mut stream = format!(
         "commit refs/baton/state\ncommitter bench <bench@localhost> 1767225600 +0000\ndata {}\n{message}from {tip}\n",
@@ -254,10 +254,10 @@ fn prepare(baton: &Path, repo: &Path, claims: usize, reserving: usize) -> Res<()
     )
     .into_bytes();
     for i in 0..claims {
-        let id = ClaimId::parse(&format!("T-{i}")).map_err(|e| e.message)?;
+        let id = ClaimId::parse(&format!("T-{i}")).map_err(|e| e.to_string())?;
         let (reservations, owner) = if i < reserving {
             let (pattern, holder) = reservation(i);
-            let pattern = Pattern::parse(&pattern).map_err(|e| e.message)?;
+            let pattern = Pattern::parse(&pattern).map_err(|e| e.to_string())?;
             (
                 vec![Reservation {
                     pattern,
@@ -276,7 +276,7 @@ fn prepare(baton: &Path, repo: &Path, claims: usize, reserving: usize) -> Res<()
             } else {
                 ClaimState::Completed
             },
-            owner: Actor::parse(&owner).map_err(|e| e.message)?,
+            owner: Actor::parse(&owner).map_err(|e| e.to_string())?,
             agent: None,
             role: None,
             generation: 1,

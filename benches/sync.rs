@@ -123,8 +123,8 @@ fn write_op(store: &Store, actor: &Actor, id: &ClaimId, release: bool, now_secs:
 /// each side can release its own), in one commit.
 fn write_base(store: &Store, n: usize) -> Res<()> {
     let owners = [
-        Actor::parse(ALICE).map_err(|e| e.message)?,
-        Actor::parse(BOB).map_err(|e| e.message)?,
+        Actor::parse(ALICE).map_err(|e| e.to_string())?,
+        Actor::parse(BOB).map_err(|e| e.to_string())?,
     ];
     let policy = Config::default().claims;
     store
@@ -162,8 +162,8 @@ struct Mix {
 /// (the same ids on both sides), a fifth releases of this side's half of the
 /// base claims, the rest claims of new ids `<side>-<i>`; interleaved.
 fn diverge(dir: &Path, side: &str, actor: &str, ops: usize, contested: usize, base: usize) -> Res<Mix> {
-    let store = Store::discover(dir).map_err(|e| e.message)?;
-    let actor = Actor::parse(actor).map_err(|e| e.message)?;
+    let store = Store::discover(dir).map_err(|e| e.to_string())?;
+    let actor = Actor::parse(actor).map_err(|e| e.to_string())?;
     let releases = (ops / 5).min(base / 2);
     let offset = if side == "a" { 0 } else { base / 2 };
     let (mut c, mut r, mut n) = (0, 0, 0);
@@ -178,7 +178,7 @@ fn diverge(dir: &Path, side: &str, actor: &str, ops: usize, contested: usize, ba
             n += 1;
             (format!("{side}-{}", n - 1), false)
         };
-        let id = ClaimId::parse(&id).map_err(|e| e.message)?;
+        let id = ClaimId::parse(&id).map_err(|e| e.to_string())?;
         write_op(&store, &actor, &id, release, k as i64 + 1)?;
     }
     Ok(Mix {
@@ -259,7 +259,7 @@ fn run() -> Res<()> {
         git(clone, &["config", "user.email", "bench@localhost"])?;
     }
     baton(&bin, &a, ALICE, &["init"])?;
-    write_base(&Store::discover(&a).map_err(|e| e.message)?, base)?;
+    write_base(&Store::discover(&a).map_err(|e| e.to_string())?, base)?;
     baton(&bin, &a, ALICE, &["sync"])?;
     let joined = baton(&bin, &b, BOB, &["init"])?;
     if joined["adopted"] != true {
@@ -368,16 +368,16 @@ fn run() -> Res<()> {
     )?;
 
     // 3. The merge alone, in-process (B with A's state already fetched).
-    let store = Store::discover(&fetched).map_err(|e| e.message)?;
-    let local = store.tip().map_err(|e| e.message)?.ok_or("B has no state")?;
+    let store = Store::discover(&fetched).map_err(|e| e.to_string())?;
+    let local = store.tip().map_err(|e| e.to_string())?.ok_or("B has no state")?;
     let theirs = store
         .resolve("refs/remotes/origin/baton/state")
-        .map_err(|e| e.message)?
+        .map_err(|e| e.to_string())?
         .ok_or("B did not fetch")?;
     let mut merge_samples = Vec::new();
     for n in 0..WARMUPS + runs {
         let started = Instant::now();
-        let (_, notes) = baton::ops::sync::merge_commit(&store, local, theirs, "origin", BOB).map_err(|e| e.message)?;
+        let (_, notes) = baton::ops::sync::merge_commit(&store, local, theirs, "origin", BOB).map_err(|e| e.to_string())?;
         let took = started.elapsed();
         let lost = notes.iter().filter(|n| matches!(n, baton::sync::Note::Lost(_))).count();
         if lost != contested {
@@ -391,8 +391,8 @@ fn run() -> Res<()> {
     let mut ancestry_samples = Vec::new();
     for n in 0..WARMUPS + runs {
         let started = Instant::now();
-        let behind = store.is_ancestor(local, theirs).map_err(|e| e.message)?;
-        let ahead = store.is_ancestor(theirs, local).map_err(|e| e.message)?;
+        let behind = store.is_ancestor(local, theirs).map_err(|e| e.to_string())?;
+        let ahead = store.is_ancestor(theirs, local).map_err(|e| e.to_string())?;
         let took = started.elapsed();
         if behind || ahead {
             return Err("the clones did not diverge".into());
@@ -476,9 +476,9 @@ fn check_result(out: &str, b: &Path, base: usize, mix: Mix) -> Res<()> {
     if lost != mix.contested {
         return Err(format!("lost {lost} claims, expected {}", mix.contested));
     }
-    let store = Store::discover(b).map_err(|e| e.message)?;
-    let snap = store.snapshot().map_err(|e| e.message)?;
-    let files = snap.files_under("claims").map_err(|e| e.message)?.len();
+    let store = Store::discover(b).map_err(|e| e.to_string())?;
+    let snap = store.snapshot().map_err(|e| e.to_string())?;
+    let files = snap.files_under("claims").map_err(|e| e.to_string())?.len();
     let expected = base + mix.contested + 2 * mix.news;
     if files != expected {
         return Err(format!("{files} claim files after the merge, expected {expected}"));

@@ -24,7 +24,7 @@ pub struct Broken {
 /// must never block a commit).
 pub fn file_problem(check: &str, path: &str, error: &Error) -> Finding {
     if error.is::<codec::NewerSchema>() {
-        return Finding::warn(check, error.message.clone())
+        return Finding::warn(check, error.message().into_owned())
             .hint("upgrade baton to read it; baton leaves it as it is")
             .at(path);
     }
@@ -34,5 +34,5 @@ pub fn file_problem(check: &str, path: &str, error: &Error) -> Finding {
     } else {
         "`baton doctor --fix` moves it to quarantine/ in the state, in one commit"
     };
-    Finding::error(check, error.message.clone()).hint(hint).at(path)
+    Finding::error(check, error.message().into_owned()).hint(hint).at(path)
 }

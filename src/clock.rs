@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
+use crate::error::code;
 use crate::error::{Error, Result};
 
 pub type Timestamp = DateTime<Utc>;
@@ -25,7 +26,7 @@ pub fn parse_timestamp(raw: &str) -> Result<Timestamp> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc).trunc_subsecs(0))
         .map_err(|e| {
-            Error::invalid("invalid_time", format!("{raw:?} is not an RFC 3339 time ({e})"))
+            Error::invalid(code::INVALID_TIME, format!("{raw:?} is not an RFC 3339 time ({e})"))
                 .with_hint("write times like 2026-01-31T12:00:00Z")
         })
 }
@@ -94,7 +95,7 @@ impl Span {
         let span = Span::parse_stored(raw).map_err(|e| e.with_hint(hint()))?;
         if span.duration < bounds.min || span.duration > bounds.max {
             return Err(Error::invalid(
-                "invalid_duration",
+                code::INVALID_DURATION,
                 format!(
                     "{:?} is out of range: durations here are {}",
                     raw.trim(),
@@ -113,7 +114,7 @@ impl Span {
     pub fn parse_stored(raw: &str) -> Result<Span> {
         let text = raw.trim();
         let duration = humantime::parse_duration(text).map_err(|e| {
-            Error::invalid("invalid_duration", format!("{raw:?} is not a duration ({e})"))
+            Error::invalid(code::INVALID_DURATION, format!("{raw:?} is not a duration ({e})"))
                 .with_hint("write durations like 90s, 30m, 48h or 7d")
         })?;
         Ok(Span::written(duration, text))
@@ -194,7 +195,7 @@ impl serde::Serialize for Span {
 impl<'de> serde::Deserialize<'de> for Span {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Span, D::Error> {
         let raw = <String as serde::Deserialize>::deserialize(d)?;
-        Span::parse_stored(&raw).map_err(|e| serde::de::Error::custom(e.message))
+        Span::parse_stored(&raw).map_err(|e| serde::de::Error::custom(e.message()))
     }
 }
 
@@ -239,7 +240,7 @@ pub mod optional_span {
         }
         Span::parse_stored(&raw)
             .map(Some)
-            .map_err(|e| serde::de::Error::custom(e.message))
+            .map_err(|e| serde::de::Error::custom(e.message()))
     }
 }
 
@@ -260,8 +261,8 @@ mod tests {
     fn spans_have_bounds_that_errors_state() {
         for raw in ["0s", "999ms", "500000000000y", "10y 1s"] {
             let e = Span::parse(raw).unwrap_err();
-            assert_eq!(e.code, "invalid_duration", "{raw}");
-            assert!(e.message.contains("from 1s to 10y"), "{raw}: {}", e.message);
+            assert_eq!(e.code, code::INVALID_DURATION, "{raw}");
+            assert!(e.message().contains("from 1s to 10y"), "{raw}: {}", e.message());
             assert!(e.hint.contains("from 1s to 10y"), "{raw}: {}", e.hint);
         }
         assert!(Span::parse("1s").is_ok());

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Span;
 use crate::codec::{self, SCHEMA};
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::{claims, daemon, learn, pool, sync, workflow};
 
@@ -108,7 +109,7 @@ pub struct Setting {
 
 fn unknown_key(key: &str) -> Error {
     let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
-    Error::invalid("unknown_key", format!("unknown config key {key:?}"))
+    Error::invalid(code::UNKNOWN_KEY, format!("unknown config key {key:?}"))
         .with_hint(format!("known keys: {}", known.join(", ")))
 }
 
@@ -189,10 +190,11 @@ impl Config {
                 "true" => toml::Value::Boolean(true),
                 "false" => toml::Value::Boolean(false),
                 _ => {
-                    return Err(
-                        Error::invalid("invalid_value", format!("{key} must be true or false, not {raw:?}"))
-                            .with_hint(format!("baton config set {key} true")),
+                    return Err(Error::invalid(
+                        code::INVALID_VALUE,
+                        format!("{key} must be true or false, not {raw:?}"),
                     )
+                    .with_hint(format!("baton config set {key} true")))
                 }
             },
             GLOBS => glob_list(key, raw)?,
@@ -201,8 +203,11 @@ impl Config {
                 .parse::<u32>()
                 .map(|n| toml::Value::Integer(n.into()))
                 .map_err(|_| {
-                    Error::invalid("invalid_value", format!("{key} must be a whole number, not {raw:?}"))
-                        .with_hint(format!("baton config set {key} 3"))
+                    Error::invalid(
+                        code::INVALID_VALUE,
+                        format!("{key} must be a whole number, not {raw:?}"),
+                    )
+                    .with_hint(format!("baton config set {key} 3"))
                 })?,
             RULES | KEYWORDS => inline_toml(key, kind, raw)?,
             PACKS => toml::Value::Array(
@@ -214,7 +219,7 @@ impl Config {
             ),
             "remote name" => {
                 crate::ids::Role::parse(raw).map_err(|_| {
-                    Error::invalid("invalid_value", format!("{raw:?} is not a remote name"))
+                    Error::invalid(code::INVALID_VALUE, format!("{raw:?} is not a remote name"))
                         .with_hint("use the name of a git remote, such as origin")
                 })?;
                 toml::Value::String(raw.to_owned())
@@ -236,7 +241,7 @@ impl Config {
         section_table.insert(name.to_owned(), value);
         let config: Config = table
             .try_into()
-            .map_err(|e: toml::de::Error| Error::invalid("invalid_value", format!("{key}: {}", e.message())))?;
+            .map_err(|e: toml::de::Error| Error::invalid(code::INVALID_VALUE, format!("{key}: {}", e.message())))?;
         // The whole section is checked, rules compiled: a broken rule never reaches the ref.
         config.learn.validate()?;
         Ok(config)
@@ -252,7 +257,7 @@ fn inline_toml(key: &str, kind: &str, raw: &str) -> Result<toml::Value> {
         r#"'{ reviewer = ["review", "audit"] }'"#
     };
     let bad = |why: String| {
-        Error::invalid("invalid_value", format!("{key} must be a {kind}: {why}"))
+        Error::invalid(code::INVALID_VALUE, format!("{key} must be a {kind}: {why}"))
             .with_hint(format!("baton config set {key} {example}"))
     };
     let doc: toml::Table =
@@ -276,7 +281,7 @@ fn glob_list(key: &str, raw: &str) -> Result<toml::Value> {
             } else {
                 "cargo *,{make,just} *"
             };
-            Error::invalid("invalid_value", format!("{key}: {p:?} is not a glob pattern ({e})")).with_hint(format!(
+            Error::invalid(code::INVALID_VALUE, format!("{key}: {p:?} is not a glob pattern ({e})")).with_hint(format!(
                 "write globs, comma-separated: baton config set {key} \"{example}\""
             ))
         })?;
@@ -365,15 +370,21 @@ mod tests {
         let allow = c.with("workflow.allow", "cargo *, make *").unwrap();
         assert_eq!(allow.workflow.allow, vec!["cargo *", "make *"]);
         // Out-of-bounds durations and patterns that do not compile are refused.
-        assert_eq!(c.with("claims.stale_after", "0s").unwrap_err().code, "invalid_duration");
+        assert_eq!(
+            c.with("claims.stale_after", "0s").unwrap_err().code,
+            code::INVALID_DURATION
+        );
         assert_eq!(
             c.with("claims.default_lease", "11y").unwrap_err().code,
-            "invalid_duration"
+            code::INVALID_DURATION
         );
-        assert_eq!(c.with("workflow.allow", "cargo [").unwrap_err().code, "invalid_value");
+        assert_eq!(
+            c.with("workflow.allow", "cargo [").unwrap_err().code,
+            code::INVALID_VALUE
+        );
         assert_eq!(
             c.with("workflow.secret_env", "*KEY*,[").unwrap_err().code,
-            "invalid_value"
+            code::INVALID_VALUE
         );
     }
 
@@ -387,16 +398,16 @@ mod tests {
         assert_eq!(c.learn.escalate_after, 5);
         assert_eq!(
             c.with("learn.escalate_after", "0").unwrap_err().code,
-            "invalid_learn_policy"
+            code::INVALID_LEARN_POLICY
         );
         assert_eq!(
             c.with("learn.escalate_after", "many").unwrap_err().code,
-            "invalid_value"
+            code::INVALID_VALUE
         );
         let loosening = r#"[{ id = "git.reset-hard", level = "medium" }]"#;
         assert_eq!(
             c.with("learn.rules", loosening).unwrap_err().code,
-            "learn_rule_loosened",
+            code::LEARN_RULE_LOOSENED,
             "the shared config only tightens"
         );
         let rules = r#"[{ id = "git.clean-force", level = "high" }, { id = "deploy.prod", program = "kubectl", subcommand = "delete", level = "high", why = "w" }]"#;
@@ -409,14 +420,17 @@ mod tests {
         let err = c.with("learn.rules", bad).unwrap_err();
         assert_eq!(err.exit_code(), 2, "a new rule needs a program and a why");
         assert!(!err.hint.is_empty());
-        assert_eq!(c.with("learn.rules", "{ a = 1 }").unwrap_err().code, "invalid_value");
-        assert_eq!(c.with("learn.rules", "[").unwrap_err().code, "invalid_value");
+        assert_eq!(
+            c.with("learn.rules", "{ a = 1 }").unwrap_err().code,
+            code::INVALID_VALUE
+        );
+        assert_eq!(c.with("learn.rules", "[").unwrap_err().code, code::INVALID_VALUE);
         assert_eq!(c.get("learn.packs").unwrap(), "");
         let c = c.with("learn.packs", "kubernetes, databases").unwrap();
         assert_eq!(c.learn.packs, ["kubernetes", "databases"]);
         assert_eq!(c.get("learn.packs").unwrap(), "kubernetes,databases");
         assert_eq!(c.with("learn.packs", "all").unwrap().learn.packs, ["all"]);
-        assert_eq!(c.with("learn.packs", "k8s").unwrap_err().code, "unknown_pack");
+        assert_eq!(c.with("learn.packs", "k8s").unwrap_err().code, code::UNKNOWN_PACK);
         assert!(c.with("learn.packs", "").unwrap().learn.packs.is_empty());
         let c = c.with("learn.keywords", r#"{ scribe = ["notes"] }"#).unwrap();
         assert_eq!(c.learn.keywords["scribe"], ["notes"]);

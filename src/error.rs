@@ -5,14 +5,19 @@
 //! Inside, subsystems fail with typed errors of their own
 //! (`claims::Moved`, `codec::NewerSchema`, `store::NotARepository`, gix's
 //! and std's errors, ...); converting one into an [`Error`] keeps it as the
-//! source, so callers branch on the type ([`Error::is`]), never on the code
-//! string, and the cause stays available behind the message.
+//! source, so callers branch on the type ([`Error::is`]), never on the code,
+//! and the cause stays available behind the message. A git or file-system
+//! failure is kept as it came ([`Error::git`], [`Error::io`]): its text is
+//! rendered only when the message is ([`Error::message`]).
 //!
 //! Exit codes (docs/command-handbook.md, Conventions): 0 done; 1 refused or failed; 2 invalid usage or
 //! input; 3 environment problem.
 
 pub mod code;
 
+pub use code::Code;
+
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -47,22 +52,45 @@ pub type Source = Arc<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone)]
 pub struct Error {
     pub kind: Kind,
-    pub code: &'static str,
-    pub message: String,
+    pub code: Code,
+    /// The message; for a failure of git or the file system, what we were
+    /// doing, and the failure's own text follows it ([`Self::cause_follows`]).
+    message: String,
     pub hint: String,
     source: Option<Source>,
+    /// Whether the source's text is the end of the message ("writing x:
+    /// denied"): set by [`Error::git`] and [`Error::io`], whose source is
+    /// the cause itself, not a typed refusal the message already tells.
+    cause_follows: bool,
 }
+
+/// A failure known only by what it said (git's stderr, a ref update's
+/// account, a description): kept as the source of a git or file-system
+/// error the way a typed failure is.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct Said(pub String);
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn new(kind: Kind, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(kind: Kind, code: Code, message: impl Into<String>) -> Self {
         Error {
             kind,
             code,
             message: message.into(),
             hint: String::new(),
             source: None,
+            cause_follows: false,
+        }
+    }
+
+    /// What went wrong, as the user reads it: the message, and for a
+    /// failure of git or the file system the failure's own text after it.
+    pub fn message(&self) -> Cow<'_, str> {
+        match (&self.source, self.cause_follows) {
+            (Some(cause), true) => Cow::Owned(format!("{}: {cause}", self.message)),
+            _ => Cow::Borrowed(&self.message),
         }
     }
 
@@ -90,19 +118,19 @@ impl Error {
         self.find::<E>().is_some()
     }
 
-    pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn refused(code: Code, message: impl Into<String>) -> Self {
         Self::new(Kind::Refused, code, message)
     }
 
-    pub fn failed(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn failed(code: Code, message: impl Into<String>) -> Self {
         Self::new(Kind::Failed, code, message)
     }
 
-    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn invalid(code: Code, message: impl Into<String>) -> Self {
         Self::new(Kind::Invalid, code, message)
     }
 
-    pub fn environment(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn environment(code: Code, message: impl Into<String>) -> Self {
         Self::new(Kind::Environment, code, message)
     }
 
@@ -124,32 +152,42 @@ impl Error {
     /// An unexpected failure of git, with what we were doing; the failure
     /// is kept as the source.
     pub fn git(what: impl fmt::Display, err: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Error::git_says(what, &err).with_source(err)
+        Error::environment(code::GIT, what.to_string())
+            .with_hint("check the repository with `git fsck` and `baton doctor`")
+            .caused_by(err)
     }
 
     /// An unexpected failure of git known only by what it said (git's
     /// stderr, a ref update's account), with what we were doing.
     pub fn git_says(what: impl fmt::Display, why: impl fmt::Display) -> Self {
-        Error::environment(code::GIT, format!("{what}: {why}"))
-            .with_hint("check the repository with `git fsck` and `baton doctor`")
+        Error::git(what, Said(why.to_string()))
     }
 
     /// A failure of the file system, with what we were doing; the failure
     /// is kept as the source.
     pub fn io(what: impl fmt::Display, err: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Error::io_says(what, &err).with_source(err)
+        Error::environment(code::IO, what.to_string())
+            .with_hint("check permissions and free space, then retry")
+            .caused_by(err)
     }
 
     /// A failure of the file system known only by a description.
     pub fn io_says(what: impl fmt::Display, why: impl fmt::Display) -> Self {
-        Error::environment(code::IO, format!("{what}: {why}")).with_hint("check permissions and free space, then retry")
+        Error::io(what, Said(why.to_string()))
+    }
+
+    /// Keep `cause` as the source, its text rendered after the message.
+    fn caused_by(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(cause));
+        self.cause_follows = true;
+        self
     }
 
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "error": {
                 "code": self.code,
-                "message": self.message,
+                "message": self.message(),
                 "hint": self.hint,
             }
         })
@@ -158,7 +196,7 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.message())
     }
 }
 
@@ -188,10 +226,16 @@ mod tests {
     fn a_typed_failure_stays_behind_the_user_error() {
         let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
         let e = Error::io("writing x", io);
-        assert_eq!((e.code, e.message.as_str()), (code::IO, "writing x: denied"));
+        assert_eq!((e.code, e.message().as_ref()), (code::IO, "writing x: denied"));
         let kept = e.find::<std::io::Error>().expect("the io error is kept");
         assert_eq!(kept.kind(), std::io::ErrorKind::PermissionDenied);
         assert!(std::error::Error::source(&e).is_some());
+        // The cause's text is rendered with the message, not copied into it:
+        // context prefixes what we were doing, the cause stays last.
+        assert_eq!(e.clone().context("init").message(), "init: writing x: denied");
+        let said = Error::git_says("moving the ref", "locked");
+        assert_eq!(said.message(), "moving the ref: locked");
+        assert_eq!(said.find::<Said>().map(|s| s.0.as_str()), Some("locked"));
 
         // A subsystem's typed failure (as `codec::NewerSchema` is one), made
         // into the user's error the way subsystems do.

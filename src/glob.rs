@@ -4,6 +4,7 @@
 
 use globset::{Glob, GlobBuilder};
 
+use crate::error::code;
 use crate::error::{Error, Result};
 
 /// One pattern of `workflow.allow` or `workflow.secret_env`, compiled the
@@ -20,7 +21,7 @@ pub fn glob(pattern: &str, any_case: bool) -> std::result::Result<Glob, globset:
 pub fn glob_for(key: &str, pattern: &str, any_case: bool) -> Result<Glob> {
     glob(pattern, any_case).map_err(|e| {
         Error::invalid(
-            "invalid_config",
+            code::INVALID_CONFIG,
             format!("{key} in the shared config has a pattern that is not a glob: {pattern:?} ({e})"),
         )
         .with_hint(format!(

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::error::code;
 use crate::error::{Error, Result};
 
 /// The allowed form, said once so every refusal shows the same thing.
@@ -24,10 +25,11 @@ fn check_id(what: &str, s: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(
-            Error::invalid("invalid_id", format!("invalid {what} {:?}", truncate_for_display(s)))
-                .with_hint(format!("{what}s are {ID_FORM}")),
+        Err(Error::invalid(
+            code::INVALID_ID,
+            format!("invalid {what} {:?}", truncate_for_display(s)),
         )
+        .with_hint(format!("{what}s are {ID_FORM}")))
     }
 }
 
@@ -127,7 +129,7 @@ impl RunId {
             Ok(RunId(s.to_owned()))
         } else {
             Err(Error::invalid(
-                "invalid_run_id",
+                code::INVALID_RUN_ID,
                 format!("invalid run id {:?}", truncate_for_display(s)),
             )
             .with_hint(format!("run ids are {RUN_ID_FORM}; `baton workflow list` shows them")))
@@ -188,8 +190,11 @@ pub const ACTOR_FORM: &str = "`human:<name>` or `agent:<name>`, the name 1-128 c
 impl Actor {
     pub fn parse(s: &str) -> Result<Self> {
         let invalid = || {
-            Error::invalid("invalid_actor", format!("invalid actor {:?}", truncate_for_display(s)))
-                .with_hint(format!("actors are {ACTOR_FORM}"))
+            Error::invalid(
+                code::INVALID_ACTOR,
+                format!("invalid actor {:?}", truncate_for_display(s)),
+            )
+            .with_hint(format!("actors are {ACTOR_FORM}"))
         };
         let (kind, name) = s.split_once(':').ok_or_else(invalid)?;
         let kind = match kind {

@@ -247,6 +247,7 @@ pub fn tail(bytes: &[u8], limit: usize, secrets: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
 
     #[test]
     fn secrets_are_redacted() {
@@ -338,7 +339,7 @@ mod tests {
         );
         assert_eq!(
             SecretNames::new(&["[".into()]).err().map(|e| e.code),
-            Some("invalid_config")
+            Some(code::INVALID_CONFIG)
         );
     }
 

@@ -237,7 +237,7 @@ pub fn read_entry(snap: &Snapshot<'_>, entry: &Entry) -> Result<Vec<u8>> {
         EntryKind::File => snap.read_blob(entry.id).map_err(|e| {
             codec::corrupt(
                 &entry.path,
-                format!("its object {} cannot be read ({})", entry.id, e.message),
+                format!("its object {} cannot be read ({})", entry.id, e.message()),
             )
         }),
         EntryKind::Symlink => Err(codec::corrupt(&entry.path, "it is a symbolic link, not a file")),

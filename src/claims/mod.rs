@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::{format_timestamp, Span, Timestamp};
 use crate::codec::SCHEMA;
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, AgentId, ClaimId, Role};
 
@@ -80,7 +81,7 @@ impl ClaimState {
     pub fn parse(raw: &str) -> Result<ClaimState> {
         ClaimState::ALL.into_iter().find(|s| s.as_str() == raw).ok_or_else(|| {
             let all: Vec<&str> = ClaimState::ALL.iter().map(|s| s.as_str()).collect();
-            Error::invalid("invalid_state", format!("unknown claim state {raw:?}"))
+            Error::invalid(code::INVALID_STATE, format!("unknown claim state {raw:?}"))
                 .with_hint(format!("states are {}", all.join(", ")))
         })
     }
@@ -344,7 +345,7 @@ pub fn handoff(
     }
     if to == ctx.actor {
         return Err(
-            Error::invalid("handoff_to_self", format!("{id} is already held by {to}"))
+            Error::invalid(code::HANDOFF_TO_SELF, format!("{id} is already held by {to}"))
                 .with_hint("hand it to someone else: --to human:<name> or --to agent:<name>"),
         );
     }
@@ -376,7 +377,7 @@ fn require_handoff_target<'c>(
             .map(ToString::to_string)
             .unwrap_or_else(|| "nobody".into());
         return Err(Error::refused(
-            "not_handoff_target",
+            code::NOT_HANDOFF_TARGET,
             format!("{id} is being handed to {to}, not to {}", ctx.actor),
         )
         .with_hint(format!("only {to} can accept or reject this handoff")));

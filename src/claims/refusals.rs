@@ -8,13 +8,13 @@ use crate::error::{code, Error};
 use crate::ids::{Actor, ClaimId};
 
 pub(super) fn no_claim(id: &ClaimId) -> Error {
-    Error::refused("no_claim", format!("there is no claim {id}"))
+    Error::refused(code::NO_CLAIM, format!("there is no claim {id}"))
         .with_hint(format!("claim it first: baton claims claim {id}"))
 }
 
 pub(super) fn held_by_other(claim: &Claim) -> Error {
     Error::refused(
-        "claim_held",
+        code::CLAIM_HELD,
         format!(
             "{} is held by {} since {} (state {}, generation {})",
             claim.id,
@@ -48,7 +48,7 @@ pub(super) fn not_owner(claim: &Claim, actor: &Actor, what: &str) -> Error {
         String::new()
     };
     Error::refused(
-        "not_owner",
+        code::NOT_OWNER,
         format!(
             "{} is held by {}, not by {actor}; only the owner can {what} it",
             claim.id, claim.owner
@@ -62,7 +62,7 @@ pub(super) fn not_owner(claim: &Claim, actor: &Actor, what: &str) -> Error {
 
 pub(super) fn wrong_state(claim: &Claim, what: &str, allowed: &str) -> Error {
     Error::refused(
-        "wrong_state",
+        code::WRONG_STATE,
         format!("{} is {}; only {allowed} claims can be {what}", claim.id, claim.state),
     )
     .with_hint(format!("see its state with: baton claims status {}", claim.id))

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{require, require_owner, Claim, ClaimState, Ctx, Transition};
 use crate::clock::Timestamp;
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, ClaimId};
 
@@ -39,7 +40,7 @@ impl Pattern {
     pub fn parse(raw: &str) -> Result<Pattern> {
         let bad = |why: &str| {
             Error::invalid(
-                "invalid_pattern",
+                code::INVALID_PATTERN,
                 format!("invalid path pattern {:?}: {why}", shorten(raw)),
             )
             .with_hint("patterns are repository-relative paths or globs: src/store/, docs/*.md, src/**/mod.rs")
@@ -308,7 +309,7 @@ pub fn refusal(id: &ClaimId, conflicts: &[Conflict]) -> Error {
         n => format!(" (and {} more overlap(s))", n - 1),
     };
     Error::refused(
-        "paths_reserved",
+        code::PATHS_RESERVED,
         format!("cannot reserve for {id}: {}{more}", first.message()),
     )
     .with_hint(format!(
@@ -330,7 +331,7 @@ pub fn add(current: &[Reservation], wanted: &[Reservation]) -> Result<Vec<Reserv
     }
     if out.len() > PER_CLAIM_MAX {
         return Err(Error::invalid(
-            "too_many_patterns",
+            code::TOO_MANY_PATTERNS,
             format!(
                 "a claim may reserve at most {PER_CLAIM_MAX} patterns ({} asked)",
                 out.len()

@@ -1,4 +1,5 @@
 use super::*;
+use crate::error::code;
 use crate::testing::{actor, at};
 
 fn id() -> ClaimId {
@@ -54,8 +55,8 @@ fn claim_repeat_by_owner_is_a_no_op_and_others_are_refused() {
         || Ok(None),
     )
     .unwrap_err();
-    assert_eq!(err.code, "claim_held");
-    assert!(err.message.contains("agent:alice"));
+    assert_eq!(err.code, code::CLAIM_HELD);
+    assert!(err.message().contains("agent:alice"));
     let forced = ClaimRequest {
         force: Force(Some("alice is away".into())),
         ..Default::default()
@@ -79,13 +80,13 @@ fn handoff_accept_bumps_generation_and_reject_returns() {
         accept(Some(&pending), &id(), &ctx(&carol, &policy), None)
             .unwrap_err()
             .code,
-        "not_handoff_target"
+        code::NOT_HANDOFF_TARGET
     );
     assert_eq!(
         handoff(Some(&pending), &id(), &ctx(&alice, &policy), &carol, None)
             .unwrap_err()
             .code,
-        "wrong_state"
+        code::WRONG_STATE
     );
     let accepted = accept(Some(&pending), &id(), &ctx(&bob, &policy), None).unwrap().claim;
     assert_eq!(
@@ -114,7 +115,7 @@ fn owner_only_transitions() {
         release(Some(&c), &id(), &ctx(&bob, &policy), &Force(None)).unwrap_err(),
         handoff(Some(&c), &id(), &ctx(&bob, &policy), &bob, None).unwrap_err(),
     ] {
-        assert_eq!(err.code, "not_owner");
+        assert_eq!(err.code, code::NOT_OWNER);
         assert_eq!(err.exit_code(), 1);
     }
     let paused = park(Some(&c), &id(), &ctx(&alice, &policy), ClaimState::Paused, None)
@@ -140,7 +141,7 @@ fn owner_only_transitions() {
         release(Some(&done), &id(), &ctx(&alice, &policy), &Force(None))
             .unwrap_err()
             .code,
-        "wrong_state"
+        code::WRONG_STATE
     );
     let again = claim(Some(done), &id(), &ctx(&bob, &policy), &ClaimRequest::default(), || {
         Ok(None)

@@ -11,6 +11,7 @@ use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 use clap_complete::env::{EnvCompleter, Shells};
 
 use crate::claims::ClaimState;
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ops::Session;
 
@@ -33,7 +34,7 @@ pub fn script(shell: clap_complete::Shell) -> Result<String> {
     let name = shell.to_string();
     let shells = Shells::builtins();
     let completer: &dyn EnvCompleter = shells.completer(&name).ok_or_else(|| {
-        Error::invalid("unsupported_shell", format!("no completion for {name}"))
+        Error::invalid(code::UNSUPPORTED_SHELL, format!("no completion for {name}"))
             .with_hint("shells: bash, elvish, fish, powershell, zsh")
     })?;
     let mut buf = Vec::new();

@@ -10,7 +10,7 @@ use super::workflow::Execution;
 use crate::clock::{format_timestamp, Span};
 use crate::delivery::row::Row;
 use crate::delivery::{Delivery, Phase};
-use crate::error::Result;
+use crate::error::{code, Result};
 use crate::ids::{Actor, AgentId, ClaimId, Role, RunId};
 use crate::ops::delivery::{self as op, Claiming, Delivered, Resume, StartArgs};
 use crate::ops::pool::Wanted;
@@ -166,7 +166,7 @@ fn plan(p: &op::Plan) -> Output {
             format!("claim {} (generation {generation}{agent})", p.issue)
         }
         Claiming::Held { generation } => format!("act for your holding of {} (generation {generation})", p.issue),
-        Claiming::Refused(e) => format!("refused: {}", safe(&e.message)),
+        Claiming::Refused(e) => format!("refused: {}", safe(&e.message())),
     };
     let finally = match &p.handoff_to {
         Some(to) => format!("on success hand {} off to {to}; on failure keep it", p.issue),
@@ -205,7 +205,7 @@ fn plan(p: &op::Plan) -> Output {
         },
         Claiming::Refused(e) => messages::PlannedClaim::Refused {
             code: e.code,
-            message: &e.message,
+            message: &e.message(),
         },
     };
     let doc = messages::DeliveryPlan {
@@ -234,7 +234,7 @@ fn delivered(s: &Session, d: &Delivered) -> Output {
     let why = safe(l.reason.as_deref().unwrap_or("no reason recorded"));
     let (code, message, hint) = match l.phase {
         Phase::Failed => (
-            "delivery_failed",
+            code::DELIVERY_FAILED,
             format!("delivery {} of {} failed: {why}", l.id, l.issue),
             format!(
                 "fix the cause, then resume it: `{}`; or, fixed by other means, `baton delivery close --run-id {}`",
@@ -243,7 +243,7 @@ fn delivered(s: &Session, d: &Delivered) -> Output {
             ),
         ),
         Phase::Stopped => (
-            "delivery_stopped",
+            code::DELIVERY_STOPPED,
             format!("delivery {} of {} stopped: {why}", l.id, l.issue),
             format!("the claim moved on; see `baton claims status {}`", l.issue),
         ),

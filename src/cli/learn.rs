@@ -11,6 +11,7 @@ use super::doctor;
 use super::messages;
 use super::output::{safe, table, Output};
 use crate::clock::{Bounds, Span};
+use crate::error::code;
 use crate::error::{Error, Kind, Result};
 use crate::ids::Actor;
 use crate::learn::hooks::{self, Dialect, HookAnswer, HookCommand, PostRequest, PreRequest, Target};
@@ -249,7 +250,7 @@ fn read_payload() -> Result<Vec<u8>> {
         .map_err(|e| Error::io("reading the hook payload on stdin", e))?;
     if bytes.len() as u64 > MAX_PAYLOAD {
         return Err(Error::invalid(
-            "invalid_hook_payload",
+            code::INVALID_HOOK_PAYLOAD,
             format!("the hook payload is over {} MiB", MAX_PAYLOAD / 1024 / 1024),
         )
         .with_hint("hooks send one JSON object describing one tool call"));
@@ -290,7 +291,7 @@ fn post_command(how: &Opening<'_>, args: &PostArgs) -> Result<Output> {
     }
     let (Some(command), Some(code)) = (&args.command, args.exit_code) else {
         return Err(
-            Error::invalid("usage", "post-command needs --command and --exit-code, or --hook")
+            Error::invalid(code::USAGE, "post-command needs --command and --exit-code, or --hook")
                 .with_hint("baton learn post-command --command \"cargo test\" --exit-code 1"),
         );
     };

@@ -371,7 +371,7 @@ pub struct DeliveryPlan<'a> {
 pub enum PlannedClaim<'a> {
     Claim { generation: u64, agent: Option<String> },
     Held { generation: u64 },
-    Refused { code: &'a str, message: &'a str },
+    Refused { code: crate::error::Code, message: &'a str },
 }
 
 /// What the plan does with the claim on success.
@@ -394,7 +394,7 @@ pub struct DeliveryShown<'a> {
 /// Why a delivery ended badly, added to its document as `error`.
 #[derive(Serialize)]
 pub struct Failure<'a> {
-    pub code: &'a str,
+    pub code: crate::error::Code,
     pub message: &'a str,
     pub hint: &'a str,
 }

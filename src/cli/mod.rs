@@ -27,6 +27,7 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+use crate::error::code;
 use crate::error::{Error, Kind, Result};
 use crate::ops::Session;
 pub use output::Output;
@@ -300,7 +301,7 @@ fn report_error(err: &Error, json: bool) {
         ));
     }
     // Messages quote state files and arguments: never a control character raw.
-    let mut text = format!("error: {}", crate::term::lines(&err.message));
+    let mut text = format!("error: {}", crate::term::lines(&err.message()));
     if !err.hint.is_empty() {
         text.push_str(&format!("\nhint: {}", crate::term::lines(&err.hint)));
     }
@@ -351,7 +352,7 @@ fn report_parse_error(e: clap::Error, args: &[std::ffi::OsString], json: bool) -
             (None, Some(u)) => format!("{u}; see --help"),
             (None, None) => "see `baton --help`".to_owned(),
         };
-        Error::invalid("usage", message).with_hint(hint)
+        Error::invalid(code::USAGE, message).with_hint(hint)
     });
     report_error(&err, json);
     Kind::Invalid.exit_code()

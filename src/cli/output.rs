@@ -101,7 +101,7 @@ impl Output {
             }
         }
         if let Some(e) = &self.unpublished {
-            eprintln!("error: {}", crate::term::lines(&e.message));
+            eprintln!("error: {}", crate::term::lines(&e.message()));
             eprintln!("hint: {}", crate::term::lines(&e.hint));
         }
     }

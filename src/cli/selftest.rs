@@ -9,6 +9,7 @@ use anyhow::{bail, ensure, Context};
 use serde_json::{json, Value};
 
 use super::output::Output;
+use crate::error::code;
 use crate::error::{Error, Result};
 
 struct Scenario {
@@ -99,7 +100,7 @@ fn scenario(s: &mut Scenario) -> anyhow::Result<()> {
     ensure!(repeat["changed"] == json!(false), "repeat claim made a commit");
     let held = s.baton(human, &["claims", "claim", "T-1"], 1)?;
     ensure!(
-        held["error"]["code"] == json!("claim_held"),
+        held["error"]["code"] == json!(code::CLAIM_HELD),
         "second claimant not refused: {held}"
     );
     s.baton(human, &["claims", "claim", "../etc"], 2)?;
@@ -156,7 +157,7 @@ fn reservations(s: &mut Scenario) -> anyhow::Result<()> {
     );
     let refused = s.baton(human, &["claims", "claim", "R-2", "--paths", "src/store/mod.rs"], 1)?;
     ensure!(
-        refused["error"]["code"] == json!("paths_reserved"),
+        refused["error"]["code"] == json!(code::PATHS_RESERVED),
         "an overlapping reservation was not refused: {refused}"
     );
     let who = s.baton(human, &["claims", "who", "src/store/mod.rs"], 0)?;
@@ -259,7 +260,7 @@ fn delivery_scenario(s: &mut Scenario) -> anyhow::Result<()> {
     // One delivery per claim: the failed one must be resumed or given up first.
     let again = s.baton(dev, &execute, 1)?;
     ensure!(
-        again["error"]["code"] == json!("delivery_active"),
+        again["error"]["code"] == json!(code::DELIVERY_ACTIVE),
         "second delivery of D-1: {again}"
     );
     std::fs::write(s.repo.join("delivered-fix"), "")?;
@@ -435,7 +436,7 @@ fn workflow_scenario(s: &mut Scenario) -> anyhow::Result<()> {
     std::fs::write(dir.join("check.toml"), text.replace("exit 3", "exit 0"))?;
     let refused = s.baton(human, &["workflow", "resume", "--run-id", &run_id, "--execute"], 1)?;
     ensure!(
-        refused["error"]["code"] == json!("definition_changed"),
+        refused["error"]["code"] == json!(code::DEFINITION_CHANGED),
         "a changed definition was resumed: {refused}"
     );
     std::fs::write(dir.join("check.toml"), text)?;
@@ -579,7 +580,7 @@ pub fn run(keep: bool) -> Result<Output> {
             Ok(Output::new(json!({"ok": true, "steps": s.steps, "kept": kept}), text))
         }
         Err(e) => Err(Error::failed(
-            "selftest_failed",
+            code::SELFTEST_FAILED,
             format!("selftest failed after {} steps: {e:#}", s.steps.len()),
         )
         .with_hint(format!("{text}\nrerun with --keep to inspect the repository"))),

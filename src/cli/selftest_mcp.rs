@@ -110,7 +110,7 @@ pub(super) fn scenario(exe: &Path, repo: &Path) -> anyhow::Result<Vec<String>> {
     let text = refused["content"][0]["text"].as_str().unwrap_or_default();
     ensure!(
         refused["isError"] == json!(true)
-            && refused["structuredContent"]["error"]["code"] == json!("claim_held")
+            && refused["structuredContent"]["error"]["code"] == json!(crate::error::code::CLAIM_HELD)
             && text.starts_with("error: ")
             && text.contains("\nhint: "),
         "a held claim through MCP: {refused}"

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::Actor;
 
@@ -23,10 +24,11 @@ impl Manager {
         match raw {
             "systemd" => Ok(Manager::Systemd),
             "launchd" => Ok(Manager::Launchd),
-            _ => Err(
-                Error::invalid("unknown_service_manager", format!("unknown service manager {raw:?}"))
-                    .with_hint("baton daemon install systemd (Linux) or launchd (macOS)"),
-            ),
+            _ => Err(Error::invalid(
+                code::UNKNOWN_SERVICE_MANAGER,
+                format!("unknown service manager {raw:?}"),
+            )
+            .with_hint("baton daemon install systemd (Linux) or launchd (macOS)")),
         }
     }
 
@@ -160,7 +162,7 @@ fn path_text(p: &Path) -> Result<String> {
 
 fn unusable(p: &Path) -> Error {
     Error::invalid(
-        "unusable_path",
+        code::UNUSABLE_PATH,
         format!(
             "{} cannot be written into a service definition",
             crate::term::field(&p.to_string_lossy())

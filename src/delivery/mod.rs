@@ -19,6 +19,7 @@ pub use crate::claims::DeliveryPhase as Phase;
 use crate::claims::{self, Claim, Ctx, DeliveryMark, Force, Holding};
 use crate::clock::Timestamp;
 use crate::codec::SCHEMA;
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, AgentId, ClaimId, Role, RunId};
 
@@ -114,7 +115,7 @@ impl Delivery {
     fn require_open(&self, what: &str) -> Result<()> {
         if self.phase.is_final() {
             return Err(Error::refused(
-                "delivery_finished",
+                code::DELIVERY_FINISHED,
                 format!("delivery {} is {}; it cannot be {what}", self.id, self.phase),
             )
             .with_hint(format!("see it with: baton delivery status --run-id {}", self.id)));
@@ -188,7 +189,7 @@ pub fn one_per_claim(claim: &Claim, marked: Option<&Delivery>) -> Result<()> {
         return Ok(());
     }
     Err(Error::refused(
-        "delivery_active",
+        code::DELIVERY_ACTIVE,
         format!(
             "{} carries delivery {}, which is {} for {}",
             claim.id, d.id, d.phase, d.owner
@@ -206,7 +207,7 @@ pub fn running(delivery: &Delivery, claim: Option<&Claim>, run: &RunId, now: Tim
     delivery.require_open("run")?;
     if delivery.phase == Phase::Running && delivery.workflow_run.as_ref() == Some(run) {
         return Err(Error::refused(
-            "delivery_running",
+            code::DELIVERY_RUNNING,
             format!("delivery {} is already running {run}", delivery.id),
         )
         .with_hint(format!("see it with: baton delivery status --run-id {}", delivery.id)));
@@ -265,7 +266,7 @@ pub fn stopped(delivery: &Delivery, why: &str, now: Timestamp) -> PhaseCommit {
 pub fn close(delivery: &Delivery, claim: Option<&Claim>, now: Timestamp) -> Result<PhaseCommit> {
     if delivery.phase != Phase::Failed {
         return Err(Error::refused(
-            "wrong_phase",
+            code::WRONG_PHASE,
             format!(
                 "delivery {} is {}; only a failed delivery can be closed",
                 delivery.id, delivery.phase
@@ -313,7 +314,7 @@ pub fn handoff(delivery: &Delivery, claim: Option<&Claim>, to: &Actor, now: Time
     delivery.require_open("handed off")?;
     if delivery.phase == Phase::Running {
         return Err(Error::refused(
-            "delivery_running",
+            code::DELIVERY_RUNNING,
             format!("delivery {} is running its workflow", delivery.id),
         )
         .with_hint("wait for it to end, or stop it: baton workflow stop --run-id <its run>"));
@@ -345,7 +346,7 @@ pub fn require_owner(delivery: &Delivery, actor: &Actor) -> Result<()> {
         return Ok(());
     }
     Err(Error::refused(
-        "not_owner",
+        code::NOT_OWNER,
         format!("delivery {} acts for {}, not for {actor}", delivery.id, delivery.owner),
     )
     .with_hint(format!(

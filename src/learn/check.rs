@@ -53,7 +53,7 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
     out.extend(statistics(&facts.commands, &facts.routes));
     out.push(match &facts.journal {
         Ok(j) => journal(j),
-        Err(e) => Finding::error(JOURNAL, e.message.clone()).hint(e.hint.clone()),
+        Err(e) => Finding::error(JOURNAL, e.message().into_owned()).hint(e.hint.clone()),
     });
     out
 }
@@ -75,7 +75,7 @@ fn rules(rules: &Result<(usize, Vec<String>)>) -> Finding {
         .at(crate::broken::CONFIG_PATH),
         // Every command that reads the rules refuses until it is fixed.
         Err(e) => {
-            let found = Finding::error(RULES, format!("the learn rules are refused: {}", e.message))
+            let found = Finding::error(RULES, format!("the learn rules are refused: {}", e.message()))
                 .hint(format!("{}; pre-command refuses every command until then", e.hint));
             // The local file names itself in the message; it is not in the state.
             if e.is::<super::policy::InvalidLocal>() {
@@ -142,6 +142,7 @@ fn journal(j: &JournalFacts) -> Finding {
 mod tests {
     use super::*;
     use crate::clock::parse_timestamp;
+    use crate::error::code;
     use crate::finding::Severity;
 
     fn now() -> Timestamp {
@@ -207,7 +208,7 @@ mod tests {
             now: now(),
             ..JournalFacts::default()
         });
-        f.rules = Err(Error::invalid("invalid_learn_rule", "learn rule x has no level").with_hint("add a level"));
+        f.rules = Err(Error::invalid(code::INVALID_LEARN_RULE, "learn rule x has no level").with_hint("add a level"));
         f.commands = Err(crate::codec::corrupt(COMMANDS_PATH, "bad"));
         // As reading it makes it: a file a newer baton wrote is told apart by its type.
         f.routes = Err(crate::codec::NewerSchema {

@@ -8,10 +8,11 @@
 use super::matchers as m;
 use super::policy::RuleEntry;
 use super::shell::{Command, Word};
+use crate::error::code;
 use crate::error::{Error, Result};
 
 pub fn invalid(message: impl Into<String>, hint: impl Into<String>) -> Error {
-    Error::invalid("invalid_learn_rule", message).with_hint(hint)
+    Error::invalid(code::INVALID_LEARN_RULE, message).with_hint(hint)
 }
 
 /// Rule ids: `area.what`, 1-64 characters of a-z 0-9 . - _.
@@ -280,7 +281,7 @@ mod tests {
     fn every_pack_rule_compiles_when_checked() {
         for (name, _) in super::super::packs::PACKS {
             for entry in super::super::packs::pack(name).unwrap().rules {
-                compile(&entry, &[], true).unwrap_or_else(|e| panic!("{name}: {}: {}", entry.id, e.message));
+                compile(&entry, &[], true).unwrap_or_else(|e| panic!("{name}: {}: {}", entry.id, e.message()));
             }
         }
     }

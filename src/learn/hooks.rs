@@ -37,6 +37,7 @@ use serde_json::{json, Map, Value};
 
 use super::judge::{Level, Verdict};
 use super::stats::Outcome;
+use crate::error::code;
 use crate::error::{Error, Result};
 
 /// The hook protocol an agent speaks (`--hook claude|codex|gemini`): the
@@ -57,8 +58,10 @@ impl Dialect {
             "claude" => Ok(Dialect::Claude),
             "codex" => Ok(Dialect::Codex),
             "gemini" => Ok(Dialect::Gemini),
-            _ => Err(Error::invalid("unknown_hook", format!("unknown hook protocol {raw:?}"))
-                .with_hint(format!("--hook takes one of: {}", Dialect::NAMES))),
+            _ => Err(
+                Error::invalid(code::UNKNOWN_HOOK, format!("unknown hook protocol {raw:?}"))
+                    .with_hint(format!("--hook takes one of: {}", Dialect::NAMES)),
+            ),
         }
     }
 
@@ -153,16 +156,17 @@ pub const BLOCK_EXIT: i32 = 2;
 /// the call is blocked. Exit 2 blocks in every client, which then shows
 /// stderr; the deny on stdout says the same to a client that reads it.
 pub fn answer_error(dialect: Dialect, error: &Error) -> HookAnswer {
-    let mut stderr = format!("error: {}\n", error.message);
+    let mut stderr = format!("error: {}\n", error.message());
     if !error.hint.is_empty() {
         stderr.push_str(&format!("hint: {}\n", error.hint));
     }
     let reason = if error.hint.is_empty() {
-        format!("baton: blocked, the guard cannot judge: error: {}", error.message)
+        format!("baton: blocked, the guard cannot judge: error: {}", error.message())
     } else {
         format!(
             "baton: blocked, the guard cannot judge: error: {}; hint: {}",
-            error.message, error.hint
+            error.message(),
+            error.hint
         )
     };
     let value = match dialect {
@@ -184,7 +188,7 @@ pub fn answer_error(dialect: Dialect, error: &Error) -> HookAnswer {
 
 fn bad_payload(agent: Dialect, why: impl std::fmt::Display) -> Error {
     Error::invalid(
-        "invalid_hook_payload",
+        code::INVALID_HOOK_PAYLOAD,
         format!("the {} hook payload {why}", agent.as_str()),
     )
     .with_hint(format!(
@@ -529,7 +533,7 @@ mod tests {
 
     #[test]
     fn a_guard_that_cannot_judge_blocks_in_every_protocol() {
-        let err = Error::invalid("invalid_config", "config.toml does not parse").with_hint("fix it");
+        let err = Error::invalid(code::INVALID_CONFIG, "config.toml does not parse").with_hint("fix it");
         for agent in [Dialect::Claude, Dialect::Codex, Dialect::Gemini] {
             let a = answer_error(agent, &err);
             assert_eq!(a.exit_code, 2);

@@ -8,6 +8,7 @@
 use serde::Deserialize;
 
 use super::policy::RuleEntry;
+use crate::error::code;
 use crate::error::{Error, Result};
 
 /// Every pack: name and its data.
@@ -37,7 +38,7 @@ pub fn pack(name: &str) -> Result<Pack> {
     let (_, text) = PACKS.iter().find(|(n, _)| *n == name).ok_or_else(|| unknown(name))?;
     toml::from_str(text).map_err(|e| {
         Error::environment(
-            "broken_pack",
+            code::BROKEN_PACK,
             format!("the built-in rule pack {name} does not parse: {}", e.message()),
         )
         .with_hint("this is a bug in this baton build; turn the pack off with `baton config set learn.packs ...`")
@@ -46,7 +47,7 @@ pub fn pack(name: &str) -> Result<Pack> {
 
 fn unknown(name: &str) -> Error {
     let names: Vec<&str> = PACKS.iter().map(|(n, _)| *n).collect();
-    Error::invalid("unknown_pack", format!("unknown rule pack {name:?}")).with_hint(format!(
+    Error::invalid(code::UNKNOWN_PACK, format!("unknown rule pack {name:?}")).with_hint(format!(
         "learn.packs takes pack names, comma-separated, or `all`: {}",
         names.join(", ")
     ))

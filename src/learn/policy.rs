@@ -32,6 +32,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::judge::Level;
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::Role;
 
@@ -179,7 +180,7 @@ impl Default for Escalation {
 }
 
 fn invalid(what: impl Into<String>, hint: impl Into<String>) -> Error {
-    Error::invalid("invalid_learn_policy", what).with_hint(hint)
+    Error::invalid(code::INVALID_LEARN_POLICY, what).with_hint(hint)
 }
 
 impl Policy {
@@ -234,7 +235,7 @@ impl Policy {
         match set.loosened().first() {
             None => Ok(()),
             Some(id) => Err(Error::invalid(
-                "learn_rule_loosened",
+                code::LEARN_RULE_LOOSENED,
                 format!("learn rule {id} would be lowered or disabled by the shared config, which only tightens"),
             )
             .with_hint(format!(

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::stats::RouteStats;
 use super::Policy;
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::Role;
 
@@ -273,8 +274,10 @@ fn suggest(role: &Role, tokens: &[String], keywords: &KeywordRules, stats: &Rout
 pub fn route(task: &str, roles: &[Role], keywords: &KeywordRules, stats: &RouteStats) -> Result<Routing> {
     let tokens = tokens(task);
     if tokens.is_empty() {
-        return Err(Error::invalid("empty_task", "the task text has no words to route on")
-            .with_hint("describe the task, e.g. baton learn route \"fix the flaky login test\""));
+        return Err(
+            Error::invalid(code::EMPTY_TASK, "the task text has no words to route on")
+                .with_hint("describe the task, e.g. baton learn route \"fix the flaky login test\""),
+        );
     }
     // Without a pool, the keyword table's roles still say who should do
     // it: only those the task matched, or any suggestion would be a guess.
@@ -300,7 +303,7 @@ pub fn route(task: &str, roles: &[Role], keywords: &KeywordRules, stats: &RouteS
     candidates.dedup_by(|a, b| a.role == b.role);
     if candidates.is_empty() {
         return Err(Error::refused(
-            "no_roles",
+            code::NO_ROLES,
             "the pool has no agents, and no role's keywords match the task",
         )
         .with_hint("add agents first: baton pool spawn --role <role>; or set learn.keywords (docs/learn.md)"));
@@ -351,7 +354,7 @@ mod tests {
         assert_eq!(r.suggestion.role.as_str(), "tester");
         assert!(r.alternatives.iter().all(|a| a.matched > 0));
         let none = route("zzz qqq", &[], &KeywordRules::builtin(), &RouteStats::default()).unwrap_err();
-        assert_eq!((none.code, none.exit_code()), ("no_roles", 1));
+        assert_eq!((none.code, none.exit_code()), (code::NO_ROLES, 1));
     }
 
     #[test]

@@ -485,6 +485,7 @@ impl RuleSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
     use crate::learn::shell::parse_line;
 
     fn policy(text: &str) -> Policy {
@@ -563,7 +564,7 @@ why = "deletes production resources"
         assert_eq!(set.loosened(), ["git.reset-hard", "pkg.publish", LEARNED_FAILURES]);
         assert_eq!(ids(&set, "cargo publish"), ["pkg.publish"]);
         let err = shared.validate().unwrap_err();
-        assert_eq!((err.exit_code(), err.code), (2, "learn_rule_loosened"));
+        assert_eq!((err.exit_code(), err.code), (2, code::LEARN_RULE_LOOSENED));
         assert!(err.hint.contains("local.toml"), "{}", err.hint);
 
         let local: LocalRules = toml::from_str(

@@ -14,6 +14,7 @@ use super::server::Baton;
 use crate::claims::reservations::Mode;
 use crate::claims::{ClaimRequest, ClaimState, Filter, Force, Transition};
 use crate::clock::Span;
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, AgentId, ClaimId, Role};
 use crate::ops::claims::{self as op, ClaimArgs};
@@ -102,7 +103,7 @@ fn parsed<T>(raw: Option<&str>, parse: impl Fn(&str) -> Result<T>) -> Result<Opt
 /// refuses `--shared` without `--paths`.
 fn reservations(raw: &[String], shared: bool) -> Result<Vec<crate::claims::reservations::Reservation>> {
     if shared && raw.is_empty() {
-        return Err(Error::invalid("shared_without_paths", "shared needs paths")
+        return Err(Error::invalid(code::SHARED_WITHOUT_PATHS, "shared needs paths")
             .with_hint("name the paths or globs to reserve shared in `paths`"));
     }
     reserve_op::parse_patterns(raw, if shared { Mode::Shared } else { Mode::Exclusive })
@@ -251,7 +252,7 @@ impl Baton {
             // Relative paths are taken from the work tree's root: the
             // server's directory is wherever its client started it.
             if input.paths.is_empty() {
-                return Err(Error::invalid("no_paths", "who needs at least one path")
+                return Err(Error::invalid(code::NO_PATHS, "who needs at least one path")
                     .with_hint("name the paths to look up in `paths`"));
             }
             let root = reserve_op::root(s)?;

@@ -15,6 +15,7 @@ use super::claims::published;
 use super::server::Baton;
 use crate::clock::Span;
 use crate::delivery::Phase;
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, AgentId, ClaimId, Role, RunId};
 use crate::ops::delivery::{self as op, Claiming, Delivered, StartArgs};
@@ -71,7 +72,7 @@ fn delivered(d: &Delivered) -> Result<Value> {
     let why = l.reason.as_deref().unwrap_or("no reason recorded");
     match l.phase {
         Phase::Failed => Err(Error::failed(
-            "delivery_failed",
+            code::DELIVERY_FAILED,
             format!("delivery {} of {} failed: {why}", l.id, l.issue),
         )
         .with_hint(format!(
@@ -79,7 +80,7 @@ fn delivered(d: &Delivered) -> Result<Value> {
             l.id, l.id
         ))),
         Phase::Stopped => Err(Error::failed(
-            "delivery_stopped",
+            code::DELIVERY_STOPPED,
             format!("delivery {} of {} stopped: {why}", l.id, l.issue),
         )
         .with_hint(format!("the claim moved on; see the `status` tool for {}", l.issue))),
@@ -100,7 +101,7 @@ fn plan(p: &op::Plan) -> Value {
             json!({"action": "claim", "generation": generation, "agent": agent.as_ref().map(|a| a.agent.to_string())})
         }
         Claiming::Held { generation } => json!({"action": "held", "generation": generation}),
-        Claiming::Refused(e) => json!({"action": "refused", "code": e.code, "message": e.message}),
+        Claiming::Refused(e) => json!({"action": "refused", "code": e.code, "message": e.message()}),
     };
     json!({
         "dry_run": true,

@@ -19,6 +19,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::Actor;
 use crate::learn::hooks::{self, Install};
@@ -44,8 +45,10 @@ impl Client {
             "codex" => Ok(Client::Codex),
             "gemini" => Ok(Client::Gemini),
             "opencode" => Ok(Client::Opencode),
-            _ => Err(Error::invalid("unknown_client", format!("unknown MCP client {raw:?}"))
-                .with_hint(format!("baton mcp can be installed for: {}", Client::NAMES))),
+            _ => Err(
+                Error::invalid(code::UNKNOWN_CLIENT, format!("unknown MCP client {raw:?}"))
+                    .with_hint(format!("baton mcp can be installed for: {}", Client::NAMES)),
+            ),
         }
     }
 
@@ -137,7 +140,7 @@ fn same(existing: &Value, wanted: &Value) -> bool {
 fn conflict(client: Client, existing: &Value, wanted: &Value) -> Error {
     let path = client.path();
     Error::refused(
-        "mcp_conflict",
+        code::MCP_CONFLICT,
         format!(
             "{path} already has a different `{NAME}` server: {}",
             serde_json::to_string(existing).unwrap_or_default()
@@ -216,7 +219,7 @@ fn install_toml(client: Client, existing: Option<&[u8]>, wanted: &Value, force: 
         })
         .as_table_like_mut()
         .ok_or_else(|| {
-            Error::refused("mcp_conflict", format!("{path}: `{key}` is not a table")).with_hint(format!(
+            Error::refused(code::MCP_CONFLICT, format!("{path}: `{key}` is not a table")).with_hint(format!(
                 "`{key}` must map server names to server tables; fix it by hand"
             ))
         })?;
@@ -238,8 +241,11 @@ fn install_toml(client: Client, existing: Option<&[u8]>, wanted: &Value, force: 
 }
 
 fn invalid_toml(path: &str, why: &str) -> Error {
-    Error::invalid("invalid_settings", format!("{path} is not valid TOML ({})", why.trim()))
-        .with_hint(format!("fix {path} (or move it away), then run the install again"))
+    Error::invalid(
+        code::INVALID_SETTINGS,
+        format!("{path} is not valid TOML ({})", why.trim()),
+    )
+    .with_hint(format!("fix {path} (or move it away), then run the install again"))
 }
 
 /// A TOML item as JSON, for comparing an existing entry with the wanted one
@@ -352,7 +358,7 @@ mod tests {
         for client in [Client::Claude, Client::Codex, Client::Gemini, Client::Opencode] {
             let first = install(client, None, &launch(client), false).unwrap();
             let err = install(client, Some(&first.content), &other, false).unwrap_err();
-            assert_eq!(err.code, "mcp_conflict", "{client:?}");
+            assert_eq!(err.code, code::MCP_CONFLICT, "{client:?}");
             assert_eq!(err.exit_code(), 1);
             assert!(err.hint.contains("--force"), "{}", err.hint);
             let forced = install(client, Some(&first.content), &other, true).unwrap();
@@ -377,9 +383,9 @@ mod tests {
         let err = install(Client::Codex, Some(b"[mcp_servers\n"), &launch(Client::Codex), false).unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(
-            err.message.contains(".codex/config.toml is not valid TOML"),
+            err.message().contains(".codex/config.toml is not valid TOML"),
             "{}",
-            err.message
+            err.message()
         );
         let err = install(Client::Codex, Some(b"mcp_servers = 3\n"), &launch(Client::Codex), false).unwrap_err();
         assert_eq!(err.exit_code(), 1);

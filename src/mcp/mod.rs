@@ -17,6 +17,7 @@ pub mod server;
 
 use std::path::PathBuf;
 
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::Actor;
 use crate::learn::hooks::Install;
@@ -68,7 +69,7 @@ pub fn serve(place: Place) -> Result<()> {
 pub fn install_entry(s: &Session, client: Client, launch: &Launch, force: bool) -> Result<Install> {
     let root = s.store.work_dir().ok_or_else(|| {
         Error::environment(
-            "no_work_tree",
+            code::NO_WORK_TREE,
             "this repository has no work tree to install an MCP entry in",
         )
         .with_hint("run it in a clone with a work tree")
@@ -100,6 +101,6 @@ mod tests {
         assert_eq!(got(None, None, None).unwrap(), "agent:mcp");
         let err = actor(None, Some("nobody"), None).unwrap_err();
         assert_eq!(err.exit_code(), 2);
-        assert!(err.message.starts_with("BATON_ACTOR: "), "{}", err.message);
+        assert!(err.message().starts_with("BATON_ACTOR: "), "{}", err.message());
     }
 }

@@ -13,6 +13,7 @@ use rmcp::{tool_handler, ServerHandler, ServiceExt};
 use serde_json::Value;
 
 use super::Place;
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ops::Session;
 
@@ -73,7 +74,7 @@ impl Baton {
             Ok(Ok(value)) => CallToolResult::structured(value),
             Ok(Err(e)) => refusal(&e),
             Err(e) => refusal(
-                &Error::failed("tool_failed", format!("the tool stopped before it answered: {e}"))
+                &Error::failed(code::TOOL_FAILED, format!("the tool stopped before it answered: {e}"))
                     .with_hint("this is a bug in baton; the state is as the last landed commit left it (`baton log`)"),
             ),
         }
@@ -93,7 +94,7 @@ fn open(place: &Place) -> Result<Session> {
 /// A refusal as a tool result: the CLI's lines as text, its `--json` error
 /// document (with the exit code) as structured content, `isError: true`.
 pub fn refusal(e: &Error) -> CallToolResult {
-    let mut text = format!("error: {}", crate::term::lines(&e.message));
+    let mut text = format!("error: {}", crate::term::lines(&e.message()));
     if !e.hint.is_empty() {
         text.push_str(&format!("\nhint: {}", crate::term::lines(&e.hint)));
     }
@@ -121,12 +122,12 @@ impl ServerHandler for Baton {
 /// Serve on stdin/stdout until the client closes them.
 pub async fn run(place: Place) -> Result<()> {
     let running = Baton::new(place).serve(rmcp::transport::stdio()).await.map_err(|e| {
-        Error::environment("mcp_start", format!("starting the MCP session: {e}")).with_hint(
+        Error::environment(code::MCP_START, format!("starting the MCP session: {e}")).with_hint(
             "baton mcp speaks MCP on stdin/stdout: start it from an MCP client (`baton mcp install <client>`)",
         )
     })?;
     running.waiting().await.map_err(|e| {
-        Error::environment("mcp_session", format!("the MCP session ended abnormally: {e}"))
+        Error::environment(code::MCP_SESSION, format!("the MCP session ended abnormally: {e}"))
             .with_hint("see the client's MCP log")
     })?;
     Ok(())

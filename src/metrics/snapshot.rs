@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::claims::{Claim, ClaimState};
 use crate::clock::{Span, Timestamp};
 use crate::codec::{self, SCHEMA};
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::AgentId;
 use crate::pool::{self, Agent};
@@ -288,7 +289,7 @@ fn check_key(prefix: &str, key: &str) -> Result<()> {
         Ok(())
     } else {
         Err(
-            Error::invalid("invalid_counter", format!("{key:?} cannot name a {prefix} counter")).with_hint(
+            Error::invalid(code::INVALID_COUNTER, format!("{key:?} cannot name a {prefix} counter")).with_hint(
                 "counter keys are 1-64 characters from a-z 0-9 _; this is a bug in the subsystem that supplied it",
             ),
         )

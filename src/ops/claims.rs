@@ -9,6 +9,7 @@ use crate::claims::{
     self, Claim, ClaimRequest, ClaimState, Ctx, Expiry, Filter, Force, Holding, Row, RowRef, Transition,
 };
 use crate::clock::Span;
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, ClaimId};
 use crate::state;
@@ -63,7 +64,7 @@ pub fn claim(s: &Session, id: &ClaimId, args: &ClaimArgs) -> Result<Applied<Tran
         .flat_map(|r| &r.lost)
         .find(|l| l.id == id.as_str())
     {
-        return Err(Error::refused("claim_lost", lost.message()).with_hint(format!(
+        return Err(Error::refused(code::CLAIM_LOST, lost.message()).with_hint(format!(
             "another machine published a claim on {id} first; see `baton claims status {id}`"
         )));
     }
@@ -73,7 +74,7 @@ pub fn claim(s: &Session, id: &ClaimId, args: &ClaimArgs) -> Result<Applied<Tran
         .flat_map(|r| &r.lost_reservations)
         .find(|l| l.claim == id.as_str())
     {
-        return Err(Error::refused("paths_lost", lost.message()).with_hint(format!(
+        return Err(Error::refused(code::PATHS_LOST, lost.message()).with_hint(format!(
             "{id} is yours, but another machine published an overlapping reservation first; \
              ask {} for a handoff, or see `baton claims who <path>`",
             lost.holder
@@ -140,7 +141,7 @@ pub fn accept(s: &Session, id: &ClaimId) -> Result<Applied<Transition>> {
 /// `claims reject --reason`: the handoff returns to its owner.
 pub fn reject(s: &Session, id: &ClaimId, reason: &str) -> Result<Applied<Transition>> {
     if reason.trim().is_empty() {
-        return Err(Error::invalid("reason_required", "--reason must say why")
+        return Err(Error::invalid(code::REASON_REQUIRED, "--reason must say why")
             .with_hint("baton claims reject ID --reason \"not my area\""));
     }
     transition(s, id, "claims.reject", true, |_, c, ctx| {
@@ -289,7 +290,7 @@ pub fn get(s: &Session, id: &ClaimId) -> Result<Claim> {
             format!("last held by {}", theirs.owner)
         };
         return Err(Error::refused(
-            "claim_not_merged",
+            code::CLAIM_NOT_MERGED,
             format!(
                 "there is no claim {id} in the local state, but the state fetched from {remote} has it: {held} (state {}, generation {})",
                 theirs.state, theirs.generation
@@ -299,7 +300,7 @@ pub fn get(s: &Session, id: &ClaimId) -> Result<Claim> {
             "run `baton sync` to merge the fetched state, then `baton claims status {id}`"
         )));
     }
-    Err(Error::refused("no_claim", format!("there is no claim {id}"))
+    Err(Error::refused(code::NO_CLAIM, format!("there is no claim {id}"))
         .with_hint(format!("claim it with: baton claims claim {id}")))
 }
 

@@ -79,7 +79,7 @@ pub fn tick(s: &Session, full: bool, stop: Option<&AtomicBool>) -> Result<Ticked
     let remote = sync::auto_remote(s)?;
     if let Some(remote) = &remote {
         if let Err(e) = sync::sync(&s.store, remote, &actor) {
-            warnings.push(format!("sync with {remote} failed: {}", e.message));
+            warnings.push(format!("sync with {remote} failed: {}", e.message()));
         }
     }
     if !full {
@@ -99,13 +99,13 @@ pub fn tick(s: &Session, full: bool, stop: Option<&AtomicBool>) -> Result<Ticked
     // The fold is in the commit: its journal files can go.
     if let (Some(taken), true) = (taken, passed.folded) {
         if let Err(e) = taken.committed() {
-            warnings.push(format!("could not remove the folded learn journal: {}", e.message));
+            warnings.push(format!("could not remove the folded learn journal: {}", e.message()));
         }
     }
     if passed.commit.is_some() && !stopped() {
         if let Some(remote) = &remote {
             if let Err(e) = sync::sync(&s.store, remote, &actor) {
-                warnings.push(format!("publishing to {remote} failed: {}", e.message));
+                warnings.push(format!("publishing to {remote} failed: {}", e.message()));
             }
         }
     }
@@ -116,16 +116,16 @@ pub fn tick(s: &Session, full: bool, stop: Option<&AtomicBool>) -> Result<Ticked
     }
     if passed.commit.is_some() {
         if let Err(e) = write_json(&local_path(&s.store, REPORT_FILE), &passed.report) {
-            warnings.push(format!("could not keep the reconcile report: {}", e.message));
+            warnings.push(format!("could not keep the reconcile report: {}", e.message()));
         }
     }
     if passed.view_changed {
         if let Err(e) = write_json(&local_path(&s.store, VIEW_FILE), &passed.view) {
-            warnings.push(format!("could not keep the reconcile view: {}", e.message));
+            warnings.push(format!("could not keep the reconcile view: {}", e.message()));
         }
     }
     if let Err(e) = quiet::keep(&s.store, passed.head.as_ref()) {
-        warnings.push(format!("could not keep the reconcile head: {}", e.message));
+        warnings.push(format!("could not keep the reconcile head: {}", e.message()));
     }
     Ok(finish(s, started, passed.report, passed.commit, warnings))
 }
@@ -140,13 +140,13 @@ fn take_journal(s: &Session, warnings: &mut Vec<String>) -> Option<Taken> {
     // journal aside, and every file left aside is looked up in the history
     // by every later fold: the journal stays until doctor's fix.
     if let Err(e) = s.store.snapshot().and_then(|snap| state::command_stats(&snap)) {
-        warnings.push(format!("the learn journal waits: {}", e.message));
+        warnings.push(format!("the learn journal waits: {}", e.message()));
         return None;
     }
     match learn_ops::take_journal(&s.store) {
         Ok(taken) => Some(taken).filter(|t| !t.is_empty()),
         Err(e) => {
-            warnings.push(format!("could not take the learn journal: {}", e.message));
+            warnings.push(format!("could not take the learn journal: {}", e.message()));
             None
         }
     }
@@ -187,7 +187,7 @@ fn record_failure(s: &Session, e: &Error, started: Instant, warnings: Vec<String
         duration_ms: started.elapsed().as_millis() as u64,
         outcome: Outcome::Failed,
         commit: None,
-        error: Some(e.message.clone()),
+        error: Some(e.message().into_owned()),
         warnings,
         report: None,
     };

@@ -27,6 +27,7 @@ use super::{sync, Applied, Committed, Session};
 use crate::claims::{self, Claim, ClaimRequest, Ctx, Holding};
 use crate::clock::{Span, Timestamp};
 use crate::delivery::{self, Delivery, Phase, PhaseCommit, Request};
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, ClaimId};
 use crate::learn::stats::DeliveryOutcome;
@@ -142,7 +143,7 @@ fn named_plan(s: &Session, workflow: &str) -> Result<workflow::Plan> {
     let plan = workflow::plan(s, workflow)?;
     if workflow::named(&plan.located.display).is_none() {
         return Err(Error::invalid(
-            "workflow_not_named",
+            code::WORKFLOW_NOT_NAMED,
             format!(
                 "{} is not a workflow of this repository's {}/",
                 plan.located.display,
@@ -208,7 +209,7 @@ pub fn start(s: &Session, args: &StartArgs, how: &Execution) -> Result<Delivered
     workflow::refuse_unless_allowed(&plan.refusals, how)?;
     if args.handoff_to.as_ref() == Some(&s.actor()?) {
         return Err(
-            Error::invalid("handoff_to_self", "--handoff-to names the actor who delivers")
+            Error::invalid(code::HANDOFF_TO_SELF, "--handoff-to names the actor who delivers")
                 .with_hint("hand it to someone else, or leave --handoff-to out to release on success"),
         );
     }
@@ -255,10 +256,12 @@ fn start_published(
     if let Some(e) = claimed.not_published {
         // Landed here only: no step runs before the remote has the claim.
         return Err(Error::environment(
-            "not_published",
+            code::NOT_PUBLISHED,
             format!(
                 "delivery {} claimed {} here, but {}; no step ran",
-                d.id, d.issue, e.message
+                d.id,
+                d.issue,
+                e.message()
             ),
         )
         .with_hint(format!(
@@ -276,14 +279,14 @@ fn start_published(
 /// publish) the delivery `stopped`, and say so (`claim_lost`).
 fn lose(s: &Session, d: &Delivery, lost: &LostClaim, remote: &str, what_ran: &str) -> Error {
     let why = format!("claim lost on sync: {}", lost.message());
-    let refused = Error::refused("claim_lost", lost.message());
+    let refused = Error::refused(code::CLAIM_LOST, lost.message());
     let hint = format!(
         "another machine published a claim on {} first; delivery {} stopped, {what_ran}",
         d.issue, d.id
     );
     match record_stop(s, d, &why, Some(remote), true) {
         Ok(stopped) => refused.with_hint(publish_note(hint, &stopped)),
-        Err(e) => refused.with_hint(format!("{hint}; recording the stop failed: {}", e.message)),
+        Err(e) => refused.with_hint(format!("{hint}; recording the stop failed: {}", e.message())),
     }
 }
 
@@ -401,7 +404,7 @@ fn final_phase(
             })
         }
         Err(moved) if moved.is::<claims::Moved>() => {
-            let step = delivery::stopped(&current, &moved.message, now);
+            let step = delivery::stopped(&current, &moved.message(), now);
             let change = phase_change(&step, "delivery.stopped", actor)?;
             Ok(Ended::Landed {
                 step,
@@ -436,12 +439,12 @@ fn ended_step(end: Ended, not_published: Option<&Error>) -> Result<PhaseCommit> 
                 step.delivery.id, step.delivery.id
             );
             Err(moved.with_hint(match not_published {
-                Some(e) => format!("{hint}; {}", e.message),
+                Some(e) => format!("{hint}; {}", e.message()),
                 None => hint,
             }))
         }
         Ended::Already(d) => Err(Error::refused(
-            "delivery_finished",
+            code::DELIVERY_FINISHED,
             format!(
                 "delivery {} was {} while its workflow ran{}; its ledger is left as it is",
                 d.id,
@@ -500,7 +503,7 @@ fn run_and_finish(
         Ok(run) => run,
         Err(e) => {
             // The run could not go on: the claim stays, the ledger says why.
-            let why = format!("the workflow run could not complete: {}", e.message);
+            let why = format!("the workflow run could not complete: {}", e.message());
             let _ = finish(s, &d, Err(why), remote);
             return Err(e);
         }
@@ -584,14 +587,14 @@ fn stop(s: &Session, d: &Delivery, moved: Error, remote: Option<&str>) -> Result
         "delivery {} stopped; `baton delivery status --run-id {}` shows it",
         d.id, d.id
     );
-    let stopped = record_stop(s, d, &moved.message, remote, false)?;
+    let stopped = record_stop(s, d, &moved.message(), remote, false)?;
     Err(moved.with_hint(publish_note(hint, &stopped)))
 }
 
 /// `hint`, with what publishing the stop did when it failed.
 fn publish_note<T>(hint: String, applied: &Applied<T>) -> String {
     match &applied.not_published {
-        Some(e) => format!("{hint}; {}", e.message),
+        Some(e) => format!("{hint}; {}", e.message()),
         None => hint,
     }
 }

@@ -10,6 +10,7 @@ use crate::claims::{self, Claim};
 use crate::config::Config;
 use crate::doctor;
 use crate::doctor::future::{self, Stamp};
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::finding::{Finding, Severity};
 use crate::pool::{self, Agent};
@@ -37,7 +38,7 @@ pub fn check_subsystems(names: &[String]) -> Result<()> {
     match names.iter().find(|s| !doctor::SUBSYSTEMS.contains(&s.as_str())) {
         None => Ok(()),
         Some(s) => Err(
-            Error::invalid("unknown_subsystem", format!("doctor knows no subsystem {s:?}"))
+            Error::invalid(code::UNKNOWN_SUBSYSTEM, format!("doctor knows no subsystem {s:?}"))
                 .with_hint(format!("subsystems: {}", doctor::SUBSYSTEMS.join(", "))),
         ),
     }
@@ -51,7 +52,7 @@ pub fn hook(s: &Session) -> Result<Vec<Finding>> {
     let tip = match store.tip() {
         Ok(tip) => tip,
         Err(e) => {
-            out.push(doctor::unreadable_ref(STATE_REF, &e.message));
+            out.push(doctor::unreadable_ref(STATE_REF, &e.message()));
             return Ok(out);
         }
     };
@@ -81,7 +82,7 @@ pub fn hook(s: &Session) -> Result<Vec<Finding>> {
 
 /// Why a state ref that resolves cannot be read.
 fn dangling(tip: gix::ObjectId, e: &Error) -> String {
-    format!("it points at {tip}, which cannot be read ({})", e.message)
+    format!("it points at {tip}, which cannot be read ({})", e.message())
 }
 
 /// A gathering step that failed on what is in the store (a missing object,
@@ -89,7 +90,7 @@ fn dangling(tip: gix::ObjectId, e: &Error) -> String {
 /// on with what it has: doctor is the tool that must work on broken state.
 fn gathered<T: Default>(out: &mut Vec<Finding>, check: &str, result: Result<T>) -> T {
     result.unwrap_or_else(|e| {
-        out.push(Finding::error(check, e.message).hint(e.hint));
+        out.push(Finding::error(check, e.message()).hint(e.hint));
         T::default()
     })
 }
@@ -101,7 +102,7 @@ pub fn full(s: &Session, opts: &Options) -> Result<Vec<Finding>> {
     let store = &s.store;
     let tip = match store.tip() {
         Ok(tip) => tip.ok_or_else(|| store.no_state())?,
-        Err(e) => return Ok(vec![doctor::unreadable_ref(STATE_REF, &e.message)]),
+        Err(e) => return Ok(vec![doctor::unreadable_ref(STATE_REF, &e.message())]),
     };
     let snap = match store.snapshot_at(Some(tip)) {
         Ok(snap) => snap,
@@ -283,7 +284,7 @@ fn quarantine_broken(s: &Session, actor: &str, opts: &Options, loaded: &Loaded, 
     let set_aside = match verify::quarantine(&s.store, actor, &paths) {
         Ok(done) => done,
         Err(e) => {
-            out.push(Finding::error("store.quarantine", format!("could not quarantine: {}", e.message)).hint(e.hint));
+            out.push(Finding::error("store.quarantine", format!("could not quarantine: {}", e.message())).hint(e.hint));
             return;
         }
     };

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::store::Store;
 
@@ -116,7 +117,7 @@ fn install_one(store: &Store, hook: Hook, text: &str) -> Result<(PathBuf, bool)>
     if path.exists() && !ours {
         if local.exists() {
             return Err(Error::refused(
-                "hook_exists",
+                code::HOOK_EXISTS,
                 format!("{} and {} both exist", path.display(), local.display()),
             )
             .with_hint("merge them by hand, then rerun `baton init --hooks`"));

@@ -4,6 +4,7 @@
 
 use super::Session;
 use crate::delivery::Delivery;
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::RunId;
 use crate::state;
@@ -16,7 +17,7 @@ pub fn unfinished_delivery(s: &Session) -> Result<RunId> {
     let (readable, _) = state::readable_deliveries(&s.snapshot()?)?;
     let found: Option<Delivery> = readable.into_iter().find(|d| d.owner == actor && !d.phase.is_final());
     found.map(|d| d.id).ok_or_else(|| {
-        Error::refused("nothing_to_resume", format!("{actor} has no unfinished delivery"))
+        Error::refused(code::NOTHING_TO_RESUME, format!("{actor} has no unfinished delivery"))
             .with_hint("`baton delivery status` lists recent deliveries; pass the one to resume with --run-id")
     })
 }
@@ -35,7 +36,7 @@ pub fn resumable_run(s: &Session) -> Result<RunId> {
     });
     found.map(|r| r.id).ok_or_else(|| {
         Error::refused(
-            "nothing_to_resume",
+            code::NOTHING_TO_RESUME,
             format!("{actor} has no failed, stopped or interrupted run"),
         )
         .with_hint("`baton workflow list` lists recent runs; pass the one to resume with --run-id")

@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use super::{Applied, Committed, Session};
 use crate::clock::Timestamp;
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::ids::{Actor, ActorKind, Role};
@@ -181,8 +182,8 @@ fn known_stats(s: &Session, snap: &Snapshot<'_>, families: Option<&[String]>) ->
             "`baton doctor learn --fix` sets the file aside (the statistics start afresh)".to_owned()
         };
         Error::invalid(
-            "learn_statistics_unreadable",
-            format!("the guard cannot read its statistics: {}", e.message),
+            code::LEARN_STATISTICS_UNREADABLE,
+            format!("the guard cannot read its statistics: {}", e.message()),
         )
         .with_hint(hint)
     })?;
@@ -465,7 +466,7 @@ pub fn metrics(s: &Session) -> Result<Metrics> {
 pub fn install_hooks(s: &Session, target: Target, how: &HookCommand) -> Result<Install> {
     let root = s.store.work_dir().ok_or_else(|| {
         Error::environment(
-            "no_work_tree",
+            code::NO_WORK_TREE,
             "this repository has no work tree to install agent hooks in",
         )
         .with_hint("run it in a clone with a work tree")
@@ -523,7 +524,7 @@ pub fn check(s: &Session, snap: &Snapshot<'_>, policy: &LearnPolicy, fix: bool) 
                 }
             }
             Err(e) => {
-                out.push(Finding::error(learn_check::JOURNAL, format!("could not fold: {}", e.message)).hint(e.hint))
+                out.push(Finding::error(learn_check::JOURNAL, format!("could not fold: {}", e.message())).hint(e.hint))
             }
         }
     }

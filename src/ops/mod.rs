@@ -41,6 +41,7 @@ use gix::ObjectId;
 
 use crate::clock::{self, Timestamp};
 use crate::config::Config;
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::Actor;
 use crate::state;
@@ -137,7 +138,7 @@ impl Session {
         };
         if !dir.is_dir() {
             return Err(Error::environment(
-                "no_such_directory",
+                code::NO_SUCH_DIRECTORY,
                 format!("cannot change to {}: no such directory", dir.display()),
             )
             .with_hint("pass an existing directory to -C"));

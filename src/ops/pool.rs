@@ -7,6 +7,7 @@ use super::{sync, Applied, Session};
 use crate::claims::Assignment;
 use crate::clock::{Span, Timestamp};
 use crate::config::Config;
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, AgentId, Role};
 use crate::pool::{self, Agent, Health};
@@ -109,7 +110,7 @@ pub fn spawn_published(s: &Session, role: &Role, count: u32, capacity: u32, sync
     if let Some(report) = &applied.published {
         let spawned = |id: &str| applied.value.iter().any(|a| a.id.as_str() == id);
         if let Some(lost) = report.lost_agents.iter().find(|l| spawned(&l.id)) {
-            return Err(Error::refused("agent_lost", lost.message()).with_hint(format!(
+            return Err(Error::refused(code::AGENT_LOST, lost.message()).with_hint(format!(
                 "another machine published {} first; spawn again with `baton pool spawn --role {role} --sync`, \
                  which numbers after the remote's agents",
                 lost.id

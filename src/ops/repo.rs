@@ -94,7 +94,7 @@ pub fn adopt(store: &Store, remote: &str, notes: &mut Vec<String>) -> Result<boo
         Err(e) => {
             notes.push(format!(
                 "could not fetch from {remote} ({}); starting new state, `baton sync` merges later",
-                e.message
+                e.message()
             ));
             Ok(false)
         }

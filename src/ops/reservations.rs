@@ -14,6 +14,7 @@ use super::{index, Applied, Session};
 use crate::claims::reservations::{self as rules, Conflict, Hit, Holder, Index, Mode, Pattern, Reservation};
 use crate::claims::{self, Claim, Transition};
 use crate::clock::Timestamp;
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, ClaimId};
 use crate::state;
@@ -57,7 +58,7 @@ pub struct ReserveArgs {
 pub fn reserve(s: &Session, id: &ClaimId, args: &ReserveArgs) -> Result<Applied<Transition>> {
     if args.paths.is_empty() && args.release.is_empty() {
         return Err(
-            Error::invalid("usage", "claims reserve needs --paths or --release-paths")
+            Error::invalid(code::USAGE, "claims reserve needs --paths or --release-paths")
                 .with_hint(format!("baton claims reserve {id} --paths 'src/store/**'")),
         );
     }
@@ -163,7 +164,7 @@ pub fn repo_path(s: &Session, raw: &Path, cwd: &Path) -> Result<String> {
     let root = root(s)?;
     rules::normalise(raw, cwd, &root).ok_or_else(|| {
         Error::invalid(
-            "path_outside_repository",
+            code::PATH_OUTSIDE_REPOSITORY,
             format!("{} is not inside the repository at {}", raw.display(), root.display()),
         )
         .with_hint("name files of this repository's work tree")
@@ -270,7 +271,7 @@ pub fn staged(s: &Session) -> Result<Vec<String>> {
         .map_err(|e| Error::io("running git diff --cached", e))?;
     if !out.status.success() {
         return Err(Error::environment(
-            "git_failed",
+            code::GIT_FAILED,
             format!(
                 "git diff --cached failed: {}",
                 String::from_utf8_lossy(&out.stderr).trim()
@@ -300,14 +301,14 @@ pub fn hook_findings(s: &Session, snap: &Snapshot<'_>) -> Vec<crate::finding::Fi
     let index = match active_index(&s.store, snap, s.now) {
         Ok(index) if index.is_empty() => return Vec::new(),
         Ok(index) => index,
-        Err(e) => return vec![Finding::error(CHECK, e.message).hint(e.hint)],
+        Err(e) => return vec![Finding::error(CHECK, e.message()).hint(e.hint)],
     };
     if s.store.work_dir().is_none() {
         return Vec::new();
     }
     let (actor, paths) = match s.actor().and_then(|a| Ok((a, staged(s)?))) {
         Ok(found) => found,
-        Err(e) => return vec![Finding::error(CHECK, e.message).hint(e.hint)],
+        Err(e) => return vec![Finding::error(CHECK, e.message()).hint(e.hint)],
     };
     let standing = standing(&index, &actor, &paths);
     let escape = "or commit anyway with `git commit --no-verify`";

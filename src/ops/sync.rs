@@ -12,6 +12,7 @@ mod failure;
 pub use failure::Failure;
 
 use super::Session;
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::store::remote::{tracking_ref, PushError};
 use crate::store::write::stale_lock;
@@ -159,8 +160,8 @@ pub fn not_published(why: Error, commit: Option<ObjectId>, remote: &str) -> Erro
         hint = format!("{}; {hint}", why.hint);
     }
     Error::environment(
-        "not_published",
-        format!("{landed}, not published to {remote}: {}", why.message),
+        code::NOT_PUBLISHED,
+        format!("{landed}, not published to {remote}: {}", why.message()),
     )
     .with_hint(hint)
 }
@@ -210,7 +211,7 @@ fn one_round(store: &Store, remote: &str, actor: &str, progress: &mut Progress) 
     let local = match (store.tip()?, theirs) {
         (None, None) => {
             return Err(Error::environment(
-                "no_state",
+                code::NO_STATE,
                 format!("neither this repository nor {remote} has baton state"),
             )
             .with_hint("run `baton init` to start, then `baton sync` to publish"))

@@ -1,6 +1,7 @@
 //! Operations on real temporary repositories, called as delivery, the
 //! daemon and learn will call them: no binary in between.
 
+use crate::error::code;
 use std::path::Path;
 
 use super::pool::Wanted;
@@ -57,7 +58,7 @@ fn pool_capacity_is_never_given_twice_under_contention() {
     assigned.sort();
     assert_eq!(assigned, ["rev-1", "rev-2", "rev-3"], "each agent once");
     for refused in results.iter().filter_map(|r| r.as_ref().err()) {
-        assert_eq!(refused.code, "no_capacity", "{}", refused.message);
+        assert_eq!(refused.code, code::NO_CAPACITY, "{}", refused.message());
     }
     // And the pool agrees: every agent at 1/1.
     let health = pool::health(&admin, None).unwrap();

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use gix::ObjectId;
 
 use crate::doctor;
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::state::{self, FileVerdict};
@@ -39,7 +40,7 @@ pub fn refuse_unparsable(store: &Store, remote: &str, theirs: Option<ObjectId>, 
     let broken: Vec<String> = problems(store, &snap, old)?
         .into_iter()
         .filter_map(|(_, v)| match v {
-            FileVerdict::Broken(e) => Some(message::one_line(&e.message)),
+            FileVerdict::Broken(e) => Some(message::one_line(&e.message())),
             _ => None,
         })
         .collect();
@@ -47,7 +48,7 @@ pub fn refuse_unparsable(store: &Store, remote: &str, theirs: Option<ObjectId>, 
         return Ok(());
     }
     Err(Error::refused(
-        "unparsable_state",
+        code::UNPARSABLE_STATE,
         format!(
             "refusing to publish to {remote}: {} state file(s) do not parse: {}",
             broken.len(),
@@ -71,7 +72,7 @@ pub fn hook_findings(store: &Store, snap: &Snapshot<'_>) -> Vec<Finding> {
     let old = since.and_then(|c| store.tree_of(c).ok());
     let found = match problems(store, snap, old) {
         Ok(found) => found,
-        Err(e) => return vec![Finding::error("store.files", e.message).hint(e.hint)],
+        Err(e) => return vec![Finding::error("store.files", e.message()).hint(e.hint)],
     };
     let mut out: Vec<Finding> = found
         .iter()
@@ -148,7 +149,7 @@ pub fn quarantine(store: &Store, actor: &str, paths: &[String]) -> Result<Vec<Se
             let FileVerdict::Broken(why) = state::verify(snap, &entry) else {
                 continue;
             };
-            let why = message::one_line(&why.message);
+            let why = message::one_line(&why.message());
             let target = format!("{QUARANTINE}/{path}");
             // A name git refuses (`..`) cannot be placed under quarantine/:
             // removed like an entry with nothing to move, its object id named.

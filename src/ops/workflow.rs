@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use super::{index, Session};
 use crate::clock::Timestamp;
+use crate::error::code;
 use crate::error::{Error, Kind, Result};
 use crate::ids::{RunId, WorkflowName};
 use crate::learn::rules::RuleSet;
@@ -82,8 +83,11 @@ pub fn locate(s: &Session, workflow: &str) -> Result<Located> {
         named_definition(s, workflow)?
     };
     let text = std::fs::read_to_string(&path).map_err(|e| {
-        Error::invalid("unreadable_workflow", format!("cannot read {}: {e}", path.display()))
-            .with_hint("check the path")
+        Error::invalid(
+            code::UNREADABLE_WORKFLOW,
+            format!("cannot read {}: {e}", path.display()),
+        )
+        .with_hint("check the path")
     })?;
     // Relative to the work tree, whichever way the two were spelled (`-C
     // sub`, symlinks): that is the path a resume finds it at again.
@@ -99,7 +103,7 @@ pub fn locate(s: &Session, workflow: &str) -> Result<Located> {
 fn named_definition(s: &Session, workflow: &str) -> Result<PathBuf> {
     let name = WorkflowName::parse(workflow).map_err(|_| {
         Error::invalid(
-            "no_workflow",
+            code::NO_WORKFLOW,
             format!("{workflow:?} is neither a file nor a workflow name"),
         )
         .with_hint(format!(
@@ -112,7 +116,11 @@ fn named_definition(s: &Session, workflow: &str) -> Result<PathBuf> {
         .map(|ext| dir.join(format!("{name}.{ext}")))
         .find(|p| p.is_file())
         .ok_or_else(|| {
-            Error::invalid("no_workflow", format!("no workflow named {name} in {DEFINITIONS_DIR}/")).with_hint(
+            Error::invalid(
+                code::NO_WORKFLOW,
+                format!("no workflow named {name} in {DEFINITIONS_DIR}/"),
+            )
+            .with_hint(
                 "`baton workflow template init <template>` creates one; `baton workflow template list` shows templates",
             )
         })
@@ -249,7 +257,7 @@ pub fn refuse_unless_allowed(refusals: &[Refusal], how: &Execution) -> Result<()
         .map(|r| format!("step {}: `{}`: {}", r.step, r.command, r.reason))
         .collect();
     Err(Error::refused(
-        "policy",
+        code::POLICY,
         format!("refused before anything ran:\n  {}", list.join("\n  ")),
     )
     .with_hint("change the command or workflow.allow, or run anyway with --allow-risk"))
@@ -345,7 +353,7 @@ fn record_end_directly(s: &Session, run: &Run, failure: Error) -> Error {
         Err(e) => failure.with_hint(format!(
             "its end could not be recorded either ({}); once the cause is fixed, \
              `baton workflow doctor --fix` marks the run interrupted",
-            e.message
+            e.message()
         )),
     }
 }
@@ -367,7 +375,7 @@ pub fn get(s: &Session, id: &RunId) -> Result<Run> {
 }
 
 fn no_run(id: &RunId) -> Error {
-    Error::refused("no_run", format!("there is no run {id}")).with_hint("`baton workflow list` shows recent runs")
+    Error::refused(code::NO_RUN, format!("there is no run {id}")).with_hint("`baton workflow list` shows recent runs")
 }
 
 /// The run `id`, or the latest when `None` (found through the read index:
@@ -377,7 +385,7 @@ pub fn status(s: &Session, id: Option<&RunId>) -> Result<Run> {
         Some(id) => get(s, id),
         None => {
             let latest = summaries(s)?.into_iter().next().ok_or_else(|| {
-                Error::refused("no_run", "no workflow has run yet")
+                Error::refused(code::NO_RUN, "no workflow has run yet")
                     .with_hint("start one: baton workflow run <name> --execute")
             })?;
             get(s, &latest.id)
@@ -404,7 +412,7 @@ pub fn stop(s: &Session, id: &RunId) -> Result<Stopped> {
     let run = get(s, id)?;
     if run.status != RunStatus::Running {
         return Err(Error::refused(
-            "run_not_running",
+            code::RUN_NOT_RUNNING,
             format!("run {id} is {}, not running", run.status.as_str()),
         )
         .with_hint(format!("see it with: baton workflow status --run-id {id}")));
@@ -412,8 +420,10 @@ pub fn stop(s: &Session, id: &RunId) -> Result<Stopped> {
     if run.host != os::hostname() {
         // The host is text from the state: one line, whatever it holds.
         let host = crate::term::field(&run.host);
-        return Err(Error::refused("run_elsewhere", format!("run {id} runs on host {host}"))
-            .with_hint(format!("run `baton workflow stop --run-id {id}` on {host}")));
+        return Err(
+            Error::refused(code::RUN_ELSEWHERE, format!("run {id} runs on host {host}"))
+                .with_hint(format!("run `baton workflow stop --run-id {id}` on {host}")),
+        );
     }
     if os::process_alive(run.pid) {
         return wait_for_runner(s, run);
@@ -438,7 +448,7 @@ fn wait_for_runner(s: &Session, run: Run) -> Result<Stopped> {
         }
     }
     Err(Error::failed(
-        "stop_timeout",
+        code::STOP_TIMEOUT,
         format!(
             "run {} (pid {}) did not stop within {}s",
             run.id,
@@ -457,14 +467,16 @@ fn wait_for_runner(s: &Session, run: Run) -> Result<Stopped> {
 pub fn template_init(s: &Session, name: &str, force: bool) -> Result<(&'static str, PathBuf)> {
     let (name, text) = TEMPLATES.iter().find(|(n, _)| *n == name).ok_or_else(|| {
         let names: Vec<&str> = TEMPLATES.iter().map(|(n, _)| *n).collect();
-        Error::invalid("no_template", format!("there is no template {name:?}"))
+        Error::invalid(code::NO_TEMPLATE, format!("there is no template {name:?}"))
             .with_hint(format!("templates: {}", names.join(", ")))
     })?;
     let dir = s.base_dir().join(DEFINITIONS_DIR);
     let path = dir.join(format!("{name}.toml"));
     if path.exists() && !force {
-        return Err(Error::refused("exists", format!("{} already exists", path.display()))
-            .with_hint("pass --force to overwrite it"));
+        return Err(
+            Error::refused(code::EXISTS, format!("{} already exists", path.display()))
+                .with_hint("pass --force to overwrite it"),
+        );
     }
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     std::fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::claims::{Assignment, Claim, ClaimState};
 use crate::clock::{Span, Timestamp};
 use crate::codec::SCHEMA;
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::ids::{AgentId, Role};
@@ -119,7 +120,7 @@ pub fn pick(
             } else {
                 format!("none of the {of_role} agents with role {role} is healthy with spare capacity")
             };
-            Error::refused("no_capacity", why).with_hint(format!(
+            Error::refused(code::NO_CAPACITY, why).with_hint(format!(
                 "add capacity with `baton pool spawn --role {role}`, or release claims; `baton pool health` shows load"
             ))
         })
@@ -134,12 +135,12 @@ pub fn check_assignable(
     heartbeat_timeout: Option<Span>,
 ) -> Result<Assignment> {
     let agent = agent.ok_or_else(|| {
-        Error::refused("no_agent", format!("there is no agent {id} in the pool"))
+        Error::refused(code::NO_AGENT, format!("there is no agent {id} in the pool"))
             .with_hint("see the pool with `baton pool list`, or add one with `baton pool spawn --role <role>`")
     })?;
     if !is_healthy(agent, now, heartbeat_timeout) {
         return Err(Error::refused(
-            "agent_unavailable",
+            code::AGENT_UNAVAILABLE,
             format!(
                 "agent {id} is {}{}",
                 agent.status.as_str(),
@@ -155,7 +156,7 @@ pub fn check_assignable(
     let load = loads.get(id).copied().unwrap_or(0);
     if load >= agent.capacity {
         return Err(Error::refused(
-            "no_capacity",
+            code::NO_CAPACITY,
             format!("agent {id} is at capacity ({load}/{})", agent.capacity),
         )
         .with_hint("release one of its claims, or pick another agent with --role <role>"));
@@ -170,13 +171,13 @@ pub fn check_assignable(
 pub fn spawn(existing: &[Agent], role: &Role, count: u32, capacity: u32, now: Timestamp) -> Result<Vec<Agent>> {
     if count == 0 || count > 1000 {
         return Err(Error::invalid(
-            "invalid_count",
+            code::INVALID_COUNT,
             format!("--count must be between 1 and 1000, not {count}"),
         )
         .with_hint("baton pool spawn --role R --count 3"));
     }
     if capacity == 0 {
-        return Err(Error::invalid("invalid_capacity", "--capacity must be at least 1")
+        return Err(Error::invalid(code::INVALID_CAPACITY, "--capacity must be at least 1")
             .with_hint("baton pool spawn --role R --capacity 2"));
     }
     let prefix = format!("{role}-");
@@ -204,12 +205,12 @@ pub fn spawn(existing: &[Agent], role: &Role, count: u32, capacity: u32, now: Ti
 }
 
 pub fn no_agent(id: &AgentId) -> Error {
-    Error::refused("no_agent", format!("there is no agent {id} in the pool"))
+    Error::refused(code::NO_AGENT, format!("there is no agent {id} in the pool"))
         .with_hint("see the pool with `baton pool list`")
 }
 
 fn retired(agent: &Agent) -> Error {
-    Error::refused("agent_retired", format!("agent {} is retired", agent.id))
+    Error::refused(code::AGENT_RETIRED, format!("agent {} is retired", agent.id))
         .with_hint("spawn a new agent: baton pool spawn --role <role>")
 }
 
@@ -242,12 +243,14 @@ pub fn retire(agent: &Agent, load: u32, force: bool) -> Result<Option<Agent>> {
         return Ok(None);
     }
     if load > 0 && !force {
-        return Err(
-            Error::refused("agent_busy", format!("agent {} still holds {load} claim(s)", agent.id)).with_hint(format!(
-                "drain it and wait (`baton pool drain {}`), release its claims, or retire it anyway with --force",
-                agent.id
-            )),
-        );
+        return Err(Error::refused(
+            code::AGENT_BUSY,
+            format!("agent {} still holds {load} claim(s)", agent.id),
+        )
+        .with_hint(format!(
+            "drain it and wait (`baton pool drain {}`), release its claims, or retire it anyway with --force",
+            agent.id
+        )));
     }
     let mut a = agent.clone();
     a.status = AgentStatus::Retired;
@@ -399,13 +402,13 @@ mod tests {
         }
         assert_eq!(
             pick(&agents, &loads, &role("rev"), now(), None).unwrap_err().code,
-            "no_capacity"
+            code::NO_CAPACITY
         );
         assert_eq!(
             pick(&agents, &Loads::new(), &role("ops"), now(), None)
                 .unwrap_err()
                 .code,
-            "no_capacity"
+            code::NO_CAPACITY
         );
     }
 
@@ -430,7 +433,7 @@ mod tests {
     #[test]
     fn retire_refuses_loaded_agents_unless_forced() {
         let a = &spawn(&[], &role("rev"), 1, 1, now()).unwrap()[0];
-        assert_eq!(retire(a, 1, false).unwrap_err().code, "agent_busy");
+        assert_eq!(retire(a, 1, false).unwrap_err().code, code::AGENT_BUSY);
         assert_eq!(retire(a, 1, true).unwrap().unwrap().status, AgentStatus::Retired);
         assert!(heartbeat(&retire(a, 0, false).unwrap().unwrap(), now()).is_err());
     }

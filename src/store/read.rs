@@ -7,6 +7,7 @@ use gix::ObjectId;
 
 use super::{Store, STATE_REF};
 use crate::codec;
+use crate::error::code;
 use crate::error::{Error, Result, ResultExt};
 
 /// What a non-tree entry of a state tree is. baton writes only files; the
@@ -84,7 +85,7 @@ impl Store {
     pub fn no_state(&self) -> Error {
         let remotes = self.remote_names();
         let err = Error::environment(
-            "no_state",
+            code::NO_STATE,
             format!("this repository has no baton state ({STATE_REF} does not exist)"),
         );
         if remotes.is_empty() {
@@ -192,7 +193,7 @@ impl<'r> Snapshot<'r> {
                 Ok(Some(blob.take_data()))
             }
             Some(_) => Err(
-                Error::environment("corrupt_state", format!("{path} is not a file in the state tree"))
+                Error::environment(code::CORRUPT, format!("{path} is not a file in the state tree"))
                     .with_hint("run `baton doctor` to see what is wrong with the state"),
             ),
             None => Ok(None),

@@ -7,6 +7,7 @@ use std::process::Output;
 use gix::ObjectId;
 
 use super::{Store, STATE_REF};
+use crate::error::code;
 use crate::error::{Error, Result};
 
 /// `+refs/baton/*:refs/remotes/<remote>/baton/*`
@@ -111,7 +112,7 @@ fn lock_in_the_way(out: &Output) -> Option<String> {
 /// The remote went away while `doing` (`fetching from`, `pushing to`) it.
 pub fn interrupted(remote: &str, doing: &str, said: &str) -> Error {
     Error::environment(
-        "remote_interrupted",
+        code::REMOTE_INTERRUPTED,
         format!("the connection broke off while {doing} {remote}: {said}"),
     )
     .with_hint(format!(
@@ -125,7 +126,7 @@ impl Store {
             return Ok(());
         }
         Err(
-            Error::environment("no_remote", format!("there is no git remote named {remote:?}")).with_hint(format!(
+            Error::environment(code::NO_REMOTE, format!("there is no git remote named {remote:?}")).with_hint(format!(
                 "add it with `git remote add {remote} <url>`, or pass --remote <name>"
             )),
         )
@@ -155,7 +156,7 @@ impl Store {
             .map_err(|e| Error::io("running git config", e))?;
         if !status.success() {
             return Err(
-                Error::environment("git_config", format!("git config --add {key} failed"))
+                Error::environment(code::GIT_CONFIG, format!("git config --add {key} failed"))
                     .with_hint("check that .git/config is writable"),
             );
         }
@@ -184,22 +185,22 @@ impl Store {
         if !out.status.success() {
             if let Some(lock) = lock_in_the_way(&out) {
                 // A lock on a remote-tracking ref here, not the remote.
-                return Err(
-                    Error::environment("lock_held", format!("cannot record what {remote} has: {lock} exists"))
-                        .with_hint(format!(
-                            "another git or baton process holds it; if none runs, it was left behind: remove {lock}"
-                        )),
-                );
+                return Err(Error::environment(
+                    code::LOCK_HELD,
+                    format!("cannot record what {remote} has: {lock} exists"),
+                )
+                .with_hint(format!(
+                    "another git or baton process holds it; if none runs, it was left behind: remove {lock}"
+                )));
             }
             let said = stderr_summary(&out);
             return Err(match classify(&String::from_utf8_lossy(&out.stderr)) {
                 Failure::Interrupted => interrupted(remote, "fetching from", &said),
                 Failure::Unreachable => {
-                    Error::environment("remote_unreachable", format!("cannot fetch from {remote}: {said}")).with_hint(
-                        format!(
+                    Error::environment(code::REMOTE_UNREACHABLE, format!("cannot fetch from {remote}: {said}"))
+                        .with_hint(format!(
                             "check the remote's URL and your access (`git fetch {remote}`); local state is unchanged"
-                        ),
-                    )
+                        ))
                 }
             });
         }

@@ -21,6 +21,7 @@ use super::fsync::Components;
 use super::staging::Sink;
 use super::{pack, HeldLock, Message, Snapshot, Store, STATE_REF};
 use crate::codec;
+use crate::error::code;
 use crate::error::{Error, Result, ResultExt};
 
 /// How long a writer keeps retrying a moved or locked ref before giving up.
@@ -313,7 +314,7 @@ impl Store {
     fn gave_up(&self, last: &RefError, retries: u32) -> Error {
         match last {
             RefError::Locked { .. } => Error::environment(
-                "lock_held",
+                code::LOCK_HELD,
                 format!("{STATE_REF} stayed locked for {}s: {last}", WRITE_BUDGET.as_secs()),
             )
             .with_hint(
@@ -321,7 +322,7 @@ impl Store {
                  `baton doctor --fix` removes it once it is a minute old",
             ),
             _ => Error::failed(
-                "contention",
+                code::CONTENTION,
                 format!("{STATE_REF} kept moving; gave up after {retries} retries"),
             )
             .with_hint("other writers are very busy; retry the command"),
@@ -558,7 +559,7 @@ impl Store {
 /// The refusal for a lock left behind: waiting for it is pointless.
 pub(crate) fn stale_lock(lock: &HeldLock) -> Error {
     Error::environment(
-        "lock_held",
+        code::LOCK_HELD,
         format!("cannot move {STATE_REF}: {lock}, left by a crashed writer"),
     )
     .with_hint("`baton doctor --fix` removes a stale lock (check first that no git or baton process is running)")
@@ -580,8 +581,10 @@ fn content_blob(to: Sink<'_>, path: &str, content: &Content) -> Result<ObjectId>
 fn refuse_existing(snap: &Snapshot<'_>, changes: &[Change]) -> Result<()> {
     for path in changes.iter().flat_map(|c| &c.creates) {
         if snap.read(path)?.is_some() {
-            return Err(Error::refused("exists", format!("{path} already exists in the state"))
-                .with_hint("retry: a fresh name is picked each time"));
+            return Err(
+                Error::refused(code::EXISTS, format!("{path} already exists in the state"))
+                    .with_hint("retry: a fresh name is picked each time"),
+            );
         }
     }
     Ok(())

@@ -33,6 +33,7 @@ use std::time::Duration;
 
 use super::fsync::Durability;
 use super::{pack, Change, Snapshot, Store, Update};
+use crate::error::code;
 use crate::error::{Error, Result};
 
 /// How many bytes of changes may wait for the writer; a caller queueing
@@ -204,7 +205,7 @@ impl<R: Send + 'static> WriteBehind<R> {
             None => Ok(None),
             Some(Ok(result)) => result,
             Some(Err(_)) => Err(
-                Error::failed("state_writer_panicked", "the state writer thread panicked")
+                Error::failed(code::STATE_WRITER_PANICKED, "the state writer thread panicked")
                     .with_hint("run `baton doctor` to see what landed; please report this"),
             ),
         }
@@ -222,7 +223,7 @@ impl WriteBehind<()> {
 /// after an error.
 fn stopped() -> Error {
     Error::failed(
-        "state_writer_stopped",
+        code::STATE_WRITER_STOPPED,
         "the state writer stopped before all changes were written",
     )
     .with_hint("run `baton doctor` to see the state")

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{Bounds, Span};
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::StepId;
 
@@ -127,7 +128,7 @@ pub fn parse(source: &str, text: &str, format: Format) -> Result<Definition> {
 pub fn invalid(source: &str, problems: &[Problem]) -> Error {
     let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
     Error::invalid(
-        "invalid_workflow",
+        code::INVALID_WORKFLOW,
         format!("{source} is not a valid workflow:\n  {}", list.join("\n  ")),
     )
     .with_hint("fix the listed problems; `baton workflow validate <file>` checks again")
@@ -200,7 +201,7 @@ fn validate_step(index: usize, s: RawStep, seen: &mut BTreeSet<StepId>, problems
     let mut found = Vec::new();
     let id = match s.id.as_deref().map(StepId::parse) {
         None => Err("`id` is missing".to_owned()),
-        Some(Err(e)) => Err(format!("{} ({})", e.message, e.hint)),
+        Some(Err(e)) => Err(format!("{} ({})", e.message(), e.hint)),
         Some(Ok(id)) if !seen.insert(id.clone()) => {
             found.push("duplicate step id".to_owned());
             Ok(id)
@@ -225,7 +226,7 @@ fn validate_step(index: usize, s: RawStep, seen: &mut BTreeSet<StepId>, problems
     let mut duration = |field: &str, raw: Option<&str>, bounds: Bounds| {
         let raw = raw?;
         Span::parse_within(raw, bounds)
-            .map_err(|e| found.push(format!("bad duration in `{field}`: {} ({})", e.message, e.hint)))
+            .map_err(|e| found.push(format!("bad duration in `{field}`: {} ({})", e.message(), e.hint)))
             .ok()
     };
     let retry_backoff =

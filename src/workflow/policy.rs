@@ -11,6 +11,7 @@
 use globset::{Candidate, GlobSet, GlobSetBuilder};
 
 use super::def::Step;
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::glob::{example, glob_for};
 use crate::learn::judge::{judge_argv, Context, Level};
@@ -31,7 +32,7 @@ fn glob_set(key: &str, patterns: &[String]) -> Result<GlobSet> {
         set.add(glob_for(key, p, false)?);
     }
     set.build().map_err(|e| {
-        Error::invalid("invalid_config", format!("{key} does not compile: {e}"))
+        Error::invalid(code::INVALID_CONFIG, format!("{key} does not compile: {e}"))
             .with_hint(format!("fix the list: baton config set {key} \"{}\"", example(key)))
     })
 }
@@ -219,9 +220,9 @@ mod tests {
     #[test]
     fn a_pattern_that_does_not_compile_refuses_everything() {
         let e = Allow::new(&["make *".into(), "cargo [".into()]).err().unwrap();
-        assert_eq!(e.code, "invalid_config");
+        assert_eq!(e.code, code::INVALID_CONFIG);
         assert_eq!(e.exit_code(), 2);
-        assert!(e.message.contains("\"cargo [\""), "{}", e.message);
+        assert!(e.message().contains("\"cargo [\""), "{}", e.message());
         assert!(e.hint.contains("baton config set workflow.allow"), "{}", e.hint);
     }
 

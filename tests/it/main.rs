@@ -16,6 +16,7 @@ mod sync_support;
 mod allow;
 mod claims;
 mod clients;
+mod codes;
 mod concurrency;
 mod corrupt;
 mod crash;

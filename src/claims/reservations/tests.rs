@@ -1,3 +1,4 @@
+use crate::error::code;
 use std::path::Path;
 
 use proptest::prelude::*;
@@ -41,7 +42,7 @@ fn patterns_are_validated_and_normalised() {
         "[",
     ] {
         let e = Pattern::parse(bad).unwrap_err();
-        assert_eq!(e.code, "invalid_pattern", "{bad:?}");
+        assert_eq!(e.code, code::INVALID_PATTERN, "{bad:?}");
         assert!(!e.hint.is_empty());
     }
 }
@@ -112,8 +113,8 @@ fn conflicts_name_the_other_claim_and_skip_our_own() {
     assert_eq!(found[0].claim.as_str(), "T-1");
     assert_eq!(found[0].holder.to_string(), "agent:alice");
     let e = refusal(&me, &found);
-    assert_eq!(e.code, "paths_reserved");
-    assert!(e.message.contains("T-1") && e.message.contains("agent:alice") && e.message.contains("src/store"));
+    assert_eq!(e.code, code::PATHS_RESERVED);
+    assert!(e.message().contains("T-1") && e.message().contains("agent:alice") && e.message().contains("src/store"));
     // Its own claim never conflicts with itself.
     assert!(conflicts_with(&others[0].claim, &[r("src/**", Mode::Exclusive)], &others[..1]).is_empty());
     assert!(conflicts_with(&me, &[r("docs/x.md", Mode::Shared)], &others).is_empty());
@@ -166,7 +167,7 @@ fn adding_replaces_the_mode_of_a_pattern_already_there() {
     let many: Vec<Reservation> = (0..=PER_CLAIM_MAX)
         .map(|i| r(&format!("f{i}"), Mode::Exclusive))
         .collect();
-    assert_eq!(add(&[], &many).unwrap_err().code, "too_many_patterns");
+    assert_eq!(add(&[], &many).unwrap_err().code, code::TOO_MANY_PATTERNS);
 }
 
 fn segment() -> impl Strategy<Value = String> {

@@ -14,6 +14,7 @@ pub use opencode::{opencode_plugin, OPENCODE_PLUGIN};
 
 use serde_json::{json, Map, Value};
 
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::Actor;
 
@@ -35,7 +36,7 @@ impl Target {
             "codex" => Ok(Target::Codex),
             "gemini" => Ok(Target::Gemini),
             "opencode" => Ok(Target::Opencode),
-            _ => Err(Error::invalid("unknown_agent", format!("unknown agent {raw:?}"))
+            _ => Err(Error::invalid(code::UNKNOWN_AGENT, format!("unknown agent {raw:?}"))
                 .with_hint(format!("hooks can be installed for: {}", Target::NAMES))),
         }
     }
@@ -232,7 +233,7 @@ fn wanted(target: Target, how: &HookCommand) -> Vec<Wanted> {
 }
 
 pub(super) fn conflict(path: &str, what: String, hint: String) -> Error {
-    Error::refused("hook_conflict", format!("{path}: {what}")).with_hint(hint)
+    Error::refused(code::HOOK_CONFLICT, format!("{path}: {what}")).with_hint(hint)
 }
 
 /// Install baton's hooks into an agent's settings in this repository: the
@@ -283,7 +284,7 @@ pub(crate) fn settings(path: &str, existing: Option<&[u8]>) -> Result<Value> {
     match existing.filter(|b| !b.iter().all(u8::is_ascii_whitespace)) {
         None => Ok(Value::Object(Map::new())),
         Some(bytes) => serde_json::from_slice::<Value>(bytes).map_err(|e| {
-            Error::invalid("invalid_settings", format!("{path} is not valid JSON ({e})"))
+            Error::invalid(code::INVALID_SETTINGS, format!("{path} is not valid JSON ({e})"))
                 .with_hint(format!("fix {path} (or move it away), then run the install again"))
         }),
     }
@@ -522,12 +523,16 @@ mod tests {
         let existing = br#"{"hooks":{"PreToolUse":[{"matcher":"Bash","hooks":[{"type":"command","command":"/opt/baton learn pre-command --json"}]}]}}"#;
         let err = install(Target::Claude, Some(existing), &claude()).unwrap_err();
         assert_eq!(err.exit_code(), 1);
-        assert!(err.message.contains("hooks.PreToolUse[0].hooks[0]"), "{}", err.message);
+        assert!(
+            err.message().contains("hooks.PreToolUse[0].hooks[0]"),
+            "{}",
+            err.message()
+        );
         assert!(!err.hint.is_empty());
         let err = install(Target::Claude, Some(br#"{"hooks":[]}"#), &claude()).unwrap_err();
         assert_eq!(err.exit_code(), 1);
         let err = install(Target::Claude, Some(br#"{"hooks":{"PreToolUse":{}}}"#), &claude()).unwrap_err();
-        assert!(err.message.contains("hooks.PreToolUse is not a list"));
+        assert!(err.message().contains("hooks.PreToolUse is not a list"));
         let err = install(Target::Claude, Some(b"{ nope"), &claude()).unwrap_err();
         assert_eq!(err.exit_code(), 2);
     }

@@ -186,7 +186,7 @@ fn learn_step(
         }),
         Err(e) => {
             report.reported.push(
-                Finding::warn("daemon.learn", format!("the learn statistics were not updated: {}", e.message))
+                Finding::warn("daemon.learn", format!("the learn statistics were not updated: {}", e.message()))
                     .hint("`baton learn doctor` names the problem (`--fix` quarantines a file that does not parse); this machine's journal waits for the next fold")
                     .at(learn_stats::COMMANDS_PATH),
             );

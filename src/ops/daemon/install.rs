@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use crate::daemon::service::{self, Fill, Manager};
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::Actor;
 use crate::ops::Session;
@@ -53,7 +54,7 @@ pub fn install(s: &Session, args: &InstallArgs) -> Result<Installed> {
         Some(p) => p.clone(),
         None => {
             let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).ok_or_else(|| {
-                Error::environment("no_home", "HOME is not set: there is no user service directory")
+                Error::environment(code::NO_HOME, "HOME is not set: there is no user service directory")
                     .with_hint("pass --output <file>")
             })?;
             args.manager
@@ -64,10 +65,11 @@ pub fn install(s: &Session, args: &InstallArgs) -> Result<Installed> {
     let changed = match std::fs::read(&path) {
         Ok(existing) if existing == text.as_bytes() => false,
         Ok(_) if !args.force => {
-            return Err(
-                Error::refused("exists", format!("{} exists and says something else", path.display()))
-                    .with_hint("pass --force to overwrite it, or --output <file> to write elsewhere"),
+            return Err(Error::refused(
+                code::EXISTS,
+                format!("{} exists and says something else", path.display()),
             )
+            .with_hint("pass --force to overwrite it, or --output <file> to write elsewhere"))
         }
         _ => {
             write(&path, &text)?;

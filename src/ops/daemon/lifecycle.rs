@@ -13,6 +13,7 @@
 use std::io::{BufRead, Seek};
 
 use super::*;
+use crate::error::code;
 use crate::os::daemon::RepoLock;
 use crate::os::{self, SIGKILL, SIGTERM};
 
@@ -157,16 +158,16 @@ fn tick_loop(dir: &Path, args: &RunArgs, held: &mut Held<'_>) -> RunEnd {
                         t.commit.map(|c| c.to_hex_with_len(10).to_string()).unwrap_or_default()
                     )),
                     Ok(_) => {}
-                    Err(e) => log(&format!("tick failed: {}", e.message)),
+                    Err(e) => log(&format!("tick failed: {}", e.message())),
                 }
                 interval
             }
             Err(e) if repository_gone(held.git_dir) => {
-                log(&format!("cannot open the repository: {}", e.message));
+                log(&format!("cannot open the repository: {}", e.message()));
                 return RunEnd::RepositoryGone;
             }
             Err(e) => {
-                log(&format!("cannot open the repository: {}", e.message));
+                log(&format!("cannot open the repository: {}", e.message()));
                 None
             }
         };
@@ -214,7 +215,7 @@ fn already_running(pid_path: &Path) -> Error {
         |p| format!(" (pid {p})"),
     );
     Error::refused(
-        "daemon_running",
+        code::DAEMON_RUNNING,
         format!("a baton daemon is already running for this repository{who}"),
     )
     .with_hint("`baton daemon status` shows it; `baton daemon stop` ends it")
@@ -284,7 +285,7 @@ pub fn start(s: &Session, interval: Option<Span>, actor: Option<&str>) -> Result
         }
         if let Ok(Some(status)) = child.try_wait() {
             return Err(Error::failed(
-                "daemon_failed",
+                code::DAEMON_FAILED,
                 format!(
                     "the daemon exited at once ({status}): {}",
                     log_tail(&log_path, log_start)
@@ -294,7 +295,7 @@ pub fn start(s: &Session, interval: Option<Span>, actor: Option<&str>) -> Result
         }
         if Instant::now() >= deadline {
             return Err(Error::failed(
-                "daemon_failed",
+                code::DAEMON_FAILED,
                 format!("the daemon (pid {}) did not take its pid file within 10s", child.id()),
             )
             .with_hint(format!("see {}; `baton daemon stop` ends it", log_path.display())));
@@ -377,7 +378,7 @@ pub fn stop(s: &Session, wait: Duration) -> Result<Stopped> {
         os::signal_process(pid, SIGKILL);
         if !proc::wait_released(&pid_path, Duration::from_secs(5)) {
             return Err(Error::failed(
-                "daemon_unstoppable",
+                code::DAEMON_UNSTOPPABLE,
                 format!("the daemon (pid {pid}) still runs after SIGKILL"),
             )
             .with_hint(format!("check the process with `ps -p {pid}`")));

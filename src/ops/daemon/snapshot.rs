@@ -34,7 +34,7 @@ pub(super) fn due_snapshot(
                 report.reported.push(
                     Finding::warn(
                         "daemon.metrics",
-                        format!("{}; no snapshot is taken until baton is upgraded", e.message),
+                        format!("{}; no snapshot is taken until baton is upgraded", e.message()),
                     )
                     .hint("upgrade baton on this machine: the snapshot is left as it is")
                     .at(metrics::snapshot::PATH),
@@ -46,7 +46,7 @@ pub(super) fn due_snapshot(
             }
             Err(e) => {
                 report.reported.push(
-                    Finding::warn("daemon.metrics", format!("{}; a new snapshot replaces it", e.message))
+                    Finding::warn("daemon.metrics", format!("{}; a new snapshot replaces it", e.message()))
                         .at(metrics::snapshot::PATH),
                 );
                 None

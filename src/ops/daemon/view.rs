@@ -55,7 +55,7 @@ pub fn full_view(snap: &Snapshot<'_>, now: Timestamp) -> Result<(View, usize)> {
     let mut read = 0;
     let take = |view: &mut View, broken: Vec<state::Broken>| {
         for b in broken {
-            view.record(&b.path, Record::Broken(b.error.message));
+            view.record(&b.path, Record::Broken(b.error.message().into_owned()));
         }
     };
     let (claims, broken) = state::load_all::<Claim>(snap, claims::DIR, |c| c.schema)?;
@@ -123,7 +123,7 @@ fn parse(snap: &Snapshot<'_>, kind: Kind, entry: &Entry) -> Record {
         Kind::Learn => state::load_toml_entry(snap, entry, |c: &CommandStats| c.schema)
             .map(|stats| Record::Learn(learn_entry(&stats))),
     };
-    parsed.unwrap_or_else(|e| Record::Broken(e.message))
+    parsed.unwrap_or_else(|e| Record::Broken(e.message().into_owned()))
 }
 
 /// What the view keeps of the learn statistics.

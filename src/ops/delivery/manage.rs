@@ -5,6 +5,7 @@
 
 use super::{finish, named_plan, outcome_of, phase_change, run_and_finish, Delivered, Work};
 use crate::delivery::{self, Delivery, PhaseCommit};
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::ids::{Actor, RunId};
@@ -17,7 +18,7 @@ use crate::workflow::ledger::{Run, RunStatus};
 /// One delivery; refused when there is none.
 pub fn get(s: &Session, id: &RunId) -> Result<Delivery> {
     state::delivery(&s.snapshot()?, id)?.ok_or_else(|| {
-        Error::refused("no_delivery", format!("there is no delivery {id}"))
+        Error::refused(code::NO_DELIVERY, format!("there is no delivery {id}"))
             .with_hint("`baton delivery status` lists recent deliveries")
     })
 }
@@ -26,7 +27,7 @@ pub fn get(s: &Session, id: &RunId) -> Result<Delivery> {
 pub fn status(s: &Session, id: &RunId) -> Result<Delivered> {
     let snap = s.snapshot()?;
     let delivery = state::delivery(&snap, id)?.ok_or_else(|| {
-        Error::refused("no_delivery", format!("there is no delivery {id}"))
+        Error::refused(code::NO_DELIVERY, format!("there is no delivery {id}"))
             .with_hint("`baton delivery status` lists recent deliveries")
     })?;
     let claim = state::claim(&snap, &delivery.issue)?;
@@ -163,14 +164,14 @@ pub fn resume_plan(s: &Session, id: &RunId) -> Result<(Delivery, Resume)> {
     delivery::fence(&d, claim.as_ref())?;
     if claim.as_ref().and_then(|c| c.delivery.as_ref()).map(|m| &m.id) != Some(&d.id) {
         return Err(Error::refused(
-            "not_claims_delivery",
+            code::NOT_CLAIMS_DELIVERY,
             format!("the claim {} does not name delivery {} as its delivery", d.issue, d.id),
         )
         .with_hint("`baton delivery doctor` reports it; `baton delivery doctor --fix` records it stopped"));
     }
     let Some(name) = workflow::named(&d.workflow) else {
         return Err(Error::refused(
-            "definition_path",
+            code::DEFINITION_PATH,
             format!(
                 "delivery {} names its workflow as {:?}, which is not a workflow of this repository's {}/",
                 d.id,

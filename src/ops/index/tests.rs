@@ -170,11 +170,11 @@ fn apply_write(s: &Session, id: u8, what: &Write) {
     });
 }
 
-type Answer<R> = Vec<(String, std::result::Result<R, (&'static str, String)>)>;
+type Answer<R> = Vec<(String, std::result::Result<R, (crate::error::Code, String)>)>;
 
 fn answer<R>(rows: Vec<(String, Result<R>)>) -> Answer<R> {
     rows.into_iter()
-        .map(|(p, r)| (p, r.map_err(|e| (e.code, e.message))))
+        .map(|(p, r)| (p, r.map_err(|e| (e.code, e.message().into_owned()))))
         .collect()
 }
 
@@ -185,7 +185,7 @@ fn full<T, R>(loaded: state::Loaded<T>, row: impl Fn(&T) -> R) -> Answer<R> {
     out.extend(
         broken
             .into_iter()
-            .map(|b| (b.path, Err((b.error.code, b.error.message)))),
+            .map(|b| (b.path, Err((b.error.code, b.error.message().into_owned())))),
     );
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
@@ -250,7 +250,10 @@ fn check_borrowed(s: &Session, snap: &crate::store::Snapshot<'_>) {
             })
             .collect::<Vec<_>>()
     });
-    assert_eq!(borrowed.map_err(|e| e.message), full_strict.map_err(|e| e.message));
+    assert_eq!(
+        borrowed.map_err(|e| e.message().into_owned()),
+        full_strict.map_err(|e| e.message().into_owned())
+    );
 }
 
 fn check(s: &Session) {
@@ -273,9 +276,9 @@ fn check(s: &Session) {
     );
     assert_eq!(answer(rows::<Deliveries>(&s.store, &snap).unwrap()), deliveries_full);
     // The strict answer refuses exactly as the strict full read does.
-    let strict = strict_rows::<Claims>(&s.store, &snap).map_err(|e| e.message);
+    let strict = strict_rows::<Claims>(&s.store, &snap).map_err(|e| e.message().into_owned());
     let full_strict = state::all_claims(&snap).map(|c| in_listing_order(c).iter().map(Row::of).collect::<Vec<_>>());
-    assert_eq!(strict, full_strict.map_err(|e| e.message));
+    assert_eq!(strict, full_strict.map_err(|e| e.message().into_owned()));
     // Asked again, the answer comes from the index as written.
     assert_eq!(answer(rows::<Claims>(&s.store, &snap).unwrap()), claims_full);
     check_borrowed(s, &snap);

@@ -24,6 +24,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::learn::stats::{parse_journal, JournalEntry, JournalRead};
 use crate::os::lock::{FileLock, Mode};
@@ -76,7 +77,7 @@ pub fn append(dir: &Path, entry: &JournalEntry) -> Result<()> {
         return f.write_all(line.as_bytes()).map_err(|e| io("appending to", &path, e));
     }
     Err(Error::failed(
-        "journal_busy",
+        code::JOURNAL_BUSY,
         format!(
             "{} was taken aside {APPEND_ATTEMPTS} times while appending",
             path.display()

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::path::{Component, Path};
 
 use super::{execute, get, guard, named, no_run, record_change, refuse_unless_allowed, Execution, Session, Wrap};
+use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::RunId;
 use crate::os;
@@ -59,7 +60,7 @@ fn refuse_if_active(run: &Run) -> Result<()> {
         // The host is text from the state: one line, whatever it holds.
         let host = crate::term::field(&run.host);
         return Err(Error::refused(
-            "run_elsewhere",
+            code::RUN_ELSEWHERE,
             format!("run {id} is running on host {host} (pid {})", run.pid),
         )
         .with_hint(format!(
@@ -69,7 +70,7 @@ fn refuse_if_active(run: &Run) -> Result<()> {
     }
     if os::process_alive(run.pid) {
         return Err(
-            Error::refused("run_active", format!("run {id} is running (pid {})", run.pid))
+            Error::refused(code::RUN_ACTIVE, format!("run {id} is running (pid {})", run.pid))
                 .with_hint(format!("wait for it, or stop it: baton workflow stop --run-id {id}")),
         );
     }
@@ -96,7 +97,7 @@ fn recorded_definition(s: &Session, run: &Run) -> Result<Definition> {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::refused(
-                "definition_missing",
+                code::DEFINITION_MISSING,
                 format!(
                     "run {} ran {} (blob {}), which is not in this work tree",
                     run.id, recorded.path, recorded.blob
@@ -115,7 +116,7 @@ fn recorded_definition(s: &Session, run: &Run) -> Result<Definition> {
     let now = s.store.blob_id(&bytes)?.to_string();
     if now != recorded.blob {
         return Err(Error::refused(
-            "definition_changed",
+            code::DEFINITION_CHANGED,
             format!(
                 "{} is blob {now} in this work tree, but run {} ran blob {}",
                 recorded.path, run.id, recorded.blob
@@ -124,13 +125,16 @@ fn recorded_definition(s: &Session, run: &Run) -> Result<Definition> {
         .with_hint("restore that version of the file to resume, or start a new run with `baton workflow run`"));
     }
     let text = String::from_utf8(bytes).map_err(|e| {
-        Error::invalid("unreadable_workflow", format!("{} is not UTF-8: {e}", recorded.path))
-            .with_hint("definitions are TOML or JSON text")
+        Error::invalid(
+            code::UNREADABLE_WORKFLOW,
+            format!("{} is not UTF-8: {e}", recorded.path),
+        )
+        .with_hint("definitions are TOML or JSON text")
     })?;
     let def = def::parse(&recorded.path, &text, Format::of(&recorded.path))?;
     if def.steps.iter().map(|s| &s.id).ne(run.steps.iter().map(|r| &r.id)) {
         return Err(Error::refused(
-            "definition_changed",
+            code::DEFINITION_CHANGED,
             format!("the definition of run {} no longer matches its ledger", run.id),
         )
         .with_hint("start a new run with `baton workflow run`"));
@@ -157,7 +161,7 @@ fn inside_work_tree(path: &str) -> Option<&Path> {
 
 fn outside(run: &Run, why: &str) -> Error {
     Error::refused(
-        "definition_path",
+        code::DEFINITION_PATH,
         format!(
             "run {} records its definition at {:?}, which {why}",
             run.id, run.definition.path
@@ -199,7 +203,7 @@ pub fn resume(s: &Session, plan: ResumePlan, how: &Execution) -> Result<Run> {
         refuse_if_active(&current)?;
         if current != planned {
             return Err(Error::refused(
-                "run_changed",
+                code::RUN_CHANGED,
                 format!("run {} changed while this resume was being planned", run.id),
             )
             .with_hint(format!(
