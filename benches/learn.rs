@@ -282,7 +282,9 @@ fn statistics(outcomes: usize) -> Res<Vec<u8>> {
             actor: None,
         })
         .collect();
-    fold(CommandStats::default(), &entries).encode().map_err(|e| e.to_string())
+    fold(CommandStats::default(), &entries)
+        .encode()
+        .map_err(|e| e.to_string())
 }
 
 /// `git init`, `baton init`, then one state commit adding the statistics

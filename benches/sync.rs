@@ -101,7 +101,9 @@ fn write_op(store: &Store, actor: &Actor, id: &ClaimId, release: bool, now_secs:
             let step: Transition = if release {
                 claims::release(existing.as_ref(), id, &ctx, &Force::default())?
             } else {
-                claims::claim(existing, id, &ctx, &ClaimRequest::default(), || Ok(None))?
+                claims::claim(existing, id, &ctx, &ClaimRequest::default(), || {
+                    Ok::<_, baton::Error>(None)
+                })?
             };
             let msg = Message::new(&step.summary)
                 .trailer(message::OP, op_name)
@@ -141,7 +143,9 @@ fn write_base(store: &Store, n: usize) -> Res<()> {
                     policy: &policy,
                 };
                 let id = ClaimId::parse(&format!("base-{i}"))?;
-                let step = claims::claim(None, &id, &ctx, &ClaimRequest::default(), || Ok(None))?;
+                let step = claims::claim(None, &id, &ctx, &ClaimRequest::default(), || {
+                    Ok::<_, baton::Error>(None)
+                })?;
                 change.put_toml(claims::path(&id), &step.claim)?;
             }
             Ok(Update::Write(change, ()))
@@ -377,7 +381,8 @@ fn run() -> Res<()> {
     let mut merge_samples = Vec::new();
     for n in 0..WARMUPS + runs {
         let started = Instant::now();
-        let (_, notes) = baton::ops::sync::merge_commit(&store, local, theirs, "origin", BOB).map_err(|e| e.to_string())?;
+        let (_, notes) =
+            baton::ops::sync::merge_commit(&store, local, theirs, "origin", BOB).map_err(|e| e.to_string())?;
         let took = started.elapsed();
         let lost = notes.iter().filter(|n| matches!(n, baton::sync::Note::Lost(_))).count();
         if lost != contested {

@@ -19,8 +19,8 @@ mod row;
 pub use delivery_mark::{DeliveryMark, DeliveryPhase};
 pub use list::{natural_cmp, select, Filter};
 pub use policy::Policy;
-pub use refusals::Moved;
 use refusals::{held_by_other, no_claim, not_owner, wrong_state};
+pub use refusals::{target as handoff_target, Moved, Refusal};
 pub use row::{list_item, Listed, Row, RowRef};
 
 use serde::{Deserialize, Serialize};
@@ -218,20 +218,20 @@ impl Claim {
 /// `claims claim`: take a new, completed or expired claim; repeat for free when
 /// already ours (renewing a lapsed lease); refuse when another holds it
 /// (unless its lease lapsed, or forced).
-pub fn claim(
+pub fn claim<E: From<Refusal>>(
     existing: Option<Claim>,
     id: &ClaimId,
     ctx: &Ctx<'_>,
     req: &ClaimRequest,
-    assign: impl FnOnce() -> Result<Option<Assignment>>,
-) -> Result<Transition> {
+    assign: impl FnOnce() -> Result<Option<Assignment>, E>,
+) -> Result<Transition, E> {
     let mut forced = None;
     if let Some(current) = &existing {
         if current.is_held_by(ctx.actor) && lease_lapsed(current, ctx.now) {
-            return renew_lapsed(current, ctx, req);
+            return Ok(renew_lapsed(current, ctx, req)?);
         }
         if current.is_held_by(ctx.actor) && !req.paths.is_empty() {
-            return reservations::reserve(Some(current), id, ctx, &req.paths, &[]);
+            return Ok(reservations::reserve(Some(current), id, ctx, &req.paths, &[])?);
         }
         if current.is_held_by(ctx.actor) {
             return Ok(Transition::unchanged(
@@ -242,7 +242,7 @@ pub fn claim(
         if current.state.is_held() && !lease_lapsed(current, ctx.now) {
             match &req.force.0 {
                 Some(reason) => forced = Some(reason.clone()),
-                None => return Err(held_by_other(current)),
+                None => return Err(held_by_other(current).into()),
             }
         }
     }
@@ -265,7 +265,7 @@ pub fn claim(
         reason: forced.clone(),
         note: req.note.clone(),
         delivery: None,
-        reservations: reservations::add(&[], &req.paths)?,
+        reservations: reservations::add(&[], &req.paths).map_err(E::from)?,
         extra,
     };
     let summary = match (&forced, &existing) {
@@ -281,7 +281,7 @@ pub fn claim(
 /// it: the holding goes on (same generation, state and agent) with the lease
 /// this claim asks for, so it is not left free for the next claimant to take
 /// a moment later.
-fn renew_lapsed(current: &Claim, ctx: &Ctx<'_>, req: &ClaimRequest) -> Result<Transition> {
+fn renew_lapsed(current: &Claim, ctx: &Ctx<'_>, req: &ClaimRequest) -> Result<Transition, Refusal> {
     let mut claim = current.clone();
     claim.reservations = reservations::add(&claim.reservations, &req.paths)?;
     claim.lease_until = lease_from(ctx, req.lease);
@@ -297,7 +297,7 @@ fn renew_lapsed(current: &Claim, ctx: &Ctx<'_>, req: &ClaimRequest) -> Result<Tr
     Ok(Transition::changed(claim, summary))
 }
 
-fn require<'c>(existing: Option<&'c Claim>, id: &ClaimId) -> Result<&'c Claim> {
+fn require<'c>(existing: Option<&'c Claim>, id: &ClaimId) -> Result<&'c Claim, Refusal> {
     existing.ok_or_else(|| no_claim(id))
 }
 
@@ -316,7 +316,7 @@ fn participle(verb: &str) -> String {
     }
 }
 
-fn require_owner(claim: &Claim, ctx: &Ctx<'_>, what: &str) -> Result<()> {
+fn require_owner(claim: &Claim, ctx: &Ctx<'_>, what: &'static str) -> Result<(), Refusal> {
     if !claim.state.is_held() {
         return Err(wrong_state(
             claim,
@@ -337,17 +337,17 @@ pub fn handoff(
     ctx: &Ctx<'_>,
     to: &Actor,
     note: Option<String>,
-) -> Result<Transition> {
+) -> Result<Transition, Refusal> {
     let current = require(existing, id)?;
     require_owner(current, ctx, "hand off")?;
     if current.state != ClaimState::Active {
         return Err(wrong_state(current, "handed off", "active"));
     }
     if to == ctx.actor {
-        return Err(
-            Error::invalid(code::HANDOFF_TO_SELF, format!("{id} is already held by {to}"))
-                .with_hint("hand it to someone else: --to human:<name> or --to agent:<name>"),
-        );
+        return Err(Refusal::HandoffToSelf {
+            id: id.clone(),
+            to: to.clone(),
+        });
     }
     let mut claim = current.clone();
     claim.state = ClaimState::HandoffPending;
@@ -365,29 +365,29 @@ fn require_handoff_target<'c>(
     id: &ClaimId,
     ctx: &Ctx<'_>,
     what: &str,
-) -> Result<&'c Claim> {
+) -> Result<&'c Claim, Refusal> {
     let current = require(existing, id)?;
     if current.state != ClaimState::HandoffPending {
         return Err(wrong_state(current, what, "handoff_pending"));
     }
     if current.handoff_to.as_ref() != Some(ctx.actor) {
-        let to = current
-            .handoff_to
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_else(|| "nobody".into());
-        return Err(Error::refused(
-            code::NOT_HANDOFF_TARGET,
-            format!("{id} is being handed to {to}, not to {}", ctx.actor),
-        )
-        .with_hint(format!("only {to} can accept or reject this handoff")));
+        return Err(Refusal::NotHandoffTarget {
+            id: id.clone(),
+            to: current.handoff_to.clone(),
+            actor: ctx.actor.clone(),
+        });
     }
     Ok(current)
 }
 
 /// `claims accept`: the handoff target becomes the owner; a new generation.
 /// `agent` is the pool agent the new owner is (if any): the load moves with it.
-pub fn accept(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, agent: Option<Assignment>) -> Result<Transition> {
+pub fn accept(
+    existing: Option<&Claim>,
+    id: &ClaimId,
+    ctx: &Ctx<'_>,
+    agent: Option<Assignment>,
+) -> Result<Transition, Refusal> {
     let current = require_handoff_target(existing, id, ctx, "accepted")?;
     let mut claim = current.clone();
     let from = claim.owner.clone();
@@ -414,7 +414,7 @@ pub fn accept(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, agent: Opti
 }
 
 /// `claims reject --reason`: back to the old owner, `active`, reason recorded.
-pub fn reject(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, reason: &str) -> Result<Transition> {
+pub fn reject(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, reason: &str) -> Result<Transition, Refusal> {
     let current = require_handoff_target(existing, id, ctx, "rejected")?;
     let mut claim = current.clone();
     claim.state = ClaimState::Active;
@@ -434,7 +434,7 @@ pub fn park(
     ctx: &Ctx<'_>,
     to: ClaimState,
     reason: Option<String>,
-) -> Result<Transition> {
+) -> Result<Transition, Refusal> {
     debug_assert!(matches!(to, ClaimState::Paused | ClaimState::Blocked));
     let verb = if to == ClaimState::Paused { "paused" } else { "blocked" };
     let current = require(existing, id)?;
@@ -461,7 +461,7 @@ pub fn park(
 }
 
 /// `claims resume`: back to `active` from paused or blocked.
-pub fn resume(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>) -> Result<Transition> {
+pub fn resume(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>) -> Result<Transition, Refusal> {
     let current = require(existing, id)?;
     require_owner(current, ctx, "resume")?;
     match current.state {
@@ -484,7 +484,12 @@ pub fn resume(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>) -> Result<T
 }
 
 /// `claims renew [--lease]`: extend the lease and touch `updated_at`.
-pub fn renew(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, lease: Option<Span>) -> Result<Transition> {
+pub fn renew(
+    existing: Option<&Claim>,
+    id: &ClaimId,
+    ctx: &Ctx<'_>,
+    lease: Option<Span>,
+) -> Result<Transition, Refusal> {
     let current = require(existing, id)?;
     require_owner(current, ctx, "renew")?;
     let mut claim = current.clone();
@@ -500,7 +505,7 @@ pub fn renew(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, lease: Optio
 }
 
 /// `claims release [--force --reason]`: done, from any held state.
-pub fn release(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, force: &Force) -> Result<Transition> {
+pub fn release(existing: Option<&Claim>, id: &ClaimId, ctx: &Ctx<'_>, force: &Force) -> Result<Transition, Refusal> {
     let current = require(existing, id)?;
     if !current.state.is_held() {
         return Err(wrong_state(

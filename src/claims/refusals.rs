@@ -1,71 +1,97 @@
-//! The refusals of claim operations: who holds the claim and what the
-//! asker may do about it (never "act as the owner": actor ids are not
-//! authenticated, docs/decisions.md).
+//! The refusals of claim operations, typed: what the state refuses and the
+//! facts a user needs to act on it. The message is the refusal's
+//! `Display`; the code, the exit code and the hint (who holds the claim and
+//! what the asker may do about it — never "act as the owner": actor ids are
+//! not authenticated, docs/decisions.md) are given where it becomes the
+//! user's error, `ops::refusals`.
 
+use super::reservations::Conflict;
 use super::{Claim, Holding};
 use crate::clock::format_timestamp;
-use crate::error::{code, Error};
 use crate::ids::{Actor, ClaimId};
 
-pub(super) fn no_claim(id: &ClaimId) -> Error {
-    Error::refused(code::NO_CLAIM, format!("there is no claim {id}"))
-        .with_hint(format!("claim it first: baton claims claim {id}"))
+/// Why a claim operation was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Refusal {
+    /// There is no such claim (`no_claim`).
+    #[error("there is no claim {0}")]
+    NoClaim(ClaimId),
+    /// Someone else holds it, and nothing forced a takeover (`claim_held`).
+    #[error(
+        "{} is held by {} since {} (state {}, generation {})",
+        .0.id, .0.owner, format_timestamp(&.0.created_at), .0.state, .0.generation
+    )]
+    Held(Box<Claim>),
+    /// Only the owner may do `what` (`not_owner`).
+    #[error("{} is held by {}, not by {actor}; only the owner can {what} it", .claim.id, .claim.owner)]
+    NotOwner {
+        claim: Box<Claim>,
+        actor: Actor,
+        /// The operation, as a verb ("release", "hand off").
+        what: &'static str,
+    },
+    /// The claim's state does not allow it (`wrong_state`).
+    #[error("{} is {}; only {allowed} claims can be {what}", .claim.id, .claim.state)]
+    WrongState {
+        claim: Box<Claim>,
+        /// The operation, as a participle ("released", "handed off").
+        what: String,
+        /// The states that allow it.
+        allowed: &'static str,
+    },
+    /// A handoff to the one who holds it (`handoff_to_self`).
+    #[error("{id} is already held by {to}")]
+    HandoffToSelf { id: ClaimId, to: Actor },
+    /// Only the handoff's target may accept or reject it (`not_handoff_target`).
+    #[error("{id} is being handed to {}, not to {actor}", target(.to))]
+    NotHandoffTarget {
+        id: ClaimId,
+        to: Option<Actor>,
+        actor: Actor,
+    },
+    /// More patterns than a claim may reserve (`too_many_patterns`).
+    #[error("a claim may reserve at most {max} patterns ({asked} asked)")]
+    TooManyPatterns { max: usize, asked: usize },
+    /// Other claims reserve paths that meet the ones asked for
+    /// (`paths_reserved`); never empty.
+    #[error("cannot reserve for {id}: {}{}", .conflicts.first().map(Conflict::message).unwrap_or_default(), more(.conflicts))]
+    PathsReserved { id: ClaimId, conflicts: Vec<Conflict> },
 }
 
-pub(super) fn held_by_other(claim: &Claim) -> Error {
-    Error::refused(
-        code::CLAIM_HELD,
-        format!(
-            "{} is held by {} since {} (state {}, generation {})",
-            claim.id,
-            claim.owner,
-            format_timestamp(&claim.created_at),
-            claim.state,
-            claim.generation
-        ),
-    )
-    .with_hint(format!(
-        "ask {} to hand it off or release it, wait for it to expire, or take it over with --force --reason <why>",
-        claim.owner
-    ))
+/// Whom a handoff goes to, as a refusal names it.
+pub fn target(to: &Option<Actor>) -> String {
+    to.as_ref().map(ToString::to_string).unwrap_or_else(|| "nobody".into())
 }
 
-/// Refused: someone else holds it. The hint says what the asker may do,
-/// never to act as the owner (actor ids are not authenticated: see
-/// docs/decisions.md).
-pub(super) fn not_owner(claim: &Claim, actor: &Actor, what: &str) -> Error {
-    let lease = match &claim.lease_until {
-        Some(t) => format!("wait for its lease to run out ({})", format_timestamp(t)),
-        None => "wait for it to go stale and expire".to_owned(),
-    };
-    // Only a release (and a claim, see `held_by_other`) may be forced.
-    let force = if what == "release" {
-        format!(
-            ", or release it anyway with `baton claims release {} --force --reason <why>`",
-            claim.id
-        )
-    } else {
-        String::new()
-    };
-    Error::refused(
-        code::NOT_OWNER,
-        format!(
-            "{} is held by {}, not by {actor}; only the owner can {what} it",
-            claim.id, claim.owner
-        ),
-    )
-    .with_hint(format!(
-        "ask {} to hand it off to you (`baton claims handoff {} --to {actor}`, run by them) or to release it; {lease}{force}",
-        claim.owner, claim.id
-    ))
+fn more(conflicts: &[Conflict]) -> String {
+    match conflicts.len() {
+        0 | 1 => String::new(),
+        n => format!(" (and {} more overlap(s))", n - 1),
+    }
 }
 
-pub(super) fn wrong_state(claim: &Claim, what: &str, allowed: &str) -> Error {
-    Error::refused(
-        code::WRONG_STATE,
-        format!("{} is {}; only {allowed} claims can be {what}", claim.id, claim.state),
-    )
-    .with_hint(format!("see its state with: baton claims status {}", claim.id))
+pub(super) fn no_claim(id: &ClaimId) -> Refusal {
+    Refusal::NoClaim(id.clone())
+}
+
+pub(super) fn held_by_other(claim: &Claim) -> Refusal {
+    Refusal::Held(Box::new(claim.clone()))
+}
+
+pub(super) fn not_owner(claim: &Claim, actor: &Actor, what: &'static str) -> Refusal {
+    Refusal::NotOwner {
+        claim: Box::new(claim.clone()),
+        actor: actor.clone(),
+        what,
+    }
+}
+
+pub(super) fn wrong_state(claim: &Claim, what: &str, allowed: &'static str) -> Refusal {
+    Refusal::WrongState {
+        claim: Box::new(claim.clone()),
+        what: what.to_owned(),
+        allowed,
+    }
 }
 
 /// A claim is no longer held as the caller held it (`claim_moved`): gone,
@@ -94,18 +120,5 @@ impl std::fmt::Display for Moved {
                 held.owner, held.generation
             ),
         }
-    }
-}
-
-impl From<Moved> for Error {
-    fn from(moved: Moved) -> Error {
-        let id = &moved.id;
-        let hint = match moved.now {
-            None => format!("claim it first: baton claims claim {id}"),
-            Some(_) => format!("stop acting on {id}; `baton claims log {id}` shows what happened"),
-        };
-        Error::refused(code::CLAIM_MOVED, moved.to_string())
-            .with_hint(hint)
-            .with_source(moved)
     }
 }

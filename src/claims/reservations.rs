@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use globset::{GlobBuilder, GlobMatcher};
 use serde::{Deserialize, Serialize};
 
-use super::{require, require_owner, Claim, ClaimState, Ctx, Transition};
+use super::{require, require_owner, Claim, ClaimState, Ctx, Refusal, Transition};
 use crate::clock::Timestamp;
 use crate::error::code;
 use crate::error::{Error, Result};
@@ -302,26 +302,16 @@ pub fn conflicts_with(id: &ClaimId, wanted: &[Reservation], others: &[Holder]) -
 }
 
 /// The refusal of a reservation that meets other claims' (exit 1).
-pub fn refusal(id: &ClaimId, conflicts: &[Conflict]) -> Error {
-    let first = &conflicts[0];
-    let more = match conflicts.len() {
-        1 => String::new(),
-        n => format!(" (and {} more overlap(s))", n - 1),
-    };
-    Error::refused(
-        code::PATHS_RESERVED,
-        format!("cannot reserve for {id}: {}{more}", first.message()),
-    )
-    .with_hint(format!(
-        "ask {} to hand off or release {} (or reserve disjoint paths, or --shared where both are shared); \
-         take the paths over with --force --reason <why>",
-        first.holder, first.claim
-    ))
+pub fn refusal(id: &ClaimId, conflicts: &[Conflict]) -> Refusal {
+    Refusal::PathsReserved {
+        id: id.clone(),
+        conflicts: conflicts.to_vec(),
+    }
 }
 
 /// `wanted` merged into `current`: a pattern already there takes the new
 /// mode; the others are appended in order. Refused past [`PER_CLAIM_MAX`].
-pub fn add(current: &[Reservation], wanted: &[Reservation]) -> Result<Vec<Reservation>> {
+pub fn add(current: &[Reservation], wanted: &[Reservation]) -> Result<Vec<Reservation>, Refusal> {
     let mut out = current.to_vec();
     for w in wanted {
         match out.iter_mut().find(|r| r.pattern == w.pattern) {
@@ -330,14 +320,10 @@ pub fn add(current: &[Reservation], wanted: &[Reservation]) -> Result<Vec<Reserv
         }
     }
     if out.len() > PER_CLAIM_MAX {
-        return Err(Error::invalid(
-            code::TOO_MANY_PATTERNS,
-            format!(
-                "a claim may reserve at most {PER_CLAIM_MAX} patterns ({} asked)",
-                out.len()
-            ),
-        )
-        .with_hint("reserve a directory (src/store/) or a glob (src/**/*.rs) instead of many files"));
+        return Err(Refusal::TooManyPatterns {
+            max: PER_CLAIM_MAX,
+            asked: out.len(),
+        });
     }
     Ok(out)
 }
@@ -352,7 +338,7 @@ pub fn reserve(
     ctx: &Ctx<'_>,
     wanted: &[Reservation],
     released: &[Pattern],
-) -> Result<Transition> {
+) -> Result<Transition, Refusal> {
     let current = require(existing, id)?;
     require_owner(current, ctx, "reserve paths for")?;
     let kept: Vec<Reservation> = current

@@ -2,6 +2,18 @@ use super::*;
 use crate::error::code;
 use crate::testing::{actor, at};
 
+/// A refusal as the user meets it: its code, message and exit code are
+/// given where it becomes the user's error (`ops::refusals`).
+trait AsUser {
+    fn user(self) -> Error;
+}
+
+impl AsUser for Refusal {
+    fn user(self) -> Error {
+        Error::from(self)
+    }
+}
+
 fn id() -> ClaimId {
     ClaimId::parse("T-1").unwrap()
 }
@@ -15,9 +27,11 @@ fn ctx<'a>(a: &'a Actor, policy: &'a Policy) -> Ctx<'a> {
 }
 
 fn claimed(by: &Actor, policy: &Policy) -> Claim {
-    claim(None, &id(), &ctx(by, policy), &ClaimRequest::default(), || Ok(None))
-        .unwrap()
-        .claim
+    claim(None, &id(), &ctx(by, policy), &ClaimRequest::default(), || {
+        Ok::<_, Refusal>(None)
+    })
+    .unwrap()
+    .claim
 }
 
 #[test]
@@ -43,7 +57,7 @@ fn claim_repeat_by_owner_is_a_no_op_and_others_are_refused() {
         &id(),
         &ctx(&alice, &policy),
         &ClaimRequest::default(),
-        || Ok(None),
+        || Ok::<_, Refusal>(None),
     )
     .unwrap();
     assert!(!again.changed);
@@ -52,16 +66,17 @@ fn claim_repeat_by_owner_is_a_no_op_and_others_are_refused() {
         &id(),
         &ctx(&bob, &policy),
         &ClaimRequest::default(),
-        || Ok(None),
+        || Ok::<_, Refusal>(None),
     )
-    .unwrap_err();
+    .unwrap_err()
+    .user();
     assert_eq!(err.code, code::CLAIM_HELD);
     assert!(err.message().contains("agent:alice"));
     let forced = ClaimRequest {
         force: Force(Some("alice is away".into())),
         ..Default::default()
     };
-    let taken = claim(Some(c), &id(), &ctx(&bob, &policy), &forced, || Ok(None)).unwrap();
+    let taken = claim(Some(c), &id(), &ctx(&bob, &policy), &forced, || Ok::<_, Refusal>(None)).unwrap();
     assert_eq!(taken.claim.owner, bob);
     assert_eq!(taken.claim.generation, 2);
     assert_eq!(taken.forced.as_deref(), Some("alice is away"));
@@ -79,12 +94,14 @@ fn handoff_accept_bumps_generation_and_reject_returns() {
     assert_eq!(
         accept(Some(&pending), &id(), &ctx(&carol, &policy), None)
             .unwrap_err()
+            .user()
             .code,
         code::NOT_HANDOFF_TARGET
     );
     assert_eq!(
         handoff(Some(&pending), &id(), &ctx(&alice, &policy), &carol, None)
             .unwrap_err()
+            .user()
             .code,
         code::WRONG_STATE
     );
@@ -115,6 +132,7 @@ fn owner_only_transitions() {
         release(Some(&c), &id(), &ctx(&bob, &policy), &Force(None)).unwrap_err(),
         handoff(Some(&c), &id(), &ctx(&bob, &policy), &bob, None).unwrap_err(),
     ] {
+        let err = err.user();
         assert_eq!(err.code, code::NOT_OWNER);
         assert_eq!(err.exit_code(), 1);
     }
@@ -140,11 +158,12 @@ fn owner_only_transitions() {
     assert_eq!(
         release(Some(&done), &id(), &ctx(&alice, &policy), &Force(None))
             .unwrap_err()
+            .user()
             .code,
         code::WRONG_STATE
     );
     let again = claim(Some(done), &id(), &ctx(&bob, &policy), &ClaimRequest::default(), || {
-        Ok(None)
+        Ok::<_, Refusal>(None)
     })
     .unwrap()
     .claim;
@@ -169,7 +188,10 @@ fn the_holder_claiming_a_lapsed_lease_renews_the_holding() {
         lease: Some(Span::parse("1h").unwrap()),
         ..Default::default()
     };
-    let renewed = claim(Some(c.clone()), &id(), &later, &req, || panic!("no new assignment")).unwrap();
+    let renewed = claim(Some(c.clone()), &id(), &later, &req, || -> Result<_, Refusal> {
+        panic!("no new assignment")
+    })
+    .unwrap();
     assert!(renewed.changed);
     assert_eq!(renewed.claim.lease_until, Some(at("2026-01-01T04:00:00Z")));
     assert_eq!(renewed.claim.updated_at, later.now);
@@ -179,7 +201,10 @@ fn the_holder_claiming_a_lapsed_lease_renews_the_holding() {
     assert_eq!(renewed.claim.created_at, c.created_at);
     assert!(renewed.summary.contains("renew lapsed T-1"), "{}", renewed.summary);
     // Without a lease asked for, the policy's default applies.
-    let again = claim(Some(c), &id(), &later, &ClaimRequest::default(), || Ok(None)).unwrap();
+    let again = claim(Some(c), &id(), &later, &ClaimRequest::default(), || {
+        Ok::<_, Refusal>(None)
+    })
+    .unwrap();
     assert_eq!(again.claim.lease_until, Some(at("2026-01-01T05:00:00Z")));
 }
 
@@ -200,7 +225,10 @@ fn leases_lapse_and_expiry_follows_policy() {
         now: at("2026-01-01T03:00:00Z"),
         policy: &policy,
     };
-    let taken = claim(Some(c.clone()), &id(), &later, &ClaimRequest::default(), || Ok(None)).unwrap();
+    let taken = claim(Some(c.clone()), &id(), &later, &ClaimRequest::default(), || {
+        Ok::<_, Refusal>(None)
+    })
+    .unwrap();
     assert_eq!(taken.claim.owner, bob);
 
     let e = expiries(std::slice::from_ref(&c), at("2026-01-01T03:00:00Z"), &policy, None);
@@ -300,7 +328,7 @@ mod state_machine {
             for op in ops {
                 let prev = state.clone();
                 let result = match &op {
-                    Op::Claim(a) => claim(state.clone(), &id(), &ctx(&actors[*a], &policy), &ClaimRequest::default(), || Ok(None)),
+                    Op::Claim(a) => claim(state.clone(), &id(), &ctx(&actors[*a], &policy), &ClaimRequest::default(), || Ok::<_, Refusal>(None)),
                     Op::Handoff(a, b) => handoff(state.as_ref(), &id(), &ctx(&actors[*a], &policy), &actors[*b], None),
                     Op::Accept(a) => accept(state.as_ref(), &id(), &ctx(&actors[*a], &policy), None),
                     Op::Reject(a) => reject(state.as_ref(), &id(), &ctx(&actors[*a], &policy), "no"),

@@ -18,9 +18,11 @@ fn claimed_by(owner: &str) -> Claim {
         now: at("2026-01-01T00:00:00Z"),
         policy: &policy,
     };
-    claims::claim(None, &issue(), &ctx, &ClaimRequest::default(), || Ok(None))
-        .unwrap()
-        .claim
+    claims::claim(None, &issue(), &ctx, &ClaimRequest::default(), || {
+        Ok::<_, claims::Refusal>(None)
+    })
+    .unwrap()
+    .claim
 }
 
 fn request(handoff_to: Option<&str>) -> Request {

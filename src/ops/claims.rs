@@ -88,7 +88,7 @@ pub fn claim(s: &Session, id: &ClaimId, args: &ClaimArgs) -> Result<Applied<Tran
 /// have meant (docs/decisions.md: a warning, not a refusal).
 pub fn handoff(s: &Session, id: &ClaimId, to: &Actor, note: Option<String>) -> Result<Applied<Transition>> {
     let mut applied = transition(s, id, "claims.handoff", true, |_, c, ctx| {
-        claims::handoff(c.as_ref(), id, ctx, to, note.clone())
+        claims::handoff(c.as_ref(), id, ctx, to, note.clone()).map_err(Error::from)
     })?;
     if applied.commit.is_some() {
         if let Some(warning) = unseen_actor(s, to)? {
@@ -134,7 +134,7 @@ fn unseen_actor(s: &Session, to: &Actor) -> Result<Option<String>> {
 pub fn accept(s: &Session, id: &ClaimId) -> Result<Applied<Transition>> {
     transition(s, id, "claims.accept", true, |snap, c, ctx| {
         let agent = pool::actor_agent(snap, ctx.actor)?;
-        claims::accept(c.as_ref(), id, ctx, agent)
+        claims::accept(c.as_ref(), id, ctx, agent).map_err(Error::from)
     })
 }
 
@@ -145,7 +145,7 @@ pub fn reject(s: &Session, id: &ClaimId, reason: &str) -> Result<Applied<Transit
             .with_hint("baton claims reject ID --reason \"not my area\""));
     }
     transition(s, id, "claims.reject", true, |_, c, ctx| {
-        claims::reject(c.as_ref(), id, ctx, reason)
+        claims::reject(c.as_ref(), id, ctx, reason).map_err(Error::from)
     })
 }
 
@@ -157,28 +157,28 @@ pub fn park(s: &Session, id: &ClaimId, to: ClaimState, reason: Option<String>) -
         "claims.block"
     };
     transition(s, id, op, true, |_, c, ctx| {
-        claims::park(c.as_ref(), id, ctx, to, reason.clone())
+        claims::park(c.as_ref(), id, ctx, to, reason.clone()).map_err(Error::from)
     })
 }
 
 /// `claims resume`: back to active from paused or blocked.
 pub fn resume(s: &Session, id: &ClaimId) -> Result<Applied<Transition>> {
     transition(s, id, "claims.resume", true, |_, c, ctx| {
-        claims::resume(c.as_ref(), id, ctx)
+        claims::resume(c.as_ref(), id, ctx).map_err(Error::from)
     })
 }
 
 /// `claims renew [--lease]`: extend the lease, touch the claim.
 pub fn renew(s: &Session, id: &ClaimId, lease: Option<Span>) -> Result<Applied<Transition>> {
     transition(s, id, "claims.renew", true, |_, c, ctx| {
-        claims::renew(c.as_ref(), id, ctx, lease)
+        claims::renew(c.as_ref(), id, ctx, lease).map_err(Error::from)
     })
 }
 
 /// `claims release [--force --reason]`: completed; the agent's capacity is freed.
 pub fn release(s: &Session, id: &ClaimId, force: &Force) -> Result<Applied<Transition>> {
     transition(s, id, "claims.release", true, |_, c, ctx| {
-        claims::release(c.as_ref(), id, ctx, force)
+        claims::release(c.as_ref(), id, ctx, force).map_err(Error::from)
     })
 }
 

@@ -25,6 +25,7 @@ pub mod index;
 pub mod latest;
 pub mod learn;
 pub mod pool;
+mod refusals;
 pub mod repo;
 pub mod reservations;
 pub mod sync;

@@ -63,7 +63,7 @@ pub fn reserve(s: &Session, id: &ClaimId, args: &ReserveArgs) -> Result<Applied<
         );
     }
     transition_forcing(s, id, "claims.reserve", true, args.force.as_deref(), |_, c, ctx| {
-        rules::reserve(c.as_ref(), id, ctx, &args.paths, &args.release)
+        rules::reserve(c.as_ref(), id, ctx, &args.paths, &args.release).map_err(Error::from)
     })
 }
 
@@ -108,7 +108,7 @@ pub(super) fn guard(
         return Ok(Vec::new());
     }
     let Some(reason) = force else {
-        return Err(rules::refusal(&id, &found));
+        return Err(rules::refusal(&id, &found).into());
     };
     transition.forced = Some(reason.to_owned());
     take_over(snap, now, &found, transition)

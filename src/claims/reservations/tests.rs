@@ -112,7 +112,7 @@ fn conflicts_name_the_other_claim_and_skip_our_own() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].claim.as_str(), "T-1");
     assert_eq!(found[0].holder.to_string(), "agent:alice");
-    let e = refusal(&me, &found);
+    let e = crate::error::Error::from(refusal(&me, &found));
     assert_eq!(e.code, code::PATHS_RESERVED);
     assert!(e.message().contains("T-1") && e.message().contains("agent:alice") && e.message().contains("src/store"));
     // Its own claim never conflicts with itself.
@@ -167,7 +167,10 @@ fn adding_replaces_the_mode_of_a_pattern_already_there() {
     let many: Vec<Reservation> = (0..=PER_CLAIM_MAX)
         .map(|i| r(&format!("f{i}"), Mode::Exclusive))
         .collect();
-    assert_eq!(add(&[], &many).unwrap_err().code, code::TOO_MANY_PATTERNS);
+    assert_eq!(
+        crate::error::Error::from(add(&[], &many).unwrap_err()).code,
+        code::TOO_MANY_PATTERNS
+    );
 }
 
 fn segment() -> impl Strategy<Value = String> {
