@@ -42,14 +42,18 @@ pub fn assignment(
     let loads = pool::loads(&state::all_claims(snap)?);
     if let (Some(role), None, Some(own)) = (&wanted.role, &wanted.agent, actor.as_agent_id()) {
         if let Some(agent) = state::agent(snap, &own)?.filter(|a| &a.role == role) {
-            return pool::check_assignable(Some(&agent), &own, &loads, now, timeout).map(Some);
+            return pool::check_assignable(Some(&agent), &own, &loads, now, timeout)
+                .map(Some)
+                .map_err(Error::from);
         }
     }
     match (&wanted.role, &wanted.agent) {
-        (Some(role), _) => pool::pick(&state::all_agents(snap)?, &loads, role, now, timeout).map(Some),
-        (None, Some(id)) => {
-            pool::check_assignable(state::agent(snap, id)?.as_ref(), id, &loads, now, timeout).map(Some)
-        }
+        (Some(role), _) => pool::pick(&state::all_agents(snap)?, &loads, role, now, timeout)
+            .map(Some)
+            .map_err(Error::from),
+        (None, Some(id)) => pool::check_assignable(state::agent(snap, id)?.as_ref(), id, &loads, now, timeout)
+            .map(Some)
+            .map_err(Error::from),
         (None, None) => Ok(None),
     }
 }

@@ -3,6 +3,7 @@
 //! from the held claims that name an agent, so it cannot drift.
 
 mod policy;
+mod refusal;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,12 +12,12 @@ use serde::{Deserialize, Serialize};
 use crate::claims::{Assignment, Claim, ClaimState};
 use crate::clock::{Span, Timestamp};
 use crate::codec::SCHEMA;
-use crate::error::code;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::finding::Finding;
 use crate::ids::{AgentId, Role};
 
 pub use policy::Policy;
+pub use refusal::Refusal;
 
 pub const DIR: &str = "agents";
 
@@ -102,7 +103,7 @@ pub fn pick(
     role: &Role,
     now: Timestamp,
     heartbeat_timeout: Option<Span>,
-) -> Result<Assignment> {
+) -> Result<Assignment, Refusal> {
     agents
         .iter()
         .filter(|a| &a.role == role && is_healthy(a, now, heartbeat_timeout))
@@ -113,16 +114,9 @@ pub fn pick(
             agent: a.id.clone(),
             role: a.role.clone(),
         })
-        .ok_or_else(|| {
-            let of_role = agents.iter().filter(|a| &a.role == role).count();
-            let why = if of_role == 0 {
-                format!("the pool has no agent with role {role}")
-            } else {
-                format!("none of the {of_role} agents with role {role} is healthy with spare capacity")
-            };
-            Error::refused(code::NO_CAPACITY, why).with_hint(format!(
-                "add capacity with `baton pool spawn --role {role}`, or release claims; `baton pool health` shows load"
-            ))
+        .ok_or_else(|| Refusal::NoCapacity {
+            role: role.clone(),
+            of_role: agents.iter().filter(|a| &a.role == role).count(),
         })
 }
 
@@ -133,33 +127,24 @@ pub fn check_assignable(
     loads: &Loads,
     now: Timestamp,
     heartbeat_timeout: Option<Span>,
-) -> Result<Assignment> {
-    let agent = agent.ok_or_else(|| {
-        Error::refused(code::NO_AGENT, format!("there is no agent {id} in the pool"))
-            .with_hint("see the pool with `baton pool list`, or add one with `baton pool spawn --role <role>`")
+) -> Result<Assignment, Refusal> {
+    let agent = agent.ok_or_else(|| Refusal::NoAgent {
+        id: id.clone(),
+        to_assign: true,
     })?;
     if !is_healthy(agent, now, heartbeat_timeout) {
-        return Err(Error::refused(
-            code::AGENT_UNAVAILABLE,
-            format!(
-                "agent {id} is {}{}",
-                agent.status.as_str(),
-                if agent.status == AgentStatus::Active {
-                    " but its heartbeat is stale"
-                } else {
-                    ""
-                }
-            ),
-        )
-        .with_hint("pick another agent, or let baton pick one: --role <role>"));
+        return Err(Refusal::Unavailable {
+            id: id.clone(),
+            status: agent.status,
+        });
     }
     let load = loads.get(id).copied().unwrap_or(0);
     if load >= agent.capacity {
-        return Err(Error::refused(
-            code::NO_CAPACITY,
-            format!("agent {id} is at capacity ({load}/{})", agent.capacity),
-        )
-        .with_hint("release one of its claims, or pick another agent with --role <role>"));
+        return Err(Refusal::AtCapacity {
+            id: id.clone(),
+            load,
+            capacity: agent.capacity,
+        });
     }
     Ok(Assignment {
         agent: agent.id.clone(),
@@ -170,15 +155,10 @@ pub fn check_assignable(
 /// New agents `R-<n>` numbered after every id ever used for the role (retired ones stay).
 pub fn spawn(existing: &[Agent], role: &Role, count: u32, capacity: u32, now: Timestamp) -> Result<Vec<Agent>> {
     if count == 0 || count > 1000 {
-        return Err(Error::invalid(
-            code::INVALID_COUNT,
-            format!("--count must be between 1 and 1000, not {count}"),
-        )
-        .with_hint("baton pool spawn --role R --count 3"));
+        return Err(Refusal::Count(count).into());
     }
     if capacity == 0 {
-        return Err(Error::invalid(code::INVALID_CAPACITY, "--capacity must be at least 1")
-            .with_hint("baton pool spawn --role R --capacity 2"));
+        return Err(Refusal::ZeroCapacity.into());
     }
     let prefix = format!("{role}-");
     let highest = existing
@@ -204,18 +184,19 @@ pub fn spawn(existing: &[Agent], role: &Role, count: u32, capacity: u32, now: Ti
         .collect()
 }
 
-pub fn no_agent(id: &AgentId) -> Error {
-    Error::refused(code::NO_AGENT, format!("there is no agent {id} in the pool"))
-        .with_hint("see the pool with `baton pool list`")
+pub fn no_agent(id: &AgentId) -> Refusal {
+    Refusal::NoAgent {
+        id: id.clone(),
+        to_assign: false,
+    }
 }
 
-fn retired(agent: &Agent) -> Error {
-    Error::refused(code::AGENT_RETIRED, format!("agent {} is retired", agent.id))
-        .with_hint("spawn a new agent: baton pool spawn --role <role>")
+fn retired(agent: &Agent) -> Refusal {
+    Refusal::Retired(agent.id.clone())
 }
 
 /// `pool heartbeat`: the agent is alive now.
-pub fn heartbeat(agent: &Agent, now: Timestamp) -> Result<Agent> {
+pub fn heartbeat(agent: &Agent, now: Timestamp) -> Result<Agent, Refusal> {
     if agent.status == AgentStatus::Retired {
         return Err(retired(agent));
     }
@@ -225,7 +206,7 @@ pub fn heartbeat(agent: &Agent, now: Timestamp) -> Result<Agent> {
 }
 
 /// `pool drain`: no new assignments; `None` when it already drains.
-pub fn drain(agent: &Agent) -> Result<Option<Agent>> {
+pub fn drain(agent: &Agent) -> Result<Option<Agent>, Refusal> {
     match agent.status {
         AgentStatus::Retired => Err(retired(agent)),
         AgentStatus::Draining => Ok(None),
@@ -238,19 +219,15 @@ pub fn drain(agent: &Agent) -> Result<Option<Agent>> {
 }
 
 /// `pool retire [--force]`: refused while the agent has load unless forced.
-pub fn retire(agent: &Agent, load: u32, force: bool) -> Result<Option<Agent>> {
+pub fn retire(agent: &Agent, load: u32, force: bool) -> Result<Option<Agent>, Refusal> {
     if agent.status == AgentStatus::Retired {
         return Ok(None);
     }
     if load > 0 && !force {
-        return Err(Error::refused(
-            code::AGENT_BUSY,
-            format!("agent {} still holds {load} claim(s)", agent.id),
-        )
-        .with_hint(format!(
-            "drain it and wait (`baton pool drain {}`), release its claims, or retire it anyway with --force",
-            agent.id
-        )));
+        return Err(Refusal::Busy {
+            id: agent.id.clone(),
+            load,
+        });
     }
     let mut a = agent.clone();
     a.status = AgentStatus::Retired;
@@ -361,6 +338,7 @@ pub(crate) mod fixtures;
 mod tests {
     use super::*;
     use crate::clock::parse_timestamp;
+    use crate::error::{code, Error};
 
     fn now() -> Timestamp {
         parse_timestamp("2026-01-01T00:00:00Z").unwrap()
@@ -401,13 +379,11 @@ mod tests {
             loads.insert(a.id.clone(), 2);
         }
         assert_eq!(
-            pick(&agents, &loads, &role("rev"), now(), None).unwrap_err().code,
+            Error::from(pick(&agents, &loads, &role("rev"), now(), None).unwrap_err()).code,
             code::NO_CAPACITY
         );
         assert_eq!(
-            pick(&agents, &Loads::new(), &role("ops"), now(), None)
-                .unwrap_err()
-                .code,
+            Error::from(pick(&agents, &Loads::new(), &role("ops"), now(), None).unwrap_err()).code,
             code::NO_CAPACITY
         );
     }
@@ -433,7 +409,7 @@ mod tests {
     #[test]
     fn retire_refuses_loaded_agents_unless_forced() {
         let a = &spawn(&[], &role("rev"), 1, 1, now()).unwrap()[0];
-        assert_eq!(retire(a, 1, false).unwrap_err().code, code::AGENT_BUSY);
+        assert_eq!(Error::from(retire(a, 1, false).unwrap_err()).code, code::AGENT_BUSY);
         assert_eq!(retire(a, 1, true).unwrap().unwrap().status, AgentStatus::Retired);
         assert!(heartbeat(&retire(a, 0, false).unwrap().unwrap(), now()).is_err());
     }
