@@ -11,7 +11,10 @@
 //! delivery instead of being acted on.
 
 pub mod check;
+mod refusal;
 pub mod row;
+
+pub use refusal::Refusal;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,8 +22,6 @@ pub use crate::claims::DeliveryPhase as Phase;
 use crate::claims::{self, Claim, Ctx, DeliveryMark, Force, Holding};
 use crate::clock::Timestamp;
 use crate::codec::SCHEMA;
-use crate::error::code;
-use crate::error::{Error, Result};
 use crate::ids::{Actor, AgentId, ClaimId, Role, RunId};
 
 pub const DIR: &str = "runs/delivery";
@@ -112,13 +113,13 @@ impl Delivery {
     }
 
     /// The next phase may follow only from an unfinished delivery.
-    fn require_open(&self, what: &str) -> Result<()> {
+    fn require_open(&self, what: &'static str) -> Result<(), Refusal> {
         if self.phase.is_final() {
-            return Err(Error::refused(
-                code::DELIVERY_FINISHED,
-                format!("delivery {} is {}; it cannot be {what}", self.id, self.phase),
-            )
-            .with_hint(format!("see it with: baton delivery status --run-id {}", self.id)));
+            return Err(Refusal::Finished {
+                id: self.id.clone(),
+                phase: self.phase,
+                what,
+            });
         }
         Ok(())
     }
@@ -183,34 +184,32 @@ pub fn fence<'c>(delivery: &Delivery, claim: Option<&'c Claim>) -> std::result::
 /// whoever asks, its owner included (two starts at once would run the
 /// workflow twice). A mark whose delivery ended, or whose holding the claim
 /// has moved on from, is history.
-pub fn one_per_claim(claim: &Claim, marked: Option<&Delivery>) -> Result<()> {
+pub fn one_per_claim(claim: &Claim, marked: Option<&Delivery>) -> Result<(), Refusal> {
     let Some(d) = marked else { return Ok(()) };
     if d.phase.is_final() || d.issue != claim.id || fence(d, Some(claim)).is_err() {
         return Ok(());
     }
-    Err(Error::refused(
-        code::DELIVERY_ACTIVE,
-        format!(
-            "{} carries delivery {}, which is {} for {}",
-            claim.id, d.id, d.phase, d.owner
-        ),
-    )
-    .with_hint(format!(
-        "one delivery per claim: see it with `baton delivery status --run-id {0}`; its owner resumes it \
-         (`baton delivery resume --run-id {0} --execute`) or gives it up (`baton delivery close --run-id {0} --abandon`)",
-        d.id
-    )))
+    Err(Refusal::Active {
+        claim: claim.id.clone(),
+        delivery: d.id.clone(),
+        phase: d.phase,
+        owner: d.owner.clone(),
+    })
 }
 
 /// Phase `running`: the workflow run `run` is (about to be) under way.
-pub fn running(delivery: &Delivery, claim: Option<&Claim>, run: &RunId, now: Timestamp) -> Result<PhaseCommit> {
+pub fn running(
+    delivery: &Delivery,
+    claim: Option<&Claim>,
+    run: &RunId,
+    now: Timestamp,
+) -> Result<PhaseCommit, Refusal> {
     delivery.require_open("run")?;
     if delivery.phase == Phase::Running && delivery.workflow_run.as_ref() == Some(run) {
-        return Err(Error::refused(
-            code::DELIVERY_RUNNING,
-            format!("delivery {} is already running {run}", delivery.id),
-        )
-        .with_hint(format!("see it with: baton delivery status --run-id {}", delivery.id)));
+        return Err(Refusal::AlreadyRunning {
+            id: delivery.id.clone(),
+            run: run.clone(),
+        });
     }
     let mut claim = fence(delivery, claim)?.clone();
     claim.updated_at = now;
@@ -222,7 +221,7 @@ pub fn running(delivery: &Delivery, claim: Option<&Claim>, run: &RunId, now: Tim
 
 /// The workflow run ended well: release the claim (`closed`), or offer it
 /// to `handoff_to` (`handed_off`).
-pub fn succeeded(delivery: &Delivery, claim: Option<&Claim>, now: Timestamp) -> Result<PhaseCommit> {
+pub fn succeeded(delivery: &Delivery, claim: Option<&Claim>, now: Timestamp) -> Result<PhaseCommit, Refusal> {
     delivery.require_open("finished")?;
     let current = fence(delivery, claim)?;
     let policy = claims::Policy::default();
@@ -245,7 +244,7 @@ pub fn succeeded(delivery: &Delivery, claim: Option<&Claim>, now: Timestamp) -> 
 
 /// The workflow run failed (or was stopped): the claim stays with its
 /// owner, touched, with the reason.
-pub fn failed(delivery: &Delivery, claim: Option<&Claim>, why: &str, now: Timestamp) -> Result<PhaseCommit> {
+pub fn failed(delivery: &Delivery, claim: Option<&Claim>, why: &str, now: Timestamp) -> Result<PhaseCommit, Refusal> {
     delivery.require_open("marked failed")?;
     let mut claim = fence(delivery, claim)?.clone();
     claim.updated_at = now;
@@ -263,19 +262,12 @@ pub fn stopped(delivery: &Delivery, why: &str, now: Timestamp) -> PhaseCommit {
 }
 
 /// `delivery close`: after a failure fixed by other means, release the claim.
-pub fn close(delivery: &Delivery, claim: Option<&Claim>, now: Timestamp) -> Result<PhaseCommit> {
+pub fn close(delivery: &Delivery, claim: Option<&Claim>, now: Timestamp) -> Result<PhaseCommit, Refusal> {
     if delivery.phase != Phase::Failed {
-        return Err(Error::refused(
-            code::WRONG_PHASE,
-            format!(
-                "delivery {} is {}; only a failed delivery can be closed",
-                delivery.id, delivery.phase
-            ),
-        )
-        .with_hint(format!(
-            "resume it (`baton delivery resume --run-id {0}`) or give it up (`baton delivery close --run-id {0} --abandon`)",
-            delivery.id
-        )));
+        return Err(Refusal::NotFailed {
+            id: delivery.id.clone(),
+            phase: delivery.phase,
+        });
     }
     finish_released(
         delivery,
@@ -287,7 +279,7 @@ pub fn close(delivery: &Delivery, claim: Option<&Claim>, now: Timestamp) -> Resu
 }
 
 /// `delivery close --abandon`: release the claim and record why.
-pub fn abandon(delivery: &Delivery, claim: Option<&Claim>, why: &str, now: Timestamp) -> Result<PhaseCommit> {
+pub fn abandon(delivery: &Delivery, claim: Option<&Claim>, why: &str, now: Timestamp) -> Result<PhaseCommit, Refusal> {
     delivery.require_open("abandoned")?;
     finish_released(delivery, claim, now, Phase::Abandoned, Some(why.to_owned()))
 }
@@ -298,7 +290,7 @@ fn finish_released(
     now: Timestamp,
     phase: Phase,
     reason: Option<String>,
-) -> Result<PhaseCommit> {
+) -> Result<PhaseCommit, Refusal> {
     let current = fence(delivery, claim)?;
     let policy = claims::Policy::default();
     let ctx = owner_ctx(delivery, now, &policy);
@@ -310,14 +302,10 @@ fn finish_released(
 
 /// `delivery handoff --to`: offer the claim of an unfinished delivery
 /// (not while its workflow runs) to someone else.
-pub fn handoff(delivery: &Delivery, claim: Option<&Claim>, to: &Actor, now: Timestamp) -> Result<PhaseCommit> {
+pub fn handoff(delivery: &Delivery, claim: Option<&Claim>, to: &Actor, now: Timestamp) -> Result<PhaseCommit, Refusal> {
     delivery.require_open("handed off")?;
     if delivery.phase == Phase::Running {
-        return Err(Error::refused(
-            code::DELIVERY_RUNNING,
-            format!("delivery {} is running its workflow", delivery.id),
-        )
-        .with_hint("wait for it to end, or stop it: baton workflow stop --run-id <its run>"));
+        return Err(Refusal::Running(delivery.id.clone()));
     }
     let current = fence(delivery, claim)?;
     let policy = claims::Policy::default();
@@ -341,19 +329,16 @@ fn owner_ctx<'a>(delivery: &'a Delivery, now: Timestamp, policy: &'a claims::Pol
 }
 
 /// Only the delivery's owner acts on it.
-pub fn require_owner(delivery: &Delivery, actor: &Actor) -> Result<()> {
+pub fn require_owner(delivery: &Delivery, actor: &Actor) -> Result<(), Refusal> {
     if &delivery.owner == actor {
         return Ok(());
     }
-    Err(Error::refused(
-        code::NOT_OWNER,
-        format!("delivery {} acts for {}, not for {actor}", delivery.id, delivery.owner),
-    )
-    .with_hint(format!(
-        "only {} can resume, close or hand it off; ask them to, or take the claim on {} over with \
-         `baton claims claim {} --force --reason <why>` (the delivery then stops)",
-        delivery.owner, delivery.issue, delivery.issue
-    )))
+    Err(Refusal::NotOwner {
+        id: delivery.id.clone(),
+        owner: delivery.owner.clone(),
+        actor: actor.clone(),
+        issue: delivery.issue.clone(),
+    })
 }
 
 #[cfg(test)]

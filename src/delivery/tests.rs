@@ -1,4 +1,4 @@
-use crate::error::code;
+use crate::error::{code, Error};
 use std::collections::BTreeMap;
 
 use super::check::{check, Fix};
@@ -95,11 +95,11 @@ fn failure_keeps_the_claim_and_close_or_abandon_release_it() {
     assert_eq!(abandoned.delivery.reason.as_deref(), Some("not needed"));
     // Closing is only for a failure; a finished delivery takes nothing more.
     assert_eq!(
-        close(&opened.delivery, opened.claim.as_ref(), now).unwrap_err().code,
+        Error::from(close(&opened.delivery, opened.claim.as_ref(), now).unwrap_err()).code,
         code::WRONG_PHASE
     );
     assert_eq!(
-        abandon(&closed.delivery, None, "again", now).unwrap_err().code,
+        Error::from(abandon(&closed.delivery, None, "again", now).unwrap_err()).code,
         code::DELIVERY_FINISHED
     );
 }
@@ -119,21 +119,21 @@ fn a_claim_that_moved_on_fences_every_later_phase() {
     let mut taken = opened.claim.clone().unwrap();
     taken.owner = actor("agent:bob");
     taken.generation += 1;
-    let err = running(&opened.delivery, Some(&taken), &run_id(), now).unwrap_err();
+    let err = Error::from(running(&opened.delivery, Some(&taken), &run_id(), now).unwrap_err());
     assert_eq!(err.code, code::CLAIM_MOVED);
     assert!(err.message().contains("agent:bob"), "{}", err.message());
     // Lost in a sync merge: same generation, another owner — fenced too.
     let mut lost = opened.claim.clone().unwrap();
     lost.owner = actor("agent:bob");
     assert_eq!(
-        succeeded(&opened.delivery, Some(&lost), now).unwrap_err().code,
+        Error::from(succeeded(&opened.delivery, Some(&lost), now).unwrap_err()).code,
         code::CLAIM_MOVED
     );
     // Released by hand: not held any more.
     let mut released = opened.claim.clone().unwrap();
     released.state = ClaimState::Completed;
     assert_eq!(
-        failed(&opened.delivery, Some(&released), "x", now).unwrap_err().code,
+        Error::from(failed(&opened.delivery, Some(&released), "x", now).unwrap_err()).code,
         code::CLAIM_MOVED
     );
     let stop = stopped(&opened.delivery, "claim moved on", now);
@@ -170,7 +170,7 @@ fn one_delivery_per_claim_while_it_is_unfinished_and_of_the_holding() {
     let opened = open(request(None), &claimed_by("agent:alice"), now);
     let claim = opened.claim.clone().unwrap();
     // Unfinished, of the claim's holding: refused, whoever asks next.
-    let refused = one_per_claim(&claim, Some(&opened.delivery)).unwrap_err();
+    let refused = Error::from(one_per_claim(&claim, Some(&opened.delivery)).unwrap_err());
     assert_eq!(refused.code, code::DELIVERY_ACTIVE);
     assert!(refused.hint.contains("--abandon"), "{}", refused.hint);
     let failed_step = failed(&opened.delivery, Some(&claim), "test (exit 1)", now).unwrap();

@@ -403,16 +403,16 @@ fn final_phase(
                 moved: None,
             })
         }
-        Err(moved) if moved.is::<claims::Moved>() => {
-            let step = delivery::stopped(&current, &moved.message(), now);
+        Err(delivery::Refusal::Moved(moved)) => {
+            let step = delivery::stopped(&current, &moved.to_string(), now);
             let change = phase_change(&step, "delivery.stopped", actor)?;
             Ok(Ended::Landed {
                 step,
                 change,
-                moved: Some(moved),
+                moved: Some(moved.into()),
             })
         }
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }
 

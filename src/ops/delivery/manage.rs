@@ -89,7 +89,12 @@ pub fn handoff(s: &Session, id: &RunId, to: &Actor) -> Result<Delivered> {
     let d = owned(s, id)?;
     let applied = land(s, "delivery.handoff", &d, |snap, current| {
         let now = super::phase_time()?;
-        delivery::handoff(current, state::claim(snap, &d.issue)?.as_ref(), to, now)
+        Ok(delivery::handoff(
+            current,
+            state::claim(snap, &d.issue)?.as_ref(),
+            to,
+            now,
+        )?)
     })?;
     Ok(Delivered::from_step(applied))
 }
@@ -108,10 +113,10 @@ pub fn close(s: &Session, id: &RunId, abandon: Option<&str>) -> Result<Delivered
     let applied = land(s, op, &d, |snap, current| {
         let now = super::phase_time()?;
         let claim = state::claim(snap, &d.issue)?;
-        match abandon {
+        Ok(match abandon {
             Some(why) => delivery::abandon(current, claim.as_ref(), why, now),
             None => delivery::close(current, claim.as_ref(), now),
-        }
+        }?)
     })?;
     let run = match (&applied.value.delivery.workflow_run, abandon) {
         (Some(run), Some(_)) => stop_running(s, run)?,
