@@ -26,7 +26,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use baton::clock::parse_timestamp;
-use baton::learn::stats::{fold, CommandStats, JournalEntry, Outcome};
+use baton::learn::stats::{fold, CommandEnd, CommandStats, JournalEntry};
 
 #[path = "support/mod.rs"]
 mod support;
@@ -276,7 +276,11 @@ fn statistics(outcomes: usize) -> Res<Vec<u8>> {
             at,
             family: Some(names[i % names.len()].clone()),
             command: names[i % names.len()].clone(),
-            outcome: if i % 7 == 0 { Outcome::Failure } else { Outcome::Success },
+            outcome: if i % 7 == 0 {
+                CommandEnd::Failure
+            } else {
+                CommandEnd::Success
+            },
             exit_code: Some(i32::from(i % 7 == 0)),
             duration_ms: Some(1000),
             actor: None,

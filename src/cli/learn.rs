@@ -17,7 +17,7 @@ use crate::ids::Actor;
 use crate::learn::hooks::{self, Dialect, HookAnswer, HookCommand, PostRequest, PreRequest, Target};
 use crate::learn::judge::Verdict;
 use crate::learn::route::{Routing, Suggestion};
-use crate::learn::stats::{JournalEntry, Outcome};
+use crate::learn::stats::{CommandEnd, JournalEntry};
 use crate::ops::learn::{self as op, Ended, Input, Metrics};
 use crate::ops::Session;
 
@@ -297,7 +297,7 @@ fn post_command(how: &Opening<'_>, args: &PostArgs) -> Result<Output> {
     };
     let ended = Ended {
         command: command.clone(),
-        outcome: Outcome::from_exit_code(code),
+        outcome: CommandEnd::from_exit_code(code),
         exit_code: Some(code),
         duration_ms: args
             .duration

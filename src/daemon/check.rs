@@ -2,7 +2,7 @@
 //! that holds its lock, the age of the last tick against the interval, and
 //! the last tick's errors. Pure: `ops::daemon` gathers the facts.
 
-use super::{Outcome, PidFile, TickRecord};
+use super::{PidFile, TickEnd, TickRecord};
 use crate::clock::{age, format_timestamp, Span, Timestamp};
 use crate::finding::Finding;
 
@@ -98,7 +98,7 @@ pub fn ticks(f: &Facts<'_>) -> Vec<Finding> {
                     ),
                 );
             }
-            if t.outcome == Outcome::Failed {
+            if t.outcome == TickEnd::Failed {
                 let why = t.error.clone().unwrap_or_else(|| "no reason recorded".into());
                 out.push(
                     Finding::error("daemon.tick", format!("the last tick failed: {why}"))

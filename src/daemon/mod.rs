@@ -330,7 +330,7 @@ impl LearnStep {
 /// How a tick ended, for `daemon status` and doctor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum TickEnd {
     /// It committed changes (or a snapshot).
     Changed,
     /// Nothing to change: no commit.
@@ -339,12 +339,12 @@ pub enum Outcome {
     Failed,
 }
 
-impl Outcome {
+impl TickEnd {
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::Changed => "changed",
-            Outcome::Unchanged => "unchanged",
-            Outcome::Failed => "failed",
+            TickEnd::Changed => "changed",
+            TickEnd::Unchanged => "unchanged",
+            TickEnd::Failed => "failed",
         }
     }
 }
@@ -358,7 +358,7 @@ pub struct TickRecord {
     /// The machine's clock when it ended: how old the tick really is.
     pub wall: Timestamp,
     pub duration_ms: u64,
-    pub outcome: Outcome,
+    pub outcome: TickEnd,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -128,14 +128,14 @@ fn a_view_takes_files_in_and_out_and_counts_like_the_loaded_state() {
     assert_eq!(v.counts(), [1, 1, 0, 0]);
 }
 
-fn tick(outcome: Outcome, wall: &str) -> TickRecord {
+fn tick(outcome: TickEnd, wall: &str) -> TickRecord {
     TickRecord {
         at: at(wall),
         wall: at(wall),
         duration_ms: 3,
         outcome,
         commit: None,
-        error: (outcome == Outcome::Failed).then(|| "lock held".to_owned()),
+        error: (outcome == TickEnd::Failed).then(|| "lock held".to_owned()),
         warnings: Vec::new(),
         report: None,
     }
@@ -169,19 +169,19 @@ fn doctor_judges_the_pid_file_by_its_lock_and_the_last_tick_by_its_age() {
         Severity::Warn
     );
 
-    let recent = tick(Outcome::Unchanged, "2026-01-01T00:59:30Z");
+    let recent = tick(TickEnd::Unchanged, "2026-01-01T00:59:30Z");
     assert_eq!(
         check::ticks(&facts(Some(file.clone()), Some(42), Some(&recent)))[0].severity,
         Severity::Ok
     );
-    let late = tick(Outcome::Unchanged, "2026-01-01T00:50:00Z");
+    let late = tick(TickEnd::Unchanged, "2026-01-01T00:50:00Z");
     assert_eq!(
         check::ticks(&facts(Some(file.clone()), Some(42), Some(&late)))[0].severity,
         Severity::Warn
     );
     // Not running: an old tick is not late.
     assert_eq!(check::ticks(&facts(None, None, Some(&late)))[0].severity, Severity::Ok);
-    let failed = tick(Outcome::Failed, "2026-01-01T00:59:30Z");
+    let failed = tick(TickEnd::Failed, "2026-01-01T00:59:30Z");
     assert!(check::ticks(&facts(None, None, Some(&failed)))
         .iter()
         .any(|f| f.severity == Severity::Error && f.message.contains("lock held")));

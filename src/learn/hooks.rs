@@ -36,7 +36,7 @@ pub(crate) use install::{object_at, settings};
 use serde_json::{json, Map, Value};
 
 use super::judge::{Level, Verdict};
-use super::stats::Outcome;
+use super::stats::CommandEnd;
 use crate::error::code;
 use crate::error::{Error, Result};
 
@@ -108,7 +108,7 @@ pub enum PreRequest {
 pub enum PostRequest {
     Record {
         command: String,
-        outcome: Outcome,
+        outcome: CommandEnd,
         exit_code: Option<i32>,
         duration_ms: Option<u64>,
         dialect: Dialect,
@@ -340,42 +340,42 @@ fn numeric_field(value: &Value, keys: &[&str]) -> Option<i32> {
         .and_then(|n| i32::try_from(n).ok())
 }
 
-fn claude_outcome(map: &Map<String, Value>) -> (Outcome, Option<i32>) {
+fn claude_outcome(map: &Map<String, Value>) -> (CommandEnd, Option<i32>) {
     let event = map
         .get("hook_event_name")
         .and_then(Value::as_str)
         .unwrap_or("PostToolUse");
     if event == "PostToolUseFailure" {
         if map.get("is_interrupt").and_then(Value::as_bool) == Some(true) {
-            return (Outcome::Interrupted, None);
+            return (CommandEnd::Interrupted, None);
         }
         let code = map.get("error").and_then(Value::as_str).and_then(exit_code_in);
-        return (Outcome::Failure, code);
+        return (CommandEnd::Failure, code);
     }
     match map.get("tool_response") {
         Some(response @ Value::Object(_)) => {
             if response.get("interrupted").and_then(Value::as_bool) == Some(true) {
-                return (Outcome::Interrupted, None);
+                return (CommandEnd::Interrupted, None);
             }
             match numeric_field(response, &["exit_code", "exitCode", "returnCode"]) {
-                Some(code) => (Outcome::from_exit_code(code), Some(code)),
-                None => (Outcome::Success, Some(0)),
+                Some(code) => (CommandEnd::from_exit_code(code), Some(code)),
+                None => (CommandEnd::Success, Some(0)),
             }
         }
         // Codex: the output text only; it does not say how the command ended.
-        _ => (Outcome::Unknown, None),
+        _ => (CommandEnd::Unknown, None),
     }
 }
 
-fn gemini_outcome(map: &Map<String, Value>) -> (Outcome, Option<i32>) {
+fn gemini_outcome(map: &Map<String, Value>) -> (CommandEnd, Option<i32>) {
     let response = map.get("tool_response").cloned().unwrap_or(Value::Null);
     let content = response.get("llmContent").and_then(Value::as_str).unwrap_or("");
     let code = exit_code_in(content);
     let error = response.get("error").filter(|e| !e.is_null() && e.as_str() != Some(""));
     match (code, error) {
-        (Some(code), _) => (Outcome::from_exit_code(code), Some(code)),
-        (None, Some(_)) => (Outcome::Failure, None),
-        (None, None) => (Outcome::Success, Some(0)),
+        (Some(code), _) => (CommandEnd::from_exit_code(code), Some(code)),
+        (None, Some(_)) => (CommandEnd::Failure, None),
+        (None, None) => (CommandEnd::Success, Some(0)),
     }
 }
 
@@ -490,27 +490,27 @@ mod tests {
         };
         assert_eq!(
             record(Dialect::Claude, fixture!("claude-post-bash-success.json")),
-            ("cargo test --lib".into(), Outcome::Success, Some(0))
+            ("cargo test --lib".into(), CommandEnd::Success, Some(0))
         );
         assert_eq!(
             record(Dialect::Claude, fixture!("claude-post-bash-failure.json")),
-            ("git push origin main".into(), Outcome::Failure, Some(1))
+            ("git push origin main".into(), CommandEnd::Failure, Some(1))
         );
         assert_eq!(
             record(Dialect::Claude, fixture!("claude-post-bash-interrupted.json")).1,
-            Outcome::Interrupted
+            CommandEnd::Interrupted
         );
         assert_eq!(
             record(Dialect::Claude, fixture!("codex-post-bash.json")).1,
-            Outcome::Unknown
+            CommandEnd::Unknown
         );
         assert_eq!(
             record(Dialect::Gemini, fixture!("gemini-after-shell-failure.json")),
-            ("npm test".into(), Outcome::Failure, Some(1))
+            ("npm test".into(), CommandEnd::Failure, Some(1))
         );
         assert_eq!(
             record(Dialect::Gemini, fixture!("gemini-after-shell-success.json")).1,
-            Outcome::Success
+            CommandEnd::Success
         );
         assert_eq!(answer_pass(Dialect::Claude).stdout, b"");
         assert_eq!(answer_pass(Dialect::Gemini).stdout, b"{}\n");

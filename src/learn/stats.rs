@@ -113,20 +113,20 @@ impl FamilyStats {
         })
     }
 
-    fn record(&mut self, outcome: Outcome, duration_ms: Option<u64>) {
+    fn record(&mut self, outcome: CommandEnd, duration_ms: Option<u64>) {
         self.runs += 1;
         self.duration_ms = self.duration_ms.saturating_add(duration_ms.unwrap_or(0));
         match outcome {
-            Outcome::Success => {
+            CommandEnd::Success => {
                 self.successes += 1;
                 self.failure_streak = 0;
             }
-            Outcome::Failure => {
+            CommandEnd::Failure => {
                 self.failures += 1;
                 self.failure_streak = self.failure_streak.max(0).saturating_add(1);
             }
-            Outcome::Interrupted => self.interrupted += 1,
-            Outcome::Unknown => {}
+            CommandEnd::Interrupted => self.interrupted += 1,
+            CommandEnd::Unknown => {}
         }
     }
 }
@@ -194,7 +194,7 @@ impl RouteStats {
 /// How one run of a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum CommandEnd {
     Success,
     Failure,
     /// Stopped by Ctrl-C or a kill: says nothing about the command.
@@ -203,14 +203,14 @@ pub enum Outcome {
     Unknown,
 }
 
-impl Outcome {
+impl CommandEnd {
     /// 0 is success; 130 (SIGINT), 137 (SIGKILL) and 143 (SIGTERM) are
     /// interruptions; anything else is a failure.
-    pub fn from_exit_code(code: i32) -> Outcome {
+    pub fn from_exit_code(code: i32) -> CommandEnd {
         match code {
-            0 => Outcome::Success,
-            130 | 137 | 143 => Outcome::Interrupted,
-            _ => Outcome::Failure,
+            0 => CommandEnd::Success,
+            130 | 137 | 143 => CommandEnd::Interrupted,
+            _ => CommandEnd::Failure,
         }
     }
 }
@@ -229,7 +229,7 @@ pub enum JournalEntry {
         family: Option<String>,
         /// The command, redacted and collapsed ([`super::family::record_text`]).
         command: String,
-        outcome: Outcome,
+        outcome: CommandEnd,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         exit_code: Option<i32>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -247,7 +247,7 @@ impl JournalEntry {
     pub fn for_line(
         at: Timestamp,
         line: &str,
-        outcome: Outcome,
+        outcome: CommandEnd,
         exit_code: Option<i32>,
         duration_ms: Option<u64>,
         actor: Option<&Actor>,
@@ -411,7 +411,7 @@ mod tests {
     use crate::clock::parse_timestamp;
     use crate::sync::{resolve, Decision, Versions};
 
-    fn outcome(family: &str, outcome: Outcome) -> JournalEntry {
+    fn outcome(family: &str, outcome: CommandEnd) -> JournalEntry {
         JournalEntry::Outcome {
             at: parse_timestamp("2026-01-01T00:00:00Z").unwrap(),
             family: Some(family.into()),
@@ -425,7 +425,7 @@ mod tests {
 
     #[test]
     fn fold_counts_outcomes_and_streaks() {
-        use Outcome::*;
+        use CommandEnd::*;
         let entries: Vec<JournalEntry> = [Failure, Failure, Success, Failure, Interrupted, Unknown]
             .into_iter()
             .map(|o| outcome("git push", o))
@@ -472,7 +472,7 @@ mod tests {
 
     #[test]
     fn stats_merge_as_counters_across_machines() {
-        use Outcome::*;
+        use CommandEnd::*;
         let base = fold(CommandStats::default(), &[outcome("cargo test", Failure)]);
         let local = fold(base.clone(), &[outcome("cargo test", Failure)]);
         let remote = fold(
@@ -518,7 +518,7 @@ mod tests {
         };
         assert_eq!(merged.streak(), 0);
         let mut next = merged;
-        next.record(Outcome::Failure, None);
+        next.record(CommandEnd::Failure, None);
         assert_eq!(next.failure_streak, 1, "a fold starts a new streak from zero");
     }
 
@@ -553,7 +553,7 @@ mod tests {
         let entry = JournalEntry::for_line(
             at,
             "cd repo && GITHUB_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123 git push  origin main",
-            Outcome::from_exit_code(1),
+            CommandEnd::from_exit_code(1),
             Some(1),
             Some(2500),
             Some(&actor),
@@ -567,13 +567,13 @@ mod tests {
         assert_eq!(family.as_deref(), Some("git push"));
         assert_eq!(command, "cd repo && GITHUB_TOKEN=[REDACTED] git push origin main");
         assert_eq!(actor.as_deref(), Some("agent:alice"));
-        let unreadable = JournalEntry::for_line(at, "echo \"x", Outcome::Success, Some(0), None, None);
+        let unreadable = JournalEntry::for_line(at, "echo \"x", CommandEnd::Success, Some(0), None, None);
         assert!(matches!(unreadable, JournalEntry::Outcome { family: None, .. }));
     }
 
     #[test]
     fn journal_lines_round_trip_and_torn_lines_are_skipped() {
-        let a = outcome("git push", Outcome::Failure);
+        let a = outcome("git push", CommandEnd::Failure);
         let b = JournalEntry::Decision {
             at: parse_timestamp("2026-01-01T00:00:00Z").unwrap(),
             level: Level::High,
@@ -594,7 +594,11 @@ mod tests {
             .map(|i| {
                 outcome(
                     &families[i % 50],
-                    if i % 7 == 0 { Outcome::Failure } else { Outcome::Success },
+                    if i % 7 == 0 {
+                        CommandEnd::Failure
+                    } else {
+                        CommandEnd::Success
+                    },
                 )
             })
             .collect();
@@ -608,7 +612,7 @@ mod tests {
 
     #[test]
     fn partial_reads_match_the_full_parse() {
-        use Outcome::*;
+        use CommandEnd::*;
         let names = ["git push", "rm", "npm run build", "python3 -m pytest", "a.b", "x/y:z@1"];
         let entries: Vec<JournalEntry> = (0..60)
             .map(|i| outcome(names[i % names.len()], if i % 3 == 0 { Failure } else { Success }))

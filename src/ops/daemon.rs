@@ -29,8 +29,8 @@ use crate::claims::{self, Claim};
 use crate::clock::{self, Span, Timestamp};
 use crate::daemon::head::{self, Deadlines};
 use crate::daemon::{
-    self, check, ChangeKind, Changed, FullBecause, Head, Kind, LearnEntry, LearnStep, Mode, Outcome, PidFile, Record,
-    Report, TickRecord, View,
+    self, check, ChangeKind, Changed, FullBecause, Head, Kind, LearnEntry, LearnStep, Mode, PidFile, Record, Report,
+    TickEnd, TickRecord, View,
 };
 use crate::delivery::{self, Delivery};
 use crate::error::{Error, Result};
@@ -52,7 +52,7 @@ use view::{bring_up_to_date, checked, claim_at, delivery_at, learn_entry, load_a
 /// What one tick did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Ticked {
-    pub outcome: Outcome,
+    pub outcome: TickEnd,
     pub report: Report,
     #[serde(serialize_with = "hex_opt")]
     pub commit: Option<ObjectId>,
@@ -156,9 +156,9 @@ fn take_journal(s: &Session, warnings: &mut Vec<String>) -> Option<Taken> {
 fn finish(s: &Session, started: Instant, report: Report, commit: Option<ObjectId>, warnings: Vec<String>) -> Ticked {
     let ticked = Ticked {
         outcome: if commit.is_some() {
-            Outcome::Changed
+            TickEnd::Changed
         } else {
-            Outcome::Unchanged
+            TickEnd::Unchanged
         },
         report,
         commit,
@@ -185,7 +185,7 @@ fn record_failure(s: &Session, e: &Error, started: Instant, warnings: Vec<String
         at: s.now,
         wall: wall_now(),
         duration_ms: started.elapsed().as_millis() as u64,
-        outcome: Outcome::Failed,
+        outcome: TickEnd::Failed,
         commit: None,
         error: Some(e.message().into_owned()),
         warnings,

@@ -36,7 +36,7 @@ use crate::learn::route::{self, KeywordRules, Routing};
 use crate::learn::rules::RuleSet;
 use crate::learn::shell::{self, Script, ShellError};
 use crate::learn::stats::{
-    self, fold, CommandStats, DecisionCounts, DeliveryOutcome, FamilyStats, JournalEntry, Outcome, RouteStats,
+    self, fold, CommandEnd, CommandStats, DecisionCounts, DeliveryOutcome, FamilyStats, JournalEntry, RouteStats,
 };
 use crate::learn::Policy as LearnPolicy;
 use crate::pool::{self, Agent, AgentStatus};
@@ -218,7 +218,7 @@ fn claim_context(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ended {
     pub command: String,
-    pub outcome: Outcome,
+    pub outcome: CommandEnd,
     pub exit_code: Option<i32>,
     pub duration_ms: Option<u64>,
 }

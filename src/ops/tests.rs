@@ -172,14 +172,14 @@ fn changed_files_and_their_verdicts_follow_only_what_changed() {
 #[test]
 fn the_journal_folds_as_the_daemon_calls_it() {
     use super::learn::{self, Ended, Input};
-    use crate::learn::stats::Outcome;
+    use crate::learn::stats::CommandEnd;
     let root = tempfile::tempdir().unwrap();
     let dir = repository(root.path(), "r");
     let s = session(&dir, "agent:alice");
     // No state yet: nothing to fold into, the journal waits.
     let ended = Ended {
         command: "cargo test".into(),
-        outcome: Outcome::Failure,
+        outcome: CommandEnd::Failure,
         exit_code: Some(101),
         duration_ms: Some(40),
     };

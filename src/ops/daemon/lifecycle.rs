@@ -152,7 +152,7 @@ fn tick_loop(dir: &Path, args: &RunArgs, held: &mut Held<'_>) -> RunEnd {
             Ok(s) => {
                 let interval = args.interval.or_else(|| s.config().ok().map(|c| c.daemon.interval));
                 match tick(&s, false, Some(held.sleeper.flag())) {
-                    Ok(t) if t.outcome == Outcome::Changed => log(&format!(
+                    Ok(t) if t.outcome == TickEnd::Changed => log(&format!(
                         "tick: {} (commit {})",
                         t.report.summary(),
                         t.commit.map(|c| c.to_hex_with_len(10).to_string()).unwrap_or_default()

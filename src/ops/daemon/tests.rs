@@ -312,7 +312,7 @@ fn a_quiet_tick_needs_every_run_it_saw_running_here_alive() {
     let s = session(&dir, &actor(0), now);
     let mut children = Children::default();
     apply(&dir, &mut now.clone(), &Op::LiveRun(1), &mut children);
-    assert_eq!(tick(&s, false, None).unwrap().outcome, Outcome::Changed);
+    assert_eq!(tick(&s, false, None).unwrap().outcome, TickEnd::Changed);
     assert_eq!(tick(&s, false, None).unwrap().report.mode, Mode::Incremental);
     let quiet = tick(&s, false, None).unwrap();
     assert_eq!((quiet.report.mode, quiet.report.checked.runs), (Mode::Quiet, 1));

@@ -371,7 +371,7 @@ mod tests {
         let dir = tmp.path().to_path_buf();
         let at = parse_timestamp("2026-01-01T00:00:00Z").unwrap();
         for line in ["git push origin main", "npm test", "git push"] {
-            let e = JournalEntry::for_line(at, line, crate::learn::stats::Outcome::Failure, Some(1), None, None);
+            let e = JournalEntry::for_line(at, line, crate::learn::stats::CommandEnd::Failure, Some(1), None, None);
             append(&dir, &e).unwrap();
         }
         std::fs::OpenOptions::new()
