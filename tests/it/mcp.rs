@@ -524,3 +524,108 @@ fn this_repositorys_opencode_json_has_the_entry_mcp_install_writes() {
         "opencode.json lacks the entry `baton mcp install opencode` writes"
     );
 }
+
+/// The keys of a JSON object, in the order the server wrote them.
+fn keys(doc: &Value) -> Vec<&str> {
+    doc.as_object()
+        .unwrap_or_else(|| panic!("not an object: {doc}"))
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+/// Every tool result's shape, key by key and in order: the documents are
+/// typed structs, and changing one is a change of the tools' interface.
+#[test]
+fn every_tool_result_keeps_its_shape() {
+    let repo = Repo::new();
+    let mut alice = Session::start(&repo, &[("BATON_ACTOR", "agent:alice")], &[]);
+    let claimed = alice.call("claim", json!({"id": "T-1", "paths": ["src/"]}));
+    assert_eq!(
+        keys(&claimed["structuredContent"]),
+        ["op", "changed", "commit", "claim"],
+        "{claimed}"
+    );
+    let again = alice.call("claim", json!({"id": "T-1"}));
+    assert_eq!(again["structuredContent"]["commit"], Value::Null, "{again}");
+    // A handoff to an actor the state never saw carries a warning.
+    let offered = alice.call("handoff", json!({"id": "T-1", "to": "agent:zed"}));
+    assert_eq!(
+        keys(&offered["structuredContent"]),
+        ["op", "changed", "commit", "claim", "warnings"],
+        "{offered}"
+    );
+    let summary = alice.call("status", json!({}));
+    assert_eq!(
+        keys(&summary["structuredContent"]),
+        ["counts", "actor", "mine", "offered"],
+        "{summary}"
+    );
+    assert_eq!(
+        summary["structuredContent"]["counts"]["handoff_pending"], 1,
+        "{summary}"
+    );
+    assert_eq!(summary["structuredContent"]["mine"][0]["id"], "T-1", "{summary}");
+    let one = alice.call("status", json!({"id": "T-1"}));
+    assert_eq!(keys(&one["structuredContent"]), ["claim"], "{one}");
+    let listed = alice.call("list", json!({"limit": 0}));
+    assert_eq!(keys(&listed["structuredContent"]), ["claims", "truncated"], "{listed}");
+    assert_eq!(listed["structuredContent"]["truncated"], true, "{listed}");
+    let who = alice.call("who", json!({"paths": ["src/a.rs"]}));
+    assert_eq!(keys(&who["structuredContent"]), ["paths"], "{who}");
+
+    crate::common::define(
+        &repo,
+        "ship",
+        "name = \"ship\"\n\n[[steps]]\nid = \"build\"\nrun = [\"true\"]\n",
+    );
+    let plan = alice.call("delivery_start", json!({"issue": "T-2", "workflow": "ship"}));
+    let doc = &plan["structuredContent"];
+    assert_eq!(
+        keys(doc),
+        ["dry_run", "issue", "claim", "workflow", "steps", "final", "refused"],
+        "{plan}"
+    );
+    assert_eq!(keys(&doc["claim"]), ["action", "generation", "agent"], "{plan}");
+    assert_eq!(doc["claim"]["action"], "claim");
+    assert_eq!(keys(&doc["final"]), ["action"], "{plan}");
+    let handing = alice.call(
+        "delivery_start",
+        json!({"issue": "T-2", "workflow": "ship", "handoff_to": "agent:bob"}),
+    );
+    assert_eq!(
+        handing["structuredContent"]["final"],
+        json!({"action": "handoff", "to": "agent:bob"}),
+        "{handing}"
+    );
+    // The plan of a claim another holds says it would be refused.
+    let mut bob = Session::start(&repo, &[("BATON_ACTOR", "agent:bob")], &[]);
+    let refused = bob.call("delivery_start", json!({"issue": "T-1", "workflow": "ship"}));
+    let claim = &refused["structuredContent"]["claim"];
+    assert_eq!(keys(claim), ["action", "code", "message"], "{refused}");
+    assert_eq!(claim["action"], "refused");
+    assert_eq!(claim["code"], "claim_held");
+    let held = alice.call("delivery_start", json!({"issue": "T-9", "workflow": "ship"}));
+    assert_eq!(held["structuredContent"]["claim"]["action"], "claim", "{held}");
+    alice.call("claim", json!({"id": "T-9"}));
+    let held = alice.call("delivery_start", json!({"issue": "T-9", "workflow": "ship"}));
+    assert_eq!(
+        keys(&held["structuredContent"]["claim"]),
+        ["action", "generation"],
+        "{held}"
+    );
+
+    let done = alice.call(
+        "delivery_start",
+        json!({"issue": "T-2", "workflow": "ship", "execute": true}),
+    );
+    assert_eq!(keys(&done["structuredContent"]), ["delivery", "claim", "run"], "{done}");
+    let recent = alice.call("delivery_status", json!({}));
+    assert_eq!(
+        keys(&recent["structuredContent"]),
+        ["deliveries", "unreadable"],
+        "{recent}"
+    );
+    alice.close();
+    bob.close();
+}
