@@ -183,15 +183,27 @@ impl Error {
         self
     }
 
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "error": {
-                "code": self.code,
-                "message": self.message(),
-                "hint": self.hint,
-            }
-        })
+    /// The `error` object of a `--json` error document: code, message, hint.
+    pub fn body(&self) -> Body<'_> {
+        Body {
+            code: self.code,
+            message: self.message(),
+            hint: &self.hint,
+        }
     }
+
+    /// The `--json` error document: `{"error": {code, message, hint}}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "error": self.body() })
+    }
+}
+
+/// An error as `--json` documents carry it.
+#[derive(Debug, serde::Serialize)]
+pub struct Body<'a> {
+    pub code: Code,
+    pub message: Cow<'a, str>,
+    pub hint: &'a str,
 }
 
 impl fmt::Display for Error {

@@ -8,8 +8,9 @@ use rmcp::model::CallToolResult;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::results;
 use super::server::Baton;
 use crate::claims::reservations::Mode;
 use crate::claims::{ClaimRequest, ClaimState, Filter, Force, Transition};
@@ -111,32 +112,26 @@ fn reservations(raw: &[String], shared: bool) -> Result<Vec<crate::claims::reser
 
 /// A claim transition as `baton --json claims <command>` prints it.
 pub fn transition(op_name: &str, applied: &Applied<Transition>) -> Value {
-    let mut out = json!({
-        "op": op_name,
-        "changed": applied.commit.is_some(),
-        "commit": applied.commit.map(|c| c.to_string()),
-        "claim": applied.value.claim,
-    });
-    if !applied.value.warnings.is_empty() {
-        out["warnings"] = json!(applied.value.warnings);
-    }
-    published(out, &applied.published, &applied.not_published)
+    results::value(&results::Transition {
+        op: op_name,
+        changed: applied.commit.is_some(),
+        commit: applied.commit.map(|c| c.to_string()),
+        claim: &applied.value.claim,
+        warnings: &applied.value.warnings,
+        published: published(&applied.published, &applied.not_published),
+    })
 }
 
 /// What publishing did (`sync`, `sync.auto`), as the CLI's JSON says it: a
 /// write that landed here but did not reach the remote carries `not_published`.
-pub fn published(
-    mut out: Value,
-    report: &Option<crate::ops::sync::Report>,
-    failure: &Option<crate::error::Error>,
-) -> Value {
-    if let Some(report) = report {
-        out["sync"] = json!(report);
+pub fn published<'a>(
+    report: &'a Option<crate::ops::sync::Report>,
+    failure: &'a Option<crate::error::Error>,
+) -> results::Published<'a> {
+    results::Published {
+        sync: report.as_ref(),
+        not_published: failure.as_ref().map(crate::error::Error::body),
     }
-    if let Some(e) = failure {
-        out["not_published"] = e.to_json()["error"].clone();
-    }
-    out
 }
 
 #[tool_router(router = claims_tools, vis = "pub(super)")]
@@ -199,20 +194,21 @@ impl Baton {
     #[tool]
     async fn status(&self, Parameters(input): Parameters<StatusInput>) -> CallToolResult {
         self.call(move |s| match input.id {
-            Some(raw) => Ok(json!({ "claim": op::get(s, &ClaimId::parse(&raw)?)? })),
+            Some(raw) => Ok(results::value(&results::OneClaim {
+                claim: op::get(s, &ClaimId::parse(&raw)?)?,
+            })),
             None => {
                 let summary = op::summary(s)?;
-                let counts: serde_json::Map<String, Value> = summary
-                    .counts
-                    .iter()
-                    .map(|(state, n)| (state.to_string(), (*n).into()))
-                    .collect();
-                let mine: Vec<Value> = summary
-                    .mine
-                    .iter()
-                    .map(|r| serde_json::from_str(&r.json).unwrap_or_default())
-                    .collect();
-                Ok(json!({"counts": counts, "actor": summary.actor, "mine": mine, "offered": summary.offered}))
+                Ok(results::value(&results::Summary {
+                    counts: results::Counts(&summary.counts),
+                    actor: &summary.actor,
+                    mine: summary
+                        .mine
+                        .iter()
+                        .map(|r| serde_json::from_str(&r.json).unwrap_or_default())
+                        .collect(),
+                    offered: &summary.offered,
+                }))
             }
         })
         .await
@@ -240,7 +236,7 @@ impl Baton {
                     .collect();
                 (claims, rows.len() > limit)
             })?;
-            Ok(json!({"claims": claims, "truncated": truncated}))
+            Ok(results::value(&results::Listed { claims, truncated }))
         })
         .await
     }
@@ -261,7 +257,9 @@ impl Baton {
                 .iter()
                 .map(|p| reserve_op::repo_path(s, std::path::Path::new(p), &root))
                 .collect::<Result<Vec<_>>>()?;
-            Ok(json!({ "paths": reserve_op::who(s, &paths)? }))
+            Ok(results::value(&results::Reserved {
+                paths: reserve_op::who(s, &paths)?,
+            }))
         })
         .await
     }

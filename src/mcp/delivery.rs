@@ -9,9 +9,10 @@ use rmcp::model::CallToolResult;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::claims::published;
+use super::results;
 use super::server::Baton;
 use crate::clock::Span;
 use crate::delivery::Phase;
@@ -62,8 +63,12 @@ fn parsed<T>(raw: Option<&str>, parse: impl Fn(&str) -> Result<T>) -> Result<Opt
 }
 
 /// A delivery as `baton --json delivery status --run-id` prints it.
-fn described(d: &Delivered) -> Value {
-    json!({"delivery": d.delivery, "claim": d.claim, "run": d.run})
+fn described(d: &Delivered) -> results::Described<'_> {
+    results::Described {
+        delivery: &d.delivery,
+        claim: &d.claim,
+        run: &d.run,
+    }
 }
 
 /// A delivery after `start`: failed or stopped is a refusal, as the CLI's exit 1 is.
@@ -84,7 +89,10 @@ fn delivered(d: &Delivered) -> Result<Value> {
             format!("delivery {} of {} stopped: {why}", l.id, l.issue),
         )
         .with_hint(format!("the claim moved on; see the `status` tool for {}", l.issue))),
-        _ => Ok(published(described(d), &d.published, &d.not_published)),
+        _ => Ok(results::value(&results::Delivered {
+            described: described(d),
+            published: published(&d.published, &d.not_published),
+        })),
     }
 }
 
@@ -97,20 +105,26 @@ fn plan(p: &op::Plan) -> Value {
         .map(|&i| p.workflow.def.steps[i].id.to_string())
         .collect();
     let claim = match &p.claiming {
-        Claiming::New { generation, agent } => {
-            json!({"action": "claim", "generation": generation, "agent": agent.as_ref().map(|a| a.agent.to_string())})
-        }
-        Claiming::Held { generation } => json!({"action": "held", "generation": generation}),
-        Claiming::Refused(e) => json!({"action": "refused", "code": e.code, "message": e.message()}),
+        Claiming::New { generation, agent } => results::PlannedClaim::claim(*generation, agent.as_ref()),
+        Claiming::Held { generation } => results::PlannedClaim::Held {
+            generation: *generation,
+        },
+        Claiming::Refused(e) => results::PlannedClaim::Refused {
+            code: e.code,
+            message: e.message(),
+        },
     };
-    json!({
-        "dry_run": true,
-        "issue": p.issue,
-        "claim": claim,
-        "workflow": p.workflow.def.name,
-        "steps": steps,
-        "final": match &p.handoff_to { Some(to) => json!({"action": "handoff", "to": to}), None => json!({"action": "release"}) },
-        "refused": p.workflow.refusals,
+    results::value(&results::Plan {
+        dry_run: true,
+        issue: &p.issue,
+        claim,
+        workflow: &p.workflow.def.name,
+        steps,
+        finally: match &p.handoff_to {
+            Some(to) => results::Final::Handoff { to },
+            None => results::Final::Release,
+        },
+        refused: &p.workflow.refusals,
     })
 }
 
@@ -151,14 +165,17 @@ impl Baton {
     #[tool]
     async fn delivery_status(&self, Parameters(input): Parameters<StatusInput>) -> CallToolResult {
         self.call(move |s| match input.run_id {
-            Some(raw) => Ok(described(&op::status(s, &RunId::parse(&raw)?)?)),
+            Some(raw) => Ok(results::value(&described(&op::status(s, &RunId::parse(&raw)?)?))),
             None => {
                 let (deliveries, unreadable) = op::list(s, input.limit.unwrap_or(20))?;
                 let listed: Vec<Value> = deliveries
                     .iter()
                     .map(|d| serde_json::from_str(&d.json).unwrap_or_default())
                     .collect();
-                Ok(json!({ "deliveries": listed, "unreadable": unreadable }))
+                Ok(results::value(&results::Deliveries {
+                    deliveries: listed,
+                    unreadable: &unreadable,
+                }))
             }
         })
         .await

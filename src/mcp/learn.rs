@@ -8,8 +8,8 @@ use rmcp::model::CallToolResult;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
+use super::results;
 use super::server::Baton;
 use crate::ops::learn::{self as op, Input};
 
@@ -30,7 +30,8 @@ impl Baton {
     /// The pool role best suited to a task, with the others ranked.
     #[tool]
     async fn route(&self, Parameters(input): Parameters<RouteInput>) -> CallToolResult {
-        self.call(move |s| Ok(json!(op::route(s, &input.task)?))).await
+        self.call(move |s| Ok(results::value(&op::route(s, &input.task)?)))
+            .await
     }
 
     /// Judge a shell command's risk before running it: level (low, medium, high), decision and the reasons.
@@ -43,9 +44,10 @@ impl Baton {
                 // Outside a repository the guard still judges, with the built-in rules.
                 None => op::pre_command_builtin(&line),
             };
-            let mut out: Value = json!(verdict);
-            out["explain"] = verdict.explain().into();
-            Ok(out)
+            Ok(results::value(&results::Checked {
+                explain: verdict.explain(),
+                verdict: &verdict,
+            }))
         })
         .await
     }

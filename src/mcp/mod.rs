@@ -13,6 +13,7 @@ pub mod claims;
 pub mod delivery;
 pub mod install;
 pub mod learn;
+mod results;
 pub mod server;
 
 use std::path::PathBuf;

@@ -573,6 +573,12 @@ fn every_tool_result_keeps_its_shape() {
     assert_eq!(listed["structuredContent"]["truncated"], true, "{listed}");
     let who = alice.call("who", json!({"paths": ["src/a.rs"]}));
     assert_eq!(keys(&who["structuredContent"]), ["paths"], "{who}");
+    let judged = alice.call("check_command", json!({"command": "rm -rf /"}));
+    assert_eq!(
+        keys(&judged["structuredContent"]),
+        ["level", "decision", "reasons", "families", "explain"],
+        "{judged}"
+    );
 
     crate::common::define(
         &repo,
