@@ -63,12 +63,12 @@ pub fn decode_json<T: DeserializeOwned>(path: &str, bytes: &[u8]) -> Result<T> {
 pub fn encode_toml<T: Serialize>(path: &str, value: &T) -> Result<Vec<u8>> {
     toml::to_string(value)
         .map(String::into_bytes)
-        .map_err(|e| Error::environment(code::ENCODE, format!("cannot encode {path}: {e}")))
+        .map_err(|e| Error::environment(code::ENCODE, format!("cannot encode {path}")).caused_by(e))
 }
 
 pub fn encode_json<T: Serialize>(path: &str, value: &T) -> Result<Vec<u8>> {
     let mut bytes = serde_json::to_vec_pretty(value)
-        .map_err(|e| Error::environment(code::ENCODE, format!("cannot encode {path}: {e}")))?;
+        .map_err(|e| Error::environment(code::ENCODE, format!("cannot encode {path}")).caused_by(e))?;
     bytes.push(b'\n');
     Ok(bytes)
 }

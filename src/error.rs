@@ -176,8 +176,9 @@ impl Error {
         Error::io(what, Said(why.to_string()))
     }
 
-    /// Keep `cause` as the source, its text rendered after the message.
-    fn caused_by(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+    /// Keep `cause`, the failure that made this one, as the source; its
+    /// text is rendered after the message ("cannot encode x: <cause>").
+    pub fn caused_by(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.source = Some(Arc::new(cause));
         self.cause_follows = true;
         self

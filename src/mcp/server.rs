@@ -74,7 +74,8 @@ impl Baton {
             Ok(Ok(value)) => CallToolResult::structured(value),
             Ok(Err(e)) => refusal(&e),
             Err(e) => refusal(
-                &Error::failed(code::TOOL_FAILED, format!("the tool stopped before it answered: {e}"))
+                &Error::failed(code::TOOL_FAILED, "the tool stopped before it answered")
+                    .caused_by(e)
                     .with_hint("this is a bug in baton; the state is as the last landed commit left it (`baton log`)"),
             ),
         }
@@ -122,12 +123,15 @@ impl ServerHandler for Baton {
 /// Serve on stdin/stdout until the client closes them.
 pub async fn run(place: Place) -> Result<()> {
     let running = Baton::new(place).serve(rmcp::transport::stdio()).await.map_err(|e| {
-        Error::environment(code::MCP_START, format!("starting the MCP session: {e}")).with_hint(
-            "baton mcp speaks MCP on stdin/stdout: start it from an MCP client (`baton mcp install <client>`)",
-        )
+        Error::environment(code::MCP_START, "starting the MCP session")
+            .caused_by(e)
+            .with_hint(
+                "baton mcp speaks MCP on stdin/stdout: start it from an MCP client (`baton mcp install <client>`)",
+            )
     })?;
     running.waiting().await.map_err(|e| {
-        Error::environment(code::MCP_SESSION, format!("the MCP session ended abnormally: {e}"))
+        Error::environment(code::MCP_SESSION, "the MCP session ended abnormally")
+            .caused_by(e)
             .with_hint("see the client's MCP log")
     })?;
     Ok(())
