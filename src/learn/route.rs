@@ -14,8 +14,7 @@ use serde::Serialize;
 
 use super::stats::RouteStats;
 use super::Policy;
-use crate::error::code;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ids::Role;
 
 /// Built-in keywords for common role names; a pool role with another name
@@ -270,14 +269,28 @@ fn suggest(role: &Role, tokens: &[String], keywords: &KeywordRules, stats: &Rout
     }
 }
 
+/// Why a task could not be routed; the code, exit code and hint are given
+/// where it becomes the user's error (`ops::refusals`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The task has no words (`empty_task`).
+    #[error("the task text has no words to route on")]
+    EmptyTask,
+    /// No pool, and no role's keywords match the task (`no_roles`).
+    #[error("the pool has no agents, and no role's keywords match the task")]
+    NoRoles,
+}
+
 /// Suggest a role of `roles` (the pool's roles) for a task.
-pub fn route(task: &str, roles: &[Role], keywords: &KeywordRules, stats: &RouteStats) -> Result<Routing> {
+pub fn route(
+    task: &str,
+    roles: &[Role],
+    keywords: &KeywordRules,
+    stats: &RouteStats,
+) -> std::result::Result<Routing, Refusal> {
     let tokens = tokens(task);
     if tokens.is_empty() {
-        return Err(
-            Error::invalid(code::EMPTY_TASK, "the task text has no words to route on")
-                .with_hint("describe the task, e.g. baton learn route \"fix the flaky login test\""),
-        );
+        return Err(Refusal::EmptyTask);
     }
     // Without a pool, the keyword table's roles still say who should do
     // it: only those the task matched, or any suggestion would be a guess.
@@ -302,11 +315,7 @@ pub fn route(task: &str, roles: &[Role], keywords: &KeywordRules, stats: &RouteS
     });
     candidates.dedup_by(|a, b| a.role == b.role);
     if candidates.is_empty() {
-        return Err(Error::refused(
-            code::NO_ROLES,
-            "the pool has no agents, and no role's keywords match the task",
-        )
-        .with_hint("add agents first: baton pool spawn --role <role>; or set learn.keywords (docs/learn.md)"));
+        return Err(Refusal::NoRoles);
     }
     let suggestion = candidates.remove(0);
     Ok(Routing {
@@ -319,6 +328,7 @@ pub fn route(task: &str, roles: &[Role], keywords: &KeywordRules, stats: &RouteS
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{code, Error};
     use crate::learn::stats::DeliveryOutcome;
 
     fn roles(names: &[&str]) -> Vec<Role> {
@@ -353,7 +363,7 @@ mod tests {
         assert!(r.unstaffed);
         assert_eq!(r.suggestion.role.as_str(), "tester");
         assert!(r.alternatives.iter().all(|a| a.matched > 0));
-        let none = route("zzz qqq", &[], &KeywordRules::builtin(), &RouteStats::default()).unwrap_err();
+        let none = Error::from(route("zzz qqq", &[], &KeywordRules::builtin(), &RouteStats::default()).unwrap_err());
         assert_eq!((none.code, none.exit_code()), (code::NO_ROLES, 1));
     }
 
@@ -414,15 +424,17 @@ mod tests {
 
     #[test]
     fn empty_pool_without_a_match_and_empty_task_are_errors() {
-        let err = route("zzz qqq", &[], &KeywordRules::builtin(), &RouteStats::default()).unwrap_err();
+        let err = Error::from(route("zzz qqq", &[], &KeywordRules::builtin(), &RouteStats::default()).unwrap_err());
         assert_eq!(err.exit_code(), 1);
-        let err = route(
-            "  ?! ",
-            &roles(&["coder"]),
-            &KeywordRules::builtin(),
-            &RouteStats::default(),
-        )
-        .unwrap_err();
+        let err = Error::from(
+            route(
+                "  ?! ",
+                &roles(&["coder"]),
+                &KeywordRules::builtin(),
+                &RouteStats::default(),
+            )
+            .unwrap_err(),
+        );
         assert_eq!(err.exit_code(), 2);
     }
 

@@ -411,7 +411,12 @@ pub fn route(s: &Session, task: &str) -> Result<Routing> {
         .filter(|(_, a)| a.status != AgentStatus::Retired)
         .map(|(_, a)| a.role)
         .collect();
-    route::route(task, &roles.into_iter().collect::<Vec<_>>(), &keywords, &routes)
+    Ok(route::route(
+        task,
+        &roles.into_iter().collect::<Vec<_>>(),
+        &keywords,
+        &routes,
+    )?)
 }
 
 /// One family's line in `metrics`.

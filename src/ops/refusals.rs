@@ -8,6 +8,7 @@ use crate::claims::{self, reservations::Conflict};
 use crate::clock::format_timestamp;
 use crate::delivery;
 use crate::error::{code, Error};
+use crate::learn::route;
 use crate::pool;
 
 impl From<claims::Refusal> for Error {
@@ -139,6 +140,19 @@ impl From<delivery::Refusal> for Error {
                 "only {owner} can resume, close or hand it off; ask them to, or take the claim on {issue} over with \
                  `baton claims claim {issue} --force --reason <why>` (the delivery then stops)"
             )),
+        };
+        error.with_source(refusal)
+    }
+}
+
+impl From<route::Refusal> for Error {
+    fn from(refusal: route::Refusal) -> Error {
+        let message = refusal.to_string();
+        let error = match refusal {
+            route::Refusal::EmptyTask => Error::invalid(code::EMPTY_TASK, message)
+                .with_hint("describe the task, e.g. baton learn route \"fix the flaky login test\""),
+            route::Refusal::NoRoles => Error::refused(code::NO_ROLES, message)
+                .with_hint("add agents first: baton pool spawn --role <role>; or set learn.keywords (docs/learn.md)"),
         };
         error.with_source(refusal)
     }
