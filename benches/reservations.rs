@@ -18,6 +18,8 @@
 //! - `BATON_BENCH_CLAIMS`: claims in the state (default 10 000).
 //! - `BATON_BENCH_RESERVATIONS`: claims among them reserving a path (default 1 000).
 //! - `BATON_BENCH_DIR`: where the repository is created (default cargo's `target/tmp`).
+//! - `BATON_BENCH_KEEP=1`: keep the repository (its path is printed), to
+//!   profile one cell by hand (`valgrind --tool=callgrind baton learn ...`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -100,6 +102,7 @@ fn run() -> Res<()> {
     let runs = env_number("BATON_BENCH_RUNS", DEFAULT_RUNS)?;
     let claims = env_number("BATON_BENCH_CLAIMS", DEFAULT_CLAIMS)?;
     let reserving = env_number("BATON_BENCH_RESERVATIONS", DEFAULT_RESERVING)?.min(claims);
+    let keep = std::env::var_os("BATON_BENCH_KEEP").is_some_and(|v| v == "1");
     let work_root = std::env::var_os("BATON_BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
@@ -180,6 +183,10 @@ fn run() -> Res<()> {
     report(&cells);
     println!();
     println!("load average at end: {}", load_average());
+    if keep {
+        let kept = tmp.keep();
+        println!("kept the repository under {}", kept.display());
+    }
     Ok(())
 }
 

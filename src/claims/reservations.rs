@@ -505,6 +505,24 @@ impl Index {
     }
 }
 
+/// Can `pattern` cover `path` as [`Index::who`] matches them? A cheap
+/// test on the text alone, to pick the few reservations worth building an
+/// [`Index`] of: true for every pattern `who` would report on `path` (a
+/// literal one that is `path` or one of its directories; a glob whose
+/// literal directory is the root, `path` or one of its directories), and
+/// maybe for others, which `who` then rules out.
+pub fn may_cover(pattern: &str, path: &str) -> bool {
+    let dir = if pattern.contains(META) {
+        literal_dir(pattern)
+    } else {
+        pattern
+    };
+    dir.is_empty()
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 /// `a/b/c` -> `a`, `a/b`, `a/b/c`.
 fn prefixes(path: &str) -> impl Iterator<Item = &str> {
     path.match_indices('/')

@@ -212,6 +212,18 @@ fn hook_pre(how: &Opening<'_>, agent: Dialect) -> Result<HookAnswer> {
 /// The verdict on a file edit (docs/reservations.md); outside a
 /// repository there are no reservations to keep.
 fn edit(how: &Opening<'_>, dir: Option<&Path>, paths: &[String]) -> Result<Verdict> {
+    // Most edits after the first on a state tip are decided without
+    // opening the repository; the rest go the full way.
+    let at = dir
+        .or(how.dir)
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::current_dir().ok());
+    if let Some(quick) = at
+        .filter(|d| d.is_dir())
+        .and_then(|d| crate::ops::reservations::edit_verdict_quick(&d, how.actor, paths))
+    {
+        return quick;
+    }
     let Some(s) = how.open_if_repository(dir)? else {
         return Ok(crate::ops::reservations::edit_verdict_outside());
     };

@@ -129,6 +129,22 @@ pub struct Applied<T> {
     pub not_published: Option<Error>,
 }
 
+/// The actor from `--actor` or `BATON_ACTOR`, the sources that need no
+/// repository; `None` when neither is given.
+pub fn actor_given(flag: Option<&str>) -> Option<Result<(Actor, ActorSource)>> {
+    if let Some(a) = flag {
+        return Some(Actor::parse(a).map(|actor| (actor, ActorSource::Flag)));
+    }
+    match std::env::var("BATON_ACTOR") {
+        Ok(a) if !a.is_empty() => Some(
+            Actor::parse(&a)
+                .map_err(|e| e.context("BATON_ACTOR"))
+                .map(|actor| (actor, ActorSource::Env)),
+        ),
+        _ => None,
+    }
+}
+
 impl Session {
     /// Open the repository around `dir` (default: the current directory) for
     /// `actor` (default: `BATON_ACTOR`, then the git identity).
@@ -165,14 +181,8 @@ impl Session {
 
     /// The actor, and where it came from (`baton whoami`).
     pub fn actor_and_source(&self) -> Result<(Actor, ActorSource)> {
-        if let Some(a) = &self.actor_flag {
-            return Ok((Actor::parse(a)?, ActorSource::Flag));
-        }
-        if let Ok(a) = std::env::var("BATON_ACTOR") {
-            if !a.is_empty() {
-                let actor = Actor::parse(&a).map_err(|e| e.context("BATON_ACTOR"))?;
-                return Ok((actor, ActorSource::Env));
-            }
+        if let Some(found) = actor_given(self.actor_flag.as_deref()) {
+            return found;
         }
         for key in ["user.email", "user.name"] {
             if let Some(v) = self.store.config_string(key).filter(|v| !v.is_empty()) {

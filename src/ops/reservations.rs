@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::claims::{subject, transition_forcing};
+use super::index::{HeldFile, HeldKey};
 use super::{index, Applied, Session};
 use crate::claims::reservations::{self as rules, Conflict, Hit, Holder, Index, Mode, Pattern, Reservation};
 use crate::claims::{self, Claim, Transition};
@@ -26,7 +27,9 @@ use crate::store::{message, Change, Snapshot, Store};
 /// and `claims list` report it).
 pub fn holders(store: &Store, snap: &Snapshot<'_>) -> Result<Vec<Holder>> {
     let key = snap.subtree(claims::DIR)?;
-    if let Some(held) = key.and_then(|k| index::read_held(store, k)) {
+    let file = key.and_then(|k| HeldFile::read(&index::held_file(store), HeldKey::Tree(k)));
+    if let Some((file, held)) = file.and_then(|f| f.holders().map(|h| (f, h))) {
+        stamp(store, &file, snap);
         return Ok(held);
     }
     let held: Vec<Holder> = index::rows::<index::Reserved>(store, snap)?
@@ -34,14 +37,46 @@ pub fn holders(store: &Store, snap: &Snapshot<'_>) -> Result<Vec<Holder>> {
         .filter_map(|(_, row)| row.ok().flatten())
         .collect();
     if let Some(key) = key {
-        index::write_held(store, key, &held);
+        index::write_held(store, key, snap.commit(), &held);
     }
     Ok(held)
+}
+
+/// The held file, read for `snap`'s tree, names `snap`'s commit from now
+/// on: the next edit hook on this tip finds it without opening the
+/// repository ([`edit_verdict_quick`]).
+fn stamp(store: &Store, file: &HeldFile, snap: &Snapshot<'_>) {
+    if let Some(commit) = snap.commit().filter(|c| file.commit != Some(*c)) {
+        file.restamp(store, commit);
+    }
 }
 
 /// The reservations that count at `now`, compiled for matching.
 pub fn active_index(store: &Store, snap: &Snapshot<'_>, now: Timestamp) -> Result<Index> {
     Ok(Index::new(rules::active(holders(store, snap)?, now)))
+}
+
+/// The active reservations that may cover `paths` (repository-relative),
+/// compiled for matching; `None` when no reservation is active at all.
+/// For these paths the index answers as [`active_index`]'s does — the same
+/// hits in the same order — but only the claims with a pattern that may
+/// cover one of them are built (a check of one edited file at 1 000 held
+/// reservations builds one or two, not all).
+pub fn covering_index(store: &Store, snap: &Snapshot<'_>, now: Timestamp, paths: &[String]) -> Result<Option<Index>> {
+    let covers = |pattern: &str| paths.iter().any(|p| rules::may_cover(pattern, p));
+    let file = snap
+        .subtree(claims::DIR)?
+        .and_then(|k| HeldFile::read(&index::held_file(store), HeldKey::Tree(k)));
+    let skimmed = file.and_then(|f| {
+        let skimmed = f.skim(now, covers)?;
+        stamp(store, &f, snap);
+        Some(skimmed)
+    });
+    let Some(skimmed) = skimmed else {
+        let index = active_index(store, snap, now)?;
+        return Ok((!index.is_empty()).then_some(index));
+    };
+    Ok(skimmed.any_active.then(|| Index::new(skimmed.holders)))
 }
 
 /// What `claims reserve` asks for.
@@ -181,12 +216,12 @@ pub fn root(s: &Session) -> Result<PathBuf> {
 /// (repository-relative) path.
 pub fn who(s: &Session, paths: &[String]) -> Result<Vec<Who>> {
     let snap = s.snapshot()?;
-    let index = active_index(&s.store, &snap, s.now)?;
+    let index = covering_index(&s.store, &snap, s.now, paths)?;
     Ok(paths
         .iter()
         .map(|p| Who {
             path: p.clone(),
-            reservations: index.who(p),
+            reservations: index.as_ref().map(|i| i.who(p)).unwrap_or_default(),
         })
         .collect())
 }
@@ -367,26 +402,66 @@ pub fn edit_verdict_outside() -> crate::learn::judge::Verdict {
 /// judge. Another actor's exclusive reservation -> high (deny), a shared
 /// one -> medium (ask), the actor's own or none -> low (pass silently).
 pub fn edit_verdict(s: &Session, paths: &[String], cwd: &Path) -> Result<crate::learn::judge::Verdict> {
-    use crate::learn::judge::{Level, Reason};
     let root = root(s)?;
     let paths: Vec<String> = paths
         .iter()
         .filter_map(|p| rules::normalise(Path::new(p), cwd, &root))
         .collect();
-    let mut verdict = edit_verdict_outside();
     if paths.is_empty() {
-        return Ok(verdict);
+        return Ok(edit_verdict_outside());
     }
     let snap = match s.store.tip()? {
         Some(tip) => s.store.snapshot_at(Some(tip))?,
-        None => return Ok(verdict),
+        None => return Ok(edit_verdict_outside()),
     };
-    let index = active_index(&s.store, &snap, s.now)?;
-    if index.is_empty() {
-        return Ok(verdict);
+    let Some(index) = covering_index(&s.store, &snap, s.now, &paths)? else {
+        return Ok(edit_verdict_outside());
+    };
+    Ok(judged(&index, &s.actor()?, &paths))
+}
+
+/// [`edit_verdict`] for the repository around `dir` (also the `cwd` of
+/// relative paths), from the state tip's ref file and the held file alone,
+/// without opening the repository ([`crate::store::quick`]) — `None`
+/// whenever that cannot decide exactly as [`edit_verdict`] would: the
+/// repository is not a plain one, the held file is not stamped with the
+/// tip (the first edit after each state commit), or the actor would come
+/// from the git configuration.
+pub fn edit_verdict_quick(
+    dir: &Path,
+    actor_flag: Option<&str>,
+    paths: &[String],
+) -> Option<Result<crate::learn::judge::Verdict>> {
+    // As `Session::open`: a bad --actor fails first (the full open says how).
+    if actor_flag.is_some_and(|a| Actor::parse(a).is_err()) {
+        return None;
     }
-    let actor = s.actor()?;
-    let standing = standing(&index, &actor, &paths);
+    let quick = crate::store::quick::tip(dir)?;
+    let now = crate::clock::now().ok()?;
+    let cwd = std::path::absolute(dir).ok()?;
+    let paths: Vec<String> = paths
+        .iter()
+        .filter_map(|p| rules::normalise(Path::new(p), &cwd, &quick.work_dir))
+        .collect();
+    if paths.is_empty() {
+        return Some(Ok(edit_verdict_outside()));
+    }
+    let file = HeldFile::read(&index::held_file_in(&quick.common_dir), HeldKey::Commit(quick.tip?))?;
+    let skimmed = file.skim(now, |pattern| paths.iter().any(|p| rules::may_cover(pattern, p)))?;
+    if !skimmed.any_active {
+        return Some(Ok(edit_verdict_outside()));
+    }
+    let actor = match super::actor_given(actor_flag)? {
+        Ok((actor, _)) => actor,
+        Err(e) => return Some(Err(e)),
+    };
+    Some(Ok(judged(&Index::new(skimmed.holders), &actor, &paths)))
+}
+
+/// The verdict on `actor` writing `paths` (repository-relative).
+fn judged(index: &Index, actor: &Actor, paths: &[String]) -> crate::learn::judge::Verdict {
+    use crate::learn::judge::{Level, Reason};
+    let standing = standing(index, actor, paths);
     let reason = |b: &Blocked, level: Level| Reason {
         rule: "reservation".into(),
         level,
@@ -394,9 +469,10 @@ pub fn edit_verdict(s: &Session, paths: &[String], cwd: &Path) -> Result<crate::
         why: format!(
             "{}; {actor} holds no reservation on it: {}",
             describe(b),
-            ask_hint(b, &actor)
+            ask_hint(b, actor)
         ),
     };
+    let mut verdict = edit_verdict_outside();
     verdict
         .reasons
         .extend(standing.exclusive.iter().map(|b| reason(b, Level::High)));
@@ -405,5 +481,8 @@ pub fn edit_verdict(s: &Session, paths: &[String], cwd: &Path) -> Result<crate::
         .extend(standing.shared.iter().map(|b| reason(b, Level::Medium)));
     verdict.level = verdict.reasons.iter().map(|r| r.level).max().unwrap_or(Level::Low);
     verdict.decision = verdict.level.decision();
-    Ok(verdict)
+    verdict
 }
+
+#[cfg(test)]
+mod tests;

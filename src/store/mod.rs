@@ -6,7 +6,8 @@
 //! snapshots of one commit), [`write`] (changes, commits, compare-and-swap),
 //! [`history`] (log walks, ancestry), [`diff`] (what differs between trees),
 //! [`remote`] (fetch and push through the `git` binary), [`pack`] and
-//! [`write_behind`] (packed writes for bursts of commits), `staging` (where
+//! [`write_behind`] (packed writes for bursts of commits), [`quick`] (the
+//! state tip without opening the repository, for the edit hook), `staging` (where
 //! a packed write builds its chain in memory), [`fsync`] (what
 //! reaches the disk before a ref points at it), [`message`] (commit
 //! messages and trailers), and the object cache (`cache`).
@@ -17,6 +18,7 @@ pub mod fsync;
 pub mod history;
 pub mod message;
 pub mod pack;
+pub mod quick;
 pub mod read;
 pub mod remote;
 mod staging;

@@ -209,3 +209,37 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// `may_cover` never rules out a reservation `who` reports, so an
+    /// index of only the holders it keeps answers as the whole one: the
+    /// same hits, in the same order.
+    #[test]
+    fn an_index_of_what_may_cover_answers_as_the_whole(
+        pats in prop::collection::vec((prop::collection::vec(segment(), 1..4), any::<bool>(), 0u8..3), 1..10),
+        path in prop::collection::vec(prop_oneof![Just("a"), Just("b"), Just("ab"), Just("ba")], 1..5),
+    ) {
+        let path = path.join("/");
+        let holders: Vec<Holder> = pats
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (segs, shared, owner))| {
+                let pattern = Pattern::parse(&path_of(segs)).ok()?;
+                let mode = if *shared { Mode::Shared } else { Mode::Exclusive };
+                Some(holder(&format!("T-{i}"), &format!("agent:o{owner}"), &[Reservation { pattern, mode }]))
+            })
+            .collect();
+        for h in &holders {
+            let alone = Index::new(vec![h.clone()]);
+            if !alone.who(&path).is_empty() {
+                prop_assert!(may_cover(h.reservations[0].pattern.as_str(), &path), "{} covers {path}", h.reservations[0].pattern);
+            }
+        }
+        let kept: Vec<Holder> = holders
+            .iter()
+            .filter(|h| h.reservations.iter().any(|r| may_cover(r.pattern.as_str(), &path)))
+            .cloned()
+            .collect();
+        prop_assert_eq!(Index::new(kept).who(&path), Index::new(holders).who(&path));
+    }
+}

@@ -35,7 +35,7 @@ use gix::ObjectId;
 pub use codec::{Dec, Enc};
 pub use collections::{Claims, Deliveries, Runs};
 pub use listing::with_claim_rows;
-pub use reserved::{read_held, write_held, Reserved};
+pub use reserved::{held_file, held_file_in, write_held, HeldFile, HeldKey, Reserved, Skimmed};
 
 use crate::doctor::IndexStanding as Standing;
 use crate::error::Result;

@@ -4,7 +4,7 @@
 //! file of its own, so a check reads a few bytes per claim that reserves
 //! nothing instead of the listing's whole rows.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::DateTime;
 use gix::ObjectId;
@@ -100,54 +100,179 @@ impl Collection for Reserved {
 /// of their own (`index/reservations-held`): the hooks run on every commit
 /// and edit, and at 10 000 claims of which 1 000 reserve, reading these
 /// rows alone skips decoding 9 000 empty ones. Rebuilt from the index
-/// above whenever the tree differs; a cache like the rest.
+/// above whenever the tree differs; a cache like the rest. Its header also
+/// names the state commit it was last read for, so the edit hook can
+/// trust it for the tip without opening the repository
+/// ([`crate::store::quick`]).
 pub fn held_file(store: &crate::store::Store) -> PathBuf {
-    super::dir(store).join("reservations-held")
+    held_file_in(store.git_dir())
 }
 
-const HELD_MAGIC: &str = "baton-reservations-held";
-
-/// The holders cached for tree `key`, if the file is for it and reads back.
-pub fn read_held(store: &crate::store::Store, key: ObjectId) -> Option<Vec<Holder>> {
-    let data = std::fs::read(held_file(store)).ok()?;
-    let newline = data.iter().position(|&b| b == b'\n')?;
-    let (line, body) = (std::str::from_utf8(&data[..newline]).ok()?, &data[newline + 1..]);
-    let fields: Vec<&str> = line.split(' ').collect();
-    let [magic, version, tree, crc] = fields[..] else {
-        return None;
-    };
-    if magic != HELD_MAGIC || version != env!("CARGO_PKG_VERSION") || ObjectId::from_hex(tree.as_bytes()).ok()? != key {
-        return None;
-    }
-    if u32::from_str_radix(crc, 16).ok()? != crc32fast::hash(body) {
-        return None;
-    }
-    let mut input = Dec(body);
-    let count = usize::try_from(input.u64()?).ok()?;
-    let mut out = Vec::with_capacity(count.min(body.len()));
-    for _ in 0..count {
-        out.push(Reserved::decode(&mut input)??);
-    }
-    input.is_empty().then_some(out)
+/// [`held_file`] of the common git directory `git_dir`.
+pub fn held_file_in(git_dir: &Path) -> PathBuf {
+    git_dir.join("baton").join("index").join("reservations-held")
 }
 
-/// Best effort, as every index write.
-pub fn write_held(store: &crate::store::Store, key: ObjectId, holders: &[Holder]) {
-    if !store.git_dir().is_dir() {
-        return;
+/// 2: the header names the commit too.
+const HELD_MAGIC: &str = "baton-reservations-held/2";
+
+/// Which held file a reader wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldKey {
+    /// The one for this `claims/` tree.
+    Tree(ObjectId),
+    /// The one last read for this state commit.
+    Commit(ObjectId),
+}
+
+/// A held file as read: its header's tree and commit, and its body.
+pub struct HeldFile {
+    data: Vec<u8>,
+    body_at: usize,
+    pub tree: ObjectId,
+    pub commit: Option<ObjectId>,
+}
+
+impl HeldFile {
+    /// The file at `path` when its header is this version's for `key` and
+    /// its body is whole (its checksum).
+    pub fn read(path: &Path, key: HeldKey) -> Option<HeldFile> {
+        let data = std::fs::read(path).ok()?;
+        let newline = data.iter().position(|&b| b == b'\n')?;
+        let line = std::str::from_utf8(&data[..newline]).ok()?;
+        let fields: Vec<&str> = line.split(' ').collect();
+        let [magic, version, tree, commit, crc] = fields[..] else {
+            return None;
+        };
+        if magic != HELD_MAGIC || version != env!("CARGO_PKG_VERSION") {
+            return None;
+        }
+        let tree = ObjectId::from_hex(tree.as_bytes()).ok()?;
+        let commit = match commit {
+            "-" => None,
+            hex => Some(ObjectId::from_hex(hex.as_bytes()).ok()?),
+        };
+        let wanted = match key {
+            HeldKey::Tree(key) => tree == key,
+            HeldKey::Commit(key) => commit == Some(key),
+        };
+        if !wanted || u32::from_str_radix(crc, 16).ok()? != crc32fast::hash(&data[newline + 1..]) {
+            return None;
+        }
+        Some(HeldFile {
+            body_at: newline + 1,
+            data,
+            tree,
+            commit,
+        })
     }
+
+    fn body(&self) -> &[u8] {
+        &self.data[self.body_at..]
+    }
+
+    /// Every holder, as written.
+    pub fn holders(&self) -> Option<Vec<Holder>> {
+        let mut input = Dec(self.body());
+        let count = usize::try_from(input.u64()?).ok()?;
+        let mut out = Vec::with_capacity(count.min(input.0.len()));
+        for _ in 0..count {
+            out.push(Reserved::decode(&mut input)??);
+        }
+        input.is_empty().then_some(out)
+    }
+
+    /// The same file stamped with another state commit (of the same
+    /// `claims/` tree), best effort as every index write.
+    pub fn restamp(&self, store: &crate::store::Store, commit: ObjectId) {
+        write_held_body(store, self.tree, Some(commit), self.body());
+    }
+
+    /// The holders read without building them all: each row's patterns
+    /// are looked at in place and only the rows with a pattern `covers`
+    /// keeps are decoded (the edit hook asks about one or two paths;
+    /// building all 1 000 rows was most of its time, docs/performance.md).
+    /// `None` when [`HeldFile::holders`] would find no rows: the caller
+    /// falls back to the full read. Every row's layout, state and lease are
+    /// checked as the full decode checks them; the names in rows not kept
+    /// are not parsed (the checksum vouches for what this baton wrote).
+    pub fn skim(&self, now: crate::clock::Timestamp, covers: impl Fn(&str) -> bool) -> Option<Skimmed> {
+        let mut input = Dec(self.body());
+        let count = usize::try_from(input.u64()?).ok()?;
+        let mut out = Skimmed {
+            any_active: false,
+            holders: Vec::new(),
+        };
+        for _ in 0..count {
+            let row = input.0;
+            if input.u8()? != 1 {
+                return None;
+            }
+            input.bytes()?;
+            let state = *ClaimState::ALL.get(usize::from(input.u8()?))?;
+            input.bytes()?;
+            input.u64()?;
+            let lease_until = match input.u8()? {
+                0 => None,
+                1 => Some(DateTime::from_timestamp(
+                    input.i64()?,
+                    u32::try_from(input.u64()?).ok()?,
+                )?),
+                _ => return None,
+            };
+            let patterns = usize::try_from(input.u64()?).ok()?;
+            let mut kept = false;
+            for _ in 0..patterns {
+                let pattern = input.str()?;
+                if input.u8()? > 1 {
+                    return None;
+                }
+                kept = kept || covers(pattern);
+            }
+            // As `Holder::is_active`.
+            let active = state.is_held() && lease_until.is_none_or(|until| until > now);
+            out.any_active |= active && patterns > 0;
+            if kept && active {
+                let mut whole = Dec(&row[..row.len() - input.0.len()]);
+                out.holders.push(Reserved::decode(&mut whole)??);
+            }
+        }
+        input.is_empty().then_some(out)
+    }
+}
+
+/// What [`HeldFile::skim`] found.
+pub struct Skimmed {
+    /// Some reservation is active at `now` (the full set is not empty).
+    pub any_active: bool,
+    /// The active holders with a pattern `covers` kept, whole, in the
+    /// file's order (the order [`HeldFile::holders`] gives).
+    pub holders: Vec<Holder>,
+}
+
+/// Best effort, as every index write: `holders` for tree `key`, read for
+/// state commit `commit`.
+pub fn write_held(store: &crate::store::Store, key: ObjectId, commit: Option<ObjectId>, holders: &[Holder]) {
     let mut body = Enc::default();
     body.u64(holders.len() as u64);
     for h in holders {
         Reserved::encode(&Some(h.clone()), &mut body);
     }
+    write_held_body(store, key, commit, &body.0);
+}
+
+fn write_held_body(store: &crate::store::Store, key: ObjectId, commit: Option<ObjectId>, body: &[u8]) {
+    if !store.git_dir().is_dir() {
+        return;
+    }
+    let commit = commit.map_or_else(|| "-".to_owned(), |c| c.to_string());
     let mut data = format!(
-        "{HELD_MAGIC} {} {key} {:08x}\n",
+        "{HELD_MAGIC} {} {key} {commit} {:08x}\n",
         env!("CARGO_PKG_VERSION"),
-        crc32fast::hash(&body.0)
+        crc32fast::hash(body)
     )
     .into_bytes();
-    data.extend_from_slice(&body.0);
+    data.extend_from_slice(body);
     let path = held_file(store);
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     let written = path
