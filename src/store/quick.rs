@@ -60,8 +60,12 @@ pub fn tip(dir: &Path) -> Option<Quick> {
 }
 
 /// A variable of git's environment that can change which repository,
-/// work tree, configuration, refs or objects are used (`GIT_SSL_CAINFO`
-/// and their like cannot).
+/// work tree, refs or objects are used, or set configuration that moves
+/// the work tree (`GIT_CONFIG_PARAMETERS`, `GIT_CONFIG_COUNT`). The global
+/// and system configuration (`GIT_CONFIG_GLOBAL`, `GIT_CONFIG_NOSYSTEM`)
+/// cannot: `core.worktree` counts only from the repository's own files
+/// (as gix and git read it), and `GIT_SSL_CAINFO` and their like do not
+/// touch the repository at all.
 pub fn moves_the_repository(name: &[u8]) -> bool {
     const NAMES: [&[u8]; 9] = [
         b"GIT_DIR",
@@ -74,7 +78,10 @@ pub fn moves_the_repository(name: &[u8]) -> bool {
         b"GIT_ALTERNATE_OBJECT_DIRECTORIES",
         b"GIT_INDEX_FILE",
     ];
-    NAMES.contains(&name) || name.starts_with(b"GIT_CONFIG")
+    NAMES.contains(&name)
+        || [&b"GIT_CONFIG"[..], b"GIT_CONFIG_PARAMETERS", b"GIT_CONFIG_COUNT"].contains(&name)
+        || name.starts_with(b"GIT_CONFIG_KEY_")
+        || name.starts_with(b"GIT_CONFIG_VALUE_")
 }
 
 /// A repository configuration that cannot move the work tree or change how
@@ -168,7 +175,13 @@ mod tests {
         ] {
             assert!(moves_the_repository(name.as_bytes()), "{name}");
         }
-        for name in ["GIT_SSL_CAINFO", "GIT_TERMINAL_PROMPT", "GIT_AUTHOR_NAME", "DIR"] {
+        for name in [
+            "GIT_SSL_CAINFO",
+            "GIT_CONFIG_GLOBAL",
+            "GIT_CONFIG_NOSYSTEM",
+            "GIT_AUTHOR_NAME",
+            "DIR",
+        ] {
             assert!(!moves_the_repository(name.as_bytes()), "{name}");
         }
     }

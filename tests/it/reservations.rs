@@ -340,6 +340,90 @@ fn edits_outside_the_repository_are_not_judged_and_opencode_asks_by_path() {
     );
 }
 
+/// A Claude Code `Edit` payload for `file` in `repo`, through the hook as
+/// `actor`, with `env` added: the exit code and stdout.
+fn edit_payload(repo: &Repo, file: &str, actor: &str, env: &[(&str, &str)]) -> (i32, String) {
+    let payload = serde_json::json!({
+        "cwd": repo.path(),
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Edit",
+        "tool_input": {"file_path": repo.path().join(file), "old_string": "a", "new_string": "b"},
+    });
+    let mut cmd = common::baton_cmd();
+    cmd.current_dir(std::env::temp_dir())
+        .env("BATON_ACTOR", actor)
+        .args(["learn", "pre-command", "--hook", "claude"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.write_stdin(payload.to_string()).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// The edit hook decides from the held reservations file stamped with the
+/// state tip without opening the repository (docs/reservations.md): every
+/// answer is the one the full read gives — first after a commit, from the
+/// stamped file, with the file deleted or corrupt, and with git's
+/// environment naming the repository (which the quick read leaves alone).
+#[test]
+fn the_edit_hook_answers_alike_from_the_stamped_held_file_and_the_full_read() {
+    let repo = Repo::new();
+    repo.run(ALICE, &["claims", "claim", "T-1", "--paths", "src/store/", "docs/*.md"])
+        .ok();
+    repo.run(ALICE, &["claims", "claim", "T-2", "--paths", "lib/", "--shared"])
+        .ok();
+    repo.run(BOB, &["claims", "claim", "T-3", "--paths", "lib/", "--shared"])
+        .ok();
+    let held = repo.path().join(".git/baton/index/reservations-held");
+    let files = ["src/store/mod.rs", "docs/a.md", "docs/a/b.md", "lib/x.rs", "free.rs"];
+    let git_dir = repo.path().join(".git");
+    let git_dir = git_dir.to_str().unwrap();
+    for actor in [ALICE, BOB, "agent:carol"] {
+        for file in files {
+            let _ = std::fs::remove_file(&held);
+            let full = edit_payload(&repo, file, actor, &[]);
+            let first_line = std::fs::read_to_string(&held).unwrap_or_default();
+            assert!(
+                first_line.lines().next().unwrap_or_default().contains(&repo.state()),
+                "the full read stamps the held file with the tip: {first_line:?}"
+            );
+            let quick = edit_payload(&repo, file, actor, &[]);
+            assert_eq!(quick, full, "{file} as {actor}, from the stamped file");
+            let mut bytes = std::fs::read(&held).unwrap();
+            let last = bytes.len() - 1;
+            bytes[last] ^= 0x01;
+            std::fs::write(&held, bytes).unwrap();
+            assert_eq!(
+                edit_payload(&repo, file, actor, &[]),
+                full,
+                "{file} as {actor}, corrupt file"
+            );
+            let env = [("GIT_DIR", git_dir)];
+            assert_eq!(
+                edit_payload(&repo, file, actor, &env),
+                full,
+                "{file} as {actor}, GIT_DIR set"
+            );
+        }
+    }
+    // The answers themselves: the reservations still decide.
+    assert_eq!(decision(&edit_payload(&repo, "src/store/mod.rs", BOB, &[]).1), "deny");
+    assert_eq!(decision(&edit_payload(&repo, "docs/a.md", BOB, &[]).1), "deny");
+    assert_eq!(
+        decision(&edit_payload(&repo, "src/store/mod.rs", ALICE, &[]).1),
+        "silent"
+    );
+    assert_eq!(decision(&edit_payload(&repo, "lib/x.rs", "agent:carol", &[]).1), "ask");
+    assert_eq!(decision(&edit_payload(&repo, "free.rs", BOB, &[]).1), "silent");
+    // A state commit moves the tip: the next edit reads the new state.
+    repo.run(ALICE, &["claims", "release", "T-1"]).ok();
+    assert_eq!(decision(&edit_payload(&repo, "src/store/mod.rs", BOB, &[]).1), "silent");
+    assert_eq!(decision(&edit_payload(&repo, "src/store/mod.rs", BOB, &[]).1), "silent");
+}
+
 fn reservation_findings(repo: &Repo) -> Vec<Value> {
     let doc = repo.run(BOB, &["doctor", "claims"]).json();
     doc["findings"]
