@@ -512,15 +512,25 @@ impl Index {
 /// literal directory is the root, `path` or one of its directories), and
 /// maybe for others, which `who` then rules out.
 pub fn may_cover(pattern: &str, path: &str) -> bool {
-    let dir = if pattern.contains(META) {
-        literal_dir(pattern)
-    } else {
-        pattern
-    };
-    dir.is_empty()
-        || path
-            .strip_prefix(dir)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    // One pass over the common prefix (the hook asks this of every held
+    // pattern): `may_cover` is the literal directory (the segments before
+    // the first wildcard; all of a literal pattern) being `path` or one of
+    // its directories, as `literal_dir` and `Index::who` have it.
+    let is_meta = |b: &u8| META.contains(&char::from(*b));
+    let (p, q) = (pattern.as_bytes(), path.as_bytes());
+    for (i, b) in p.iter().enumerate() {
+        if is_meta(b) {
+            // Everything before matched: the literal directory ends at a `/`
+            // both share, or is the root.
+            return true;
+        }
+        if q.get(i) != Some(b) {
+            // A mismatch inside the literal directory rules it out, one in
+            // the segment of the first wildcard does not.
+            return p[i..].iter().take_while(|&&c| c != b'/').any(is_meta);
+        }
+    }
+    q.get(p.len()).is_none_or(|&b| b == b'/')
 }
 
 /// `a/b/c` -> `a`, `a/b`, `a/b/c`.

@@ -48,7 +48,7 @@ pub fn tip(dir: &Path) -> Option<Quick> {
     };
     if !plain_config(&std::fs::read(common_dir.join("config")).ok()?)
         || common_dir.join("config.worktree").exists()
-        || git_dir.join("config.worktree").exists()
+        || (git_dir != common_dir && git_dir.join("config.worktree").exists())
     {
         return None;
     }
@@ -169,9 +169,10 @@ mod tests {
         for name in [
             "GIT_DIR",
             "GIT_WORK_TREE",
+            "GIT_CONFIG",
             "GIT_CONFIG_COUNT",
+            "GIT_CONFIG_KEY_0",
             "GIT_CONFIG_PARAMETERS",
-            "GIT_CONFIG_GLOBAL",
         ] {
             assert!(moves_the_repository(name.as_bytes()), "{name}");
         }
