@@ -424,6 +424,40 @@ fn the_edit_hook_answers_alike_from_the_stamped_held_file_and_the_full_read() {
     assert_eq!(decision(&edit_payload(&repo, "src/store/mod.rs", BOB, &[]).1), "silent");
 }
 
+/// In a linked worktree (agents often work in one) the edit hook reads the
+/// main repository's state and held file, quick or full alike, and judges
+/// paths against the worktree's own root.
+#[test]
+fn the_edit_hook_in_a_linked_worktree_judges_against_the_shared_state() {
+    let repo = Repo::new();
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "start"]);
+    let tree = repo.path().parent().unwrap().join("linked");
+    repo.git(&["worktree", "add", "-q", tree.to_str().unwrap()]);
+    repo.run(ALICE, &["claims", "claim", "T-1", "--paths", "src/"]).ok();
+    let held = repo.path().join(".git/baton/index/reservations-held");
+    let edit = |actor: &str| {
+        let payload = serde_json::json!({
+            "cwd": tree,
+            "hook_event_name": "PreToolUse",
+            "tool_name": "Edit",
+            "tool_input": {"file_path": tree.join("src/a.rs")},
+        });
+        let out = common::baton_cmd()
+            .current_dir(std::env::temp_dir())
+            .env("BATON_ACTOR", actor)
+            .args(["learn", "pre-command", "--hook", "claude"])
+            .write_stdin(payload.to_string())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let _ = std::fs::remove_file(&held);
+    let full = edit(BOB);
+    assert_eq!(decision(&full), "deny", "{full}");
+    assert_eq!(edit(BOB), full, "from the stamped held file");
+    assert_eq!(decision(&edit(ALICE)), "silent");
+}
+
 fn reservation_findings(repo: &Repo) -> Vec<Value> {
     let doc = repo.run(BOB, &["doctor", "claims"]).json();
     doc["findings"]
