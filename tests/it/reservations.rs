@@ -431,7 +431,8 @@ fn the_edit_hook_answers_alike_from_the_stamped_held_file_and_the_full_read() {
 fn the_edit_hook_in_a_linked_worktree_judges_against_the_shared_state() {
     let repo = Repo::new();
     repo.git(&["commit", "-q", "--allow-empty", "-m", "start"]);
-    let tree = repo.path().parent().unwrap().join("linked");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let tree = elsewhere.path().join("linked");
     repo.git(&["worktree", "add", "-q", tree.to_str().unwrap()]);
     repo.run(ALICE, &["claims", "claim", "T-1", "--paths", "src/"]).ok();
     let held = repo.path().join(".git/baton/index/reservations-held");
