@@ -46,9 +46,15 @@ const QUEUE_BYTES: usize = 6 << 20;
 
 /// How long the writer gathers changes after the first of a batch before
 /// landing them: every batch is a pack synced to the disk (milliseconds on
-/// a busy disk), so a burst of fast steps is better landed in a few
-/// batches than in one per step. A result lands this much later at most.
-const GATHER: Duration = Duration::from_millis(20);
+/// a busy disk, and a few files created and deleted), so a burst of fast
+/// steps is better landed in few batches than in one per step; a run
+/// that ends within this of its first result lands everything with its
+/// end, in one pack. A result lands this much later at most.
+const GATHER: Duration = Duration::from_millis(250);
+
+/// A handle the writer opened longer ago than this is opened again before
+/// its first batch: `git gc` may have replaced packs meanwhile.
+const FRESH: Duration = Duration::from_secs(1);
 
 /// More packs than this of the writer's own, and it merges some (see
 /// [`OwnPacks::add`]); fewer are left as they are until its last write
@@ -239,25 +245,30 @@ fn land_queued<R>(
     packs: &mut OwnPacks,
     staging: super::staging::Staging,
 ) -> Result<Option<R>> {
-    let mut store: Option<Store> = None;
-    let mut staging = Some(staging);
+    // Opened now, while the caller's work runs, rather than when the
+    // first batch is due (for a short run, that is its end).
+    let mut store = Store::open(git_dir)?;
+    store.staging = staging;
+    let mut store = Some(store);
+    let opened = std::time::Instant::now();
+    let mut used = false;
     let mut decided = None;
     while decided.is_none() {
         let Ok(first) = pending.recv() else { break };
         let (batch, last) = gather(first, pending, room);
         let finished = last.is_some();
-        // Opened afresh for each batch: a repository handle that has
-        // loaded a pack this writer then merged away must not look
-        // for objects again (gix can panic when it re-reads a pack
-        // directory whose packs were replaced under it).
+        // Opened afresh for each batch after the first: a repository
+        // handle that has loaded a pack this writer then merged away must
+        // not look for objects again (gix can panic when it re-reads a
+        // pack directory whose packs were replaced under it). Nothing was
+        // merged before the first; it takes the handle opened above while
+        // that is recent.
         let fresh = match store.take() {
-            Some(used) => used.reopen()?,
-            None => {
-                let mut opened = Store::open(git_dir)?;
-                opened.staging = staging.take().unwrap_or_default();
-                opened
-            }
+            Some(handle) if used || opened.elapsed() > FRESH => handle.reopen()?,
+            Some(handle) => handle,
+            None => Store::open(git_dir)?,
         };
+        used = true;
         // The last batch's pack takes in all the others: one write, one pack.
         let merge = if finished && !packs.git_gc_running() {
             packs.take_all()

@@ -872,7 +872,7 @@ run = ["sh", "-c", "echo ran >> three.count"]
     let step_pid = reaper.watch(wait_for_pid(&repo, "two.pid", Duration::from_secs(20)));
     let id = running_run(&repo, Duration::from_secs(5));
     // Killed once `one`'s result has landed (the writer gathers results for
-    // up to 20 ms; what it had not landed yet would be lost with the runner).
+    // up to 250 ms; what it had not landed yet would be lost with the runner).
     let deadline = Instant::now() + Duration::from_secs(5);
     while step(&ledger(&repo, &id), "one")["status"] != "succeeded" {
         assert!(Instant::now() < deadline, "step one's result never landed");
