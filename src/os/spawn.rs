@@ -13,6 +13,9 @@
 //! memory until it execs, only makes system calls on data prepared
 //! beforehand (no allocation, no locks, no unwinding). Elsewhere, std
 //! spawns the step (its own process group; no death signal).
+//!
+//! [`exit_fd`] gives the runner a descriptor to `poll` for the step's exit
+//! beside its pipes (a pidfd), so it need not sleep and look again.
 
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};
@@ -42,6 +45,13 @@ pub fn spawn(argv: &[String], env: &BTreeMap<String, String>, dir: &Path) -> io:
     let search = vars.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone());
     let path = resolve(OsStr::new(program), search.as_deref(), dir)?;
     imp::spawn(&path, program, args, &vars, dir)
+}
+
+/// A descriptor that becomes readable when the step `pid` (a child not
+/// yet reaped) has exited, for `poll` beside its pipes: `pidfd_open(2)`
+/// on Linux 5.3 and later; `None` elsewhere, or when the kernel has none.
+pub fn exit_fd(pid: u32) -> Option<std::os::fd::OwnedFd> {
+    imp::exit_fd(pid)
 }
 
 /// The exit status, if the step has exited (it is reaped then).
@@ -144,6 +154,16 @@ mod imp {
         }
         // SAFETY: `fd` is new and owned by nobody else.
         Ok(unsafe { File::from_raw_fd(fd) })
+    }
+
+    pub fn exit_fd(pid: u32) -> Option<std::os::fd::OwnedFd> {
+        let pid = libc::pid_t::try_from(pid).ok()?;
+        // SAFETY: pidfd_open(2) takes a pid and flags and returns a new
+        // descriptor (close-on-exec) or -1; nothing else is touched.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        let fd = std::os::fd::RawFd::try_from(fd).ok().filter(|&fd| fd >= 0)?;
+        // SAFETY: `fd` is new and owned by nobody else.
+        Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
     }
 
     /// The child's stack: it runs a few system calls, never Rust code that allocates.
@@ -295,6 +315,10 @@ mod imp {
 #[cfg(not(target_os = "linux"))]
 mod imp {
     use super::*;
+
+    pub fn exit_fd(_pid: u32) -> Option<std::os::fd::OwnedFd> {
+        None
+    }
     use std::os::fd::{FromRawFd, IntoRawFd};
     use std::os::unix::process::CommandExt;
     use std::process::{Command, Stdio};

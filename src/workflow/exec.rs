@@ -126,8 +126,8 @@ pub fn execute(
         opts,
         stop,
         pids: Arc::default(),
-        done: tx,
-        running: BTreeMap::new(),
+        crew: Crew::new(tx),
+        running: BTreeSet::new(),
         stopping_since: None,
         killed: false,
     };
@@ -146,6 +146,7 @@ pub fn execute(
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
+    runner.crew.dismiss();
     match unrecorded {
         Some(e) => Err(e),
         None => Ok(stop.load(Ordering::SeqCst)),
@@ -161,9 +162,10 @@ struct Runner<'a> {
     opts: &'a Options,
     stop: &'a Arc<AtomicBool>,
     pids: Pids,
-    /// Where workers send their step's outcome.
-    done: mpsc::Sender<(usize, StepOutcome)>,
-    running: BTreeMap<usize, std::thread::JoinHandle<()>>,
+    /// The threads the steps' attempts run on.
+    crew: Crew,
+    /// The steps whose attempts are running.
+    running: BTreeSet<usize>,
     stopping_since: Option<Instant>,
     killed: bool,
 }
@@ -192,7 +194,7 @@ impl Runner<'_> {
             progressed = false;
             for &i in &self.def.order {
                 let ready = self.selected.contains(&i)
-                    && !self.running.contains_key(&i)
+                    && !self.running.contains(&i)
                     && run.steps[i].status == StepStatus::Pending
                     && self.readiness.is_settled(&self.upstream, i, &run.steps);
                 if !ready {
@@ -226,7 +228,7 @@ impl Runner<'_> {
         }
     }
 
-    /// Start step `i` on a thread of its own.
+    /// Start step `i` on a thread of the crew.
     fn spawn(&mut self, i: usize, first_attempt: u32) {
         let step = &self.def.steps[i];
         let worker = Worker {
@@ -240,24 +242,13 @@ impl Runner<'_> {
             pids: self.pids.clone(),
             stop: self.stop.clone(),
         };
-        let done = self.done.clone();
-        let handle = std::thread::spawn(move || {
-            // A bug in a worker must fail the step, not hang the run.
-            let outcome =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.run())).unwrap_or(StepOutcome {
-                    attempts: Vec::new(),
-                    status: StepStatus::Failed,
-                });
-            let _ = done.send((worker.index, outcome));
-        });
-        self.running.insert(i, handle);
+        self.crew.start(worker, self.running.len());
+        self.running.insert(i);
     }
 
     /// Step `i` ended: its attempts and status go into the run, and are recorded.
     fn settle(&mut self, i: usize, outcome: StepOutcome, run: &mut Run, record: &mut impl FnMut(&Run, String)) {
-        if let Some(handle) = self.running.remove(&i) {
-            let _ = handle.join();
-        }
+        self.running.remove(&i);
         let r = &mut run.steps[i];
         let tries = outcome.attempts.len();
         r.attempts.extend(outcome.attempts);
@@ -269,6 +260,62 @@ impl Runner<'_> {
             run,
             format!("step {id} {} ({tries} attempt(s))", outcome.status.as_str()),
         );
+    }
+}
+
+/// The threads attempts run on, kept from one step to the next: a run of
+/// many short steps starts as many threads as steps run at once, not one
+/// per step (each costs a stack mapped and unmapped, and its signal stack).
+struct Crew {
+    /// Where the next step's worker goes; `None` once dismissed.
+    jobs: Option<mpsc::Sender<Worker>>,
+    queue: Arc<Mutex<mpsc::Receiver<Worker>>>,
+    /// Where workers send their step's outcome.
+    done: mpsc::Sender<(usize, StepOutcome)>,
+    /// How many threads were started (each takes the next worker when idle).
+    threads: usize,
+}
+
+impl Crew {
+    fn new(done: mpsc::Sender<(usize, StepOutcome)>) -> Crew {
+        let (jobs, queue) = mpsc::channel();
+        Crew {
+            jobs: Some(jobs),
+            queue: Arc::new(Mutex::new(queue)),
+            done,
+            threads: 0,
+        }
+    }
+
+    /// Run `worker` on an idle thread, starting one when all `busy` are taken.
+    fn start(&mut self, worker: Worker, busy: usize) {
+        if self.threads <= busy {
+            let (queue, done) = (self.queue.clone(), self.done.clone());
+            self.threads += 1;
+            std::thread::spawn(move || loop {
+                // The lock is held only while waiting for the next worker.
+                let next = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                let Ok(worker) = next else { return };
+                // A bug in a worker must fail the step, not hang the run.
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.run())).unwrap_or(StepOutcome {
+                        attempts: Vec::new(),
+                        status: StepStatus::Failed,
+                    });
+                if done.send((worker.index, outcome)).is_err() {
+                    return;
+                }
+            });
+        }
+        if let Some(jobs) = &self.jobs {
+            let _ = jobs.send(worker);
+        }
+    }
+
+    /// No more steps: the threads, all idle by now, end on their own. They
+    /// are not waited for: the run's end is recorded meanwhile.
+    fn dismiss(&mut self) {
+        self.jobs = None;
     }
 }
 
@@ -417,6 +464,10 @@ impl Worker {
     /// the timeout, and give up on a killed process that is never seen to
     /// end (after a timeout or a stop): one thread per attempt, this one.
     fn watch(&self, pid: u32, pipes: [File; 2], t0: Instant, prefix: &str, tail: &mut Vec<u8>) -> End {
+        // Readable once the process has exited: its end is seen at once,
+        // also when its pipes closed just before it became reapable.
+        let mut exit = spawn::exit_fd(pid);
+        let mut exit_ready = false;
         let mut pipes = pipes.map(Some);
         let mut partial: [Vec<u8>; 2] = Default::default();
         // No deadline when the timeout does not fit the clock (one stored before bounds existed).
@@ -454,16 +505,27 @@ impl Worker {
                     }
                 }
             }
-            if !open {
-                // The step closed its output but runs on: look again soon,
+            if exit_ready && exited_at.is_none() {
+                // Readable, yet not reapable (a tracer holds it): polling it
+                // again would spin, so back off as without one.
+                exit = None;
+            }
+            // Until it is reaped, its exit descriptor is watched with the pipes.
+            let exit_fd = exit.as_ref().filter(|_| exited_at.is_none()).map(|fd| fd.as_raw_fd());
+            if !open && exit_fd.is_none() {
+                // The step closed its output but runs on, and its exit
+                // cannot be waited for with the pipes: look again soon,
                 // backing off so a long run costs nothing while a short exit
                 // is seen at once.
                 std::thread::sleep(idle);
                 idle = (idle * 2).clamp(Duration::from_micros(50), Duration::from_millis(20));
                 continue;
             }
-            let fds: Vec<Option<std::os::fd::RawFd>> =
-                pipes.iter().map(|p| p.as_ref().map(|p| p.as_raw_fd())).collect();
+            let fds: Vec<Option<std::os::fd::RawFd>> = pipes
+                .iter()
+                .map(|p| p.as_ref().map(|p| p.as_raw_fd()))
+                .chain([exit_fd])
+                .collect();
             let wait = match (exited_at, deadline) {
                 (Some(at), _) => PIPE_GRACE.saturating_sub(at.elapsed()),
                 (None, Some(d)) if !end.timed_out => d.saturating_duration_since(Instant::now()),
@@ -471,8 +533,10 @@ impl Worker {
             };
             // Capped: a step whose output is held open by something it
             // started is noticed as exited within this.
-            let ready = os::poll_readable(&fds, wait.min(POLL_CAP)).unwrap_or_else(|_| vec![true; 2]);
-            for (i, ready) in ready.into_iter().enumerate() {
+            let ready = os::poll_readable(&fds, wait.min(POLL_CAP)).unwrap_or_else(|_| vec![true; 3]);
+            // The exit descriptor needs no reading: the loop reaps at its top.
+            exit_ready = exit_fd.is_some() && ready.get(2).copied().unwrap_or(false);
+            for (i, ready) in ready.into_iter().take(2).enumerate() {
                 if ready {
                     self.read_pipe(&mut pipes[i], &mut partial[i], &mut buf, prefix, tail);
                 }
