@@ -2,8 +2,8 @@
 //! cost. A definition of 20 `true` steps run with `baton workflow run
 //! --execute` (release binary), side by side in the same loop with `make -s`
 //! running the same 20 `true` commands (20 chained targets, one recipe line
-//! each). Reports median and p95 wall time of each, the ratio (target ≤ 2.5×
-//! make) and the engine overhead per step, `(baton wall − Σ the steps' own
+//! each). Reports median and p95 wall time of each, the ratio (target ≤ 1.5×
+//! make, issue 20; it was ≤ 2.5×) and the engine overhead per step, `(baton wall − Σ the steps' own
 //! durations from the ledger) / 20` (target ≤ 5 ms at p50). Prints PASS/FAIL;
 //! it is a report, so it exits 0 unless the harness itself fails. See
 //! docs/performance.md, "Workflow engine".
@@ -21,7 +21,8 @@
 //! 20 spawns of `true` with a plain `Command` (the steps' floor) and 20 the
 //! way the runner spawns (`baton::os::spawn`: own process group,
 //! `PR_SET_PDEATHSIG`, a vfork-style start; both pipes read on the spawning
-//! thread).
+//! thread; the 20 on one thread, as the runner's kept step thread runs a
+//! sequence).
 //!
 //! What syncing costs: the same 20-step run with `GIT_TEST_FSYNC=0` (git's
 //! switch, which baton honours), so the difference of the medians is what
@@ -55,7 +56,7 @@ use support::{baton_bin, command, env_number, load_average, ms, output, timed, R
 const STEPS: usize = 20;
 const WARMUPS: usize = 2;
 const DEFAULT_RUNS: usize = 20;
-const RATIO_TARGET: f64 = 2.5;
+const RATIO_TARGET: f64 = 1.5;
 const OVERHEAD_TARGET_MS: f64 = 5.0;
 /// Commits per run: the start, one per step result, the end.
 const COMMITS_PER_RUN: usize = STEPS + 2;
@@ -294,12 +295,11 @@ fn run() -> Res<()> {
             spawn_plain()?;
         }
         spawn_ms.push(ms(t0.elapsed()));
+        // On one thread, as the runner's kept step thread runs a sequence.
         let t0 = Instant::now();
-        for _ in 0..STEPS {
-            std::thread::spawn(spawn_like_the_runner)
-                .join()
-                .map_err(|_| "spawn thread panicked")??;
-        }
+        std::thread::spawn(|| (0..STEPS).try_for_each(|_| spawn_like_the_runner()))
+            .join()
+            .map_err(|_| "spawn thread panicked")??;
         runner_spawn_ms.push(ms(t0.elapsed()));
     }
 
