@@ -1053,6 +1053,31 @@ fn jobs_run_independent_steps_side_by_side() {
     assert!(!overlap(), "--jobs 1 ran two steps at once");
 }
 
+/// The runner keeps the thread a step ran on for the next step: a
+/// sequence of steps sees the same runner threads (its tasks, read from
+/// `/proc/<runner>/task` by each step), not a new one per step.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_sequence_of_steps_runs_on_one_kept_thread() {
+    let repo = Repo::new();
+    let mut text = String::from("name = \"seq\"\n");
+    for i in 1..=5 {
+        text.push_str(&format!(
+            "[[steps]]\nid = \"s{i}\"\nrun = [\"sh\", \"-c\", \"ls /proc/$PPID/task | sort | tr '\\\\n' ' ' >> tasks; echo >> tasks\"]\n"
+        ));
+    }
+    define(&repo, "seq", &text);
+    let run = execute(&repo, "seq", &[], 0);
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    let tasks = read(&repo, "tasks");
+    let lines: Vec<&str> = tasks.lines().collect();
+    assert_eq!(lines.len(), 5, "{tasks}");
+    assert!(
+        lines.iter().all(|l| *l == lines[0]),
+        "the runner's threads changed between steps:\n{tasks}"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // 10. run ids
 
