@@ -61,3 +61,24 @@ pub fn repository(root: &Path, name: &str) -> PathBuf {
     git(&dir, &["config", "user.name", "ops"]);
     dir
 }
+
+/// Damages a machine-local file the way a crash or a bad disk might, as a
+/// property test draws it: `how` 0 cuts it at `at`, 1 flips the bits `flip`
+/// of the byte at `at`, anything else replaces it with `garbage`. A file
+/// that is not there is left alone.
+pub fn damage(path: &Path, how: u8, at: u16, flip: u8, garbage: &[u8]) {
+    let Ok(mut data) = std::fs::read(path) else {
+        return;
+    };
+    let n = usize::from(at) % data.len().max(1);
+    match how {
+        0 => data.truncate(n),
+        1 => {
+            if let Some(b) = data.get_mut(n) {
+                *b ^= flip;
+            }
+        }
+        _ => data = garbage.to_vec(),
+    }
+    std::fs::write(path, data).unwrap();
+}

@@ -2,6 +2,8 @@
 //! without copying until a row is built. Nothing here trusts the input: a
 //! short or malformed file reads as `None`, never a panic.
 
+use chrono::{DateTime, Utc};
+
 /// Appends fields to a buffer.
 #[derive(Default)]
 pub struct Enc(pub Vec<u8>);
@@ -34,6 +36,18 @@ impl Enc {
             Some(s) => {
                 self.u8(1);
                 self.str(s);
+            }
+        }
+    }
+
+    /// A moment to the nanosecond, or none (a lease's end).
+    pub fn opt_time(&mut self, v: Option<DateTime<Utc>>) {
+        match v {
+            None => self.u8(0),
+            Some(t) => {
+                self.u8(1);
+                self.i64(t.timestamp());
+                self.u64(u64::from(t.timestamp_subsec_nanos()));
             }
         }
     }
@@ -77,6 +91,14 @@ impl<'a> Dec<'a> {
         match self.u8()? {
             0 => Some(None),
             1 => self.str().map(Some),
+            _ => None,
+        }
+    }
+
+    pub fn opt_time(&mut self) -> Option<Option<DateTime<Utc>>> {
+        match self.u8()? {
+            0 => Some(None),
+            1 => DateTime::from_timestamp(self.i64()?, u32::try_from(self.u64()?).ok()?).map(Some),
             _ => None,
         }
     }

@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::DateTime;
 use gix::ObjectId;
 
 use super::{Collection, Dec, Enc};
@@ -43,14 +42,7 @@ impl Collection for Reserved {
         out.u8(ClaimState::ALL.iter().position(|s| *s == h.state).unwrap_or(0) as u8);
         out.str(&h.owner.to_string());
         out.u64(h.generation);
-        match h.lease_until {
-            Some(t) => {
-                out.u8(1);
-                out.i64(t.timestamp());
-                out.u64(u64::from(t.timestamp_subsec_nanos()));
-            }
-            None => out.u8(0),
-        }
+        out.opt_time(h.lease_until);
         out.u64(h.reservations.len() as u64);
         for r in &h.reservations {
             out.str(r.pattern.as_str());
@@ -66,14 +58,7 @@ impl Collection for Reserved {
         let state = *ClaimState::ALL.get(usize::from(input.u8()?))?;
         let owner = Actor::parse(input.str()?).ok()?;
         let generation = input.u64()?;
-        let lease_until = match input.u8()? {
-            0 => None,
-            1 => Some(DateTime::from_timestamp(
-                input.i64()?,
-                u32::try_from(input.u64()?).ok()?,
-            )?),
-            _ => return None,
-        };
+        let lease_until = input.opt_time()?;
         let count = usize::try_from(input.u64()?).ok()?;
         let mut reservations = Vec::with_capacity(count.min(claims::reservations::PER_CLAIM_MAX));
         for _ in 0..count {
@@ -212,14 +197,7 @@ impl HeldFile {
             let state = *ClaimState::ALL.get(usize::from(input.u8()?))?;
             input.bytes()?;
             input.u64()?;
-            let lease_until = match input.u8()? {
-                0 => None,
-                1 => Some(DateTime::from_timestamp(
-                    input.i64()?,
-                    u32::try_from(input.u64()?).ok()?,
-                )?),
-                _ => return None,
-            };
+            let lease_until = input.opt_time()?;
             let patterns = usize::try_from(input.u64()?).ok()?;
             let mut kept = false;
             for _ in 0..patterns {

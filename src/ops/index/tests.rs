@@ -285,21 +285,7 @@ fn check(s: &Session) {
 }
 
 fn corrupt(s: &Session, how: u8, at: u16) {
-    let path = super::file::<Claims>(&s.store);
-    let Ok(mut data) = std::fs::read(&path) else {
-        return;
-    };
-    match how {
-        0 => data.truncate(usize::from(at) % data.len().max(1)),
-        1 => {
-            let n = usize::from(at) % data.len().max(1);
-            if let Some(b) = data.get_mut(n) {
-                *b ^= 0x20;
-            }
-        }
-        _ => data = b"not an index".to_vec(),
-    }
-    std::fs::write(&path, data).unwrap();
+    crate::testing::damage(&super::file::<Claims>(&s.store), how, at, 0x20, b"not an index");
 }
 
 proptest! {

@@ -142,21 +142,7 @@ fn same_verdicts(dir: &std::path::Path, paths: &[String], stamped: bool) {
 }
 
 fn corrupt(s: &Session, how: u8, at: u16) {
-    let path = index::held_file(&s.store);
-    let Ok(mut data) = std::fs::read(&path) else {
-        return;
-    };
-    match how {
-        0 => data.truncate(usize::from(at) % data.len().max(1)),
-        1 => {
-            let n = usize::from(at) % data.len().max(1);
-            if let Some(b) = data.get_mut(n) {
-                *b ^= 0x01;
-            }
-        }
-        _ => data = b"baton-reservations-held".to_vec(),
-    }
-    std::fs::write(&path, data).unwrap();
+    crate::testing::damage(&index::held_file(&s.store), how, at, 0x01, b"baton-reservations-held");
 }
 
 proptest! {
