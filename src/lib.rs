@@ -4,7 +4,9 @@
 //!
 //! Layers, each using only the ones below it (see `docs/architecture.md`;
 //! `tests/it/layers.rs` fails on an import up the order or a cycle):
-//! - edges: [`cli`] parses arguments and renders text or JSON;
+//! - edges: [`cli`] parses arguments and renders text or JSON; [`mcp`]
+//!   serves the same operations as MCP tools; [`messages`] holds the JSON
+//!   documents both of them return;
 //! - [`ops`] runs every operation as a transaction (read, decide, commit,
 //!   publish) and returns typed results; it is where processes run;
 //! - [`state`] says where each subsystem's files live and loads them;
@@ -74,3 +76,4 @@ pub use error::{Error, Kind, Result};
 pub mod learn;
 /// `baton mcp`: the operations as tools of an MCP server (the async runtime lives only here).
 pub mod mcp;
+pub mod messages;

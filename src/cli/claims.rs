@@ -4,12 +4,12 @@
 use clap::Subcommand;
 
 use super::doctor;
-use super::messages::{self, commit_id};
 use super::output::{json_join, published, safe, short, table, Output};
 use crate::claims::{Claim, ClaimRequest, ClaimState, Expiry, Filter, Force, RowRef, Transition};
 use crate::clock::{format_timestamp, Span};
 use crate::error::Result;
 use crate::ids::{Actor, AgentId, ClaimId, Role};
+use crate::messages::{self, commit_id};
 use crate::ops::claims::{self as op, ClaimArgs};
 use crate::ops::pool::Wanted;
 use crate::ops::repo::LogFilter;
@@ -283,13 +283,7 @@ pub(super) fn transition(op_name: &str, applied: Applied<Transition>) -> Output 
             text.push_str(&format!("\nassigned pool agent {agent}{role}"));
         }
     }
-    let json = messages::value(&messages::ClaimChanged {
-        op: op_name,
-        changed: applied.commit.is_some(),
-        commit: commit_id(&applied.commit),
-        claim: &applied.value.claim,
-        warnings: &applied.value.warnings,
-    });
+    let json = messages::value(&messages::ClaimChanged::of(op_name, &applied));
     // Warnings go to stderr, as every diagnostic does, and are printed even with --json.
     for w in &applied.value.warnings {
         eprintln!("warning: {}", crate::term::lines(w));
@@ -387,21 +381,7 @@ fn summary(summary: &op::Summary) -> Output {
     if !summary.offered.is_empty() {
         text.push_str("accept with `baton claims accept <id>`, or `baton claims reject <id> --reason <why>`\n");
     }
-    // A row keeps its claim as printed JSON; the few held ones are read back.
-    let mine: Vec<serde_json::Value> = summary
-        .mine
-        .iter()
-        .map(|r| serde_json::from_str(&r.json).unwrap_or_default())
-        .collect();
-    Output::new(
-        messages::value(&messages::ClaimsSummary {
-            counts: messages::Counts(&summary.counts),
-            actor: &summary.actor,
-            mine,
-            offered: &summary.offered,
-        }),
-        text,
-    )
+    Output::new(messages::value(&messages::ClaimsSummary::of(summary)), text)
 }
 
 fn list(claims: &[RowRef<'_>], json: bool) -> Output {

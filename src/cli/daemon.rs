@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 
 use super::doctor;
-use super::messages;
 use super::output::{safe, Output};
 use crate::clock::{age, format_timestamp, Span};
 use crate::daemon::service::Manager;
 use crate::daemon::{Report, TickRecord};
 use crate::error::{Error, Result};
+use crate::messages;
 use crate::ops::daemon::{self as op, RunArgs};
 use crate::ops::Session;
 

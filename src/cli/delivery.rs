@@ -4,7 +4,6 @@
 use clap::Subcommand;
 
 use super::doctor;
-use super::messages;
 use super::output::{publication, safe, table, Output};
 use super::workflow::Execution;
 use crate::clock::{format_timestamp, Span};
@@ -12,6 +11,7 @@ use crate::delivery::row::Row;
 use crate::delivery::{Delivery, Phase};
 use crate::error::{code, Result};
 use crate::ids::{Actor, AgentId, ClaimId, Role, RunId};
+use crate::messages;
 use crate::ops::delivery::{self as op, Claiming, Delivered, Resume, StartArgs};
 use crate::ops::pool::Wanted;
 use crate::ops::Session;
@@ -172,20 +172,17 @@ fn plan(p: &op::Plan) -> Output {
         Some(to) => format!("on success hand {} off to {to}; on failure keep it", p.issue),
         None => format!("on success release {}; on failure keep it", p.issue),
     };
-    let steps: Vec<String> = p
-        .workflow
-        .def
-        .order
-        .iter()
-        .map(|&i| p.workflow.def.steps[i].id.to_string())
-        .collect();
+    let doc = messages::DeliveryPlan::of(p);
     let mut text = format!(
         "plan of a delivery of {} with {} ({}), dry run: nothing is claimed, nothing runs\n",
         p.issue,
         safe(&p.workflow.def.name),
         safe(&p.workflow.located.display)
     );
-    text.push_str(&format!("1. {claim}\n2. run {}\n3. {finally}\n", steps.join(" -> ")));
+    text.push_str(&format!(
+        "1. {claim}\n2. run {}\n3. {finally}\n",
+        doc.steps.join(" -> ")
+    ));
     for r in &p.workflow.refusals {
         text.push_str(&format!(
             "refused: step {}: `{}`: {}\n",
@@ -195,31 +192,6 @@ fn plan(p: &op::Plan) -> Output {
         ));
     }
     text.push_str("add --execute to run it");
-    let claim = match &p.claiming {
-        Claiming::New { generation, agent } => messages::PlannedClaim::Claim {
-            generation: *generation,
-            agent: agent.as_ref().map(|a| a.agent.to_string()),
-        },
-        Claiming::Held { generation } => messages::PlannedClaim::Held {
-            generation: *generation,
-        },
-        Claiming::Refused(e) => messages::PlannedClaim::Refused {
-            code: e.code,
-            message: &e.message(),
-        },
-    };
-    let doc = messages::DeliveryPlan {
-        dry_run: true,
-        issue: &p.issue,
-        claim,
-        workflow: &p.workflow.def.name,
-        steps,
-        finally: match &p.handoff_to {
-            Some(to) => messages::PlannedEnd::Handoff { to },
-            None => messages::PlannedEnd::Release,
-        },
-        refused: &p.workflow.refusals,
-    };
     Output::new(messages::value(&doc), text)
 }
 
@@ -278,14 +250,7 @@ fn report(message: &str, hint: &str) {
 }
 
 fn describe_delivered(d: &Delivered) -> Output {
-    Output::new(
-        messages::value(&messages::DeliveryShown {
-            delivery: &d.delivery,
-            claim: &d.claim,
-            run: &d.run,
-        }),
-        describe(d),
-    )
+    Output::new(messages::value(&messages::DeliveryShown::of(d)), describe(d))
 }
 
 fn describe(d: &Delivered) -> String {
@@ -358,15 +323,7 @@ fn list(deliveries: &[Row], unreadable: &[crate::finding::Finding]) -> Output {
     for f in unreadable {
         text.push_str(&format!("warning: {} ({})\n", safe(&f.message), safe(&f.hint)));
     }
-    // A row keeps its ledger as printed JSON; the few listed are read back.
-    let listed: Vec<serde_json::Value> = deliveries
-        .iter()
-        .map(|d| serde_json::from_str(&d.json).unwrap_or_default())
-        .collect();
-    let doc = messages::Deliveries {
-        deliveries: listed,
-        unreadable,
-    };
+    let doc = messages::Deliveries::of(deliveries, unreadable);
     Output::new(messages::value(&doc), text)
 }
 

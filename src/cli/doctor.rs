@@ -1,10 +1,10 @@
 //! `baton doctor`, `claims doctor`, `pool doctor`, `workflow doctor`: run
 //! the checks of [`crate::ops::doctor`] and print one line per finding.
 
-use super::messages;
 use super::output::{safe, Output};
 use crate::error::Result;
 use crate::finding::{self, Finding, Severity};
+use crate::messages;
 use crate::ops::doctor::{self as op, Options};
 use crate::ops::Session;
 

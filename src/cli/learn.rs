@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 
 use super::doctor;
-use super::messages;
 use super::output::{safe, table, Output};
 use crate::clock::{Bounds, Span};
 use crate::error::code;
@@ -18,6 +17,7 @@ use crate::learn::hooks::{self, Dialect, HookAnswer, HookCommand, PostRequest, P
 use crate::learn::judge::Verdict;
 use crate::learn::route::{Routing, Suggestion};
 use crate::learn::stats::{CommandEnd, JournalEntry};
+use crate::messages;
 use crate::ops::learn::{self as op, Ended, Input, Metrics};
 use crate::ops::Session;
 

@@ -94,7 +94,7 @@ pub fn run(dir: Option<&std::path::Path>, actor: Option<&str>, args: &McpArgs) -
                 command: &launch.baton,
                 args: launch.args(),
             };
-            Ok(Output::new(super::messages::value(&document), text))
+            Ok(Output::new(crate::messages::value(&document), text))
         }
     }
 }

@@ -12,7 +12,6 @@ mod doctor;
 mod help;
 mod learn;
 mod mcp;
-mod messages;
 mod output;
 mod parse;
 mod pool;
@@ -29,6 +28,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::error::code;
 use crate::error::{Error, Kind, Result};
+use crate::messages;
 use crate::ops::Session;
 pub use output::Output;
 

@@ -130,7 +130,7 @@ pub fn publication(mut out: Output, report: &Option<Report>, failure: &Option<Er
     if let Some(report) = report {
         out.text.push('\n');
         out.text.push_str(&super::sync::describe(report));
-        out.json["sync"] = super::messages::value(report);
+        out.json["sync"] = crate::messages::value(report);
     }
     if let Some(e) = failure {
         out.json["not_published"] = e.to_json()["error"].clone();

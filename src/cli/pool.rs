@@ -4,11 +4,11 @@
 use clap::Subcommand;
 
 use super::doctor;
-use super::messages::{self, commit_id};
 use super::output::{published, short, table, Output};
 use crate::clock::{age, format_timestamp, Span};
 use crate::error::Result;
 use crate::ids::{AgentId, Role};
+use crate::messages::{self, commit_id};
 use crate::ops::pool::{self as op, AgentOp};
 use crate::ops::repo::LogFilter;
 use crate::ops::Session;

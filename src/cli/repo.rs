@@ -2,10 +2,10 @@
 
 use clap::Subcommand;
 
-use super::messages::{self, commit_id};
 use super::output::{published, safe, short, table, Output};
 use crate::config::Source;
 use crate::error::Result;
+use crate::messages::{self, commit_id};
 use crate::ops::hooks::Hook;
 use crate::ops::repo::{self as op, LogFilter};
 use crate::ops::Session;

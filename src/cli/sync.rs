@@ -1,9 +1,9 @@
 //! `baton sync`, and how a sync report reads (also after `--sync` and
 //! `sync.auto` writes).
 
-use super::messages;
 use super::output::{safe, Output};
 use crate::error::Result;
+use crate::messages;
 use crate::ops::sync::{self as op, Action, Report};
 use crate::ops::Session;
 

@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 use clap::Subcommand;
 
 use super::doctor;
-use super::messages;
 use super::output::{safe, table, Output};
 use crate::clock::format_timestamp;
 use crate::error::Result;
 use crate::ids::RunId;
+use crate::messages;
 use crate::ops::workflow::{self as op, Stopped};
 use crate::ops::Session;
 use crate::workflow::def::Definition;

@@ -18,6 +18,7 @@ use crate::clock::Span;
 use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, AgentId, ClaimId, Role};
+use crate::messages;
 use crate::ops::claims::{self as op, ClaimArgs};
 use crate::ops::pool::Wanted;
 use crate::ops::reservations as reserve_op;
@@ -113,11 +114,7 @@ fn reservations(raw: &[String], shared: bool) -> Result<Vec<crate::claims::reser
 /// A claim transition as `baton --json claims <command>` prints it.
 pub fn transition(op_name: &str, applied: &Applied<Transition>) -> Value {
     results::value(&results::Transition {
-        op: op_name,
-        changed: applied.commit.is_some(),
-        commit: applied.commit.map(|c| c.to_string()),
-        claim: &applied.value.claim,
-        warnings: &applied.value.warnings,
+        changed: messages::ClaimChanged::of(op_name, applied),
         published: published(&applied.published, &applied.not_published),
     })
 }
@@ -194,21 +191,13 @@ impl Baton {
     #[tool]
     async fn status(&self, Parameters(input): Parameters<StatusInput>) -> CallToolResult {
         self.call(move |s| match input.id {
-            Some(raw) => Ok(results::value(&results::OneClaim {
-                claim: op::get(s, &ClaimId::parse(&raw)?)?,
-            })),
+            Some(raw) => {
+                let claim = op::get(s, &ClaimId::parse(&raw)?)?;
+                Ok(messages::value(&messages::ClaimShown { claim: &claim }))
+            }
             None => {
                 let summary = op::summary(s)?;
-                Ok(results::value(&results::Summary {
-                    counts: results::Counts(&summary.counts),
-                    actor: &summary.actor,
-                    mine: summary
-                        .mine
-                        .iter()
-                        .map(|r| serde_json::from_str(&r.json).unwrap_or_default())
-                        .collect(),
-                    offered: &summary.offered,
-                }))
+                Ok(messages::value(&messages::ClaimsSummary::of(&summary)))
             }
         })
         .await

@@ -19,7 +19,8 @@ use crate::delivery::Phase;
 use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, AgentId, ClaimId, Role, RunId};
-use crate::ops::delivery::{self as op, Claiming, Delivered, StartArgs};
+use crate::messages;
+use crate::ops::delivery::{self as op, Delivered, StartArgs};
 use crate::ops::pool::Wanted;
 use crate::ops::workflow::Execution;
 use crate::workflow::exec::Sink;
@@ -62,15 +63,6 @@ fn parsed<T>(raw: Option<&str>, parse: impl Fn(&str) -> Result<T>) -> Result<Opt
     raw.map(parse).transpose()
 }
 
-/// A delivery as `baton --json delivery status --run-id` prints it.
-fn described(d: &Delivered) -> results::Described<'_> {
-    results::Described {
-        delivery: &d.delivery,
-        claim: &d.claim,
-        run: &d.run,
-    }
-}
-
 /// A delivery after `start`: failed or stopped is a refusal, as the CLI's exit 1 is.
 fn delivered(d: &Delivered) -> Result<Value> {
     let l = &d.delivery;
@@ -90,42 +82,10 @@ fn delivered(d: &Delivered) -> Result<Value> {
         )
         .with_hint(format!("the claim moved on; see the `status` tool for {}", l.issue))),
         _ => Ok(results::value(&results::Delivered {
-            described: described(d),
+            described: messages::DeliveryShown::of(d),
             published: published(&d.published, &d.not_published),
         })),
     }
-}
-
-fn plan(p: &op::Plan) -> Value {
-    let steps: Vec<String> = p
-        .workflow
-        .def
-        .order
-        .iter()
-        .map(|&i| p.workflow.def.steps[i].id.to_string())
-        .collect();
-    let claim = match &p.claiming {
-        Claiming::New { generation, agent } => results::PlannedClaim::claim(*generation, agent.as_ref()),
-        Claiming::Held { generation } => results::PlannedClaim::Held {
-            generation: *generation,
-        },
-        Claiming::Refused(e) => results::PlannedClaim::Refused {
-            code: e.code,
-            message: e.message(),
-        },
-    };
-    results::value(&results::Plan {
-        dry_run: true,
-        issue: &p.issue,
-        claim,
-        workflow: &p.workflow.def.name,
-        steps,
-        finally: match &p.handoff_to {
-            Some(to) => results::Final::Handoff { to },
-            None => results::Final::Release,
-        },
-        refused: &p.workflow.refusals,
-    })
 }
 
 #[tool_router(router = delivery_tools, vis = "pub(super)")]
@@ -148,7 +108,7 @@ impl Baton {
                 sync: input.sync,
             };
             if !input.execute {
-                return Ok(plan(&op::plan(s, &args)?));
+                return Ok(messages::value(&messages::DeliveryPlan::of(&op::plan(s, &args)?)));
             }
             let how = Execution {
                 jobs: input.jobs.unwrap_or(1).max(1),
@@ -165,17 +125,13 @@ impl Baton {
     #[tool]
     async fn delivery_status(&self, Parameters(input): Parameters<StatusInput>) -> CallToolResult {
         self.call(move |s| match input.run_id {
-            Some(raw) => Ok(results::value(&described(&op::status(s, &RunId::parse(&raw)?)?))),
+            Some(raw) => Ok(messages::value(&messages::DeliveryShown::of(&op::status(
+                s,
+                &RunId::parse(&raw)?,
+            )?))),
             None => {
                 let (deliveries, unreadable) = op::list(s, input.limit.unwrap_or(20))?;
-                let listed: Vec<Value> = deliveries
-                    .iter()
-                    .map(|d| serde_json::from_str(&d.json).unwrap_or_default())
-                    .collect();
-                Ok(results::value(&results::Deliveries {
-                    deliveries: listed,
-                    unreadable: &unreadable,
-                }))
+                Ok(messages::value(&messages::Deliveries::of(&deliveries, &unreadable)))
             }
         })
         .await

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 /// cycle. Every top-level module of src/ must be listed.
 const LAYERS: &[(&str, &[&str])] = &[
     // Where a person or an agent comes in: parse, call ops, render.
-    ("edges", &["cli", "mcp"]),
+    ("edges", &["cli", "mcp", "messages"]),
     // Every operation as a transaction over the store.
     ("operations", &["ops"]),
     // Where each subsystem's files live in the tree, and loading them.

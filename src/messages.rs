@@ -2,15 +2,18 @@
 //! a document's keys, their order and when a key is left out are the
 //! struct's, checked by the compiler instead of spelled in `json!` literals
 //! (tests/it/json_shapes.rs holds them to what programs read). Commands not
-//! listed here still build their document in their own module.
+//! listed here still build their document in their own module. The MCP
+//! tools answer with the same documents where they do what a command does
+//! (`mcp/results.rs` holds only what a tool alone returns).
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
-use crate::claims::{Claim, ClaimState, ExpiryCause};
+use crate::claims::{Claim, ClaimState, ExpiryCause, Transition};
 use crate::clock::Timestamp;
 use crate::config::Setting;
 use crate::daemon::{Report, TickRecord};
@@ -18,6 +21,8 @@ use crate::delivery::Delivery;
 use crate::finding::Finding;
 use crate::ids::{Actor, ClaimId, RunId};
 use crate::learn::stats::JournalEntry;
+use crate::ops::delivery::{Claiming, Delivered, Plan};
+use crate::ops::Applied;
 use crate::pool::{Agent, Health};
 use crate::workflow::def::Definition;
 use crate::workflow::ledger::{Run, RunStatus};
@@ -45,6 +50,19 @@ pub struct ClaimChanged<'a> {
     pub claim: &'a Claim,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub warnings: &'a [String],
+}
+
+impl<'a> ClaimChanged<'a> {
+    /// What transition `op` did, as every claims command and MCP tool says it.
+    pub fn of(op: &'a str, applied: &'a Applied<Transition>) -> Self {
+        ClaimChanged {
+            op,
+            changed: applied.commit.is_some(),
+            commit: commit_id(&applied.commit),
+            claim: &applied.value.claim,
+            warnings: &applied.value.warnings,
+        }
+    }
 }
 
 /// `claims status <id>`.
@@ -83,6 +101,25 @@ pub struct ClaimsSummary<'a> {
     /// Each held claim as its row printed it.
     pub mine: Vec<Value>,
     pub offered: &'a [Claim],
+}
+
+impl<'a> ClaimsSummary<'a> {
+    /// The document of `claims status` without an id (and of the MCP tool
+    /// `status` without one).
+    pub fn of(summary: &'a crate::ops::claims::Summary) -> Self {
+        ClaimsSummary {
+            counts: Counts(&summary.counts),
+            actor: &summary.actor,
+            mine: summary.mine.iter().map(|r| read_back(&r.json)).collect(),
+            offered: &summary.offered,
+        }
+    }
+}
+
+/// A row's document, which the index keeps as printed JSON, read back for
+/// the few rows a summary or listing holds.
+fn read_back(json: &str) -> Value {
+    serde_json::from_str(json).unwrap_or_default()
 }
 
 /// Claims per state, as an object in the order of the states.
@@ -365,13 +402,59 @@ pub struct DeliveryPlan<'a> {
     pub refused: &'a [Refusal],
 }
 
+impl<'a> DeliveryPlan<'a> {
+    /// The document of a plan, as `delivery start` and the MCP tool
+    /// `delivery_start` without `execute` return it.
+    pub fn of(p: &'a Plan) -> Self {
+        let claim = match &p.claiming {
+            Claiming::New { generation, agent } => PlannedClaim::Claim {
+                generation: *generation,
+                agent: agent.as_ref().map(|a| a.agent.to_string()),
+            },
+            Claiming::Held { generation } => PlannedClaim::Held {
+                generation: *generation,
+            },
+            Claiming::Refused(e) => PlannedClaim::Refused {
+                code: e.code,
+                message: e.message(),
+            },
+        };
+        DeliveryPlan {
+            dry_run: true,
+            issue: &p.issue,
+            claim,
+            workflow: &p.workflow.def.name,
+            steps: p
+                .workflow
+                .def
+                .order
+                .iter()
+                .map(|&i| p.workflow.def.steps[i].id.to_string())
+                .collect(),
+            finally: match &p.handoff_to {
+                Some(to) => PlannedEnd::Handoff { to },
+                None => PlannedEnd::Release,
+            },
+            refused: &p.workflow.refusals,
+        }
+    }
+}
+
 /// What the plan does with the claim first.
 #[derive(Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum PlannedClaim<'a> {
-    Claim { generation: u64, agent: Option<String> },
-    Held { generation: u64 },
-    Refused { code: crate::error::Code, message: &'a str },
+    Claim {
+        generation: u64,
+        agent: Option<String>,
+    },
+    Held {
+        generation: u64,
+    },
+    Refused {
+        code: crate::error::Code,
+        message: Cow<'a, str>,
+    },
 }
 
 /// What the plan does with the claim on success.
@@ -391,6 +474,16 @@ pub struct DeliveryShown<'a> {
     pub run: &'a Option<Run>,
 }
 
+impl<'a> DeliveryShown<'a> {
+    pub fn of(d: &'a Delivered) -> Self {
+        DeliveryShown {
+            delivery: &d.delivery,
+            claim: &d.claim,
+            run: &d.run,
+        }
+    }
+}
+
 /// Why a delivery ended badly, added to its document as `error`.
 #[derive(Serialize)]
 pub struct Failure<'a> {
@@ -405,6 +498,17 @@ pub struct Deliveries<'a> {
     /// Each ledger as its row printed it.
     pub deliveries: Vec<Value>,
     pub unreadable: &'a [Finding],
+}
+
+impl<'a> Deliveries<'a> {
+    /// The document of `delivery status` without a run id (and of the MCP
+    /// tool `delivery_status` without one).
+    pub fn of(rows: &[crate::delivery::row::Row], unreadable: &'a [Finding]) -> Self {
+        Deliveries {
+            deliveries: rows.iter().map(|d| read_back(&d.json)).collect(),
+            unreadable,
+        }
+    }
 }
 
 /// `delivery resume` without `--execute`.
