@@ -31,7 +31,7 @@ use crate::workflow::ledger::{self, DefinitionRef, Run, RunStatus};
 pub use crate::workflow::named;
 use crate::workflow::policy::{self, Refusal};
 use crate::workflow::summary::Summary;
-use crate::workflow::{DEFINITIONS_DIR, TEMPLATES};
+use crate::workflow::{self, DEFINITIONS_DIR, TEMPLATES};
 
 /// How long `workflow stop` waits for the runner to record the stop.
 mod resume;
@@ -252,15 +252,7 @@ pub fn refuse_unless_allowed(refusals: &[Refusal], how: &Execution) -> Result<()
     if refusals.is_empty() || how.allow_risk {
         return Ok(());
     }
-    let list: Vec<String> = refusals
-        .iter()
-        .map(|r| format!("step {}: `{}`: {}", r.step, r.command, r.reason))
-        .collect();
-    Err(Error::refused(
-        code::POLICY,
-        format!("refused before anything ran:\n  {}", list.join("\n  ")),
-    )
-    .with_hint("change the command or workflow.allow, or run anyway with --allow-risk"))
+    Err(workflow::Refusal::Policy(refusals.to_vec()).into())
 }
 
 /// Record `start` (the run's start; a resume has recorded its own), then
@@ -375,7 +367,7 @@ pub fn get(s: &Session, id: &RunId) -> Result<Run> {
 }
 
 fn no_run(id: &RunId) -> Error {
-    Error::refused(code::NO_RUN, format!("there is no run {id}")).with_hint("`baton workflow list` shows recent runs")
+    workflow::Refusal::NoRun(id.clone()).into()
 }
 
 /// The run `id`, or the latest when `None` (found through the read index:
@@ -384,10 +376,10 @@ pub fn status(s: &Session, id: Option<&RunId>) -> Result<Run> {
     match id {
         Some(id) => get(s, id),
         None => {
-            let latest = summaries(s)?.into_iter().next().ok_or_else(|| {
-                Error::refused(code::NO_RUN, "no workflow has run yet")
-                    .with_hint("start one: baton workflow run <name> --execute")
-            })?;
+            let latest = summaries(s)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::from(workflow::Refusal::NoRunYet))?;
             get(s, &latest.id)
         }
     }
@@ -411,19 +403,20 @@ pub fn list(s: &Session, limit: usize) -> Result<Vec<Summary>> {
 pub fn stop(s: &Session, id: &RunId) -> Result<Stopped> {
     let run = get(s, id)?;
     if run.status != RunStatus::Running {
-        return Err(Error::refused(
-            code::RUN_NOT_RUNNING,
-            format!("run {id} is {}, not running", run.status.as_str()),
-        )
-        .with_hint(format!("see it with: baton workflow status --run-id {id}")));
+        return Err(workflow::Refusal::NotRunning {
+            id: id.clone(),
+            status: run.status,
+        }
+        .into());
     }
     if run.host != os::hostname() {
         // The host is text from the state: one line, whatever it holds.
         let host = crate::term::field(&run.host);
-        return Err(
-            Error::refused(code::RUN_ELSEWHERE, format!("run {id} runs on host {host}"))
-                .with_hint(format!("run `baton workflow stop --run-id {id}` on {host}")),
-        );
+        return Err(workflow::Refusal::StopElsewhere {
+            id: id.clone(),
+            host: host.into_owned(),
+        }
+        .into());
     }
     if os::process_alive(run.pid) {
         return wait_for_runner(s, run);
@@ -447,19 +440,12 @@ fn wait_for_runner(s: &Session, run: Run) -> Result<Stopped> {
             return Ok(Stopped::ByRunner(now));
         }
     }
-    Err(Error::failed(
-        code::STOP_TIMEOUT,
-        format!(
-            "run {} (pid {}) did not stop within {}s",
-            run.id,
-            run.pid,
-            STOP_WAIT.as_secs()
-        ),
-    )
-    .with_hint(format!(
-        "kill it (`kill -9 {}`), then `baton workflow doctor --fix`",
-        run.pid
-    )))
+    Err(workflow::Refusal::StopTimeout {
+        id: run.id,
+        pid: run.pid,
+        secs: STOP_WAIT.as_secs(),
+    }
+    .into())
 }
 
 /// `workflow template init`: write a shipped template to
@@ -473,10 +459,7 @@ pub fn template_init(s: &Session, name: &str, force: bool) -> Result<(&'static s
     let dir = s.base_dir().join(DEFINITIONS_DIR);
     let path = dir.join(format!("{name}.toml"));
     if path.exists() && !force {
-        return Err(
-            Error::refused(code::EXISTS, format!("{} already exists", path.display()))
-                .with_hint("pass --force to overwrite it"),
-        );
+        return Err(workflow::Refusal::TemplateExists(path).into());
     }
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     std::fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;

@@ -9,9 +9,11 @@ pub mod def;
 pub mod exec;
 pub mod ledger;
 pub mod policy;
+pub mod refusal;
 pub mod settings;
 pub mod summary;
 
+pub use refusal::Refusal;
 pub use settings::Policy;
 
 /// Where definitions live in the working tree.

@@ -20,7 +20,7 @@ use crate::store::Update;
 use crate::workflow::def::{self, Definition, Format};
 use crate::workflow::ledger::{self, Run, RunStatus, StepStatus};
 use crate::workflow::policy::{self, Refusal};
-use crate::workflow::DEFINITIONS_DIR;
+use crate::workflow::{self, DEFINITIONS_DIR};
 
 /// What resuming a run would do.
 #[derive(Debug, Clone)]
@@ -59,20 +59,19 @@ fn refuse_if_active(run: &Run) -> Result<()> {
     if run.host != os::hostname() {
         // The host is text from the state: one line, whatever it holds.
         let host = crate::term::field(&run.host);
-        return Err(Error::refused(
-            code::RUN_ELSEWHERE,
-            format!("run {id} is running on host {host} (pid {})", run.pid),
-        )
-        .with_hint(format!(
-            "resume it once it ended; if its runner died, `baton workflow doctor --fix` on {} marks it interrupted",
-            host
-        )));
+        return Err(workflow::Refusal::RunningElsewhere {
+            id: id.clone(),
+            host: host.into_owned(),
+            pid: run.pid,
+        }
+        .into());
     }
     if os::process_alive(run.pid) {
-        return Err(
-            Error::refused(code::RUN_ACTIVE, format!("run {id} is running (pid {})", run.pid))
-                .with_hint(format!("wait for it, or stop it: baton workflow stop --run-id {id}")),
-        );
+        return Err(workflow::Refusal::Active {
+            id: id.clone(),
+            pid: run.pid,
+        }
+        .into());
     }
     Ok(())
 }
@@ -96,14 +95,12 @@ fn recorded_definition(s: &Session, run: &Run) -> Result<Definition> {
     let bytes = match std::fs::read(&file) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::refused(
-                code::DEFINITION_MISSING,
-                format!(
-                    "run {} ran {} (blob {}), which is not in this work tree",
-                    run.id, recorded.path, recorded.blob
-                ),
-            )
-            .with_hint("check out the revision that has it, or start a new run with `baton workflow run`"))
+            return Err(workflow::Refusal::DefinitionMissing {
+                id: run.id.clone(),
+                path: recorded.path.clone(),
+                blob: recorded.blob.clone(),
+            }
+            .into())
         }
         Err(e) => return Err(Error::io(format!("reading {}", file.display()), e)),
     };
@@ -115,14 +112,13 @@ fn recorded_definition(s: &Session, run: &Run) -> Result<Definition> {
     }
     let now = s.store.blob_id(&bytes)?.to_string();
     if now != recorded.blob {
-        return Err(Error::refused(
-            code::DEFINITION_CHANGED,
-            format!(
-                "{} is blob {now} in this work tree, but run {} ran blob {}",
-                recorded.path, run.id, recorded.blob
-            ),
-        )
-        .with_hint("restore that version of the file to resume, or start a new run with `baton workflow run`"));
+        return Err(workflow::Refusal::DefinitionChanged {
+            id: run.id.clone(),
+            path: recorded.path.clone(),
+            now,
+            blob: recorded.blob.clone(),
+        }
+        .into());
     }
     let text = String::from_utf8(bytes).map_err(|e| {
         Error::invalid(
@@ -133,11 +129,7 @@ fn recorded_definition(s: &Session, run: &Run) -> Result<Definition> {
     })?;
     let def = def::parse(&recorded.path, &text, Format::of(&recorded.path))?;
     if def.steps.iter().map(|s| &s.id).ne(run.steps.iter().map(|r| &r.id)) {
-        return Err(Error::refused(
-            code::DEFINITION_CHANGED,
-            format!("the definition of run {} no longer matches its ledger", run.id),
-        )
-        .with_hint("start a new run with `baton workflow run`"));
+        return Err(workflow::Refusal::LedgerMismatch(run.id.clone()).into());
     }
     Ok(def)
 }
@@ -160,14 +152,12 @@ fn inside_work_tree(path: &str) -> Option<&Path> {
 }
 
 fn outside(run: &Run, why: &str) -> Error {
-    Error::refused(
-        code::DEFINITION_PATH,
-        format!(
-            "run {} records its definition at {:?}, which {why}",
-            run.id, run.definition.path
-        ),
-    )
-    .with_hint("resume runs only a definition in this work tree; start a new run with `baton workflow run`")
+    workflow::Refusal::DefinitionPath {
+        id: run.id.clone(),
+        path: run.definition.path.clone(),
+        why: why.to_owned(),
+    }
+    .into()
 }
 
 /// `workflow resume --execute`: re-run the plan's steps in the same run.
@@ -202,14 +192,7 @@ pub fn resume(s: &Session, plan: ResumePlan, how: &Execution) -> Result<Run> {
         let current = state::run(snap, &run.id)?.ok_or_else(|| no_run(&run.id))?;
         refuse_if_active(&current)?;
         if current != planned {
-            return Err(Error::refused(
-                code::RUN_CHANGED,
-                format!("run {} changed while this resume was being planned", run.id),
-            )
-            .with_hint(format!(
-                "see it with `baton workflow status --run-id {}`, then resume again",
-                run.id
-            )));
+            return Err(workflow::Refusal::Changed(run.id.clone()).into());
         }
         Ok(Update::Write(resumed.clone(), ()))
     })?;
