@@ -8,23 +8,8 @@
 //! past the type: `json!("claim_held")`, `e.code.as_str() == "x"`.)
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-fn src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
-}
-
-fn rust_files(path: &Path, out: &mut Vec<PathBuf>) {
-    if path.is_dir() {
-        let mut entries: Vec<_> = std::fs::read_dir(path).unwrap().map(|e| e.unwrap().path()).collect();
-        entries.sort();
-        for entry in entries {
-            rust_files(&entry, out);
-        }
-    } else if path.extension().is_some_and(|e| e == "rs") {
-        out.push(path.to_path_buf());
-    }
-}
+use crate::common::{rust_files, src};
 
 /// The codes of src/error/code.rs: constant name → code.
 fn codes(text: &str) -> Vec<(String, String)> {

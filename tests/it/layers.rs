@@ -10,6 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use crate::common::{rust_files, src};
+
 /// The layers of src/, top first. A module may use the modules of the
 /// layers below its own, and of its own layer as long as that makes no
 /// cycle. Every top-level module of src/ must be listed.
@@ -45,23 +47,6 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
 ];
-
-fn src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
-}
-
-/// Every `.rs` file under `path` (a file or a directory).
-fn rust_files(path: &Path, out: &mut Vec<PathBuf>) {
-    if path.is_dir() {
-        let mut entries: Vec<_> = std::fs::read_dir(path).unwrap().map(|e| e.unwrap().path()).collect();
-        entries.sort();
-        for entry in entries {
-            rust_files(&entry, out);
-        }
-    } else if path.extension().is_some_and(|e| e == "rs") {
-        out.push(path.to_path_buf());
-    }
-}
 
 /// The top-level modules of `src` and their files: `src/x.rs` and
 /// everything under `src/x/`. The crate root and the binary are not modules.
