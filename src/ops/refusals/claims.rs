@@ -1,0 +1,75 @@
+//! The claims subsystem's refusals and its moved claim, as the user's error.
+
+use crate::claims::{self, reservations::Conflict};
+use crate::clock::format_timestamp;
+use crate::error::{code, Error};
+
+impl From<claims::Refusal> for Error {
+    fn from(refusal: claims::Refusal) -> Error {
+        use claims::Refusal::*;
+        let message = refusal.to_string();
+        let error = match &refusal {
+            NoClaim(id) => Error::refused(code::NO_CLAIM, message)
+                .with_hint(format!("claim it first: baton claims claim {id}")),
+            Held(claim) => Error::refused(code::CLAIM_HELD, message).with_hint(format!(
+                "ask {} to hand it off or release it, wait for it to expire, or take it over with --force --reason <why>",
+                claim.owner
+            )),
+            NotOwner { claim, actor, what } => {
+                let lease = match &claim.lease_until {
+                    Some(t) => format!("wait for its lease to run out ({})", format_timestamp(t)),
+                    None => "wait for it to go stale and expire".to_owned(),
+                };
+                // Only a release (and a claim, see `Held`) may be forced.
+                let force = if *what == "release" {
+                    format!(
+                        ", or release it anyway with `baton claims release {} --force --reason <why>`",
+                        claim.id
+                    )
+                } else {
+                    String::new()
+                };
+                Error::refused(code::NOT_OWNER, message).with_hint(format!(
+                    "ask {} to hand it off to you (`baton claims handoff {} --to {actor}`, run by them) or to release it; {lease}{force}",
+                    claim.owner, claim.id
+                ))
+            }
+            WrongState { claim, .. } => Error::refused(code::WRONG_STATE, message)
+                .with_hint(format!("see its state with: baton claims status {}", claim.id)),
+            HandoffToSelf { .. } => Error::invalid(code::HANDOFF_TO_SELF, message)
+                .with_hint("hand it to someone else: --to human:<name> or --to agent:<name>"),
+            NotHandoffTarget { to, .. } => Error::refused(code::NOT_HANDOFF_TARGET, message).with_hint(format!(
+                "only {} can accept or reject this handoff",
+                claims::handoff_target(to)
+            )),
+            TooManyPatterns { .. } => Error::invalid(code::TOO_MANY_PATTERNS, message)
+                .with_hint("reserve a directory (src/store/) or a glob (src/**/*.rs) instead of many files"),
+            PathsReserved { conflicts, .. } => Error::refused(code::PATHS_RESERVED, message).with_hint(paths_hint(conflicts)),
+        };
+        error.with_source(refusal)
+    }
+}
+
+fn paths_hint(conflicts: &[Conflict]) -> String {
+    let Some(first) = conflicts.first() else {
+        return String::new();
+    };
+    format!(
+        "ask {} to hand off or release {} (or reserve disjoint paths, or --shared where both are shared); \
+         take the paths over with --force --reason <why>",
+        first.holder, first.claim
+    )
+}
+
+impl From<claims::Moved> for Error {
+    fn from(moved: claims::Moved) -> Error {
+        let id = &moved.id;
+        let hint = match moved.now {
+            None => format!("claim it first: baton claims claim {id}"),
+            Some(_) => format!("stop acting on {id}; `baton claims log {id}` shows what happened"),
+        };
+        Error::refused(code::CLAIM_MOVED, moved.to_string())
+            .with_hint(hint)
+            .with_source(moved)
+    }
+}

@@ -1,0 +1,13 @@
+//! Where each subsystem's typed refusal becomes the user's error: its
+//! code (from `error::code`), its kind (so its exit code) and its hint,
+//! with the refusal kept as the source. One `From` per refusal type, so a
+//! subsystem's pure code says only what was refused, and the words a user
+//! acts on (which command to run next) are written once, here.
+//!
+//! A file per subsystem: `claims`, `pool`, `delivery`, `learn`, `workflow`.
+
+mod claims;
+mod delivery;
+mod learn;
+mod pool;
+mod workflow;
