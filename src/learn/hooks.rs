@@ -30,7 +30,9 @@
 
 mod install;
 
-pub use install::{install, opencode_plugin, shell_quote, HookCommand, Install, Target, CODEX_TRUST, OPENCODE_PLUGIN};
+pub use install::{
+    install, opencode_plugin, shell_quote, Clash, Conflict, HookCommand, Install, Target, CODEX_TRUST, OPENCODE_PLUGIN,
+};
 pub(crate) use install::{object_at, settings};
 
 use serde_json::{json, Map, Value};

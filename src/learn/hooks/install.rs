@@ -8,8 +8,10 @@
 //! baton can be found, and blocks (exit 2) when it cannot: a shell exits 127
 //! for a missing program, which every client reads as "let it run".
 
+mod conflict;
 mod opencode;
 
+pub use conflict::{Clash, Conflict};
 pub use opencode::{opencode_plugin, OPENCODE_PLUGIN};
 
 use serde_json::{json, Map, Value};
@@ -232,10 +234,6 @@ fn wanted(target: Target, how: &HookCommand) -> Vec<Wanted> {
     }
 }
 
-pub(super) fn conflict(path: &str, what: String, hint: String) -> Error {
-    Error::refused(code::HOOK_CONFLICT, format!("{path}: {what}")).with_hint(hint)
-}
-
 /// Install baton's hooks into an agent's settings in this repository: the
 /// existing file (if any) is kept entry for entry; an entry already there is
 /// left alone; a different baton entry for the same event is a refusal that
@@ -300,20 +298,20 @@ pub(crate) fn object_at<'a>(
     holds: &str,
 ) -> Result<&'a mut Map<String, Value>> {
     let Value::Object(map) = parent else {
-        return Err(conflict(
-            path,
-            format!("{parent_name} is not a JSON object"),
-            format!("make {parent_name} in {path} an object, then run the install again"),
-        ));
+        let parent = parent_name.to_owned();
+        return Err(Conflict::new(path, Clash::NotAnObject { parent }).into());
     };
     let value = map.entry(key.to_owned()).or_insert_with(|| Value::Object(Map::new()));
     match value {
         Value::Object(inner) => Ok(inner),
-        _ => Err(conflict(
+        _ => Err(Conflict::new(
             path,
-            format!("`{key}` is not an object"),
-            format!("`{key}` must map {holds}; fix it by hand"),
-        )),
+            Clash::NotAMap {
+                key: key.to_owned(),
+                holds: holds.to_owned(),
+            },
+        )
+        .into()),
     }
 }
 
@@ -334,14 +332,8 @@ fn add_hook(hooks: &mut Map<String, Value>, path: &str, want: &Wanted) -> Result
         .entry(want.event.to_owned())
         .or_insert_with(|| Value::Array(Vec::new()));
     let Value::Array(groups) = groups else {
-        return Err(conflict(
-            path,
-            format!("hooks.{} is not a list", want.event),
-            format!(
-                "hooks.{} must be a list of {{matcher, hooks}} entries; fix it by hand",
-                want.event
-            ),
-        ));
+        let event = want.event.to_owned();
+        return Err(Conflict::new(path, Clash::NotAList { event }).into());
     };
     // The edit matchers run the same command as the shell one: only their
     // own group says whether they are installed.
@@ -363,11 +355,14 @@ fn add_hook(hooks: &mut Map<String, Value>, path: &str, want: &Wanted) -> Result
                 return Ok(true);
             }
             if is_baton_hook(existing, command) {
-                return Err(conflict(
-                    path,
-                    format!("hooks.{}[{g}].hooks[{h}] already runs {existing:?}", want.event),
-                    format!("remove that entry or change it to {command:?}, then run the install again"),
-                ));
+                let clash = Clash::OtherBatonHook {
+                    event: want.event.to_owned(),
+                    group: g,
+                    entry: h,
+                    existing: existing.to_owned(),
+                    wanted: command.to_owned(),
+                };
+                return Err(Conflict::new(path, clash).into());
             }
         }
     }
@@ -378,11 +373,11 @@ fn add_hook(hooks: &mut Map<String, Value>, path: &str, want: &Wanted) -> Result
         Some(group) => match group.get_mut("hooks") {
             Some(Value::Array(entries)) => entries.push(want.entry.clone()),
             _ => {
-                return Err(conflict(
-                    path,
-                    format!("the hooks.{} entry for {} has no hooks list", want.event, want.matcher),
-                    "give it a `hooks` list or remove it, then run the install again".into(),
-                ))
+                let clash = Clash::NoHooksList {
+                    event: want.event.to_owned(),
+                    matcher: want.matcher.to_owned(),
+                };
+                return Err(Conflict::new(path, clash).into());
             }
         },
         None => groups.push(json!({ "matcher": want.matcher, "hooks": [want.entry.clone()] })),

@@ -3,7 +3,7 @@
 //! filled in): opencode has no hook settings to merge, so the plugin is
 //! one file of baton's.
 
-use super::{conflict, HookCommand, Install};
+use super::{Clash, Conflict, HookCommand, Install};
 use crate::error::Result;
 
 /// The opencode plugin template: `hooks install opencode` writes it with
@@ -52,11 +52,7 @@ pub(super) fn install(path: &'static str, existing: Option<&[u8]>, content: &str
             added: vec![path.to_owned()],
             notes: Vec::new(),
         }),
-        Some(_) => Err(conflict(
-            path,
-            "exists and is not baton's plugin".into(),
-            format!("move {path} away (or merge it by hand with baton's template), then run the install again"),
-        )),
+        Some(_) => Err(Conflict::new(path, Clash::NotBatonsPlugin).into()),
         None => Ok(Install {
             path,
             content: content.to_vec(),
