@@ -39,7 +39,7 @@ macro_rules! serde_via_str {
         impl<'de> serde::Deserialize<'de> for $t {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
                 let s = <String as serde::Deserialize>::deserialize(d)?;
-                <$t>::parse(&s).map_err(|e| serde::de::Error::custom(e.message()))
+                <$t>::parse(&s).map_err(serde::de::Error::custom)
             }
         }
     };

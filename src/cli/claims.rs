@@ -19,13 +19,13 @@ use crate::ops::{Applied, Session};
 pub enum ClaimsCommand {
     /// Claim work: new, completed or expired -> active, owned by you.
     Claim {
-        #[arg(value_parser = ClaimId::parse)]
+        #[arg(value_parser = super::typed(ClaimId::parse))]
         id: ClaimId,
         /// Assign the least-loaded healthy pool agent of this role.
-        #[arg(long, value_parser = Role::parse, conflicts_with = "agent")]
+        #[arg(long, value_parser = super::typed(Role::parse), conflicts_with = "agent")]
         role: Option<Role>,
         /// Assign this pool agent.
-        #[arg(long, value_parser = AgentId::parse)]
+        #[arg(long, value_parser = super::typed(AgentId::parse))]
         agent: Option<AgentId>,
         /// Lease: the claim must be renewed before this runs out (e.g. 2h).
         #[arg(long, value_parser = Span::parse)]
@@ -59,22 +59,22 @@ pub enum ClaimsCommand {
     },
     /// Offer your active claim to someone else.
     Handoff {
-        #[arg(value_parser = ClaimId::parse)]
+        #[arg(value_parser = super::typed(ClaimId::parse))]
         id: ClaimId,
         /// Who should take it over.
-        #[arg(long, value_parser = Actor::parse)]
+        #[arg(long, value_parser = super::typed(Actor::parse))]
         to: Actor,
         #[arg(long)]
         note: Option<String>,
     },
     /// Accept a handoff offered to you.
     Accept {
-        #[arg(value_parser = ClaimId::parse)]
+        #[arg(value_parser = super::typed(ClaimId::parse))]
         id: ClaimId,
     },
     /// Refuse a handoff offered to you; it returns to its owner.
     Reject {
-        #[arg(value_parser = ClaimId::parse)]
+        #[arg(value_parser = super::typed(ClaimId::parse))]
         id: ClaimId,
         /// Why (required).
         #[arg(long, required = true)]
@@ -82,26 +82,26 @@ pub enum ClaimsCommand {
     },
     /// Pause your claim.
     Pause {
-        #[arg(value_parser = ClaimId::parse)]
+        #[arg(value_parser = super::typed(ClaimId::parse))]
         id: ClaimId,
         #[arg(long)]
         reason: Option<String>,
     },
     /// Mark your claim blocked.
     Block {
-        #[arg(value_parser = ClaimId::parse)]
+        #[arg(value_parser = super::typed(ClaimId::parse))]
         id: ClaimId,
         #[arg(long)]
         reason: Option<String>,
     },
     /// Resume your paused or blocked claim.
     Resume {
-        #[arg(value_parser = ClaimId::parse)]
+        #[arg(value_parser = super::typed(ClaimId::parse))]
         id: ClaimId,
     },
     /// Extend your claim's lease and touch it.
     Renew {
-        #[arg(value_parser = ClaimId::parse)]
+        #[arg(value_parser = super::typed(ClaimId::parse))]
         id: ClaimId,
         /// New lease from now (default: claims.default_lease).
         #[arg(long, value_parser = Span::parse)]
@@ -109,7 +109,7 @@ pub enum ClaimsCommand {
     },
     /// Finish your claim: -> completed; frees the agent's capacity.
     Release {
-        #[arg(value_parser = ClaimId::parse)]
+        #[arg(value_parser = super::typed(ClaimId::parse))]
         id: ClaimId,
         /// Release someone else's claim (needs --reason).
         #[arg(long, requires = "reason")]
@@ -127,7 +127,7 @@ pub enum ClaimsCommand {
     },
     /// One claim, or counts by state and your held claims.
     Status {
-        #[arg(value_parser = ClaimId::parse)]
+        #[arg(value_parser = super::typed(ClaimId::parse))]
         id: Option<ClaimId>,
     },
     /// List claims in natural id order (T-2 before T-10): held ones unless --all or --state.
@@ -136,13 +136,13 @@ pub enum ClaimsCommand {
         #[arg(long, value_parser = ClaimState::parse)]
         state: Option<ClaimState>,
         /// Only claims this actor owns.
-        #[arg(long, value_parser = Actor::parse)]
+        #[arg(long, value_parser = super::typed(Actor::parse))]
         owner: Option<Actor>,
         /// Only claims assigned to this pool agent.
-        #[arg(long, value_parser = AgentId::parse)]
+        #[arg(long, value_parser = super::typed(AgentId::parse))]
         agent: Option<AgentId>,
         /// Only handoffs pending to this actor.
-        #[arg(long, value_parser = Actor::parse)]
+        #[arg(long, value_parser = super::typed(Actor::parse))]
         to: Option<Actor>,
         /// History too: completed and expired claims.
         #[arg(long)]
@@ -153,18 +153,18 @@ pub enum ClaimsCommand {
     },
     /// Exit 0 while a holding (owner and generation) is current, 1 naming the holder otherwise: a fencing check for scripts.
     Verify {
-        #[arg(value_parser = ClaimId::parse)]
+        #[arg(value_parser = super::typed(ClaimId::parse))]
         id: ClaimId,
         /// The generation the caller acts for.
         #[arg(long)]
         generation: u64,
         /// The owner the caller acts for (default: the acting actor).
-        #[arg(long, value_parser = Actor::parse)]
+        #[arg(long, value_parser = super::typed(Actor::parse))]
         owner: Option<Actor>,
     },
     /// A claim's history, from the state commits.
     Log {
-        #[arg(value_parser = ClaimId::parse)]
+        #[arg(value_parser = super::typed(ClaimId::parse))]
         id: ClaimId,
         #[arg(long)]
         limit: Option<usize>,

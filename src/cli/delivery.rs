@@ -21,19 +21,19 @@ pub enum DeliveryCommand {
     /// Claim an issue, run its workflow, then release the claim (or hand it off); dry run without --execute.
     Start {
         /// The issue to claim (a claim id).
-        #[arg(long, value_parser = ClaimId::parse)]
+        #[arg(long, value_parser = super::typed(ClaimId::parse))]
         issue: ClaimId,
         /// A workflow name of .baton/workflows/ (or its path there): the only definitions a delivery runs and resumes.
         #[arg(long)]
         workflow: String,
         /// Assign the least-loaded healthy pool agent of this role.
-        #[arg(long, value_parser = Role::parse, conflicts_with = "agent")]
+        #[arg(long, value_parser = super::typed(Role::parse), conflicts_with = "agent")]
         role: Option<Role>,
         /// Assign this pool agent.
-        #[arg(long, value_parser = AgentId::parse)]
+        #[arg(long, value_parser = super::typed(AgentId::parse))]
         agent: Option<AgentId>,
         /// On success, hand the claim off to this actor instead of releasing it.
-        #[arg(long, value_parser = Actor::parse)]
+        #[arg(long, value_parser = super::typed(Actor::parse))]
         handoff_to: Option<Actor>,
         /// Lease of the claim (e.g. 2h).
         #[arg(long, value_parser = Span::parse)]
@@ -53,7 +53,7 @@ pub enum DeliveryCommand {
     /// One delivery with its phases, claim and workflow run; without --run-id, recent deliveries.
     Status {
         /// The delivery (dl-YYYYMMDDTHHMMSSZ-xxxxxx).
-        #[arg(long, value_parser = RunId::parse)]
+        #[arg(long, value_parser = super::typed(RunId::parse))]
         run_id: Option<RunId>,
         /// How many recent deliveries to list.
         #[arg(long, default_value_t = 20)]
@@ -61,15 +61,15 @@ pub enum DeliveryCommand {
     },
     /// Hand the claim of an unfinished delivery to someone else.
     Handoff {
-        #[arg(long, value_parser = RunId::parse)]
+        #[arg(long, value_parser = super::typed(RunId::parse))]
         run_id: RunId,
         /// Who should take it over.
-        #[arg(long, value_parser = Actor::parse)]
+        #[arg(long, value_parser = super::typed(Actor::parse))]
         to: Actor,
     },
     /// Close a failed delivery (release its claim), or give one up with --abandon.
     Close {
-        #[arg(long, value_parser = RunId::parse)]
+        #[arg(long, value_parser = super::typed(RunId::parse))]
         run_id: RunId,
         /// Give the delivery up: release the claim and record why.
         #[arg(long)]
@@ -81,7 +81,7 @@ pub enum DeliveryCommand {
     /// Continue a delivery from its recorded phase: resume its workflow run, then finish.
     Resume {
         /// The delivery (default: your latest unfinished one).
-        #[arg(long, value_parser = RunId::parse)]
+        #[arg(long, value_parser = super::typed(RunId::parse))]
         run_id: Option<RunId>,
         #[command(flatten)]
         how: Execution,

@@ -79,7 +79,7 @@ pub struct PostArgs {
 }
 
 fn hook_actor(raw: &str) -> Result<Actor> {
-    Actor::parse(raw)
+    Ok(Actor::parse(raw)?)
 }
 
 fn duration(raw: &str) -> Result<Span> {
@@ -238,7 +238,7 @@ fn judge(how: &Opening<'_>, dir: Option<&Path>, input: &Input) -> Result<Verdict
         None => {
             // No repository, no session to name the actor: it must still be valid.
             if let Some(raw) = std::env::var("BATON_ACTOR").ok().filter(|a| !a.is_empty()) {
-                Actor::parse(&raw).map_err(|e| e.context("BATON_ACTOR"))?;
+                Actor::parse(&raw).map_err(|e| Error::from(e).context("BATON_ACTOR"))?;
             }
             Ok(op::pre_command_builtin(input))
         }

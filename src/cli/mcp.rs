@@ -14,7 +14,7 @@ use crate::ops::Session;
 #[derive(Debug, clap::Args)]
 pub struct McpArgs {
     /// The actor when neither --actor nor BATON_ACTOR names one (default: agent:mcp); `mcp install` sets it to agent:<client>.
-    #[arg(long, value_name = "ACTOR", value_parser = Actor::parse)]
+    #[arg(long, value_name = "ACTOR", value_parser = super::typed(Actor::parse))]
     pub default_actor: Option<Actor>,
     #[command(subcommand)]
     pub command: Option<McpCommand>,
@@ -31,7 +31,7 @@ pub enum McpCommand {
         #[arg(long, default_value = "baton", value_name = "PATH")]
         baton: String,
         /// The actor the server acts as when the agent's environment sets no BATON_ACTOR (default: agent:<client>).
-        #[arg(long = "as", value_name = "ACTOR", value_parser = Actor::parse)]
+        #[arg(long = "as", value_name = "ACTOR", value_parser = super::typed(Actor::parse))]
         as_actor: Option<Actor>,
         /// Replace a different `baton` entry.
         #[arg(long)]

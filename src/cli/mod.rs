@@ -309,6 +309,20 @@ fn report_error(err: &Error, json: bool) {
     eprintln!("{}", crate::term::paint(&text, colour));
 }
 
+/// A subsystem's parser as a clap value parser: its typed failure becomes
+/// the user's error (code, hint), which [`report_parse_error`] finds
+/// behind clap's.
+pub(crate) fn typed<T, E>(
+    parse: fn(&str) -> std::result::Result<T, E>,
+) -> impl Fn(&str) -> Result<T> + Clone + Send + Sync + 'static
+where
+    T: 'static,
+    E: 'static,
+    Error: From<E>,
+{
+    move |raw| parse(raw).map_err(Error::from)
+}
+
 /// clap's own errors, in baton's `error:`/`hint:` shape (exit 2), keeping
 /// help and version output as they are.
 fn report_parse_error(e: clap::Error, args: &[std::ffi::OsString], json: bool) -> i32 {

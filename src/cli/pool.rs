@@ -18,7 +18,7 @@ use crate::pool::Health;
 pub enum PoolCommand {
     /// Add agents `ROLE-<n>` (numbered after every id ever used).
     Spawn {
-        #[arg(long, value_parser = Role::parse)]
+        #[arg(long, value_parser = super::typed(Role::parse))]
         role: Role,
         #[arg(long, default_value_t = 1)]
         count: u32,
@@ -39,17 +39,17 @@ pub enum PoolCommand {
     },
     /// Record that an agent is alive.
     Heartbeat {
-        #[arg(value_parser = AgentId::parse)]
+        #[arg(value_parser = super::typed(AgentId::parse))]
         id: AgentId,
     },
     /// Stop assigning new work to an agent.
     Drain {
-        #[arg(value_parser = AgentId::parse)]
+        #[arg(value_parser = super::typed(AgentId::parse))]
         id: AgentId,
     },
     /// Retire an agent (refused while it holds claims, unless --force).
     Retire {
-        #[arg(value_parser = AgentId::parse)]
+        #[arg(value_parser = super::typed(AgentId::parse))]
         id: AgentId,
         #[arg(long)]
         force: bool,

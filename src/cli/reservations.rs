@@ -13,7 +13,7 @@ use crate::ops::Session;
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["paths", "release_paths"])))]
 pub struct ReserveArgs {
-    #[arg(value_parser = ClaimId::parse)]
+    #[arg(value_parser = super::typed(ClaimId::parse))]
     id: ClaimId,
     /// Reserve these paths or globs (src/store/, docs/*.md, src/**/mod.rs).
     #[arg(long, num_args = 1.., value_name = "GLOB")]

@@ -32,7 +32,7 @@ pub enum WorkflowCommand {
     /// Re-run the failed, stopped, interrupted or failure-skipped steps of a run, and everything downstream.
     Resume {
         /// The run, as `workflow list` shows it (wf-YYYYMMDDTHHMMSSZ-xxxxxx); default: your latest failed, stopped or interrupted run.
-        #[arg(long, value_parser = RunId::parse)]
+        #[arg(long, value_parser = super::typed(RunId::parse))]
         run_id: Option<RunId>,
         #[command(flatten)]
         how: Execution,
@@ -40,13 +40,13 @@ pub enum WorkflowCommand {
     /// Stop a running run: its steps are killed and it is marked stopped.
     Stop {
         /// The run, as `workflow list` shows it (wf-YYYYMMDDTHHMMSSZ-xxxxxx).
-        #[arg(long, value_parser = RunId::parse)]
+        #[arg(long, value_parser = super::typed(RunId::parse))]
         run_id: RunId,
     },
     /// A run's steps and attempts (default: the latest run).
     Status {
         /// The run to show (default: the latest).
-        #[arg(long, value_parser = RunId::parse)]
+        #[arg(long, value_parser = super::typed(RunId::parse))]
         run_id: Option<RunId>,
     },
     /// Recent runs, newest first.

@@ -214,7 +214,7 @@ impl Policy {
     pub fn keyword_overrides(&self) -> Result<BTreeMap<Role, Vec<String>>> {
         let mut out = BTreeMap::new();
         for (role, words) in &self.keywords {
-            let role = Role::parse(role).map_err(|e| e.context("learn.keywords"))?;
+            let role = Role::parse(role).map_err(|e| Error::from(e).context("learn.keywords"))?;
             if let Some(bad) = words.iter().find(|w| w.trim().is_empty()) {
                 return Err(invalid(
                     format!("learn.keywords.{role} has an empty keyword {bad:?}"),

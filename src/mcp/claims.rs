@@ -96,8 +96,11 @@ pub struct ListInput {
     pub limit: Option<usize>,
 }
 
-fn parsed<T>(raw: Option<&str>, parse: impl Fn(&str) -> Result<T>) -> Result<Option<T>> {
-    raw.map(parse).transpose()
+fn parsed<T, E>(raw: Option<&str>, parse: impl Fn(&str) -> std::result::Result<T, E>) -> Result<Option<T>>
+where
+    Error: From<E>,
+{
+    raw.map(|raw| parse(raw).map_err(Error::from)).transpose()
 }
 
 /// `paths` as typed, `shared` or exclusive, as `claims claim --paths

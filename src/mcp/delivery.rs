@@ -59,8 +59,11 @@ pub struct StatusInput {
     pub limit: Option<usize>,
 }
 
-fn parsed<T>(raw: Option<&str>, parse: impl Fn(&str) -> Result<T>) -> Result<Option<T>> {
-    raw.map(parse).transpose()
+fn parsed<T, E>(raw: Option<&str>, parse: impl Fn(&str) -> std::result::Result<T, E>) -> Result<Option<T>>
+where
+    Error: From<E>,
+{
+    raw.map(|raw| parse(raw).map_err(Error::from)).transpose()
 }
 
 /// A delivery after `start`: failed or stopped is a refusal, as the CLI's exit 1 is.

@@ -39,10 +39,10 @@ pub struct Place {
 /// default the client's entry names (`--default-actor`), else `agent:mcp`.
 pub fn actor(flag: Option<&str>, env: Option<&str>, default: Option<&Actor>) -> Result<Actor> {
     if let Some(raw) = flag {
-        return Actor::parse(raw).map_err(|e| e.context("--actor"));
+        return Actor::parse(raw).map_err(|e| Error::from(e).context("--actor"));
     }
     if let Some(raw) = env.filter(|a| !a.is_empty()) {
-        return Actor::parse(raw).map_err(|e| e.context("BATON_ACTOR"));
+        return Actor::parse(raw).map_err(|e| Error::from(e).context("BATON_ACTOR"));
     }
     Ok(default
         .cloned()

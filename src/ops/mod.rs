@@ -133,12 +133,16 @@ pub struct Applied<T> {
 /// repository; `None` when neither is given.
 pub fn actor_given(flag: Option<&str>) -> Option<Result<(Actor, ActorSource)>> {
     if let Some(a) = flag {
-        return Some(Actor::parse(a).map(|actor| (actor, ActorSource::Flag)));
+        return Some(
+            Actor::parse(a)
+                .map(|actor| (actor, ActorSource::Flag))
+                .map_err(Error::from),
+        );
     }
     match std::env::var("BATON_ACTOR") {
         Ok(a) if !a.is_empty() => Some(
             Actor::parse(&a)
-                .map_err(|e| e.context("BATON_ACTOR"))
+                .map_err(|e| Error::from(e).context("BATON_ACTOR"))
                 .map(|actor| (actor, ActorSource::Env)),
         ),
         _ => None,

@@ -168,8 +168,7 @@ pub fn spawn(existing: &[Agent], role: &Role, count: u32, capacity: u32, now: Ti
         .unwrap_or(0);
     (1..=u64::from(count))
         .map(|n| {
-            let id = AgentId::parse(&format!("{role}-{}", highest + n))
-                .map_err(|e| e.context("the role is too long to number agents after it"))?;
+            let id = AgentId::parse(&format!("{role}-{}", highest + n)).map_err(Refusal::RoleTooLong)?;
             Ok(Agent {
                 schema: SCHEMA,
                 id,

@@ -32,6 +32,9 @@ pub enum Refusal {
     /// A spawn count out of 1..=1000 (`invalid_count`).
     #[error("--count must be between 1 and 1000, not {0}")]
     Count(u32),
+    /// A role too long to number agents after (`invalid_id`).
+    #[error("the role is too long to number agents after it: {0}")]
+    RoleTooLong(crate::ids::Invalid),
     /// A capacity of 0 (`invalid_capacity`).
     #[error("--capacity must be at least 1")]
     ZeroCapacity,

@@ -201,7 +201,7 @@ fn validate_step(index: usize, s: RawStep, seen: &mut BTreeSet<StepId>, problems
     let mut found = Vec::new();
     let id = match s.id.as_deref().map(StepId::parse) {
         None => Err("`id` is missing".to_owned()),
-        Some(Err(e)) => Err(format!("{} ({})", e.message(), e.hint)),
+        Some(Err(e)) => Err(format!("{e} ({})", e.form())),
         Some(Ok(id)) if !seen.insert(id.clone()) => {
             found.push("duplicate step id".to_owned());
             Ok(id)

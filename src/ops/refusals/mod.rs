@@ -4,10 +4,12 @@
 //! subsystem's pure code says only what was refused, and the words a user
 //! acts on (which command to run next) are written once, here.
 //!
-//! A file per subsystem: `claims`, `pool`, `delivery`, `learn`, `workflow`.
+//! A file per subsystem: `claims`, `pool`, `delivery`, `learn`, `workflow`,
+//! and `input` for the leaf modules' invalid input (ids, clock, glob).
 
 mod claims;
 mod delivery;
+mod input;
 mod learn;
 mod pool;
 mod workflow;

@@ -26,6 +26,12 @@ impl From<pool::Refusal> for Error {
                 "drain it and wait (`baton pool drain {id}`), release its claims, or retire it anyway with --force"
             )),
             Count(_) => Error::invalid(code::INVALID_COUNT, message).with_hint("baton pool spawn --role R --count 3"),
+            // The id's own refusal, said after what was being done.
+            RoleTooLong(invalid) => {
+                return Error::from(invalid.clone())
+                    .context("the role is too long to number agents after it")
+                    .with_source(refusal)
+            }
             ZeroCapacity => {
                 Error::invalid(code::INVALID_CAPACITY, message).with_hint("baton pool spawn --role R --capacity 2")
             }
