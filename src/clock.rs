@@ -6,28 +6,75 @@ use std::str::FromStr;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
-use crate::error::code;
-use crate::error::{Error, Result};
+use crate::error::with_cause;
 
 pub type Timestamp = DateTime<Utc>;
 
+/// A time that is not RFC 3339; the parser's account is the source. The
+/// code and hint are given where it becomes the user's error
+/// (`ops::refusals`), which shows the cause in parentheses after this.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{raw:?} is not an RFC 3339 time")]
+pub struct BadTime {
+    pub raw: String,
+    #[source]
+    pub source: chrono::ParseError,
+}
+
+/// `BATON_NOW` is set to something that is not a time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("BATON_NOW: {0}")]
+pub struct BadNow(#[source] pub BadTime);
+
+/// A duration baton cannot use; the code and hint are given where it
+/// becomes the user's error (`ops::refusals`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BadDuration {
+    /// Not a duration at all; humantime's account is the source. `bounds`
+    /// are the ones it had to lie in, where a person gave it (`None`: read
+    /// back from the state).
+    #[error("{raw:?} is not a duration")]
+    NotADuration {
+        raw: String,
+        bounds: Option<Bounds>,
+        #[source]
+        source: humantime::DurationError,
+    },
+    /// A duration outside `bounds` (`given` is the text, trimmed).
+    #[error("{given:?} is out of range: durations here are {}", bounds.describe())]
+    OutOfRange { given: String, bounds: Bounds },
+}
+
+impl BadDuration {
+    /// How a duration is written here, as a refusal's hint or a problem's
+    /// note shows it.
+    pub fn form(&self) -> String {
+        match self {
+            BadDuration::NotADuration { bounds: None, .. } => "write durations like 90s, 30m, 48h or 7d".to_owned(),
+            BadDuration::NotADuration {
+                bounds: Some(bounds), ..
+            }
+            | BadDuration::OutOfRange { bounds, .. } => {
+                format!("write a duration {}, such as 90s, 30m, 48h or 7d", bounds.describe())
+            }
+        }
+    }
+}
+
 /// The current time, second precision, RFC 3339 UTC; `BATON_NOW` overrides it.
-pub fn now() -> Result<Timestamp> {
+pub fn now() -> Result<Timestamp, BadNow> {
     match std::env::var("BATON_NOW") {
-        Ok(raw) if !raw.is_empty() => parse_timestamp(&raw).map_err(|e| {
-            e.context("BATON_NOW")
-                .with_hint("set BATON_NOW to an RFC 3339 time such as 2026-01-31T12:00:00Z, or unset it")
-        }),
+        Ok(raw) if !raw.is_empty() => parse_timestamp(&raw).map_err(BadNow),
         _ => Ok(Utc::now().trunc_subsecs(0)),
     }
 }
 
-pub fn parse_timestamp(raw: &str) -> Result<Timestamp> {
+pub fn parse_timestamp(raw: &str) -> Result<Timestamp, BadTime> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc).trunc_subsecs(0))
-        .map_err(|e| {
-            Error::invalid(code::INVALID_TIME, format!("{raw:?} is not an RFC 3339 time ({e})"))
-                .with_hint("write times like 2026-01-31T12:00:00Z")
+        .map_err(|source| BadTime {
+            raw: raw.to_owned(),
+            source,
         })
 }
 
@@ -61,7 +108,8 @@ impl Bounds {
         max: MAX_SPAN,
     };
 
-    fn describe(self) -> String {
+    /// The range, as a refusal says it ("from 1s to 10y").
+    pub fn describe(self) -> String {
         format!("from {} to {}", humantime::format_duration(self.min), Span::MAX_TEXT)
     }
 }
@@ -85,24 +133,25 @@ impl Span {
     const MAX_TEXT: &'static str = "10y";
 
     /// A duration given by a person (a flag, `config set`): at least 1s, at most 10y.
-    pub fn parse(raw: &str) -> Result<Span> {
+    pub fn parse(raw: &str) -> Result<Span, BadDuration> {
         Span::parse_within(raw, Bounds::POSITIVE)
     }
 
     /// A duration given by a person, within `bounds`.
-    pub fn parse_within(raw: &str, bounds: Bounds) -> Result<Span> {
-        let hint = || format!("write a duration {}, such as 90s, 30m, 48h or 7d", bounds.describe());
-        let span = Span::parse_stored(raw).map_err(|e| e.with_hint(hint()))?;
+    pub fn parse_within(raw: &str, bounds: Bounds) -> Result<Span, BadDuration> {
+        let span = Span::parse_stored(raw).map_err(|e| match e {
+            BadDuration::NotADuration { raw, source, .. } => BadDuration::NotADuration {
+                raw,
+                bounds: Some(bounds),
+                source,
+            },
+            out_of_range => out_of_range,
+        })?;
         if span.duration < bounds.min || span.duration > bounds.max {
-            return Err(Error::invalid(
-                code::INVALID_DURATION,
-                format!(
-                    "{:?} is out of range: durations here are {}",
-                    raw.trim(),
-                    bounds.describe()
-                ),
-            )
-            .with_hint(hint()));
+            return Err(BadDuration::OutOfRange {
+                given: raw.trim().to_owned(),
+                bounds,
+            });
         }
         Ok(span)
     }
@@ -111,11 +160,12 @@ impl Span {
     /// bounds may have been written by hand or by an older baton: it loads
     /// (arithmetic on it saturates), so one odd value cannot make every
     /// command that reads the config fail.
-    pub fn parse_stored(raw: &str) -> Result<Span> {
+    pub fn parse_stored(raw: &str) -> Result<Span, BadDuration> {
         let text = raw.trim();
-        let duration = humantime::parse_duration(text).map_err(|e| {
-            Error::invalid(code::INVALID_DURATION, format!("{raw:?} is not a duration ({e})"))
-                .with_hint("write durations like 90s, 30m, 48h or 7d")
+        let duration = humantime::parse_duration(text).map_err(|source| BadDuration::NotADuration {
+            raw: raw.to_owned(),
+            bounds: None,
+            source,
         })?;
         Ok(Span::written(duration, text))
     }
@@ -180,8 +230,8 @@ impl Ord for Span {
 }
 
 impl FromStr for Span {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Span> {
+    type Err = BadDuration;
+    fn from_str(s: &str) -> Result<Span, BadDuration> {
         Span::parse(s)
     }
 }
@@ -195,7 +245,7 @@ impl serde::Serialize for Span {
 impl<'de> serde::Deserialize<'de> for Span {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Span, D::Error> {
         let raw = <String as serde::Deserialize>::deserialize(d)?;
-        Span::parse_stored(&raw).map_err(|e| serde::de::Error::custom(e.message()))
+        Span::parse_stored(&raw).map_err(|e| serde::de::Error::custom(with_cause(&e)))
     }
 }
 
@@ -240,27 +290,33 @@ pub mod optional_span {
         }
         Span::parse_stored(&raw)
             .map(Some)
-            .map_err(|e| serde::de::Error::custom(e.message()))
+            .map_err(|e| serde::de::Error::custom(crate::error::with_cause(&e)))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{code, Error};
+
+    /// The refusal as the user's error.
+    fn user(e: BadDuration) -> Error {
+        Error::from(e)
+    }
 
     #[test]
     fn spans_parse_people_durations() {
         assert_eq!(Span::parse("48h").unwrap().as_std().as_secs(), 48 * 3600);
         assert_eq!(Span::parse("7d").unwrap().as_std().as_secs(), 7 * 86400);
-        assert_eq!(Span::parse("").unwrap_err().exit_code(), 2);
-        assert_eq!(Span::parse("-1s").unwrap_err().exit_code(), 2);
-        assert_eq!(Span::parse("soon").unwrap_err().exit_code(), 2);
+        assert_eq!(user(Span::parse("").unwrap_err()).exit_code(), 2);
+        assert_eq!(user(Span::parse("-1s").unwrap_err()).exit_code(), 2);
+        assert_eq!(user(Span::parse("soon").unwrap_err()).exit_code(), 2);
     }
 
     #[test]
     fn spans_have_bounds_that_errors_state() {
         for raw in ["0s", "999ms", "500000000000y", "10y 1s"] {
-            let e = Span::parse(raw).unwrap_err();
+            let e = user(Span::parse(raw).unwrap_err());
             assert_eq!(e.code, code::INVALID_DURATION, "{raw}");
             assert!(e.message().contains("from 1s to 10y"), "{raw}: {}", e.message());
             assert!(e.hint.contains("from 1s to 10y"), "{raw}: {}", e.hint);
@@ -270,7 +326,7 @@ mod tests {
         assert!(Span::parse("3650d").is_ok());
         assert!(Span::parse_within("0s", Bounds::WAIT).is_ok());
         assert!(Span::parse_within("11y", Bounds::WAIT).is_err());
-        assert!(Span::parse("soon").unwrap_err().hint.contains("from 1s to 10y"));
+        assert!(user(Span::parse("soon").unwrap_err()).hint.contains("from 1s to 10y"));
         // Read back from the state, out-of-bounds values load; arithmetic saturates.
         let huge = Span::parse_stored("500000000000y").unwrap();
         let t = parse_timestamp("2026-01-31T12:00:00Z").unwrap();

@@ -227,7 +227,7 @@ impl Config {
             _ => {
                 // Bounded here, where a person gives them; see Span::parse_stored.
                 if kind == "duration" || !raw.trim().is_empty() {
-                    Span::parse(raw).map_err(|e| e.context(key))?;
+                    Span::parse(raw).map_err(|e| Error::from(e).context(key))?;
                 }
                 toml::Value::String(raw.trim().to_owned())
             }

@@ -219,6 +219,16 @@ impl std::error::Error for Error {
     }
 }
 
+/// A typed failure's text with its cause in parentheses after it ("\"x\"
+/// is not a duration (expected number at 0)"), as validation messages show
+/// the parser's account; without a cause, the text alone.
+pub fn with_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    match e.source() {
+        Some(cause) => format!("{e} ({cause})"),
+        None => e.to_string(),
+    }
+}
+
 /// Attach context to results that carry foreign errors.
 pub trait ResultExt<T> {
     /// Map a git/gix failure to an environment error saying what we were doing.

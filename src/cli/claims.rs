@@ -28,7 +28,7 @@ pub enum ClaimsCommand {
         #[arg(long, value_parser = super::typed(AgentId::parse))]
         agent: Option<AgentId>,
         /// Lease: the claim must be renewed before this runs out (e.g. 2h).
-        #[arg(long, value_parser = Span::parse)]
+        #[arg(long, value_parser = super::typed(Span::parse))]
         lease: Option<Span>,
         /// A note kept on the claim.
         #[arg(long)]
@@ -104,7 +104,7 @@ pub enum ClaimsCommand {
         #[arg(value_parser = super::typed(ClaimId::parse))]
         id: ClaimId,
         /// New lease from now (default: claims.default_lease).
-        #[arg(long, value_parser = Span::parse)]
+        #[arg(long, value_parser = super::typed(Span::parse))]
         lease: Option<Span>,
     },
     /// Finish your claim: -> completed; frees the agent's capacity.
@@ -120,7 +120,7 @@ pub enum ClaimsCommand {
     /// List stale claims and timed-out handoffs; --apply expires them in one commit.
     Expire {
         /// Stale threshold instead of claims.stale_after.
-        #[arg(long, value_parser = Span::parse)]
+        #[arg(long, value_parser = super::typed(Span::parse))]
         older_than: Option<Span>,
         #[arg(long)]
         apply: bool,

@@ -20,13 +20,13 @@ pub enum DaemonCommand {
     /// Start the reconciler in the background (detached; logs to .git/baton/daemon.log).
     Start {
         /// Tick at this interval instead of daemon.interval (e.g. 30s).
-        #[arg(long, value_parser = Span::parse)]
+        #[arg(long, value_parser = super::typed(Span::parse))]
         interval: Option<Span>,
     },
     /// Stop the background daemon: SIGTERM, wait, then SIGKILL.
     Stop {
         /// How long to wait after SIGTERM before SIGKILL.
-        #[arg(long, value_parser = Span::parse, default_value = "10s")]
+        #[arg(long, value_parser = super::typed(Span::parse), default_value = "10s")]
         wait: Span,
     },
     /// Whether a daemon runs for this repository, since when, and its last tick.
@@ -34,7 +34,7 @@ pub enum DaemonCommand {
     /// Run the reconciler in the foreground (for systemd, launchd, containers).
     Run {
         /// Tick at this interval instead of daemon.interval (e.g. 30s).
-        #[arg(long, value_parser = Span::parse)]
+        #[arg(long, value_parser = super::typed(Span::parse))]
         interval: Option<Span>,
     },
     /// Run one reconcile pass now, in this process.
@@ -46,7 +46,7 @@ pub enum DaemonCommand {
     /// Metrics over a window: current values, changes, trend lines; the last reconcile report.
     Summary {
         /// The window, measured on the snapshots' taken_at (e.g. 24h, 7d).
-        #[arg(long, value_parser = Span::parse, default_value = "7d")]
+        #[arg(long, value_parser = super::typed(Span::parse), default_value = "7d")]
         window: Span,
         /// Also write an SVG chart of the counters over the window to FILE.
         #[arg(long, value_name = "FILE")]

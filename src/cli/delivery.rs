@@ -36,7 +36,7 @@ pub enum DeliveryCommand {
         #[arg(long, value_parser = super::typed(Actor::parse))]
         handoff_to: Option<Actor>,
         /// Lease of the claim (e.g. 2h).
-        #[arg(long, value_parser = Span::parse)]
+        #[arg(long, value_parser = super::typed(Span::parse))]
         lease: Option<Span>,
         /// A note kept on the claim and the delivery.
         #[arg(long)]

@@ -83,7 +83,7 @@ fn hook_actor(raw: &str) -> Result<Actor> {
 }
 
 fn duration(raw: &str) -> Result<Span> {
-    Span::parse_within(raw, Bounds::WAIT)
+    Ok(Span::parse_within(raw, Bounds::WAIT)?)
 }
 
 #[derive(Debug, Subcommand)]

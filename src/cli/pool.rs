@@ -34,7 +34,7 @@ pub enum PoolCommand {
     /// Load, capacity and heartbeat age of every agent.
     Health {
         /// Heartbeats older than this are unhealthy (default: pool.heartbeat_timeout).
-        #[arg(long, value_parser = Span::parse)]
+        #[arg(long, value_parser = super::typed(Span::parse))]
         stale_after: Option<Span>,
     },
     /// Record that an agent is alive.

@@ -104,7 +104,7 @@ impl Delivered {
 /// phase (and the claim's `updated_at` with it) says when it happened. A
 /// faked clock (`BATON_NOW`) stays where it was set.
 fn phase_time() -> Result<Timestamp> {
-    crate::clock::now()
+    Ok(crate::clock::now()?)
 }
 
 /// The plan of a delivery: the claim it would take, the steps, the end.

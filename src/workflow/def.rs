@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::{Bounds, Span};
 use crate::error::code;
-use crate::error::{Error, Result};
+use crate::error::{with_cause, Error, Result};
 use crate::ids::StepId;
 
 /// When a step runs, judged on its upstream steps.
@@ -226,7 +226,7 @@ fn validate_step(index: usize, s: RawStep, seen: &mut BTreeSet<StepId>, problems
     let mut duration = |field: &str, raw: Option<&str>, bounds: Bounds| {
         let raw = raw?;
         Span::parse_within(raw, bounds)
-            .map_err(|e| found.push(format!("bad duration in `{field}`: {} ({})", e.message(), e.hint)))
+            .map_err(|e| found.push(format!("bad duration in `{field}`: {} ({})", with_cause(&e), e.form())))
             .ok()
     };
     let retry_backoff =

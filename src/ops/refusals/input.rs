@@ -2,7 +2,8 @@
 //! globs), as the user's error: the code, and a hint that shows the form
 //! that is accepted.
 
-use crate::error::{code, Error};
+use crate::clock::{BadDuration, BadNow, BadTime};
+use crate::error::{code, with_cause, Error};
 use crate::ids;
 
 impl From<ids::Invalid> for Error {
@@ -15,6 +16,31 @@ impl From<ids::Invalid> for Error {
             ids::Invalid::Actor { .. } => Error::invalid(code::INVALID_ACTOR, message).with_hint(form),
         };
         error.with_source(invalid)
+    }
+}
+
+impl From<BadTime> for Error {
+    fn from(bad: BadTime) -> Error {
+        Error::invalid(code::INVALID_TIME, with_cause(&bad))
+            .with_hint("write times like 2026-01-31T12:00:00Z")
+            .with_source(bad)
+    }
+}
+
+impl From<BadNow> for Error {
+    fn from(bad: BadNow) -> Error {
+        Error::from(bad.0.clone())
+            .context("BATON_NOW")
+            .with_hint("set BATON_NOW to an RFC 3339 time such as 2026-01-31T12:00:00Z, or unset it")
+            .with_source(bad)
+    }
+}
+
+impl From<BadDuration> for Error {
+    fn from(bad: BadDuration) -> Error {
+        Error::invalid(code::INVALID_DURATION, with_cause(&bad))
+            .with_hint(bad.form())
+            .with_source(bad)
     }
 }
 
@@ -59,6 +85,56 @@ mod tests {
                 Kind::Invalid,
                 "invalid actor \"robot:x\"".into(),
                 format!("actors are {ACTOR_FORM}")
+            )
+        );
+    }
+
+    #[test]
+    fn a_bad_time_or_duration_keeps_its_code_words_and_cause() {
+        use crate::clock::{parse_timestamp, Bounds, Span};
+        let chrono = chrono::DateTime::parse_from_rfc3339("noon").unwrap_err();
+        let e = Error::from(parse_timestamp("noon").unwrap_err());
+        assert!(e.is::<chrono::ParseError>(), "the parser's account is kept");
+        assert_eq!(
+            said(e),
+            (
+                code::INVALID_TIME,
+                Kind::Invalid,
+                format!("\"noon\" is not an RFC 3339 time ({chrono})"),
+                "write times like 2026-01-31T12:00:00Z".into()
+            )
+        );
+        let now = Error::from(crate::clock::BadNow(parse_timestamp("noon").unwrap_err()));
+        assert!(now.is::<BadTime>());
+        assert_eq!(
+            (now.message().as_ref(), now.hint.as_str()),
+            (
+                format!("BATON_NOW: \"noon\" is not an RFC 3339 time ({chrono})").as_str(),
+                "set BATON_NOW to an RFC 3339 time such as 2026-01-31T12:00:00Z, or unset it"
+            )
+        );
+
+        let humantime = humantime::parse_duration("soon").unwrap_err();
+        assert_eq!(
+            said(Span::parse_stored(" soon").unwrap_err().into()),
+            (
+                code::INVALID_DURATION,
+                Kind::Invalid,
+                format!("\" soon\" is not a duration ({humantime})"),
+                "write durations like 90s, 30m, 48h or 7d".into()
+            )
+        );
+        assert_eq!(
+            said(Span::parse("soon").unwrap_err().into()).3,
+            "write a duration from 1s to 10y, such as 90s, 30m, 48h or 7d"
+        );
+        assert_eq!(
+            said(Span::parse_within(" 11y ", Bounds::WAIT).unwrap_err().into()),
+            (
+                code::INVALID_DURATION,
+                Kind::Invalid,
+                "\"11y\" is out of range: durations here are from 0s to 10y".into(),
+                "write a duration from 0s to 10y, such as 90s, 30m, 48h or 7d".into()
             )
         );
     }
