@@ -4,8 +4,17 @@
 
 use globset::{Glob, GlobBuilder};
 
-use crate::error::code;
-use crate::error::{Error, Result};
+/// A pattern of config key `key` that is not a glob; globset's account is
+/// the source. The code and hint are given where it becomes the user's
+/// error (`ops::refusals`), which shows the cause in parentheses after this.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key} in the shared config has a pattern that is not a glob: {pattern:?}")]
+pub struct BadPattern {
+    pub key: String,
+    pub pattern: String,
+    #[source]
+    pub source: globset::Error,
+}
 
 /// One pattern of `workflow.allow` or `workflow.secret_env`, compiled the
 /// one way both are: `*` also matches `/` and spaces, `{a,b}` alternatives.
@@ -18,20 +27,16 @@ pub fn glob(pattern: &str, any_case: bool) -> std::result::Result<Glob, globset:
 
 /// [`glob`] for config key `key`: a pattern that is not a glob is an error
 /// naming the key and the pattern.
-pub fn glob_for(key: &str, pattern: &str, any_case: bool) -> Result<Glob> {
-    glob(pattern, any_case).map_err(|e| {
-        Error::invalid(
-            code::INVALID_CONFIG,
-            format!("{key} in the shared config has a pattern that is not a glob: {pattern:?} ({e})"),
-        )
-        .with_hint(format!(
-            "nothing ran; fix the list: baton config set {key} \"{}\"",
-            example(key)
-        ))
+pub fn glob_for(key: &str, pattern: &str, any_case: bool) -> Result<Glob, BadPattern> {
+    glob(pattern, any_case).map_err(|source| BadPattern {
+        key: key.to_owned(),
+        pattern: pattern.to_owned(),
+        source,
     })
 }
 
-pub(crate) fn example(key: &str) -> &'static str {
+/// A list for `key` as a hint shows it (`baton config set <key> "<example>"`).
+pub fn example(key: &str) -> &'static str {
     if key == "workflow.secret_env" {
         "*TOKEN*,*SECRET*,*KEY*"
     } else {

@@ -164,11 +164,11 @@ pub struct SecretNames {
 
 impl SecretNames {
     /// Refuses (exit 2) a pattern that does not compile, as `workflow.allow` does.
-    pub fn new(patterns: &[String]) -> Result<SecretNames> {
+    pub fn new(patterns: &[String]) -> Result<SecretNames, crate::glob::BadPattern> {
         let globs = patterns
             .iter()
             .map(|p| crate::glob::glob_for("workflow.secret_env", p, true))
-            .collect::<Result<_>>()?;
+            .collect::<Result<_, _>>()?;
         Ok(SecretNames {
             globs,
             set: OnceLock::new(),
@@ -338,7 +338,9 @@ mod tests {
             "a [REDACTED] b [REDACTED] c [REDACTED] /usr/bin 12345"
         );
         assert_eq!(
-            SecretNames::new(&["[".into()]).err().map(|e| e.code),
+            SecretNames::new(&["[".into()])
+                .err()
+                .map(|e| crate::error::Error::from(e).code),
             Some(code::INVALID_CONFIG)
         );
     }

@@ -11,9 +11,7 @@
 use globset::{Candidate, GlobSet, GlobSetBuilder};
 
 use super::def::Step;
-use crate::error::code;
-use crate::error::{Error, Result};
-use crate::glob::{example, glob_for};
+use crate::glob::{glob_for, BadPattern};
 use crate::learn::judge::{judge_argv, Context, Level};
 use crate::learn::rules::RuleSet;
 
@@ -25,15 +23,32 @@ pub struct Refusal {
     pub reason: String,
 }
 
+/// A list of globs that cannot be judged with: nothing may run on it. The
+/// code and hint are given where it becomes the user's error (`ops::refusals`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    /// One pattern is not a glob.
+    #[error(transparent)]
+    Pattern(#[from] BadPattern),
+    /// The patterns do not compile into one set (a size limit); globset's
+    /// account is the source, shown after this.
+    #[error("{key} does not compile")]
+    Set {
+        key: String,
+        #[source]
+        source: globset::Error,
+    },
+}
+
 /// Patterns compiled into one set.
-fn glob_set(key: &str, patterns: &[String]) -> Result<GlobSet> {
+fn glob_set(key: &str, patterns: &[String]) -> Result<GlobSet, Invalid> {
     let mut set = GlobSetBuilder::new();
     for p in patterns {
         set.add(glob_for(key, p, false)?);
     }
-    set.build().map_err(|e| {
-        Error::invalid(code::INVALID_CONFIG, format!("{key} does not compile: {e}"))
-            .with_hint(format!("fix the list: baton config set {key} \"{}\"", example(key)))
+    set.build().map_err(|source| Invalid::Set {
+        key: key.to_owned(),
+        source,
     })
 }
 
@@ -46,7 +61,7 @@ pub struct Allow {
 impl Allow {
     /// Refuses (exit 2) when a pattern does not compile: nothing may run on a
     /// list that cannot be judged.
-    pub fn new(patterns: &[String]) -> Result<Allow> {
+    pub fn new(patterns: &[String]) -> Result<Allow, Invalid> {
         Ok(Allow {
             patterns: patterns.to_vec(),
             set: glob_set("workflow.allow", patterns)?,
@@ -219,8 +234,8 @@ mod tests {
 
     #[test]
     fn a_pattern_that_does_not_compile_refuses_everything() {
-        let e = Allow::new(&["make *".into(), "cargo [".into()]).err().unwrap();
-        assert_eq!(e.code, code::INVALID_CONFIG);
+        let e = crate::error::Error::from(Allow::new(&["make *".into(), "cargo [".into()]).err().unwrap());
+        assert_eq!(e.code, crate::error::code::INVALID_CONFIG);
         assert_eq!(e.exit_code(), 2);
         assert!(e.message().contains("\"cargo [\""), "{}", e.message());
         assert!(e.hint.contains("baton config set workflow.allow"), "{}", e.hint);

@@ -4,6 +4,7 @@
 
 use crate::clock::{BadDuration, BadNow, BadTime};
 use crate::error::{code, with_cause, Error};
+use crate::glob::{example, BadPattern};
 use crate::ids;
 
 impl From<ids::Invalid> for Error {
@@ -40,6 +41,19 @@ impl From<BadDuration> for Error {
     fn from(bad: BadDuration) -> Error {
         Error::invalid(code::INVALID_DURATION, with_cause(&bad))
             .with_hint(bad.form())
+            .with_source(bad)
+    }
+}
+
+impl From<BadPattern> for Error {
+    fn from(bad: BadPattern) -> Error {
+        let hint = format!(
+            "nothing ran; fix the list: baton config set {} \"{}\"",
+            bad.key,
+            example(&bad.key)
+        );
+        Error::invalid(code::INVALID_CONFIG, with_cause(&bad))
+            .with_hint(hint)
             .with_source(bad)
     }
 }
@@ -136,6 +150,30 @@ mod tests {
                 "\"11y\" is out of range: durations here are from 0s to 10y".into(),
                 "write a duration from 0s to 10y, such as 90s, 30m, 48h or 7d".into()
             )
+        );
+    }
+
+    #[test]
+    fn a_pattern_that_is_not_a_glob_keeps_its_code_words_and_cause() {
+        let globset = crate::glob::glob("cargo [", false).unwrap_err();
+        let e = Error::from(crate::glob::glob_for("workflow.allow", "cargo [", false).unwrap_err());
+        assert!(e.is::<globset::Error>());
+        assert_eq!(
+            said(e),
+            (
+                code::INVALID_CONFIG,
+                Kind::Invalid,
+                format!(
+                    "workflow.allow in the shared config has a pattern that is not a glob: \"cargo [\" ({globset})"
+                ),
+                "nothing ran; fix the list: baton config set workflow.allow \"cargo *,make *\"".into()
+            )
+        );
+        let e = Error::from(crate::redact::SecretNames::new(&["[".into()]).err().unwrap());
+        assert!(
+            e.hint.ends_with("workflow.secret_env \"*TOKEN*,*SECRET*,*KEY*\""),
+            "{}",
+            e.hint
         );
     }
 }

@@ -1,7 +1,8 @@
 //! The refusals of operations on workflow runs, as the user's error.
 
 use crate::error::{code, Error};
-use crate::workflow;
+use crate::glob::example;
+use crate::workflow::{self, policy};
 
 impl From<workflow::Refusal> for Error {
     fn from(refusal: workflow::Refusal) -> Error {
@@ -41,6 +42,20 @@ impl From<workflow::Refusal> for Error {
             )),
         };
         error.with_source(refusal)
+    }
+}
+
+impl From<policy::Invalid> for Error {
+    fn from(invalid: policy::Invalid) -> Error {
+        match &invalid {
+            // The pattern's own refusal, as the config's glob lists say it.
+            policy::Invalid::Pattern(bad) => Error::from(bad.clone()),
+            policy::Invalid::Set { key, source } => {
+                Error::invalid(code::INVALID_CONFIG, format!("{invalid}: {source}"))
+                    .with_hint(format!("fix the list: baton config set {key} \"{}\"", example(key)))
+                    .with_source(invalid)
+            }
+        }
     }
 }
 
