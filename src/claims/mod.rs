@@ -20,15 +20,14 @@ pub use delivery_mark::{DeliveryMark, DeliveryPhase};
 pub use list::{natural_cmp, select, Filter};
 pub use policy::Policy;
 use refusals::{held_by_other, no_claim, not_owner, wrong_state};
-pub use refusals::{target as handoff_target, Moved, Refusal};
+pub use refusals::{target as handoff_target, Invalid, Moved, Refusal};
 pub use row::{list_item, Listed, Row, RowRef};
 
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{format_timestamp, Span, Timestamp};
 use crate::codec::SCHEMA;
-use crate::error::code;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ids::{Actor, AgentId, ClaimId, Role};
 
 /// Where claims live in the state tree.
@@ -78,12 +77,11 @@ impl ClaimState {
         }
     }
 
-    pub fn parse(raw: &str) -> Result<ClaimState> {
-        ClaimState::ALL.into_iter().find(|s| s.as_str() == raw).ok_or_else(|| {
-            let all: Vec<&str> = ClaimState::ALL.iter().map(|s| s.as_str()).collect();
-            Error::invalid(code::INVALID_STATE, format!("unknown claim state {raw:?}"))
-                .with_hint(format!("states are {}", all.join(", ")))
-        })
+    pub fn parse(raw: &str) -> std::result::Result<ClaimState, Invalid> {
+        ClaimState::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| Invalid::State(raw.to_owned()))
     }
 }
 

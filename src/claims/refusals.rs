@@ -122,3 +122,16 @@ impl std::fmt::Display for Moved {
         }
     }
 }
+
+/// Input the claims subsystem does not accept (`invalid_state`,
+/// `invalid_pattern`); the hint is given where it becomes the user's error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    /// Not the name of a claim state.
+    #[error("unknown claim state {0:?}")]
+    State(String),
+    /// Not a reservation pattern; `given` is shown shortened, `why` says
+    /// which rule of the dialect it breaks.
+    #[error("invalid path pattern {given:?}: {why}")]
+    Pattern { given: String, why: String },
+}

@@ -15,10 +15,9 @@ use std::collections::HashMap;
 use globset::{GlobBuilder, GlobMatcher};
 use serde::{Deserialize, Serialize};
 
-use super::{require, require_owner, Claim, ClaimState, Ctx, Refusal, Transition};
+use super::{require, require_owner, Claim, ClaimState, Ctx, Invalid, Refusal, Transition};
 use crate::clock::Timestamp;
-use crate::error::code;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ids::{Actor, ClaimId};
 
 /// The longest pattern accepted.
@@ -37,18 +36,15 @@ impl Pattern {
     /// Parse a pattern as typed: a trailing `/` (a directory) and a leading
     /// `./` are dropped; absolute paths, `..`, empty segments, backslashes
     /// and control characters are refused.
-    pub fn parse(raw: &str) -> Result<Pattern> {
-        let bad = |why: &str| {
-            Error::invalid(
-                code::INVALID_PATTERN,
-                format!("invalid path pattern {:?}: {why}", shorten(raw)),
-            )
-            .with_hint("patterns are repository-relative paths or globs: src/store/, docs/*.md, src/**/mod.rs")
+    pub fn parse(raw: &str) -> std::result::Result<Pattern, Invalid> {
+        let bad = |why: String| Invalid::Pattern {
+            given: shorten(raw),
+            why,
         };
-        let s = syntax(raw).map_err(|why| bad(&why))?;
+        let s = syntax(raw).map_err(bad)?;
         let pattern = Pattern(s.to_owned());
         if pattern.is_glob() {
-            glob(s).map_err(|e| bad(&e.kind().to_string()))?;
+            glob(s).map_err(|e| bad(e.kind().to_string()))?;
         }
         Ok(pattern)
     }
@@ -74,8 +70,8 @@ impl Pattern {
 }
 
 impl TryFrom<String> for Pattern {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Pattern> {
+    type Error = Invalid;
+    fn try_from(s: String) -> std::result::Result<Pattern, Invalid> {
         Pattern::parse(&s)
     }
 }

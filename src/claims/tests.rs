@@ -1,5 +1,5 @@
 use super::*;
-use crate::error::code;
+use crate::error::{code, Error};
 use crate::testing::{actor, at};
 
 /// A refusal as the user meets it: its code, message and exit code are

@@ -133,7 +133,7 @@ pub enum ClaimsCommand {
     /// List claims in natural id order (T-2 before T-10): held ones unless --all or --state.
     List {
         /// Only claims in this state (completed and expired included).
-        #[arg(long, value_parser = ClaimState::parse)]
+        #[arg(long, value_parser = super::typed(ClaimState::parse))]
         state: Option<ClaimState>,
         /// Only claims this actor owns.
         #[arg(long, value_parser = super::typed(Actor::parse))]

@@ -42,7 +42,7 @@ pub fn reserve(s: &Session, args: &ReserveArgs) -> Result<Output> {
         .release_paths
         .iter()
         .map(|p| Pattern::parse(p))
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     let wanted = Args {
         paths: patterns(&args.paths, args.shared)?,
         release,

@@ -41,7 +41,7 @@ fn patterns_are_validated_and_normalised() {
         "a\u{7}",
         "[",
     ] {
-        let e = Pattern::parse(bad).unwrap_err();
+        let e = crate::error::Error::from(Pattern::parse(bad).unwrap_err());
         assert_eq!(e.code, code::INVALID_PATTERN, "{bad:?}");
         assert!(!e.hint.is_empty());
     }

@@ -61,6 +61,21 @@ fn paths_hint(conflicts: &[Conflict]) -> String {
     )
 }
 
+impl From<claims::Invalid> for Error {
+    fn from(invalid: claims::Invalid) -> Error {
+        let message = invalid.to_string();
+        let error = match &invalid {
+            claims::Invalid::State(_) => {
+                let all: Vec<&str> = claims::ClaimState::ALL.iter().map(|s| s.as_str()).collect();
+                Error::invalid(code::INVALID_STATE, message).with_hint(format!("states are {}", all.join(", ")))
+            }
+            claims::Invalid::Pattern { .. } => Error::invalid(code::INVALID_PATTERN, message)
+                .with_hint("patterns are repository-relative paths or globs: src/store/, docs/*.md, src/**/mod.rs"),
+        };
+        error.with_source(invalid)
+    }
+}
+
 impl From<claims::Moved> for Error {
     fn from(moved: claims::Moved) -> Error {
         let id = &moved.id;
@@ -71,5 +86,35 @@ impl From<claims::Moved> for Error {
         Error::refused(code::CLAIM_MOVED, moved.to_string())
             .with_hint(hint)
             .with_source(moved)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::reservations::Pattern;
+    use crate::error::Kind;
+
+    #[test]
+    fn invalid_claims_input_keeps_its_code_and_words() {
+        let e = Error::from(claims::ClaimState::parse("done").unwrap_err());
+        assert_eq!((e.code, e.kind), (code::INVALID_STATE, Kind::Invalid));
+        assert_eq!(
+            (e.message().as_ref(), e.hint.as_str()),
+            (
+                "unknown claim state \"done\"",
+                "states are active, paused, blocked, handoff_pending, completed, expired"
+            )
+        );
+        let e = Error::from(Pattern::parse("/etc").unwrap_err());
+        assert!(e.is::<claims::Invalid>());
+        assert_eq!((e.code, e.kind), (code::INVALID_PATTERN, Kind::Invalid));
+        assert_eq!(
+            (e.message().as_ref(), e.hint.as_str()),
+            (
+                "invalid path pattern \"/etc\": it is absolute; patterns are relative to the repository root",
+                "patterns are repository-relative paths or globs: src/store/, docs/*.md, src/**/mod.rs"
+            )
+        );
     }
 }
