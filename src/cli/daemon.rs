@@ -57,7 +57,7 @@ pub enum DaemonCommand {
     /// Write a systemd user unit or a launchd agent that runs `daemon run` for this repository.
     Install {
         /// The service manager: systemd (Linux) or launchd (macOS).
-        #[arg(value_parser = Manager::parse)]
+        #[arg(value_parser = super::typed(Manager::parse))]
         manager: Manager,
         /// Write the definition to this file instead of the service manager's user directory.
         #[arg(long, value_name = "FILE")]

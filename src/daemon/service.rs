@@ -5,9 +5,22 @@
 
 use std::path::Path;
 
-use crate::error::code;
-use crate::error::{Error, Result};
 use crate::ids::Actor;
+
+/// What `daemon install` cannot write a definition for; the code and hint
+/// are given where it becomes the user's error (`ops::refusals`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    /// Not a service manager baton knows.
+    #[error("unknown service manager {0:?}")]
+    UnknownManager(String),
+    /// A path (shown as a field) that no quoting makes safe in a service
+    /// definition: not UTF-8, or with a control character.
+    #[error("{} cannot be written into a service definition", crate::term::field(.0))]
+    UnusablePath(String),
+}
+
+type Result<T, E = Invalid> = std::result::Result<T, E>;
 
 pub const SYSTEMD_TEMPLATE: &str = include_str!("../../templates/baton-daemon.service");
 pub const LAUNCHD_TEMPLATE: &str = include_str!("../../templates/com.baton.daemon.plist");
@@ -24,11 +37,7 @@ impl Manager {
         match raw {
             "systemd" => Ok(Manager::Systemd),
             "launchd" => Ok(Manager::Launchd),
-            _ => Err(Error::invalid(
-                code::UNKNOWN_SERVICE_MANAGER,
-                format!("unknown service manager {raw:?}"),
-            )
-            .with_hint("baton daemon install systemd (Linux) or launchd (macOS)")),
+            _ => Err(Invalid::UnknownManager(raw.to_owned())),
         }
     }
 
@@ -160,15 +169,8 @@ fn path_text(p: &Path) -> Result<String> {
     Ok(text.to_owned())
 }
 
-fn unusable(p: &Path) -> Error {
-    Error::invalid(
-        code::UNUSABLE_PATH,
-        format!(
-            "{} cannot be written into a service definition",
-            crate::term::field(&p.to_string_lossy())
-        ),
-    )
-    .with_hint("use a path without control characters and in UTF-8 (a symlink to it will do)")
+fn unusable(p: &Path) -> Invalid {
+    Invalid::UnusablePath(p.to_string_lossy().into_owned())
 }
 
 /// A path where systemd expands specifiers: `%` doubled.
@@ -267,6 +269,9 @@ mod tests {
             actor: &actor,
             name: "a-b",
         };
-        assert_eq!(render(Manager::Systemd, &fill).unwrap_err().exit_code(), 2);
+        assert_eq!(
+            render(Manager::Systemd, &fill).unwrap_err(),
+            Invalid::UnusablePath("/work/a\nb".into())
+        );
     }
 }

@@ -12,7 +12,9 @@ pub mod snapshot;
 pub mod summary;
 pub mod svg;
 
-pub use snapshot::{compute, compute_tallied, due, same_counters, Due, Inputs, MetricsSnapshot, Tally, Tick};
+pub use snapshot::{
+    compute, compute_tallied, due, same_counters, BadCounter, Due, Inputs, MetricsSnapshot, Tally, Tick,
+};
 pub use summary::{render_text, summarize, Counter, Summary};
 
 /// Groups in the order they are shown; any other group follows, by name.

@@ -5,9 +5,11 @@
 //! acts on (which command to run next) are written once, here.
 //!
 //! A file per subsystem: `claims`, `pool`, `delivery`, `learn`, `workflow`,
-//! and `input` for the leaf modules' invalid input (ids, clock, glob).
+//! `daemon` (with the metrics' counters), and `input` for the leaf
+//! modules' invalid input (ids, clock, glob).
 
 mod claims;
+mod daemon;
 mod delivery;
 mod input;
 mod learn;
