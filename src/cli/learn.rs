@@ -51,7 +51,7 @@ pub struct PreArgs {
     #[arg(long, value_name = "LINE", allow_hyphen_values = true)]
     command: Option<String>,
     /// Read the agent's pre-tool hook payload on stdin and answer in its protocol (claude, codex, gemini).
-    #[arg(long, value_name = "AGENT", value_parser = Dialect::parse)]
+    #[arg(long, value_name = "AGENT", value_parser = super::typed(Dialect::parse))]
     hook: Option<Dialect>,
     /// One command as argv, after `--` (no shell parsing).
     #[arg(last = true, value_name = "ARGV")]
@@ -74,7 +74,7 @@ pub struct PostArgs {
     #[arg(long, value_name = "DURATION", value_parser = duration, requires = "command")]
     duration: Option<Span>,
     /// Read the agent's post-tool hook payload on stdin (claude, codex, gemini).
-    #[arg(long, value_name = "AGENT", value_parser = Dialect::parse, conflicts_with = "command")]
+    #[arg(long, value_name = "AGENT", value_parser = super::typed(Dialect::parse), conflicts_with = "command")]
     hook: Option<Dialect>,
 }
 
@@ -90,7 +90,7 @@ fn duration(raw: &str) -> Result<Span> {
 pub enum HooksCommand {
     /// Write or merge baton's hooks into an agent's configuration here (claude, codex, gemini, opencode).
     Install {
-        #[arg(value_parser = Target::parse)]
+        #[arg(value_parser = super::typed(Target::parse))]
         agent: Target,
         /// The path of the baton the hooks run (quoted for the shell as needed).
         #[arg(long, default_value = "baton", value_name = "PATH")]

@@ -29,18 +29,21 @@
 //! plugin are in [`install`].
 
 mod install;
+mod invalid;
 
 pub use install::{
     install, opencode_plugin, shell_quote, Clash, Conflict, HookCommand, Install, Target, CODEX_TRUST, OPENCODE_PLUGIN,
 };
 pub(crate) use install::{object_at, settings};
+pub use invalid::{Invalid, NotInstalled};
 
 use serde_json::{json, Map, Value};
 
 use super::judge::{Level, Verdict};
 use super::stats::CommandEnd;
-use crate::error::code;
-use crate::error::{Error, Result};
+use crate::error::Error;
+
+type Result<T, E = Invalid> = std::result::Result<T, E>;
 
 /// The hook protocol an agent speaks (`--hook claude|codex|gemini`): the
 /// shape of its payloads and of the answers it reads. Not a pool agent
@@ -60,10 +63,7 @@ impl Dialect {
             "claude" => Ok(Dialect::Claude),
             "codex" => Ok(Dialect::Codex),
             "gemini" => Ok(Dialect::Gemini),
-            _ => Err(
-                Error::invalid(code::UNKNOWN_HOOK, format!("unknown hook protocol {raw:?}"))
-                    .with_hint(format!("--hook takes one of: {}", Dialect::NAMES)),
-            ),
+            _ => Err(Invalid::UnknownHook(raw.to_owned())),
         }
     }
 
@@ -188,23 +188,11 @@ pub fn answer_error(dialect: Dialect, error: &Error) -> HookAnswer {
     }
 }
 
-fn bad_payload(agent: Dialect, why: impl std::fmt::Display) -> Error {
-    Error::invalid(
-        code::INVALID_HOOK_PAYLOAD,
-        format!("the {} hook payload {why}", agent.as_str()),
-    )
-    .with_hint(format!(
-        "this reads the JSON {} writes to a hook's stdin; install it with `baton learn hooks install {}`",
-        agent.as_str(),
-        agent.as_str()
-    ))
-}
-
 fn parse_payload(agent: Dialect, payload: &[u8]) -> Result<Map<String, Value>> {
     match serde_json::from_slice::<Value>(payload) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(bad_payload(agent, "is not a JSON object")),
-        Err(e) => Err(bad_payload(agent, format!("is not JSON ({e})"))),
+        Ok(_) => Err(Invalid::NotAnObject(agent)),
+        Err(source) => Err(Invalid::NotJson { agent, source }),
     }
 }
 
@@ -223,7 +211,7 @@ fn dialect(agent: Dialect, map: &Map<String, Value>) -> Dialect {
 
 /// The shell command of a payload, or the other tool's name.
 fn tool_command(agent: Dialect, map: &Map<String, Value>) -> Result<std::result::Result<String, String>> {
-    let tool = string_field(map, "tool_name").ok_or_else(|| bad_payload(agent, "has no tool_name"))?;
+    let tool = string_field(map, "tool_name").ok_or(Invalid::NoToolName(agent))?;
     if tool != agent.shell_tool() {
         return Ok(Err(tool));
     }
@@ -231,7 +219,10 @@ fn tool_command(agent: Dialect, map: &Map<String, Value>) -> Result<std::result:
         .get("tool_input")
         .and_then(|i| i.get("command"))
         .and_then(Value::as_str)
-        .ok_or_else(|| bad_payload(agent, format!("for {tool} has no tool_input.command")))?;
+        .ok_or_else(|| Invalid::NoCommand {
+            agent,
+            tool: tool.clone(),
+        })?;
     Ok(Ok(command.to_owned()))
 }
 
@@ -526,16 +517,16 @@ mod tests {
             b"{}",
             br#"{"tool_name":"Bash","tool_input":{}}"#,
         ] {
-            let err = parse_pre(Dialect::Claude, bad).unwrap_err();
+            let err = Error::from(parse_pre(Dialect::Claude, bad).unwrap_err());
             assert_eq!(err.exit_code(), 2);
             assert!(err.hint.contains("hooks install claude"));
         }
-        assert_eq!(Dialect::parse("cursor").unwrap_err().exit_code(), 2);
+        assert_eq!(Error::from(Dialect::parse("cursor").unwrap_err()).exit_code(), 2);
     }
 
     #[test]
     fn a_guard_that_cannot_judge_blocks_in_every_protocol() {
-        let err = Error::invalid(code::INVALID_CONFIG, "config.toml does not parse").with_hint("fix it");
+        let err = Error::invalid(crate::error::code::INVALID_CONFIG, "config.toml does not parse").with_hint("fix it");
         for agent in [Dialect::Claude, Dialect::Codex, Dialect::Gemini] {
             let a = answer_error(agent, &err);
             assert_eq!(a.exit_code, 2);

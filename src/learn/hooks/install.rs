@@ -16,8 +16,7 @@ pub use opencode::{opencode_plugin, OPENCODE_PLUGIN};
 
 use serde_json::{json, Map, Value};
 
-use crate::error::code;
-use crate::error::{Error, Result};
+use super::{Invalid, NotInstalled};
 use crate::ids::Actor;
 
 /// An agent `learn hooks install` can set up.
@@ -32,14 +31,13 @@ pub enum Target {
 impl Target {
     pub const NAMES: &'static str = "claude, codex, gemini, opencode";
 
-    pub fn parse(raw: &str) -> Result<Target> {
+    pub fn parse(raw: &str) -> Result<Target, Invalid> {
         match raw {
             "claude" => Ok(Target::Claude),
             "codex" => Ok(Target::Codex),
             "gemini" => Ok(Target::Gemini),
             "opencode" => Ok(Target::Opencode),
-            _ => Err(Error::invalid(code::UNKNOWN_AGENT, format!("unknown agent {raw:?}"))
-                .with_hint(format!("hooks can be installed for: {}", Target::NAMES))),
+            _ => Err(Invalid::UnknownAgent(raw.to_owned())),
         }
     }
 
@@ -239,10 +237,10 @@ fn wanted(target: Target, how: &HookCommand) -> Vec<Wanted> {
 /// left alone; a different baton entry for the same event is a refusal that
 /// names it (one an older baton wrote, `<baton> learn ... --hook <agent>`,
 /// is replaced in place). `how` is how the hooks run baton.
-pub fn install(target: Target, existing: Option<&[u8]>, how: &HookCommand) -> Result<Install> {
+pub fn install(target: Target, existing: Option<&[u8]>, how: &HookCommand) -> Result<Install, NotInstalled> {
     let path = target.path();
     if target == Target::Opencode {
-        return opencode::install(path, existing, &opencode_plugin(how));
+        return Ok(opencode::install(path, existing, &opencode_plugin(how))?);
     }
     let mut root = settings(path, existing)?;
     let hooks = object_at(&mut root, path, "the file", "hooks", "event names to hook lists")?;
@@ -278,12 +276,12 @@ pub fn install(target: Target, existing: Option<&[u8]>, how: &HookCommand) -> Re
 
 /// A client's JSON settings file as it is (an object when absent or
 /// blank); one that does not parse is refused, never overwritten.
-pub(crate) fn settings(path: &str, existing: Option<&[u8]>) -> Result<Value> {
+pub(crate) fn settings(path: &str, existing: Option<&[u8]>) -> Result<Value, Invalid> {
     match existing.filter(|b| !b.iter().all(u8::is_ascii_whitespace)) {
         None => Ok(Value::Object(Map::new())),
-        Some(bytes) => serde_json::from_slice::<Value>(bytes).map_err(|e| {
-            Error::invalid(code::INVALID_SETTINGS, format!("{path} is not valid JSON ({e})"))
-                .with_hint(format!("fix {path} (or move it away), then run the install again"))
+        Some(bytes) => serde_json::from_slice::<Value>(bytes).map_err(|source| Invalid::Settings {
+            path: path.to_owned(),
+            source,
         }),
     }
 }
@@ -296,10 +294,10 @@ pub(crate) fn object_at<'a>(
     parent_name: &str,
     key: &str,
     holds: &str,
-) -> Result<&'a mut Map<String, Value>> {
+) -> Result<&'a mut Map<String, Value>, Conflict> {
     let Value::Object(map) = parent else {
         let parent = parent_name.to_owned();
-        return Err(Conflict::new(path, Clash::NotAnObject { parent }).into());
+        return Err(Conflict::new(path, Clash::NotAnObject { parent }));
     };
     let value = map.entry(key.to_owned()).or_insert_with(|| Value::Object(Map::new()));
     match value {
@@ -310,8 +308,7 @@ pub(crate) fn object_at<'a>(
                 key: key.to_owned(),
                 holds: holds.to_owned(),
             },
-        )
-        .into()),
+        )),
     }
 }
 
@@ -326,14 +323,14 @@ fn is_baton_hook(command: &str, event_command: &str) -> bool {
 }
 
 /// Add one hook under `hooks[event]`; false when it is already there.
-fn add_hook(hooks: &mut Map<String, Value>, path: &str, want: &Wanted) -> Result<bool> {
+fn add_hook(hooks: &mut Map<String, Value>, path: &str, want: &Wanted) -> Result<bool, Conflict> {
     let command = want.entry["command"].as_str().unwrap_or_default();
     let groups = hooks
         .entry(want.event.to_owned())
         .or_insert_with(|| Value::Array(Vec::new()));
     let Value::Array(groups) = groups else {
         let event = want.event.to_owned();
-        return Err(Conflict::new(path, Clash::NotAList { event }).into());
+        return Err(Conflict::new(path, Clash::NotAList { event }));
     };
     // The edit matchers run the same command as the shell one: only their
     // own group says whether they are installed.
@@ -362,7 +359,7 @@ fn add_hook(hooks: &mut Map<String, Value>, path: &str, want: &Wanted) -> Result
                     existing: existing.to_owned(),
                     wanted: command.to_owned(),
                 };
-                return Err(Conflict::new(path, clash).into());
+                return Err(Conflict::new(path, clash));
             }
         }
     }
@@ -377,7 +374,7 @@ fn add_hook(hooks: &mut Map<String, Value>, path: &str, want: &Wanted) -> Result
                     event: want.event.to_owned(),
                     matcher: want.matcher.to_owned(),
                 };
-                return Err(Conflict::new(path, clash).into());
+                return Err(Conflict::new(path, clash));
             }
         },
         None => groups.push(json!({ "matcher": want.matcher, "hooks": [want.entry.clone()] })),
@@ -516,20 +513,22 @@ mod tests {
     #[test]
     fn install_refuses_a_conflicting_entry_and_broken_files() {
         let existing = br#"{"hooks":{"PreToolUse":[{"matcher":"Bash","hooks":[{"type":"command","command":"/opt/baton learn pre-command --json"}]}]}}"#;
-        let err = install(Target::Claude, Some(existing), &claude()).unwrap_err();
-        assert_eq!(err.exit_code(), 1);
+        let clash = |existing: &[u8]| match install(Target::Claude, Some(existing), &claude()).unwrap_err() {
+            NotInstalled::Conflict(c) => c.clash,
+            other => panic!("not a conflict: {other}"),
+        };
         assert!(
-            err.message().contains("hooks.PreToolUse[0].hooks[0]"),
-            "{}",
-            err.message()
+            matches!(clash(existing), Clash::OtherBatonHook { ref event, group: 0, entry: 0, .. } if event == "PreToolUse")
         );
-        assert!(!err.hint.is_empty());
-        let err = install(Target::Claude, Some(br#"{"hooks":[]}"#), &claude()).unwrap_err();
-        assert_eq!(err.exit_code(), 1);
-        let err = install(Target::Claude, Some(br#"{"hooks":{"PreToolUse":{}}}"#), &claude()).unwrap_err();
-        assert!(err.message().contains("hooks.PreToolUse is not a list"));
+        assert!(matches!(clash(br#"{"hooks":[]}"#), Clash::NotAMap { .. }));
+        assert_eq!(
+            clash(br#"{"hooks":{"PreToolUse":{}}}"#),
+            Clash::NotAList {
+                event: "PreToolUse".into()
+            }
+        );
         let err = install(Target::Claude, Some(b"{ nope"), &claude()).unwrap_err();
-        assert_eq!(err.exit_code(), 2);
+        assert!(matches!(err, NotInstalled::Invalid(Invalid::Settings { .. })), "{err}");
     }
 
     #[test]
@@ -577,7 +576,10 @@ mod tests {
 
     #[test]
     fn unknown_agents_are_invalid_input() {
-        assert_eq!(Target::parse("vim").unwrap_err().exit_code(), 2);
+        assert_eq!(
+            crate::error::Error::from(Target::parse("vim").unwrap_err()).exit_code(),
+            2
+        );
     }
 
     #[test]

@@ -4,7 +4,6 @@
 //! one file of baton's.
 
 use super::{Clash, Conflict, HookCommand, Install};
-use crate::error::Result;
 
 /// The opencode plugin template: `hooks install opencode` writes it with
 /// the baton command and the actor filled in.
@@ -35,7 +34,7 @@ fn is_batons_plugin(bytes: &[u8]) -> bool {
 
 /// The plugin file: written when absent, left alone when it is this one,
 /// replaced when an older baton wrote it, refused when it is someone else's.
-pub(super) fn install(path: &'static str, existing: Option<&[u8]>, content: &str) -> Result<Install> {
+pub(super) fn install(path: &'static str, existing: Option<&[u8]>, content: &str) -> Result<Install, Conflict> {
     let content = content.as_bytes();
     match existing {
         Some(bytes) if bytes == content => Ok(Install {
@@ -52,7 +51,7 @@ pub(super) fn install(path: &'static str, existing: Option<&[u8]>, content: &str
             added: vec![path.to_owned()],
             notes: Vec::new(),
         }),
-        Some(_) => Err(Conflict::new(path, Clash::NotBatonsPlugin).into()),
+        Some(_) => Err(Conflict::new(path, Clash::NotBatonsPlugin)),
         None => Ok(Install {
             path,
             content: content.to_vec(),
@@ -65,7 +64,7 @@ pub(super) fn install(path: &'static str, existing: Option<&[u8]>, content: &str
 
 #[cfg(test)]
 mod tests {
-    use super::super::{install, Target};
+    use super::super::{install, NotInstalled, Target};
     use super::*;
     use crate::ids::Actor;
 
@@ -104,7 +103,13 @@ mod tests {
             &HookCommand::default_for(Target::Opencode),
         )
         .unwrap_err();
-        assert_eq!(err.exit_code(), 1);
+        assert!(matches!(
+            err,
+            NotInstalled::Conflict(Conflict {
+                clash: Clash::NotBatonsPlugin,
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -118,6 +123,12 @@ mod tests {
         assert_eq!(done.content, OPENCODE_PLUGIN.as_bytes());
         // Someone else's file at that path is still left alone.
         let err = install(Target::Opencode, Some(b"// my guard\nexport const G = 1\n"), &how).unwrap_err();
-        assert_eq!(err.exit_code(), 1);
+        assert!(matches!(
+            err,
+            NotInstalled::Conflict(Conflict {
+                clash: Clash::NotBatonsPlugin,
+                ..
+            })
+        ));
     }
 }
