@@ -8,12 +8,9 @@
 use super::matchers as m;
 use super::policy::RuleEntry;
 use super::shell::{Command, Word};
-use crate::error::code;
-use crate::error::{Error, Result};
+use super::BadRule;
 
-pub fn invalid(message: impl Into<String>, hint: impl Into<String>) -> Error {
-    Error::invalid(code::INVALID_LEARN_RULE, message).with_hint(hint)
-}
+type Result<T, E = BadRule> = std::result::Result<T, E>;
 
 /// Rule ids: `area.what`, 1-64 characters of a-z 0-9 . - _.
 pub fn check_id(id: &str) -> Result<()> {
@@ -25,10 +22,7 @@ pub fn check_id(id: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(invalid(
-            format!("learn rule id {id:?} is not of the form `area.what`"),
-            "rule ids are 1-64 characters of a-z 0-9 . - _, starting with a letter or digit, e.g. deploy.prod",
-        ))
+        Err(BadRule::Id(id.to_owned()))
     }
 }
 
@@ -151,33 +145,22 @@ pub fn has_matcher(entry: &RuleEntry) -> bool {
 /// built-in packs, whose patterns the tests compile).
 pub fn compile(entry: &RuleEntry, known: &[&str], checked: bool) -> Result<(super::judge::Level, String, Declared)> {
     let id = &entry.id;
-    let program = entry.program.as_deref().ok_or_else(|| {
-        invalid(
-            format!("learn rule {id} is not a known rule and has no `program`"),
-            format!(
-                "add `program = \"...\"` (and `level`, `why`) to define it, or use a known id: {}",
-                known.join(", ")
-            ),
-        )
+    let program = entry.program.as_deref().ok_or_else(|| BadRule::NoProgram {
+        id: id.clone(),
+        known: known.iter().map(|k| (*k).to_owned()).collect(),
     })?;
-    let level = entry.level.ok_or_else(|| {
-        invalid(
-            format!("learn rule {id} has no level"),
-            "add `level = \"low\" | \"medium\" | \"high\"`",
-        )
-    })?;
-    let why = entry.why.clone().filter(|w| !w.trim().is_empty()).ok_or_else(|| {
-        invalid(
-            format!("learn rule {id} has no `why`"),
-            "add `why = \"...\"`: it is shown as the reason",
-        )
-    })?;
+    let level = entry.level.ok_or_else(|| BadRule::NoLevel(id.clone()))?;
+    let why = entry
+        .why
+        .clone()
+        .filter(|w| !w.trim().is_empty())
+        .ok_or_else(|| BadRule::NoWhy(id.clone()))?;
     for flag in entry.flags.iter().chain(&entry.any_flags).chain(&entry.not_flags) {
         if !flag.starts_with('-') || flag == "-" || flag == "--" {
-            return Err(invalid(
-                format!("learn rule {id}: flag {flag:?} does not start with -"),
-                "write flags as they are typed: \"-f\", \"--force\", \"-auto-approve\"",
-            ));
+            return Err(BadRule::Flag {
+                id: id.clone(),
+                flag: flag.clone(),
+            });
         }
     }
     let rest = std::sync::OnceLock::new();
@@ -196,12 +179,13 @@ pub fn compile(entry: &RuleEntry, known: &[&str], checked: bool) -> Result<(supe
 }
 
 fn glob(id: &str, pattern: &str) -> Result<globset::GlobMatcher> {
-    globset::Glob::new(pattern).map(|g| g.compile_matcher()).map_err(|e| {
-        invalid(
-            format!("learn rule {id}: {pattern:?} is not a glob pattern ({e})"),
-            "use *, ?, [...] and {a,b} as in shell globs",
-        )
-    })
+    globset::Glob::new(pattern)
+        .map(|g| g.compile_matcher())
+        .map_err(|source| BadRule::Glob {
+            id: id.to_owned(),
+            pattern: pattern.to_owned(),
+            source,
+        })
 }
 
 fn compile_rest(entry: &RuleEntry) -> Result<Rest> {
@@ -223,12 +207,7 @@ fn compile_rest(entry: &RuleEntry) -> Result<Rest> {
                         .size_limit(1 << 20)
                         .build()
                 })
-                .map_err(|e| {
-                    invalid(
-                        format!("learn rule {id}: `text` is not a regular expression ({e})"),
-                        "write a regular expression one argument must contain, e.g. \"\\\\bdrop\\\\s+table\\\\b\"",
-                    )
-                })?,
+                .map_err(|source| BadRule::Text { id: id.clone(), source })?,
         ),
     };
     Ok(Rest {
@@ -281,7 +260,7 @@ mod tests {
     fn every_pack_rule_compiles_when_checked() {
         for (name, _) in super::super::packs::PACKS {
             for entry in super::super::packs::pack(name).unwrap().rules {
-                compile(&entry, &[], true).unwrap_or_else(|e| panic!("{name}: {}: {}", entry.id, e.message()));
+                compile(&entry, &[], true).unwrap_or_else(|e| panic!("{name}: {}: {e}", entry.id));
             }
         }
     }

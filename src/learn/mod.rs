@@ -23,6 +23,8 @@ pub mod edits;
 pub mod family;
 mod git_config;
 pub mod hooks;
+mod invalid;
+pub use invalid::{BadPack, BadRule, Invalid};
 mod interp;
 pub mod judge;
 pub mod matchers;

@@ -8,8 +8,9 @@
 use serde::Deserialize;
 
 use super::policy::RuleEntry;
-use crate::error::code;
-use crate::error::{Error, Result};
+use super::BadPack;
+
+type Result<T, E = BadPack> = std::result::Result<T, E>;
 
 /// Every pack: name and its data.
 pub const PACKS: &[(&str, &str)] = &[
@@ -35,28 +36,20 @@ pub struct Pack {
 /// A pack's data, read. The data is built in and checked by the tests, so
 /// a pack that does not parse is a bug in this build, reported as such.
 pub fn pack(name: &str) -> Result<Pack> {
-    let (_, text) = PACKS.iter().find(|(n, _)| *n == name).ok_or_else(|| unknown(name))?;
-    toml::from_str(text).map_err(|e| {
-        Error::environment(
-            code::BROKEN_PACK,
-            format!("the built-in rule pack {name} does not parse: {}", e.message()),
-        )
-        .with_hint("this is a bug in this baton build; turn the pack off with `baton config set learn.packs ...`")
+    let (_, text) = PACKS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .ok_or_else(|| BadPack::Unknown(name.to_owned()))?;
+    toml::from_str(text).map_err(|e| BadPack::Broken {
+        name: name.to_owned(),
+        why: e.message().to_owned(),
     })
-}
-
-fn unknown(name: &str) -> Error {
-    let names: Vec<&str> = PACKS.iter().map(|(n, _)| *n).collect();
-    Error::invalid(code::UNKNOWN_PACK, format!("unknown rule pack {name:?}")).with_hint(format!(
-        "learn.packs takes pack names, comma-separated, or `all`: {}",
-        names.join(", ")
-    ))
 }
 
 /// The packs `names` turn on, in the order of [`PACKS`], with their rules.
 pub fn enabled(names: &[String]) -> Result<Vec<(&'static str, Vec<RuleEntry>)>> {
     if let Some(bad) = names.iter().find(|n| *n != ALL && !PACKS.iter().any(|(p, _)| p == n)) {
-        return Err(unknown(bad));
+        return Err(BadPack::Unknown(bad.clone()));
     }
     let all = names.iter().any(|n| n == ALL);
     PACKS
@@ -459,7 +452,7 @@ mod tests {
 
     #[test]
     fn unknown_pack_names_are_invalid_with_the_list() {
-        let err = enabled(&["kubernetes".into(), "k8s".into()]).unwrap_err();
+        let err = crate::error::Error::from(enabled(&["kubernetes".into(), "k8s".into()]).unwrap_err());
         assert_eq!(err.exit_code(), 2);
         assert!(err.hint.contains("kubernetes, terraform"), "{}", err.hint);
         assert_eq!(enabled(&[]).unwrap().len(), 0);

@@ -32,8 +32,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::judge::Level;
-use crate::error::code;
-use crate::error::{Error, Result};
+use super::Invalid;
 use crate::ids::Role;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,7 +128,7 @@ pub struct LocalRules {
 impl LocalRules {
     /// Parse the local file; anything wrong in it is invalid input (the
     /// guard refuses until it is fixed), naming the file.
-    pub fn parse(path: &std::path::Path, bytes: &[u8]) -> Result<LocalRules> {
+    pub fn parse(path: &std::path::Path, bytes: &[u8]) -> Result<LocalRules, InvalidLocal> {
         let invalid = |problem: String| InvalidLocal {
             path: path.to_owned(),
             problem,
@@ -138,7 +137,7 @@ impl LocalRules {
         let local: LocalRules =
             toml::from_str(text).map_err(|e| invalid(format!("does not parse: {}", e.message())))?;
         if let Some(key) = local.extra.keys().next() {
-            return Err(invalid(format!("has an unknown key {key:?}")).into());
+            return Err(invalid(format!("has an unknown key {key:?}")));
         }
         Ok(local)
     }
@@ -151,18 +150,6 @@ impl LocalRules {
 pub struct InvalidLocal {
     pub path: std::path::PathBuf,
     pub problem: String,
-}
-
-impl From<InvalidLocal> for Error {
-    fn from(e: InvalidLocal) -> Error {
-        let hint = format!(
-            "fix or remove {}: it holds `[[rules]]` entries like learn.rules",
-            e.path.display()
-        );
-        Error::invalid(crate::error::code::INVALID_LEARN_LOCAL, e.to_string())
-            .with_hint(hint)
-            .with_source(e)
-    }
 }
 
 /// Escalation thresholds, checked.
@@ -179,28 +166,15 @@ impl Default for Escalation {
     }
 }
 
-fn invalid(what: impl Into<String>, hint: impl Into<String>) -> Error {
-    Error::invalid(code::INVALID_LEARN_POLICY, what).with_hint(hint)
-}
-
 impl Policy {
     /// Check everything that `RuleSet::from_policy` does not: thresholds
     /// and keywords. (Rules are checked by compiling them.)
-    pub fn escalation(&self) -> Result<Escalation> {
+    pub fn escalation(&self) -> Result<Escalation, Invalid> {
         if self.escalate_after == 0 {
-            return Err(invalid(
-                "learn.escalate_after is 0",
-                "set learn.escalate_after to the number of failures in a row that raise a command's risk, e.g. 3",
-            ));
+            return Err(Invalid::EscalateAfterZero);
         }
         if !(1..=100).contains(&self.escalate_failure_percent) {
-            return Err(invalid(
-                format!(
-                    "learn.escalate_failure_percent is {}, not a percentage",
-                    self.escalate_failure_percent
-                ),
-                "set it between 1 and 100, e.g. 50",
-            ));
+            return Err(Invalid::FailurePercent(self.escalate_failure_percent));
         }
         Ok(Escalation {
             after_failures: self.escalate_after,
@@ -211,15 +185,15 @@ impl Policy {
 
     /// The routing keywords, checked: role names have the role id form and
     /// keywords are not empty.
-    pub fn keyword_overrides(&self) -> Result<BTreeMap<Role, Vec<String>>> {
+    pub fn keyword_overrides(&self) -> Result<BTreeMap<Role, Vec<String>>, Invalid> {
         let mut out = BTreeMap::new();
         for (role, words) in &self.keywords {
-            let role = Role::parse(role).map_err(|e| Error::from(e).context("learn.keywords"))?;
+            let role = Role::parse(role).map_err(Invalid::KeywordRole)?;
             if let Some(bad) = words.iter().find(|w| w.trim().is_empty()) {
-                return Err(invalid(
-                    format!("learn.keywords.{role} has an empty keyword {bad:?}"),
-                    "remove the empty string from the list",
-                ));
+                return Err(Invalid::EmptyKeyword {
+                    role,
+                    word: bad.clone(),
+                });
             }
             out.insert(role, words.iter().map(|w| w.trim().to_lowercase()).collect());
         }
@@ -228,19 +202,13 @@ impl Policy {
 
     /// Everything in the section, checked (the rules by compiling them),
     /// and nothing in it loosens a known rule: shared rules only tighten.
-    pub fn validate(&self) -> Result<()> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         self.escalation()?;
         self.keyword_overrides()?;
         let set = super::rules::RuleSet::from_policy(self)?;
         match set.loosened().first() {
             None => Ok(()),
-            Some(id) => Err(Error::invalid(
-                code::LEARN_RULE_LOOSENED,
-                format!("learn rule {id} would be lowered or disabled by the shared config, which only tightens"),
-            )
-            .with_hint(format!(
-                "remove it from learn.rules; to relax {id} on this machine only, add it to {LOCAL_PATH} in the repository's git directory"
-            ))),
+            Some(id) => Err(Invalid::Loosened(id.clone())),
         }
     }
 }
@@ -283,14 +251,15 @@ reviewer = ["Review", "audit"]
 
     #[test]
     fn bad_thresholds_and_keywords_are_invalid() {
+        use crate::error::Error;
         let p: Policy = toml::from_str("escalate_after = 0").unwrap();
-        assert_eq!(p.validate().unwrap_err().exit_code(), 2);
+        assert_eq!(Error::from(p.validate().unwrap_err()).exit_code(), 2);
         let p: Policy = toml::from_str("escalate_failure_percent = 150").unwrap();
-        assert_eq!(p.validate().unwrap_err().exit_code(), 2);
+        assert_eq!(Error::from(p.validate().unwrap_err()).exit_code(), 2);
         let p: Policy = toml::from_str("[keywords]\n\"bad role\" = [\"x\"]").unwrap();
-        assert_eq!(p.validate().unwrap_err().exit_code(), 2);
+        assert_eq!(Error::from(p.validate().unwrap_err()).exit_code(), 2);
         let p: Policy = toml::from_str("[keywords]\nreviewer = [\" \"]").unwrap();
-        let err = p.validate().unwrap_err();
+        let err = Error::from(p.validate().unwrap_err());
         assert!(!err.hint.is_empty());
     }
 }

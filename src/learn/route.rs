@@ -14,7 +14,6 @@ use serde::Serialize;
 
 use super::stats::RouteStats;
 use super::Policy;
-use crate::error::Result;
 use crate::ids::Role;
 
 /// Built-in keywords for common role names; a pool role with another name
@@ -161,7 +160,7 @@ impl KeywordRules {
         KeywordRules { roles }
     }
 
-    pub fn from_policy(policy: &Policy) -> Result<KeywordRules> {
+    pub fn from_policy(policy: &Policy) -> std::result::Result<KeywordRules, super::Invalid> {
         let mut rules = KeywordRules::builtin();
         rules.roles.extend(policy.keyword_overrides()?);
         Ok(rules)

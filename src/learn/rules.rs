@@ -9,13 +9,13 @@
 //! `claims.none` are decided by the judge from what it was given; they are
 //! listed here so they can be re-levelled or disabled like any other.
 
-use super::declared::{self, invalid, Declared};
+use super::declared::{self, Declared};
 use super::discards as d;
 use super::judge::Level;
 use super::matchers as m;
 use super::policy::{LocalRules, Policy, RuleEntry};
 use super::shell::Command;
-use crate::error::Result;
+use super::{BadRule, Invalid};
 
 /// A built-in rule.
 #[derive(Debug, Clone, Copy)]
@@ -367,7 +367,7 @@ impl RuleSet {
     /// The shared layers: built-ins, the packs `policy` turns on, then its
     /// `[[learn.rules]]`, which only tighten: a change that would lower or
     /// disable a rule is left out (and listed by [`RuleSet::loosened`]).
-    pub fn from_policy(policy: &Policy) -> Result<RuleSet> {
+    pub fn from_policy(policy: &Policy) -> Result<RuleSet, Invalid> {
         let mut set = RuleSet::builtin();
         for (pack, entries) in super::packs::enabled(&policy.packs)? {
             set.layer(&entries, Origin::Pack(pack))?;
@@ -378,7 +378,7 @@ impl RuleSet {
 
     /// The shared layers and this machine's local file on top, which may
     /// also lower or disable rules.
-    pub fn with_local(policy: &Policy, local: &LocalRules) -> Result<RuleSet> {
+    pub fn with_local(policy: &Policy, local: &LocalRules) -> Result<RuleSet, Invalid> {
         let mut set = RuleSet::from_policy(policy)?;
         set.layer(&local.rules, Origin::Local)?;
         Ok(set)
@@ -393,22 +393,19 @@ impl RuleSet {
         self.rules.iter().map(|r| r.id.as_str()).collect()
     }
 
-    fn layer(&mut self, entries: &[RuleEntry], origin: Origin) -> Result<()> {
+    fn layer(&mut self, entries: &[RuleEntry], origin: Origin) -> Result<(), BadRule> {
         let may_loosen = origin == Origin::Local;
         let mut seen: Vec<&str> = Vec::new();
         for entry in entries {
             declared::check_id(&entry.id)?;
             if let Some(key) = entry.extra.keys().next() {
-                return Err(invalid(
-                    format!("learn rule {} has an unknown key {key:?}", entry.id),
-                    "rule keys are id, level, disabled, why, program, subcommand, flags, any_flags, not_flags, args, text",
-                ));
+                return Err(BadRule::UnknownKey {
+                    id: entry.id.clone(),
+                    key: key.clone(),
+                });
             }
             if seen.contains(&entry.id.as_str()) {
-                return Err(invalid(
-                    format!("learn rule {} is listed twice", entry.id),
-                    "keep one entry per id",
-                ));
+                return Err(BadRule::Twice(entry.id.clone()));
             }
             seen.push(&entry.id);
             match self.rules.iter().position(|r| r.id == entry.id) {
@@ -431,21 +428,12 @@ impl RuleSet {
         Ok(())
     }
 
-    fn change(&mut self, index: usize, entry: &RuleEntry, may_loosen: bool) -> Result<()> {
+    fn change(&mut self, index: usize, entry: &RuleEntry, may_loosen: bool) -> Result<(), BadRule> {
         if declared::has_matcher(entry) {
-            return Err(invalid(
-                format!(
-                    "learn rule {} is already defined: only its level can be changed, or it can be disabled",
-                    entry.id
-                ),
-                "give a new id to add a rule of your own, or keep only `level` / `disabled`",
-            ));
+            return Err(BadRule::Redefined(entry.id.clone()));
         }
         if entry.id == LEARNED_FAILURES && entry.level.is_some() {
-            return Err(invalid(
-                "learned.failures raises a command by one level; it has no level of its own",
-                "remove `level`, or set `disabled = true` to turn learned escalation off",
-            ));
+            return Err(BadRule::LearnedLevel);
         }
         let current = self.rules[index].level;
         let loosens = entry.disabled || entry.level.is_some_and(|l| l < current);
@@ -458,10 +446,7 @@ impl RuleSet {
         } else if let Some(level) = entry.level {
             self.rules[index].level = level;
         } else {
-            return Err(invalid(
-                format!("learn rule {} changes nothing", entry.id),
-                "set `level = \"low\" | \"medium\" | \"high\"` or `disabled = true`",
-            ));
+            return Err(BadRule::ChangesNothing(entry.id.clone()));
         }
         Ok(())
     }
@@ -563,7 +548,7 @@ why = "deletes production resources"
         assert!(set.get(LEARNED_FAILURES).is_some());
         assert_eq!(set.loosened(), ["git.reset-hard", "pkg.publish", LEARNED_FAILURES]);
         assert_eq!(ids(&set, "cargo publish"), ["pkg.publish"]);
-        let err = shared.validate().unwrap_err();
+        let err = crate::error::Error::from(shared.validate().unwrap_err());
         assert_eq!((err.exit_code(), err.code), (2, code::LEARN_RULE_LOOSENED));
         assert!(err.hint.contains("local.toml"), "{}", err.hint);
 
@@ -602,7 +587,7 @@ why = "deletes production resources"
             "[[rules]]\nid = \"x.y\"\nprogram = \"p\"\nnot_flags = [\"--\"]\nlevel = \"high\"\nwhy = \"w\"",
         ];
         for text in cases {
-            let err = RuleSet::from_policy(&policy(text)).unwrap_err();
+            let err = crate::error::Error::from(RuleSet::from_policy(&policy(text)).unwrap_err());
             assert_eq!(err.exit_code(), 2, "{text}");
             assert!(!err.hint.is_empty(), "{text}");
         }

@@ -109,7 +109,7 @@ pub fn pre_command_builtin(input: &Input) -> Verdict {
 pub fn local_rules(store: &Store) -> Result<LocalRules> {
     let path = store.git_dir().join(LOCAL_PATH);
     match std::fs::read(&path) {
-        Ok(bytes) => LocalRules::parse(&path, &bytes),
+        Ok(bytes) => Ok(LocalRules::parse(&path, &bytes)?),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(LocalRules::default()),
         Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
     }

@@ -3,7 +3,8 @@
 
 use crate::error::{code, with_cause, Error};
 use crate::learn::hooks::{Clash, Conflict, Dialect, Invalid, NotInstalled, Target};
-use crate::learn::route;
+use crate::learn::policy::{InvalidLocal, LOCAL_PATH};
+use crate::learn::{packs, route, BadPack, BadRule};
 
 impl From<route::Refusal> for Error {
     fn from(refusal: route::Refusal) -> Error {
@@ -71,6 +72,94 @@ impl From<NotInstalled> for Error {
             NotInstalled::Conflict(conflict) => conflict.into(),
             NotInstalled::Invalid(invalid) => invalid.into(),
         }
+    }
+}
+
+impl From<crate::learn::Invalid> for Error {
+    fn from(invalid: crate::learn::Invalid) -> Error {
+        use crate::learn::Invalid::*;
+        let message = invalid.to_string();
+        let policy = |hint: &str| Error::invalid(code::INVALID_LEARN_POLICY, message.clone()).with_hint(hint);
+        let error = match &invalid {
+            // Their own conversions, which keep them as the source.
+            Rule(bad) => return bad.clone().into(),
+            Pack(bad) => return bad.clone().into(),
+            Local(bad) => return bad.clone().into(),
+            KeywordRole(id) => Error::from(id.clone()).context("learn.keywords"),
+            EscalateAfterZero => policy(
+                "set learn.escalate_after to the number of failures in a row that raise a command's risk, e.g. 3",
+            ),
+            FailurePercent(_) => policy("set it between 1 and 100, e.g. 50"),
+            EmptyKeyword { .. } => policy("remove the empty string from the list"),
+            Loosened(id) => Error::invalid(code::LEARN_RULE_LOOSENED, message).with_hint(format!(
+                "remove it from learn.rules; to relax {id} on this machine only, add it to {LOCAL_PATH} in the repository's git directory"
+            )),
+        };
+        error.with_source(invalid)
+    }
+}
+
+impl From<BadRule> for Error {
+    fn from(bad: BadRule) -> Error {
+        use BadRule::*;
+        let level = "`level = \"low\" | \"medium\" | \"high\"`";
+        let hint = match &bad {
+            Id(_) => "rule ids are 1-64 characters of a-z 0-9 . - _, starting with a letter or digit, e.g. deploy.prod"
+                .into(),
+            UnknownKey { .. } => {
+                "rule keys are id, level, disabled, why, program, subcommand, flags, any_flags, not_flags, args, text"
+                    .into()
+            }
+            Twice(_) => "keep one entry per id".into(),
+            Redefined(_) => "give a new id to add a rule of your own, or keep only `level` / `disabled`".into(),
+            LearnedLevel => "remove `level`, or set `disabled = true` to turn learned escalation off".into(),
+            ChangesNothing(_) => format!("set {level} or `disabled = true`"),
+            NoProgram { known, .. } => format!(
+                "add `program = \"...\"` (and `level`, `why`) to define it, or use a known id: {}",
+                known.join(", ")
+            ),
+            NoLevel(_) => format!("add {level}"),
+            NoWhy(_) => "add `why = \"...\"`: it is shown as the reason".into(),
+            Flag { .. } => "write flags as they are typed: \"-f\", \"--force\", \"-auto-approve\"".into(),
+            Glob { .. } => "use *, ?, [...] and {a,b} as in shell globs".into(),
+            Text { .. } => TEXT_HINT.into(),
+        };
+        Error::invalid(code::INVALID_LEARN_RULE, with_cause(&bad))
+            .with_hint(hint)
+            .with_source(bad)
+    }
+}
+
+const TEXT_HINT: &str = "write a regular expression one argument must contain, e.g. \"\\\\bdrop\\\\s+table\\\\b\"";
+
+impl From<BadPack> for Error {
+    fn from(bad: BadPack) -> Error {
+        let message = bad.to_string();
+        let error = match &bad {
+            BadPack::Unknown(_) => {
+                let names: Vec<&str> = packs::PACKS.iter().map(|(n, _)| *n).collect();
+                Error::invalid(code::UNKNOWN_PACK, message).with_hint(format!(
+                    "learn.packs takes pack names, comma-separated, or `all`: {}",
+                    names.join(", ")
+                ))
+            }
+            BadPack::Broken { .. } => Error::environment(code::BROKEN_PACK, message).with_hint(
+                "this is a bug in this baton build; turn the pack off with `baton config set learn.packs ...`",
+            ),
+        };
+        error.with_source(bad)
+    }
+}
+
+impl From<InvalidLocal> for Error {
+    fn from(e: InvalidLocal) -> Error {
+        let hint = format!(
+            "fix or remove {}: it holds `[[rules]]` entries like learn.rules",
+            e.path.display()
+        );
+        Error::invalid(code::INVALID_LEARN_LOCAL, e.to_string())
+            .with_hint(hint)
+            .with_source(e)
     }
 }
 
@@ -181,5 +270,69 @@ mod tests {
                 "fix .gemini/settings.json (or move it away), then run the install again"
             )
         );
+    }
+
+    #[test]
+    fn invalid_learn_config_keeps_its_code_words_and_cause() {
+        use crate::learn::rules::RuleSet;
+        use crate::learn::Policy;
+        let refused = |text: &str| {
+            let policy: Policy = toml::from_str(text).unwrap();
+            let e = Error::from(policy.validate().unwrap_err());
+            (e.code, e.kind, e.message().into_owned(), e.hint)
+        };
+        let open = String::from("(");
+        let regex = regex::RegexBuilder::new(&open)
+            .case_insensitive(true)
+            .size_limit(1 << 20)
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            refused("[[rules]]\nid = \"x.y\"\nprogram = \"p\"\ntext = \"(\"\nlevel = \"high\"\nwhy = \"w\""),
+            (
+                code::INVALID_LEARN_RULE,
+                Kind::Invalid,
+                format!("learn rule x.y: `text` is not a regular expression ({regex})"),
+                r#"write a regular expression one argument must contain, e.g. "\\bdrop\\s+table\\b""#.into()
+            )
+        );
+        let glob = globset::Glob::new("[").unwrap_err();
+        assert_eq!(
+            refused("[[rules]]\nid = \"x.y\"\nprogram = \"[\"\nlevel = \"high\"\nwhy = \"w\"").2,
+            format!("learn rule x.y: \"[\" is not a glob pattern ({glob})")
+        );
+        assert_eq!(
+            refused("[[rules]]\nid = \"git.reset-hard\""),
+            (
+                code::INVALID_LEARN_RULE,
+                Kind::Invalid,
+                "learn rule git.reset-hard changes nothing".into(),
+                "set `level = \"low\" | \"medium\" | \"high\"` or `disabled = true`".into()
+            )
+        );
+        assert_eq!(
+            refused("escalate_failure_percent = 150"),
+            (
+                code::INVALID_LEARN_POLICY,
+                Kind::Invalid,
+                "learn.escalate_failure_percent is 150, not a percentage".into(),
+                "set it between 1 and 100, e.g. 50".into()
+            )
+        );
+        let (code, _, message, hint) = refused("[keywords]\n\"bad role\" = [\"x\"]");
+        assert_eq!(code, code::INVALID_ID);
+        assert_eq!(message, "learn.keywords: invalid role \"bad role\"");
+        assert!(hint.starts_with("roles are "), "{hint}");
+        assert_eq!(
+            refused("[[rules]]\nid = \"pkg.publish\"\ndisabled = true").3,
+            "remove it from learn.rules; to relax pkg.publish on this machine only, add it to baton/learn/local.toml in the repository's git directory"
+        );
+        let policy: Policy = toml::from_str("packs = [\"k8s\"]").unwrap();
+        let e = Error::from(RuleSet::from_policy(&policy).unwrap_err());
+        assert_eq!(
+            (e.code, e.message().as_ref()),
+            (code::UNKNOWN_PACK, "unknown rule pack \"k8s\"")
+        );
+        assert!(e.is::<BadPack>());
     }
 }
