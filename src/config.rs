@@ -7,11 +7,63 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Span;
+use crate::clock::{BadDuration, Span};
 use crate::codec::{self, SCHEMA};
-use crate::error::code;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::{claims, daemon, learn, pool, sync, workflow};
+
+/// A key or value `config get|set` does not accept. The message is the
+/// `Display` (a parser's account is the source, shown after it in
+/// parentheses); the code and hint (a value that would do) are given where
+/// it becomes the user's error (`ops::refusals`).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Invalid {
+    #[error("unknown config key {0:?}")]
+    UnknownKey(String),
+    #[error("{key} must be true or false, not {raw:?}")]
+    NotABool { key: String, raw: String },
+    #[error("{key} must be a whole number, not {raw:?}")]
+    NotACount { key: String, raw: String },
+    #[error("{0:?} is not a remote name")]
+    NotARemote(String),
+    /// A duration the key cannot take.
+    #[error("{key}: {duration}")]
+    Duration { key: String, duration: Box<BadDuration> },
+    /// `learn.rules` or `learn.keywords` that is not the TOML `kind` says;
+    /// `why` is the TOML parser's message or what was found instead.
+    #[error("{key} must be a {kind}: {why}")]
+    NotInline {
+        key: String,
+        kind: &'static str,
+        why: String,
+    },
+    /// A pattern of a glob list that is not a glob; globset's account is the source.
+    #[error("{key}: {pattern:?} is not a glob pattern")]
+    Glob {
+        key: String,
+        pattern: String,
+        #[source]
+        source: globset::Error,
+    },
+    /// The value does not fit the section (the TOML deserializer's message).
+    #[error("{key}: {why}")]
+    Value { key: String, why: String },
+    /// The `[learn]` section, checked as a whole.
+    #[error(transparent)]
+    Learn(#[from] learn::Invalid),
+}
+
+impl Invalid {
+    /// A value of `key` that would do, as the hint of `config set` shows it.
+    pub fn example(key: &str) -> &'static str {
+        match key {
+            "learn.rules" => r#"'[{ id = "git.reset-hard", level = "medium" }]'"#,
+            "learn.keywords" => r#"'{ reviewer = ["review", "audit"] }'"#,
+            "workflow.secret_env" => "*TOKEN*,*SECRET*,*KEY*",
+            _ => "cargo *,{make,just} *",
+        }
+    }
+}
 
 pub const PATH: &str = crate::broken::CONFIG_PATH;
 
@@ -107,10 +159,8 @@ pub struct Setting {
     pub source: Source,
 }
 
-fn unknown_key(key: &str) -> Error {
-    let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
-    Error::invalid(code::UNKNOWN_KEY, format!("unknown config key {key:?}"))
-        .with_hint(format!("known keys: {}", known.join(", ")))
+fn unknown_key(key: &str) -> Invalid {
+    Invalid::UnknownKey(key.to_owned())
 }
 
 impl Config {
@@ -125,7 +175,7 @@ impl Config {
     }
 
     /// The value of `section.key`, as text.
-    pub fn get(&self, key: &str) -> Result<String> {
+    pub fn get(&self, key: &str) -> Result<String, Invalid> {
         let kind = KEYS
             .iter()
             .find(|(k, _)| *k == key)
@@ -155,7 +205,7 @@ impl Config {
     }
 
     /// `key` with its value, default and source.
-    pub fn setting(&self, key: &str) -> Result<Setting> {
+    pub fn setting(&self, key: &str) -> Result<Setting, Invalid> {
         let (key, _) = KEYS.iter().find(|(k, _)| *k == key).ok_or_else(|| unknown_key(key))?;
         let value = self.get(key)?;
         let default = Config::default().get(key)?;
@@ -173,12 +223,12 @@ impl Config {
     }
 
     /// Every key, in the order of [`KEYS`].
-    pub fn settings(&self) -> Result<Vec<Setting>> {
+    pub fn settings(&self) -> Result<Vec<Setting>, Invalid> {
         KEYS.iter().map(|(k, _)| self.setting(k)).collect()
     }
 
     /// A copy with `section.key` set from text, validated as a whole.
-    pub fn with(&self, key: &str, raw: &str) -> Result<Config> {
+    pub fn with(&self, key: &str, raw: &str) -> Result<Config, Invalid> {
         let kind = KEYS
             .iter()
             .find(|(k, _)| *k == key)
@@ -190,11 +240,10 @@ impl Config {
                 "true" => toml::Value::Boolean(true),
                 "false" => toml::Value::Boolean(false),
                 _ => {
-                    return Err(Error::invalid(
-                        code::INVALID_VALUE,
-                        format!("{key} must be true or false, not {raw:?}"),
-                    )
-                    .with_hint(format!("baton config set {key} true")))
+                    return Err(Invalid::NotABool {
+                        key: key.to_owned(),
+                        raw: raw.to_owned(),
+                    })
                 }
             },
             GLOBS => glob_list(key, raw)?,
@@ -202,12 +251,9 @@ impl Config {
                 .trim()
                 .parse::<u32>()
                 .map(|n| toml::Value::Integer(n.into()))
-                .map_err(|_| {
-                    Error::invalid(
-                        code::INVALID_VALUE,
-                        format!("{key} must be a whole number, not {raw:?}"),
-                    )
-                    .with_hint(format!("baton config set {key} 3"))
+                .map_err(|_| Invalid::NotACount {
+                    key: key.to_owned(),
+                    raw: raw.to_owned(),
                 })?,
             RULES | KEYWORDS => inline_toml(key, kind, raw)?,
             PACKS => toml::Value::Array(
@@ -218,16 +264,16 @@ impl Config {
                     .collect(),
             ),
             "remote name" => {
-                crate::ids::Role::parse(raw).map_err(|_| {
-                    Error::invalid(code::INVALID_VALUE, format!("{raw:?} is not a remote name"))
-                        .with_hint("use the name of a git remote, such as origin")
-                })?;
+                crate::ids::Role::parse(raw).map_err(|_| Invalid::NotARemote(raw.to_owned()))?;
                 toml::Value::String(raw.to_owned())
             }
             _ => {
                 // Bounded here, where a person gives them; see Span::parse_stored.
                 if kind == "duration" || !raw.trim().is_empty() {
-                    Span::parse(raw).map_err(|e| Error::from(e).context(key))?;
+                    Span::parse(raw).map_err(|duration| Invalid::Duration {
+                        key: key.to_owned(),
+                        duration: Box::new(duration),
+                    })?;
                 }
                 toml::Value::String(raw.trim().to_owned())
             }
@@ -239,9 +285,10 @@ impl Config {
             .as_table_mut()
             .ok_or_else(|| unknown_key(key))?;
         section_table.insert(name.to_owned(), value);
-        let config: Config = table
-            .try_into()
-            .map_err(|e: toml::de::Error| Error::invalid(code::INVALID_VALUE, format!("{key}: {}", e.message())))?;
+        let config: Config = table.try_into().map_err(|e: toml::de::Error| Invalid::Value {
+            key: key.to_owned(),
+            why: e.message().to_owned(),
+        })?;
         // The whole section is checked, rules compiled: a broken rule never reaches the ref.
         config.learn.validate()?;
         Ok(config)
@@ -250,15 +297,11 @@ impl Config {
 
 /// `learn.rules` (an array of tables) or `learn.keywords` (a table), written
 /// as TOML on one line: `[{ id = "git.reset-hard", level = "medium" }]`.
-fn inline_toml(key: &str, kind: &str, raw: &str) -> Result<toml::Value> {
-    let example = if kind == RULES {
-        r#"'[{ id = "git.reset-hard", level = "medium" }]'"#
-    } else {
-        r#"'{ reviewer = ["review", "audit"] }'"#
-    };
-    let bad = |why: String| {
-        Error::invalid(code::INVALID_VALUE, format!("{key} must be a {kind}: {why}"))
-            .with_hint(format!("baton config set {key} {example}"))
+fn inline_toml(key: &str, kind: &'static str, raw: &str) -> Result<toml::Value, Invalid> {
+    let bad = |why: String| Invalid::NotInline {
+        key: key.to_owned(),
+        kind,
+        why,
     };
     let doc: toml::Table =
         toml::from_str(&format!("value = {}", raw.trim())).map_err(|e| bad(e.message().to_owned()))?;
@@ -272,18 +315,13 @@ fn inline_toml(key: &str, kind: &str, raw: &str) -> Result<toml::Value> {
 
 /// A pattern list from text, every pattern checked: one that is not a glob
 /// is refused, never dropped (an emptied `workflow.allow` would allow anything).
-fn glob_list(key: &str, raw: &str) -> Result<toml::Value> {
+fn glob_list(key: &str, raw: &str) -> Result<toml::Value, Invalid> {
     let patterns = split_patterns(raw);
     for p in &patterns {
-        crate::glob::glob(p, false).map_err(|e| {
-            let example = if key == "workflow.secret_env" {
-                "*TOKEN*,*SECRET*,*KEY*"
-            } else {
-                "cargo *,{make,just} *"
-            };
-            Error::invalid(code::INVALID_VALUE, format!("{key}: {p:?} is not a glob pattern ({e})")).with_hint(format!(
-                "write globs, comma-separated: baton config set {key} \"{example}\""
-            ))
+        crate::glob::glob(p, false).map_err(|source| Invalid::Glob {
+            key: key.to_owned(),
+            pattern: p.clone(),
+            source,
         })?;
     }
     Ok(toml::Value::Array(
@@ -322,6 +360,7 @@ fn split_patterns(raw: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{code, Error};
 
     #[test]
     fn default_config_round_trips_with_the_documented_values() {
@@ -351,7 +390,7 @@ mod tests {
         );
         let lease = c.setting("claims.default_lease").unwrap();
         assert_eq!((lease.value.as_str(), lease.source), ("", Source::Default));
-        assert_eq!(c.setting("nope.key").unwrap_err().exit_code(), 2);
+        assert_eq!(c.setting("nope.key").map_err(Error::from).unwrap_err().exit_code(), 2);
     }
 
     #[test]
@@ -364,26 +403,47 @@ mod tests {
                 .unwrap(),
             "12h"
         );
-        assert_eq!(c.with("claims.stale_after", "soon").unwrap_err().exit_code(), 2);
-        assert_eq!(c.with("nope.key", "1").unwrap_err().exit_code(), 2);
-        assert_eq!(c.with("sync.auto", "yes").unwrap_err().exit_code(), 2);
+        assert_eq!(
+            c.with("claims.stale_after", "soon")
+                .map_err(Error::from)
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+        assert_eq!(c.with("nope.key", "1").map_err(Error::from).unwrap_err().exit_code(), 2);
+        assert_eq!(
+            c.with("sync.auto", "yes").map_err(Error::from).unwrap_err().exit_code(),
+            2
+        );
         let allow = c.with("workflow.allow", "cargo *, make *").unwrap();
         assert_eq!(allow.workflow.allow, vec!["cargo *", "make *"]);
         // Out-of-bounds durations and patterns that do not compile are refused.
         assert_eq!(
-            c.with("claims.stale_after", "0s").unwrap_err().code,
+            c.with("claims.stale_after", "0s")
+                .map_err(Error::from)
+                .unwrap_err()
+                .code,
             code::INVALID_DURATION
         );
         assert_eq!(
-            c.with("claims.default_lease", "11y").unwrap_err().code,
+            c.with("claims.default_lease", "11y")
+                .map_err(Error::from)
+                .unwrap_err()
+                .code,
             code::INVALID_DURATION
         );
         assert_eq!(
-            c.with("workflow.allow", "cargo [").unwrap_err().code,
+            c.with("workflow.allow", "cargo [")
+                .map_err(Error::from)
+                .unwrap_err()
+                .code,
             code::INVALID_VALUE
         );
         assert_eq!(
-            c.with("workflow.secret_env", "*KEY*,[").unwrap_err().code,
+            c.with("workflow.secret_env", "*KEY*,[")
+                .map_err(Error::from)
+                .unwrap_err()
+                .code,
             code::INVALID_VALUE
         );
     }
@@ -397,16 +457,22 @@ mod tests {
         let c = c.with("learn.escalate_after", "5").unwrap();
         assert_eq!(c.learn.escalate_after, 5);
         assert_eq!(
-            c.with("learn.escalate_after", "0").unwrap_err().code,
+            c.with("learn.escalate_after", "0")
+                .map_err(Error::from)
+                .unwrap_err()
+                .code,
             code::INVALID_LEARN_POLICY
         );
         assert_eq!(
-            c.with("learn.escalate_after", "many").unwrap_err().code,
+            c.with("learn.escalate_after", "many")
+                .map_err(Error::from)
+                .unwrap_err()
+                .code,
             code::INVALID_VALUE
         );
         let loosening = r#"[{ id = "git.reset-hard", level = "medium" }]"#;
         assert_eq!(
-            c.with("learn.rules", loosening).unwrap_err().code,
+            c.with("learn.rules", loosening).map_err(Error::from).unwrap_err().code,
             code::LEARN_RULE_LOOSENED,
             "the shared config only tightens"
         );
@@ -417,25 +483,35 @@ mod tests {
         let again = Config::default().with("learn.rules", &shown).unwrap();
         assert_eq!(again.learn.rules, c.learn.rules, "what get prints, set takes: {shown}");
         let bad = r#"[{ id = "new.rule", level = "high" }]"#;
-        let err = c.with("learn.rules", bad).unwrap_err();
+        let err = c.with("learn.rules", bad).map_err(Error::from).unwrap_err();
         assert_eq!(err.exit_code(), 2, "a new rule needs a program and a why");
         assert!(!err.hint.is_empty());
         assert_eq!(
-            c.with("learn.rules", "{ a = 1 }").unwrap_err().code,
+            c.with("learn.rules", "{ a = 1 }")
+                .map_err(Error::from)
+                .unwrap_err()
+                .code,
             code::INVALID_VALUE
         );
-        assert_eq!(c.with("learn.rules", "[").unwrap_err().code, code::INVALID_VALUE);
+        assert_eq!(
+            c.with("learn.rules", "[").map_err(Error::from).unwrap_err().code,
+            code::INVALID_VALUE
+        );
         assert_eq!(c.get("learn.packs").unwrap(), "");
         let c = c.with("learn.packs", "kubernetes, databases").unwrap();
         assert_eq!(c.learn.packs, ["kubernetes", "databases"]);
         assert_eq!(c.get("learn.packs").unwrap(), "kubernetes,databases");
         assert_eq!(c.with("learn.packs", "all").unwrap().learn.packs, ["all"]);
-        assert_eq!(c.with("learn.packs", "k8s").unwrap_err().code, code::UNKNOWN_PACK);
+        assert_eq!(
+            c.with("learn.packs", "k8s").map_err(Error::from).unwrap_err().code,
+            code::UNKNOWN_PACK
+        );
         assert!(c.with("learn.packs", "").unwrap().learn.packs.is_empty());
         let c = c.with("learn.keywords", r#"{ scribe = ["notes"] }"#).unwrap();
         assert_eq!(c.learn.keywords["scribe"], ["notes"]);
         assert_eq!(
             c.with("learn.keywords", r#"{ "a b" = ["x"] }"#)
+                .map_err(Error::from)
                 .unwrap_err()
                 .exit_code(),
             2

@@ -142,12 +142,12 @@ pub fn log(s: &Session, filter: &LogFilter, limit: Option<usize>) -> Result<Vec<
 
 /// `config get KEY` with its default and where the value comes from.
 pub fn config_setting(s: &Session, key: &str) -> Result<config::Setting> {
-    state::config(&s.snapshot()?)?.setting(key)
+    Ok(state::config(&s.snapshot()?)?.setting(key)?)
 }
 
 /// `config list`: every key.
 pub fn config_list(s: &Session) -> Result<Vec<config::Setting>> {
-    state::config(&s.snapshot()?)?.settings()
+    Ok(state::config(&s.snapshot()?)?.settings()?)
 }
 
 /// `config set KEY VALUE`: one commit, none when the value is already so.
