@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use super::{index, Session};
 use crate::clock::Timestamp;
-use crate::error::code;
 use crate::error::{Error, Kind, Result};
 use crate::ids::{RunId, WorkflowName};
 use crate::learn::rules::RuleSet;
@@ -82,12 +81,9 @@ pub fn locate(s: &Session, workflow: &str) -> Result<Located> {
     } else {
         named_definition(s, workflow)?
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        Error::invalid(
-            code::UNREADABLE_WORKFLOW,
-            format!("cannot read {}: {e}", path.display()),
-        )
-        .with_hint("check the path")
+    let text = std::fs::read_to_string(&path).map_err(|source| workflow::Unreadable::Io {
+        path: path.clone(),
+        source,
     })?;
     // Relative to the work tree, whichever way the two were spelled (`-C
     // sub`, symlinks): that is the path a resume finds it at again.
@@ -101,29 +97,13 @@ pub fn locate(s: &Session, workflow: &str) -> Result<Located> {
 }
 
 fn named_definition(s: &Session, workflow: &str) -> Result<PathBuf> {
-    let name = WorkflowName::parse(workflow).map_err(|_| {
-        Error::invalid(
-            code::NO_WORKFLOW,
-            format!("{workflow:?} is neither a file nor a workflow name"),
-        )
-        .with_hint(format!(
-            "pass a definition file, or a name of {DEFINITIONS_DIR}/<name>.toml"
-        ))
-    })?;
+    let name = WorkflowName::parse(workflow).map_err(|_| workflow::Refusal::NotANameOrFile(workflow.to_owned()))?;
     let dir = s.base_dir().join(DEFINITIONS_DIR);
     ["toml", "json"]
         .iter()
         .map(|ext| dir.join(format!("{name}.{ext}")))
         .find(|p| p.is_file())
-        .ok_or_else(|| {
-            Error::invalid(
-                code::NO_WORKFLOW,
-                format!("no workflow named {name} in {DEFINITIONS_DIR}/"),
-            )
-            .with_hint(
-                "`baton workflow template init <template>` creates one; `baton workflow template list` shows templates",
-            )
-        })
+        .ok_or_else(|| workflow::Refusal::NoWorkflow(name.clone()).into())
 }
 
 /// Locate and validate a definition (exit 2 with every problem listed).
@@ -451,11 +431,10 @@ fn wait_for_runner(s: &Session, run: Run) -> Result<Stopped> {
 /// `workflow template init`: write a shipped template to
 /// `.baton/workflows/<name>.toml`; returns the template's name and the path.
 pub fn template_init(s: &Session, name: &str, force: bool) -> Result<(&'static str, PathBuf)> {
-    let (name, text) = TEMPLATES.iter().find(|(n, _)| *n == name).ok_or_else(|| {
-        let names: Vec<&str> = TEMPLATES.iter().map(|(n, _)| *n).collect();
-        Error::invalid(code::NO_TEMPLATE, format!("there is no template {name:?}"))
-            .with_hint(format!("templates: {}", names.join(", ")))
-    })?;
+    let (name, text) = TEMPLATES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .ok_or_else(|| workflow::Refusal::NoTemplate(name.to_owned()))?;
     let dir = s.base_dir().join(DEFINITIONS_DIR);
     let path = dir.join(format!("{name}.toml"));
     if path.exists() && !force {

@@ -7,8 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{Bounds, Span};
-use crate::error::code;
-use crate::error::{with_cause, Error, Result};
+use crate::error::with_cause;
 use crate::ids::StepId;
 
 /// When a step runs, judged on its upstream steps.
@@ -120,18 +119,27 @@ impl Format {
     }
 }
 
-/// Parse and validate; the error (exit 2) lists every problem.
-pub fn parse(source: &str, text: &str, format: Format) -> Result<Definition> {
-    parse_checked(text, format).map_err(|problems| invalid(source, &problems))
+/// A definition that does not validate: every problem, one per line. The
+/// code and hint are given where it becomes the user's error (`ops::refusals`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file} is not a valid workflow:\n  {}", problem_list(.problems))]
+pub struct Invalid {
+    /// The definition as the user named it.
+    pub file: String,
+    pub problems: Vec<Problem>,
 }
 
-pub fn invalid(source: &str, problems: &[Problem]) -> Error {
+fn problem_list(problems: &[Problem]) -> String {
     let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
-    Error::invalid(
-        code::INVALID_WORKFLOW,
-        format!("{source} is not a valid workflow:\n  {}", list.join("\n  ")),
-    )
-    .with_hint("fix the listed problems; `baton workflow validate <file>` checks again")
+    list.join("\n  ")
+}
+
+/// Parse and validate; the error (exit 2) lists every problem.
+pub fn parse(file: &str, text: &str, format: Format) -> std::result::Result<Definition, Invalid> {
+    parse_checked(text, format).map_err(|problems| Invalid {
+        file: file.to_owned(),
+        problems,
+    })
 }
 
 /// Parse and validate, returning every problem found.

@@ -13,7 +13,7 @@ pub mod refusal;
 pub mod settings;
 pub mod summary;
 
-pub use refusal::Refusal;
+pub use refusal::{Refusal, Unreadable};
 pub use settings::Policy;
 
 /// Where definitions live in the working tree.

@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 
 use super::ledger::RunStatus;
-use super::policy;
-use crate::ids::RunId;
+use super::{policy, DEFINITIONS_DIR};
+use crate::ids::{RunId, WorkflowName};
 
 /// Why an operation on a run (or a definition) was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,6 +55,15 @@ pub enum Refusal {
     /// The recorded definition path is not one a resume may read (`definition_path`).
     #[error("run {id} records its definition at {path:?}, which {why}")]
     DefinitionPath { id: RunId, path: String, why: String },
+    /// `<file|name>` that is neither an existing file nor a workflow name (`no_workflow`).
+    #[error("{0:?} is neither a file nor a workflow name")]
+    NotANameOrFile(String),
+    /// No definition of that name (`no_workflow`).
+    #[error("no workflow named {0} in {DEFINITIONS_DIR}/")]
+    NoWorkflow(WorkflowName),
+    /// `template init` of a template baton does not ship (`no_template`).
+    #[error("there is no template {0:?}")]
+    NoTemplate(String),
     /// `template init` onto an existing file without `--force` (`exists`).
     #[error("{} already exists", .0.display())]
     TemplateExists(PathBuf),
@@ -69,4 +78,23 @@ fn policy_list(refusals: &[policy::Refusal]) -> String {
         .map(|r| format!("step {}: `{}`: {}", r.step, r.command, r.reason))
         .collect();
     list.join("\n  ")
+}
+
+/// A definition file that cannot be read as text (`unreadable_workflow`):
+/// the failure is the source, shown after the message.
+#[derive(Debug, thiserror::Error)]
+pub enum Unreadable {
+    #[error("cannot read {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A recorded definition (a resume) that is not UTF-8.
+    #[error("{path} is not UTF-8")]
+    NotUtf8 {
+        path: String,
+        #[source]
+        source: std::string::FromUtf8Error,
+    },
 }

@@ -11,7 +11,6 @@ use std::collections::BTreeSet;
 use std::path::{Component, Path};
 
 use super::{execute, get, guard, named, no_run, record_change, refuse_unless_allowed, Execution, Session, Wrap};
-use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::RunId;
 use crate::os;
@@ -120,12 +119,9 @@ fn recorded_definition(s: &Session, run: &Run) -> Result<Definition> {
         }
         .into());
     }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        Error::invalid(
-            code::UNREADABLE_WORKFLOW,
-            format!("{} is not UTF-8: {e}", recorded.path),
-        )
-        .with_hint("definitions are TOML or JSON text")
+    let text = String::from_utf8(bytes).map_err(|source| workflow::Unreadable::NotUtf8 {
+        path: recorded.path.clone(),
+        source,
     })?;
     let def = def::parse(&recorded.path, &text, Format::of(&recorded.path))?;
     if def.steps.iter().map(|s| &s.id).ne(run.steps.iter().map(|r| &r.id)) {
