@@ -3,13 +3,13 @@
 //! is an environment problem (exit 3) that names the file and points at doctor;
 //! a file a newer baton wrote is one too, a [`NewerSchema`] with its own
 //! code ([`NEWER_SCHEMA`]): not corruption, and the fix is an upgrade.
+//! Each is a type of this module; the code and hint are given where it
+//! becomes the user's error (`ops::refusals`).
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::error::code;
 pub use crate::error::code::{CORRUPT, NEWER_SCHEMA};
-use crate::error::{Error, Result};
 
 /// The schema version every state file carries.
 pub const SCHEMA: u32 = 1;
@@ -23,21 +23,49 @@ pub struct NewerSchema {
     pub schema: u32,
 }
 
-impl From<NewerSchema> for Error {
-    fn from(newer: NewerSchema) -> Error {
-        Error::environment(NEWER_SCHEMA, newer.to_string())
-            .with_hint("upgrade baton to read it; it is left as it is")
-            .with_source(newer)
+/// A state file that does not parse (`corrupt_state`); `why` is the
+/// parser's account, where a person can find the problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("state file {path} does not parse: {why}")]
+pub struct Corrupt {
+    pub path: String,
+    pub why: String,
+}
+
+/// A state file this baton cannot use: corrupt, or from a newer baton.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Unusable {
+    #[error(transparent)]
+    Corrupt(#[from] Corrupt),
+    #[error(transparent)]
+    Newer(#[from] NewerSchema),
+}
+
+/// A value that could not be encoded as its state file (`encode`); the
+/// encoder's account is the source, shown after the message.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot encode {path}")]
+pub struct Encode {
+    pub path: String,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+pub fn corrupt(path: &str, why: impl std::fmt::Display) -> Corrupt {
+    Corrupt {
+        path: path.to_owned(),
+        why: why.to_string(),
     }
 }
 
-pub fn corrupt(path: &str, why: impl std::fmt::Display) -> Error {
-    Error::environment(CORRUPT, format!("state file {path} does not parse: {why}")).with_hint(
-        "run `baton doctor` to list broken files; `baton doctor --fix` moves them to quarantine/ in the state",
-    )
+fn encode(path: &str, source: impl std::error::Error + Send + Sync + 'static) -> Encode {
+    Encode {
+        path: path.to_owned(),
+        source: Box::new(source),
+    }
 }
 
-pub fn decode_toml<T: DeserializeOwned>(path: &str, bytes: &[u8]) -> Result<T> {
+pub fn decode_toml<T: DeserializeOwned>(path: &str, bytes: &[u8]) -> Result<T, Corrupt> {
     let text = std::str::from_utf8(bytes).map_err(|e| corrupt(path, e))?;
     toml::from_str(text).map_err(|e| corrupt(path, toml_problem(text, &e)))
 }
@@ -56,26 +84,25 @@ pub fn toml_problem(text: &str, e: &toml::de::Error) -> String {
     format!("line {line}, column {column}: {message}")
 }
 
-pub fn decode_json<T: DeserializeOwned>(path: &str, bytes: &[u8]) -> Result<T> {
+pub fn decode_json<T: DeserializeOwned>(path: &str, bytes: &[u8]) -> Result<T, Corrupt> {
     serde_json::from_slice(bytes).map_err(|e| corrupt(path, e))
 }
 
-pub fn encode_toml<T: Serialize>(path: &str, value: &T) -> Result<Vec<u8>> {
+pub fn encode_toml<T: Serialize>(path: &str, value: &T) -> Result<Vec<u8>, Encode> {
     toml::to_string(value)
         .map(String::into_bytes)
-        .map_err(|e| Error::environment(code::ENCODE, format!("cannot encode {path}")).caused_by(e))
+        .map_err(|e| encode(path, e))
 }
 
-pub fn encode_json<T: Serialize>(path: &str, value: &T) -> Result<Vec<u8>> {
-    let mut bytes = serde_json::to_vec_pretty(value)
-        .map_err(|e| Error::environment(code::ENCODE, format!("cannot encode {path}")).caused_by(e))?;
+pub fn encode_json<T: Serialize>(path: &str, value: &T) -> Result<Vec<u8>, Encode> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| encode(path, e))?;
     bytes.push(b'\n');
     Ok(bytes)
 }
 
 /// Refuse files from a newer baton instead of silently dropping what we do
 /// not know; a schema below ours never existed, so that file is corrupt.
-pub fn check_schema(path: &str, schema: u32) -> Result<()> {
+pub fn check_schema(path: &str, schema: u32) -> Result<(), Unusable> {
     match schema {
         SCHEMA => Ok(()),
         newer if newer > SCHEMA => Err(NewerSchema {
@@ -86,7 +113,8 @@ pub fn check_schema(path: &str, schema: u32) -> Result<()> {
         older => Err(corrupt(
             path,
             format!("schema = {older}, this baton understands schema = {SCHEMA}"),
-        )),
+        )
+        .into()),
     }
 }
 
@@ -131,10 +159,14 @@ mod tests {
     #[test]
     fn a_newer_schema_is_not_corruption() {
         assert!(check_schema("x", SCHEMA).is_ok());
-        let newer = check_schema("claims/ab/T.toml", SCHEMA + 1).unwrap_err();
+        let newer = crate::error::Error::from(check_schema("claims/ab/T.toml", SCHEMA + 1).unwrap_err());
         assert_eq!(newer.code, NEWER_SCHEMA);
+        assert!(newer.is::<NewerSchema>());
         assert!(newer.hint.contains("upgrade baton"), "{}", newer.hint);
-        assert_eq!(check_schema("x", 0).unwrap_err().code, CORRUPT);
+        assert_eq!(
+            crate::error::Error::from(check_schema("x", 0).unwrap_err()).code,
+            CORRUPT
+        );
     }
 
     #[test]

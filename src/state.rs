@@ -145,7 +145,7 @@ pub fn read_toml_entry(snap: &Snapshot<'_>, entry: &Entry) -> Result<Vec<u8>> {
     if entry.path.ends_with(".toml") {
         read_entry(snap, entry)
     } else {
-        Err(codec::corrupt(&entry.path, "only .toml files belong here"))
+        Err(codec::corrupt(&entry.path, "only .toml files belong here").into())
     }
 }
 
@@ -222,7 +222,7 @@ fn split<T>(parsed: Vec<(String, Result<T>)>) -> Loaded<T> {
 fn decode_checked<T>(
     path: &str,
     bytes: &[u8],
-    decode: impl Fn(&str, &[u8]) -> Result<T>,
+    decode: impl Fn(&str, &[u8]) -> std::result::Result<T, codec::Corrupt>,
     schema_of: impl Fn(&T) -> u32,
 ) -> Result<T> {
     let value = decode(path, bytes)?;
@@ -239,12 +239,14 @@ pub fn read_entry(snap: &Snapshot<'_>, entry: &Entry) -> Result<Vec<u8>> {
                 &entry.path,
                 format!("its object {} cannot be read ({})", entry.id, e.message()),
             )
+            .into()
         }),
-        EntryKind::Symlink => Err(codec::corrupt(&entry.path, "it is a symbolic link, not a file")),
+        EntryKind::Symlink => Err(codec::corrupt(&entry.path, "it is a symbolic link, not a file").into()),
         EntryKind::Gitlink => Err(codec::corrupt(
             &entry.path,
             format!("it is a gitlink (a submodule entry) to {}, not a file", entry.id),
-        )),
+        )
+        .into()),
     }
 }
 
@@ -357,7 +359,7 @@ fn checker(path: &str) -> Option<Check> {
 
 fn toml_file<T: serde::de::DeserializeOwned>(path: &str, bytes: &[u8], schema_of: fn(&T) -> u32) -> Result<()> {
     if !path.ends_with(".toml") {
-        return Err(codec::corrupt(path, "only .toml files belong here"));
+        return Err(codec::corrupt(path, "only .toml files belong here").into());
     }
     decode_checked(path, bytes, codec::decode_toml::<T>, schema_of).map(drop)
 }

@@ -325,14 +325,14 @@ mod tests {
 
     #[test]
     fn a_newer_schema_warns_and_only_broken_files_are_errors() {
-        let newer = codec::check_schema("claims/ab/T.toml", codec::SCHEMA + 1).unwrap_err();
+        let newer = crate::error::Error::from(codec::check_schema("claims/ab/T.toml", codec::SCHEMA + 1).unwrap_err());
         let f = file_problem("claims.files", "claims/ab/T.toml", &newer);
         assert_eq!(
             (f.severity, f.path.as_deref()),
             (Severity::Warn, Some("claims/ab/T.toml"))
         );
         assert!(f.hint.contains("upgrade baton"));
-        let broken = codec::corrupt("claims/ab/T.toml", "unclosed array");
+        let broken = crate::error::Error::from(codec::corrupt("claims/ab/T.toml", "unclosed array"));
         let f = file_problem("claims.files", "claims/ab/T.toml", &broken);
         assert_eq!(f.severity, Severity::Error);
         assert!(f.hint.contains("doctor --fix"), "{}", f.hint);

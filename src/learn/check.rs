@@ -209,7 +209,7 @@ mod tests {
             ..JournalFacts::default()
         });
         f.rules = Err(Error::invalid(code::INVALID_LEARN_RULE, "learn rule x has no level").with_hint("add a level"));
-        f.commands = Err(crate::codec::corrupt(COMMANDS_PATH, "bad"));
+        f.commands = Err(crate::codec::corrupt(COMMANDS_PATH, "bad").into());
         // As reading it makes it: a file a newer baton wrote is told apart by its type.
         f.routes = Err(crate::codec::NewerSchema {
             path: ROUTES_PATH.into(),

@@ -178,7 +178,7 @@ impl RouteStats {
     }
 
     pub fn encode(&self) -> Result<Vec<u8>> {
-        codec::encode_toml(ROUTES_PATH, self)
+        Ok(codec::encode_toml(ROUTES_PATH, self)?)
     }
 
     /// Count a delivery that closed or failed for the role that ran it.
@@ -301,7 +301,7 @@ impl CommandStats {
     }
 
     pub fn encode(&self) -> Result<Vec<u8>> {
-        codec::encode_toml(COMMANDS_PATH, self)
+        Ok(codec::encode_toml(COMMANDS_PATH, self)?)
     }
 
     pub fn family(&self, name: &str) -> Option<&FamilyStats> {

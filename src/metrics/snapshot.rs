@@ -85,7 +85,7 @@ impl MetricsSnapshot {
     }
 
     pub fn encode(&self) -> Result<Vec<u8>> {
-        codec::encode_json(PATH, self)
+        Ok(codec::encode_json(PATH, self)?)
     }
 
     /// A counter's value; a counter the snapshot does not have counts as 0.

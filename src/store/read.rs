@@ -269,7 +269,7 @@ impl<'r> Snapshot<'r> {
     /// Load and parse a TOML file; `None` when it does not exist.
     pub fn load_toml<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
         match self.read(path)? {
-            Some(bytes) => codec::decode_toml(path, &bytes).map(Some),
+            Some(bytes) => Ok(Some(codec::decode_toml(path, &bytes)?)),
             None => Ok(None),
         }
     }
@@ -277,7 +277,7 @@ impl<'r> Snapshot<'r> {
     /// Load and parse a JSON file; `None` when it does not exist.
     pub fn load_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
         match self.read(path)? {
-            Some(bytes) => codec::decode_json(path, &bytes).map(Some),
+            Some(bytes) => Ok(Some(codec::decode_json(path, &bytes)?)),
             None => Ok(None),
         }
     }

@@ -5,10 +5,11 @@
 //! acts on (which command to run next) are written once, here.
 //!
 //! A file per subsystem: `claims`, `pool`, `delivery`, `learn`, `workflow`,
-//! `config`, `daemon` (with the metrics' counters), and `input` for the leaf
+//! `codec` (state files), `config`, `daemon` (with the metrics' counters), and `input` for the leaf
 //! modules' invalid input (ids, clock, glob).
 
 mod claims;
+mod codec;
 mod config;
 mod daemon;
 mod delivery;
