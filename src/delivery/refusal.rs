@@ -6,6 +6,7 @@
 use super::Phase;
 use crate::claims;
 use crate::ids::{Actor, ClaimId, RunId};
+use crate::workflow::DEFINITIONS_DIR;
 
 /// Why a delivery phase was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -41,6 +42,36 @@ pub enum Refusal {
         owner: Actor,
         actor: Actor,
         issue: ClaimId,
+    },
+    /// No delivery has this id (`no_delivery`).
+    #[error("there is no delivery {0}")]
+    NoDelivery(RunId),
+    /// A resume without `--run-id`, and the actor has no unfinished delivery (`nothing_to_resume`).
+    #[error("{0} has no unfinished delivery")]
+    NothingToResume(Actor),
+    /// A workflow given by a path outside the definitions directory (`workflow_not_named`).
+    #[error("{0} is not a workflow of this repository's {DEFINITIONS_DIR}/")]
+    NotNamed(String),
+    /// `--handoff-to` names the actor who delivers (`handoff_to_self`).
+    #[error("--handoff-to names the actor who delivers")]
+    HandoffToSelf,
+    /// The delivery's claim does not carry it (`not_claims_delivery`).
+    #[error("the claim {issue} does not name delivery {id} as its delivery")]
+    NotClaimsDelivery { id: RunId, issue: ClaimId },
+    /// A recorded workflow a resume may not read (`definition_path`).
+    #[error(
+        "delivery {id} names its workflow as {workflow:?}, which is not a workflow of this repository's {DEFINITIONS_DIR}/"
+    )]
+    WorkflowOutside { id: RunId, workflow: String },
+    /// The delivery reached a final phase while its workflow ran (`delivery_finished`).
+    #[error(
+        "delivery {id} was {phase} while its workflow ran{}; its ledger is left as it is",
+        reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+    )]
+    EndedWhileRunning {
+        id: RunId,
+        phase: Phase,
+        reason: Option<String>,
     },
     /// The claim is no longer the delivery's holding.
     #[error(transparent)]

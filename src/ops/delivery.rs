@@ -142,18 +142,7 @@ pub fn plan(s: &Session, args: &StartArgs) -> Result<Plan> {
 fn named_plan(s: &Session, workflow: &str) -> Result<workflow::Plan> {
     let plan = workflow::plan(s, workflow)?;
     if workflow::named(&plan.located.display).is_none() {
-        return Err(Error::invalid(
-            code::WORKFLOW_NOT_NAMED,
-            format!(
-                "{} is not a workflow of this repository's {}/",
-                plan.located.display,
-                crate::workflow::DEFINITIONS_DIR
-            ),
-        )
-        .with_hint(format!(
-            "a delivery runs (and resumes) only a named workflow: put it at {}/<name>.toml and pass --workflow <name>",
-            crate::workflow::DEFINITIONS_DIR
-        )));
+        return Err(delivery::Refusal::NotNamed(plan.located.display.clone()).into());
     }
     Ok(plan)
 }
@@ -208,10 +197,7 @@ pub fn start(s: &Session, args: &StartArgs, how: &Execution) -> Result<Delivered
     let plan = named_plan(s, &args.workflow)?;
     workflow::refuse_unless_allowed(&plan.refusals, how)?;
     if args.handoff_to.as_ref() == Some(&s.actor()?) {
-        return Err(
-            Error::invalid(code::HANDOFF_TO_SELF, "--handoff-to names the actor who delivers")
-                .with_hint("hand it to someone else, or leave --handoff-to out to release on success"),
-        );
+        return Err(delivery::Refusal::HandoffToSelf.into());
     }
     let publish_to = sync::publish_target(s, args.sync)?;
     let id = workflow::fresh_id(s, delivery::ID_PREFIX, delivery::path)?;
@@ -443,16 +429,12 @@ fn ended_step(end: Ended, not_published: Option<&Error>) -> Result<PhaseCommit> 
                 None => hint,
             }))
         }
-        Ended::Already(d) => Err(Error::refused(
-            code::DELIVERY_FINISHED,
-            format!(
-                "delivery {} was {} while its workflow ran{}; its ledger is left as it is",
-                d.id,
-                d.phase,
-                d.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
-            ),
-        )
-        .with_hint(format!("see it with: baton delivery status --run-id {}", d.id))),
+        Ended::Already(d) => Err(delivery::Refusal::EndedWhileRunning {
+            id: d.id,
+            phase: d.phase,
+            reason: d.reason,
+        }
+        .into()),
     }
 }
 

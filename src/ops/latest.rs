@@ -4,7 +4,6 @@
 
 use super::Session;
 use crate::delivery::Delivery;
-use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::RunId;
 use crate::state;
@@ -16,10 +15,9 @@ pub fn unfinished_delivery(s: &Session) -> Result<RunId> {
     // A ledger that does not parse is not the one to resume (doctor names it).
     let (readable, _) = state::readable_deliveries(&s.snapshot()?)?;
     let found: Option<Delivery> = readable.into_iter().find(|d| d.owner == actor && !d.phase.is_final());
-    found.map(|d| d.id).ok_or_else(|| {
-        Error::refused(code::NOTHING_TO_RESUME, format!("{actor} has no unfinished delivery"))
-            .with_hint("`baton delivery status` lists recent deliveries; pass the one to resume with --run-id")
-    })
+    found
+        .map(|d| d.id)
+        .ok_or_else(|| Error::from(crate::delivery::Refusal::NothingToResume(actor.clone())))
 }
 
 /// The actor's newest workflow run that ended short of success (failed,
@@ -34,11 +32,7 @@ pub fn resumable_run(s: &Session) -> Result<RunId> {
                 RunStatus::Failed | RunStatus::Stopped | RunStatus::Interrupted
             )
     });
-    found.map(|r| r.id).ok_or_else(|| {
-        Error::refused(
-            code::NOTHING_TO_RESUME,
-            format!("{actor} has no failed, stopped or interrupted run"),
-        )
-        .with_hint("`baton workflow list` lists recent runs; pass the one to resume with --run-id")
-    })
+    found
+        .map(|r| r.id)
+        .ok_or_else(|| Error::from(crate::workflow::Refusal::NothingToResume(actor.clone())))
 }

@@ -19,6 +19,10 @@ pub enum Refusal {
     /// No run at all yet (`no_run`).
     #[error("no workflow has run yet")]
     NoRunYet,
+    /// A resume without `--run-id`, and the actor (as the ledger names it)
+    /// has no run that ended short of success (`nothing_to_resume`).
+    #[error("{0} has no failed, stopped or interrupted run")]
+    NothingToResume(String),
     /// `stop` of a run that ended (`run_not_running`).
     #[error("run {id} is {}, not running", status.as_str())]
     NotRunning { id: RunId, status: RunStatus },

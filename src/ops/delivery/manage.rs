@@ -5,7 +5,6 @@
 
 use super::{finish, named_plan, outcome_of, phase_change, run_and_finish, Delivered, Work};
 use crate::delivery::{self, Delivery, PhaseCommit};
-use crate::error::code;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::ids::{Actor, RunId};
@@ -17,19 +16,13 @@ use crate::workflow::ledger::{Run, RunStatus};
 
 /// One delivery; refused when there is none.
 pub fn get(s: &Session, id: &RunId) -> Result<Delivery> {
-    state::delivery(&s.snapshot()?, id)?.ok_or_else(|| {
-        Error::refused(code::NO_DELIVERY, format!("there is no delivery {id}"))
-            .with_hint("`baton delivery status` lists recent deliveries")
-    })
+    state::delivery(&s.snapshot()?, id)?.ok_or_else(|| Error::from(delivery::Refusal::NoDelivery(id.clone())))
 }
 
 /// A delivery with its claim and workflow run, as they are now.
 pub fn status(s: &Session, id: &RunId) -> Result<Delivered> {
     let snap = s.snapshot()?;
-    let delivery = state::delivery(&snap, id)?.ok_or_else(|| {
-        Error::refused(code::NO_DELIVERY, format!("there is no delivery {id}"))
-            .with_hint("`baton delivery status` lists recent deliveries")
-    })?;
+    let delivery = state::delivery(&snap, id)?.ok_or_else(|| Error::from(delivery::Refusal::NoDelivery(id.clone())))?;
     let claim = state::claim(&snap, &delivery.issue)?;
     let run = match &delivery.workflow_run {
         Some(r) => state::run(&snap, r)?,
@@ -168,27 +161,18 @@ pub fn resume_plan(s: &Session, id: &RunId) -> Result<(Delivery, Resume)> {
     let claim = state::claim(&snap, &d.issue)?;
     delivery::fence(&d, claim.as_ref())?;
     if claim.as_ref().and_then(|c| c.delivery.as_ref()).map(|m| &m.id) != Some(&d.id) {
-        return Err(Error::refused(
-            code::NOT_CLAIMS_DELIVERY,
-            format!("the claim {} does not name delivery {} as its delivery", d.issue, d.id),
-        )
-        .with_hint("`baton delivery doctor` reports it; `baton delivery doctor --fix` records it stopped"));
+        return Err(delivery::Refusal::NotClaimsDelivery {
+            id: d.id.clone(),
+            issue: d.issue.clone(),
+        }
+        .into());
     }
     let Some(name) = workflow::named(&d.workflow) else {
-        return Err(Error::refused(
-            code::DEFINITION_PATH,
-            format!(
-                "delivery {} names its workflow as {:?}, which is not a workflow of this repository's {}/",
-                d.id,
-                d.workflow,
-                crate::workflow::DEFINITIONS_DIR
-            ),
-        )
-        .with_hint(format!(
-            "a resume runs only a named workflow of this work tree; give it up with \
-             `baton delivery close --run-id {} --abandon` and start a new delivery",
-            d.id
-        )));
+        return Err(delivery::Refusal::WorkflowOutside {
+            id: d.id.clone(),
+            workflow: d.workflow.clone(),
+        }
+        .into());
     };
     let run = match &d.workflow_run {
         Some(r) => state::run(&snap, r)?,

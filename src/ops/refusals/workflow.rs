@@ -12,6 +12,8 @@ impl From<workflow::Refusal> for Error {
         let error = match &refusal {
             NoRun(_) => Error::refused(code::NO_RUN, message).with_hint("`baton workflow list` shows recent runs"),
             NoRunYet => Error::refused(code::NO_RUN, message).with_hint("start one: baton workflow run <name> --execute"),
+            NothingToResume(_) => Error::refused(code::NOTHING_TO_RESUME, message)
+                .with_hint("`baton workflow list` lists recent runs; pass the one to resume with --run-id"),
             NotRunning { id, .. } => Error::refused(code::RUN_NOT_RUNNING, message)
                 .with_hint(format!("see it with: baton workflow status --run-id {id}")),
             StopElsewhere { id, host } => Error::refused(code::RUN_ELSEWHERE, message)
