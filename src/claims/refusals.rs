@@ -16,6 +16,18 @@ pub enum Refusal {
     /// There is no such claim (`no_claim`).
     #[error("there is no claim {0}")]
     NoClaim(ClaimId),
+    /// A claim to show is in neither the local state nor the fetched one (`no_claim`).
+    #[error("there is no claim {0}")]
+    NotFound(ClaimId),
+    /// The claim is only in the state fetched from `remote`, not merged
+    /// here yet (`claim_not_merged`); `theirs` is the fetched claim.
+    #[error(
+        "there is no claim {} in the local state, but the state fetched from {remote} has it: {} by {} (state {}, generation {})",
+        .theirs.id,
+        if .theirs.state.is_held() { "held" } else { "last held" },
+        .theirs.owner, .theirs.state, .theirs.generation
+    )]
+    NotMerged { remote: String, theirs: Box<Claim> },
     /// Someone else holds it, and nothing forced a takeover (`claim_held`).
     #[error(
         "{} is held by {} since {} (state {}, generation {})",
@@ -134,4 +146,10 @@ pub enum Invalid {
     /// which rule of the dialect it breaks.
     #[error("invalid path pattern {given:?}: {why}")]
     Pattern { given: String, why: String },
+    /// A rejection with an empty `--reason` (`reason_required`).
+    #[error("--reason must say why")]
+    NoReason,
+    /// `claims reserve` with neither `--paths` nor `--release-paths` (`usage`).
+    #[error("claims reserve needs --paths or --release-paths")]
+    NothingToReserve(ClaimId),
 }

@@ -141,8 +141,7 @@ pub fn accept(s: &Session, id: &ClaimId) -> Result<Applied<Transition>> {
 /// `claims reject --reason`: the handoff returns to its owner.
 pub fn reject(s: &Session, id: &ClaimId, reason: &str) -> Result<Applied<Transition>> {
     if reason.trim().is_empty() {
-        return Err(Error::invalid(code::REASON_REQUIRED, "--reason must say why")
-            .with_hint("baton claims reject ID --reason \"not my area\""));
+        return Err(claims::Invalid::NoReason.into());
     }
     transition(s, id, "claims.reject", true, |_, c, ctx| {
         claims::reject(c.as_ref(), id, ctx, reason).map_err(Error::from)
@@ -284,24 +283,13 @@ pub fn get(s: &Session, id: &ClaimId) -> Result<Claim> {
     }
     // Best effort: a fetched state that cannot be read says nothing more.
     if let Ok(Some((remote, theirs))) = super::fetched::fetched_claim(s, id) {
-        let held = if theirs.state.is_held() {
-            format!("held by {}", theirs.owner)
-        } else {
-            format!("last held by {}", theirs.owner)
-        };
-        return Err(Error::refused(
-            code::CLAIM_NOT_MERGED,
-            format!(
-                "there is no claim {id} in the local state, but the state fetched from {remote} has it: {held} (state {}, generation {})",
-                theirs.state, theirs.generation
-            ),
-        )
-        .with_hint(format!(
-            "run `baton sync` to merge the fetched state, then `baton claims status {id}`"
-        )));
+        return Err(claims::Refusal::NotMerged {
+            remote: remote.to_string(),
+            theirs: Box::new(theirs),
+        }
+        .into());
     }
-    Err(Error::refused(code::NO_CLAIM, format!("there is no claim {id}"))
-        .with_hint(format!("claim it with: baton claims claim {id}")))
+    Err(claims::Refusal::NotFound(id.clone()).into())
 }
 
 /// `claims verify`: the claim, while `(owner, generation)` is its current

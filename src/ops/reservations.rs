@@ -92,10 +92,7 @@ pub struct ReserveArgs {
 /// holder adds and drops reserved patterns of its held claim.
 pub fn reserve(s: &Session, id: &ClaimId, args: &ReserveArgs) -> Result<Applied<Transition>> {
     if args.paths.is_empty() && args.release.is_empty() {
-        return Err(
-            Error::invalid(code::USAGE, "claims reserve needs --paths or --release-paths")
-                .with_hint(format!("baton claims reserve {id} --paths 'src/store/**'")),
-        );
+        return Err(crate::claims::Invalid::NothingToReserve(id.clone()).into());
     }
     transition_forcing(s, id, "claims.reserve", true, args.force.as_deref(), |_, c, ctx| {
         rules::reserve(c.as_ref(), id, ctx, &args.paths, &args.release).map_err(Error::from)

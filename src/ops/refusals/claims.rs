@@ -11,6 +11,12 @@ impl From<claims::Refusal> for Error {
         let error = match &refusal {
             NoClaim(id) => Error::refused(code::NO_CLAIM, message)
                 .with_hint(format!("claim it first: baton claims claim {id}")),
+            NotFound(id) => Error::refused(code::NO_CLAIM, message)
+                .with_hint(format!("claim it with: baton claims claim {id}")),
+            NotMerged { theirs, .. } => Error::refused(code::CLAIM_NOT_MERGED, message).with_hint(format!(
+                "run `baton sync` to merge the fetched state, then `baton claims status {}`",
+                theirs.id
+            )),
             Held(claim) => Error::refused(code::CLAIM_HELD, message).with_hint(format!(
                 "ask {} to hand it off or release it, wait for it to expire, or take it over with --force --reason <why>",
                 claim.owner
@@ -71,6 +77,10 @@ impl From<claims::Invalid> for Error {
             }
             claims::Invalid::Pattern { .. } => Error::invalid(code::INVALID_PATTERN, message)
                 .with_hint("patterns are repository-relative paths or globs: src/store/, docs/*.md, src/**/mod.rs"),
+            claims::Invalid::NoReason => Error::invalid(code::REASON_REQUIRED, message)
+                .with_hint("baton claims reject ID --reason \"not my area\""),
+            claims::Invalid::NothingToReserve(id) => Error::invalid(code::USAGE, message)
+                .with_hint(format!("baton claims reserve {id} --paths 'src/store/**'")),
         };
         error.with_source(invalid)
     }
@@ -115,6 +125,47 @@ mod tests {
                 "invalid path pattern \"/etc\": it is absolute; patterns are relative to the repository root",
                 "patterns are repository-relative paths or globs: src/store/, docs/*.md, src/**/mod.rs"
             )
+        );
+    }
+
+    #[test]
+    fn the_claims_refusals_ops_once_built_keep_their_words() {
+        let id = crate::ids::ClaimId::parse("T-1").unwrap();
+        let e = Error::from(claims::Refusal::NotFound(id.clone()));
+        assert_eq!(
+            (e.code, e.message().as_ref(), e.hint.as_str()),
+            (
+                code::NO_CLAIM,
+                "there is no claim T-1",
+                "claim it with: baton claims claim T-1"
+            )
+        );
+        let theirs = crate::claims::fixtures::claim("T-1", claims::ClaimState::Active, None);
+        let e = Error::from(claims::Refusal::NotMerged {
+            remote: "origin".into(),
+            theirs: Box::new(theirs.clone()),
+        });
+        assert_eq!(e.code, code::CLAIM_NOT_MERGED);
+        assert_eq!(
+            e.message(),
+            format!(
+                "there is no claim T-1 in the local state, but the state fetched from origin has it: held by agent:alice (state {}, generation {})",
+                theirs.state, theirs.generation
+            )
+        );
+        assert_eq!(
+            e.hint,
+            "run `baton sync` to merge the fetched state, then `baton claims status T-1`"
+        );
+        let e = Error::from(claims::Invalid::NoReason);
+        assert_eq!(
+            (e.code, e.kind, e.message().as_ref()),
+            (code::REASON_REQUIRED, Kind::Invalid, "--reason must say why")
+        );
+        let e = Error::from(claims::Invalid::NothingToReserve(id));
+        assert_eq!(
+            (e.code, e.hint.as_str()),
+            (code::USAGE, "baton claims reserve T-1 --paths 'src/store/**'")
         );
     }
 }
