@@ -22,6 +22,7 @@
 pub mod check;
 pub mod head;
 mod policy;
+mod refusal;
 pub mod service;
 pub mod view;
 
@@ -31,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 pub use head::Head;
 pub use policy::Policy;
+pub use refusal::Refusal;
 pub use view::{Kind, LearnEntry, Record, View};
 
 use crate::claims::{self, ClaimState};

@@ -21,6 +21,12 @@ pub const SUBSYSTEMS: &[&str] = &[
     "store", "claims", "pool", "workflow", "delivery", "sync", "daemon", "learn",
 ];
 
+/// `doctor --subsystem` names one doctor does not know (`unknown_subsystem`);
+/// the hint (the list) is given where it becomes the user's error (`ops::refusals`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("doctor knows no subsystem {0:?}")]
+pub struct UnknownSubsystem(pub String);
+
 /// Top-level entries the state tree may hold (docs/storage.md).
 const KNOWN_TOP_LEVEL: &[&str] = &[
     "config.toml",

@@ -10,7 +10,6 @@ use crate::claims::{self, Claim};
 use crate::config::Config;
 use crate::doctor;
 use crate::doctor::future::{self, Stamp};
-use crate::error::code;
 use crate::error::{Error, Result};
 use crate::finding::{Finding, Severity};
 use crate::pool::{self, Agent};
@@ -37,10 +36,7 @@ impl Options {
 pub fn check_subsystems(names: &[String]) -> Result<()> {
     match names.iter().find(|s| !doctor::SUBSYSTEMS.contains(&s.as_str())) {
         None => Ok(()),
-        Some(s) => Err(
-            Error::invalid(code::UNKNOWN_SUBSYSTEM, format!("doctor knows no subsystem {s:?}"))
-                .with_hint(format!("subsystems: {}", doctor::SUBSYSTEMS.join(", "))),
-        ),
+        Some(s) => Err(doctor::UnknownSubsystem(s.clone()).into()),
     }
 }
 

@@ -64,13 +64,7 @@ pub fn install(s: &Session, args: &InstallArgs) -> Result<Installed> {
     };
     let changed = match std::fs::read(&path) {
         Ok(existing) if existing == text.as_bytes() => false,
-        Ok(_) if !args.force => {
-            return Err(Error::refused(
-                code::EXISTS,
-                format!("{} exists and says something else", path.display()),
-            )
-            .with_hint("pass --force to overwrite it, or --output <file> to write elsewhere"))
-        }
+        Ok(_) if !args.force => return Err(crate::daemon::Refusal::DefinitionExists(path).into()),
         _ => {
             write(&path, &text)?;
             true

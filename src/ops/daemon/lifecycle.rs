@@ -204,21 +204,11 @@ fn idle(held: &mut Held<'_>, interval: Duration) -> Option<RunEnd> {
 }
 
 fn already_running(pid_path: &Path) -> Error {
-    let holder = proc::lock_holder(pid_path).ok().flatten();
-    let who = holder.map_or_else(
-        || {
-            format!(
-                " (its pid file was deleted; it writes it again within {}s)",
-                LOOK_EVERY.as_secs()
-            )
-        },
-        |p| format!(" (pid {p})"),
-    );
-    Error::refused(
-        code::DAEMON_RUNNING,
-        format!("a baton daemon is already running for this repository{who}"),
-    )
-    .with_hint("`baton daemon status` shows it; `baton daemon stop` ends it")
+    crate::daemon::Refusal::Running {
+        pid: proc::lock_holder(pid_path).ok().flatten(),
+        again_secs: LOOK_EVERY.as_secs(),
+    }
+    .into()
 }
 
 /// What `daemon start` did.

@@ -2,7 +2,7 @@
 //! definition `daemon install` cannot write, a counter a subsystem named
 //! wrongly.
 
-use crate::daemon::service;
+use crate::daemon::{service, Refusal};
 use crate::error::{code, Error};
 use crate::metrics::BadCounter;
 
@@ -16,6 +16,19 @@ impl From<service::Invalid> for Error {
                 .with_hint("use a path without control characters and in UTF-8 (a symlink to it will do)"),
         };
         error.with_source(invalid)
+    }
+}
+
+impl From<Refusal> for Error {
+    fn from(refusal: Refusal) -> Error {
+        let message = refusal.to_string();
+        let error = match &refusal {
+            Refusal::Running { .. } => Error::refused(code::DAEMON_RUNNING, message)
+                .with_hint("`baton daemon status` shows it; `baton daemon stop` ends it"),
+            Refusal::DefinitionExists(_) => Error::refused(code::EXISTS, message)
+                .with_hint("pass --force to overwrite it, or --output <file> to write elsewhere"),
+        };
+        error.with_source(refusal)
     }
 }
 
@@ -55,5 +68,19 @@ mod tests {
         assert_eq!((e.code, e.kind), (code::INVALID_COUNTER, Kind::Invalid));
         assert_eq!(e.message(), "\"Bad\" cannot name a deliveries counter");
         assert!(e.is::<BadCounter>());
+        let e = Error::from(Refusal::Running {
+            pid: None,
+            again_secs: 2,
+        });
+        assert_eq!((e.code, e.kind), (code::DAEMON_RUNNING, Kind::Refused));
+        assert_eq!(
+            e.message(),
+            "a baton daemon is already running for this repository (its pid file was deleted; it writes it again within 2s)"
+        );
+        let e = Error::from(Refusal::DefinitionExists("/x/baton.service".into()));
+        assert_eq!(
+            (e.code, e.message().as_ref()),
+            (code::EXISTS, "/x/baton.service exists and says something else")
+        );
     }
 }

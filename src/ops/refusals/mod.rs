@@ -5,14 +5,17 @@
 //! acts on (which command to run next) are written once, here.
 //!
 //! A file per subsystem: `claims`, `pool`, `delivery`, `learn`, `workflow`,
-//! `codec` (state files), `config`, `daemon` (with the metrics' counters), and `input` for the leaf
-//! modules' invalid input (ids, clock, glob).
+//! `codec` (state files), `config`, `daemon` (with the metrics' counters),
+//! `doctor`, and `input` for the leaf modules' invalid input (ids, clock,
+//! glob). A cause the user reads in parentheses after a validation message
+//! is the typed error's source, rendered here by `error::with_cause`.
 
 mod claims;
 mod codec;
 mod config;
 mod daemon;
 mod delivery;
+mod doctor;
 mod input;
 mod learn;
 mod pool;
