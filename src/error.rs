@@ -4,9 +4,10 @@
 //!
 //! Inside, subsystems fail with typed errors of their own
 //! (`claims::Moved`, `codec::NewerSchema`, `store::NotARepository`, gix's
-//! and std's errors, ...); converting one into an [`Error`] keeps it as the
-//! source, so callers branch on the type ([`Error::is`]), never on the code,
-//! and the cause stays available behind the message. A git or file-system
+//! and std's errors, ...); converting one into an [`Error`] (one `From` per
+//! type, in `ops::refusals`) keeps it as the source, so callers branch on
+//! the type ([`Error::is`]), never on the code, and the cause stays
+//! available behind the message. A git or file-system
 //! failure is kept as it came ([`Error::git`], [`Error::io`]): its text is
 //! rendered only when the message is ([`Error::message`]).
 //!
