@@ -9,7 +9,6 @@ use crate::claims::{
     self, Claim, ClaimRequest, ClaimState, Ctx, Expiry, Filter, Force, Holding, Row, RowRef, Transition,
 };
 use crate::clock::Span;
-use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, ClaimId};
 use crate::state;
@@ -64,9 +63,7 @@ pub fn claim(s: &Session, id: &ClaimId, args: &ClaimArgs) -> Result<Applied<Tran
         .flat_map(|r| &r.lost)
         .find(|l| l.id == id.as_str())
     {
-        return Err(Error::refused(code::CLAIM_LOST, lost.message()).with_hint(format!(
-            "another machine published a claim on {id} first; see `baton claims status {id}`"
-        )));
+        return Err(crate::sync::Lost::Claim(lost.clone()).into());
     }
     if let Some(lost) = applied
         .published
@@ -74,11 +71,7 @@ pub fn claim(s: &Session, id: &ClaimId, args: &ClaimArgs) -> Result<Applied<Tran
         .flat_map(|r| &r.lost_reservations)
         .find(|l| l.claim == id.as_str())
     {
-        return Err(Error::refused(code::PATHS_LOST, lost.message()).with_hint(format!(
-            "{id} is yours, but another machine published an overlapping reservation first; \
-             ask {} for a handoff, or see `baton claims who <path>`",
-            lost.holder
-        )));
+        return Err(crate::sync::Lost::Reservation(lost.clone()).into());
     }
     Ok(applied)
 }

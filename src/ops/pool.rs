@@ -7,7 +7,6 @@ use super::{sync, Applied, Session};
 use crate::claims::Assignment;
 use crate::clock::{Span, Timestamp};
 use crate::config::Config;
-use crate::error::code;
 use crate::error::{Error, Result};
 use crate::ids::{Actor, AgentId, Role};
 use crate::pool::{self, Agent, Health};
@@ -114,11 +113,11 @@ pub fn spawn_published(s: &Session, role: &Role, count: u32, capacity: u32, sync
     if let Some(report) = &applied.published {
         let spawned = |id: &str| applied.value.iter().any(|a| a.id.as_str() == id);
         if let Some(lost) = report.lost_agents.iter().find(|l| spawned(&l.id)) {
-            return Err(Error::refused(code::AGENT_LOST, lost.message()).with_hint(format!(
-                "another machine published {} first; spawn again with `baton pool spawn --role {role} --sync`, \
-                 which numbers after the remote's agents",
-                lost.id
-            )));
+            return Err(crate::sync::Lost::Agent {
+                lost: lost.clone(),
+                role: role.clone(),
+            }
+            .into());
         }
     }
     Ok(applied)

@@ -122,6 +122,21 @@ impl LostAgent {
     }
 }
 
+/// A change of this side that another machine's, published first, won
+/// over: refused after the publish (`claim_lost`, `paths_lost`,
+/// `agent_lost`). The message is what was lost; the code and hint are
+/// given where it becomes the user's error (`ops::refusals`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Lost {
+    #[error("{}", .0.message())]
+    Claim(LostClaim),
+    #[error("{}", .0.message())]
+    Reservation(reservations::LostReservation),
+    /// An agent spawned here (for `role`) whose id the remote's took.
+    #[error("{}", .lost.message())]
+    Agent { lost: LostAgent, role: crate::ids::Role },
+}
+
 /// What resolving one path produced besides the decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Note {

@@ -5,6 +5,7 @@
 //! acts on (which command to run next) are written once, here.
 //!
 //! A file per subsystem: `claims`, `pool`, `delivery`, `learn`, `workflow`,
+//! `sync` (a change lost to another machine's publish),
 //! `codec` (state files), `config`, `daemon` (with the metrics' counters),
 //! `doctor`, and `input` for the leaf modules' invalid input (ids, clock,
 //! glob). A cause the user reads in parentheses after a validation message
@@ -19,4 +20,5 @@ mod doctor;
 mod input;
 mod learn;
 mod pool;
+mod sync;
 mod workflow;
