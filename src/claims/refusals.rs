@@ -146,6 +146,12 @@ pub enum Invalid {
     /// which rule of the dialect it breaks.
     #[error("invalid path pattern {given:?}: {why}")]
     Pattern { given: String, why: String },
+    /// A path (as typed) outside the work tree at `root` (`path_outside_repository`).
+    #[error("{} is not inside the repository at {}", .path.display(), .root.display())]
+    OutsideRepository {
+        path: std::path::PathBuf,
+        root: std::path::PathBuf,
+    },
     /// A rejection with an empty `--reason` (`reason_required`).
     #[error("--reason must say why")]
     NoReason,

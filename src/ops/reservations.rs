@@ -195,11 +195,11 @@ pub struct Who {
 pub fn repo_path(s: &Session, raw: &Path, cwd: &Path) -> Result<String> {
     let root = root(s)?;
     rules::normalise(raw, cwd, &root).ok_or_else(|| {
-        Error::invalid(
-            code::PATH_OUTSIDE_REPOSITORY,
-            format!("{} is not inside the repository at {}", raw.display(), root.display()),
-        )
-        .with_hint("name files of this repository's work tree")
+        crate::claims::Invalid::OutsideRepository {
+            path: raw.to_path_buf(),
+            root: root.clone(),
+        }
+        .into()
     })
 }
 

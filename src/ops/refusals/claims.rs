@@ -77,6 +77,8 @@ impl From<claims::Invalid> for Error {
             }
             claims::Invalid::Pattern { .. } => Error::invalid(code::INVALID_PATTERN, message)
                 .with_hint("patterns are repository-relative paths or globs: src/store/, docs/*.md, src/**/mod.rs"),
+            claims::Invalid::OutsideRepository { .. } => Error::invalid(code::PATH_OUTSIDE_REPOSITORY, message)
+                .with_hint("name files of this repository's work tree"),
             claims::Invalid::NoReason => Error::invalid(code::REASON_REQUIRED, message)
                 .with_hint("baton claims reject ID --reason \"not my area\""),
             claims::Invalid::NothingToReserve(id) => Error::invalid(code::USAGE, message)
@@ -161,6 +163,18 @@ mod tests {
         assert_eq!(
             (e.code, e.kind, e.message().as_ref()),
             (code::REASON_REQUIRED, Kind::Invalid, "--reason must say why")
+        );
+        let e = Error::from(claims::Invalid::OutsideRepository {
+            path: "../x".into(),
+            root: "/r".into(),
+        });
+        assert_eq!(
+            (e.code, e.message().as_ref(), e.hint.as_str()),
+            (
+                code::PATH_OUTSIDE_REPOSITORY,
+                "../x is not inside the repository at /r",
+                "name files of this repository's work tree"
+            )
         );
         let e = Error::from(claims::Invalid::NothingToReserve(id));
         assert_eq!(
