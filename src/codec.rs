@@ -15,7 +15,7 @@ pub use crate::error::code::{CORRUPT, NEWER_SCHEMA};
 pub const SCHEMA: u32 = 1;
 
 /// A state file written by a newer baton (a higher `schema`): readers
-/// tell it apart from corruption ([`Error::is`]) and leave the file alone.
+/// tell it apart from corruption ([`Error::is`](crate::error::Error::is)) and leave the file alone.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("state file {path} was written by a newer baton (schema = {schema}; this baton understands schema = {SCHEMA})")]
 pub struct NewerSchema {
