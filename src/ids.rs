@@ -34,7 +34,7 @@ impl Invalid {
     }
 }
 
-pub type Result<T, E = Invalid> = std::result::Result<T, E>;
+type Result<T, E = Invalid> = std::result::Result<T, E>;
 
 /// The allowed form, said once so every refusal shows the same thing.
 pub const ID_FORM: &str = "1-128 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit, without `..`";
