@@ -178,7 +178,7 @@ impl Error {
     }
 
     /// Keep `cause`, the failure that made this one, as the source; its
-    /// text is rendered after the message ("cannot encode x: <cause>").
+    /// text is rendered after the message ("cannot encode x: *cause*").
     pub fn caused_by(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.source = Some(Arc::new(cause));
         self.cause_follows = true;

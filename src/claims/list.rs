@@ -1,7 +1,7 @@
 //! What `claims list` shows: the claims a filter keeps, in natural id order
 //! (T-2 before T-10), active work unless `--all` or `--state` asks for
 //! history, at most `--limit`. One pure function over claim rows, owned
-//! ([`Row`]) or borrowed from the read index ([`super::RowRef`]), so any
+//! ([`super::Row`]) or borrowed from the read index ([`super::RowRef`]), so any
 //! source of claims feeds it alike.
 
 use std::cmp::Ordering;

@@ -4,6 +4,10 @@
 //! or knows a file of the state tree: they call one operation and render
 //! its typed result.
 
+// The doc comments of the argument types are clap's help text, where
+// `<agent>` is how a value is named, not an HTML tag.
+#![allow(rustdoc::invalid_html_tags)]
+
 mod claims;
 mod complete;
 mod daemon;

@@ -26,7 +26,7 @@
 //! Codex and Gemini all treat as "block".
 //!
 //! The settings merge of `learn hooks install <agent>` and the opencode
-//! plugin are in [`install`].
+//! plugin are in [`mod@install`].
 
 mod install;
 mod invalid;

@@ -1,7 +1,7 @@
 //! The refusals of operations on workflow runs, typed: the message is the
 //! refusal's `Display`; the code, exit code and hint are given where it
 //! becomes the user's error (`ops::refusals`). Not to be confused with
-//! [`policy::Refusal`](super::policy::Refusal), one step's command the
+//! [`super::policy::Refusal`], one step's command the
 //! policy refuses: a run refused for those carries them in [`Refusal::Policy`].
 
 use std::path::PathBuf;
