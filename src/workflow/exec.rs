@@ -2,8 +2,14 @@
 //! in its own process group so a timeout or a stop ends everything it
 //! started, output streamed live with a `[step]` prefix, retries with a
 //! doubling backoff, up to `jobs` independent steps at once.
+//!
+//! An attempt watches its own process: its pipes, its exit, its timeout
+//! and a stop (SIGTERM to its group, SIGKILL after [`STOP_GRACE`]). So with
+//! `jobs` 1 the runner runs each step on its own thread, as `make` does —
+//! one wake-up when the step ends — and only with more jobs do steps run
+//! on the threads of a [`Crew`], which hand their outcomes back.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
@@ -91,8 +97,6 @@ struct StepOutcome {
     status: StepStatus,
 }
 
-type Pids = Arc<Mutex<BTreeMap<usize, u32>>>;
-
 /// Run the `selected` steps of `def`, recording into `run` and calling
 /// `record` after each step result. Returns whether the run was stopped.
 ///
@@ -125,25 +129,19 @@ pub fn execute(
         selected,
         opts,
         stop,
-        pids: Arc::default(),
         crew: Crew::new(tx),
         running: BTreeSet::new(),
-        stopping_since: None,
-        killed: false,
     };
     loop {
-        if stop.load(Ordering::SeqCst) {
-            runner.stop_steps();
-        } else {
-            runner.start_ready(run, &mut record);
-        }
+        // Each attempt ends its own process on a stop; the runner only
+        // starts nothing new and waits for those running to come back.
+        runner.start_ready(run, &mut record);
         if runner.running.is_empty() {
             break;
         }
-        match rx.recv_timeout(Duration::from_millis(50)) {
+        match rx.recv() {
             Ok((i, outcome)) => runner.settle(i, outcome, run, &mut record),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvError) => break,
         }
     }
     runner.crew.dismiss();
@@ -161,31 +159,13 @@ struct Runner<'a> {
     selected: &'a BTreeSet<usize>,
     opts: &'a Options,
     stop: &'a Arc<AtomicBool>,
-    pids: Pids,
-    /// The threads the steps' attempts run on.
+    /// The threads the steps' attempts run on when more than one may run at once.
     crew: Crew,
-    /// The steps whose attempts are running.
+    /// The steps whose attempts are running on the crew.
     running: BTreeSet<usize>,
-    stopping_since: Option<Instant>,
-    killed: bool,
 }
 
 impl Runner<'_> {
-    /// SIGTERM to every running step at once; SIGKILL after [`STOP_GRACE`].
-    fn stop_steps(&mut self) {
-        match self.stopping_since {
-            None => {
-                self.stopping_since = Some(Instant::now());
-                signal_all(&self.pids, os::SIGTERM);
-            }
-            Some(t) if !self.killed && t.elapsed() >= STOP_GRACE => {
-                self.killed = true;
-                signal_all(&self.pids, os::SIGKILL);
-            }
-            _ => {}
-        }
-    }
-
     /// Decide every step whose upstream is settled, in execution order:
     /// skip it, reach it (a checkpoint), or start it while a job is free.
     fn start_ready(&mut self, run: &mut Run, record: &mut impl FnMut(&Run, String)) {
@@ -193,6 +173,11 @@ impl Runner<'_> {
         while progressed {
             progressed = false;
             for &i in &self.def.order {
+                // Stopped (a signal, `workflow stop`, a writer that failed):
+                // nothing more is decided or started.
+                if self.stop.load(Ordering::SeqCst) {
+                    return;
+                }
                 let ready = self.selected.contains(&i)
                     && !self.running.contains(&i)
                     && run.steps[i].status == StepStatus::Pending
@@ -218,9 +203,16 @@ impl Runner<'_> {
                         record(run, format!("step {} reached", step.id));
                         progressed = true;
                     }
-                    Ok(()) if self.running.len() < self.opts.jobs.max(1) => {
-                        let first_attempt = run.steps[i].attempts.len() as u32 + 1;
-                        self.spawn(i, first_attempt);
+                    Ok(()) if self.opts.jobs <= 1 => {
+                        // One step at a time: it runs here, on the runner's thread.
+                        let outcome = self.worker(i, run).run_guarded();
+                        self.settle(i, outcome, run, record);
+                        progressed = true;
+                    }
+                    Ok(()) if self.running.len() < self.opts.jobs => {
+                        let worker = self.worker(i, run);
+                        self.crew.start(worker, self.running.len());
+                        self.running.insert(i);
                     }
                     Ok(()) => {}
                 }
@@ -228,22 +220,19 @@ impl Runner<'_> {
         }
     }
 
-    /// Start step `i` on a thread of the crew.
-    fn spawn(&mut self, i: usize, first_attempt: u32) {
+    /// What runs step `i`'s attempts, numbered on from those `run` has.
+    fn worker(&self, i: usize, run: &Run) -> Worker {
         let step = &self.def.steps[i];
-        let worker = Worker {
+        Worker {
             index: i,
             step: step.clone(),
-            first_attempt,
+            first_attempt: run.steps[i].attempts.len() as u32 + 1,
             timeout: step.timeout.unwrap_or(self.opts.default_timeout),
             secrets: self.opts.secret_names.values(&step.env),
             dir: self.opts.dir.clone(),
             sink: self.opts.sink,
-            pids: self.pids.clone(),
             stop: self.stop.clone(),
-        };
-        self.crew.start(worker, self.running.len());
-        self.running.insert(i);
+        }
     }
 
     /// Step `i` ended: its attempts and status go into the run, and are recorded.
@@ -296,12 +285,7 @@ impl Crew {
                 // The lock is held only while waiting for the next worker.
                 let next = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
                 let Ok(worker) = next else { return };
-                // A bug in a worker must fail the step, not hang the run.
-                let outcome =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| worker.run())).unwrap_or(StepOutcome {
-                        attempts: Vec::new(),
-                        status: StepStatus::Failed,
-                    });
+                let outcome = worker.run_guarded();
                 if done.send((worker.index, outcome)).is_err() {
                     return;
                 }
@@ -337,13 +321,6 @@ fn reap(pid: u32, end: &mut End) -> bool {
     }
 }
 
-fn signal_all(pids: &Pids, signal: i32) {
-    let pids = pids.lock().unwrap_or_else(|e| e.into_inner());
-    for &pid in pids.values() {
-        os::signal_group(pid, signal);
-    }
-}
-
 struct Worker {
     index: usize,
     step: Step,
@@ -353,11 +330,18 @@ struct Worker {
     secrets: Vec<String>,
     dir: PathBuf,
     sink: Sink,
-    pids: Pids,
     stop: Arc<AtomicBool>,
 }
 
 impl Worker {
+    /// [`Worker::run`]; a bug in it fails the step instead of ending the run.
+    fn run_guarded(&self) -> StepOutcome {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run())).unwrap_or(StepOutcome {
+            attempts: Vec::new(),
+            status: StepStatus::Failed,
+        })
+    }
+
     fn run(&self) -> StepOutcome {
         let mut attempts = Vec::new();
         for n in 0..=self.step.retry {
@@ -420,14 +404,8 @@ impl Worker {
                 };
             }
         };
-        let pid = child.pid;
-        self.pids
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(self.index, pid);
         let mut tail = Vec::<u8>::new();
-        let end = self.watch(pid, [child.stdout, child.stderr], t0, &prefix, &mut tail);
-        self.pids.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.index);
+        let end = self.watch(child.pid, [child.stdout, child.stderr], t0, &prefix, &mut tail);
         let mut output = redact::tail(&tail, OUTPUT_TAIL, &self.secrets);
         let note = match &end {
             End { timed_out: true, .. } => Some(format!(
@@ -461,8 +439,9 @@ impl Worker {
     }
 
     /// Stream both pipes as they become readable, notice the exit, enforce
-    /// the timeout, and give up on a killed process that is never seen to
-    /// end (after a timeout or a stop): one thread per attempt, this one.
+    /// the timeout, end the step's group on a stop (SIGTERM, then SIGKILL
+    /// after [`STOP_GRACE`]), and give up on a killed process that is never
+    /// seen to end: all of the attempt on one thread, this one.
     fn watch(&self, pid: u32, pipes: [File; 2], t0: Instant, prefix: &str, tail: &mut Vec<u8>) -> End {
         // Readable once the process has exited: its end is seen at once,
         // also when its pipes closed just before it became reapable.
@@ -476,6 +455,9 @@ impl Worker {
         // When the exit was seen, and when killing began (the timeout's SIGKILL, or a stop).
         let mut exited_at: Option<Instant> = None;
         let mut killing_since: Option<(Instant, Duration)> = None;
+        // When a stop was seen, and whether its SIGKILL went out.
+        let mut stopping_since: Option<Instant> = None;
+        let mut stop_killed = false;
         let mut idle = Duration::ZERO;
         let mut buf = vec![0u8; 16 * 1024];
         loop {
@@ -495,9 +477,15 @@ impl Worker {
                         os::signal_group(pid, os::SIGKILL);
                         killing_since = Some((Instant::now(), KILL_GRACE));
                     }
-                    if killing_since.is_none() && self.stop.load(Ordering::SeqCst) {
-                        // The runner signals the group (SIGTERM, SIGKILL after STOP_GRACE).
+                    if stopping_since.is_none() && killing_since.is_none() && self.stop.load(Ordering::SeqCst) {
+                        // Gracefully first: the step may trap SIGTERM and clean up.
+                        os::signal_group(pid, os::SIGTERM);
+                        stopping_since = Some(Instant::now());
                         killing_since = Some((Instant::now(), STOP_GRACE + KILL_GRACE));
+                    }
+                    if !stop_killed && stopping_since.is_some_and(|since| since.elapsed() >= STOP_GRACE) {
+                        stop_killed = true;
+                        os::signal_group(pid, os::SIGKILL);
                     }
                     if killing_since.is_some_and(|(since, grace)| since.elapsed() >= grace) {
                         end.abandoned = true;

@@ -642,8 +642,17 @@ continue_on_error = true
 // ---------------------------------------------------------------------------
 // 4. timeouts kill the whole process group
 
+/// With `--jobs 3` the attempts run on the runner's crew of threads; with
+/// `--jobs 1` on the runner's own thread, which must enforce the timeout
+/// the same way.
 #[test]
 fn a_timeout_kills_the_step_and_everything_it_started() {
+    for jobs in ["3", "1"] {
+        a_timeout_kills_the_step_and_everything_it_started_with(jobs);
+    }
+}
+
+fn a_timeout_kills_the_step_and_everything_it_started_with(jobs: &str) {
     let repo = Repo::new();
     let mut reaper = Reaper::default();
     define(
@@ -672,11 +681,11 @@ run = ["touch", "after.ran"]
     // A step without `timeout` gets workflow.default_timeout.
     baton(&repo, &["config", "set", "workflow.default_timeout", "1s"]).ok();
     let t0 = Instant::now();
-    let run = execute(&repo, "slow", &["--jobs", "3"], 1);
+    let run = execute(&repo, "slow", &["--jobs", jobs], 1);
     let took = t0.elapsed();
     assert!(
         took < Duration::from_secs(10),
-        "the run took {took:?} for three 1 s timeouts"
+        "--jobs {jobs}: the run took {took:?} for three 1 s timeouts"
     );
     assert_eq!(run["status"], "failed");
     for id in ["sleepy", "spawner", "defaulted"] {
@@ -693,7 +702,7 @@ run = ["touch", "after.ran"]
         let pid = reaper.watch(wait_for_pid(&repo, file, Duration::from_secs(1)));
         assert!(
             wait_gone(pid, Duration::from_secs(5)),
-            "{file}: process {pid} survived the timeout"
+            "--jobs {jobs}, {file}: process {pid} survived the timeout"
         );
     }
 }
@@ -1014,6 +1023,67 @@ fn workflow_stop_from_another_process_stops_the_run() {
     repo.refuse(ACTOR, &["workflow", "stop", "--run-id", &id], 1, "run_not_running");
 }
 
+/// A step that ignores SIGTERM: a stop's SIGTERM does nothing to it, so
+/// its whole group gets SIGKILL once the grace (3 s) is over — from the
+/// runner's own thread with `--jobs 1`, from the crew's with `--jobs 2`.
+#[test]
+fn a_stop_kills_a_step_that_ignores_sigterm_once_the_grace_is_over() {
+    for jobs in ["1", "2"] {
+        let repo = Repo::new();
+        let mut reaper = Reaper::default();
+        define(
+            &repo,
+            "stubborn",
+            r#"name = "stubborn"
+[[steps]]
+id = "work"
+run = ["sh", "-c", "trap '' TERM; echo $$ > work.pid; sleep 30 & echo $! > child.pid; wait; touch survived"]
+[[steps]]
+id = "after"
+run = ["touch", "after.ran"]
+"#,
+        );
+        let mut runner = runner(&repo, &["workflow", "run", "stubborn", "--execute", "--jobs", jobs]);
+        let child = reaper.watch(wait_for_pid(&repo, "child.pid", Duration::from_secs(20)));
+        let work = reaper.watch(wait_for_pid(&repo, "work.pid", Duration::from_secs(1)));
+        let id = running_run(&repo, Duration::from_secs(5));
+        let t0 = Instant::now();
+        // SAFETY: kill(2) on the baton process this test started.
+        assert_eq!(unsafe { libc::kill(runner.pid(), libc::SIGTERM) }, 0);
+        let status = runner.wait(Duration::from_secs(20));
+        let took = t0.elapsed();
+        assert_eq!(status.code(), Some(1), "--jobs {jobs}: {}", runner.output());
+        // SIGKILL comes no sooner than the grace after the SIGTERM.
+        assert!(
+            took >= Duration::from_secs(3),
+            "--jobs {jobs}: the step was killed {took:?} after the stop, within its grace"
+        );
+        for pid in [work, child] {
+            assert!(
+                wait_gone(pid, Duration::from_secs(5)),
+                "--jobs {jobs}: process {pid} outlived the stop"
+            );
+        }
+        let run = ledger(&repo, &id);
+        assert_eq!(run["status"], "stopped", "--jobs {jobs}: {run:#}");
+        let step = step(&run, "work");
+        assert_eq!(step["status"], "stopped", "--jobs {jobs}: {run:#}");
+        let attempt = &attempts(step)[0];
+        assert!(attempt["exit_code"].is_null(), "killed, so no exit code: {attempt:#}");
+        assert_ne!(attempt["timed_out"], true, "a stop is not a timeout: {attempt:#}");
+        assert_eq!(
+            step_status(&run, "after"),
+            "pending",
+            "a stopped run starts nothing new"
+        );
+        assert!(!exists(&repo, "survived") && !exists(&repo, "after.ran"));
+    }
+}
+
+fn step_status(run: &Value, id: &str) -> String {
+    step(run, id)["status"].as_str().unwrap_or_default().to_owned()
+}
+
 // ---------------------------------------------------------------------------
 // 9. --jobs
 
@@ -1053,9 +1123,9 @@ fn jobs_run_independent_steps_side_by_side() {
     assert!(!overlap(), "--jobs 1 ran two steps at once");
 }
 
-/// The runner keeps the thread a step ran on for the next step: a
-/// sequence of steps sees the same runner threads (its tasks, read from
-/// `/proc/<runner>/task` by each step), not a new one per step.
+/// A sequence of steps sees the same runner threads (its tasks, read from
+/// `/proc/<runner>/task` by each step), not a new one per step: with
+/// `--jobs 1` each step runs on the runner's own thread.
 #[cfg(target_os = "linux")]
 #[test]
 fn a_sequence_of_steps_runs_on_one_kept_thread() {
