@@ -6,13 +6,15 @@
 //! snapshots of one commit), [`write`] (changes, commits, compare-and-swap),
 //! [`history`] (log walks, ancestry), [`diff`] (what differs between trees),
 //! [`remote`] (fetch and push through the `git` binary), [`pack`] and
-//! [`write_behind`] (packed writes for bursts of commits), [`quick`] (the
+//! [`write_behind`] (packed writes for bursts of commits), [`chain`] (a
+//! burst's commits built while the writer waits for more), [`quick`] (the
 //! state tip without opening the repository, for the edit hook), `staging` (where
 //! a packed write builds its chain in memory), [`fsync`] (what
 //! reaches the disk before a ref points at it), [`message`] (commit
 //! messages and trailers), and the object cache (`cache`).
 
 mod cache;
+pub mod chain;
 pub mod diff;
 pub mod fsync;
 pub mod history;

@@ -60,18 +60,66 @@ pub struct Written {
 /// be read as baton's own (left alone), so the write never fails because
 /// of a file another process may delete.
 pub fn write(pack_dir: &Path, entries: &[Entry<'_>], merge: &[PathBuf], sync: &Durability) -> io::Result<Written> {
-    let mut compress = Compress::new(Compression::BEST_SPEED);
-    let mut packed = Vec::with_capacity(entries.len());
-    for entry in entries {
+    let mut deflater = Deflater::new();
+    let prepared = entries
+        .iter()
+        .map(|entry| deflater.prepare(entry))
+        .collect::<io::Result<Vec<_>>>()?;
+    write_prepared(pack_dir, prepared, merge, sync)
+}
+
+/// One object as it goes into a pack (its entry header and deflated
+/// content), made by [`Deflater::prepare`] ahead of [`write_prepared`]: a
+/// writer that builds its objects while it waits for more (the workflow
+/// runner's write-behind) deflates each as it comes, not all at the end.
+pub struct Prepared {
+    id: ObjectId,
+    crc: u32,
+    raw: Vec<u8>,
+}
+
+/// Deflates objects for a pack, at the speed git uses for loose objects,
+/// with one zlib stream reset between objects (not allocated for each).
+pub struct Deflater(Compress);
+
+impl Default for Deflater {
+    fn default() -> Self {
+        Deflater::new()
+    }
+}
+
+impl Deflater {
+    pub fn new() -> Self {
+        Deflater(Compress::new(Compression::BEST_SPEED))
+    }
+
+    pub fn prepare(&mut self, entry: &Entry<'_>) -> io::Result<Prepared> {
         let mut raw = Vec::with_capacity(entry.data.len() / 2 + 16);
         entry_header(&mut raw, entry.kind, entry.data.len() as u64);
-        deflate(&mut compress, entry.data, &mut raw)?;
-        packed.push(Packed {
+        deflate(&mut self.0, entry.data, &mut raw)?;
+        Ok(Prepared {
             id: entry.id,
             crc: crc32fast::hash(&raw),
-            raw: Raw::Memory(raw),
-        });
+            raw,
+        })
     }
+}
+
+/// [`write`], with the entries deflated already.
+pub fn write_prepared(
+    pack_dir: &Path,
+    entries: Vec<Prepared>,
+    merge: &[PathBuf],
+    sync: &Durability,
+) -> io::Result<Written> {
+    let mut packed: Vec<Packed<'_>> = entries
+        .into_iter()
+        .map(|p| Packed {
+            id: p.id,
+            crc: p.crc,
+            raw: Raw::Memory(p.raw),
+        })
+        .collect();
     let inputs = open_packs(merge);
     for input in &inputs {
         packed.extend(input.entries());

@@ -5,7 +5,8 @@
 //! handle, because the next chain usually edits exactly those trees.
 //!
 //! A write names where its objects go with a [`Sink`]: the object
-//! database (loose files), or a [`Staged`] chain in memory.
+//! database (loose files), or a [`Staged`] chain in memory, where each new
+//! object is also deflated for the pack as it is made.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -13,7 +14,8 @@ use std::collections::HashSet;
 use gix::odb::memory::Storage;
 use gix::ObjectId;
 
-use crate::error::{Result, ResultExt};
+use super::pack;
+use crate::error::{Error, Result, ResultExt};
 
 /// The objects the last packed chain of a store handle left for the next
 /// one to build on (empty until a packed write landed).
@@ -30,7 +32,11 @@ impl Staging {
         let carried_ids = carried.keys().copied().collect();
         let mut repo = repo.clone();
         repo.objects.set_object_memory(carried);
-        Staged { repo, carried_ids }
+        Staged {
+            repo,
+            carried_ids,
+            packing: Default::default(),
+        }
     }
 
     /// Keep what the next chain needs of `objects`, a chain whose tip is `tip`.
@@ -66,18 +72,43 @@ pub(super) struct Staged {
     repo: gix::Repository,
     /// What was carried in: already in a pack, not to be written again.
     carried_ids: HashSet<ObjectId>,
+    packing: RefCell<Packing>,
+}
+
+/// The chain's new objects, deflated for its pack as they were made.
+#[derive(Default)]
+struct Packing {
+    deflater: pack::Deflater,
+    prepared: HashSet<ObjectId>,
+    entries: Vec<pack::Prepared>,
 }
 
 impl Staged {
     pub(super) fn target(&self) -> Sink<'_> {
-        Sink::Memory(&self.repo)
+        Sink::Memory(self)
     }
 
-    /// The objects the chain wrote (not those carried in).
-    pub(super) fn into_new_objects(mut self) -> Storage {
+    /// Keep `data`, an object `put` just wrote, for the pack, deflated now:
+    /// once, and not when it was carried in (it is in a pack already).
+    fn prepare(&self, id: ObjectId, kind: gix::objs::Kind, data: &[u8]) -> Result<()> {
+        let mut packing = self.packing.borrow_mut();
+        if self.carried_ids.contains(&id) || !packing.prepared.insert(id) {
+            return Ok(());
+        }
+        let entry = packing
+            .deflater
+            .prepare(&pack::Entry { id, kind, data })
+            .map_err(|e| Error::io("deflating a state object", e))?;
+        packing.entries.push(entry);
+        Ok(())
+    }
+
+    /// The objects the chain wrote (not those carried in), and the same
+    /// deflated for its pack.
+    pub(super) fn into_new_objects(mut self) -> (Storage, Vec<pack::Prepared>) {
         let mut memory = self.repo.objects.take_object_memory().unwrap_or_default();
         memory.retain(|id, _| !self.carried_ids.contains(id));
-        memory
+        (memory, self.packing.into_inner().entries)
     }
 }
 
@@ -88,29 +119,40 @@ pub(super) enum Sink<'r> {
     Database(&'r gix::Repository),
     /// A staged chain in memory, straight away (nothing to look up: a
     /// duplicate in a pack is harmless).
-    Memory(&'r gix::Repository),
+    Memory(&'r Staged),
 }
 
 impl<'r> Sink<'r> {
     pub(super) fn repo(self) -> &'r gix::Repository {
         match self {
-            Sink::Database(repo) | Sink::Memory(repo) => repo,
+            Sink::Database(repo) => repo,
+            Sink::Memory(staged) => &staged.repo,
         }
     }
 
     pub(super) fn put_object<T: gix::objs::WriteTo>(self, object: &T, what: &str) -> Result<ObjectId> {
         match self {
-            Sink::Memory(repo) => gix::objs::Write::write(&repo.objects, object).git_context(|| what.into()),
+            Sink::Memory(staged) => {
+                let mut data = Vec::with_capacity(object.size() as usize);
+                object.write_to(&mut data).git_context(|| what.into())?;
+                self.put(staged, object.kind(), &data).map_err(|e| e.context(what))
+            }
             Sink::Database(repo) => Ok(repo.write_object(object).git_context(|| what.into())?.detach()),
         }
     }
 
     pub(super) fn put_blob(self, bytes: &[u8]) -> Result<ObjectId> {
         match self {
-            Sink::Memory(repo) => gix::objs::Write::write_buf(&repo.objects, gix::objs::Kind::Blob, bytes)
-                .git_context(|| "writing a blob".into()),
+            Sink::Memory(staged) => self.put(staged, gix::objs::Kind::Blob, bytes),
             Sink::Database(repo) => Ok(repo.write_blob(bytes).git_context(|| "writing a blob".into())?.detach()),
         }
+    }
+
+    fn put(self, staged: &Staged, kind: gix::objs::Kind, data: &[u8]) -> Result<ObjectId> {
+        let id =
+            gix::objs::Write::write_buf(&staged.repo.objects, kind, data).git_context(|| "writing an object".into())?;
+        staged.prepare(id, kind, data)?;
+        Ok(id)
     }
 }
 

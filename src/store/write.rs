@@ -350,18 +350,9 @@ impl Store {
         // (the next chain usually edits the trees its tip wrote).
         let staged = self.staging.begin(&self.repo);
         let tip = self.write_commits(staged.target(), snap, changes, actor)?;
-        let memory = staged.into_new_objects();
-        let entries: Vec<pack::Entry<'_>> = memory
-            .iter()
-            .map(|(id, (kind, data))| pack::Entry {
-                id: *id,
-                kind: *kind,
-                data,
-            })
-            .collect();
-        let written = pack::write(&self.pack_dir(), &entries, merge, &self.durability)
+        let (memory, entries) = staged.into_new_objects();
+        let written = pack::write_prepared(&self.pack_dir(), entries, merge, &self.durability)
             .map_err(|e| Error::io("writing the state objects as a pack", e))?;
-        drop(entries);
         self.staging.carry(memory, tip);
         Ok((tip, Some(written)))
     }
@@ -396,7 +387,7 @@ impl Store {
         self.write_tree_to(Sink::Database(&self.repo), base, change)
     }
 
-    fn write_tree_to(&self, to: Sink<'_>, base: ObjectId, change: &Change) -> Result<ObjectId> {
+    pub(super) fn write_tree_to(&self, to: Sink<'_>, base: ObjectId, change: &Change) -> Result<ObjectId> {
         let mut editor = to
             .repo()
             .edit_tree(base)
@@ -452,7 +443,7 @@ impl Store {
         self.commit_object_to(Sink::Database(&self.repo), tree, parents, message, actor)
     }
 
-    fn commit_object_to(
+    pub(super) fn commit_object_to(
         &self,
         to: Sink<'_>,
         tree: ObjectId,
@@ -578,7 +569,7 @@ fn content_blob(to: Sink<'_>, path: &str, content: &Content) -> Result<ObjectId>
 }
 
 /// Refuse a write whose new files already exist on the state it would land on.
-fn refuse_existing(snap: &Snapshot<'_>, changes: &[Change]) -> Result<()> {
+pub(super) fn refuse_existing(snap: &Snapshot<'_>, changes: &[Change]) -> Result<()> {
     for path in changes.iter().flat_map(|c| &c.creates) {
         if snap.read(path)?.is_some() {
             return Err(
@@ -591,7 +582,7 @@ fn refuse_existing(snap: &Snapshot<'_>, changes: &[Change]) -> Result<()> {
 }
 
 /// The reflog line of a chain: its last commit's summary, and how many came before.
-fn chain_summary(changes: &[Change]) -> String {
+pub(super) fn chain_summary(changes: &[Change]) -> String {
     match changes {
         [one] => one.message.summary.clone(),
         [.., last] => format!("{} (and {} earlier commit(s))", last.message.summary, changes.len() - 1),

@@ -255,8 +255,6 @@ fn land_queued<R>(
     let mut decided = None;
     while decided.is_none() {
         let Ok(first) = pending.recv() else { break };
-        let (batch, last) = gather(first, pending, room);
-        let finished = last.is_some();
         // Opened afresh for each batch after the first: a repository
         // handle that has loaded a pack this writer then merged away must
         // not look for objects again (gix can panic when it re-reads a
@@ -269,6 +267,14 @@ fn land_queued<R>(
             None => Store::open(git_dir)?,
         };
         used = true;
+        // Each change is built into the batch's chain as it arrives, while
+        // the caller goes on: at the end only the pack's file, its syncing
+        // and the ref are left.
+        let mut chain = fresh.begin_chain()?;
+        let last = gather(first, pending, room, |change| {
+            fresh.extend_chain(&mut chain, change, actor)
+        });
+        let finished = last.is_some();
         // The last batch's pack takes in all the others: one write, one pack.
         let merge = if finished && !packs.git_gc_running() {
             packs.take_all()
@@ -276,14 +282,13 @@ fn land_queued<R>(
             Vec::new()
         };
         let pack = match last {
-            None => fresh.write_each_packed(actor, &merge, &batch)?.pack,
+            None => {
+                fresh
+                    .land_chain(chain, actor, &merge, |_| Ok(Update::Unchanged(())))?
+                    .pack
+            }
             Some(mut decide) => {
-                let written = fresh.update_packed(actor, &merge, |snap| {
-                    let (changes, value) = decide(snap)?.into_changes();
-                    let mut chain = batch.clone();
-                    chain.extend(changes);
-                    Ok(Update::WriteEach(chain, value))
-                })?;
+                let written = fresh.land_chain(chain, actor, &merge, |snap| decide(snap))?;
                 if written.commit.is_none() {
                     // Nothing landed (nothing queued, nothing decided): the
                     // packs it was to take in are still there, to merge below.
@@ -293,7 +298,6 @@ fn land_queued<R>(
                 written.pack
             }
         };
-        drop(batch);
         if let Some(index) = pack {
             packs.add(index);
         }
@@ -303,13 +307,18 @@ fn land_queued<R>(
     Ok(decided)
 }
 
-/// The batch that starts with `first`: what arrives within [`GATHER`] of
-/// it, up to a queue's worth, or until the caller says it is finished
-/// (then `Some`, with what the last write decides). Room is made in the
-/// queue as changes are taken.
-fn gather<R>(first: Queued<R>, pending: &mpsc::Receiver<Queued<R>>, room: &Room) -> (Vec<Change>, Option<Decide<R>>) {
+/// The batch that starts with `first`, each change handed to `take` as it
+/// arrives: what arrives within [`GATHER`] of it, up to a queue's worth,
+/// or until the caller says it is finished (then `Some`, with what the
+/// last write decides). Room is made in the queue as changes are taken.
+fn gather<R>(
+    first: Queued<R>,
+    pending: &mpsc::Receiver<Queued<R>>,
+    room: &Room,
+    mut take: impl FnMut(Change),
+) -> Option<Decide<R>> {
     let deadline = std::time::Instant::now() + GATHER;
-    let (mut batch, mut bytes) = (Vec::new(), 0);
+    let mut bytes = 0;
     let mut next = Some(first);
     while let Some(queued) = next.take() {
         match queued {
@@ -317,9 +326,9 @@ fn gather<R>(first: Queued<R>, pending: &mpsc::Receiver<Queued<R>>, room: &Room)
                 let size = change.size();
                 room.release(size);
                 bytes += size;
-                batch.push(change);
+                take(change);
             }
-            Queued::Finish(last) => return (batch, Some(last)),
+            Queued::Finish(last) => return Some(last),
         }
         if bytes >= QUEUE_BYTES {
             break;
@@ -329,7 +338,7 @@ fn gather<R>(first: Queued<R>, pending: &mpsc::Receiver<Queued<R>>, room: &Room)
             .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
             .ok();
     }
-    (batch, None)
+    None
 }
 
 /// The packs this writer made that are still on disk, oldest first, with
