@@ -280,8 +280,11 @@ fn execute<B: Send + 'static, A: Send + 'static>(
             _ => e,
         })?;
     os::crash_point("workflow.started");
+    // Each result's ledger is encoded on the writer's thread, while the
+    // next step runs: a copy of the run is what the runner hands over.
     let executed = exec::execute(def, &mut run, selected, &opts, &stop, |run, summary| {
-        writer.push(record_change(run, &summary)?)
+        let run = run.clone();
+        writer.push_with(run.encoded_size_hint(), Box::new(move || record_change(&run, &summary)))
     });
     // A run whose steps could not all run (an error) ends stopped.
     let stopped = !matches!(executed, Ok(false));

@@ -3,7 +3,10 @@
 //! work and the next.
 //!
 //! The first change (a run's start) lands before the thread starts, on the
-//! caller's own thread. Every queued change still becomes its own commit,
+//! caller's own thread. A caller may queue what a change is made from
+//! instead of the change ([`WriteBehind::push_with`]): the writer makes it,
+//! in its place in the queue, off the caller's thread. Every queued change
+//! still becomes its own commit,
 //! in queue order. What the thread gathers within [`GATHER`] of a change
 //! lands together: one chain of commits in one pack, one compare-and-swap
 //! ([`Store::write_each_packed`]). Each pack is synced before the ref
@@ -106,8 +109,15 @@ impl Room {
 /// (re-run when the ref moved), and its result.
 pub type Decide<R> = Box<dyn FnMut(&Snapshot<'_>) -> Result<Update<R>> + Send>;
 
+/// A change the writer makes itself, from what the caller handed over
+/// (a workflow run's ledger is encoded on the writer's thread, not the
+/// runner's, while the next step runs).
+pub type Make = Box<dyn FnOnce() -> Result<Change> + Send>;
+
 enum Queued<R> {
     Change(Change),
+    /// A change to make, about this many bytes.
+    Make(Make, usize),
     /// Nothing follows: the batch with this lands as the writer's one pack,
     /// followed by what the closure decides on the state it lands on.
     Finish(Decide<R>),
@@ -163,16 +173,25 @@ impl<R: Send + 'static> WriteBehind<R> {
     /// Queue `change` (waiting while the queue is full). Fails with the
     /// writer's error once a write has failed.
     pub fn push(&mut self, change: Change) -> Result<()> {
+        let size = change.size();
+        self.send(Queued::Change(change), size)
+    }
+
+    /// Queue the change `make` makes, on the writer's thread, in its place
+    /// in the queue; `size` is about how many bytes it will hold (the
+    /// queue's bound counts that). A change that cannot be made fails the
+    /// writer, as a write that fails does.
+    pub fn push_with(&mut self, size: usize, make: Make) -> Result<()> {
+        self.send(Queued::Make(make, size), size)
+    }
+
+    fn send(&mut self, queued: Queued<R>, size: usize) -> Result<()> {
         let worker = self.worker.as_ref();
-        self.room
-            .reserve(change.size(), || worker.is_none_or(JoinHandle::is_finished));
+        self.room.reserve(size, || worker.is_none_or(JoinHandle::is_finished));
         if self.worker.as_ref().is_none_or(JoinHandle::is_finished) {
             return self.stopped();
         }
-        let sent = self
-            .queue
-            .as_ref()
-            .is_some_and(|queue| queue.send(Queued::Change(change)).is_ok());
+        let sent = self.queue.as_ref().is_some_and(|queue| queue.send(queued).is_ok());
         if sent {
             return Ok(());
         }
@@ -273,7 +292,7 @@ fn land_queued<R>(
         let mut chain = fresh.begin_chain()?;
         let last = gather(first, pending, room, |change| {
             fresh.extend_chain(&mut chain, change, actor)
-        });
+        })?;
         let finished = last.is_some();
         // The last batch's pack takes in all the others: one write, one pack.
         let merge = if finished && !packs.git_gc_running() {
@@ -316,20 +335,24 @@ fn gather<R>(
     pending: &mpsc::Receiver<Queued<R>>,
     room: &Room,
     mut take: impl FnMut(Change),
-) -> Option<Decide<R>> {
+) -> Result<Option<Decide<R>>> {
     let deadline = std::time::Instant::now() + GATHER;
     let mut bytes = 0;
     let mut next = Some(first);
     while let Some(queued) = next.take() {
-        match queued {
+        let change = match queued {
             Queued::Change(change) => {
-                let size = change.size();
-                room.release(size);
-                bytes += size;
-                take(change);
+                room.release(change.size());
+                change
             }
-            Queued::Finish(last) => return Some(last),
-        }
+            Queued::Make(make, size) => {
+                room.release(size);
+                make()?
+            }
+            Queued::Finish(last) => return Ok(Some(last)),
+        };
+        bytes += change.size();
+        take(change);
         if bytes >= QUEUE_BYTES {
             break;
         }
@@ -338,7 +361,7 @@ fn gather<R>(
             .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
             .ok();
     }
-    None
+    Ok(None)
 }
 
 /// The packs this writer made that are still on disk, oldest first, with

@@ -133,6 +133,21 @@ pub struct Run {
 }
 
 impl Run {
+    /// About how many bytes the run's ledger file takes (within a factor of
+    /// two of its JSON for runs of any size): what a queued ledger change
+    /// counts against the state writer's bound before it is encoded.
+    pub fn encoded_size_hint(&self) -> usize {
+        let steps: usize = self
+            .steps
+            .iter()
+            .map(|s| {
+                let attempts: usize = s.attempts.iter().map(|a| 160 + a.output.len()).sum();
+                96 + s.id.as_str().len() + s.reason.as_ref().map_or(0, String::len) + attempts
+            })
+            .sum();
+        512 + self.workflow.len() + self.definition.path.len() + steps
+    }
+
     pub fn new(
         id: RunId,
         def: &Definition,
@@ -358,6 +373,48 @@ mod tests {
             )
         };
         assert_eq!(resume_set(&d, &run), BTreeSet::from([1, 2]));
+    }
+
+    #[test]
+    fn the_size_hint_is_within_a_factor_of_two_of_the_ledgers_json() {
+        for (steps, attempts, output) in [(1, 0, 0), (20, 1, 0), (20, 3, 100), (300, 1, 0), (50, 2, 4096)] {
+            let mut text = String::from("name = \"x\"\n");
+            for i in 0..steps {
+                text.push_str(&format!("[[steps]]\nid = \"step-{i}\"\nrun = [\"true\"]\n"));
+            }
+            let d = def(&text);
+            let mut run = Run::new(
+                RunId::parse("wf-20260101T000000Z-000000").unwrap(),
+                &d,
+                DefinitionRef {
+                    path: ".baton/workflows/x.toml".into(),
+                    blob: "055d1c7a5d2127604e18b25963a0c7b54ea3eddd".into(),
+                },
+                "host".into(),
+                1,
+                "agent:x".into(),
+                crate::clock::parse_timestamp("2026-01-01T00:00:00Z").unwrap(),
+            );
+            for step in &mut run.steps {
+                step.status = StepStatus::Succeeded;
+                step.attempts = (1..=attempts)
+                    .map(|number| Attempt {
+                        number,
+                        started_at: run.started_at,
+                        duration_ms: 12,
+                        exit_code: Some(0),
+                        timed_out: false,
+                        output: "o".repeat(output),
+                    })
+                    .collect();
+            }
+            let json = crate::codec::encode_json("x", &run).unwrap().len();
+            let hint = run.encoded_size_hint();
+            assert!(
+                json / 2 <= hint && hint <= json * 2,
+                "{steps} steps, {attempts} attempts of {output} bytes: hint {hint}, JSON {json}"
+            );
+        }
     }
 
     mod props {
