@@ -80,6 +80,9 @@ pub struct WriteBehind<R> {
 struct Room {
     queued: Mutex<usize>,
     freed: Condvar,
+    /// The writer is waiting for the next change (not making, building or
+    /// landing one).
+    idle: AtomicBool,
 }
 
 impl Room {
@@ -178,10 +181,15 @@ impl<R: Send + 'static> WriteBehind<R> {
     }
 
     /// Queue the change `make` makes, on the writer's thread, in its place
-    /// in the queue; `size` is about how many bytes it will hold (the
-    /// queue's bound counts that). A change that cannot be made fails the
-    /// writer, as a write that fails does.
+    /// in the queue, when the writer is idle; `size` is about how many
+    /// bytes it will hold (the queue's bound counts that). A change that
+    /// cannot be made there fails the writer, as a write that fails does.
+    /// When the writer is busy (a burst of changes, a batch landing) the
+    /// change is made here: both threads work instead of one.
     pub fn push_with(&mut self, size: usize, make: Make) -> Result<()> {
+        if !self.room.idle.load(Ordering::SeqCst) {
+            return self.push(make()?);
+        }
         self.send(Queued::Make(make, size), size)
     }
 
@@ -273,7 +281,9 @@ fn land_queued<R>(
     let mut used = false;
     let mut decided = None;
     while decided.is_none() {
+        room.idle.store(true, Ordering::SeqCst);
         let Ok(first) = pending.recv() else { break };
+        room.idle.store(false, Ordering::SeqCst);
         // Opened afresh for each batch after the first: a repository
         // handle that has loaded a pack this writer then merged away must
         // not look for objects again (gix can panic when it re-reads a
@@ -357,9 +367,11 @@ fn gather<R>(
             break;
         }
         // Past the deadline this still takes what is waiting already.
+        room.idle.store(true, Ordering::SeqCst);
         next = pending
             .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
             .ok();
+        room.idle.store(false, Ordering::SeqCst);
     }
     Ok(None)
 }
