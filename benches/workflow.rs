@@ -21,8 +21,8 @@
 //! 20 spawns of `true` with a plain `Command` (the steps' floor) and 20 the
 //! way the runner spawns (`baton::os::spawn`: own process group,
 //! `PR_SET_PDEATHSIG`, a vfork-style start; both pipes read on the spawning
-//! thread; the 20 on one thread, as the runner's kept step thread runs a
-//! sequence).
+//! thread; the 20 on the harness's own thread, as the runner runs a
+//! sequence on its own thread with `--jobs 1`).
 //!
 //! What syncing costs: the same 20-step run with `GIT_TEST_FSYNC=0` (git's
 //! switch, which baton honours), so the difference of the medians is what
@@ -295,11 +295,9 @@ fn run() -> Res<()> {
             spawn_plain()?;
         }
         spawn_ms.push(ms(t0.elapsed()));
-        // On one thread, as the runner's kept step thread runs a sequence.
+        // On this thread, as the runner runs a sequence on its own with --jobs 1.
         let t0 = Instant::now();
-        std::thread::spawn(|| (0..STEPS).try_for_each(|_| spawn_like_the_runner()))
-            .join()
-            .map_err(|_| "spawn thread panicked")??;
+        (0..STEPS).try_for_each(|_| spawn_like_the_runner())?;
         runner_spawn_ms.push(ms(t0.elapsed()));
     }
 
