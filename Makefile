@@ -9,7 +9,7 @@ TEST_CMD := $(shell command -v cargo-nextest >/dev/null 2>&1 && echo "nextest ru
 help:
 	@echo "make build         release build (target/release/baton)"
 	@echo "make test          all tests (unit, property, CLI integration, surface drift)"
-	@echo "make validate      fmt check + clippy -D warnings + tests + handbook/opencode checks"
+	@echo "make validate      fmt check + clippy -D warnings + rustdoc -D warnings + tests + handbook/opencode checks"
 	@echo "make selftest      baton selftest (end-to-end scenario in a temporary repository)"
 	@echo "make install-test  install into a temporary root and run the installed selftest"
 	@echo "make bench         benchmark against the git-plumbing baseline (docs/performance.md)"
@@ -25,6 +25,7 @@ test:
 validate:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --document-private-items
 	$(CARGO) $(TEST_CMD)
 	$(CARGO) test --test it surfaces::
 

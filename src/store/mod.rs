@@ -3,11 +3,12 @@
 //! and refs, never what a claim is.
 //!
 //! One file per storage concept, like jj's `lib/src`: [`read`] (the tip and
-//! snapshots of one commit), [`write`] (changes, commits, compare-and-swap),
+//! snapshots of one commit), [`mod@write`] (changes, commits, compare-and-swap),
 //! [`history`] (log walks, ancestry), [`diff`] (what differs between trees),
 //! [`remote`] (fetch and push through the `git` binary), [`pack`] and
 //! [`write_behind`] (packed writes for bursts of commits), [`chain`] (a
-//! burst's commits built while the writer waits for more), [`quick`] (the
+//! burst's commits built while the writer waits for more), `fold` (which
+//! earlier packs a run's last write takes in), [`quick`] (the
 //! state tip without opening the repository, for the edit hook), `staging` (where
 //! a packed write builds its chain in memory), [`fsync`] (what
 //! reaches the disk before a ref points at it), [`message`] (commit
@@ -16,6 +17,7 @@
 mod cache;
 pub mod chain;
 pub mod diff;
+mod fold;
 pub mod fsync;
 pub mod history;
 pub mod message;

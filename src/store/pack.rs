@@ -40,7 +40,7 @@ pub struct Entry<'a> {
     pub data: &'a [u8],
 }
 
-/// A pack [`write`] put in place.
+/// A pack [`write()`] put in place.
 pub struct Written {
     /// Its index (`.idx`): readers find packs by it.
     pub index: PathBuf,
@@ -105,7 +105,7 @@ impl Deflater {
     }
 }
 
-/// [`write`], with the entries deflated already.
+/// [`write()`], with the entries deflated already.
 pub fn write_prepared(
     pack_dir: &Path,
     entries: Vec<Prepared>,

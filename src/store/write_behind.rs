@@ -24,7 +24,8 @@
 //! repository). So past [`MAX_OWN_PACKS`] the writer merges its own packs,
 //! geometrically, which keeps a long run at a handful of packs and copies
 //! each object only a few times; its last write takes in what is left, so a
-//! run leaves one pack. Merging copies the packed entries as they are,
+//! run leaves one pack, and the newest of earlier runs' packs ([`super::fold`]),
+//! so runs do not leave a pack each. Merging copies the packed entries as they are,
 //! without inflating. `git gc` may fold the writer's packs meanwhile (see
 //! docs/storage.md): nothing here depends on them staying.
 
@@ -304,9 +305,12 @@ fn land_queued<R>(
             fresh.extend_chain(&mut chain, change, actor)
         })?;
         let finished = last.is_some();
-        // The last batch's pack takes in all the others: one write, one pack.
+        // The last batch's pack takes in all the others, and the newest of
+        // earlier writes' packs (`fold`): one write, one pack.
         let merge = if finished && !packs.git_gc_running() {
-            packs.take_all()
+            let mut merge = packs.take_all();
+            merge.extend(super::fold::earlier(&packs.dir, &merge));
+            merge
         } else {
             Vec::new()
         };

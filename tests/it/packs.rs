@@ -111,6 +111,39 @@ fn runs_leave_a_pack_each_and_git_gc_folds_them_without_loss() {
 }
 
 #[test]
+fn a_runs_last_write_folds_earlier_runs_packs_but_not_one_git_keeps() {
+    // Packs do not pile up one per run between two `git gc`s: a run's last
+    // pack takes in the newest of the packs before it, geometrically
+    // (docs/storage.md, "Packed writes"). A pack with a `.keep` is git's
+    // (or another writer's) and stays.
+    let repo = Repo::new();
+    define_steps(&repo, 3);
+    let dir = repo.path().join(".git/objects/pack");
+    repo.run(ACTOR, &["workflow", "run", "many", "--execute"]).ok();
+    let kept = packs(&repo)[0].clone();
+    std::fs::write(dir.join(kept.replace(".idx", ".keep")), "kept by a test\n").unwrap();
+    let mut most = 0;
+    for _ in 0..15 {
+        repo.run(ACTOR, &["workflow", "run", "many", "--execute"]).ok();
+        most = most.max(packs(&repo).len());
+    }
+    let now = packs(&repo);
+    assert!(now.contains(&kept), "{now:?}");
+    // 16 runs; never more than the kept pack, four left as they are and the
+    // one being folded into.
+    assert!(most <= 6, "{most} packs at most; now {now:?}");
+    repo.git(&["fsck", "--strict", "--no-dangling"]);
+    for pack in &now {
+        let verify = repo.git(&["verify-pack", &format!(".git/objects/pack/{pack}")]);
+        assert!(verify.is_empty() || verify.contains("ok"), "{verify}");
+    }
+    let list = repo.run(ACTOR, &["workflow", "list"]).ok();
+    assert_eq!(list["runs"].as_array().unwrap().len(), 16, "{list}");
+    let doctor = repo.run(ACTOR, &["doctor"]).ok();
+    assert_eq!(doctor["ok"], true, "{doctor}");
+}
+
+#[test]
 fn a_claim_landing_during_a_run_is_kept_by_the_runs_writer() {
     // The writer retries on a moved ref: a claim made while the run goes on
     // stays in the state, and the run's commits come after it.
