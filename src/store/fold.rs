@@ -1,12 +1,13 @@
-//! Which packs of earlier writes a writer's last pack takes in, so packs
-//! do not pile up one per workflow run between two `git gc`s.
+//! Which packs of earlier writes a workflow run's writer folds into one
+//! when it starts, so packs do not pile up one per run between two
+//! `git gc`s.
 //!
 //! Every process that reads the state lists the pack directory and loads
 //! indices until it finds the tip: each pack costs every later command a
 //! few system calls and, when the tip is in a late one, an index load.
-//! A run's writer leaves one pack; without folding, N runs leave N. So its
-//! last write also takes in the newest of the packs already there,
-//! geometrically (like `git repack --geometric=2`): packs are folded only
+//! A run's writer leaves one pack; without folding, N runs leave N. So
+//! when it starts (while the first steps run, off the way to the run's
+//! end) it folds the newest of the packs already there, geometrically (like `git repack --geometric=2`): packs are folded only
 //! when there are more than [`LEAVE`], and only as many of the newest as
 //! together weigh at least the one before them, so each object is copied
 //! a few times at most however many runs there are, and at most
@@ -23,19 +24,19 @@
 
 use std::path::{Path, PathBuf};
 
-/// Packs left as they are: folding fewer costs the last write more than
-/// the packs cost the commands that read them.
+/// Packs left as they are: folding fewer costs more (a pack written and
+/// synced) than the packs cost the commands that read them.
 const LEAVE: usize = 4;
 
-/// At most this much of earlier packs is copied by one write, so a run's
-/// end never waits on copying a large history (git gc folds those).
+/// At most this much of earlier packs is copied by one fold, so a run
+/// never copies a large history (git gc folds those).
 const MAX_BYTES: u64 = 8 << 20;
 
 /// Files beside a pack that say someone else looks after it.
 const LOOKED_AFTER: [&str; 5] = ["keep", "rev", "bitmap", "promisor", "mtimes"];
 
-/// The indices of the packs in `pack_dir` the last write should take in,
-/// besides `own` (the writer's packs, taken in anyway).
+/// The indices of the packs in `pack_dir` to fold, besides `own` (the
+/// writer's packs, which its last write takes in).
 pub fn earlier(pack_dir: &Path, own: &[PathBuf]) -> Vec<PathBuf> {
     if pack_dir.join("multi-pack-index").exists() {
         return Vec::new();

@@ -24,8 +24,8 @@
 //! repository). So past [`MAX_OWN_PACKS`] the writer merges its own packs,
 //! geometrically, which keeps a long run at a handful of packs and copies
 //! each object only a few times; its last write takes in what is left, so a
-//! run leaves one pack, and the newest of earlier runs' packs ([`super::fold`]),
-//! so runs do not leave a pack each. Merging copies the packed entries as they are,
+//! run leaves one pack. When it starts, it folds the newest of earlier
+//! runs' packs ([`super::fold`]), so runs do not leave a pack each. Merging copies the packed entries as they are,
 //! without inflating. `git gc` may fold the writer's packs meanwhile (see
 //! docs/storage.md): nothing here depends on them staying.
 
@@ -273,6 +273,9 @@ fn land_queued<R>(
     packs: &mut OwnPacks,
     staging: super::staging::Staging,
 ) -> Result<Option<R>> {
+    // Earlier runs' packs are folded now, while the caller's first steps
+    // run on the other core, rather than on the way to the run's end.
+    packs.fold_earlier();
     // Opened now, while the caller's work runs, rather than when the
     // first batch is due (for a short run, that is its end).
     let mut store = Store::open(git_dir)?;
@@ -305,12 +308,9 @@ fn land_queued<R>(
             fresh.extend_chain(&mut chain, change, actor)
         })?;
         let finished = last.is_some();
-        // The last batch's pack takes in all the others, and the newest of
-        // earlier writes' packs (`fold`): one write, one pack.
+        // The last batch's pack takes in all the others: one write, one pack.
         let merge = if finished && !packs.git_gc_running() {
-            let mut merge = packs.take_all();
-            merge.extend(super::fold::earlier(&packs.dir, &merge));
-            merge
+            packs.take_all()
         } else {
             Vec::new()
         };
@@ -430,6 +430,20 @@ impl OwnPacks {
             if !self.merge_last(n) {
                 break;
             }
+        }
+    }
+
+    /// Fold the newest packs of earlier writes ([`super::fold`]) into one;
+    /// this writer's own packs are left to its last write.
+    fn fold_earlier(&self) {
+        if self.git_gc_running() {
+            return;
+        }
+        let own: Vec<PathBuf> = self.packs.iter().map(|(p, _)| p.clone()).collect();
+        let earlier = super::fold::earlier(&self.dir, &own);
+        if !earlier.is_empty() {
+            // Housekeeping, as `merge_last`: on failure the packs stay.
+            let _ = pack::merge(&self.dir, &earlier, &self.sync);
         }
     }
 

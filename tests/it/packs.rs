@@ -111,9 +111,9 @@ fn runs_leave_a_pack_each_and_git_gc_folds_them_without_loss() {
 }
 
 #[test]
-fn a_runs_last_write_folds_earlier_runs_packs_but_not_one_git_keeps() {
-    // Packs do not pile up one per run between two `git gc`s: a run's last
-    // pack takes in the newest of the packs before it, geometrically
+fn a_run_folds_earlier_runs_packs_but_not_one_git_keeps() {
+    // Packs do not pile up one per run between two `git gc`s: a run's
+    // writer folds the newest of the packs before it, geometrically
     // (docs/storage.md, "Packed writes"). A pack with a `.keep` is git's
     // (or another writer's) and stays.
     let repo = Repo::new();
