@@ -28,9 +28,10 @@ use std::path::{Path, PathBuf};
 /// synced) than the packs cost the commands that read them.
 const LEAVE: usize = 4;
 
-/// At most this much of earlier packs is copied by one fold, so a run
-/// never copies a large history (git gc folds those).
-const MAX_BYTES: u64 = 8 << 20;
+/// At most this much of earlier packs is copied by one fold (~2 ms here),
+/// so a run never copies a large history (git gc folds those): a run with
+/// no steps to hide it behind waits for its fold before its end lands.
+const MAX_BYTES: u64 = 1 << 20;
 
 /// Files beside a pack that say someone else looks after it.
 const LOOKED_AFTER: [&str; 5] = ["keep", "rev", "bitmap", "promisor", "mtimes"];
