@@ -360,7 +360,12 @@ fn split_patterns(raw: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{code, Error};
+    use crate::error::{code, Code, Error};
+
+    /// The code a user sees when `key` cannot take `value`.
+    fn refusal(c: &Config, key: &str, value: &str) -> Code {
+        c.with(key, value).map_err(Error::from).unwrap_err().code
+    }
 
     #[test]
     fn default_config_round_trips_with_the_documented_values() {
@@ -418,34 +423,10 @@ mod tests {
         let allow = c.with("workflow.allow", "cargo *, make *").unwrap();
         assert_eq!(allow.workflow.allow, vec!["cargo *", "make *"]);
         // Out-of-bounds durations and patterns that do not compile are refused.
-        assert_eq!(
-            c.with("claims.stale_after", "0s")
-                .map_err(Error::from)
-                .unwrap_err()
-                .code,
-            code::INVALID_DURATION
-        );
-        assert_eq!(
-            c.with("claims.default_lease", "11y")
-                .map_err(Error::from)
-                .unwrap_err()
-                .code,
-            code::INVALID_DURATION
-        );
-        assert_eq!(
-            c.with("workflow.allow", "cargo [")
-                .map_err(Error::from)
-                .unwrap_err()
-                .code,
-            code::INVALID_VALUE
-        );
-        assert_eq!(
-            c.with("workflow.secret_env", "*KEY*,[")
-                .map_err(Error::from)
-                .unwrap_err()
-                .code,
-            code::INVALID_VALUE
-        );
+        assert_eq!(refusal(&c, "claims.stale_after", "0s"), code::INVALID_DURATION);
+        assert_eq!(refusal(&c, "claims.default_lease", "11y"), code::INVALID_DURATION);
+        assert_eq!(refusal(&c, "workflow.allow", "cargo ["), code::INVALID_VALUE);
+        assert_eq!(refusal(&c, "workflow.secret_env", "*KEY*,["), code::INVALID_VALUE);
     }
 
     #[test]
@@ -456,23 +437,11 @@ mod tests {
         assert_eq!(c.get("learn.keywords").unwrap(), "{}");
         let c = c.with("learn.escalate_after", "5").unwrap();
         assert_eq!(c.learn.escalate_after, 5);
-        assert_eq!(
-            c.with("learn.escalate_after", "0")
-                .map_err(Error::from)
-                .unwrap_err()
-                .code,
-            code::INVALID_LEARN_POLICY
-        );
-        assert_eq!(
-            c.with("learn.escalate_after", "many")
-                .map_err(Error::from)
-                .unwrap_err()
-                .code,
-            code::INVALID_VALUE
-        );
+        assert_eq!(refusal(&c, "learn.escalate_after", "0"), code::INVALID_LEARN_POLICY);
+        assert_eq!(refusal(&c, "learn.escalate_after", "many"), code::INVALID_VALUE);
         let loosening = r#"[{ id = "git.reset-hard", level = "medium" }]"#;
         assert_eq!(
-            c.with("learn.rules", loosening).map_err(Error::from).unwrap_err().code,
+            refusal(&c, "learn.rules", loosening),
             code::LEARN_RULE_LOOSENED,
             "the shared config only tightens"
         );
@@ -486,26 +455,14 @@ mod tests {
         let err = c.with("learn.rules", bad).map_err(Error::from).unwrap_err();
         assert_eq!(err.exit_code(), 2, "a new rule needs a program and a why");
         assert!(!err.hint.is_empty());
-        assert_eq!(
-            c.with("learn.rules", "{ a = 1 }")
-                .map_err(Error::from)
-                .unwrap_err()
-                .code,
-            code::INVALID_VALUE
-        );
-        assert_eq!(
-            c.with("learn.rules", "[").map_err(Error::from).unwrap_err().code,
-            code::INVALID_VALUE
-        );
+        assert_eq!(refusal(&c, "learn.rules", "{ a = 1 }"), code::INVALID_VALUE);
+        assert_eq!(refusal(&c, "learn.rules", "["), code::INVALID_VALUE);
         assert_eq!(c.get("learn.packs").unwrap(), "");
         let c = c.with("learn.packs", "kubernetes, databases").unwrap();
         assert_eq!(c.learn.packs, ["kubernetes", "databases"]);
         assert_eq!(c.get("learn.packs").unwrap(), "kubernetes,databases");
         assert_eq!(c.with("learn.packs", "all").unwrap().learn.packs, ["all"]);
-        assert_eq!(
-            c.with("learn.packs", "k8s").map_err(Error::from).unwrap_err().code,
-            code::UNKNOWN_PACK
-        );
+        assert_eq!(refusal(&c, "learn.packs", "k8s"), code::UNKNOWN_PACK);
         assert!(c.with("learn.packs", "").unwrap().learn.packs.is_empty());
         let c = c.with("learn.keywords", r#"{ scribe = ["notes"] }"#).unwrap();
         assert_eq!(c.learn.keywords["scribe"], ["notes"]);
