@@ -166,6 +166,40 @@ mod imp {
         Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
     }
 
+    /// The signals a step's child resets before it unblocks signals and
+    /// execs: those this process catches (a handler left in place would run
+    /// in the child, which shares the runner's memory until exec), and
+    /// SIGPIPE and SIGCHLD, which stay ignored across exec otherwise (the
+    /// Rust runtime ignores SIGPIPE, and a step must not inherit that, as
+    /// std's `Command` ensures; with SIGCHLD ignored a step's own waits
+    /// would all fail). Other ignored signals stay ignored, as with
+    /// `posix_spawn`.
+    ///
+    /// Read once, at the first step a process starts, instead of asking
+    /// for every signal's action in every child (64 system calls a step,
+    /// glibc's `posix_spawn` way): baton installs its handlers before it
+    /// starts steps (`os::stop_on_signals`), and `exec` resets every caught
+    /// handler anyway; the reset covers only the moment between unblocking
+    /// and `exec`.
+    fn caught() -> &'static [libc::c_int] {
+        static CAUGHT: std::sync::OnceLock<Vec<libc::c_int>> = std::sync::OnceLock::new();
+        CAUGHT.get_or_init(|| {
+            (1..=libc::SIGRTMAX())
+                .filter(|&signal| signal != libc::SIGKILL && signal != libc::SIGSTOP)
+                .filter(|&signal| {
+                    if signal == libc::SIGPIPE || signal == libc::SIGCHLD {
+                        return true;
+                    }
+                    // SAFETY: sigaction(2) with a null new action only reads
+                    // the current one into a zeroed (valid) struct.
+                    let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
+                    let read = unsafe { libc::sigaction(signal, std::ptr::null(), &mut current) } == 0;
+                    read && current.sa_sigaction != libc::SIG_DFL && current.sa_sigaction != libc::SIG_IGN
+                })
+                .collect()
+        })
+    }
+
     /// The child's stack: it runs a few system calls, never Rust code that allocates.
     const CHILD_STACK: usize = 64 * 1024;
 
@@ -179,8 +213,8 @@ mod imp {
         dir: *const libc::c_char,
         stdio: [libc::c_int; 3],
         parent: libc::pid_t,
-        /// Signals 1..=this get their handlers reset.
-        last_signal: libc::c_int,
+        /// The signals whose handlers the child resets (see [`caught`]).
+        reset: &'static [libc::c_int],
         mask: libc::sigset_t,
         /// errno of the step that failed in the child, 0 if it exec'd.
         error: AtomicI32,
@@ -212,7 +246,7 @@ mod imp {
             stdio: [stdin.as_raw_fd(), stdout_write.as_raw_fd(), stderr_write.as_raw_fd()],
             // SAFETY: getpid has no preconditions.
             parent: unsafe { libc::getpid() },
-            last_signal: libc::SIGRTMAX(),
+            reset: caught(),
             // SAFETY: an all-zero sigset_t is a valid value; it is filled below.
             mask: unsafe { std::mem::zeroed() },
             error: AtomicI32::new(0),
@@ -267,25 +301,13 @@ mod imp {
         // NUL-terminated; the calls below are async-signal-safe.
         unsafe {
             let setup = &*(arg as *const Setup);
-            // Handlers live in the shared memory: back to defaults (ignored
-            // signals stay ignored across exec, except SIGPIPE, which the
-            // Rust runtime ignores and a step must not inherit, as std does,
-            // and SIGCHLD, with which a step's own waits would all fail).
-            for signal in 1..=setup.last_signal {
-                if signal == libc::SIGKILL || signal == libc::SIGSTOP {
-                    continue;
-                }
-                let mut current: libc::sigaction = std::mem::zeroed();
-                if libc::sigaction(signal, std::ptr::null(), &mut current) != 0 {
-                    continue;
-                }
-                let ignored = current.sa_sigaction == libc::SIG_IGN;
-                let reset_ignored = signal == libc::SIGPIPE || signal == libc::SIGCHLD;
-                if current.sa_sigaction != libc::SIG_DFL && (!ignored || reset_ignored) {
-                    let mut default: libc::sigaction = std::mem::zeroed();
-                    default.sa_sigaction = libc::SIG_DFL;
-                    libc::sigaction(signal, &default, std::ptr::null_mut());
-                }
+            // Handlers live in the shared memory: back to defaults for
+            // every signal the runner catches, and for SIGPIPE and SIGCHLD
+            // (see [`caught`]).
+            for &signal in setup.reset {
+                let mut default: libc::sigaction = std::mem::zeroed();
+                default.sa_sigaction = libc::SIG_DFL;
+                libc::sigaction(signal, &default, std::ptr::null_mut());
             }
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                 fail(setup);

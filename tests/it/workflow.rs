@@ -581,6 +581,55 @@ env = {{ PATH = "{path}" }}
     assert_eq!(read(&repo, "tool.out"), "found\n");
 }
 
+/// A signal the runner was started with ignored stays ignored in its steps
+/// (SIGUSR1 here, as `nohup` does for SIGHUP), while SIGPIPE, which the
+/// Rust runtime ignores, does not; and the signals the runner catches
+/// (SIGINT, SIGTERM) reach a step with their default action, for every
+/// step, not only the first (the child resets what the runner catches, read
+/// once per process: src/os/spawn.rs).
+#[cfg(target_os = "linux")]
+#[test]
+fn steps_keep_what_the_runner_was_given_ignored_and_nothing_it_catches() {
+    use std::os::unix::process::CommandExt;
+    let repo = Repo::new();
+    let mut text = String::from("name = \"signals\"\n");
+    for i in 1..=3 {
+        text.push_str(&format!(
+            "[[steps]]\nid = \"s{i}\"\nrun = [\"sh\", \"-c\", \"exec grep -E '^Sig(Ign|Cgt)' /proc/self/status > s{i}.txt\"]\n"
+        ));
+    }
+    define(&repo, "signals", &text);
+    let mut cmd = Command::new(exe());
+    hermetic(&mut cmd)
+        .arg("-C")
+        .arg(repo.path())
+        .args(["--json", "workflow", "run", "signals", "--execute"])
+        .env("BATON_ACTOR", ACTOR);
+    // SAFETY: signal(2) between fork and exec, on a value the child owns.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGUSR1, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for i in 1..=3 {
+        let signals = read(&repo, &format!("s{i}.txt"));
+        let mask = |name: &str| -> u64 {
+            let line = signals.lines().find(|l| l.starts_with(name)).unwrap();
+            u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+        };
+        let bit = |signal: i32| 1u64 << (signal - 1);
+        assert_ne!(mask("SigIgn:") & bit(libc::SIGUSR1), 0, "step {i}: {signals}");
+        assert_eq!(mask("SigIgn:") & bit(libc::SIGPIPE), 0, "step {i}: {signals}");
+        for caught in [libc::SIGINT, libc::SIGTERM] {
+            assert_eq!(mask("SigIgn:") & bit(caught), 0, "step {i}: {signals}");
+            assert_eq!(mask("SigCgt:") & bit(caught), 0, "step {i}: {signals}");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // 3. retries and backoff
 
