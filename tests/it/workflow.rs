@@ -101,6 +101,24 @@ fn read(repo: &Repo, file: &str) -> String {
     std::fs::read_to_string(repo.path().join(file)).unwrap_or_default()
 }
 
+/// A workflow `name` of `n` steps `s1`..`sn` in sequence, step `i` running
+/// `run(i)` (a TOML array).
+fn steps_running(name: &str, n: usize, run: impl Fn(usize) -> String) -> String {
+    let mut text = format!("name = \"{name}\"\n");
+    for i in 1..=n {
+        text.push_str(&format!("[[steps]]\nid = \"s{i}\"\nrun = {}\n", run(i)));
+    }
+    text
+}
+
+/// The mask on the `name` line (`SigIgn:`, `SigBlk:`, ...) of a copy of
+/// `/proc/<pid>/status`.
+#[cfg(target_os = "linux")]
+fn signal_mask(status: &str, name: &str) -> u64 {
+    let line = status.lines().find(|l| l.starts_with(name)).unwrap();
+    u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+}
+
 fn exists(repo: &Repo, file: &str) -> bool {
     repo.path().join(file).exists()
 }
@@ -563,10 +581,7 @@ env = {{ PATH = "{path}" }}
     // Ignored signals stay ignored across exec, as POSIX has it, except
     // SIGPIPE (bit 13 - 1): whatever the test harness ignores is inherited.
     let signals = read(&repo, "signals.txt");
-    let mask = |name: &str| -> u64 {
-        let line = signals.lines().find(|l| l.starts_with(name)).unwrap();
-        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
-    };
+    let mask = |name: &str| signal_mask(&signals, name);
     assert_eq!(mask("SigBlk:"), 0, "{signals}");
     assert_eq!(
         mask("SigIgn:") & (1 << (libc::SIGPIPE - 1)),
@@ -592,12 +607,9 @@ env = {{ PATH = "{path}" }}
 fn steps_keep_what_the_runner_was_given_ignored_and_nothing_it_catches() {
     use std::os::unix::process::CommandExt;
     let repo = Repo::new();
-    let mut text = String::from("name = \"signals\"\n");
-    for i in 1..=3 {
-        text.push_str(&format!(
-            "[[steps]]\nid = \"s{i}\"\nrun = [\"sh\", \"-c\", \"exec grep -E '^Sig(Ign|Cgt)' /proc/self/status > s{i}.txt\"]\n"
-        ));
-    }
+    let text = steps_running("signals", 3, |i| {
+        format!("[\"sh\", \"-c\", \"exec grep -E '^Sig(Ign|Cgt)' /proc/self/status > s{i}.txt\"]")
+    });
     define(&repo, "signals", &text);
     let mut cmd = Command::new(exe());
     hermetic(&mut cmd)
@@ -616,10 +628,7 @@ fn steps_keep_what_the_runner_was_given_ignored_and_nothing_it_catches() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     for i in 1..=3 {
         let signals = read(&repo, &format!("s{i}.txt"));
-        let mask = |name: &str| -> u64 {
-            let line = signals.lines().find(|l| l.starts_with(name)).unwrap();
-            u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
-        };
+        let mask = |name: &str| signal_mask(&signals, name);
         let bit = |signal: i32| 1u64 << (signal - 1);
         assert_ne!(mask("SigIgn:") & bit(libc::SIGUSR1), 0, "step {i}: {signals}");
         assert_eq!(mask("SigIgn:") & bit(libc::SIGPIPE), 0, "step {i}: {signals}");
@@ -1179,12 +1188,9 @@ fn jobs_run_independent_steps_side_by_side() {
 #[test]
 fn a_sequence_of_steps_runs_on_one_kept_thread() {
     let repo = Repo::new();
-    let mut text = String::from("name = \"seq\"\n");
-    for i in 1..=5 {
-        text.push_str(&format!(
-            "[[steps]]\nid = \"s{i}\"\nrun = [\"sh\", \"-c\", \"ls /proc/$PPID/task | sort | tr '\\\\n' ' ' >> tasks; echo >> tasks\"]\n"
-        ));
-    }
+    let text = steps_running("seq", 5, |_| {
+        "[\"sh\", \"-c\", \"ls /proc/$PPID/task | sort | tr '\\\\n' ' ' >> tasks; echo >> tasks\"]".to_owned()
+    });
     define(&repo, "seq", &text);
     let run = execute(&repo, "seq", &[], 0);
     assert_eq!(run["status"], "succeeded", "{run:#}");
