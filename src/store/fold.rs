@@ -7,11 +7,19 @@
 //! few system calls and, when the tip is in a late one, an index load.
 //! A run's writer leaves one pack; without folding, N runs leave N. So
 //! when it starts (while the first steps run, off the way to the run's
-//! end) it folds the newest of the packs already there, geometrically (like `git repack --geometric=2`): packs are folded only
-//! when there are more than [`LEAVE`], and only as many of the newest as
-//! together weigh at least the one before them, so each object is copied
-//! a few times at most however many runs there are, and at most
-//! [`MAX_BYTES`] are copied by one write.
+//! end) it rolls up the smallest of the packs already there the way `git
+//! repack --geometric=2` does: nothing while there are at most [`LEAVE`]
+//! small ones, then the smallest packs until those left form a progression
+//! in which each is at least twice the one before. Each object is thus
+//! copied a few times at most however many runs there are, most runs
+//! copy nothing, and no write copies more than [`MAX_BYTES`]. A pack of
+//! [`BIG`] or more is left for `git gc`: copying it again on every few
+//! runs would cost more than it saves.
+//!
+//! Folding runs beside the run's first steps, but it is not free for them:
+//! on two cores its copying and the sync of the pack it writes slowed the
+//! first step of a 20-step run by milliseconds (docs/performance.md). The
+//! geometric rule is what keeps that to the few runs that fold.
 //!
 //! Only packs nothing else looks after are candidates: a pack with a
 //! `.keep` (another writer's, not yet reachable; or git's), a `.rev`,
@@ -24,8 +32,8 @@
 
 use std::path::{Path, PathBuf};
 
-/// Packs left as they are: folding fewer costs more (a pack written and
-/// synced) than the packs cost the commands that read them.
+/// Small packs left as they are: folding fewer costs more (a pack written
+/// and synced) than the packs cost the commands that read them.
 const LEAVE: usize = 4;
 
 /// At most this much of earlier packs is copied by one fold (~2 ms here),
@@ -33,58 +41,90 @@ const LEAVE: usize = 4;
 /// no steps to hide it behind waits for its fold before its end lands.
 const MAX_BYTES: u64 = 1 << 20;
 
+/// A pack this large is never folded again (only `git gc` does).
+const BIG: u64 = MAX_BYTES / 2;
+
+/// Each pack left after a fold is at least this many times the one before
+/// it (git's `--geometric=2`).
+const FACTOR: u64 = 2;
+
 /// Files beside a pack that say someone else looks after it.
 const LOOKED_AFTER: [&str; 5] = ["keep", "rev", "bitmap", "promisor", "mtimes"];
 
 /// The indices of the packs in `pack_dir` to fold, besides `own` (the
 /// writer's packs, which its last write takes in).
 pub fn earlier(pack_dir: &Path, own: &[PathBuf]) -> Vec<PathBuf> {
-    if pack_dir.join("multi-pack-index").exists() {
-        return Vec::new();
-    }
     let Ok(entries) = std::fs::read_dir(pack_dir) else {
         return Vec::new();
     };
-    let mut packs: Vec<(PathBuf, std::time::SystemTime, u64)> = entries
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| {
-            path.extension().is_some_and(|e| e == "idx")
-                && path
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("pack-"))
-                && !own.contains(path)
-                && LOOKED_AFTER.iter().all(|ext| !path.with_extension(ext).exists())
-        })
+    // One listing, not a lookup per pack for each file that may sit beside it.
+    let names: std::collections::BTreeSet<String> = entries
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .collect();
+    if names.contains("multi-pack-index") {
+        return Vec::new();
+    }
+    let beside = |stem: &str, ext: &str| names.contains(&format!("{stem}.{ext}"));
+    let packs: Vec<(PathBuf, u64)> = names
+        .iter()
+        .filter_map(|name| name.strip_suffix(".idx"))
+        .filter(|stem| stem.starts_with("pack-") && LOOKED_AFTER.iter().all(|ext| !beside(stem, ext)))
+        .map(|stem| pack_dir.join(format!("{stem}.idx")))
+        .filter(|index| !own.contains(index))
         .filter_map(|index| {
-            let meta = std::fs::metadata(index.with_extension("pack")).ok()?;
-            Some((index, meta.modified().ok()?, meta.len()))
+            let size = std::fs::metadata(index.with_extension("pack")).ok()?.len();
+            Some((index, size))
         })
         .collect();
-    // Oldest first, as they were written.
-    packs.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
-    let sizes: Vec<u64> = packs.iter().map(|p| p.2).collect();
-    let n = newest_to_fold(&sizes);
-    packs.split_off(packs.len() - n).into_iter().map(|p| p.0).collect()
+    let sizes: Vec<u64> = packs.iter().map(|p| p.1).collect();
+    let fold = to_fold(&sizes);
+    packs
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| fold.contains(i))
+        .map(|(_, p)| p.0)
+        .collect()
 }
 
-/// How many of the newest packs (sizes oldest first) to fold: none while
-/// there are at most [`LEAVE`]; else the newest two and each older one
-/// that weighs no more than the newer ones together, up to [`MAX_BYTES`].
-fn newest_to_fold(sizes: &[u64]) -> usize {
-    let len = sizes.len();
-    if len <= LEAVE {
-        return 0;
+/// Which of the packs (by their sizes) to fold: none while at most
+/// [`LEAVE`] are smaller than [`BIG`]; else, among those, git's geometric
+/// roll-up ([`roll_up`]), of at most [`MAX_BYTES`] (the smallest first).
+/// At least two, or none.
+fn to_fold(sizes: &[u64]) -> Vec<usize> {
+    let mut small: Vec<usize> = (0..sizes.len()).filter(|&i| sizes[i] < BIG).collect();
+    if small.len() <= LEAVE {
+        return Vec::new();
     }
-    let mut n = 2;
-    let mut newest: u64 = sizes[len - 2..].iter().sum();
-    if newest > MAX_BYTES {
-        return 0;
+    small.sort_by_key(|&i| (sizes[i], i));
+    let ascending: Vec<u64> = small.iter().map(|&i| sizes[i]).collect();
+    let mut n = roll_up(&ascending);
+    while n > 0 && ascending[..n].iter().sum::<u64>() > MAX_BYTES {
+        n -= 1;
     }
-    while n < len && sizes[len - n - 1] <= newest && newest + sizes[len - n - 1] <= MAX_BYTES {
-        newest += sizes[len - n - 1];
-        n += 1;
+    if n < 2 {
+        return Vec::new();
     }
-    n
+    small.truncate(n);
+    small
+}
+
+/// How many of the smallest packs (sizes ascending) to roll into one so
+/// that the packs left, with the new one, grow by at least [`FACTOR`] from
+/// each to the next — `git repack --geometric`'s split: the packs below
+/// the largest pair that breaks the progression, then each next one the
+/// rolled-up pack would not be [`FACTOR`] times smaller than.
+fn roll_up(ascending: &[u64]) -> usize {
+    let len = ascending.len();
+    let mut split = (1..len)
+        .rev()
+        .find(|&i| ascending[i] < FACTOR.saturating_mul(ascending[i - 1]))
+        .map_or(0, |i| i + 1);
+    let mut total: u64 = ascending[..split].iter().sum();
+    while split < len && ascending[split] < FACTOR.saturating_mul(total) {
+        total += ascending[split];
+        split += 1;
+    }
+    split
 }
 
 #[cfg(test)]
@@ -94,44 +134,67 @@ mod tests {
 
     #[test]
     fn a_few_packs_are_left_alone() {
-        assert_eq!(newest_to_fold(&[]), 0);
-        assert_eq!(newest_to_fold(&[10, 10, 10, 10]), 0);
+        assert!(to_fold(&[]).is_empty());
+        assert!(to_fold(&[10, 10, 10, 10]).is_empty());
+        // Big ones do not count: four small ones are left too.
+        assert!(to_fold(&[BIG, BIG, 10, 10, 10, 10]).is_empty());
     }
 
     #[test]
-    fn equal_packs_fold_until_an_older_one_outweighs_the_newer() {
-        // Five runs' packs of one size: all fold (each weighs no more than
-        // the newer ones together).
-        assert_eq!(newest_to_fold(&[10, 10, 10, 10, 10]), 5);
-        // Then a big one and four new ones: the four fold, the big one stays.
-        assert_eq!(newest_to_fold(&[50, 10, 10, 10, 10]), 4);
+    fn equal_packs_roll_up_into_one() {
+        assert_eq!(to_fold(&[10, 10, 10, 10, 10]), vec![0, 1, 2, 3, 4]);
     }
 
     #[test]
-    fn nothing_past_the_byte_cap_is_copied() {
-        assert_eq!(newest_to_fold(&[1, 1, 1, MAX_BYTES, 1]), 0);
-        let half = MAX_BYTES / 2;
-        assert_eq!(newest_to_fold(&[4, 4, 4, 4, half, half]), 2);
+    fn a_progression_is_left_as_it_is() {
+        // Each at least twice the one before: nothing to do.
+        assert!(to_fold(&[1000, 300, 100, 30, 10]).is_empty());
+        // Only the smallest that break it roll up, here the three 10s
+        // (30, then 100 is not twice 60): 100 stays.
+        assert_eq!(to_fold(&[1000, 300, 100, 10, 10, 10]), vec![3, 4, 5]);
+    }
+
+    #[test]
+    fn a_rolled_up_pack_takes_in_the_next_it_would_not_outgrow_twice() {
+        // 10 + 10 = 20; 30 < 40, so 30 joins; 100 >= 2 x 50 stays.
+        let mut fold = to_fold(&[100, 30, 10, 10, 1000]);
+        fold.sort();
+        assert_eq!(fold, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn nothing_big_and_nothing_past_the_byte_cap_is_copied() {
+        assert!(to_fold(&[1, 1, 1, BIG, 1]).is_empty());
+        let third = BIG - 1;
+        // Five packs just under BIG: all break the progression, but only
+        // two fit under the cap.
+        assert_eq!(to_fold(&[third; 5]).len(), 2);
     }
 
     proptest! {
-        /// Runs' packs folded at each write, as the writer does: packs
-        /// stay few, and no write copies more than the cap.
+        /// Runs' packs folded at each write, as the writer does: small
+        /// packs stay few, no write copies more than the cap, and all
+        /// writes together copy each byte a few times at most.
         #[test]
-        fn packs_stay_few_however_many_runs(runs in proptest::collection::vec(1u64..5_000, 1..300)) {
+        fn packs_stay_few_however_many_runs(runs in proptest::collection::vec(1u64..300_000, 1..300)) {
             let mut packs: Vec<u64> = Vec::new();
+            let (mut written, mut copied) = (0u64, 0u64);
             for run in runs {
                 packs.push(run);
-                let n = newest_to_fold(&packs);
-                let folded: u64 = packs[packs.len() - n..].iter().sum();
+                written += run;
+                let fold = to_fold(&packs);
+                let folded: u64 = fold.iter().map(|&i| packs[i]).sum();
                 prop_assert!(folded <= MAX_BYTES);
-                let keep = packs.len() - n;
-                packs.truncate(keep);
-                if n > 0 {
+                copied += folded;
+                let mut i = 0;
+                packs.retain(|_| { i += 1; !fold.contains(&(i - 1)) });
+                if !fold.is_empty() {
                     packs.push(folded);
                 }
-                prop_assert!(packs.len() <= 2 * LEAVE + 16, "{} packs: {:?}", packs.len(), packs);
+                let small = packs.iter().filter(|&&s| s < BIG).count();
+                prop_assert!(small <= LEAVE + 20, "{} small packs: {:?}", small, packs);
             }
+            prop_assert!(copied <= 6 * written, "{copied} bytes copied for {written} written");
         }
     }
 }

@@ -113,7 +113,7 @@ fn runs_leave_a_pack_each_and_git_gc_folds_them_without_loss() {
 #[test]
 fn a_run_folds_earlier_runs_packs_but_not_one_git_keeps() {
     // Packs do not pile up one per run between two `git gc`s: a run's
-    // writer folds the newest of the packs before it, geometrically
+    // writer rolls up the smallest of the packs before it, geometrically
     // (docs/storage.md, "Packed writes"). A pack with a `.keep` is git's
     // (or another writer's) and stays.
     let repo = Repo::new();
@@ -130,7 +130,7 @@ fn a_run_folds_earlier_runs_packs_but_not_one_git_keeps() {
     let now = packs(&repo);
     assert!(now.contains(&kept), "{now:?}");
     // 16 runs; never more than the kept pack, four left as they are and the
-    // one being folded into.
+    // last run's own.
     assert!(most <= 6, "{most} packs at most; now {now:?}");
     repo.git(&["fsck", "--strict", "--no-dangling"]);
     for pack in &now {
