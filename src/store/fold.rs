@@ -36,12 +36,16 @@ use std::path::{Path, PathBuf};
 /// and synced) than the packs cost the commands that read them.
 const LEAVE: usize = 4;
 
-/// At most this much of earlier packs is copied by one fold (~2 ms here),
-/// so a run never copies a large history (git gc folds those): a run with
-/// no steps to hide it behind waits for its fold before its end lands.
-const MAX_BYTES: u64 = 1 << 20;
+/// At most this much of earlier packs is copied by one fold (about 2 ms a
+/// MiB here), so a run never copies a large history (git gc folds those):
+/// a run with no steps to hide it behind waits for its fold before its
+/// end lands. With the geometric rule a fold this large is rare (one run
+/// in dozens); most copy a few small packs or nothing.
+const MAX_BYTES: u64 = 8 << 20;
 
-/// A pack this large is never folded again (only `git gc` does).
+/// A pack this large is never folded again (only `git gc` does). Much
+/// smaller, and a history of runs with large ledgers would pile up packs
+/// of this size one every few runs (every reader pays for each).
 const BIG: u64 = MAX_BYTES / 2;
 
 /// Each pack left after a fold is at least this many times the one before
