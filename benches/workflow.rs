@@ -35,6 +35,10 @@
 //! the cost per step must not grow with the number of steps, beyond the
 //! ledger file each commit rewrites).
 //!
+//! Before the main loop the harness runs `sync(1)`, so the write-back of
+//! what earlier benchmarks wrote does not land inside the measured runs
+//! (it slowed a run's syncs by milliseconds, and make syncs nothing).
+//!
 //! Environment: `BATON_BIN` (default: the release binary cargo built for this
 //! bench), `BATON_WF_BENCH_RUNS` (measured runs, default 20, after 2
 //! warmups), `BATON_BENCH_DIR` (where the repositories go, default the system
@@ -258,6 +262,14 @@ fn run() -> Res<()> {
     let commits_before: usize = git(&repo, &["rev-list", "--count", "refs/baton/state"])?
         .parse()
         .map_err(|e| format!("{e}"))?;
+    // What the benchmarks before this one wrote (`make bench` runs them in
+    // a row) reaches the disk now, not during the measured runs: a run's
+    // syncs would otherwise wait behind another benchmark's write-back.
+    let settled = Command::new("sync").status().is_ok_and(|s| s.success());
+    println!(
+        "  disk write-back settled before measuring (sync(1)): {}",
+        if settled { "yes" } else { "no, sync(1) failed" }
+    );
 
     // The main loop: make and baton alternate which goes first.
     let mut make_ms = Vec::new();
