@@ -105,17 +105,34 @@ impl Drop for Deflater {
     }
 }
 
+/// Objects this small are stored in their zlib stream as they are, not
+/// compressed: a state commit's commit object and most of its trees are a
+/// few hundred bytes, mostly object ids, which deflating barely shrinks,
+/// while each deflate resets the stream's 64 KiB hash table.
+const STORED_UP_TO: usize = 1024;
+
 impl Deflater {
+    /// A deflater; its zlib stream is made (or the thread's spare taken)
+    /// when an object first needs one.
     pub fn new() -> Self {
-        let spare = SPARE.try_with(|slot| slot.borrow_mut().take()).ok().flatten();
-        Deflater(Some(spare.unwrap_or_else(|| Compress::new(Compression::BEST_SPEED))))
+        Deflater(None)
+    }
+
+    fn stream(&mut self) -> &mut Compress {
+        self.0.get_or_insert_with(|| {
+            let spare = SPARE.try_with(|slot| slot.borrow_mut().take()).ok().flatten();
+            spare.unwrap_or_else(|| Compress::new(Compression::BEST_SPEED))
+        })
     }
 
     pub fn prepare(&mut self, entry: &Entry<'_>) -> io::Result<Prepared> {
         let mut raw = Vec::with_capacity(entry.data.len() / 2 + 16);
         entry_header(&mut raw, entry.kind, entry.data.len() as u64);
-        let compress = self.0.as_mut().expect("a deflater holds its stream until dropped");
-        deflate(compress, entry.data, &mut raw)?;
+        if entry.data.len() <= STORED_UP_TO {
+            stored(entry.data, &mut raw);
+        } else {
+            deflate(self.stream(), entry.data, &mut raw)?;
+        }
         Ok(Prepared {
             id: entry.id,
             crc: crc32fast::hash(&raw),
@@ -450,6 +467,43 @@ fn entry_header(out: &mut Vec<u8>, kind: Kind, size: u64) {
     out.push(byte);
 }
 
+/// `data` as a zlib stream of stored (uncompressed) deflate blocks
+/// (RFC 1950 and 1951): what any inflater, git's included, reads back.
+fn stored(data: &[u8], out: &mut Vec<u8>) {
+    // CMF: deflate, 32 KiB window; FLG: fastest level, check bits.
+    out.extend_from_slice(&[0x78, 0x01]);
+    let mut blocks = data.chunks(usize::from(u16::MAX)).peekable();
+    if blocks.peek().is_none() {
+        out.extend_from_slice(&[0x01, 0x00, 0x00, 0xff, 0xff]);
+    }
+    while let Some(block) = blocks.next() {
+        let last = u8::from(blocks.peek().is_none());
+        let len = block.len() as u16;
+        out.push(last);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+    out.extend_from_slice(&adler32(data).to_be_bytes());
+}
+
+/// zlib's checksum of `data`.
+fn adler32(data: &[u8]) -> u32 {
+    const MOD: u32 = 65_521;
+    // The most bytes summed before `b` could overflow 32 bits.
+    const RUN: usize = 5_552;
+    let (mut a, mut b) = (1u32, 0u32);
+    for run in data.chunks(RUN) {
+        for &byte in run {
+            a += u32::from(byte);
+            b += a;
+        }
+        a %= MOD;
+        b %= MOD;
+    }
+    (b << 16) | a
+}
+
 fn deflate(compress: &mut Compress, mut input: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
     compress.reset();
     let mut buf = [0u8; 16 * 1024];
@@ -600,15 +654,46 @@ mod tests {
     }
 
     #[test]
+    fn stored_streams_inflate_to_their_data() {
+        for len in [0usize, 1, 1000, 65_535, 65_536, 140_000] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let mut stream = Vec::new();
+            stored(&data, &mut stream);
+            let mut inflated = Vec::new();
+            let mut inflate = gix::zlib::Inflate::default();
+            let mut out = vec![0u8; len + 64];
+            let (status, read, written) = inflate
+                .once(&stream, &mut out)
+                .unwrap_or_else(|e| panic!("{len} bytes: {e}"));
+            inflated.extend_from_slice(&out[..written]);
+            assert_eq!(status, gix::zlib::Status::StreamEnd, "{len} bytes");
+            assert_eq!(read, stream.len(), "{len} bytes: the whole stream, checksum included");
+            assert_eq!(inflated, data, "{len} bytes");
+        }
+        assert_eq!(adler32(b"Wikipedia"), 0x11E6_0398);
+    }
+
+    #[test]
     fn written_and_merged_packs_are_read_by_git() {
         let dir = tempfile::tempdir().unwrap();
         git(dir.path(), &["init", "-q"]);
         let pack_dir = dir.path().join(".git/objects/pack");
         let sync = Durability::default();
         let big = "x".repeat(70_000); // sizes past one header byte and one deflate block
-        let blobs: Vec<_> = ["one", "two", big.as_str(), "one"].iter().map(|t| blob(t)).collect();
+        // Small objects are stored, larger ones deflated: git reads both.
+        let middling = "y".repeat(5_000);
+        let blobs: Vec<_> = ["one", "two", big.as_str(), "one", middling.as_str()]
+            .iter()
+            .map(|t| blob(t))
+            .collect();
         let first = write(&pack_dir, &[entry(&blobs[0]), entry(&blobs[1])], &[], &sync).unwrap();
-        let second = write(&pack_dir, &[entry(&blobs[2]), entry(&blobs[3])], &[], &sync).unwrap();
+        let second = write(
+            &pack_dir,
+            &[entry(&blobs[2]), entry(&blobs[3]), entry(&blobs[4])],
+            &[],
+            &sync,
+        )
+        .unwrap();
         // Kept until released: a gc meanwhile leaves them alone.
         assert!(keep_of(&first.index).exists() && keep_of(&second.index).exists());
         let [first, second] = [first, second].map(|written| written.index.clone());
@@ -620,7 +705,7 @@ mod tests {
         assert!(!keep_of(&merged).exists(), "a merge of landed packs is not kept");
         let verify = git(dir.path(), &["verify-pack", "-v", merged.to_str().unwrap()]);
         assert!(verify.contains(": ok"), "{verify}");
-        assert!(verify.contains("non delta: 3 objects"), "{verify}");
+        assert!(verify.contains("non delta: 4 objects"), "{verify}");
         for (id, data) in &blobs {
             assert_eq!(
                 git(dir.path(), &["cat-file", "blob", &id.to_string()]).as_bytes(),
@@ -637,7 +722,7 @@ mod tests {
         .unwrap();
         assert!(!merged.exists());
         let verify = git(dir.path(), &["verify-pack", "-v", last.index.to_str().unwrap()]);
-        assert!(verify.contains("non delta: 4 objects"), "{verify}");
+        assert!(verify.contains("non delta: 5 objects"), "{verify}");
     }
 
     #[test]
