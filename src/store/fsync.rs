@@ -4,12 +4,11 @@
 //! it gets from git.
 //!
 //! git's default syncs packs and their indexes but not loose objects or
-//! refs; baton writes packs itself (`pack.rs`), so it syncs them before the
-//! ref may point at their objects. Loose objects are written by gix (never
-//! synced, as in git's default); a ref moved by gix is synced afterwards
-//! only when `core.fsync` names `reference` — and only then is the pack
-//! directory synced after a pack is renamed into it
-//! ([`Durability::sync_pack_dir`]).
+//! refs; baton writes packs itself (`pack.rs`), so it syncs them, and the
+//! pack directory after renaming them into place, before the ref may point
+//! at their objects. Loose objects are written by gix (never synced, as in
+//! git's default); a ref moved by gix is synced afterwards only when
+//! `core.fsync` names `reference`.
 
 use std::fs::File;
 use std::io;
@@ -159,32 +158,6 @@ impl Durability {
         file.sync_all()
     }
 
-    /// Sync the pack directory after a pack was renamed into it (and
-    /// before packs it replaces are deleted), when that buys something:
-    /// with `batch`, this is the one full flush of the pack's files; with
-    /// `fsync`, only when `core.fsync` names `reference`. git syncs a pack's
-    /// files but not the directory it renames them into, and neither does
-    /// baton by default: the rename reaches the disk with the file system's
-    /// next journal commit, ahead of the ref's move that follows it (ext4,
-    /// xfs and btrfs commit metadata in order), so a crash loses both or
-    /// neither; and the ref itself is not synced (git's default), so
-    /// syncing the pack's name would not make the write durable, only cost
-    /// a second journal commit on the way to every ref move. When refs are
-    /// synced, the pack's name is synced before the ref, so a ref on the
-    /// disk never reaches a pack whose name a crash could lose, whatever
-    /// the file system.
-    pub fn sync_pack_dir(&self, dir: &Path) -> io::Result<()> {
-        let wanted = match self.method {
-            Method::Batch => true,
-            Method::Fsync => self.components.contains(Components::REFERENCE),
-            Method::WriteoutOnly => false,
-        };
-        if !wanted {
-            return Ok(());
-        }
-        self.sync_dir(Components::PACK, dir)
-    }
-
     /// Sync `dir` after renaming files of `component` into it, so the new
     /// names survive a crash along with the data (not with `writeout-only`,
     /// which does not promise that much; with `batch` this is the one full
@@ -227,26 +200,6 @@ mod tests {
         assert!(!d.components.contains(Components::LOOSE_OBJECT));
         assert!(!d.components.contains(Components::REFERENCE));
         assert_eq!(d.method, Method::Fsync);
-    }
-
-    #[test]
-    fn the_pack_directory_is_synced_for_a_batch_or_when_refs_are_synced() {
-        // Syncing a directory that is not there fails: what was tried shows.
-        let gone = tempfile::tempdir().unwrap().path().join("gone");
-        let syncs = |fsync: Option<&str>, method: Option<&str>| {
-            Durability::from_config(fsync, method, None)
-                .sync_pack_dir(&gone)
-                .is_err()
-        };
-        assert!(!syncs(None, None), "git's default: the files are synced, not the directory");
-        assert!(syncs(Some("committed"), None), "refs synced: the pack's name first");
-        assert!(syncs(None, Some("batch")), "the batch's one flush");
-        assert!(!syncs(Some("committed"), Some("writeout-only")));
-        assert!(!syncs(Some("-pack"), Some("batch")));
-        let here = tempfile::tempdir().unwrap();
-        Durability::from_config(Some("committed"), None, None)
-            .sync_pack_dir(here.path())
-            .unwrap();
     }
 
     #[test]

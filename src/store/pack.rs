@@ -342,7 +342,7 @@ fn assemble(pack_dir: &Path, mut entries: Vec<Packed<'_>>, sync: &Durability, ke
     let keep = if keep { Keep::take(keep_path)? } else { None };
     staged_pack.persist(&pack_path).map_err(|e| e.error)?;
     staged_index.persist(&index_path).map_err(|e| e.error)?;
-    sync.sync_pack_dir(pack_dir)?;
+    sync.sync_dir(Components::PACK, pack_dir)?;
     Ok(Written {
         index: index_path,
         keep,

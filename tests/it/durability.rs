@@ -286,10 +286,7 @@ fn traced_run(repo: &Repo, workflow: &str) -> Option<Vec<String>> {
 }
 
 #[test]
-fn packs_are_synced_before_the_ref_moves_and_their_directory_too_when_refs_are() {
-    // As git does (docs/storage.md, "Durability"): the pack's files are
-    // synced before the ref may reach them; the directory they are renamed
-    // into only when `core.fsync` syncs refs as well.
+fn packs_and_their_directory_are_synced_before_the_ref_moves_as_core_fsync_says() {
     let repo = Repo::new();
     define(&repo, "two", &[("a", argv(&["true"])), ("b", argv(&["true"]))], false);
     let Some(calls) = traced_run(&repo, "two") else {
@@ -297,42 +294,29 @@ fn packs_are_synced_before_the_ref_moves_and_their_directory_too_when_refs_are()
         return;
     };
     let pack_dir = repo.path().join(".git/objects/pack").canonicalize().unwrap();
-    let pack_dir = format!("<{}>", pack_dir.to_str().unwrap());
+    let pack_dir = pack_dir.to_str().unwrap();
     // The first ref update, and what was synced before it.
-    let before_ref = |calls: &[String]| -> Vec<String> {
-        let moved = calls
-            .iter()
-            .position(|l| l.contains("rename") && l.contains("refs/baton/state.lock"))
-            .unwrap_or_else(|| panic!("no ref update traced:\n{}", calls.join("\n")));
-        calls[..moved].to_vec()
-    };
-    let synced = |calls: &[String], what: &str| calls.iter().any(|l| l.contains("fsync(") && l.contains(what));
-    let before = before_ref(&calls);
+    let ref_moved = calls
+        .iter()
+        .position(|l| l.contains("rename") && l.contains("refs/baton/state.lock"))
+        .unwrap_or_else(|| panic!("no ref update traced:\n{}", calls.join("\n")));
+    let before = &calls[..ref_moved];
+    let synced = |what: &dyn Fn(&str) -> bool| before.iter().any(|l| l.contains("fsync(") && what(l));
     assert!(
-        synced(&before, "tmp_baton_"),
+        synced(&|l| l.contains("tmp_baton_")),
         "the pack files are synced before the ref moves:\n{}",
         calls.join("\n")
     );
     assert!(
-        !synced(&calls, &pack_dir),
-        "git's default syncs no directory:\n{}",
+        synced(&|l| l.contains(&format!("<{pack_dir}>"))),
+        "the pack directory is synced before the ref moves:\n{}",
         calls.join("\n")
     );
-
-    // `core.fsync=committed` syncs refs: the pack's name is synced first.
-    repo.git(&["config", "core.fsync", "committed"]);
-    let calls = traced_run(&repo, "two").unwrap();
-    let before = before_ref(&calls);
     let renamed_index = before.iter().position(|l| l.contains("rename") && l.contains(".idx"));
-    let synced_dir = before.iter().rposition(|l| l.contains("fsync(") && l.contains(&pack_dir));
+    let synced_dir = before.iter().rposition(|l| l.contains(&format!("<{pack_dir}>")));
     assert!(
         matches!((renamed_index, synced_dir), (Some(r), Some(d)) if r < d),
-        "the directory is synced after the renames, before the ref moves:\n{}",
-        calls.join("\n")
-    );
-    assert!(
-        synced(&calls, "refs/baton/state>"),
-        "and the ref after it moved:\n{}",
+        "the directory is synced after the renames:\n{}",
         calls.join("\n")
     );
 
