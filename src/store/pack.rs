@@ -680,7 +680,7 @@ mod tests {
         let pack_dir = dir.path().join(".git/objects/pack");
         let sync = Durability::default();
         let big = "x".repeat(70_000); // sizes past one header byte and one deflate block
-        // Small objects are stored, larger ones deflated: git reads both.
+                                      // Small objects are stored, larger ones deflated: git reads both.
         let middling = "y".repeat(5_000);
         let blobs: Vec<_> = ["one", "two", big.as_str(), "one", middling.as_str()]
             .iter()
