@@ -11,7 +11,8 @@
 //!
 //! The format is git's pack version 2 with an index version 2
 //! (gitformat-pack(5)): whole objects only, no deltas (`git gc` makes deltas
-//! later), each deflated at the speed git uses for loose objects. Like git,
+//! later), each deflated at the speed git uses for loose objects, or, up to
+//! 1 KiB, in zlib's stored blocks ([`STORED_UP_TO`]). Like git,
 //! the files are written under temporary names, synced and renamed, the
 //! index last: readers find packs by their index, so they never see half a
 //! pack. Packs are written as a stream: merging packs copies their entries
