@@ -36,8 +36,9 @@ use std::path::{Path, PathBuf};
 /// and synced) than the packs cost the commands that read them.
 const LEAVE: usize = 4;
 
-/// At most this much of earlier packs is copied by one fold (about 2 ms a
-/// MiB here), so a run never copies a large history (git gc folds those):
+/// At most this much of earlier packs is copied by one fold (2–5 ms a MiB
+/// here, copied and synced beside running steps), so a run never copies a
+/// large history (git gc folds those):
 /// a run with no steps to hide it behind waits for its fold before its
 /// end lands. With the geometric rule a fold this large is rare (one run
 /// in dozens); most copy a few small packs or nothing.
